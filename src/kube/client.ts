@@ -1,0 +1,109 @@
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+/** Every write Sluice makes is attributed to this field manager. */
+export const FIELD_MANAGER = 'sluice';
+
+export interface Kube {
+  kc: KubeConfig;
+  objects: KubernetesObjectApi;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  autoscaling: AutoscalingV2Api;
+  networking: NetworkingV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+  events: EventsV1Api;
+}
+
+/** Loads a kubeconfig from a path, else $KUBECONFIG / ~/.kube/config / in-cluster. */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function connect(kc: KubeConfig): Kube {
+  return {
+    kc,
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    autoscaling: kc.makeApiClient(AutoscalingV2Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    events: kc.makeApiClient(EventsV1Api),
+  };
+}
+
+/** Header options for the generated clients' patch methods, which default to JSON Patch. */
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+export interface ApplyOptions {
+  /** Take ownership of fields another manager set (conflicts are errors otherwise). */
+  force?: boolean;
+  fieldManager?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * Server-side apply: the object holds exactly the fields Sluice wants to own; fields
+ * other managers set (filters, annotations, rules) are left alone.
+ */
+export async function apply<T extends KubernetesObject>(
+  kube: Pick<Kube, 'objects'>,
+  object: T,
+  options: ApplyOptions = {},
+): Promise<T> {
+  return kube.objects.patch<T>(
+    object,
+    undefined,
+    options.dryRun ? 'All' : undefined,
+    options.fieldManager ?? FIELD_MANAGER,
+    options.force ?? true,
+    PatchStrategy.ServerSideApply,
+  );
+}
+
+/** The HTTP status of an error thrown by @kubernetes/client-node, if it has one. */
+export function statusCode(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+export const isNotFound = (error: unknown): boolean => statusCode(error) === 404;
+export const isConflict = (error: unknown): boolean => statusCode(error) === 409;
+export const isAlreadyExists = (error: unknown): boolean => statusCode(error) === 409;
+
+/** The `message` of a Kubernetes Status error body, or the error's own message. */
+export function apiErrorMessage(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'body' in error) {
+    const body = (error as { body: unknown }).body;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    try {
+      const parsed = JSON.parse(text) as { message?: unknown };
+      if (typeof parsed.message === 'string') return parsed.message;
+    } catch {
+      return text;
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
