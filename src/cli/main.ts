@@ -1,0 +1,36 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+
+/**
+ * The `sluice` command. Each area registers its own subcommands with a
+ * `registerX(program)` function so this file stays a list.
+ */
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics')
+    .showHelpAfterError();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  await program.parseAsync(argv);
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
