@@ -1,0 +1,188 @@
+// The built-in metrics, per traffic provider: request-success-rate (percentage of non-5xx
+// responses, 0–100) and request-duration (p99 in milliseconds). Each query is a template
+// with the MetricTemplate variables and is documented verbatim in docs/metrics.md.
+//
+// Success rates put `or vector(0)` on the numerator: when every request in the window
+// failed there is no non-5xx series at all, and without it the result would be "no
+// values" instead of 0 %. With no traffic the denominator is empty (no values) or 0 (NaN):
+// both are failed checks.
+
+export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
+export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
+
+export interface BuiltinQuerySet {
+  /** Spec.provider values (Flagger's spellings) that use these queries. */
+  providers: readonly string[];
+  /** The series the mesh / controller / app must export, for the docs and error messages. */
+  requires: string;
+  queries: Record<BuiltinMetric, string>;
+}
+
+export const BUILTIN_QUERY_SETS = {
+  istio: {
+    providers: ['istio'],
+    requires:
+      'istio_requests_total and istio_request_duration_milliseconds_bucket from the sidecars (reporter="destination")',
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(istio_requests_total{
+    reporter="destination",
+    destination_workload_namespace="{{ namespace }}",
+    destination_workload=~"{{ target }}",
+    response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(istio_requests_total{
+  reporter="destination",
+  destination_workload_namespace="{{ namespace }}",
+  destination_workload=~"{{ target }}"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(istio_request_duration_milliseconds_bucket{
+    reporter="destination",
+    destination_workload_namespace="{{ namespace }}",
+    destination_workload=~"{{ target }}"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  linkerd: {
+    providers: ['linkerd', 'smi', 'smi:v1alpha1', 'smi:v1alpha2', 'smi:v1alpha3'],
+    requires: 'response_total and response_latency_ms_bucket from the Linkerd proxies (direction="inbound")',
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(response_total{
+    namespace="{{ namespace }}",
+    deployment=~"{{ target }}",
+    classification!="failure",
+    direction="inbound"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(response_total{
+  namespace="{{ namespace }}",
+  deployment=~"{{ target }}",
+  direction="inbound"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(response_latency_ms_bucket{
+    namespace="{{ namespace }}",
+    deployment=~"{{ target }}",
+    direction="inbound"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  nginx: {
+    providers: ['nginx'],
+    requires:
+      'nginx_ingress_controller_requests and nginx_ingress_controller_response_duration_seconds_bucket from ingress-nginx (canary traffic has canary!="")',
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(nginx_ingress_controller_requests{
+    namespace="{{ namespace }}",
+    ingress="{{ ingress }}",
+    canary!="",
+    status!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(nginx_ingress_controller_requests{
+  namespace="{{ namespace }}",
+  ingress="{{ ingress }}",
+  canary!=""
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(nginx_ingress_controller_response_duration_seconds_bucket{
+    namespace="{{ namespace }}",
+    ingress="{{ ingress }}",
+    canary!=""
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
+  // Gateway API and plain Kubernetes have no mesh telemetry: the app's own histogram
+  // http_request_duration_seconds{status} (as podinfo and most HTTP middlewares export
+  // it), with the namespace and pod labels Prometheus' Kubernetes discovery attaches.
+  app: {
+    providers: ['kubernetes', 'gatewayapi', 'gatewayapi:v1', 'gatewayapi:v1beta1'],
+    requires:
+      "the app's own http_request_duration_seconds histogram with a status label, scraped with namespace and pod labels",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(http_request_duration_seconds_count{
+    namespace="{{ namespace }}",
+    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",
+    status!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(http_request_duration_seconds_count{
+  namespace="{{ namespace }}",
+  pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(http_request_duration_seconds_bucket{
+    namespace="{{ namespace }}",
+    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
+} as const satisfies Record<string, BuiltinQuerySet>;
+
+export type BuiltinQuerySetName = keyof typeof BUILTIN_QUERY_SETS;
+
+/** Like Flagger, a Canary without spec.provider is an Istio canary. */
+export const DEFAULT_BUILTIN_PROVIDER = 'istio';
+
+export function isBuiltinMetric(name: string): name is BuiltinMetric {
+  return (BUILTIN_METRICS as readonly string[]).includes(name);
+}
+
+/** The query set for a Canary's spec.provider, or undefined when it has none. */
+export function builtinQuerySet(provider: string | undefined): BuiltinQuerySetName | undefined {
+  const wanted = provider || DEFAULT_BUILTIN_PROVIDER;
+  for (const [name, set] of Object.entries(BUILTIN_QUERY_SETS)) {
+    if ((set.providers as readonly string[]).includes(wanted)) return name as BuiltinQuerySetName;
+  }
+  return undefined;
+}
+
+/** Every provider spelling that has built-in metrics. */
+export function builtinProviders(): string[] {
+  return Object.values(BUILTIN_QUERY_SETS).flatMap((set) => [...set.providers]);
+}
+
+/**
+ * The query template of a built-in metric for a provider; throws an error naming both
+ * when the provider has no built-in metrics.
+ */
+export function builtinQuery(provider: string | undefined, metric: BuiltinMetric): string {
+  const set = builtinQuerySet(provider);
+  if (!set) {
+    throw new Error(
+      `provider "${provider}" has no built-in ${metric} metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
+    );
+  }
+  return BUILTIN_QUERY_SETS[set].queries[metric].trim();
+}

@@ -1,0 +1,151 @@
+import { CelScalar, celEnv, isCelError, listType, parse, plan } from '@bufbuild/cel';
+
+// Metric conditions in CEL (docs/decisions/0004-cel-conditions.md). Variables:
+//   result  — the value: a double for a single series, a list of doubles for several
+//   results — always the list of values (one element for a single series)
+// An expression is parsed and planned once and cached; anything that can be found wrong
+// without data (syntax, unknown variables or functions) is reported by checkCelExpression
+// so a Canary is rejected when it is first parsed, not at its first analysis.
+
+export const CEL_VARIABLES = ['result', 'results'] as const;
+
+const env = celEnv({ variables: { result: CelScalar.DYN, results: listType(CelScalar.DOUBLE) } });
+
+export class CelConditionError extends Error {
+  readonly expression: string;
+  constructor(expression: string, message: string) {
+    super(message);
+    this.name = 'CelConditionError';
+    this.expression = expression;
+  }
+}
+
+const planFor = (parsed: ReturnType<typeof parse>) => plan(env, parsed);
+type Program = ReturnType<typeof planFor>;
+type Expr = ReturnType<typeof parse>['expr'];
+
+const cache = new Map<string, Program | CelConditionError>();
+const CACHE_LIMIT = 1000;
+
+function syntaxMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/^<input>:/, 'at ');
+}
+
+/** Identifiers and functions an expression uses, minus comprehension variables it binds. */
+function problemsIn(expr: Expr | undefined, bound: ReadonlySet<string>, problems: string[]): void {
+  if (!expr) return;
+  const kind = expr.exprKind;
+  switch (kind.case) {
+    case 'identExpr':
+      if (!bound.has(kind.value.name) && !(CEL_VARIABLES as readonly string[]).includes(kind.value.name)) {
+        problems.push(`unknown variable "${kind.value.name}" (available: ${CEL_VARIABLES.join(', ')})`);
+      }
+      return;
+    case 'selectExpr':
+      problemsIn(kind.value.operand, bound, problems);
+      return;
+    case 'callExpr': {
+      const { function: name, target, args } = kind.value;
+      // Operators (`_>=_`, `@in`, `!_`) and the logic the planner handles itself.
+      const isOperator = /^[_@!-]/.test(name);
+      if (!isOperator && !env.funcs.find(name)) problems.push(`unknown function "${name}"`);
+      problemsIn(target, bound, problems);
+      for (const arg of args) problemsIn(arg, bound, problems);
+      return;
+    }
+    case 'listExpr':
+      for (const element of kind.value.elements) problemsIn(element, bound, problems);
+      return;
+    case 'structExpr':
+      for (const entry of kind.value.entries) {
+        if (entry.keyKind.case === 'mapKey') problemsIn(entry.keyKind.value, bound, problems);
+        problemsIn(entry.value, bound, problems);
+      }
+      return;
+    case 'comprehensionExpr': {
+      const c = kind.value;
+      problemsIn(c.iterRange, bound, problems);
+      const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter(Boolean));
+      problemsIn(c.accuInit, inner, problems);
+      problemsIn(c.loopCondition, inner, problems);
+      problemsIn(c.loopStep, inner, problems);
+      problemsIn(c.result, inner, problems);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function compile(expression: string): Program | CelConditionError {
+  let parsed;
+  try {
+    parsed = parse(expression);
+  } catch (error) {
+    return new CelConditionError(
+      expression,
+      `CEL expression "${expression}" is not valid: ${syntaxMessage(error)}`,
+    );
+  }
+  const problems: string[] = [];
+  problemsIn(parsed.expr, new Set(), problems);
+  if (problems.length > 0) {
+    return new CelConditionError(
+      expression,
+      `CEL expression "${expression}": ${[...new Set(problems)].join('; ')}`,
+    );
+  }
+  const program = planFor(parsed);
+  // A dry run on a typical value catches expressions that can never be a condition
+  // (`result + 1`); data-dependent failures (an index out of range) are left for real data.
+  const sample = program({ result: 1.0, results: [1.0] });
+  if (!isCelError(sample) && typeof sample !== 'boolean') {
+    return new CelConditionError(
+      expression,
+      `CEL expression "${expression}" must evaluate to true or false, e.g. "result >= 0.95"`,
+    );
+  }
+  return program;
+}
+
+function compiled(expression: string): Program | CelConditionError {
+  let entry = cache.get(expression);
+  if (!entry) {
+    entry = compile(expression);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(expression, entry);
+  }
+  return entry;
+}
+
+/** Why an expression cannot be a metric condition, or undefined when it can. */
+export function checkCelExpression(expression: string): string | undefined {
+  const entry = compiled(expression);
+  return entry instanceof CelConditionError ? entry.message : undefined;
+}
+
+/**
+ * Evaluates a condition for a metric value. Throws CelConditionError when the expression
+ * is invalid, fails on this value (e.g. `result >= 1` with several series), or is not a bool.
+ */
+export function evaluateCondition(expression: string, value: number | number[]): boolean {
+  const entry = compiled(expression);
+  if (entry instanceof CelConditionError) throw entry;
+  const results = Array.isArray(value) ? value : [value];
+  const outcome = entry({ result: value, results });
+  if (isCelError(outcome)) {
+    const shape = Array.isArray(value) ? `a list of ${value.length} values` : 'a number';
+    throw new CelConditionError(
+      expression,
+      `CEL expression "${expression}" failed with result = ${shape}: ${outcome.message}`,
+    );
+  }
+  if (typeof outcome !== 'boolean') {
+    throw new CelConditionError(
+      expression,
+      `CEL expression "${expression}" gave ${String(outcome)}, expected true or false`,
+    );
+  }
+  return outcome;
+}

@@ -1,0 +1,296 @@
+import { durationMs } from '../api/duration.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { builtinQuery, isBuiltinMetric } from './builtins.ts';
+import { CelConditionError, evaluateCondition } from './cel.ts';
+import { createProvider as defaultCreateProvider, type ProviderRequest } from './providers/factory.ts';
+import {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  MetricError,
+  formatNumber,
+  type MetricErrorKind,
+  type MetricProvider,
+  type MetricValue,
+  type ProviderCredentials,
+} from './providers/provider.ts';
+import { DEFAULT_METRIC_INTERVAL, TemplateRenderError, renderTemplate, templateModel } from './template.ts';
+import type { CanaryContext, MetricCheck, MetricTemplate, MetricTemplateProvider } from './types.ts';
+
+// One analysis step: every metric check of the Canary runs concurrently, each with its own
+// timeout, and each gives a CheckResult with the reason a person reads in status and in
+// the Event. No data, NaN, ±Inf or any error is a failed check — never a pass.
+
+export type CheckErrorKind = MetricErrorKind | 'template' | 'condition' | 'config';
+
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  dryRun: boolean;
+  /** The number (or one per series) the provider returned. */
+  value?: MetricValue;
+  /** Why it passed or failed, starting with the metric name. */
+  reason: string;
+  /** Set when no verdict on a value was possible. */
+  error?: CheckErrorKind;
+  /** The rendered query, for status and for pasting into the provider's console. */
+  query?: string;
+}
+
+export interface AnalysisResult {
+  /** True when every check that is not dryRun passed. */
+  passed: boolean;
+  checks: CheckResult[];
+}
+
+export type MetricOutcome = { value: MetricValue } | { error: unknown };
+
+function errorKind(error: unknown): CheckErrorKind {
+  if (error instanceof MetricError) return error.kind;
+  if (error instanceof TemplateRenderError) return 'template';
+  if (error instanceof CelConditionError) return 'condition';
+  return 'config';
+}
+
+function describeValue(value: MetricValue): string {
+  return Array.isArray(value) ? `[${value.map(formatNumber).join(', ')}]` : formatNumber(value);
+}
+
+/** The effective {min, max}: thresholdRange, else Flagger's deprecated `threshold`. */
+function thresholdRange(check: MetricCheck): { min?: number; max?: number } | undefined {
+  if (
+    check.thresholdRange &&
+    (check.thresholdRange.min !== undefined || check.thresholdRange.max !== undefined)
+  ) {
+    return check.thresholdRange;
+  }
+  if (check.threshold !== undefined) {
+    return check.name === 'request-success-rate' ? { min: check.threshold } : { max: check.threshold };
+  }
+  return undefined;
+}
+
+/** Judges one check from its value or its error. Pure. */
+export function evaluateMetric(check: MetricCheck, outcome: MetricOutcome, query?: string): CheckResult {
+  const base = { name: check.name, dryRun: check.dryRun === true, ...(query === undefined ? {} : { query }) };
+  const failed = (reason: string, error?: CheckErrorKind, value?: MetricValue): CheckResult => ({
+    ...base,
+    passed: false,
+    reason: `${check.name}: ${reason}`,
+    ...(value === undefined ? {} : { value }),
+    ...(error === undefined ? {} : { error }),
+  });
+
+  if ('error' in outcome) {
+    const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+    return failed(message, errorKind(outcome.error));
+  }
+  const { value } = outcome;
+  const range = thresholdRange(check);
+  const passes: string[] = [];
+
+  if (range) {
+    if (Array.isArray(value)) {
+      return failed(
+        `the query returned ${value.length} series ${describeValue(value)}; thresholdRange needs one number (aggregate with sum/avg/max, or use a CEL condition over results)`,
+        'multipleSeries',
+        value,
+      );
+    }
+    if (range.min !== undefined && value < range.min) {
+      return failed(`${formatNumber(value)} < min ${range.min}`, undefined, value);
+    }
+    if (range.max !== undefined && value > range.max) {
+      return failed(`${formatNumber(value)} > max ${range.max}`, undefined, value);
+    }
+    const bounds = [
+      range.min === undefined ? undefined : `>= min ${range.min}`,
+      range.max === undefined ? undefined : `<= max ${range.max}`,
+    ].filter(Boolean);
+    passes.push(`${formatNumber(value)} ${bounds.join(' and ')}`);
+  }
+
+  const conditions = [
+    { field: 'failureCondition', expression: check.failureCondition, passWhen: false },
+    { field: 'successCondition', expression: check.successCondition, passWhen: true },
+  ] as const;
+  for (const { field, expression, passWhen } of conditions) {
+    if (!expression) continue;
+    let holds: boolean;
+    try {
+      holds = evaluateCondition(expression, value);
+    } catch (error) {
+      return failed(
+        `${field}: ${error instanceof Error ? error.message : String(error)}`,
+        'condition',
+        value,
+      );
+    }
+    const text = `${field} "${expression}" is ${holds} for result = ${describeValue(value)}`;
+    if (holds !== passWhen) return failed(text, undefined, value);
+    passes.push(text);
+  }
+
+  if (passes.length === 0) {
+    if (Array.isArray(value)) {
+      return failed(
+        `the query returned ${value.length} series ${describeValue(value)}; a single number is expected unless a CEL condition reads results`,
+        'multipleSeries',
+        value,
+      );
+    }
+    passes.push(`${formatNumber(value)} recorded (no thresholdRange or condition set)`);
+  }
+  return { ...base, passed: true, value, reason: `${check.name}: ${passes.join('; ')}` };
+}
+
+export interface TemplateRef {
+  name: string;
+  namespace: string;
+}
+
+export interface AnalysisDeps {
+  canary: CanaryContext;
+  /** Looks up a MetricTemplate (informer cache or API); undefined when it does not exist. */
+  getTemplate(ref: TemplateRef): Promise<MetricTemplate | undefined>;
+  /** Reads the credentials of a template's provider.secretRef (namespace: the template's). */
+  getCredentials?(namespace: string, secretRef: { name: string }): Promise<ProviderCredentials>;
+  /** Builds a provider; tests may hand in a fake. */
+  createProvider?(request: ProviderRequest): MetricProvider;
+  /** Per-query timeout, default 10 s. */
+  queryTimeoutMs?: number;
+  /** Aborts every query of the step (controller shutdown). */
+  signal?: AbortSignal;
+  now?: () => number;
+  logger?: Logger;
+}
+
+interface PreparedQuery {
+  query: string;
+  provider: MetricProvider;
+}
+
+async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<PreparedQuery> {
+  const { canary } = deps;
+  const create = deps.createProvider ?? defaultCreateProvider;
+  const interval = check.interval || DEFAULT_METRIC_INTERVAL;
+  const intervalMs = durationMs(interval, `metric ${check.name}: interval`);
+  const model = templateModel(canary, interval, check.templateVariables);
+  const prometheus = (): MetricProvider =>
+    create({
+      provider: { type: 'prometheus' },
+      intervalMs,
+      defaultAddress: canary.metricsServer,
+      now: deps.now,
+    });
+
+  if (check.templateRef) {
+    const ref = { name: check.templateRef.name, namespace: check.templateRef.namespace || canary.namespace };
+    const label = `MetricTemplate ${ref.namespace}/${ref.name}`;
+    const template = await deps.getTemplate(ref);
+    if (!template) throw new Error(`${label} (templateRef) not found`);
+    if (!template.spec.query) throw new Error(`${label} has no spec.query`);
+    const query = renderTemplate(template.spec.query, model, label);
+    const spec: MetricTemplateProvider = { ...template.spec.provider };
+    if (spec.type === 'web') {
+      if (spec.address) spec.address = renderTemplate(spec.address, model, `${label} spec.provider.address`);
+      if (spec.body) spec.body = renderTemplate(spec.body, model, `${label} spec.provider.body`);
+    }
+    let credentials: ProviderCredentials | undefined;
+    if (spec.secretRef) {
+      if (!deps.getCredentials)
+        throw new Error(`${label}: provider.secretRef is set but no Secret reader was given`);
+      credentials = await deps.getCredentials(ref.namespace, spec.secretRef);
+    }
+    try {
+      const provider = create({
+        provider: spec,
+        credentials,
+        intervalMs,
+        defaultAddress: canary.metricsServer,
+        now: deps.now,
+      });
+      return { query, provider };
+    } catch (error) {
+      throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  if (check.query) {
+    return {
+      query: renderTemplate(check.query, model, `metric ${check.name} (inline query)`),
+      provider: prometheus(),
+    };
+  }
+  if (isBuiltinMetric(check.name)) {
+    const provider = canary.provider || 'istio';
+    const query = renderTemplate(
+      builtinQuery(canary.provider, check.name),
+      model,
+      `built-in ${check.name} (${provider})`,
+    );
+    return { query, provider: prometheus() };
+  }
+  throw new Error(
+    'has no templateRef or query, and is not a built-in metric (request-success-rate, request-duration)',
+  );
+}
+
+/** Runs a query with a hard deadline, even for a provider that ignores its signal. */
+async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onLate()), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
+  const logger = deps.logger ?? silentLogger;
+  const timeoutMs = deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  let query: string | undefined;
+  try {
+    const prepared = await prepare(check, deps);
+    query = prepared.query;
+    logger.debug({ metric: check.name, provider: prepared.provider.type, query }, 'running metric query');
+    const value = await withDeadline(
+      prepared.provider.runQuery(query, { timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) }),
+      timeoutMs + 1000,
+      () =>
+        new MetricError('timeout', {
+          provider: prepared.provider.type,
+          query: query ?? '',
+          message: `${prepared.provider.type} did not answer within ${timeoutMs}ms: ${query}`,
+        }),
+    );
+    return evaluateMetric(check, { value }, query);
+  } catch (error) {
+    return evaluateMetric(check, { error }, query);
+  }
+}
+
+/**
+ * Runs all metric checks of one analysis step concurrently. The step passes only if every
+ * check that is not dryRun passed; dryRun checks are evaluated and reported all the same.
+ */
+export async function runAnalysis(
+  metrics: readonly MetricCheck[],
+  deps: AnalysisDeps,
+): Promise<AnalysisResult> {
+  const checks = await Promise.all(metrics.map((check) => runCheck(check, deps)));
+  return { passed: checks.every((check) => check.passed || check.dryRun), checks };
+}
+
+/** One line for an Event or a log: which checks failed and why (dry-run failures marked). */
+export function summarizeAnalysis(result: AnalysisResult): string {
+  const failing = result.checks.filter((check) => !check.passed);
+  if (failing.length === 0) return `all ${result.checks.length} metric checks passed`;
+  const counted = failing.filter((check) => !check.dryRun).length;
+  const head = counted
+    ? `${counted} of ${result.checks.length} metric checks failed`
+    : `all metric checks passed (dry-run checks failing)`;
+  return `${head}: ${failing.map((check) => (check.dryRun ? `[dry-run] ${check.reason}` : check.reason)).join('; ')}`;
+}

@@ -1,0 +1,101 @@
+import { Agent } from 'node:https';
+import got from 'got';
+import { MetricError, excerpt, querySignal, type QueryOptions } from './provider.ts';
+
+// The HTTP round trip shared by the datadog and web providers: one attempt (the analysis
+// retries on the next interval), a hard timeout, and transport failures as MetricErrors.
+
+export interface HttpCall {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  searchParams?: Record<string, string>;
+  body?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+const insecureAgent = new Agent({ rejectUnauthorized: false });
+
+export async function httpCall(
+  call: HttpCall,
+  context: { provider: string; query: string },
+  options?: QueryOptions,
+): Promise<HttpAnswer> {
+  const { signal, timeoutMs } = querySignal(options);
+  try {
+    const response = await got(call.url, {
+      method: call.method ?? 'GET',
+      headers: call.headers,
+      searchParams: call.searchParams,
+      body: call.body,
+      signal,
+      timeout: { request: timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: true,
+      ...(call.insecureSkipVerify ? { agent: { https: insecureAgent } } : {}),
+    });
+    return { status: response.statusCode, body: response.body };
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+    const host = new URL(call.url).host;
+    if (signal.aborted || code === 'ETIMEDOUT' || code === 'ERR_ABORTED') {
+      throw new MetricError('timeout', {
+        ...context,
+        cause: error,
+        message: `${context.provider} at ${host} did not answer within ${timeoutMs}ms: ${context.query}`,
+      });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new MetricError('http', {
+      ...context,
+      cause: error,
+      message: `${context.provider} at ${host} is unreachable (${code || message}): ${context.query}`,
+    });
+  }
+}
+
+/** The MetricError for a non-2xx answer: 401/403 → auth, 400/422 → query, else http. */
+export function httpStatusError(
+  answer: HttpAnswer,
+  context: { provider: string; query: string; url: string; detail?: string },
+): MetricError {
+  const { status } = answer;
+  const detail = excerpt(context.detail ?? answer.body) || 'empty body';
+  const host = new URL(context.url).host;
+  const base = { provider: context.provider, query: context.query, status };
+  if (status === 401 || status === 403) {
+    return new MetricError('auth', {
+      ...base,
+      message: `${context.provider} at ${host} refused the credentials (HTTP ${status}): ${detail}`,
+    });
+  }
+  if (status === 400 || status === 422) {
+    return new MetricError('query', {
+      ...base,
+      message: `${context.provider} rejected the query (HTTP ${status}): ${detail}: ${context.query}`,
+    });
+  }
+  return new MetricError('http', {
+    ...base,
+    message: `${context.provider} at ${host} answered HTTP ${status}: ${detail}: ${context.query}`,
+  });
+}
+
+/** Parses a JSON body, or fails with an `http` MetricError quoting the start of it. */
+export function parseJsonBody(answer: HttpAnswer, context: { provider: string; query: string }): unknown {
+  try {
+    return JSON.parse(answer.body) as unknown;
+  } catch {
+    throw new MetricError('http', {
+      ...context,
+      status: answer.status,
+      message: `${context.provider}: the answer is not JSON (${excerpt(answer.body) || 'empty body'}): ${context.query}`,
+    });
+  }
+}

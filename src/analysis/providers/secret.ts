@@ -1,0 +1,68 @@
+import type { Kube } from '../../kube/client.ts';
+import { apiErrorMessage, isNotFound } from '../../kube/client.ts';
+import type { ProviderCredentials } from './provider.ts';
+
+// A MetricTemplate's `spec.provider.secretRef` names a Secret in the template's namespace.
+// Keys, as in Flagger: `token` (bearer), `username` + `password` (basic auth),
+// `datadog_api_key` + `datadog_application_key`; and Sluice's `header.<Name>` for any
+// extra header (e.g. `header.X-Scope-OrgID`). Values are never logged or put in errors.
+
+const HEADER_PREFIX = 'header.';
+
+/** Credentials from a Secret's decoded data; errors name the Secret and the key. */
+export function credentialsFromSecretData(data: Record<string, string>, secret: string): ProviderCredentials {
+  const credentials: ProviderCredentials = {};
+  if (data.token) credentials.bearerToken = data.token.trim();
+  if (data.username !== undefined || data.password !== undefined) {
+    if (!data.username || data.password === undefined) {
+      const [has, lacks] = data.username ? ['username', 'password'] : ['password', 'username'];
+      throw new Error(`Secret ${secret}: has the key ${has} but no ${lacks}; basic auth needs both`);
+    }
+    credentials.basicAuth = { username: data.username, password: data.password };
+  }
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith(HEADER_PREFIX) && key.length > HEADER_PREFIX.length) {
+      headers[key.slice(HEADER_PREFIX.length)] = value.trim();
+    }
+  }
+  if (Object.keys(headers).length > 0) credentials.headers = headers;
+  const apiKey = data.datadog_api_key;
+  const applicationKey = data.datadog_application_key;
+  if (apiKey !== undefined || applicationKey !== undefined) {
+    credentials.datadog = { apiKey: (apiKey ?? '').trim(), applicationKey: (applicationKey ?? '').trim() };
+  }
+  return credentials;
+}
+
+/** Decodes a Secret's base64 `data` (and plain `stringData`, for objects not yet stored). */
+export function decodeSecretData(secret: {
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}): Record<string, string> {
+  const decoded: Record<string, string> = { ...secret.stringData };
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    decoded[key] = Buffer.from(value, 'base64').toString('utf8');
+  }
+  return decoded;
+}
+
+/** Reads the Secret a MetricTemplate references and returns the credentials in it. */
+export async function resolveProviderSecret(
+  kube: Pick<Kube, 'core'>,
+  namespace: string,
+  secretRef: { name: string },
+): Promise<ProviderCredentials> {
+  const label = `${namespace}/${secretRef.name}`;
+  let secret;
+  try {
+    secret = await kube.core.readNamespacedSecret({ name: secretRef.name, namespace });
+  } catch (error) {
+    if (isNotFound(error))
+      throw new Error(`Secret ${label} (provider.secretRef) not found`, { cause: error });
+    throw new Error(`Secret ${label} (provider.secretRef) could not be read: ${apiErrorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return credentialsFromSecretData(decodeSecretData(secret), label);
+}

@@ -1,0 +1,108 @@
+import { JSONPath } from 'jsonpath-plus';
+import { httpCall, httpStatusError, parseJsonBody, type HttpCall } from './http.ts';
+import {
+  MetricError,
+  authHeaders,
+  excerpt,
+  toMetricValue,
+  type MetricProvider,
+  type MetricValue,
+  type ProviderCredentials,
+  type QueryOptions,
+} from './provider.ts';
+
+// A generic JSON endpoint: GET (or POST) the provider address, pick the number with a
+// JSONPath. For this provider the MetricTemplate `query` is the JSONPath (e.g.
+// `$.data.successRate`); address and body are templates too.
+
+export interface WebConfig {
+  /** The rendered URL to call. */
+  url: string;
+  method?: 'GET' | 'POST';
+  /** The rendered request body (POST); sent as JSON when it parses as JSON. */
+  body?: string;
+  headers?: Record<string, string>;
+  credentials?: ProviderCredentials;
+  insecureSkipVerify?: boolean;
+}
+
+/** Picks the value(s) at `jsonPath` in `json`; numbers and numeric strings count. */
+export function pickJsonValue(json: unknown, jsonPath: string): MetricValue {
+  const context = { provider: 'web', query: jsonPath, what: 'JSONPath' };
+  let matches: unknown[];
+  try {
+    matches = JSONPath({ path: jsonPath, json: json as object, wrap: true, eval: 'safe' }) as unknown[];
+  } catch (error) {
+    throw new MetricError('query', {
+      ...context,
+      cause: error,
+      message: `web: JSONPath ${jsonPath} is not valid: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
+  const values: number[] = [];
+  for (const match of matches ?? []) {
+    if (match === null || match === undefined) continue;
+    if (typeof match === 'number') values.push(match);
+    else if (typeof match === 'string' && match.trim() !== '' && !Number.isNaN(Number(match)))
+      values.push(Number(match));
+    else {
+      throw new MetricError('notANumber', {
+        ...context,
+        message: `web: JSONPath ${jsonPath} matched ${excerpt(JSON.stringify(match) ?? String(match), 80)}, expected a number`,
+      });
+    }
+  }
+  return toMetricValue(values, context);
+}
+
+export function createWebProvider(config: WebConfig): MetricProvider {
+  const url = new URL(config.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`web provider: address "${config.url}" must be an http:// or https:// URL`);
+  }
+  const call: HttpCall = {
+    url: config.url,
+    method: config.method ?? 'GET',
+    headers: { Accept: 'application/json', ...authHeaders(config.credentials), ...config.headers },
+    insecureSkipVerify: config.insecureSkipVerify,
+  };
+  if (config.body !== undefined) {
+    call.body = config.body;
+    call.headers = {
+      'Content-Type': isJson(config.body) ? 'application/json' : 'text/plain',
+      ...call.headers,
+    };
+  }
+
+  return {
+    type: 'web',
+    async runQuery(jsonPath: string, options?: QueryOptions): Promise<MetricValue> {
+      const query = jsonPath.trim();
+      const context = { provider: 'web', query: `${call.method} ${config.url} ${query}` };
+      const answer = await httpCall(call, context, options);
+      if (answer.status < 200 || answer.status > 299)
+        throw httpStatusError(answer, { ...context, url: config.url });
+      return pickJsonValue(parseJsonBody(answer, context), query);
+    },
+    async isOnline(options?: QueryOptions) {
+      const context = { provider: 'web', query: `${call.method} ${config.url}` };
+      try {
+        const answer = await httpCall(call, context, options);
+        if (answer.status >= 200 && answer.status <= 299) return { online: true };
+        return { online: false, error: httpStatusError(answer, { ...context, url: config.url }) };
+      } catch (error) {
+        if (error instanceof MetricError) return { online: false, error };
+        throw error;
+      }
+    },
+  };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,66 @@
+// The smallest shapes the analysis needs from the Canary and MetricTemplate, in Flagger's
+// field names. The zod-inferred types of src/api are structurally assignable to these, so
+// the controller passes its parsed objects straight in.
+
+/** MetricTemplate `spec.provider`. */
+export interface MetricTemplateProvider {
+  /** `prometheus` (default), `datadog` or `web`. */
+  type?: string;
+  /** HTTP(S) address; for `web` the URL to call (a template). */
+  address?: string;
+  /** Secret in the MetricTemplate's namespace with the credentials. */
+  secretRef?: { name: string };
+  insecureSkipVerify?: boolean;
+  /** Sluice addition for `web`: GET (default) or POST. */
+  method?: string;
+  /** Sluice addition for `web`: request body (a template), sent with POST. */
+  body?: string;
+}
+
+/** A MetricTemplate, as the controller reads it. */
+export interface MetricTemplate {
+  metadata: { name: string; namespace?: string };
+  spec: {
+    provider?: MetricTemplateProvider;
+    /** The query template; for `web` the JSONPath that picks the value. */
+    query?: string;
+  };
+}
+
+/** Canary `spec.analysis.metrics[]`: Flagger's fields plus Sluice's conditions and dryRun. */
+export interface MetricCheck {
+  name: string;
+  /** PromQL range window and provider lookback; default `1m`. */
+  interval?: string;
+  /** Deprecated in Flagger: the minimum for request-success-rate, the maximum otherwise. */
+  threshold?: number;
+  thresholdRange?: { min?: number; max?: number };
+  /** Inline PromQL against the Canary's metricsServer. */
+  query?: string;
+  templateRef?: { name: string; namespace?: string };
+  templateVariables?: Record<string, string>;
+  /** CEL: the check passes only when this is true. */
+  successCondition?: string;
+  /** CEL: the check fails when this is true. */
+  failureCondition?: string;
+  /** Evaluated and reported, never fails the analysis. */
+  dryRun?: boolean;
+}
+
+/** What the analysis needs to know about the Canary it runs for. */
+export interface CanaryContext {
+  name: string;
+  namespace: string;
+  /** `spec.targetRef.name`: the Deployment whose pods serve the canary traffic. */
+  target: string;
+  /** `spec.service.name`; defaults to the target name. */
+  service?: string;
+  /** `spec.ingressRef.name`; defaults to the target name. */
+  ingress?: string;
+  /** `spec.routeRef.name` (Flagger's `route` variable); defaults to the target name. */
+  route?: string;
+  /** `spec.provider`: selects the built-in queries (default istio). */
+  provider?: string;
+  /** `spec.metricsServer`: Prometheus for built-in and inline queries. */
+  metricsServer?: string;
+}
