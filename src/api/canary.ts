@@ -1,0 +1,527 @@
+import { z } from 'zod';
+import {
+  CrossNamespaceObjectReference,
+  CustomMetadata,
+  ObjectMeta,
+  PRESERVE_UNKNOWN,
+  StringMap,
+  API_VERSION,
+  celExpression,
+  durationAtLeast,
+  durationString,
+  intOrString,
+  percentage,
+  withRules,
+} from './common.ts';
+import { parseDuration } from './duration.ts';
+import { CanaryStatus } from './status.ts';
+
+// Field names, types, defaults and meanings follow Flagger's flagger.app/v1beta1 Canary so
+// a team can move by changing the apiVersion. Sluice's own additions are optional and
+// marked "(Sluice)" in their description.
+
+// ---- Defaults Flagger applies (kept identical) ----------------------------------------
+
+export const DEFAULT_ANALYSIS_INTERVAL = '60s';
+export const DEFAULT_THRESHOLD = 1;
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+export const DEFAULT_READY_THRESHOLD = 100;
+export const DEFAULT_WEBHOOK_TIMEOUT = '10s';
+export const DEFAULT_METRIC_INTERVAL = '1m';
+export const DEFAULT_MAX_WEIGHT = 100;
+export const DEFAULT_PORT_NAME = 'http';
+export const DEFAULT_SESSION_MAX_AGE = 86_400;
+export const MIN_ANALYSIS_INTERVAL = '10s';
+
+/** Metric names that need no template: the router's own success rate and p99 latency queries. */
+export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
+
+/** Traffic providers Sluice routes today; other Flagger provider strings are accepted and reported. */
+export const SUPPORTED_PROVIDERS = ['istio', 'gatewayapi', 'smi', 'nginx', 'kubernetes'] as const;
+
+// ---- References ---------------------------------------------------------------------
+
+export const TargetRef = z.object({
+  apiVersion: z.string().min(1).describe('API version of the target, e.g. apps/v1'),
+  kind: z
+    .enum(['Deployment', 'DaemonSet', 'Service'])
+    .describe('Kind of the target: Deployment or DaemonSet (Service: accepted, not yet supported)'),
+  name: z.string().min(1).describe('Name of the target in the Canary namespace'),
+});
+
+export const ScalerReplicas = z.object({
+  minReplicas: z.int().min(0).optional().describe('Overrides minReplicas on the primary autoscaler'),
+  maxReplicas: z.int().min(1).optional().describe('Overrides maxReplicas on the primary autoscaler'),
+});
+
+export const AutoscalerRef = z.object({
+  apiVersion: z.string().min(1).describe('API version of the autoscaler, e.g. autoscaling/v2'),
+  kind: z
+    .enum(['HorizontalPodAutoscaler', 'ScaledObject'])
+    .describe('HorizontalPodAutoscaler (ScaledObject: accepted, not yet supported)'),
+  name: z.string().min(1).describe('Name of the autoscaler; Sluice copies it for the primary'),
+  primaryScalerQueries: StringMap.optional().describe('Per-trigger queries for the primary scaler (KEDA)'),
+  primaryScalerReplicas: ScalerReplicas.optional().describe('Replica bounds for the primary autoscaler'),
+});
+
+function kindRef<K extends string>(kind: K, what: string) {
+  return z.object({
+    apiVersion: z.string().min(1).describe(`API version of the ${what}`),
+    kind: z.literal(kind).describe(`Must be ${kind}`),
+    name: z.string().min(1).describe(`Name of the ${what}`),
+  });
+}
+
+// ---- Istio / Gateway API passthroughs ---------------------------------------------------
+// These follow Istio's and Gateway API's own types; Sluice types the fields it reads and
+// keeps every other field (x-kubernetes-preserve-unknown-fields) so new upstream fields work.
+
+export const StringMatch = z
+  .looseObject({
+    exact: z.string().optional(),
+    prefix: z.string().optional(),
+    suffix: z.string().optional(),
+    regex: z.string().optional(),
+  })
+  .meta(PRESERVE_UNKNOWN);
+export type StringMatch = z.output<typeof StringMatch>;
+
+export const HTTPMatchRequest = z
+  .looseObject({
+    name: z.string().optional().describe('Name of the match'),
+    uri: StringMatch.optional().describe('URI match'),
+    scheme: StringMatch.optional().describe('Scheme match'),
+    method: StringMatch.optional().describe('HTTP method match'),
+    authority: StringMatch.optional().describe('Authority (Host) match'),
+    headers: z.record(z.string(), StringMatch).optional().describe('Header matches, by header name'),
+    queryParams: z.record(z.string(), StringMatch).optional().describe('Query parameter matches'),
+    withoutHeaders: z.record(z.string(), StringMatch).optional().describe('Headers that must not match'),
+    sourceLabels: StringMap.optional().describe('Labels the calling workload must carry (Istio)'),
+    ignoreUriCase: z.boolean().optional(),
+    port: z.int().optional(),
+    gateways: z.array(z.string()).optional(),
+    sourceNamespace: z.string().optional(),
+  })
+  .meta(PRESERVE_UNKNOWN);
+export type HTTPMatchRequest = z.output<typeof HTTPMatchRequest>;
+
+export const HTTPRetry = z
+  .looseObject({
+    attempts: z.int().min(0).optional().describe('Number of retries'),
+    perTryTimeout: z.string().optional().describe('Timeout per attempt'),
+    retryOn: z.string().optional().describe('Conditions to retry on (Istio retryOn)'),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+const HeaderOperations = z
+  .looseObject({
+    add: StringMap.optional(),
+    set: StringMap.optional(),
+    remove: z.array(z.string()).optional(),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+export const IstioHeaders = z
+  .looseObject({
+    request: HeaderOperations.optional().describe('Header changes on the request'),
+    response: HeaderOperations.optional().describe('Header changes on the response'),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+export const CorsPolicy = z
+  .looseObject({
+    allowOrigins: z.array(StringMatch).optional(),
+    allowOrigin: z.array(z.string()).optional(),
+    allowMethods: z.array(z.string()).optional(),
+    allowHeaders: z.array(z.string()).optional(),
+    exposeHeaders: z.array(z.string()).optional(),
+    maxAge: z.string().optional(),
+    allowCredentials: z.boolean().optional(),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+export const TrafficPolicy = z.looseObject({}).meta(PRESERVE_UNKNOWN);
+
+export const HTTPRewrite = z
+  .looseObject({
+    uri: z.string().optional().describe('Replacement for the path (or the matched prefix)'),
+    authority: z.string().optional().describe('Replacement for the Host/authority header'),
+    type: z.string().optional().describe('Gateway API path modifier: ReplaceFullPath or ReplacePrefixMatch'),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+export const ParentReference = z.object({
+  group: z.string().default('gateway.networking.k8s.io').describe('API group of the parent'),
+  kind: z.string().default('Gateway').describe('Kind of the parent'),
+  namespace: z.string().optional().describe('Namespace of the parent; defaults to the Canary namespace'),
+  name: z.string().min(1).describe('Name of the parent Gateway'),
+  sectionName: z.string().optional().describe('Listener name on the Gateway'),
+  port: z.int().min(1).max(65535).optional().describe('Listener port on the Gateway'),
+});
+export type ParentReference = z.output<typeof ParentReference>;
+
+export const HTTPRequestMirrorFilter = z
+  .looseObject({
+    backendRef: z
+      .looseObject({
+        group: z.string().optional(),
+        kind: z.string().optional(),
+        name: z.string().min(1),
+        namespace: z.string().optional(),
+        port: z.int().min(1).max(65535).optional(),
+      })
+      .meta(PRESERVE_UNKNOWN)
+      .describe('Service that receives the mirrored requests'),
+  })
+  .meta(PRESERVE_UNKNOWN);
+
+// ---- Service -----------------------------------------------------------------------
+
+export const CanaryService = z.object({
+  name: z.string().optional().describe('Name of the generated Services; defaults to targetRef.name'),
+  port: z.int().min(1).max(65535).describe('Port of the generated Services'),
+  portName: z.string().default(DEFAULT_PORT_NAME).describe('Name of the Service port'),
+  targetPort: intOrString().optional().describe('Container port number or name; defaults to port'),
+  appProtocol: z.string().optional().describe('appProtocol of the Service port'),
+  portDiscovery: z.boolean().optional().describe('Also expose every container port of the target'),
+  timeout: z.string().optional().describe('Request timeout on the generated route, e.g. 30s'),
+  gateways: z.array(z.string()).optional().describe('Istio gateways the VirtualService is bound to'),
+  gatewayRefs: z
+    .array(ParentReference)
+    .max(32)
+    .optional()
+    .describe('Gateway API parents the HTTPRoute attaches to (required for gatewayapi)'),
+  hosts: z.array(z.string()).optional().describe('Host names of the VirtualService or HTTPRoute'),
+  delegation: z
+    .boolean()
+    .optional()
+    .describe('Generate an Istio delegate VirtualService (no hosts/gateways)'),
+  trafficPolicy: TrafficPolicy.optional().describe('Istio DestinationRule trafficPolicy'),
+  match: z.array(HTTPMatchRequest).optional().describe('Istio match conditions of the generated route'),
+  rewrite: HTTPRewrite.optional().describe('URI/authority rewrite of the generated route'),
+  retries: HTTPRetry.optional().describe('Istio retry policy of the generated route'),
+  headers: IstioHeaders.optional().describe('Istio header operations of the generated route'),
+  mirror: z.array(HTTPRequestMirrorFilter).optional().describe('Gateway API request mirrors'),
+  corsPolicy: CorsPolicy.optional().describe('Istio CORS policy of the generated route'),
+  meshName: z.string().optional().describe('App Mesh mesh name (accepted, not yet supported)'),
+  backends: z.array(z.string()).optional().describe('App Mesh backends (accepted, not yet supported)'),
+  apex: CustomMetadata.optional().describe('Labels/annotations for the <service> Service'),
+  primary: CustomMetadata.optional().describe('Labels/annotations for the <service>-primary Service'),
+  canary: CustomMetadata.optional().describe('Labels/annotations for the <service>-canary Service'),
+});
+export type CanaryService = z.output<typeof CanaryService>;
+
+// ---- Analysis ----------------------------------------------------------------------
+
+export const ThresholdRange = withRules(
+  z.object({
+    min: z.number().optional().describe('Lowest passing value'),
+    max: z.number().optional().describe('Highest passing value'),
+  }),
+  [
+    {
+      rule: '!has(self.min) || !has(self.max) || self.min <= self.max',
+      message: 'thresholdRange.min must be <= thresholdRange.max',
+      fieldPath: '.min',
+      check: (range) => range.min === undefined || range.max === undefined || range.min <= range.max,
+    },
+  ],
+);
+
+const builtinList = BUILTIN_METRICS.map((name) => `'${name}'`).join(', ');
+
+export const CanaryMetric = withRules(
+  z.object({
+    name: z
+      .string()
+      .min(1)
+      .describe('Name of the check; request-success-rate and request-duration are built in'),
+    interval: durationString()
+      .default(DEFAULT_METRIC_INTERVAL)
+      .describe('Query window, rendered as {{ interval }}'),
+    threshold: z
+      .number()
+      .optional()
+      .describe('Deprecated by Flagger: highest passing value (use thresholdRange)'),
+    thresholdRange: ThresholdRange.optional().describe('Passing range: min and/or max'),
+    query: z.string().optional().describe('Inline query, for the metricsServer Prometheus (use templateRef)'),
+    templateRef: CrossNamespaceObjectReference.optional().describe('MetricTemplate that holds the query'),
+    templateVariables: StringMap.optional().describe('Variables for the template, as {{ variables.<key> }}'),
+    successCondition: celExpression()
+      .optional()
+      .describe('(Sluice) CEL over result: the check passes only when true'),
+    failureCondition: celExpression()
+      .optional()
+      .describe('(Sluice) CEL over result: the check fails when true'),
+    dryRun: z.boolean().optional().describe('(Sluice) evaluate and report, never fail the analysis'),
+  }),
+  [
+    {
+      rule: `has(self.templateRef) || has(self.query) || self.name in [${builtinList}]`,
+      message: `templateRef or query is required unless the metric name is one of ${BUILTIN_METRICS.join(', ')}`,
+      fieldPath: '.templateRef',
+      check: (metric) =>
+        metric.templateRef !== undefined ||
+        metric.query !== undefined ||
+        (BUILTIN_METRICS as readonly string[]).includes(metric.name),
+    },
+  ],
+);
+export type CanaryMetric = z.output<typeof CanaryMetric>;
+
+export const HOOK_TYPES = [
+  'confirm-rollout',
+  'pre-rollout',
+  'rollout',
+  'confirm-traffic-increase',
+  'confirm-promotion',
+  'post-rollout',
+  'rollback',
+  'event',
+] as const;
+export type HookType = (typeof HOOK_TYPES)[number];
+
+export const CanaryWebhook = z.object({
+  name: z.string().min(1).describe('Name of the webhook, shown in events'),
+  type: z
+    .enum(HOOK_TYPES)
+    .default('rollout')
+    .describe('When it is called: ' + HOOK_TYPES.join(', ')),
+  url: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, { message: 'expected an http:// or https:// URL' })
+    .describe('URL Sluice POSTs the payload to; a 2xx answer passes'),
+  muteAlert: z.boolean().optional().describe('Do not alert when this webhook fails'),
+  timeout: durationString().default(DEFAULT_WEBHOOK_TIMEOUT).describe('Request timeout'),
+  metadata: StringMap.optional().describe('Key/value pairs added to the payload'),
+  retries: z
+    .int()
+    .min(0)
+    .max(10)
+    .optional()
+    .describe('Retries after a failed call (Flagger default 0; at most 10)'),
+});
+export type CanaryWebhook = z.output<typeof CanaryWebhook>;
+
+export const ALERT_SEVERITIES = ['info', 'warn', 'error'] as const;
+
+export const CanaryAlert = z.object({
+  name: z.string().min(1).describe('Name of the alert'),
+  severity: z
+    .enum(ALERT_SEVERITIES)
+    .default('info')
+    .describe('Lowest severity sent: info (everything), warn, error'),
+  providerRef: CrossNamespaceObjectReference.describe('AlertProvider to send through'),
+});
+export type CanaryAlert = z.output<typeof CanaryAlert>;
+
+export const SessionAffinity = z.object({
+  cookieName: z.string().min(1).describe('Cookie that pins a user to the canary'),
+  maxAge: z.int().min(1).default(DEFAULT_SESSION_MAX_AGE).describe('Cookie lifetime in seconds'),
+});
+
+/** One explicit step (Sluice, Argo-style): exactly one of setWeight, pause, analysis. */
+export const AnalysisStep = withRules(
+  z.object({
+    setWeight: percentage().optional().describe('Route this percentage of traffic to the canary'),
+    pause: z
+      .object({
+        duration: durationString().optional().describe('How long to wait; without it, wait until promoted'),
+      })
+      .optional()
+      .describe('Wait for a duration, or until a promote command'),
+    analysis: z.object({}).optional().describe('Run the metric checks and rollout webhooks once'),
+  }),
+  [
+    {
+      rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
+      message: 'a step must set exactly one of setWeight, pause or analysis',
+      check: (step) =>
+        [step.setWeight !== undefined, step.pause !== undefined, step.analysis !== undefined].filter(Boolean)
+          .length === 1,
+    },
+  ],
+);
+export type AnalysisStep = z.output<typeof AnalysisStep>;
+
+const ascending = (list: readonly number[]): boolean =>
+  list.every((value, i) => i === 0 || value > list[i - 1]!);
+
+export const CanaryAnalysis = withRules(
+  z.object({
+    interval: durationAtLeast(MIN_ANALYSIS_INTERVAL, 'spec.analysis.interval')
+      .default(DEFAULT_ANALYSIS_INTERVAL)
+      .describe('Time between two analysis steps (at least 10s)'),
+    threshold: z.int().min(1).default(DEFAULT_THRESHOLD).describe('Failed checks tolerated before rollback'),
+    maxWeight: percentage(1)
+      .optional()
+      .describe('Highest canary weight; defaults to 100, or the last stepWeights entry'),
+    stepWeight: percentage(1).optional().describe('Weight added at each step'),
+    stepWeights: withRules(z.array(percentage(1)).max(100), [
+      {
+        rule: 'self.isSorted() && self.all(w, self.exists_one(x, x == w))',
+        message: 'spec.analysis.stepWeights must be strictly ascending',
+        check: ascending,
+      },
+    ])
+      .optional()
+      .describe('Explicit weights, ascending, e.g. [5, 10, 25, 50]'),
+    stepWeightPromotion: percentage(1)
+      .optional()
+      .describe('Weight added at each promotion step; unset promotes in one step'),
+    iterations: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('Number of checks for A/B testing (with match) and blue/green'),
+    match: z
+      .array(HTTPMatchRequest)
+      .max(32)
+      .optional()
+      .describe('A/B testing: requests that go to the canary'),
+    mirror: z
+      .boolean()
+      .optional()
+      .describe('Mirror traffic to the canary before shifting (blue/green, Istio)'),
+    mirrorWeight: percentage().optional().describe('Percentage of traffic mirrored; unset mirrors all'),
+    sessionAffinity: SessionAffinity.optional().describe('Keep users who reached the canary on it'),
+    primaryReadyThreshold: percentage()
+      .default(DEFAULT_READY_THRESHOLD)
+      .describe('Percent of primary pods that must be ready'),
+    canaryReadyThreshold: percentage()
+      .default(DEFAULT_READY_THRESHOLD)
+      .describe('Percent of canary pods that must be ready'),
+    metrics: z.array(CanaryMetric).max(64).optional().describe('Checks run at every step'),
+    webhooks: z.array(CanaryWebhook).max(64).optional().describe('Gates, hooks and event receivers'),
+    alerts: z.array(CanaryAlert).max(32).optional().describe('Where to send notifications'),
+    steps: z
+      .array(AnalysisStep)
+      .max(100)
+      .optional()
+      .describe('(Sluice) explicit steps instead of stepWeight/stepWeights/maxWeight'),
+  }),
+  [
+    {
+      rule: '!has(self.stepWeight) || !has(self.maxWeight) || self.stepWeight <= self.maxWeight',
+      message: 'spec.analysis.stepWeight must be <= spec.analysis.maxWeight',
+      fieldPath: '.stepWeight',
+      check: (a) => a.stepWeight === undefined || a.maxWeight === undefined || a.stepWeight <= a.maxWeight,
+    },
+    {
+      rule: '!has(self.match) || size(self.match) == 0 || (has(self.iterations) && self.iterations > 0)',
+      message: 'spec.analysis.iterations is required when spec.analysis.match is set (A/B testing)',
+      fieldPath: '.iterations',
+      check: (a) => !a.match?.length || (a.iterations ?? 0) > 0,
+    },
+    {
+      rule:
+        '(has(self.stepWeight) && self.stepWeight > 0) || (has(self.stepWeights) && size(self.stepWeights) > 0) || ' +
+        '(has(self.iterations) && self.iterations > 0) || (has(self.steps) && size(self.steps) > 0)',
+      message: 'spec.analysis needs one of stepWeight, stepWeights, iterations or steps',
+      check: (a) =>
+        (a.stepWeight ?? 0) > 0 ||
+        (a.stepWeights?.length ?? 0) > 0 ||
+        (a.iterations ?? 0) > 0 ||
+        (a.steps?.length ?? 0) > 0,
+    },
+    {
+      rule:
+        '!has(self.steps) || size(self.steps) == 0 || ' +
+        '(!has(self.stepWeight) && !has(self.stepWeights) && !has(self.maxWeight) && !has(self.iterations))',
+      message: 'spec.analysis.steps cannot be combined with stepWeight, stepWeights, maxWeight or iterations',
+      fieldPath: '.steps',
+      check: (a) =>
+        !a.steps?.length ||
+        (a.stepWeight === undefined &&
+          a.stepWeights === undefined &&
+          a.maxWeight === undefined &&
+          a.iterations === undefined),
+    },
+    {
+      rule: '!has(self.stepWeights) || !has(self.maxWeight) || size(self.stepWeights) == 0 || self.stepWeights[size(self.stepWeights) - 1] <= self.maxWeight',
+      message: 'the last of spec.analysis.stepWeights must be <= spec.analysis.maxWeight',
+      fieldPath: '.stepWeights',
+      check: (a) =>
+        !a.stepWeights?.length || a.maxWeight === undefined || a.stepWeights.at(-1)! <= a.maxWeight,
+    },
+  ],
+);
+export type CanaryAnalysis = z.output<typeof CanaryAnalysis>;
+
+// ---- Spec and object ----------------------------------------------------------------
+
+export const CanarySpec = z.object({
+  provider: z
+    .string()
+    .optional()
+    .describe('Traffic provider for this Canary (istio, gatewayapi, smi, nginx, kubernetes, …)'),
+  metricsServer: z.string().optional().describe('Prometheus URL for builtin metrics and inline queries'),
+  targetRef: TargetRef.describe('The Deployment or DaemonSet being released'),
+  autoscalerRef: AutoscalerRef.optional().describe('Autoscaler of the target, copied for the primary'),
+  ingressRef: kindRef('Ingress', 'NGINX Ingress').optional().describe('Ingress routed by the nginx provider'),
+  routeRef: kindRef('ApisixRoute', 'APISIX route')
+    .optional()
+    .describe('APISIX route (accepted, not yet supported)'),
+  upstreamRef: z
+    .object({
+      apiVersion: z.string().min(1),
+      kind: z.literal('Upstream'),
+      name: z.string().min(1),
+      namespace: z.string().optional(),
+    })
+    .optional()
+    .describe('Gloo Upstream (accepted, not yet supported)'),
+  service: CanaryService.describe('The Services and routing object generated for the target'),
+  analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
+  progressDeadlineSeconds: z
+    .int()
+    .min(1)
+    .default(DEFAULT_PROGRESS_DEADLINE_SECONDS)
+    .describe('Seconds a canary may take to become ready before it is rolled back'),
+  skipAnalysis: z.boolean().optional().describe('Promote new revisions without analysis'),
+  suspend: z.boolean().optional().describe('Ignore changes and pause any analysis in progress'),
+  revertOnDeletion: z
+    .boolean()
+    .optional()
+    .describe('On deletion, give the target back its traffic and replicas'),
+});
+export type CanarySpec = z.output<typeof CanarySpec>;
+
+export const Canary = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Canary'),
+  metadata: ObjectMeta,
+  spec: CanarySpec,
+  status: CanaryStatus.optional(),
+});
+export type Canary = z.output<typeof Canary>;
+/** A Canary as written by a person (defaults not yet applied). */
+export type CanaryInput = z.input<typeof Canary>;
+
+// ---- Derived values the controller and the machine share -----------------------------
+
+/** Flagger's rule: the last stepWeights entry, else maxWeight, else 100. */
+export function effectiveMaxWeight(analysis: CanaryAnalysis): number {
+  const last = analysis.stepWeights?.at(-1);
+  if (last !== undefined) return Math.min(DEFAULT_MAX_WEIGHT, last);
+  return analysis.maxWeight ?? DEFAULT_MAX_WEIGHT;
+}
+
+export type Strategy = 'canary' | 'abTesting' | 'blueGreen';
+
+/** match + iterations is A/B testing, iterations alone blue/green, anything else a weighted canary. */
+export function strategyOf(analysis: CanaryAnalysis): Strategy {
+  if ((analysis.iterations ?? 0) > 0) return analysis.match?.length ? 'abTesting' : 'blueGreen';
+  return 'canary';
+}
+
+/** The analysis interval in milliseconds. */
+export function analysisIntervalMs(analysis: CanaryAnalysis): number {
+  return parseDuration(analysis.interval) ?? parseDuration(DEFAULT_ANALYSIS_INTERVAL)!;
+}
+
+/** Names of the generated Services: apex, primary, canary. */
+export function serviceNames(spec: CanarySpec): { apex: string; primary: string; canary: string } {
+  const apex = spec.service.name ?? spec.targetRef.name;
+  return { apex, primary: `${apex}-primary`, canary: `${apex}-canary` };
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import {
+  API_VERSION,
+  LocalObjectReference,
+  ObjectMeta,
+  StringMap,
+  celExpression,
+  durationString,
+  withRules,
+} from './common.ts';
+import { Conditions } from './status.ts';
+
+/** Provider types Sluice queries today. */
+export const SUPPORTED_METRIC_PROVIDERS = ['prometheus', 'datadog', 'web'] as const;
+/** Flagger's other provider types: accepted so manifests move unchanged, reported as not yet supported. */
+export const UNSUPPORTED_METRIC_PROVIDERS = [
+  'influxdb',
+  'stackdriver',
+  'cloudwatch',
+  'newrelic',
+  'graphite',
+  'dynatrace',
+] as const;
+export const METRIC_PROVIDER_TYPES = [
+  ...SUPPORTED_METRIC_PROVIDERS,
+  ...UNSUPPORTED_METRIC_PROVIDERS,
+] as const;
+export type MetricProviderType = (typeof METRIC_PROVIDER_TYPES)[number];
+
+export const MetricTemplateProvider = z.object({
+  type: z
+    .enum(METRIC_PROVIDER_TYPES)
+    .default('prometheus')
+    .describe('prometheus, datadog or web (other Flagger types: accepted, not yet supported)'),
+  address: z.string().optional().describe('Base URL of the metrics server'),
+  secretRef: LocalObjectReference.optional().describe(
+    'Secret with credentials (token, username/password, apiKey/applicationKey, headers)',
+  ),
+  region: z.string().optional().describe('Region (cloud providers; not yet supported)'),
+  insecureSkipVerify: z.boolean().optional().describe('Skip TLS certificate verification'),
+});
+export type MetricTemplateProvider = z.output<typeof MetricTemplateProvider>;
+
+/** (Sluice) How the web provider calls a JSON HTTP API. */
+export const WebQuery = z.object({
+  url: z
+    .string()
+    .optional()
+    .describe('Request URL, template variables allowed; defaults to provider.address'),
+  method: z.enum(['GET', 'POST']).default('GET').describe('GET or POST'),
+  headers: StringMap.optional().describe('Request headers (secrets belong in provider.secretRef)'),
+  body: z.string().optional().describe('Request body for POST, template variables allowed'),
+  jsonPath: z.string().min(1).describe('JSONPath of the number in the response, e.g. $.data.value'),
+  timeout: durationString().optional().describe('Request timeout'),
+});
+export type WebQuery = z.output<typeof WebQuery>;
+
+export const MetricTemplateSpec = withRules(
+  z.object({
+    provider: MetricTemplateProvider.describe('Where the query runs'),
+    query: z.string().optional().describe('Query template: {{ namespace }}, {{ target }}, {{ interval }}, …'),
+    web: WebQuery.optional().describe('(Sluice) request description for provider type web'),
+    successCondition: celExpression()
+      .optional()
+      .describe('(Sluice) default CEL success condition for metrics using this template'),
+    failureCondition: celExpression()
+      .optional()
+      .describe('(Sluice) default CEL failure condition for metrics using this template'),
+  }),
+  [
+    {
+      rule: "self.provider.type == 'web' || (has(self.query) && size(self.query) > 0)",
+      message: 'spec.query is required unless spec.provider.type is web',
+      fieldPath: '.query',
+      check: (spec) => spec.provider.type === 'web' || Boolean(spec.query),
+    },
+    {
+      rule: "self.provider.type != 'web' || has(self.web)",
+      message: 'spec.web is required when spec.provider.type is web',
+      fieldPath: '.web',
+      check: (spec) => spec.provider.type !== 'web' || spec.web !== undefined,
+    },
+    {
+      rule: '!has(self.web) || has(self.web.url) || has(self.provider.address)',
+      message: 'spec.web.url or spec.provider.address is required for the web provider',
+      fieldPath: '.web',
+      check: (spec) => spec.web === undefined || Boolean(spec.web.url ?? spec.provider.address),
+    },
+  ],
+);
+export type MetricTemplateSpec = z.output<typeof MetricTemplateSpec>;
+
+export const MetricTemplateStatus = z.looseObject({
+  conditions: Conditions.optional().describe('Conditions of the template'),
+});
+
+export const MetricTemplate = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('MetricTemplate'),
+  metadata: ObjectMeta,
+  spec: MetricTemplateSpec,
+  status: MetricTemplateStatus.optional(),
+});
+export type MetricTemplate = z.output<typeof MetricTemplate>;

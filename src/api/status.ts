@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { PRESERVE_UNKNOWN, StringMap } from './common.ts';
+
+// Status is where a canary's state lives. The schema keeps unknown fields
+// (x-kubernetes-preserve-unknown-fields) so the controller can add a small field later
+// without a CRD change breaking older stored objects; new fields are documented in docs/api.md.
+
+export const PHASES = [
+  'Initializing',
+  'Initialized',
+  'Waiting',
+  'Progressing',
+  'WaitingPromotion',
+  'Promoting',
+  'Finalising',
+  'Succeeded',
+  'Failed',
+  'Terminating',
+  'Terminated',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Condition types Sluice maintains, read by kstatus (Flux) and Argo CD. */
+export const CONDITION_TYPES = { Ready: 'Ready', Stalled: 'Stalled', Reconciling: 'Reconciling' } as const;
+
+const RFC3339 = z.iso.datetime({ offset: true });
+
+/** A Kubernetes condition (metav1.Condition conventions). */
+export const Condition = z.object({
+  type: z.string().min(1).max(316).describe('Ready, Stalled or Reconciling'),
+  status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown'),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/, { message: 'expected a CamelCase reason' })
+    .describe('CamelCase reason for the last transition'),
+  message: z.string().max(32768).optional().describe('Human-readable detail'),
+  lastTransitionTime: RFC3339.describe('When status last changed (RFC 3339)'),
+  observedGeneration: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('metadata.generation the condition was computed from'),
+});
+export type Condition = z.output<typeof Condition>;
+
+/** Conditions as a map keyed by type, so server-side apply merges them per type. */
+export const Conditions = z
+  .array(Condition)
+  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
+/** The outcome of one metric check at the latest analysis step. */
+export const AnalysisResult = z.object({
+  name: z.string().describe('Metric name'),
+  value: z.number().optional().describe('Observed value, when there was one'),
+  threshold: z.string().optional().describe('What was required, as text (range or CEL condition)'),
+  passed: z.boolean().describe('Whether the check passed'),
+  reason: z.string().optional().describe('Why it failed (no data, provider error, out of range, …)'),
+  dryRun: z.boolean().optional().describe('The check was informational only'),
+});
+export type AnalysisResult = z.output<typeof AnalysisResult>;
+
+/** The last manual command (annotation) the controller acted on; see commands.ts. */
+export const HandledCommand = z.object({
+  id: z.string().describe('Value of the sluice.dev/command-id annotation'),
+  command: z.string().describe('The command: promote, abort, pause, resume or retry'),
+  handledAt: RFC3339.describe('When the controller acted on it'),
+  result: z.string().optional().describe('Accepted, or why it was rejected'),
+});
+
+export const CanaryStatus = z
+  .looseObject({
+    phase: z.enum(PHASES).optional().describe('Where the canary is in its lifecycle'),
+    canaryWeight: z.int().min(0).max(100).optional().describe('Traffic percentage routed to the canary'),
+    failedChecks: z.int().min(0).optional().describe('Failed checks in the current analysis'),
+    iterations: z.int().min(0).optional().describe('Checks done in the current A/B or blue/green analysis'),
+    lastAppliedSpec: z.string().optional().describe('Hash of the target pod template last seen'),
+    lastPromotedSpec: z.string().optional().describe('Hash of the pod template last promoted'),
+    trackedConfigs: StringMap.optional().describe('Checksums of tracked ConfigMaps/Secrets, by kind/name'),
+    lastTransitionTime: RFC3339.optional().describe('When the phase last changed'),
+    sessionAffinityCookie: z.string().optional().describe('Cookie currently pinning users to the canary'),
+    previousSessionAffinityCookie: z.string().optional().describe('Cookie of the previous analysis'),
+    observedGeneration: z.int().min(0).optional().describe('metadata.generation the status reflects'),
+    conditions: Conditions.optional().describe('Ready, Stalled and Reconciling'),
+    machine: z
+      .looseObject({})
+      .meta(PRESERVE_UNKNOWN)
+      .optional()
+      .describe('Persisted state-machine snapshot (shape owned by src/machine)'),
+    nextStepAt: RFC3339.optional().describe('When the next analysis step is due'),
+    deadlines: z
+      .record(z.string(), RFC3339)
+      .optional()
+      .describe('Named deadlines, e.g. progress or pause, as RFC 3339 times'),
+    lastAnalysis: z.array(AnalysisResult).optional().describe('Results of the latest metric checks'),
+    lastCommand: HandledCommand.optional().describe('The last manual command acted on'),
+  })
+  .meta(PRESERVE_UNKNOWN);
+export type CanaryStatus = z.output<typeof CanaryStatus>;
