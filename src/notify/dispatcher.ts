@@ -1,0 +1,107 @@
+import { silentLogger, type Logger } from '../log.ts';
+import type { Kube } from '../kube/client.ts';
+import type { NotifierDeps } from './config.ts';
+import { createNotifier } from './factory.ts';
+import { severityAllows, type Notification, type Notifier } from './notifier.ts';
+import { getAlertProvider, resolveAlertProvider, type CanaryAlert } from './providers.ts';
+
+/** Turns an alert's provider reference into a notifier; throws when it cannot. */
+export type ResolveNotifier = (ref: { name: string; namespace: string }) => Promise<Notifier>;
+
+export interface NotificationsDeps {
+  resolve: ResolveNotifier;
+  /** Notifiers from the controller's --slack-url/--msteams-url flags or environment. */
+  global?: readonly Notifier[];
+  logger?: Logger;
+  /** A ceiling for one post, retries included, so a stuck provider never holds a caller. */
+  deadlineMs?: number;
+}
+
+export interface DispatchReport {
+  sent: string[];
+  failed: Array<{ provider: string; error: string }>;
+}
+
+export const DEFAULT_NOTIFY_DEADLINE_MS = 15_000;
+
+/** The default resolver: AlertProvider from the API, URL and token from its Secret. */
+export function kubeNotifierResolver(
+  kube: Pick<Kube, 'core' | 'custom'>,
+  deps: NotifierDeps = {},
+): ResolveNotifier {
+  return async (ref) => {
+    const provider = await getAlertProvider(kube, ref);
+    const resolved = await resolveAlertProvider(kube, provider);
+    return createNotifier(resolved.type, resolved.config, deps);
+  };
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms}ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Fans a notification out to the canary's alerts (each filtered by its severity) or,
+ * when the canary has none, to the global notifiers: the alerts section overrides the
+ * global setting, as in Flagger. Never throws; failures are logged by provider name.
+ */
+export class Notifications {
+  readonly #deps: NotificationsDeps;
+
+  constructor(deps: NotificationsDeps) {
+    this.#deps = deps;
+  }
+
+  async notify(
+    alerts: readonly CanaryAlert[] | undefined,
+    notification: Notification,
+  ): Promise<DispatchReport> {
+    const logger = this.#deps.logger ?? silentLogger;
+    const deadlineMs = this.#deps.deadlineMs ?? DEFAULT_NOTIFY_DEADLINE_MS;
+    const canary = `${notification.canary.name}.${notification.canary.namespace}`;
+    const report: DispatchReport = { sent: [], failed: [] };
+
+    const targets: Array<{ label: string; notifier: () => Promise<Notifier> }> = [];
+    if (alerts && alerts.length > 0) {
+      for (const alert of alerts) {
+        if (!severityAllows(alert.severity, notification.severity)) continue;
+        const ref = {
+          name: alert.providerRef.name,
+          namespace: alert.providerRef.namespace || notification.canary.namespace,
+        };
+        targets.push({
+          label: `alert ${alert.name} (provider ${ref.namespace}/${ref.name})`,
+          notifier: () => this.#deps.resolve(ref),
+        });
+      }
+    } else {
+      for (const notifier of this.#deps.global ?? []) {
+        targets.push({ label: notifier.name, notifier: async () => notifier });
+      }
+    }
+
+    await Promise.all(
+      targets.map(async (target) => {
+        try {
+          await withDeadline(
+            target.notifier().then((notifier) => notifier.post(notification)),
+            deadlineMs,
+          );
+          report.sent.push(target.label);
+        } catch (error) {
+          // NotifyError and AlertProviderError messages never carry URLs or tokens.
+          const message = error instanceof Error ? error.message : String(error);
+          report.failed.push({ provider: target.label, error: message });
+          logger.warn({ canary, provider: target.label, error: message }, 'notification not delivered');
+        }
+      }),
+    );
+    return report;
+  }
+}

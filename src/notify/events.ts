@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { apiErrorMessage, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { silentLogger, type Logger } from '../log.ts';
+
+/** The object an Event is about (the Canary). */
+export interface EventSubject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid?: string;
+}
+
+export interface EventRecorderDeps {
+  kube: Pick<Kube, 'core'>;
+  now?: () => Date;
+  logger?: Logger;
+  /** `source.component` / `reportingComponent`, what kubectl shows in the From column. */
+  component?: string;
+  /** Which controller replica wrote it. */
+  instance?: string;
+  /** The same type+reason+message within this window counts up one Event instead of adding one. */
+  windowMs?: number;
+}
+
+export const DEFAULT_EVENT_WINDOW_MS = 10 * 60_000;
+/** The API limit on an Event message is 1 KiB; longer ones are cut. */
+const MAX_MESSAGE = 1024;
+
+interface Series {
+  eventName: string;
+  count: number;
+  lastSeen: number;
+}
+
+/**
+ * Records Kubernetes Events (core/v1, the API `kubectl describe` reads) on a canary,
+ * deduplicated the way client-go's recorder does: a repeat of the same event within the
+ * window patches `count` and `lastTimestamp` of the existing Event. Never throws.
+ */
+export class EventRecorder {
+  readonly #deps: EventRecorderDeps;
+  readonly #series = new Map<string, Series>();
+  /** One write in flight per key, so two repeats never create two Events. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  constructor(deps: EventRecorderDeps) {
+    this.#deps = deps;
+  }
+
+  record(subject: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const note = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+    const key = [subject.namespace, subject.kind, subject.name, subject.uid ?? '', type, reason, note].join(
+      '\u0000',
+    );
+    const previous = this.#inFlight.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.#write(key, subject, type, reason, note));
+    this.#inFlight.set(key, next);
+    void next.finally(() => {
+      if (this.#inFlight.get(key) === next) this.#inFlight.delete(key);
+    });
+    return next;
+  }
+
+  async #write(
+    key: string,
+    subject: EventSubject,
+    type: string,
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const { kube } = this.#deps;
+    const logger = this.#deps.logger ?? silentLogger;
+    const now = (this.#deps.now ?? (() => new Date()))();
+    const windowMs = this.#deps.windowMs ?? DEFAULT_EVENT_WINDOW_MS;
+    this.#forgetOlderThan(now.getTime() - windowMs);
+    const series = this.#series.get(key);
+    try {
+      if (series && now.getTime() - series.lastSeen <= windowMs) {
+        try {
+          await kube.core.patchNamespacedEvent(
+            {
+              name: series.eventName,
+              namespace: subject.namespace,
+              body: { count: series.count + 1, lastTimestamp: now },
+            },
+            mergePatch,
+          );
+          series.count += 1;
+          series.lastSeen = now.getTime();
+          return;
+        } catch (error) {
+          // The Event expired (the apiserver keeps them an hour by default): start a new one.
+          if (!isNotFound(error)) throw error;
+        }
+      }
+      const eventName = `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
+      await kube.core.createNamespacedEvent({
+        namespace: subject.namespace,
+        body: this.#event(eventName, subject, type, reason, message, now),
+      });
+      this.#series.set(key, { eventName, count: 1, lastSeen: now.getTime() });
+    } catch (error) {
+      logger.warn(
+        {
+          object: `${subject.kind} ${subject.namespace}/${subject.name}`,
+          reason,
+          error: apiErrorMessage(error),
+        },
+        'kubernetes event not recorded',
+      );
+    }
+  }
+
+  #event(
+    name: string,
+    subject: EventSubject,
+    type: string,
+    reason: string,
+    message: string,
+    now: Date,
+  ): CoreV1Event {
+    const component = this.#deps.component ?? 'sluice';
+    const instance = this.#deps.instance ?? hostname();
+    return {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: subject.namespace },
+      involvedObject: {
+        apiVersion: subject.apiVersion,
+        kind: subject.kind,
+        name: subject.name,
+        namespace: subject.namespace,
+        ...(subject.uid ? { uid: subject.uid } : {}),
+      },
+      type,
+      reason,
+      message,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component, host: instance },
+      reportingComponent: component,
+      reportingInstance: instance,
+    };
+  }
+
+  #forgetOlderThan(cutoff: number): void {
+    for (const [key, series] of this.#series) {
+      if (series.lastSeen < cutoff) this.#series.delete(key);
+    }
+  }
+}

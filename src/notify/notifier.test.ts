@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { displayFields, headline, severityAllows, SEVERITIES, type Notification } from './notifier.ts';
+
+const sample: Notification = {
+  canary: { name: 'podinfo', namespace: 'test' },
+  phase: 'Progressing',
+  severity: 'warn',
+  message: 'halt: request-success-rate 93.1% < 99%',
+  fields: {
+    target: 'Deployment/podinfo.test',
+    weight: 20,
+    failedChecks: 2,
+    threshold: 5,
+    cluster: 'prod-eu',
+  },
+};
+
+describe('severityAllows', () => {
+  it('info gets all, warn gets warn+error, error gets error', () => {
+    const table = SEVERITIES.map((alert) => SEVERITIES.filter((message) => severityAllows(alert, message)));
+    expect(table).toEqual([['info', 'warn', 'error'], ['warn', 'error'], ['error']]);
+  });
+
+  it('treats a missing alert severity as info', () => {
+    expect(severityAllows(undefined, 'info')).toBe(true);
+  });
+});
+
+describe('display', () => {
+  it('names the canary name.namespace', () => {
+    expect(headline(sample)).toBe('podinfo.test: halt: request-success-rate 93.1% < 99%');
+  });
+
+  it('lists target, phase, weight, failed checks and cluster in order', () => {
+    expect(displayFields(sample)).toEqual([
+      { title: 'Target', value: 'Deployment/podinfo.test' },
+      { title: 'Phase', value: 'Progressing' },
+      { title: 'Canary weight', value: '20%' },
+      { title: 'Failed checks', value: '2/5' },
+      { title: 'Cluster', value: 'prod-eu' },
+    ]);
+  });
+
+  it('leaves out what is unknown and keeps a zero weight', () => {
+    expect(displayFields({ ...sample, phase: '', fields: { weight: 0 } })).toEqual([
+      { title: 'Canary weight', value: '0%' },
+    ]);
+  });
+});

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+// One interface, one file per provider (slack.ts, msteams.ts, discord.ts,
+// googlechat.ts, generic.ts), factory.ts to pick one: Flagger's pkg/notifier shape.
+
+export const SEVERITIES = ['info', 'warn', 'error'] as const;
+export const severitySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** What a person reading Slack needs to know about one moment of a canary run. */
+export interface Notification {
+  canary: { name: string; namespace: string };
+  /** The canary's status phase when it happened (Progressing, Failed, …). */
+  phase: string;
+  severity: Severity;
+  /** One line, e.g. "advance 20%", "halt: request-success-rate 93.1% < 99%". */
+  message: string;
+  fields: NotificationFields;
+}
+
+export interface NotificationFields {
+  /** Canary traffic weight in percent. */
+  weight?: number;
+  failedChecks?: number;
+  /** The failed-checks threshold, shown as "2/5" next to failedChecks. */
+  threshold?: number;
+  /** The target workload, e.g. "Deployment/podinfo.test". */
+  target?: string;
+  /** The cluster name from the controller's --cluster-name. */
+  cluster?: string;
+}
+
+export interface Notifier {
+  /** The provider's name for logs (never its URL: URLs are secrets). */
+  readonly name: string;
+  /** Posts one message; rejects with a NotifyError when the provider does not accept it. */
+  post(notification: Notification): Promise<void>;
+}
+
+/** `name.namespace`, the way Flagger and its users name a canary in messages. */
+export function canaryTitle(notification: Pick<Notification, 'canary'>): string {
+  return `${notification.canary.name}.${notification.canary.namespace}`;
+}
+
+/** A one-line text form: "podinfo.test: advance 20%". */
+export function headline(notification: Notification): string {
+  return `${canaryTitle(notification)}: ${notification.message}`;
+}
+
+/** The fields in display order, with human labels; absent fields are left out. */
+export function displayFields(notification: Notification): Array<{ title: string; value: string }> {
+  const { fields, phase } = notification;
+  const out: Array<{ title: string; value: string }> = [];
+  if (fields.target) out.push({ title: 'Target', value: fields.target });
+  if (phase) out.push({ title: 'Phase', value: phase });
+  if (fields.weight !== undefined) out.push({ title: 'Canary weight', value: `${fields.weight}%` });
+  if (fields.failedChecks !== undefined) {
+    const of = fields.threshold !== undefined ? `/${fields.threshold}` : '';
+    out.push({ title: 'Failed checks', value: `${fields.failedChecks}${of}` });
+  }
+  if (fields.cluster) out.push({ title: 'Cluster', value: fields.cluster });
+  return out;
+}
+
+/** The colour of each severity, as RGB hex without '#'. */
+export const SEVERITY_COLOURS: Record<Severity, string> = {
+  info: '2eb886',
+  warn: 'daa038',
+  error: 'a30200',
+};
+
+const RANK: Record<Severity, number> = { info: 0, warn: 1, error: 2 };
+
+/**
+ * Severity filtering, in one place: an alert set to `info` gets everything, `warn`
+ * gets warn and error, `error` gets only error (Flagger's rule).
+ */
+export function severityAllows(alertSeverity: Severity | undefined, messageSeverity: Severity): boolean {
+  return RANK[messageSeverity] >= RANK[alertSeverity ?? 'info'];
+}

@@ -1,0 +1,67 @@
+import { postJson } from './http.ts';
+import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
+import {
+  canaryTitle,
+  displayFields,
+  headline,
+  SEVERITY_COLOURS,
+  type Notification,
+  type Notifier,
+} from './notifier.ts';
+
+// Slack incoming webhook: the headline as a section block, a coloured attachment (colour
+// by severity) whose blocks hold the fields. Slack wants &, <, > escaped in mrkdwn.
+
+const escape = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Slack allows at most 10 fields in one section block. */
+const MAX_FIELDS = 10;
+
+export function slackPayload(
+  notification: Notification,
+  config: Pick<NotifierConfig, 'username' | 'channel'>,
+) {
+  const fields = displayFields(notification)
+    .slice(0, MAX_FIELDS)
+    .map((field) => ({ type: 'mrkdwn', text: `*${escape(field.title)}*\n${escape(field.value)}` }));
+  const text = escape(headline(notification));
+  return {
+    // With top-level blocks, `text` is only the push-notification fallback: the
+    // headline is shown once, and the coloured attachment below it carries the fields.
+    text,
+    username: config.username ?? 'sluice',
+    ...(config.channel ? { channel: config.channel } : {}),
+    icon_emoji: ':rocket:',
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `*${escape(canaryTitle(notification))}*: ${escape(notification.message)}`,
+        },
+      },
+    ],
+    attachments: [
+      {
+        color: `#${SEVERITY_COLOURS[notification.severity]}`,
+        fallback: text,
+        // Slack refuses an empty blocks array; a bare colour bar still shows the severity.
+        ...(fields.length > 0 ? { blocks: [{ type: 'section', fields }] } : {}),
+      },
+    ],
+  };
+}
+
+export function createSlackNotifier(config: NotifierConfig, deps: NotifierDeps = {}): Notifier {
+  const url = checkedUrl(config);
+  return {
+    name: config.name,
+    post: (notification) =>
+      postJson(url, slackPayload(notification, config), {
+        provider: config.name,
+        token: config.token,
+        ...deps,
+      }),
+  };
+}
