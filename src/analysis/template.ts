@@ -142,7 +142,8 @@ function evaluateAction(action: string, source: string, model: TemplateModel, te
   }
   const word = action.split(/[\s.|(]/, 1)[0] ?? action;
   const supported = `${TEMPLATE_FUNCTIONS.join(', ')}, variables.<key>`;
-  if (IDENT.test(action) || (word !== 'variables' && word !== 'index' && IDENT.test(word))) {
+  const known = [...TEMPLATE_FUNCTIONS, 'variables', 'index'] as readonly string[];
+  if (IDENT.test(word) && !known.includes(word)) {
     throw new TemplateRenderError(
       template,
       `query uses ${source}: "${word}" is not a template variable; use one of ${supported}`,

@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  TemplateRenderError,
+  checkTemplate,
+  promqlRange,
+  renderTemplate,
+  templateModel,
+  type TemplateModel,
+} from './template.ts';
+
+const model: TemplateModel = templateModel(
+  { name: 'podinfo', namespace: 'test', target: 'podinfo-app', service: 'podinfo-svc' },
+  '1m',
+  { cluster: 'dev', consumer_group: 'my_consumer', 'with-dash': 'x' },
+);
+
+function renderError(text: string, variables?: TemplateModel['variables']): TemplateRenderError {
+  try {
+    renderTemplate(text, variables ? { ...model, variables } : model, 'MetricTemplate test/kafka');
+  } catch (error) {
+    if (error instanceof TemplateRenderError) return error;
+    throw error;
+  }
+  throw new Error('rendering did not fail');
+}
+
+describe('renderTemplate', () => {
+  it('renders Flagger model functions', () => {
+    expect(
+      renderTemplate(
+        'sum(envoy_cluster_upstream_rq{envoy_cluster_name=~"{{ namespace }}_{{ target }}"})',
+        model,
+        't',
+      ),
+    ).toBe('sum(envoy_cluster_upstream_rq{envoy_cluster_name=~"test_podinfo-app"})');
+    expect(
+      renderTemplate('{{name}} {{ service }} {{ ingress }} {{ route }} {{ interval }}', model, 't'),
+    ).toBe('podinfo podinfo-svc podinfo-app podinfo-app 1m');
+  });
+
+  it('renders variables like Flagger', () => {
+    const query =
+      'delta(max by (consumer_group) (kafka_consumer_current_offset{cluster="{{ variables.cluster }}", consumer_group="{{ variables.consumer_group }}"}[{{ interval }}]))';
+    expect(renderTemplate(query, model, 't')).toBe(
+      'delta(max by (consumer_group) (kafka_consumer_current_offset{cluster="dev", consumer_group="my_consumer"}[1m]))',
+    );
+  });
+
+  it('reads keys that are not identifiers through index', () => {
+    expect(
+      renderTemplate('{{ index variables "with-dash" }}/{{ index variables `cluster` }}', model, 't'),
+    ).toBe('x/dev');
+  });
+
+  it('trims around {{- and -}} and drops comments', () => {
+    expect(renderTemplate('a  \n {{- target -}} \n  b{{/* why */}}c', model, 't')).toBe('apodinfo-appbc');
+  });
+
+  it('names the template and the missing variable', () => {
+    const error = renderError('x{cluster="{{ variables.cluster }}"}', {
+      invalid: 'dev',
+      consumer_group: 'g',
+    });
+    expect(error.message).toBe(
+      'MetricTemplate test/kafka: query uses {{ variables.cluster }} but the metric\'s templateVariables has no "cluster" (set: invalid, consumer_group)',
+    );
+    expect(error.template).toBe('MetricTemplate test/kafka');
+    expect(error.variable).toBe('cluster');
+    expect(renderError('{{ variables.x }}', {}).message).toMatch(/has no "x" \(none are set\)/);
+  });
+
+  it('names an unknown template function', () => {
+    const error = renderError('{{ namespaces }}');
+    expect(error.message).toBe(
+      'MetricTemplate test/kafka: query uses {{ namespaces }}: "namespaces" is not a template variable; use one of name, namespace, target, service, ingress, route, interval, variables.<key>',
+    );
+    expect(error.variable).toBe('namespaces');
+  });
+
+  it('refuses Go template data access and pipelines it does not support', () => {
+    expect(renderError('{{ .Namespace }}').message).toMatch(/\{\{ \.Namespace \}\}, which is not supported/);
+    expect(renderError('{{ target | printf "%s" }}').message).toBe(
+      'MetricTemplate test/kafka: query uses {{ target | printf "%s" }}, which is not supported; use one of name, namespace, target, service, ingress, route, interval, variables.<key>',
+    );
+    expect(renderError('{{ variables }}').message).toMatch(/which is not supported/);
+  });
+
+  it('reports an unclosed action with its line', () => {
+    expect(renderError('a\nb{{ target ').message).toBe(
+      'MetricTemplate test/kafka: unclosed "{{" on line 2: {{ target ',
+    );
+  });
+
+  it('leaves text without actions unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.string().filter((text) => !text.includes('{{')),
+        (text) => {
+          expect(renderTemplate(text, model, 't')).toBe(text);
+        },
+      ),
+    );
+  });
+});
+
+describe('templateModel', () => {
+  it('defaults service, ingress and route to the target and interval to 1m', () => {
+    const defaults = templateModel({ name: 'c', namespace: 'n', target: 'app' }, undefined, undefined);
+    expect(defaults).toEqual({
+      name: 'c',
+      namespace: 'n',
+      target: 'app',
+      service: 'app',
+      ingress: 'app',
+      route: 'app',
+      interval: '1m',
+      variables: {},
+    });
+  });
+
+  it('writes the interval as a PromQL range', () => {
+    expect(promqlRange('90s')).toBe('1m30s');
+    expect(promqlRange('1.5m')).toBe('1m30s');
+    expect(promqlRange('30s')).toBe('30s');
+    expect(promqlRange('500ms')).toBe('500ms');
+    expect(() => promqlRange('soon')).toThrowError(
+      'metric interval "soon" is not a positive duration; expected e.g. 30s, 1m, 1h30m',
+    );
+    expect(() => promqlRange('0s')).toThrowError(/not a positive duration/);
+  });
+});
+
+describe('checkTemplate', () => {
+  it('accepts any variable name when the variables are not known yet', () => {
+    expect(checkTemplate('{{ variables.anything }} {{ target }}')).toBeUndefined();
+  });
+
+  it('reports unknown functions and unclosed actions', () => {
+    expect(checkTemplate('{{ targt }}')).toMatch(/"targt" is not a template variable/);
+    expect(checkTemplate('{{ target')).toMatch(/unclosed/);
+    expect(checkTemplate('{{ variables.a }}', {})).toMatch(/has no "a"/);
+  });
+});
