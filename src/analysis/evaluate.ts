@@ -7,6 +7,7 @@ import {
   DEFAULT_QUERY_TIMEOUT_MS,
   MetricError,
   formatNumber,
+  querySignal,
   type MetricErrorKind,
   type MetricProvider,
   type MetricValue,
@@ -256,9 +257,10 @@ async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckRe
     const prepared = await prepare(check, deps);
     query = prepared.query;
     logger.debug({ metric: check.name, provider: prepared.provider.type, query }, 'running metric query');
+    const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
     const value = await withDeadline(
-      prepared.provider.runQuery(query, { timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) }),
-      timeoutMs + 1000,
+      prepared.provider.runQuery(query, { signal, timeoutMs }),
+      timeoutMs + Math.min(1000, timeoutMs),
       () =>
         new MetricError('timeout', {
           provider: prepared.provider.type,

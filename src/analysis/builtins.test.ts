@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BUILTIN_METRICS,
+  BUILTIN_QUERY_SETS,
+  builtinProviders,
+  builtinQuery,
+  builtinQuerySet,
+  isBuiltinMetric,
+} from './builtins.ts';
+import { checkTemplate, renderTemplate, templateModel } from './template.ts';
+
+describe('builtinQuerySet', () => {
+  it.each([
+    [undefined, 'istio'],
+    ['', 'istio'],
+    ['istio', 'istio'],
+    ['linkerd', 'linkerd'],
+    ['smi', 'linkerd'],
+    ['smi:v1alpha1', 'linkerd'],
+    ['smi:v1alpha2', 'linkerd'],
+    ['smi:v1alpha3', 'linkerd'],
+    ['nginx', 'nginx'],
+    ['gatewayapi', 'app'],
+    ['gatewayapi:v1', 'app'],
+    ['gatewayapi:v1beta1', 'app'],
+    ['kubernetes', 'app'],
+    ['contour', undefined],
+  ])('maps provider %j to %j', (provider, set) => {
+    expect(builtinQuerySet(provider)).toBe(set);
+  });
+});
+
+describe('builtinQuery', () => {
+  it('names the provider and the alternatives when there is no built-in', () => {
+    expect(() => builtinQuery('contour', 'request-duration')).toThrowError(
+      `provider "contour" has no built-in request-duration metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
+    );
+  });
+
+  it('recognises the built-in metric names only', () => {
+    expect(BUILTIN_METRICS.every(isBuiltinMetric)).toBe(true);
+    expect(isBuiltinMetric('error-rate')).toBe(false);
+  });
+
+  const model = templateModel(
+    { name: 'podinfo', namespace: 'test', target: 'podinfo', ingress: 'podinfo-ing' },
+    '30s',
+    {},
+  );
+
+  for (const [set, { providers, queries }] of Object.entries(BUILTIN_QUERY_SETS)) {
+    for (const metric of BUILTIN_METRICS) {
+      it(`${set} ${metric} is a valid template that selects the canary over the interval`, () => {
+        const text = builtinQuery(providers[0], metric);
+        expect(text).toBe(queries[metric].trim());
+        expect(checkTemplate(text)).toBeUndefined();
+        const query = renderTemplate(text, model, set);
+        expect(query).not.toContain('{{');
+        expect(query).toContain('[30s]');
+        expect(query).toContain(set === 'nginx' ? 'ingress="podinfo-ing"' : '"test"');
+        if (metric === 'request-duration') expect(query).toMatch(/^histogram_quantile\(0\.99,/);
+        else expect(query).toMatch(/\* 100$/);
+      });
+    }
+  }
+
+  it('selects Istio series by workload with reporter="destination"', () => {
+    const query = builtinQuery('istio', 'request-success-rate');
+    expect(query).toContain('reporter="destination"');
+    expect(query).toContain('destination_workload=~"{{ target }}"');
+    expect(query).toContain('response_code!~"5.*"');
+    expect(builtinQuery('istio', 'request-duration')).toContain('istio_request_duration_milliseconds_bucket');
+  });
+
+  it('converts seconds histograms to milliseconds', () => {
+    expect(builtinQuery('nginx', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
+    expect(builtinQuery('kubernetes', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
+    expect(builtinQuery('linkerd', 'request-duration')).not.toContain('* 1000');
+  });
+});
