@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { registerMigrate } from './migrate.ts';
 
 /**
  * The `sluice` command. Each area registers its own subcommands with a
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
   const program = new Command('sluice')
     .description('Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics')
     .showHelpAfterError();
+  registerMigrate(program);
   return program;
 }
 
