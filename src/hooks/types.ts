@@ -1,45 +1,21 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../api/duration.ts';
+import { CanaryWebhook as ApiCanaryWebhook } from '../api/canary.ts';
 
-// The small slice of the Canary API that webhooks need, in Flagger's field names
-// (`analysis.webhooks[]`, `CanaryWebhookPayload`). When src/api/canary.ts exports the
-// same shapes, this file should re-export them instead of declaring its own.
+// Webhook definitions come from the Canary API (src/api/canary.ts, Flagger's
+// `analysis.webhooks[]`). The runner also honours `insecureSkipVerify`, a Sluice
+// addition the API schema does not carry yet: until it does, a parsed Canary never sets it.
 
-/** When a webhook is called during a canary run (Flagger's HookType values). */
-export const HOOK_TYPES = [
-  'confirm-rollout',
-  'pre-rollout',
-  'rollout',
-  'confirm-traffic-increase',
-  'confirm-promotion',
-  'post-rollout',
-  'rollback',
-  'event',
-] as const;
+export { HOOK_TYPES, type HookType } from '../api/canary.ts';
 
-export const hookTypeSchema = z.enum(HOOK_TYPES);
-export type HookType = z.infer<typeof hookTypeSchema>;
-
-/** The largest `retries` Sluice accepts: retries multiply the time a hook may take. */
-export const MAX_WEBHOOK_RETRIES = 10;
-
-/** One entry of `analysis.webhooks`. */
-export const canaryWebhookSchema = z.object({
-  name: z.string().min(1),
-  /** Flagger defaults a missing type to `rollout`. */
-  type: hookTypeSchema.default('rollout'),
-  url: z.url({ protocol: /^https?$/ }),
-  /** Per-attempt timeout, a Go duration; 10s when absent (5s for event hooks, as Flagger). */
-  timeout: z.string().regex(new RegExp(DURATION_PATTERN)).optional(),
-  /** Failures of this hook raise no alert. */
-  muteAlert: z.boolean().optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-  /** Extra attempts after the first on a network error or 5xx (never on 4xx). */
-  retries: z.number().int().min(0).max(MAX_WEBHOOK_RETRIES).optional(),
-  /** Sluice addition: accept any TLS certificate from this receiver. */
+/** One entry of `analysis.webhooks`, as the runner reads it. */
+export const canaryWebhookSchema = ApiCanaryWebhook.extend({
+  /** Accept any TLS certificate from this receiver (self-signed in-cluster services). */
   insecureSkipVerify: z.boolean().optional(),
 });
-export type CanaryWebhook = z.infer<typeof canaryWebhookSchema>;
+export type CanaryWebhook = Omit<z.output<typeof canaryWebhookSchema>, 'timeout'> & {
+  /** Per-attempt timeout, a Go duration; 10s when absent. */
+  timeout?: string;
+};
 export type CanaryWebhookInput = z.input<typeof canaryWebhookSchema>;
 
 /**

@@ -57,9 +57,10 @@ describe('canaryWebhookSchema', () => {
 });
 
 describe('webhookTimeoutMs', () => {
-  it('is 10s by default, 5s for event hooks, and the hook timeout when set', () => {
+  it('is 10s by default (the API default), 5s for an event hook without one, and the hook timeout when set', () => {
     expect(webhookTimeoutMs(hook())).toBe(10_000);
-    expect(webhookTimeoutMs(hook({ type: 'event' }))).toBe(5_000);
+    expect(webhookTimeoutMs({ type: 'rollout' })).toBe(10_000);
+    expect(webhookTimeoutMs({ type: 'event' })).toBe(5_000);
     expect(webhookTimeoutMs(hook({ timeout: '1m30s' }))).toBe(90_000);
   });
 });

@@ -3,7 +3,7 @@ import type { Kube } from '../kube/client.ts';
 import type { NotifierDeps } from './config.ts';
 import { createNotifier } from './factory.ts';
 import { severityAllows, type Notification, type Notifier } from './notifier.ts';
-import { getAlertProvider, resolveAlertProvider, type CanaryAlert } from './providers.ts';
+import { AlertProviderError, getAlertProvider, resolveAlertProvider, type CanaryAlert } from './providers.ts';
 
 /** Turns an alert's provider reference into a notifier; throws when it cannot. */
 export type ResolveNotifier = (ref: { name: string; namespace: string }) => Promise<Notifier>;
@@ -31,7 +31,12 @@ export function kubeNotifierResolver(
 ): ResolveNotifier {
   return async (ref) => {
     const provider = await getAlertProvider(kube, ref);
-    const resolved = await resolveAlertProvider(kube, provider);
+    const resolved = await resolveAlertProvider(kube, provider, ref.namespace);
+    if (resolved.proxy) {
+      throw new AlertProviderError(
+        `${resolved.config.name}: spec.proxy is not supported yet; remove it to send directly`,
+      );
+    }
     return createNotifier(resolved.type, resolved.config, deps);
   };
 }
