@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate.ts';
+import { registerDev } from './dev.ts';
 
 /**
  * The `sluice` command. Each area registers its own subcommands with a
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .description('Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics')
     .showHelpAfterError();
   registerMigrate(program);
+  registerDev(program);
   return program;
 }
 
