@@ -202,6 +202,20 @@ function deps(
           'errors{ns="{{ namespace }}",app="{{ target }}",dir="{{ variables.direction }}"}[{{ interval }}]',
       },
     },
+    'test/web-p99': {
+      metadata: { name: 'web-p99', namespace: 'test' },
+      spec: {
+        provider: { type: 'web', address: 'http://slo-api/{{ namespace }}/{{ target }}' },
+        web: {
+          method: 'POST',
+          headers: { 'X-Window': '{{ interval }}' },
+          body: '{"service":"{{ service }}"}',
+          jsonPath: "$.services[?(@.name === '{{ target }}')].p99",
+          timeout: '150ms',
+        },
+        successCondition: 'result < 500.0',
+      },
+    },
     'shared/auth': {
       metadata: { name: 'auth', namespace: 'shared' },
       spec: { provider: { type: 'prometheus', secretRef: { name: 'prom-auth' } }, query: 'authed' },
@@ -274,6 +288,45 @@ describe('runAnalysis', () => {
     expect(requests[0]?.provider.address).toBe('http://other-prom:9090');
     expect(requests[0]?.intervalMs).toBe(120_000);
     expect(result.checks[0]?.query).toBe(asked[0]);
+  });
+
+  it('renders a web template: URL from the address, body, headers and JSONPath', async () => {
+    const { deps: d, asked, requests } = deps([['p99', 120]]);
+    const result = await runAnalysis([{ name: 'p99', templateRef: { name: 'web-p99' }, interval: '5m' }], d);
+    expect(asked).toEqual(["$.services[?(@.name === 'podinfo')].p99"]);
+    expect(requests[0]?.web).toEqual({
+      url: 'http://slo-api/test/podinfo',
+      method: 'POST',
+      headers: { 'X-Window': '5m' },
+      body: '{"service":"podinfo"}',
+      jsonPath: "$.services[?(@.name === '{{ target }}')].p99",
+      timeout: '150ms',
+    });
+    expect(result.checks[0]).toMatchObject({
+      passed: true,
+      reason: 'p99: successCondition "result < 500.0" is true for result = 120',
+    });
+  });
+
+  it("uses a template's default condition unless the metric sets its own", async () => {
+    const { deps: d } = deps([['p99', 700]]);
+    const result = await runAnalysis(
+      [
+        { name: 'default', templateRef: { name: 'web-p99' } },
+        { name: 'own', templateRef: { name: 'web-p99' }, successCondition: 'result < 1000.0' },
+      ],
+      d,
+    );
+    expect(byName(result).default).toMatchObject({ passed: false });
+    expect(byName(result).own).toMatchObject({ passed: true });
+  });
+
+  it("applies a web template's own request timeout", async () => {
+    const { deps: d } = deps([['p99', 'hang']], { queryTimeoutMs: 10_000 });
+    const started = Date.now();
+    const result = await runAnalysis([{ name: 'p99', templateRef: { name: 'web-p99' } }], d);
+    expect(result.checks[0]?.error).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("reads the Secret in the template's namespace", async () => {

@@ -13,8 +13,20 @@ import {
   type MetricValue,
   type ProviderCredentials,
 } from './providers/provider.ts';
-import { DEFAULT_METRIC_INTERVAL, TemplateRenderError, renderTemplate, templateModel } from './template.ts';
-import type { CanaryContext, MetricCheck, MetricTemplate, MetricTemplateProvider } from './types.ts';
+import {
+  DEFAULT_METRIC_INTERVAL,
+  TemplateRenderError,
+  renderTemplate,
+  templateModel,
+  type TemplateModel,
+} from './template.ts';
+import type {
+  CanaryContext,
+  MetricCheck,
+  MetricTemplate,
+  MetricTemplateProvider,
+  WebQuery,
+} from './types.ts';
 
 // One analysis step: every metric check of the Canary runs concurrently, each with its own
 // timeout, and each gives a CheckResult with the reason a person reads in status and in
@@ -167,6 +179,84 @@ export interface AnalysisDeps {
 interface PreparedQuery {
   query: string;
   provider: MetricProvider;
+  /** The check with the template's default conditions filled in. */
+  check: MetricCheck;
+  /** A template's own request timeout (web), instead of the analysis default. */
+  timeoutMs?: number;
+}
+
+function renderWeb(
+  web: WebQuery,
+  address: string | undefined,
+  model: TemplateModel,
+  label: string,
+): WebQuery {
+  const url = web.url || address;
+  const headers = Object.fromEntries(
+    Object.entries(web.headers ?? {}).map(([name, value]) => [
+      name,
+      renderTemplate(value, model, `${label} spec.web.headers.${name}`),
+    ]),
+  );
+  return {
+    ...web,
+    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`) } : {}),
+    ...(web.body ? { body: renderTemplate(web.body, model, `${label} spec.web.body`) } : {}),
+    headers,
+  };
+}
+
+async function prepareTemplate(
+  check: MetricCheck & { templateRef: { name: string; namespace?: string } },
+  deps: AnalysisDeps,
+  model: TemplateModel,
+  intervalMs: number,
+): Promise<PreparedQuery> {
+  const { canary } = deps;
+  const create = deps.createProvider ?? defaultCreateProvider;
+  const ref = { name: check.templateRef.name, namespace: check.templateRef.namespace || canary.namespace };
+  const label = `MetricTemplate ${ref.namespace}/${ref.name}`;
+  const template = await deps.getTemplate(ref);
+  if (!template) throw new Error(`${label} (templateRef) not found`);
+  const { spec } = template;
+  const providerSpec: MetricTemplateProvider = { ...spec.provider };
+  let query: string;
+  let web: WebQuery | undefined;
+  let timeoutMs: number | undefined;
+  if (providerSpec.type === 'web') {
+    if (!spec.web) throw new Error(`${label}: spec.web is required for provider type web`);
+    web = renderWeb(spec.web, providerSpec.address, model, label);
+    query = renderTemplate(spec.web.jsonPath, model, `${label} spec.web.jsonPath`);
+    if (spec.web.timeout) timeoutMs = durationMs(spec.web.timeout, `${label} spec.web.timeout`);
+  } else {
+    if (!spec.query) throw new Error(`${label} has no spec.query`);
+    query = renderTemplate(spec.query, model, label);
+  }
+  let credentials: ProviderCredentials | undefined;
+  if (providerSpec.secretRef) {
+    if (!deps.getCredentials)
+      throw new Error(`${label}: provider.secretRef is set but no Secret reader was given`);
+    credentials = await deps.getCredentials(ref.namespace, providerSpec.secretRef);
+  }
+  let provider: MetricProvider;
+  try {
+    provider = create({
+      provider: providerSpec,
+      ...(web ? { web } : {}),
+      credentials,
+      intervalMs,
+      defaultAddress: canary.metricsServer,
+      now: deps.now,
+    });
+  } catch (error) {
+    throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const effective: MetricCheck = {
+    ...check,
+    successCondition: check.successCondition ?? spec.successCondition,
+    failureCondition: check.failureCondition ?? spec.failureCondition,
+  };
+  return { query, provider, check: effective, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<PreparedQuery> {
@@ -184,43 +274,11 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
     });
 
   if (check.templateRef) {
-    const ref = { name: check.templateRef.name, namespace: check.templateRef.namespace || canary.namespace };
-    const label = `MetricTemplate ${ref.namespace}/${ref.name}`;
-    const template = await deps.getTemplate(ref);
-    if (!template) throw new Error(`${label} (templateRef) not found`);
-    if (!template.spec.query) throw new Error(`${label} has no spec.query`);
-    const query = renderTemplate(template.spec.query, model, label);
-    const spec: MetricTemplateProvider = { ...template.spec.provider };
-    if (spec.type === 'web') {
-      if (spec.address) spec.address = renderTemplate(spec.address, model, `${label} spec.provider.address`);
-      if (spec.body) spec.body = renderTemplate(spec.body, model, `${label} spec.provider.body`);
-    }
-    let credentials: ProviderCredentials | undefined;
-    if (spec.secretRef) {
-      if (!deps.getCredentials)
-        throw new Error(`${label}: provider.secretRef is set but no Secret reader was given`);
-      credentials = await deps.getCredentials(ref.namespace, spec.secretRef);
-    }
-    try {
-      const provider = create({
-        provider: spec,
-        credentials,
-        intervalMs,
-        defaultAddress: canary.metricsServer,
-        now: deps.now,
-      });
-      return { query, provider };
-    } catch (error) {
-      throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
-    }
+    return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs);
   }
   if (check.query) {
-    return {
-      query: renderTemplate(check.query, model, `metric ${check.name} (inline query)`),
-      provider: prometheus(),
-    };
+    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`);
+    return { query, provider: prometheus(), check };
   }
   if (isBuiltinMetric(check.name)) {
     const provider = canary.provider || 'istio';
@@ -229,7 +287,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
       model,
       `built-in ${check.name} (${provider})`,
     );
-    return { query, provider: prometheus() };
+    return { query, provider: prometheus(), check };
   }
   throw new Error(
     'has no templateRef or query, and is not a built-in metric (request-success-rate, request-duration)',
@@ -251,24 +309,25 @@ async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error
 
 async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
   const logger = deps.logger ?? silentLogger;
-  const timeoutMs = deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   let query: string | undefined;
   try {
     const prepared = await prepare(check, deps);
     query = prepared.query;
-    logger.debug({ metric: check.name, provider: prepared.provider.type, query }, 'running metric query');
+    const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const type = prepared.provider.type;
+    logger.debug({ metric: check.name, provider: type, query }, 'running metric query');
     const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
     const value = await withDeadline(
-      prepared.provider.runQuery(query, { signal, timeoutMs }),
+      prepared.provider.runQuery(prepared.query, { signal, timeoutMs }),
       timeoutMs + Math.min(1000, timeoutMs),
       () =>
         new MetricError('timeout', {
-          provider: prepared.provider.type,
-          query: query ?? '',
-          message: `${prepared.provider.type} did not answer within ${timeoutMs}ms: ${query}`,
+          provider: type,
+          query: prepared.query,
+          message: `${type} did not answer within ${timeoutMs}ms: ${prepared.query}`,
         }),
     );
-    return evaluateMetric(check, { value }, query);
+    return evaluateMetric(prepared.check, { value }, query);
   } catch (error) {
     return evaluateMetric(check, { error }, query);
   }

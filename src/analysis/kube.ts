@@ -1,37 +1,20 @@
-import { z } from 'zod';
+import { parseMetricTemplate } from '../api/validate.ts';
 import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';
 import type { AnalysisDeps, TemplateRef } from './evaluate.ts';
 import { resolveProviderSecret } from './providers/secret.ts';
 import type { MetricTemplate } from './types.ts';
 
 // The analysis' Kubernetes lookups, for callers without an informer cache (the CLI, tests):
-// MetricTemplates from the API and provider Secrets. The shape check here covers only the
-// fields the analysis reads; full validation belongs to src/api.
+// MetricTemplates from the API (validated with src/api's schema) and provider Secrets.
 
-const metricTemplateSchema = z.object({
-  metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
-  spec: z.object({
-    provider: z
-      .object({
-        type: z.string().optional(),
-        address: z.string().optional(),
-        secretRef: z.object({ name: z.string() }).optional(),
-        insecureSkipVerify: z.boolean().optional(),
-        method: z.string().optional(),
-        body: z.string().optional(),
-      })
-      .optional(),
-    query: z.string().optional(),
-  }),
-});
-
-export function parseMetricTemplate(object: unknown, label: string): MetricTemplate {
-  const parsed = metricTemplateSchema.safeParse(object);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${label}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+/** Parses a MetricTemplate with the API's schema; the error names the object and the field. */
+export function toMetricTemplate(object: unknown, label: string): MetricTemplate {
+  const parsed = parseMetricTemplate(object);
+  if (!parsed.ok) {
+    const problems = parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+    throw new Error(`${label} is invalid: ${problems}`);
   }
-  return parsed.data;
+  return parsed.metricTemplate;
 }
 
 export async function readMetricTemplate(
@@ -47,7 +30,7 @@ export async function readMetricTemplate(
       plural: 'metrictemplates',
       name: ref.name,
     });
-    return parseMetricTemplate(object, label);
+    return toMetricTemplate(object, label);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw new Error(`${label} could not be read: ${apiErrorMessage(error)}`, { cause: error });

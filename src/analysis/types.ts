@@ -2,19 +2,33 @@
 // field names. The zod-inferred types of src/api are structurally assignable to these, so
 // the controller passes its parsed objects straight in.
 
+import type { CanaryMetric as ApiCanaryMetric } from '../api/canary.ts';
+import type { MetricTemplate as ApiMetricTemplate } from '../api/metric-template.ts';
+
 /** MetricTemplate `spec.provider`. */
 export interface MetricTemplateProvider {
   /** `prometheus` (default), `datadog` or `web`. */
   type?: string;
-  /** HTTP(S) address; for `web` the URL to call (a template). */
+  /** HTTP(S) address of the metrics server (for `web`, the URL when `spec.web.url` is unset). */
   address?: string;
   /** Secret in the MetricTemplate's namespace with the credentials. */
   secretRef?: { name: string };
   insecureSkipVerify?: boolean;
-  /** Sluice addition for `web`: GET (default) or POST. */
-  method?: string;
-  /** Sluice addition for `web`: request body (a template), sent with POST. */
+}
+
+/** MetricTemplate `spec.web` (Sluice): how the web provider calls a JSON HTTP API. */
+export interface WebQuery {
+  /** Request URL, a template; defaults to `spec.provider.address`. */
+  url?: string;
+  method?: 'GET' | 'POST';
+  /** Header values are templates; credentials belong in the Secret. */
+  headers?: Record<string, string>;
+  /** Request body for POST, a template. */
   body?: string;
+  /** JSONPath of the number(s) in the answer, e.g. `$.data.value`. */
+  jsonPath: string;
+  /** Request timeout (Go duration); defaults to the analysis query timeout. */
+  timeout?: string;
 }
 
 /** A MetricTemplate, as the controller reads it. */
@@ -22,8 +36,12 @@ export interface MetricTemplate {
   metadata: { name: string; namespace?: string };
   spec: {
     provider?: MetricTemplateProvider;
-    /** The query template; for `web` the JSONPath that picks the value. */
+    /** The query template (PromQL, Datadog query); unused by `web`. */
     query?: string;
+    web?: WebQuery;
+    /** Defaults for metrics using this template that set no condition of their own. */
+    successCondition?: string;
+    failureCondition?: string;
   };
 }
 
@@ -64,3 +82,10 @@ export interface CanaryContext {
   /** `spec.metricsServer`: Prometheus for built-in and inline queries. */
   metricsServer?: string;
 }
+
+// Compile-time proof that the API's parsed objects fit these shapes unchanged.
+type Fits<Actual, Expected> = Actual extends Expected ? true : never;
+export const API_SHAPES_FIT: [Fits<ApiCanaryMetric, MetricCheck>, Fits<ApiMetricTemplate, MetricTemplate>] = [
+  true,
+  true,
+];

@@ -14,7 +14,11 @@ describe('createProvider', () => {
       }).type,
     ).toBe('datadog');
     expect(
-      createProvider({ provider: { type: 'web', address: 'http://x/metrics' }, intervalMs: 60_000 }).type,
+      createProvider({
+        provider: { type: 'web' },
+        web: { url: 'http://x/metrics', jsonPath: '$.v' },
+        intervalMs: 60_000,
+      }).type,
     ).toBe('web');
   });
 
@@ -43,10 +47,14 @@ describe('createProvider', () => {
       /datadog_api_key/,
     );
     expect(() => createProvider({ provider: { type: 'web' }, intervalMs: 1 })).toThrowError(
-      'web provider: spec.provider.address (the URL to call) is required',
+      'web provider: spec.web.url or spec.provider.address (the URL to call) is required',
     );
     expect(() =>
-      createProvider({ provider: { type: 'web', address: 'http://x', method: 'PUT' }, intervalMs: 1 }),
+      createProvider({
+        provider: { type: 'web', address: 'http://x' },
+        web: { method: 'PUT' as 'GET', jsonPath: '$' },
+        intervalMs: 1,
+      }),
     ).toThrowError('web provider: method "PUT" is not supported; expected GET or POST');
   });
 

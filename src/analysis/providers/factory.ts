@@ -1,4 +1,4 @@
-import type { MetricTemplateProvider } from '../types.ts';
+import type { MetricTemplateProvider, WebQuery } from '../types.ts';
 import { createDatadogProvider } from './datadog.ts';
 import { createPrometheusProvider } from './prometheus.ts';
 import type { MetricProvider, ProviderCredentials } from './provider.ts';
@@ -22,8 +22,10 @@ export const UNSUPPORTED_FLAGGER_PROVIDER_TYPES = [
 ] as const;
 
 export interface ProviderRequest {
-  /** The template's provider; for `web`, address and body already rendered. */
+  /** The template's provider. */
   provider: MetricTemplateProvider;
+  /** The template's `spec.web`, its templates already rendered (web provider only). */
+  web?: WebQuery;
   credentials?: ProviderCredentials;
   /** The metric interval in milliseconds (Datadog's lookback). */
   intervalMs: number;
@@ -64,16 +66,20 @@ export function createProvider(request: ProviderRequest): MetricProvider {
       });
     }
     case 'web': {
-      if (!provider.address)
-        throw new Error('web provider: spec.provider.address (the URL to call) is required');
-      const method = (provider.method ?? 'GET').toUpperCase();
+      const url = request.web?.url || provider.address;
+      if (!url)
+        throw new Error('web provider: spec.web.url or spec.provider.address (the URL to call) is required');
+      const method = (request.web?.method ?? 'GET').toUpperCase();
       if (method !== 'GET' && method !== 'POST') {
-        throw new Error(`web provider: method "${provider.method}" is not supported; expected GET or POST`);
+        throw new Error(
+          `web provider: method "${request.web?.method}" is not supported; expected GET or POST`,
+        );
       }
       return createWebProvider({
-        url: provider.address,
+        url,
         method,
-        body: provider.body,
+        body: request.web?.body,
+        headers: request.web?.headers,
         credentials,
         insecureSkipVerify: provider.insecureSkipVerify,
       });
