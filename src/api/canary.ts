@@ -97,10 +97,10 @@ export const HTTPMatchRequest = z
     queryParams: z.record(z.string(), StringMatch).optional().describe('Query parameter matches'),
     withoutHeaders: z.record(z.string(), StringMatch).optional().describe('Headers that must not match'),
     sourceLabels: StringMap.optional().describe('Labels the calling workload must carry (Istio)'),
-    ignoreUriCase: z.boolean().optional(),
-    port: z.int().optional(),
-    gateways: z.array(z.string()).optional(),
-    sourceNamespace: z.string().optional(),
+    ignoreUriCase: z.boolean().optional().describe('Match the URI case-insensitively'),
+    port: z.int().optional().describe('Port the request was addressed to'),
+    gateways: z.array(z.string()).optional().describe('Gateways the match applies to (Istio)'),
+    sourceNamespace: z.string().optional().describe('Namespace of the calling workload (Istio)'),
   })
   .meta(PRESERVE_UNKNOWN);
 export type HTTPMatchRequest = z.output<typeof HTTPMatchRequest>;

@@ -53,5 +53,5 @@ export function newCommandId(now: Date, random: () => number = Math.random): str
   const suffix = Math.floor(random() * 36 ** 6)
     .toString(36)
     .padStart(6, '0');
-  return `${now.getTime().toString(36)}-${suffix}`;
+  return `${now.getTime().toString(36).padStart(9, '0')}-${suffix}`;
 }

@@ -72,7 +72,8 @@ export function durationAtLeast(min: string, field: string) {
     {
       rule: `duration(self) >= duration('${min}')`,
       message: `${field} must be at least ${min}`,
-      check: (value) => (parseDuration(value) ?? 0) >= minMs,
+      // An unparseable value is the pattern's error to report, not this rule's.
+      check: (value) => (parseDuration(value) ?? minMs) >= minMs,
     },
   ]);
 }

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import {
+  formatIssues,
+  formatPath,
+  objectRef,
+  parseAlertProvider,
+  parseCanary,
+  parseMetricTemplate,
+} from './validate.ts';
+
+const metricTemplate = (spec: Record<string, unknown>) => ({
+  apiVersion: 'sluice.dev/v1alpha1',
+  kind: 'MetricTemplate',
+  metadata: { name: 'error-rate', namespace: 'istio-system' },
+  spec,
+});
+
+const alertProvider = (spec: Record<string, unknown>) => ({
+  apiVersion: 'sluice.dev/v1alpha1',
+  kind: 'AlertProvider',
+  metadata: { name: 'slack', namespace: 'test' },
+  spec,
+});
+
+describe('formatPath', () => {
+  it.each([
+    [['spec', 'analysis', 'metrics', 0, 'interval'], 'spec.analysis.metrics[0].interval'],
+    [['spec', 'analysis', 'stepWeights', 2], 'spec.analysis.stepWeights[2]'],
+    [
+      ['spec', 'analysis', 'metrics', 0, 'templateVariables', 'a.b'],
+      'spec.analysis.metrics[0].templateVariables["a.b"]',
+    ],
+    [[], ''],
+  ])('%j → %s', (path, text) => {
+    expect(formatPath(path)).toBe(text);
+  });
+});
+
+describe('formatIssues', () => {
+  it('names the object, each field and what was expected on one line', () => {
+    const obj = {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Canary',
+      metadata: { name: 'podinfo', namespace: 'test' },
+      spec: {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+        service: { port: 0 },
+        analysis: { stepWeight: 60, maxWeight: 50, interval: 'soon' },
+      },
+    };
+    const result = parseCanary(obj);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(formatIssues(obj, result.issues)).toBe(
+      'Canary test/podinfo is invalid: spec.service.port: must be >= 1 (got 0); ' +
+        'spec.analysis.interval: expected a duration such as 30s, 1m or 1h30m (got "soon"); ' +
+        'spec.analysis.stepWeight must be <= spec.analysis.maxWeight',
+    );
+  });
+
+  it('copes with objects that have no name or kind', () => {
+    expect(formatIssues({}, [{ path: 'spec', message: 'is required' }])).toBe(
+      'object <unnamed> is invalid: spec: is required',
+    );
+    expect(objectRef({ metadata: { name: 'cluster-wide' } })).toBe('cluster-wide');
+    expect(objectRef('text')).toBe('<unnamed>');
+  });
+
+  it('rejects objects of another API version or kind', () => {
+    const result = parseCanary({
+      apiVersion: 'flagger.app/v1beta1',
+      kind: 'Canary',
+      metadata: { name: 'x' },
+      spec: {},
+    });
+    expect(result.ok ? [] : result.issues[0]).toEqual({
+      path: 'apiVersion',
+      message: 'must be "sluice.dev/v1alpha1" (got "flagger.app/v1beta1")',
+    });
+  });
+});
+
+describe('parseMetricTemplate', () => {
+  it('defaults the provider type to prometheus', () => {
+    const result = parseMetricTemplate(metricTemplate({ provider: {}, query: 'up' }));
+    expect(result.ok && result.metricTemplate.spec.provider.type).toBe('prometheus');
+  });
+
+  it('requires a query except for the web provider, which needs web.jsonPath and a URL', () => {
+    const noQuery = parseMetricTemplate(metricTemplate({ provider: { type: 'prometheus' } }));
+    expect(noQuery.ok ? [] : noQuery.issues).toEqual([
+      { path: 'spec.query', message: 'spec.query is required unless spec.provider.type is web' },
+    ]);
+    const web = parseMetricTemplate(
+      metricTemplate({
+        provider: { type: 'web' },
+        web: { url: 'http://metrics.test/{{ target }}', jsonPath: '$.value' },
+      }),
+    );
+    expect(web.ok && web.metricTemplate.spec.web?.method).toBe('GET');
+    const noUrl = parseMetricTemplate(
+      metricTemplate({ provider: { type: 'web' }, web: { jsonPath: '$.value' } }),
+    );
+    expect(noUrl.ok ? [] : noUrl.issues).toEqual([
+      { path: 'spec.web', message: 'spec.web.url or spec.provider.address is required for the web provider' },
+    ]);
+    const noWeb = parseMetricTemplate(metricTemplate({ provider: { type: 'web' } }));
+    expect(noWeb.ok ? [] : noWeb.issues).toEqual([
+      { path: 'spec.web', message: 'spec.web is required when spec.provider.type is web' },
+    ]);
+  });
+
+  it("accepts Flagger's other provider types and rejects unknown ones", () => {
+    expect(parseMetricTemplate(metricTemplate({ provider: { type: 'newrelic' }, query: 'x' })).ok).toBe(true);
+    const unknown = parseMetricTemplate(metricTemplate({ provider: { type: 'splunk' }, query: 'x' }));
+    expect(unknown.ok ? '' : unknown.issues[0]?.path).toBe('spec.provider.type');
+  });
+
+  it('checks the syntax of CEL conditions', () => {
+    const result = parseMetricTemplate(
+      metricTemplate({ provider: {}, query: 'up', successCondition: 'result > ' }),
+    );
+    expect(result.ok ? '' : result.issues[0]?.path).toBe('spec.successCondition');
+  });
+});
+
+describe('parseAlertProvider', () => {
+  it('accepts a Secret reference or a clear-text address', () => {
+    expect(parseAlertProvider(alertProvider({ type: 'slack', secretRef: { name: 'slack-url' } })).ok).toBe(
+      true,
+    );
+    expect(
+      parseAlertProvider(alertProvider({ type: 'discord', address: 'https://discord.test/hook' })).ok,
+    ).toBe(true);
+  });
+
+  it('needs one of them', () => {
+    const result = parseAlertProvider(alertProvider({ type: 'msteams' }));
+    expect(result.ok ? [] : result.issues).toEqual([
+      {
+        path: 'spec.secretRef',
+        message: 'spec.secretRef (a Secret with an "address" key) or spec.address is required',
+      },
+    ]);
+  });
+
+  it('lists the provider types', () => {
+    const result = parseAlertProvider(alertProvider({ type: 'pagerduty', secretRef: { name: 'x' } }));
+    expect(result.ok ? [] : result.issues).toEqual([
+      {
+        path: 'spec.type',
+        message: 'expected one of slack, msteams, discord, googlechat, generic, rocket (got "pagerduty")',
+      },
+    ]);
+  });
+});
