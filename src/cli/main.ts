@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
+import { registerLoadtester } from './loadtester.ts';
 
 /**
  * The `sluice` command. Each area registers its own subcommands with a
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerMigrate(program);
   registerDev(program);
+  registerLoadtester(program);
   return program;
 }
 

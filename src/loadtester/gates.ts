@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { apiErrorMessage, isConflict, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+
+/** Manual gates (`/gate/*`) and rollback gates (`/rollback/*`), per canary. */
+export type GateKind = 'gate' | 'rollback';
+
+/** Where gate state lives. A gate never opened is closed. */
+export interface GateStore {
+  isOpen(key: string): Promise<boolean>;
+  set(key: string, open: boolean): Promise<void>;
+}
+
+const MAX_KEY = 253;
+
+/**
+ * The store key of one canary's gate: `gate.<namespace>.<name>` or
+ * `rollback.<namespace>.<name>`. Namespaces have no dots, so keys never collide; anything
+ * a ConfigMap key cannot hold is replaced, and over-long keys end in a hash.
+ */
+export function gateKey(kind: GateKind, canary: { name: string; namespace: string }): string {
+  const key = `${kind}.${canary.namespace}.${canary.name}`.replace(/[^-._a-zA-Z0-9]/g, '_');
+  if (key.length <= MAX_KEY) return key;
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
+  return `${key.slice(0, MAX_KEY - hash.length - 1)}-${hash}`;
+}
+
+/** Gate state in memory: for tests and for `--gate-store memory` (lost on restart). */
+export class MemoryGateStore implements GateStore {
+  readonly #open = new Map<string, boolean>();
+
+  async isOpen(key: string): Promise<boolean> {
+    return this.#open.get(key) ?? false;
+  }
+
+  async set(key: string, open: boolean): Promise<void> {
+    this.#open.set(key, open);
+  }
+}
+
+export class GateStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GateStoreError';
+  }
+}
+
+const OPEN = 'open';
+const CLOSED = 'closed';
+
+/**
+ * Gate state in one ConfigMap in the load tester's namespace, one key per gate, so an
+ * opened gate survives a restart and a person can read it with kubectl. Writes are
+ * JSON merge patches of a single key: two replicas or two gates never overwrite each
+ * other. Reads go to the apiserver every time, so a `kubectl edit` counts at once.
+ */
+export class ConfigMapGateStore implements GateStore {
+  readonly #kube: Pick<Kube, 'core'>;
+  readonly #namespace: string;
+  readonly #name: string;
+
+  constructor(options: { kube: Pick<Kube, 'core'>; namespace: string; name: string }) {
+    this.#kube = options.kube;
+    this.#namespace = options.namespace;
+    this.#name = options.name;
+  }
+
+  get location(): string {
+    return `configmap ${this.#namespace}/${this.#name}`;
+  }
+
+  async isOpen(key: string): Promise<boolean> {
+    try {
+      const configMap = await this.#kube.core.readNamespacedConfigMap({
+        name: this.#name,
+        namespace: this.#namespace,
+      });
+      return configMap.data?.[key] === OPEN;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw new GateStoreError(`reading gate ${key} from ${this.location}: ${apiErrorMessage(error)}`);
+    }
+  }
+
+  async set(key: string, open: boolean): Promise<void> {
+    const value = open ? OPEN : CLOSED;
+    // A create can race another writer's create: then the patch wins on the second try.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await this.#kube.core.patchNamespacedConfigMap(
+          { name: this.#name, namespace: this.#namespace, body: { data: { [key]: value } } },
+          mergePatch,
+        );
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) {
+          throw new GateStoreError(`writing gate ${key} to ${this.location}: ${apiErrorMessage(error)}`);
+        }
+      }
+      try {
+        await this.#kube.core.createNamespacedConfigMap({
+          namespace: this.#namespace,
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: this.#name,
+              namespace: this.#namespace,
+              labels: {
+                'app.kubernetes.io/name': 'sluice-loadtester',
+                'app.kubernetes.io/component': 'gates',
+              },
+            },
+            data: { [key]: value },
+          },
+        });
+        return;
+      } catch (error) {
+        if (!isConflict(error)) {
+          throw new GateStoreError(`creating ${this.location} for gate ${key}: ${apiErrorMessage(error)}`);
+        }
+      }
+    }
+    throw new GateStoreError(`writing gate ${key} to ${this.location}: it kept changing, try again`);
+  }
+}
