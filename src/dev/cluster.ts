@@ -316,6 +316,16 @@ export async function down(stateDir: string): Promise<{ stopped: number }> {
   return { stopped: pids.length };
 }
 
+/** The pids of the processes a harness state directory records (for exit handlers). */
+export function recordedPids(stateDir: string): number[] {
+  try {
+    const state = JSON.parse(readFileSync(join(resolve(stateDir), STATE_FILE), 'utf8')) as ClusterState;
+    return Object.values(state.pids);
+  } catch {
+    return [];
+  }
+}
+
 export async function env(stateDir: string): Promise<ClusterEnv | undefined> {
   const state = await readState(resolve(stateDir));
   return state && (await healthy(state)) ? envOf(state) : undefined;

@@ -12,13 +12,17 @@ import {
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { WireObjectApi } from './wire.ts';
 
 /** Every write Sluice makes is attributed to this field manager. */
 export const FIELD_MANAGER = 'sluice';
 
 export interface Kube {
   kc: KubeConfig;
+  /** Generic object access with the library's typed (de)serialisation. */
   objects: KubernetesObjectApi;
+  /** Generic object access as plain wire JSON: apply, get, merge patch, delete, list. */
+  wire: WireObjectApi;
   core: CoreV1Api;
   apps: AppsV1Api;
   autoscaling: AutoscalingV2Api;
@@ -40,6 +44,7 @@ export function connect(kc: KubeConfig): Kube {
   return {
     kc,
     objects: KubernetesObjectApi.makeApiClient(kc),
+    wire: WireObjectApi.fromConfig(kc),
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     autoscaling: kc.makeApiClient(AutoscalingV2Api),
@@ -66,18 +71,15 @@ export interface ApplyOptions {
  * other managers set (filters, annotations, rules) are left alone.
  */
 export async function apply<T extends KubernetesObject>(
-  kube: Pick<Kube, 'objects'>,
+  kube: Pick<Kube, 'wire'>,
   object: T,
   options: ApplyOptions = {},
-): Promise<T> {
-  return kube.objects.patch<T>(
-    object,
-    undefined,
-    options.dryRun ? 'All' : undefined,
-    options.fieldManager ?? FIELD_MANAGER,
-    options.force ?? true,
-    PatchStrategy.ServerSideApply,
-  );
+): Promise<T & KubernetesObject> {
+  return kube.wire.applyObject<T & KubernetesObject>(object, {
+    fieldManager: options.fieldManager ?? FIELD_MANAGER,
+    force: options.force ?? true,
+    dryRun: options.dryRun,
+  });
 }
 
 /** The HTTP status of an error thrown by @kubernetes/client-node, if it has one. */

@@ -1,0 +1,114 @@
+import {
+  ApiException,
+  HttpMethod,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+  type RequestContext,
+} from '@kubernetes/client-node';
+
+/**
+ * The generic object client of @kubernetes/client-node serialises known kinds through
+ * its generated models, which drops wire fields whose names are not identifiers
+ * (`x-kubernetes-int-or-string`, `default` in CRD schemas) and turns timestamps into
+ * Dates. Sluice reads and writes objects exactly as the apiserver sends them, so this
+ * client reuses the library's discovery and authentication but sends and returns plain JSON.
+ */
+export class WireObjectApi extends KubernetesObjectApi {
+  static fromConfig(kc: KubeConfig): WireObjectApi {
+    const client = kc.makeApiClient(WireObjectApi);
+    client.setDefaultNamespace(kc);
+    return client;
+  }
+
+  /** The REST path of an object (or of its collection with `collection: true`). */
+  async pathOf(object: KubernetesObject, collection = false): Promise<string> {
+    return this.specUriPath(structuredClone(object), collection ? 'create' : 'read');
+  }
+
+  async request<T>(
+    method: HttpMethod,
+    path: string,
+    options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {},
+  ): Promise<T> {
+    const context: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
+    context.setHeaderParam('Accept', 'application/json');
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) context.setQueryParam(key, value);
+    }
+    if (options.body !== undefined) {
+      context.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
+      context.setBody(JSON.stringify(options.body));
+    }
+    const auth = this.configuration.authMethods;
+    await auth.BearerToken?.applySecurityAuthentication(context);
+    await auth.default?.applySecurityAuthentication(context);
+    const response = await this.configuration.httpApi.send(context).toPromise();
+    const text = await response.body.text();
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode} ${method} ${path}`, body, response.headers);
+    }
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** Server-side apply of exactly the fields in `object`. */
+  async applyObject<T extends KubernetesObject>(
+    object: T,
+    options: { fieldManager: string; force: boolean; dryRun?: boolean },
+  ): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, await this.pathOf(object), {
+      body: object,
+      contentType: PatchStrategy.ServerSideApply,
+      query: {
+        fieldManager: options.fieldManager,
+        force: String(options.force),
+        dryRun: options.dryRun ? 'All' : undefined,
+      },
+    });
+  }
+
+  /** Reads an object as the apiserver sends it. */
+  async getObject<T extends KubernetesObject>(ref: KubernetesObject): Promise<T> {
+    return this.request<T>(HttpMethod.GET, await this.pathOf(ref));
+  }
+
+  /** A merge patch of the object or one of its subresources (e.g. `status`). */
+  async mergePatchObject<T extends KubernetesObject>(
+    ref: KubernetesObject,
+    patch: unknown,
+    options: { subresource?: string; fieldManager?: string } = {},
+  ): Promise<T> {
+    const path = (await this.pathOf(ref)) + (options.subresource ? `/${options.subresource}` : '');
+    return this.request<T>(HttpMethod.PATCH, path, {
+      body: patch,
+      contentType: PatchStrategy.MergePatch,
+      query: { fieldManager: options.fieldManager },
+    });
+  }
+
+  async deleteObject(ref: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
+    await this.request(HttpMethod.DELETE, await this.pathOf(ref), {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy },
+    });
+  }
+
+  async listObjects<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
+    const path = await this.pathOf({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, true);
+    // pathOf fills in the default namespace for namespaced kinds; list across all when none given.
+    const allNamespaces = namespace ? path : path.replace(/\/namespaces\/[^/]+\//, '/');
+    const list = await this.request<{ items: T[] }>(HttpMethod.GET, allNamespaces, { query: { labelSelector } });
+    return list.items;
+  }
+}

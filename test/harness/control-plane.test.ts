@@ -1,0 +1,143 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VersionApi } from '@kubernetes/client-node';
+import { apiErrorMessage, apply } from '../../src/kube/client.ts';
+import { loadKubeConfig } from '../../src/kube/client.ts';
+import { testEnv } from '../support/env.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
+import { query, scrape, waitForSeries } from '../support/prometheus.ts';
+
+const ns = useNamespace('harness');
+
+describe('the local control plane', () => {
+  it('reports a valid semantic version', async () => {
+    const version = await loadKubeConfig(testEnv().kubeconfig).makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
+    expect(Number(version.minor)).toBeGreaterThanOrEqual(35);
+  });
+
+  it('runs a Deployment to Available with Running, Ready pods on kwok nodes', async () => {
+    await ns.kube.apps.createNamespacedDeployment({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'example.com/web:1.0.0' }] },
+          },
+        },
+      },
+    });
+    const deployment = await eventually('Deployment web Available', async () => {
+      const d = await ns.kube.apps.readNamespacedDeployment({ name: 'web', namespace: ns.name });
+      const available = d.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True');
+      return available && d.status?.readyReplicas === 2 ? d : undefined;
+    });
+    expect(deployment.status?.availableReplicas).toBe(2);
+    const pods = await ns.kube.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
+    expect(pods.items).toHaveLength(2);
+    for (const pod of pods.items) {
+      expect(pod.status?.phase).toBe('Running');
+      expect(pod.spec?.nodeName).toMatch(/^kwok-node-/);
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    }
+  });
+
+  it('validates an Istio VirtualService with the upstream CRD schema', async () => {
+    const virtualService = (weight: unknown) => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web', namespace: ns.name },
+      spec: {
+        hosts: ['web'],
+        http: [
+          {
+            route: [
+              { destination: { host: 'web-primary' }, weight },
+              { destination: { host: 'web-canary' }, weight: 10 },
+            ],
+          },
+        ],
+      },
+    });
+    const accepted = await apply(ns.kube, virtualService(90));
+    expect(accepted.metadata?.managedFields?.some((f) => f.manager === 'sluice')).toBe(true);
+    const rejected = await apply(ns.kube, virtualService('ninety')).then(
+      () => 'accepted',
+      (error: unknown) => apiErrorMessage(error),
+    );
+    expect(rejected).toMatch(/spec\.http\[0\]\.route\[0\]\.weight/);
+  });
+
+  it('validates a Gateway API HTTPRoute with the upstream CRD schema', async () => {
+    const route = (weight: number) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: ns.name },
+      spec: {
+        parentRefs: [{ name: 'gateway', namespace: 'gateways' }],
+        rules: [
+          {
+            backendRefs: [
+              { name: 'web-primary', port: 80, weight },
+              { name: 'web-canary', port: 80, weight: 100 - weight },
+            ],
+          },
+        ],
+      },
+    });
+    await apply(ns.kube, route(90));
+    const stored = await ns.kube.objects.read({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: ns.name },
+    });
+    expect(JSON.stringify(stored)).toContain('web-canary');
+    const rejected = await apply(ns.kube, route(-5)).then(
+      () => 'accepted',
+      (error: unknown) => apiErrorMessage(error),
+    );
+    expect(rejected).toMatch(/spec\.rules\[0\]\.backendRefs\[0\]\.weight/);
+  });
+
+  it('has the SMI TrafficSplit CRD', async () => {
+    const split = await apply(ns.kube, {
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'web', namespace: ns.name },
+      spec: { service: 'web', backends: [{ service: 'web-primary', weight: 100 }] },
+    });
+    expect(split.metadata?.uid).toBeTruthy();
+  });
+
+  describe('Prometheus', () => {
+    let server: Server;
+    afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+    it('scrapes a real endpoint on loopback', async () => {
+      let hits = 0;
+      server = createServer((_req, res) => {
+        hits += 1;
+        res.setHeader('content-type', 'text/plain; version=0.0.4');
+        res.end(`# TYPE harness_probe_total counter\nharness_probe_total{namespace="${ns.name}"} ${hits}\n`);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const remove = await scrape(`127.0.0.1:${port}`, { job: 'harness-probe' });
+      try {
+        const samples = await waitForSeries(`harness_probe_total{namespace="${ns.name}"}`);
+        expect(samples[0]?.metric.job).toBe('harness-probe');
+        await eventually('a second scrape', async () => {
+          const [sample] = await query(`harness_probe_total{namespace="${ns.name}"}`);
+          return sample && Number(sample.value[1]) >= 2;
+        });
+      } finally {
+        await remove();
+      }
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
+import { testEnv } from './env.ts';
+
+/** An admin client of the shared test control plane. */
+export function adminKube(): Kube {
+  return connect(loadKubeConfig(testEnv().kubeconfig));
+}
+
+export interface TestNamespace {
+  name: string;
+  kube: Kube;
+}
+
+/**
+ * A namespace of this test file's own, created before its tests and deleted after, so
+ * test files can run in parallel against one control plane.
+ */
+export function useNamespace(prefix: string): TestNamespace {
+  const namespace: TestNamespace = {
+    name: `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase(),
+    kube: undefined as unknown as Kube,
+  };
+  beforeAll(async () => {
+    namespace.kube = adminKube();
+    await namespace.kube.core.createNamespace({ body: { metadata: { name: namespace.name } } });
+  });
+  afterAll(async () => {
+    try {
+      await namespace.kube.core.deleteNamespace({ name: namespace.name });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  });
+  return namespace;
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails with `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const reason = last instanceof Error ? `: ${last.message}` : '';
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${reason}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
