@@ -464,10 +464,10 @@ export const CanarySpec = z.object({
     .describe('APISIX route (accepted, not yet supported)'),
   upstreamRef: z
     .object({
-      apiVersion: z.string().min(1),
-      kind: z.literal('Upstream'),
-      name: z.string().min(1),
-      namespace: z.string().optional(),
+      apiVersion: z.string().min(1).describe('API version of the Gloo Upstream'),
+      kind: z.literal('Upstream').describe('Must be Upstream'),
+      name: z.string().min(1).describe('Name of the Gloo Upstream'),
+      namespace: z.string().optional().describe('Namespace of the Gloo Upstream'),
     })
     .optional()
     .describe('Gloo Upstream (accepted, not yet supported)'),

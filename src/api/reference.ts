@@ -44,6 +44,8 @@ export function typeName(node: JsonSchema): string {
       return `integer${range(node)}`;
     case 'number':
       return `number${range(node)}`;
+    case 'boolean':
+      return 'boolean';
     case 'array':
       return `list of ${isObject(node.items) ? typeName(node.items) : 'any'}`;
     case 'object':
@@ -99,11 +101,12 @@ export function ruleRows(schema: JsonSchema, path = ''): { path: string; message
       rows.push({ path: path + (rule.fieldPath ?? ''), message: rule.message });
     }
   }
-  const target = schema.type === 'array' && isObject(schema.items) ? schema.items : schema;
-  const childPath = schema.type === 'array' ? `${path}[]` : path;
-  for (const [name, child] of properties(target)) {
-    rows.push(...ruleRows(child, childPath ? `${childPath}.${name}` : name));
+  if (schema.type === 'array' && isObject(schema.items)) {
+    rows.push(...ruleRows(schema.items, `${path}[]`));
+    return rows;
   }
+  for (const [name, child] of properties(schema))
+    rows.push(...ruleRows(child, path ? `${path}.${name}` : name));
   return rows;
 }
 
