@@ -36,7 +36,15 @@ const exists = (path: string) =>
 
 /** Go's environment for the harness only: static binaries, the local toolchain, modules on demand. */
 function goEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', GO111MODULE: 'on' };
+  return {
+    ...process.env,
+    // Go's own installer puts it in /usr/local/go; find it there when PATH does not.
+    PATH: `${process.env.PATH ?? ''}:/usr/local/go/bin`,
+    CGO_ENABLED: '0',
+    GOTOOLCHAIN: 'local',
+    GOFLAGS: '-mod=mod',
+    GO111MODULE: 'on',
+  };
 }
 
 /** Runs a command, feeding each output line to `onLine`; rejects with the output tail on failure. */
@@ -46,7 +54,9 @@ export function run(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
+    const env = options.env ?? process.env;
+    // Resolve the command on the PATH of the environment it runs in (goEnv adds Go's default home).
+    const child = spawn(command, args, { cwd: options.cwd, env });
     let output = '';
     const collect = (chunk: Buffer) => {
       const text = chunk.toString();
