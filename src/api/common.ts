@@ -70,7 +70,8 @@ export function durationAtLeast(min: string, field: string) {
   const minMs = parseDuration(min) ?? 0;
   return withRules(durationString(), [
     {
-      rule: `duration(self) >= duration('${min}')`,
+      // Guarded by the pattern so a malformed value gets one error (the pattern's), not two.
+      rule: `!self.matches(r'${DURATION_PATTERN}') || duration(self) >= duration('${min}')`,
       message: `${field} must be at least ${min}`,
       // An unparseable value is the pattern's error to report, not this rule's.
       check: (value) => (parseDuration(value) ?? minMs) >= minMs,

@@ -129,7 +129,10 @@ describe('structural()', () => {
       fieldPath: '.stepWeight',
     });
     expect(at(spec, 'analysis.interval')['x-kubernetes-validations']).toEqual([
-      { rule: "duration(self) >= duration('10s')", message: 'spec.analysis.interval must be at least 10s' },
+      {
+        rule: String.raw`!self.matches(r'^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self) >= duration('10s')`,
+        message: 'spec.analysis.interval must be at least 10s',
+      },
     ]);
   });
 
