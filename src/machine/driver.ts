@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { createActor, type AnyTransitionDefinition, type InspectionEvent, type Snapshot } from 'xstate';
+import { canaryMachine } from './machine.ts';
+import { deadlineAt } from './ops.ts';
+import { planKey, type Plan } from './plan.ts';
+import { Context, type Effect, type Observation, type Phase } from './types.ts';
+
+// The driver is the machine's whole surface for the controller: persisted snapshot in,
+// one observation in, snapshot + effects + status out. It restores an actor from the
+// snapshot, sends the observation, and persists again; nothing survives between calls,
+// so running straight through and restoring before every event are the same thing.
+
+/** The machine snapshot as stored under `status.machine` (JSON). */
+export const PersistedMachine = z.looseObject({
+  status: z.literal('active'),
+  value: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  historyValue: z.record(z.string(), z.array(z.object({ id: z.string() }))).optional(),
+  context: Context,
+});
+export type PersistedMachine = z.output<typeof PersistedMachine>;
+
+export class MachineSnapshotError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'MachineSnapshotError';
+    this.field = field;
+  }
+}
+
+/** Status fields derived from the machine, in the Canary status' own names. */
+export interface MachineStatus {
+  phase: Phase;
+  canaryWeight: number;
+  failedChecks: number;
+  iterations: number;
+  /** The revision being (or last) analysed: Flagger's lastAppliedSpec. */
+  lastAppliedSpec?: string;
+  lastPromotedSpec?: string;
+  lastTransitionTime: string;
+  /** When the next analysis step is due (RFC 3339). */
+  nextStepAt?: string;
+  /** canaryReady / primaryReady (progress deadline if it stays not ready), pauseUntil. */
+  deadlines?: Record<string, string>;
+  message: string;
+}
+
+export interface StepResult {
+  /** Store under status.machine; pass back on the next call. */
+  snapshot: PersistedMachine;
+  /**
+   * Every effect requested and not yet confirmed, oldest first. The controller carries out
+   * those it has not started (after a restart: all of them; each is idempotent) and
+   * answers with EFFECT_DONE, WEBHOOK_RESULT or ANALYSIS_RESULT.
+   */
+  effects: Effect[];
+  /** The effects first requested by this call. */
+  issued: Effect[];
+  status: MachineStatus;
+  /** When the controller should send the next TICK (null: no tick needed). */
+  wakeAt: number | null;
+}
+
+export interface StepOptions {
+  /** xstate inspection (tests record the transitions taken). */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** Validates a snapshot read back from status.machine. */
+export function parseSnapshot(value: unknown): PersistedMachine {
+  const parsed = PersistedMachine.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = ['status.machine', ...issue.path.map(String)].join('.');
+    throw new MachineSnapshotError(path, issue.message);
+  }
+  try {
+    canaryMachine.resolveState({
+      value: parsed.data.value as Parameters<typeof canaryMachine.resolveState>[0]['value'],
+      context: parsed.data.context,
+    });
+  } catch (error) {
+    throw new MachineSnapshotError(
+      'status.machine.value',
+      `${JSON.stringify(parsed.data.value)} is not a state of this machine (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Feeds one observation to the machine restored from `persisted` (undefined: a new Canary). */
+export function step(
+  persisted: unknown,
+  plan: Plan,
+  observation: Observation,
+  options: StepOptions = {},
+): StepResult {
+  return stepAll(persisted, plan, [observation], options);
+}
+
+/** Feeds several observations in order (one reconcile) and persists once. */
+export function stepAll(
+  persisted: unknown,
+  plan: Plan,
+  observations: readonly Observation[],
+  options: StepOptions = {},
+): StepResult {
+  const first = observations[0];
+  if (!first) throw new Error('stepAll: expected at least one observation');
+  const restored = persisted === undefined ? undefined : parseSnapshot(persisted);
+  // `input` only seeds a new machine; a restored one keeps its context.
+  const actor = createActor(canaryMachine, {
+    input: { now: first.now },
+    snapshot: restored as unknown as Snapshot<unknown> | undefined,
+    inspect: options.inspect,
+  });
+  actor.start();
+  const seqBefore = actor.getSnapshot().context.seq;
+  const key = planKey(plan);
+  for (const observation of observations) {
+    // A changed spec is an observation too: the driver notices it so the controller need not.
+    if (observation.type !== 'SPEC_CHANGED' && actor.getSnapshot().context.planKey !== key) {
+      actor.send({ type: 'SPEC_CHANGED', now: observation.now, plan });
+    }
+    actor.send({ ...observation, plan });
+  }
+  const snapshot = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as PersistedMachine;
+  actor.stop();
+  const context = snapshot.context;
+  return {
+    snapshot,
+    effects: context.pending,
+    issued: context.pending.filter((effect) => effect.id > seqBefore),
+    status: statusOf(context, plan),
+    wakeAt: wakeAt(context, plan),
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function deadlines(context: Context, plan: Plan): Record<string, number> {
+  if (context.suspendedAt !== null) return {};
+  const result: Record<string, number> = {};
+  if (context.phase === 'Progressing' || context.phase === 'WaitingPromotion') {
+    const at = deadlineAt(context.canary, plan.progressDeadlineMs);
+    if (at !== null) result.canaryReady = at;
+  }
+  if ((context.phase === 'Promoting' || context.phase === 'Finalising') && context.promotionApplied) {
+    const at = deadlineAt(context.primary, plan.progressDeadlineMs);
+    if (at !== null) result.primaryReady = at;
+  }
+  if (context.pauseUntil !== null) result.pauseUntil = context.pauseUntil;
+  return result;
+}
+
+/** The status fields the controller writes, derived from the context. */
+export function statusOf(context: Context, plan: Plan): MachineStatus {
+  const due = deadlines(context, plan);
+  const status: MachineStatus = {
+    phase: context.phase,
+    canaryWeight: context.routes.canaryWeight,
+    failedChecks: context.failedChecks,
+    iterations: context.iterations,
+    lastTransitionTime: iso(context.since),
+    message: context.message,
+  };
+  if (context.revision !== null) status.lastAppliedSpec = context.revision;
+  if (context.lastPromoted !== null) status.lastPromotedSpec = context.lastPromoted;
+  if (context.nextTickAt !== null && context.suspendedAt === null)
+    status.nextStepAt = iso(context.nextTickAt);
+  if (Object.keys(due).length > 0) {
+    status.deadlines = Object.fromEntries(Object.entries(due).map(([name, at]) => [name, iso(at)]));
+  }
+  return status;
+}
+
+/** The earliest time a TICK has something to do: the next step, or a deadline running out. */
+export function wakeAt(context: Context, plan: Plan): number | null {
+  if (context.suspendedAt !== null) return null;
+  const { pauseUntil: _pause, ...due } = deadlines(context, plan);
+  const times = [context.nextTickAt, ...Object.values(due)].filter((t): t is number => t !== null);
+  return times.length > 0 ? Math.min(...times) : null;
+}
+
+/** Transition definitions by a stable key ("state-id|event|index"), for coverage and the diagram. */
+export function transitionKey(transition: AnyTransitionDefinition): string {
+  const source = transition.source;
+  const list =
+    transition.eventType === '' || transition.eventType === undefined
+      ? (source.always ?? [])
+      : (source.transitions.get(transition.eventType) ?? []);
+  const index = list.indexOf(transition);
+  return `${source.id}|${transition.eventType || 'always'}|${index}`;
+}

@@ -1,0 +1,463 @@
+import { assign, setup } from 'xstate';
+import { hasHook, planKey, programKey, type Plan } from './plan.ts';
+import * as ops from './ops.ts';
+import { initialContext, type Context, type MachineEvent, type ManualCommand, type Phase } from './types.ts';
+
+// The canary state machine. Pure: every transition reads the event (with `now` and the
+// plan) and the context, and records effect requests in `context.pending`; nothing here
+// waits, times out or talks to anything. Deadlines and the next step's time are
+// timestamps in the context, because xstate `after` timers do not survive a restore.
+// docs/state-machine.md is generated from this definition (npm run gen:diagram).
+
+/** Events the machine may see that do not come from the controller (xstate's own init). */
+type AnyEvent = MachineEvent | { type: `xstate.${string}` };
+
+function nowOf(event: AnyEvent, fallback: number): number {
+  return 'now' in event ? event.now : fallback;
+}
+
+/** An action that edits a copy of the context with one of the pure operations. */
+function edit<P = undefined>(change: (d: Context, event: MachineEvent, params: P) => void) {
+  return assign<Context, MachineEvent, P, MachineEvent, never>(({ context, event }, params) => {
+    const draft = structuredClone(context);
+    change(draft, event, params);
+    return draft;
+  });
+}
+
+function readinessOf(event: MachineEvent, which: 'canary' | 'primary') {
+  return event.type === 'READINESS' ? event[which] : undefined;
+}
+
+function revisionOf(event: MachineEvent): string | undefined {
+  return event.type === 'REVISION' ? event.revision : undefined;
+}
+
+function isNewRevision(context: Context, event: MachineEvent): boolean {
+  const revision = revisionOf(event);
+  return revision !== undefined && revision !== context.revision && revision !== context.primaryRevision;
+}
+
+function isRevertToPrimary(context: Context, event: MachineEvent): boolean {
+  const revision = revisionOf(event);
+  return revision !== undefined && revision !== context.revision && revision === context.primaryRevision;
+}
+
+function settled(context: Context): boolean {
+  return context.round !== null && context.round.awaiting.length === 0;
+}
+
+function checksFailed(context: Context): boolean {
+  return settled(context) && context.round!.failures.length > 0;
+}
+
+function gateApproved(context: Context): boolean {
+  return settled(context) && context.round!.gate?.passed === true && !context.paused;
+}
+
+function commandOf(event: MachineEvent): ManualCommand | undefined {
+  return event.type === 'MANUAL' ? event.command : undefined;
+}
+
+/** The deadline is reached while the workload is not ready and its not-ready time adds up to it. */
+function deadlineReached(
+  track: Context['canary'],
+  reported: string | undefined,
+  now: number,
+  plan: Plan,
+  counting: boolean,
+): boolean {
+  if (!counting) return false;
+  if (reported === 'deadlineExceeded') return true;
+  if (reported === 'ready') return false;
+  return !track.ready && ops.unreadyFor(track, now) >= plan.progressDeadlineMs;
+}
+
+const phase = (value: Phase) => ({ type: 'enterPhase' as const, params: { phase: value } });
+const command = (value: ManualCommand) => ({ type: 'command' as const, params: { command: value } });
+const rollBack = (cause: ops.RollbackCause) => ({ type: 'rollBack' as const, params: { cause } });
+const promote = (cause: ops.PromotionCause) => ({ type: 'startPromotion' as const, params: { cause } });
+
+export const canaryMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as MachineEvent,
+    input: {} as { now: number },
+  },
+  guards: {
+    // Time and readiness
+    tickEarly: ({ context, event }) => context.nextTickAt !== null && event.now < context.nextTickAt,
+    canaryNotReady: ({ context }) => !context.canary.ready,
+    primaryNotReady: ({ context }) => !context.promotionApplied || !context.primary.ready,
+    canaryDeadlineReached: ({ context, event }) =>
+      deadlineReached(
+        context.canary,
+        readinessOf(event, 'canary'),
+        event.now,
+        event.plan,
+        !ops.scaleUpPending(context),
+      ),
+    primaryDeadlineReached: ({ context, event }) =>
+      deadlineReached(
+        context.primary,
+        readinessOf(event, 'primary'),
+        event.now,
+        event.plan,
+        context.promotionApplied && !ops.promotePending(context),
+      ),
+    skipAnalysisReady: ({ context, event }) => event.plan.skipAnalysis && context.canary.ready,
+    primaryInitialized: ({ context }) => ops.primaryInitialized(context),
+    // Rounds of checks
+    roundOpen: ({ context }) => context.round !== null,
+    answersRound: ({ context, event }) =>
+      'effectId' in event && context.round !== null && context.round.awaiting.includes(event.effectId),
+    rollbackHookFired: ({ context }) => context.round?.rollback != null,
+    checksFailed: ({ context }) => checksFailed(context),
+    failedChecksAtThreshold: ({ context, event }) =>
+      checksFailed(context) && context.failedChecks + 1 >= event.plan.threshold,
+    checksPassed: ({ context }) =>
+      settled(context) && context.round!.failures.length === 0 && context.round!.gate === null,
+    gateApproved: ({ context }) => gateApproved(context),
+    gateApprovedWithStepsLeft: ({ context, event }) =>
+      gateApproved(context) && context.cursor + 1 < event.plan.steps.length,
+    gateClosed: ({ context }) =>
+      settled(context) &&
+      context.round!.gate !== null &&
+      (context.round!.gate.passed === false || context.paused),
+    // The program
+    atPromotionGate: ({ context, event }) =>
+      event.plan.steps[context.cursor]?.kind === 'confirmPromotion' &&
+      hasHook(event.plan, 'confirm-promotion'),
+    programComplete: ({ context, event }) => context.cursor >= event.plan.steps.length,
+    stepsChanged: ({ context, event }) => context.programKey !== programKey(event.plan),
+    promotionStepsLeft: ({ context, event }) =>
+      event.plan.stepWeightPromotion > 0 &&
+      event.plan.strategy !== 'abTesting' &&
+      context.routes.canaryWeight > event.plan.stepWeightPromotion,
+    finalisingSettled: ({ context }) => ops.finalisingSettled(context),
+    // Revisions
+    revisionChanged: ({ context, event }) =>
+      revisionOf(event) !== undefined && revisionOf(event) !== context.revision,
+    newRevision: ({ context, event }) => isNewRevision(context, event),
+    newRevisionNeedsConfirmation: ({ context, event }) =>
+      isNewRevision(context, event) && hasHook(event.plan, 'confirm-rollout'),
+    revertedToPrimary: ({ context, event }) => isRevertToPrimary(context, event),
+    newRevisionBeforePromotion: ({ context, event }) =>
+      isNewRevision(context, event) && !context.promotionApplied,
+    revertedBeforePromotion: ({ context, event }) =>
+      isRevertToPrimary(context, event) && !context.promotionApplied,
+    // Commands and spec
+    command: ({ event }, params: { command: ManualCommand }) => commandOf(event) === params.command,
+    retryNeedsConfirmation: ({ context, event }) =>
+      commandOf(event) === 'retry' && context.revision !== null && hasHook(event.plan, 'confirm-rollout'),
+    retry: ({ context, event }) => commandOf(event) === 'retry' && context.revision !== null,
+    suspendRequested: ({ event }) => event.plan.suspend,
+    resumeRequested: ({ event }) => !event.plan.suspend,
+  },
+  actions: {
+    enterPhase: assign(({ context, event }, params: { phase: Phase }) =>
+      context.phase === params.phase
+        ? {}
+        : { phase: params.phase, since: nowOf(event as AnyEvent, context.since) },
+    ),
+    adoptPlan: edit((d, e) => {
+      d.planKey = planKey(e.plan);
+    }),
+    confirmEffect: edit((d, e) => {
+      if (e.type === 'EFFECT_DONE') ops.confirmEffect(d, e.effectId, e.now);
+    }),
+    recordLateResult: edit((d, e) => {
+      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') {
+        ops.recordLateResult(d, { ...e, passed: e.type === 'WEBHOOK_RESULT' ? e.passed : undefined }, e.now);
+      }
+    }),
+    observeReadiness: edit((d, e) => {
+      if (e.type === 'READINESS') ops.observeReadiness(d, e, e.now);
+    }),
+    initializePrimary: edit((d, e) => {
+      if (e.type === 'REVISION') ops.initializePrimary(d, e.revision);
+    }),
+    finishInitialization: edit((d) => ops.finishInitialization(d)),
+    beginRollout: edit((d, e) => ops.beginRollout(d, e.plan, revisionOf(e) ?? ops.currentRevision(d))),
+    requestConfirmRollout: edit((d, e) => ops.requestConfirmRollout(d, e.plan, e.now)),
+    startCanary: edit((d, e) => ops.startCanary(d, e.plan, e.now)),
+    switchRevision: edit((d, e) => ops.switchRevision(d, revisionOf(e) ?? ops.currentRevision(d))),
+    restartAnalysis: edit((d, e) => ops.restartAnalysis(d, e.plan, e.now, revisionOf(e))),
+    cancelRollout: edit((d, e) => ops.cancelRollout(d, revisionOf(e) ?? ops.currentRevision(d))),
+    waitForCanary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'canary')),
+    waitForPrimary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'primary')),
+    openRound: edit((d, e) => ops.openRound(d, e.plan, e.now)),
+    recordRoundResult: edit((d, e) => {
+      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') ops.recordRoundResult(d, e, e.now);
+    }),
+    countFailedCheck: edit((d, e) => ops.countFailedCheck(d, e.plan)),
+    advance: edit((d, e, params: { gateApproved: boolean }) =>
+      ops.advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
+    ),
+    holdAtGate: edit((d) => ops.holdAtGate(d)),
+    requestConfirmPromotion: edit((d, e) => {
+      if (d.paused) {
+        ops.holdAtGate(d);
+        d.message = 'advancement paused by command; checks go on';
+        return;
+      }
+      ops.requestGate(d, e.plan, e.now, 'confirm-promotion');
+    }),
+    startPromotion: edit((d, e, params: { cause: ops.PromotionCause }) =>
+      ops.startPromotion(d, e.plan, e.now, params.cause),
+    ),
+    shiftTrafficToPrimary: edit((d, e) => ops.shiftTrafficToPrimary(d, e.plan, e.now)),
+    finalise: edit((d, e) => ops.finalise(d, e.plan, e.now)),
+    completePromotion: edit((d, e) => ops.completePromotion(d, e.plan)),
+    rollBack: edit((d, e, params: { cause: ops.RollbackCause }) => ops.rollBack(d, e.plan, params.cause)),
+    pause: edit((d) => ops.pause(d)),
+    resume: edit((d, e) => ops.resume(d, e.plan)),
+    ignoreCommand: edit((d, e) => ops.ignoreCommand(d, commandOf(e) ?? 'command')),
+    freeze: edit((d, e) => {
+      d.planKey = planKey(e.plan);
+      ops.freeze(d, e.now);
+    }),
+    thaw: edit((d, e) => {
+      d.planKey = planKey(e.plan);
+      ops.thaw(d, e.now);
+    }),
+  },
+}).createMachine({
+  id: 'canary',
+  context: ({ input }) => initialContext(input.now),
+  initial: 'active',
+  states: {
+    active: {
+      initial: 'initializing',
+      on: {
+        SPEC_CHANGED: [
+          { guard: 'suspendRequested', target: 'suspended', actions: 'freeze' },
+          { actions: 'adoptPlan' },
+        ],
+        EFFECT_DONE: { actions: 'confirmEffect' },
+        WEBHOOK_RESULT: { actions: 'recordLateResult' },
+        ANALYSIS_RESULT: { actions: 'recordLateResult' },
+        MANUAL: [
+          { guard: command('pause'), actions: 'pause' },
+          { guard: command('resume'), actions: 'resume' },
+          { actions: 'ignoreCommand' },
+        ],
+      },
+      states: {
+        hist: { type: 'history', history: 'deep' },
+
+        initializing: {
+          entry: phase('Initializing'),
+          on: {
+            REVISION: { guard: 'revisionChanged', actions: 'initializePrimary' },
+            READINESS: { actions: 'observeReadiness' },
+          },
+          always: {
+            guard: 'primaryInitialized',
+            target: 'idle.initialized',
+            actions: 'finishInitialization',
+          },
+        },
+
+        idle: {
+          initial: 'initialized',
+          on: {
+            REVISION: [
+              {
+                guard: 'newRevisionNeedsConfirmation',
+                target: 'waiting',
+                actions: ['beginRollout', 'requestConfirmRollout'],
+              },
+              { guard: 'newRevision', target: 'progressing', actions: ['beginRollout', 'startCanary'] },
+            ],
+          },
+          states: {
+            initialized: { entry: phase('Initialized') },
+            succeeded: { entry: phase('Succeeded') },
+            failed: {
+              entry: phase('Failed'),
+              on: {
+                MANUAL: [
+                  {
+                    guard: 'retryNeedsConfirmation',
+                    target: '#canary.active.waiting',
+                    actions: ['beginRollout', 'requestConfirmRollout'],
+                  },
+                  {
+                    guard: 'retry',
+                    target: '#canary.active.progressing',
+                    actions: ['beginRollout', 'startCanary'],
+                  },
+                ],
+              },
+            },
+          },
+        },
+
+        waiting: {
+          entry: phase('Waiting'),
+          on: {
+            TICK: [{ guard: 'tickEarly' }, { guard: 'roundOpen' }, { actions: 'requestConfirmRollout' }],
+            WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+            REVISION: [
+              { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
+              { guard: 'newRevision', actions: 'switchRevision' },
+            ],
+            MANUAL: [
+              { guard: command('promote'), target: 'promoting', actions: promote('command') },
+              { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+            ],
+          },
+          always: [
+            { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
+            { guard: 'gateApproved', target: 'progressing', actions: 'startCanary' },
+            { guard: 'gateClosed', actions: 'holdAtGate' },
+          ],
+        },
+
+        progressing: {
+          entry: phase('Progressing'),
+          on: {
+            TICK: [
+              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+              { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
+              { guard: 'tickEarly' },
+              { guard: 'roundOpen' },
+              { guard: 'canaryNotReady', actions: 'waitForCanary' },
+              { actions: 'openRound' },
+            ],
+            READINESS: [
+              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+              { actions: 'observeReadiness' },
+            ],
+            ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+            WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+            REVISION: [
+              { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
+              { guard: 'newRevision', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
+            ],
+            MANUAL: [
+              { guard: command('promote'), target: 'promoting', actions: promote('command') },
+              { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+            ],
+          },
+          always: [
+            { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
+            { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
+            { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
+            { guard: 'checksFailed', actions: 'countFailedCheck' },
+            { guard: 'checksPassed', actions: { type: 'advance', params: { gateApproved: false } } },
+            { guard: 'gateApproved', actions: { type: 'advance', params: { gateApproved: true } } },
+            { guard: 'gateClosed', actions: 'holdAtGate' },
+            { guard: 'atPromotionGate', target: 'waitingPromotion', actions: 'requestConfirmPromotion' },
+            { guard: 'programComplete', target: 'promoting', actions: promote('analysis') },
+          ],
+        },
+
+        waitingPromotion: {
+          entry: phase('WaitingPromotion'),
+          on: {
+            TICK: [
+              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+              { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
+              { guard: 'tickEarly' },
+              { guard: 'roundOpen' },
+              { guard: 'canaryNotReady', actions: 'waitForCanary' },
+              { actions: 'openRound' },
+            ],
+            READINESS: [
+              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+              { actions: 'observeReadiness' },
+            ],
+            ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+            WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+            REVISION: [
+              { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
+              { guard: 'newRevision', target: 'progressing', actions: 'restartAnalysis' },
+            ],
+            MANUAL: [
+              { guard: command('promote'), target: 'promoting', actions: promote('command') },
+              { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+            ],
+          },
+          always: [
+            { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
+            { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
+            { guard: 'stepsChanged', target: 'progressing', actions: 'restartAnalysis' },
+            { guard: 'checksFailed', actions: 'countFailedCheck' },
+            { guard: 'checksPassed', actions: 'requestConfirmPromotion' },
+            {
+              guard: 'gateApprovedWithStepsLeft',
+              target: 'progressing',
+              actions: { type: 'advance', params: { gateApproved: true } },
+            },
+            { guard: 'gateApproved', target: 'promoting', actions: promote('analysis') },
+            { guard: 'gateClosed', actions: 'holdAtGate' },
+          ],
+        },
+
+        promoting: {
+          entry: phase('Promoting'),
+          on: {
+            TICK: [
+              {
+                guard: 'primaryDeadlineReached',
+                target: 'idle.failed',
+                actions: rollBack('primaryDeadline'),
+              },
+              { guard: 'tickEarly' },
+              { guard: 'primaryNotReady', actions: 'waitForPrimary' },
+              { guard: 'promotionStepsLeft', actions: 'shiftTrafficToPrimary' },
+              { target: 'finalising', actions: 'finalise' },
+            ],
+            READINESS: [
+              {
+                guard: 'primaryDeadlineReached',
+                target: 'idle.failed',
+                actions: rollBack('primaryDeadline'),
+              },
+              { actions: 'observeReadiness' },
+            ],
+            REVISION: [
+              { guard: 'revertedBeforePromotion', target: 'idle.succeeded', actions: 'cancelRollout' },
+              { guard: 'newRevisionBeforePromotion', target: 'progressing', actions: 'restartAnalysis' },
+            ],
+            MANUAL: { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+          },
+        },
+
+        finalising: {
+          entry: phase('Finalising'),
+          on: {
+            TICK: {
+              guard: 'primaryDeadlineReached',
+              target: 'idle.failed',
+              actions: rollBack('primaryDeadline'),
+            },
+            READINESS: [
+              {
+                guard: 'primaryDeadlineReached',
+                target: 'idle.failed',
+                actions: rollBack('primaryDeadline'),
+              },
+              { actions: 'observeReadiness' },
+            ],
+          },
+          always: { guard: 'finalisingSettled', target: 'idle.succeeded', actions: 'completePromotion' },
+        },
+      },
+    },
+
+    suspended: {
+      on: {
+        SPEC_CHANGED: [
+          { guard: 'resumeRequested', target: '#canary.active.hist', actions: 'thaw' },
+          { actions: 'adoptPlan' },
+        ],
+        EFFECT_DONE: { actions: 'confirmEffect' },
+      },
+    },
+  },
+});
+
+export type CanaryMachine = typeof canaryMachine;

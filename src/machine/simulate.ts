@@ -1,0 +1,177 @@
+import type { HookType } from '../api/canary.ts';
+import { step, type PersistedMachine, type StepOptions, type StepResult } from './driver.ts';
+import type { Plan } from './plan.ts';
+import type { Effect, Observation, Phase, Readiness } from './types.ts';
+
+// A simulated controller: it keeps the snapshot the way status.machine would, carries out
+// effects instantly and answers requests from a scripted "world". Tests drive it with
+// simulated time; it is also the reference for the real controller's loop.
+
+export type AnalysisOutcome = 'passed' | 'failed' | 'noData';
+
+export interface SimWorld {
+  canary: Readiness;
+  primary: Readiness;
+  /** Outcomes of successive runAnalysis requests; the last one repeats. */
+  analysis: AnalysisOutcome[];
+  /** Answers per webhook type: true = 2xx. Default: every hook passes, rollback hooks do not fire. */
+  hooks: Partial<Record<HookType, boolean>>;
+  /** Confirm setRoutes/scale/promote/messages at once (false: leave them pending, as after a crash). */
+  confirmEffects: boolean;
+}
+
+export interface SimEntry {
+  observation: Observation;
+  phase: Phase;
+  canaryWeight: number;
+  issued: Effect[];
+}
+
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+export type SimObservation = Without<Observation, 'now'>;
+
+export class Simulation {
+  snapshot: PersistedMachine | undefined;
+  now: number;
+  plan: Plan;
+  world: SimWorld;
+  readonly log: SimEntry[] = [];
+  last: StepResult | undefined;
+  readonly #options: StepOptions;
+  readonly #answered = new Set<number>();
+  #analysisCount = 0;
+
+  constructor(plan: Plan, options: { now?: number; world?: Partial<SimWorld>; step?: StepOptions } = {}) {
+    this.plan = plan;
+    this.now = options.now ?? Date.UTC(2025, 0, 1);
+    this.world = {
+      canary: 'ready',
+      primary: 'ready',
+      analysis: ['passed'],
+      hooks: {},
+      confirmEffects: true,
+      ...options.world,
+    };
+    this.#options = options.step ?? {};
+  }
+
+  /** Sends one observation at the current time; does not answer anything. */
+  send(observation: SimObservation): StepResult {
+    const full = { ...observation, now: this.now } as Observation;
+    const result = step(this.snapshot, this.plan, full, this.#options);
+    this.snapshot = result.snapshot;
+    this.last = result;
+    this.log.push({
+      observation: full,
+      phase: result.status.phase,
+      canaryWeight: result.status.canaryWeight,
+      issued: result.issued,
+    });
+    return result;
+  }
+
+  /** Carries out / answers pending effects until nothing is left to answer. */
+  settle(): void {
+    for (let guard = 0; guard < 500; guard++) {
+      const next = this.last?.effects.find(
+        (effect) => !this.#answered.has(effect.id) && this.#answers(effect),
+      );
+      if (!next) return;
+      this.#answered.add(next.id);
+      this.send(this.#answerFor(next));
+    }
+    throw new Error('simulation: effects did not settle after 500 answers');
+  }
+
+  #answers(effect: Effect): boolean {
+    if (effect.kind === 'runAnalysis' || effect.kind === 'runWebhooks') return true;
+    return this.world.confirmEffects;
+  }
+
+  #answerFor(effect: Effect): SimObservation {
+    if (effect.kind === 'runAnalysis') {
+      const outcomes = this.world.analysis;
+      const outcome = outcomes[Math.min(this.#analysisCount, outcomes.length - 1)] ?? 'passed';
+      this.#analysisCount += 1;
+      return {
+        type: 'ANALYSIS_RESULT',
+        effectId: effect.id,
+        outcome,
+        ...(outcome === 'passed' ? {} : { reasons: [`request-success-rate ${outcome}`] }),
+      };
+    }
+    if (effect.kind === 'runWebhooks') {
+      const passed = this.world.hooks[effect.type] ?? effect.type !== 'rollback';
+      return {
+        type: 'WEBHOOK_RESULT',
+        effectId: effect.id,
+        passed,
+        name: `${effect.type}-hook`,
+        message: passed ? '200 OK' : '503',
+      };
+    }
+    return { type: 'EFFECT_DONE', effectId: effect.id };
+  }
+
+  /** Sends an observation and settles. */
+  observe(observation: SimObservation): StepResult {
+    this.send(observation);
+    this.settle();
+    return this.last!;
+  }
+
+  /** Lets `ms` pass (default: one interval), reports readiness, ticks, settles. */
+  tick(ms: number = this.plan.intervalMs): StepResult {
+    this.now += ms;
+    this.send({ type: 'READINESS', canary: this.world.canary, primary: this.world.primary });
+    this.settle();
+    this.send({ type: 'TICK' });
+    this.settle();
+    return this.last!;
+  }
+
+  /** Ticks until the phase is one of `phases` (or `max` ticks pass). */
+  tickUntil(phases: readonly Phase[], max = 50): StepResult {
+    for (let i = 0; i < max && !phases.includes(this.phase); i++) this.tick();
+    return this.last!;
+  }
+
+  /** Initializes the Canary with a first revision and a ready primary. */
+  initialize(revision = 'rev-1'): StepResult {
+    this.observe({ type: 'REVISION', revision });
+    return this.observe({ type: 'READINESS', primary: this.world.primary, canary: this.world.canary });
+  }
+
+  get phase(): Phase {
+    return this.last?.status.phase ?? 'Initializing';
+  }
+
+  /** Consecutive distinct phases seen so far. */
+  phases(): Phase[] {
+    return this.log.map((entry) => entry.phase).filter((phase, i, all) => i === 0 || phase !== all[i - 1]);
+  }
+
+  /** Every effect issued so far, in order. */
+  issued(): Effect[] {
+    return this.log.flatMap((entry) => entry.issued);
+  }
+
+  /** Canary weights of every setRoutes issued ("m" for mirror, "ab" for match routes). */
+  routes(): string[] {
+    return this.issued().flatMap((effect) =>
+      effect.kind === 'setRoutes'
+        ? [`${effect.canaryWeight}${effect.mirror ? 'm' : ''}${effect.match ? 'ab' : ''}`]
+        : [],
+    );
+  }
+
+  /** Messages of recorded Events, in order. */
+  events(): string[] {
+    return this.issued().flatMap((effect) => (effect.kind === 'recordEvent' ? [effect.message] : []));
+  }
+
+  /** Webhook types requested, in order. */
+  hooks(): HookType[] {
+    return this.issued().flatMap((effect) => (effect.kind === 'runWebhooks' ? [effect.type] : []));
+  }
+}

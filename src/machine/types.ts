@@ -1,0 +1,220 @@
+import { z } from 'zod';
+import { HOOK_TYPES } from '../api/canary.ts';
+import { PHASES, type Phase } from '../api/status.ts';
+import type { Plan } from './plan.ts';
+
+export type { Phase };
+
+// ---- Inputs: observations the controller feeds in, each with the time it was made ----
+
+/** What the controller saw of a workload: ready, not (yet) ready, or past Kubernetes' own deadline. */
+export type Readiness = 'ready' | 'notReady' | 'deadlineExceeded';
+
+export const MANUAL_COMMANDS = ['promote', 'abort', 'pause', 'resume', 'retry'] as const;
+export type ManualCommand = (typeof MANUAL_COMMANDS)[number];
+
+export type Observation =
+  /** The analysis interval elapsed (the scheduler sends it at `wakeAt`; early ticks are ignored). */
+  | { type: 'TICK'; now: number }
+  /** The target's current revision: pod template hash plus tracked ConfigMap/Secret checksums. */
+  | { type: 'REVISION'; now: number; revision: string }
+  /** Readiness of the canary (the target) and/or the primary, as observed just now. */
+  | { type: 'READINESS'; now: number; canary?: Readiness; primary?: Readiness }
+  /**
+   * The answer to a `runWebhooks` effect. For gates and checks `passed` means every hook
+   * of the type answered 2xx; for `rollback` hooks it means at least one did (roll back).
+   */
+  | {
+      type: 'WEBHOOK_RESULT';
+      now: number;
+      effectId: number;
+      passed: boolean;
+      name?: string;
+      message?: string;
+    }
+  /** The answer to a `runAnalysis` effect; `noData` counts as a failed check. */
+  | {
+      type: 'ANALYSIS_RESULT';
+      now: number;
+      effectId: number;
+      outcome: 'passed' | 'failed' | 'noData';
+      reasons?: string[];
+    }
+  /** A person's command (the controller reads it from the Canary's annotations once per id). */
+  | { type: 'MANUAL'; now: number; command: ManualCommand }
+  /** The spec changed (the driver sends it by itself when the plan's fingerprint changes). */
+  | { type: 'SPEC_CHANGED'; now: number }
+  /** The controller carried out an effect (other than runWebhooks/runAnalysis, which answer with results). */
+  | { type: 'EFFECT_DONE'; now: number; effectId: number };
+
+/** What the machine receives: an observation plus the plan recomputed from the current spec. */
+export type MachineEvent = Observation & { plan: Plan };
+
+// ---- Outputs: effect requests the controller executes ----
+
+export const Severity = z.enum(['info', 'warn', 'error']);
+export type Severity = z.output<typeof Severity>;
+
+const effectId = z.int().min(1);
+
+export const SetRoutesEffect = z.object({
+  id: effectId,
+  kind: z.literal('setRoutes'),
+  primaryWeight: z.int().min(0).max(100),
+  canaryWeight: z.int().min(0).max(100),
+  /** Mirror primary traffic to the canary (responses from the primary only). */
+  mirror: z.boolean(),
+  /** A/B routes on: requests matching `analysis.match` get these weights, all others the primary. */
+  match: z.boolean(),
+});
+
+export const Effect = z.discriminatedUnion('kind', [
+  SetRoutesEffect,
+  z.object({ id: effectId, kind: z.literal('scaleCanary'), to: z.enum(['up', 'zero']) }),
+  /**
+   * Copy the target's pod spec (and tracked configs) to the primary, or create the primary
+   * at initialization. Only when the target's current revision equals `revision`; otherwise
+   * leave it pending: the REVISION event that follows cancels it.
+   */
+  z.object({ id: effectId, kind: z.literal('promote'), revision: z.string() }),
+  /** Call every webhook of this type with Flagger's payload (phase, checksum = revision). */
+  z.object({
+    id: effectId,
+    kind: z.literal('runWebhooks'),
+    type: z.enum(HOOK_TYPES),
+    phase: z.enum(PHASES),
+    revision: z.string(),
+  }),
+  /** Run every metric check of `analysis.metrics` once. */
+  z.object({ id: effectId, kind: z.literal('runAnalysis'), revision: z.string() }),
+  z.object({ id: effectId, kind: z.literal('notify'), severity: Severity, message: z.string() }),
+  /** A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks. */
+  z.object({
+    id: effectId,
+    kind: z.literal('recordEvent'),
+    type: z.enum(['Normal', 'Warning']),
+    reason: z.string(),
+    message: z.string(),
+  }),
+]);
+export type Effect = z.output<typeof Effect>;
+export type EffectKind = Effect['kind'];
+/** An effect before the machine gives it an id. */
+export type EffectRequest = Effect extends infer E ? (E extends Effect ? Omit<E, 'id'> : never) : never;
+
+// ---- The persisted context: small, JSON, validated when read back from status ----
+
+const time = z.number().finite();
+
+/** Readiness of one workload, with the time it has spent not ready (the progress deadline's clock). */
+export const ReadinessTrack = z.object({
+  ready: z.boolean(),
+  /** Start of the current not-ready stretch; null while ready or before the clock starts. */
+  since: time.nullable(),
+  /** Not-ready time of earlier stretches. Summed, so a crash-looping pod that is ready now and then still runs out. */
+  unreadyMs: z.number().min(0),
+});
+export type ReadinessTrack = z.output<typeof ReadinessTrack>;
+
+export const Routes = z.object({
+  primaryWeight: z.int().min(0).max(100),
+  canaryWeight: z.int().min(0).max(100),
+  mirror: z.boolean(),
+  match: z.boolean(),
+});
+export type Routes = z.output<typeof Routes>;
+
+/** One interval's checks: the requests still unanswered and what the answers said. */
+export const Round = z.object({
+  openedAt: time,
+  awaiting: z.array(effectId),
+  failures: z.array(z.string()),
+  /** Set when a rollback webhook asked for a rollback. */
+  rollback: z.string().nullable(),
+  /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
+  gate: z
+    .object({
+      id: effectId,
+      type: z.enum(['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion']),
+      passed: z.boolean().nullable(),
+    })
+    .nullable(),
+});
+export type Round = z.output<typeof Round>;
+export type GateType = NonNullable<Round['gate']>['type'];
+
+export const CONTEXT_VERSION = 1;
+
+export const Context = z.object({
+  v: z.literal(CONTEXT_VERSION),
+  phase: z.enum(PHASES),
+  /** When the phase last changed. */
+  since: time,
+  /** The last thing a person would want to read about this canary. */
+  message: z.string(),
+  /** Last effect id handed out. */
+  seq: z.int().min(0),
+  /** Effects requested and not yet confirmed, oldest first. */
+  pending: z.array(Effect),
+  /** The revision being analysed, or last analysed (Flagger's lastAppliedSpec). */
+  revision: z.string().nullable(),
+  /** The revision last promoted successfully (Flagger's lastPromotedSpec). */
+  lastPromoted: z.string().nullable(),
+  /** The revision last copied to the primary: differs from lastPromoted only after a failed promotion. */
+  primaryRevision: z.string().nullable(),
+  routes: Routes,
+  failedChecks: z.int().min(0),
+  iterations: z.int().min(0),
+  /** Index into plan.steps. */
+  cursor: z.int().min(0),
+  /** Fingerprint of the program the cursor points into. */
+  programKey: z.string(),
+  /** Fingerprint of the last plan seen (the driver compares it to send SPEC_CHANGED). */
+  planKey: z.string(),
+  pauseUntil: time.nullable(),
+  /** A person resumed past the current pause-until-promoted step. */
+  pauseReleased: z.boolean(),
+  /** `sluice pause`: hold the canary where it is; checks go on. */
+  paused: z.boolean(),
+  round: Round.nullable(),
+  /** The gate whose denial was already announced (announce once per wait). */
+  gateWaiting: z.string().nullable(),
+  nextTickAt: time.nullable(),
+  canary: ReadinessTrack,
+  primary: ReadinessTrack,
+  /** The promote effect of the current promotion has been carried out. */
+  promotionApplied: z.boolean(),
+  /** Set while suspended by spec.suspend. */
+  suspendedAt: time.nullable(),
+});
+export type Context = z.output<typeof Context>;
+
+export function initialContext(now: number): Context {
+  return {
+    v: CONTEXT_VERSION,
+    phase: 'Initializing',
+    since: now,
+    message: 'waiting for the first revision of the target',
+    seq: 0,
+    pending: [],
+    revision: null,
+    lastPromoted: null,
+    primaryRevision: null,
+    routes: { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false },
+    failedChecks: 0,
+    iterations: 0,
+    cursor: 0,
+    programKey: '',
+    planKey: '',
+    pauseUntil: null,
+    pauseReleased: false,
+    paused: false,
+    round: null,
+    gateWaiting: null,
+    nextTickAt: null,
+    canary: { ready: false, since: null, unreadyMs: 0 },
+    primary: { ready: false, since: null, unreadyMs: 0 },
+    promotionApplied: false,
+    suspendedAt: null,
+  };
+}
