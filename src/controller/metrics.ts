@@ -1,0 +1,123 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The controller's Prometheus metrics. Per-canary series carry `name` and `namespace`;
+ * rollout outcomes carry the strategy. The DORA figures a rollout gives come from the
+ * counters and histograms below:
+ * - deployments per day: increase(sluice_canary_promotions_total[1d])
+ * - change failure rate: sluice_canary_rollbacks_total / sluice_canary_rollouts_started_total
+ * - time to restore: sluice_canary_rollback_duration_seconds
+ * - lead time: sluice_canary_lead_time_seconds (revision detected → promoted)
+ */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
+  const perCanary = ['name', 'namespace'] as const;
+  return {
+    registry,
+    /** 0 running, 1 succeeded, 2 failed (Flagger's convention), 3 waiting/initialising. */
+    status: new Gauge({
+      name: 'sluice_canary_status',
+      help: 'Canary state: 0 progressing, 1 succeeded, 2 failed, 3 idle/waiting',
+      labelNames: perCanary,
+      registers: [registry],
+    }),
+    phase: new Gauge({
+      name: 'sluice_canary_phase',
+      help: 'Current phase of each canary (1 for the current phase)',
+      labelNames: [...perCanary, 'phase'],
+      registers: [registry],
+    }),
+    weight: new Gauge({
+      name: 'sluice_canary_weight',
+      help: 'Traffic weight per workload (primary/canary)',
+      labelNames: [...perCanary, 'workload'],
+      registers: [registry],
+    }),
+    failedChecks: new Gauge({
+      name: 'sluice_canary_failed_checks',
+      help: 'Failed checks of the current analysis',
+      labelNames: perCanary,
+      registers: [registry],
+    }),
+    metricValue: new Gauge({
+      name: 'sluice_canary_metric_value',
+      help: 'Last value of each analysis metric',
+      labelNames: [...perCanary, 'metric'],
+      registers: [registry],
+    }),
+    analysisDuration: new Histogram({
+      name: 'sluice_canary_analysis_duration_seconds',
+      help: 'Time to run one analysis step (all metric queries)',
+      labelNames: perCanary,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    rolloutsStarted: new Counter({
+      name: 'sluice_canary_rollouts_started_total',
+      help: 'Rollouts started (a new revision began its analysis)',
+      labelNames: ['namespace', 'strategy'],
+      registers: [registry],
+    }),
+    promotions: new Counter({
+      name: 'sluice_canary_promotions_total',
+      help: 'Rollouts that ended promoted (deployments)',
+      labelNames: ['namespace', 'strategy'],
+      registers: [registry],
+    }),
+    rollbacks: new Counter({
+      name: 'sluice_canary_rollbacks_total',
+      help: 'Rollouts that ended rolled back (change failures)',
+      labelNames: ['namespace', 'strategy'],
+      registers: [registry],
+    }),
+    leadTime: new Histogram({
+      name: 'sluice_canary_lead_time_seconds',
+      help: 'From a new revision detected to promotion completed',
+      labelNames: ['namespace', 'strategy'],
+      buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
+      registers: [registry],
+    }),
+    rollbackDuration: new Histogram({
+      name: 'sluice_canary_rollback_duration_seconds',
+      help: 'Time to restore: from the rollback decision to all traffic back on the primary',
+      labelNames: ['namespace', 'strategy'],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    reconcileDuration: new Histogram({
+      name: 'sluice_reconcile_duration_seconds',
+      help: 'Duration of one canary reconcile',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    reconcileErrors: new Counter({
+      name: 'sluice_reconcile_errors_total',
+      help: 'Reconciles that failed and were retried',
+      registers: [registry],
+    }),
+    tickLag: new Histogram({
+      name: 'sluice_tick_lag_seconds',
+      help: 'How late analysis ticks start against their schedule',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'sluice_workqueue_depth',
+      help: 'Canaries waiting for a reconcile',
+      registers: [registry],
+    }),
+    apiWrites: new Counter({
+      name: 'sluice_api_writes_total',
+      help: 'Writes to the Kubernetes API by kind of write',
+      labelNames: ['write'],
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'sluice_leader',
+      help: '1 while this replica holds the leader lease',
+      registers: [registry],
+    }),
+  };
+}
+
+export type ControllerMetrics = ReturnType<typeof createMetrics>;
