@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAnalysis } from '../../src/analysis/evaluate.ts';
+import { kubeLookups } from '../../src/analysis/kube.ts';
+import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
+import {
+  MetricError,
+  type MetricErrorKind,
+  type MetricProvider,
+} from '../../src/analysis/providers/provider.ts';
+import { resolveProviderSecret } from '../../src/analysis/providers/secret.ts';
+import { apply } from '../../src/kube/client.ts';
+import { testEnv } from '../support/env.ts';
+import { useNamespace } from '../support/kube.ts';
+import { closedPort, sendJson, serve, type LocalServer } from './servers.ts';
+
+// The Prometheus provider against the real Prometheus, and behind a real auth proxy whose
+// credentials come from a real Secret.
+
+const ns = useNamespace('analysis-prom');
+
+async function failure(provider: MetricProvider, query: string, timeoutMs?: number): Promise<MetricError> {
+  try {
+    await provider.runQuery(query, timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (error) {
+    if (error instanceof MetricError) return error;
+    throw error;
+  }
+  throw new Error(`query ${query} did not fail`);
+}
+
+describe('prometheus provider against the real Prometheus', () => {
+  let prometheus: MetricProvider;
+  beforeAll(() => {
+    prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
+  });
+
+  it('is online', async () => {
+    expect(await prometheus.isOnline()).toEqual({ online: true });
+  });
+
+  it('returns the number of a single series and of a scalar', async () => {
+    expect(await prometheus.runQuery('vector(42)')).toBe(42);
+    expect(await prometheus.runQuery('scalar(vector(0.25))')).toBe(0.25);
+    expect(await prometheus.runQuery('\n  sum(\n vector(1)\n) * 100\n')).toBe(100);
+  });
+
+  it('returns one number per series for several series', async () => {
+    const value = await prometheus.runQuery(
+      'label_replace(vector(1), "pod", "a", "", "") or label_replace(vector(2), "pod", "b", "", "")',
+    );
+    expect(Array.isArray(value) ? [...value].sort() : value).toEqual([1, 2]);
+  });
+
+  const cases: [string, string, MetricErrorKind, RegExp][] = [
+    ['no series', 'sluice_series_that_does_not_exist', 'noData', /^no values from prometheus for query /],
+    ['0/0', 'vector(0) / vector(0)', 'notANumber', /returned NaN \(0\/0: probably no traffic/],
+    ['1/0', 'vector(1) / vector(0)', 'notANumber', /returned \+Inf/],
+    ['-1/0', 'vector(-1) / vector(0)', 'notANumber', /returned -Inf/],
+    [
+      'a syntax error',
+      'sum(rate(x[1m])',
+      'query',
+      /^prometheus rejected the query \(HTTP 400, bad_data\): .*parse error/,
+    ],
+    ['a range vector', 'vector(1)[1m:10s]', 'query', /returned a range vector/],
+    ['a string', '"hello"', 'query', /returned a string/],
+  ];
+
+  it.each(cases)('normalizes %s', async (_, query, kind, message) => {
+    const error = await failure(prometheus, query);
+    expect(error.kind).toBe(kind);
+    expect(error.message).toMatch(message);
+    expect(error.query).toBe(query);
+  });
+
+  it('reports an unreachable server', async () => {
+    const port = await closedPort();
+    const down = createPrometheusProvider({ address: `http://127.0.0.1:${port}` });
+    const error = await failure(down, 'vector(1)');
+    expect(error.kind).toBe('http');
+    expect(error.message).toBe(
+      `prometheus at http://127.0.0.1:${port} is unreachable (ECONNREFUSED): vector(1)`,
+    );
+    const status = await down.isOnline();
+    expect(status.online).toBe(false);
+  });
+
+  it('times out a server that never answers', async () => {
+    const silent = await serve(() => new Promise(() => {}));
+    try {
+      const started = Date.now();
+      const error = await failure(createPrometheusProvider({ address: silent.url }), 'vector(1)', 300);
+      expect(error.kind).toBe('timeout');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
+describe('prometheus provider behind an auth proxy, credentials from a Secret', () => {
+  let proxy: LocalServer;
+  const token = 's3cret-token';
+
+  beforeAll(async () => {
+    // Accepts the bearer token with the tenant header, or basic auth; forwards to the real
+    // Prometheus, and answers like a typical proxy (plain text) otherwise.
+    proxy = await serve(async (request, response) => {
+      const authorization = request.headers.authorization ?? '';
+      const basic = `Basic ${Buffer.from('grafana:pa55').toString('base64')}`;
+      const bearerOk = authorization === `Bearer ${token}` && request.headers['x-scope-orgid'] === 'team-a';
+      if (!bearerOk && authorization !== basic) {
+        response.writeHead(401, { 'Content-Type': 'text/plain' }).end('Unauthorized');
+        return;
+      }
+      const upstream = new URL(request.url.pathname + request.url.search, testEnv().prometheusUrl);
+      const answer = await fetch(upstream, { signal: AbortSignal.timeout(5000) });
+      sendJson(response, answer.status, await answer.json());
+    });
+    await ns.kube.core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'prom-token' },
+        stringData: { token, 'header.X-Scope-OrgID': 'team-a' },
+      },
+    });
+    await ns.kube.core.createNamespacedSecret({
+      namespace: ns.name,
+      body: { metadata: { name: 'prom-basic' }, stringData: { username: 'grafana', password: 'pa55' } },
+    });
+    await ns.kube.core.createNamespacedSecret({
+      namespace: ns.name,
+      body: { metadata: { name: 'prom-wrong' }, stringData: { token: 'nope' } },
+    });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('sends the bearer token and custom headers from the Secret', async () => {
+    const credentials = await resolveProviderSecret(ns.kube, ns.name, { name: 'prom-token' });
+    expect(credentials).toEqual({ bearerToken: token, headers: { 'X-Scope-OrgID': 'team-a' } });
+    const provider = createPrometheusProvider({ address: proxy.url, credentials });
+    expect(await provider.runQuery('vector(7)')).toBe(7);
+    expect(proxy.received.at(-1)?.url.pathname).toBe('/api/v1/query');
+  });
+
+  it('sends basic auth from the Secret', async () => {
+    const credentials = await resolveProviderSecret(ns.kube, ns.name, { name: 'prom-basic' });
+    const provider = createPrometheusProvider({ address: proxy.url, credentials });
+    expect(await provider.runQuery('vector(8)')).toBe(8);
+    expect(await provider.isOnline()).toEqual({ online: true });
+  });
+
+  it('reports refused credentials as an auth error, even from a plain-text proxy', async () => {
+    const credentials = await resolveProviderSecret(ns.kube, ns.name, { name: 'prom-wrong' });
+    const error = await failure(createPrometheusProvider({ address: proxy.url, credentials }), 'vector(1)');
+    expect(error.kind).toBe('auth');
+    expect(error.status).toBe(401);
+    expect(error.message).toBe(`prometheus at ${proxy.url} refused the credentials (HTTP 401): Unauthorized`);
+    expect(error.message).not.toContain('nope');
+  });
+
+  it('names a missing Secret', async () => {
+    await expect(resolveProviderSecret(ns.kube, ns.name, { name: 'absent' })).rejects.toThrowError(
+      `Secret ${ns.name}/absent (provider.secretRef) not found`,
+    );
+  });
+
+  it("runs a MetricTemplate whose secretRef is read from the template's namespace", async () => {
+    await apply(ns.kube, {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'MetricTemplate',
+      metadata: { name: 'authed', namespace: ns.name },
+      spec: {
+        provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-token' } },
+        query: 'vector(99.5)',
+      },
+    });
+    await apply(ns.kube, {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'MetricTemplate',
+      metadata: { name: 'refused', namespace: ns.name },
+      spec: {
+        provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-wrong' } },
+        query: 'vector(99.5)',
+      },
+    });
+    const result = await runAnalysis(
+      [
+        { name: 'authed', templateRef: { name: 'authed' }, thresholdRange: { min: 99 } },
+        { name: 'refused', templateRef: { name: 'refused' }, thresholdRange: { min: 99 } },
+      ],
+      {
+        canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo' },
+        ...kubeLookups(ns.kube),
+        queryTimeoutMs: 5000,
+      },
+    );
+    expect(result.checks.map((check) => [check.name, check.passed, check.error])).toEqual([
+      ['authed', true, undefined],
+      ['refused', false, 'auth'],
+    ]);
+    expect(result.passed).toBe(false);
+  });
+});
