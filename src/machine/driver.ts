@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createActor, type AnyTransitionDefinition, type InspectionEvent, type Snapshot } from 'xstate';
+import { createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import { canaryMachine } from './machine.ts';
 import { deadlineAt } from './ops.ts';
 import { planKey, type Plan } from './plan.ts';
@@ -182,15 +182,4 @@ export function wakeAt(context: Context, plan: Plan): number | null {
   const { pauseUntil: _pause, ...due } = deadlines(context, plan);
   const times = [context.nextTickAt, ...Object.values(due)].filter((t): t is number => t !== null);
   return times.length > 0 ? Math.min(...times) : null;
-}
-
-/** Transition definitions by a stable key ("state-id|event|index"), for coverage and the diagram. */
-export function transitionKey(transition: AnyTransitionDefinition): string {
-  const source = transition.source;
-  const list =
-    transition.eventType === '' || transition.eventType === undefined
-      ? (source.always ?? [])
-      : (source.transitions.get(transition.eventType) ?? []);
-  const index = list.indexOf(transition);
-  return `${source.id}|${transition.eventType || 'always'}|${index}`;
 }
