@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
+import { CliError, registerCanaryCommands } from './canaries.ts';
 import { registerLoadtester } from './loadtester.ts';
 
 /**
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .description('Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics')
     .showHelpAfterError();
   registerMigrate(program);
+  registerCanaryCommands(program);
   registerDev(program);
   registerLoadtester(program);
   return program;
@@ -36,7 +38,7 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   main(process.argv).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
+    console.error(`sluice: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(error instanceof CliError ? error.exitCode : 1);
   });
 }

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { age, isTerminal, renderStatus, renderTable, weightBar, type CanaryView } from './render.ts';
+
+const now = Date.parse('2026-11-22T10:00:00Z');
+
+const canary: CanaryView = {
+  metadata: { name: 'podinfo', namespace: 'test' },
+  spec: {
+    provider: 'istio',
+    targetRef: { kind: 'Deployment', name: 'podinfo' },
+    analysis: { maxWeight: 50, threshold: 5, interval: '30s' },
+  },
+  status: {
+    phase: 'Progressing',
+    canaryWeight: 20,
+    failedChecks: 1,
+    lastTransitionTime: '2026-11-22T09:58:00Z',
+    nextStepAt: '2026-11-22T10:00:12Z',
+    lastAppliedSpec: '7f9c1a2b3c4d5e',
+    lastPromotedSpec: '1a2b3c4d5e6f7a',
+    lastAnalysis: [
+      { name: 'request-success-rate', value: 99.87, threshold: '>= 99', passed: true },
+      { name: 'request-duration', value: 812, threshold: '<= 500', passed: false, reason: '812 > 500' },
+    ],
+  },
+};
+
+describe('renderTable', () => {
+  it('shows phase, weight, failed checks and age', () => {
+    const table = renderTable([canary], now, false);
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+WEIGHT\s+FAILED\s+LAST TRANSITION/);
+    expect(table).toMatch(/podinfo\s+Progressing\s+20%\s+1\/5\s+2m/);
+  });
+
+  it('says so when there are none', () => {
+    expect(renderTable([], now, true)).toBe('No canaries found.');
+  });
+});
+
+describe('renderStatus', () => {
+  it('shows the weight bar, checks, next step, analysis and events', () => {
+    const screen = renderStatus(canary, [{ type: 'Normal', message: 'advance canary weight 20', time: '2026-11-22T09:59:30Z' }], now);
+    expect(screen).toContain('test/podinfo');
+    expect(screen).toContain('canary 20%  primary 80%  (max 50%)');
+    expect(screen).toContain('failed 1/5');
+    expect(screen).toContain('in 12s');
+    expect(screen).toMatch(/✔ request-success-rate\s+99\.87\s+>= 99/);
+    expect(screen).toMatch(/✖ request-duration\s+812\s+<= 500\s+812 > 500/);
+    expect(screen).toContain('09:59:30  Normal   advance canary weight 20');
+  });
+});
+
+describe('helpers', () => {
+  it('draws a bar with the max-weight marker', () => {
+    expect(weightBar(20, 50, 10)).toBe('[██░░┆░░░░░]');
+  });
+  it('classifies terminal phases for --watch exit codes', () => {
+    expect(isTerminal('Succeeded')).toBe('succeeded');
+    expect(isTerminal('Failed')).toBe('failed');
+    expect(isTerminal('Progressing')).toBeUndefined();
+  });
+  it('prints kubectl-style ages', () => {
+    expect(age('2026-11-22T09:00:00Z', now)).toBe('60m');
+    expect(age(undefined, now)).toBe('-');
+  });
+});
