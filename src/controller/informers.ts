@@ -1,0 +1,98 @@
+import { HttpMethod, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../log.ts';
+import type { Kube } from '../kube/client.ts';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+/**
+ * A cached list+watch of one resource (cluster-wide or in one namespace), built on the
+ * library's ListWatch with plain-JSON lists. The library already reconnects after a
+ * timeout (30 s without data counts as a stalled watch) and relists on 410 Gone; on any
+ * other error it stops, so this wrapper restarts it with backoff. `synced` turns true after
+ * the first list.
+ */
+export class Informer<T extends KubernetesObject> {
+  private listWatch: ListWatch<T> | undefined;
+  private stopped = false;
+  private restartDelayMs = 500;
+  private firstSync: Promise<void>;
+  private resolveFirstSync: () => void = () => undefined;
+  synced = false;
+  private readonly kube: Kube;
+  private readonly path: string;
+  private readonly log: Logger;
+  private readonly onEvent: (event: InformerEvent, object: T) => void;
+
+  constructor(kube: Kube, path: string, log: Logger, onEvent: (event: InformerEvent, object: T) => void) {
+    this.kube = kube;
+    this.path = path;
+    this.log = log;
+    this.onEvent = onEvent;
+    this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
+  }
+
+  /** Starts watching; resolves after the first complete list. */
+  async start(): Promise<void> {
+    this.run();
+    await this.firstSync;
+  }
+
+  private run(): void {
+    if (this.stopped) return;
+    const listFn = async () => {
+      const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
+        HttpMethod.GET,
+        this.path,
+      );
+      return { ...list, items: list.items ?? [] } as never;
+    };
+    const listWatch = new ListWatch<T>(this.path, new Watch(this.kube.kc), listFn, false);
+    listWatch.on('add', (object) => this.onEvent('add', object));
+    listWatch.on('update', (object) => this.onEvent('update', object));
+    listWatch.on('delete', (object) => this.onEvent('delete', object));
+    listWatch.on('connect', () => {
+      this.restartDelayMs = 500;
+    });
+    listWatch.on('error', (error: unknown) => {
+      if (this.stopped) return;
+      this.log.warn({ err: error, path: this.path, retryInMs: this.restartDelayMs }, 'watch failed; restarting');
+      const delay = this.restartDelayMs;
+      this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
+      setTimeout(() => {
+        if (!this.stopped) listWatch.start().catch(() => undefined);
+      }, delay).unref();
+    });
+    this.listWatch = listWatch;
+    const begin = () =>
+      listWatch.start().then(
+        () => {
+          this.synced = true;
+          this.resolveFirstSync();
+        },
+        (error: unknown) => {
+          this.log.warn({ err: error, path: this.path }, 'initial list failed; retrying');
+          setTimeout(begin, Math.min((this.restartDelayMs *= 2), 30_000)).unref();
+        },
+      );
+    void begin();
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.listWatch?.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.listWatch?.list(namespace) ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.listWatch?.stop();
+  }
+}
+
+/** The collection path of a resource, cluster-wide or in one namespace. */
+export function collectionPath(group: string, version: string, plural: string, namespace?: string): string {
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
