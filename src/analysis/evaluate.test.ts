@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   evaluateMetric,
+  lastAnalysisEntry,
   runAnalysis,
   summarizeAnalysis,
   type AnalysisDeps,
@@ -32,6 +33,7 @@ describe('evaluateMetric', () => {
       dryRun: false,
       value: 99.5,
       query: 'q',
+      threshold: 'min 99',
       reason: 'request-success-rate: 99.5 >= min 99',
     });
     expect(evaluateMetric({ name: 'd', thresholdRange: { min: 1, max: 500 } }, { value: 500 }).reason).toBe(
@@ -65,6 +67,7 @@ describe('evaluateMetric', () => {
       passed: false,
       dryRun: false,
       query: 'q',
+      threshold: 'min 99',
       error: 'noData',
       reason: 'request-success-rate: no values from prometheus for query q',
     });
@@ -142,6 +145,38 @@ describe('evaluateMetric', () => {
     expect(mismatch.reason).toMatch(
       /^m: successCondition: CEL expression "result > 1.0" failed with result = a list of 2 values/,
     );
+  });
+
+  it('describes the criteria and maps to status.lastAnalysis', () => {
+    const check: MetricCheck = {
+      name: 'm',
+      thresholdRange: { min: 1, max: 5 },
+      successCondition: 'result > 2.0',
+      failureCondition: 'result == 4.0',
+    };
+    const result = evaluateMetric(check, { value: 3 }, 'q');
+    expect(result.threshold).toBe(
+      'min 1; max 5; successCondition: result > 2.0; failureCondition: result == 4.0',
+    );
+    expect(lastAnalysisEntry(result)).toEqual({
+      name: 'm',
+      value: 3,
+      threshold: 'min 1; max 5; successCondition: result > 2.0; failureCondition: result == 4.0',
+      passed: true,
+      reason: result.reason,
+      dryRun: false,
+    });
+    expect(
+      lastAnalysisEntry(
+        evaluateMetric({ name: 'l', successCondition: 'size(results) > 1' }, { value: [1, 2] }),
+      ),
+    ).toEqual({
+      name: 'l',
+      threshold: 'successCondition: size(results) > 1',
+      passed: true,
+      reason: 'l: successCondition "size(results) > 1" is true for result = [1, 2]',
+      dryRun: false,
+    });
   });
 
   it('records a value with no criterion as a pass', () => {

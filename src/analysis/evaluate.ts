@@ -42,6 +42,8 @@ export interface CheckResult {
   value?: MetricValue;
   /** Why it passed or failed, starting with the metric name. */
   reason: string;
+  /** What was required, as text: `min 99`, `max 500`, `successCondition: result >= 0.95`. */
+  threshold?: string;
   /** Set when no verdict on a value was possible. */
   error?: CheckErrorKind;
   /** The rendered query, for status and for pasting into the provider's console. */
@@ -81,9 +83,27 @@ function thresholdRange(check: MetricCheck): { min?: number; max?: number } | un
   return undefined;
 }
 
+/** The check's criteria as one line of text, for status. */
+function requirement(check: MetricCheck): string | undefined {
+  const range = thresholdRange(check);
+  const parts = [
+    range?.min === undefined ? undefined : `min ${range.min}`,
+    range?.max === undefined ? undefined : `max ${range.max}`,
+    check.successCondition ? `successCondition: ${check.successCondition}` : undefined,
+    check.failureCondition ? `failureCondition: ${check.failureCondition}` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  return parts.length ? parts.join('; ') : undefined;
+}
+
 /** Judges one check from its value or its error. Pure. */
 export function evaluateMetric(check: MetricCheck, outcome: MetricOutcome, query?: string): CheckResult {
-  const base = { name: check.name, dryRun: check.dryRun === true, ...(query === undefined ? {} : { query }) };
+  const required = requirement(check);
+  const base = {
+    name: check.name,
+    dryRun: check.dryRun === true,
+    ...(required ? { threshold: required } : {}),
+    ...(query === undefined ? {} : { query }),
+  };
   const failed = (reason: string, error?: CheckErrorKind, value?: MetricValue): CheckResult => ({
     ...base,
     passed: false,
@@ -343,6 +363,25 @@ export async function runAnalysis(
 ): Promise<AnalysisResult> {
   const checks = await Promise.all(metrics.map((check) => runCheck(check, deps)));
   return { passed: checks.every((check) => check.passed || check.dryRun), checks };
+}
+
+/** A CheckResult in the shape of Canary `status.lastAnalysis[]` (a list value is left out). */
+export function lastAnalysisEntry(check: CheckResult): {
+  name: string;
+  value?: number;
+  threshold?: string;
+  passed: boolean;
+  reason: string;
+  dryRun: boolean;
+} {
+  return {
+    name: check.name,
+    ...(typeof check.value === 'number' ? { value: check.value } : {}),
+    ...(check.threshold ? { threshold: check.threshold } : {}),
+    passed: check.passed,
+    reason: check.reason,
+    dryRun: check.dryRun,
+  };
 }
 
 /** One line for an Event or a log: which checks failed and why (dry-run failures marked). */

@@ -27,8 +27,9 @@ export function credentialsFromSecretData(data: Record<string, string>, secret: 
     }
   }
   if (Object.keys(headers).length > 0) credentials.headers = headers;
-  const apiKey = data.datadog_api_key;
-  const applicationKey = data.datadog_application_key;
+  // Flagger's key names; apiKey / applicationKey are accepted as well.
+  const apiKey = data.datadog_api_key ?? data.apiKey;
+  const applicationKey = data.datadog_application_key ?? data.applicationKey;
   if (apiKey !== undefined || applicationKey !== undefined) {
     credentials.datadog = { apiKey: (apiKey ?? '').trim(), applicationKey: (applicationKey ?? '').trim() };
   }
