@@ -52,8 +52,9 @@ export function registerLoadtester(program: Command): void {
     .option('--gate-namespace <namespace>', "namespace of the gate ConfigMap (default: the pod's namespace)")
     .option('--timeout <duration>', 'longest a load test or command may run', '1h')
     .option('--log-level <level>', 'debug, info, warn or error', process.env.SLUICE_LOG_LEVEL ?? 'info')
-    .action(async (options: unknown) => {
-      const parsed = flagsSchema.safeParse(options);
+    .action(async (_options: unknown, command: Command) => {
+      // With globals: the program may own --kubeconfig (sluice get/promote share it).
+      const parsed = flagsSchema.safeParse(command.optsWithGlobals());
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new Error(
