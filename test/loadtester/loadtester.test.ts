@@ -1,91 +1,28 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canaryWebhookSchema } from '../../src/hooks/types.ts';
 import { callWebhook } from '../../src/hooks/webhook.ts';
 import { sleep, startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { post, startLoadtester as start, type RunningLoadtester } from './process.ts';
 
 // `sluice loadtester` as its own process, driven over HTTP the way Flagger's and
 // Sluice's controllers call it; gate state in a ConfigMap of the real apiserver.
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 const GATES = 'sluice-loadtester-gates';
 
 const ns = useNamespace('loadtester');
 
-interface Running {
-  url: string;
-  log: string[];
-  stop(): Promise<void>;
-}
-
-/** Starts the load tester on a free port and waits until it answers /healthz. */
-async function startLoadtester(args: string[]): Promise<Running> {
-  const child: ChildProcess = spawn(
-    NODE,
-    [
-      'src/cli/main.ts',
-      'loadtester',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--kubeconfig',
-      testEnv().kubeconfig,
-      '--gate-namespace',
-      ns.name,
-      ...args,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const log: string[] = [];
-  let buffered = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    log.push(...lines);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await eventually(
-    'the load tester to listen',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`load tester exited ${child.exitCode}: ${log.join('\n')}`);
-      const line = log.find((l) => l.includes('load tester listening'));
-      return line ? (JSON.parse(line) as { port: number }).port : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  expect((await fetch(`${url}/healthz`)).status).toBe(200);
-  return {
-    url,
-    log,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, text: (await response.text()).trim() };
-}
+/** The load tester as its own process, with gate state in this file's namespace. */
+const startLoadtester = (args: string[]): Promise<RunningLoadtester> =>
+  start(['--kubeconfig', testEnv().kubeconfig, '--gate-namespace', ns.name, ...args]);
 
 let target: Receiver;
-let first: Running;
-const stopping: Running[] = [];
+let first: RunningLoadtester;
+const stopping: RunningLoadtester[] = [];
 
 beforeAll(async () => {
   target = await startReceiver(async (request, response) => {
