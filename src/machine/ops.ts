@@ -372,7 +372,7 @@ export function advance(
         } else {
           if (d.pauseUntil === null) {
             d.pauseUntil = now + step.durationMs;
-            d.message = `pausing for ${formatDuration(step.durationMs)}`;
+            say(d, 'Normal', 'Paused', `pausing for ${formatDuration(step.durationMs)}`);
             return;
           }
           if (now < d.pauseUntil) return;

@@ -1,0 +1,1155 @@
+import { describe, expect, it } from 'vitest';
+import type { InspectionEvent } from 'xstate';
+import { CanaryAnalysis } from '../api/canary.ts';
+import { machineStates, machineTransitions, transitionKey } from './diagram.ts';
+import type { MachineStatus } from './driver.ts';
+import { planFromSpec, type PlanSpec } from './plan.ts';
+import { Simulation, type SimWorld } from './simulate.ts';
+import type { Phase } from './types.ts';
+
+// A table of scenarios: given a spec, a world (readiness, check outcomes, webhook answers)
+// and a sequence of observations in simulated time, the machine goes through these
+// phases, sets these routes and asks these webhooks. Every state and transition the
+// machine defines must be taken by at least one scenario (checked at the end).
+
+const visitedTransitions = new Set<string>();
+const visitedStates = new Set<string>();
+
+function statePaths(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') return [`${prefix}${value}`];
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, child]) => [
+      `${prefix}${key}`,
+      ...statePaths(child, `${prefix}${key}.`),
+    ]);
+  }
+  return [];
+}
+
+function inspect(event: InspectionEvent): void {
+  if (event.type === '@xstate.microstep') {
+    for (const transition of event._transitions) visitedTransitions.add(transitionKey(transition));
+  }
+  if (event.type === '@xstate.snapshot') {
+    for (const path of statePaths((event.snapshot as { value?: unknown }).value)) visitedStates.add(path);
+  }
+}
+
+type Spec = Partial<Omit<PlanSpec, 'analysis'>>;
+
+function simulation(analysis: object, spec: Spec = {}, world: Partial<SimWorld> = {}): Simulation {
+  const plan = planFromSpec({ analysis: CanaryAnalysis.parse(analysis), ...spec });
+  return new Simulation(plan, { world, step: { inspect } });
+}
+
+function withPlan(sim: Simulation, analysis: object, spec: Spec = {}): void {
+  sim.plan = planFromSpec({ analysis: CanaryAnalysis.parse(analysis), ...spec });
+}
+
+const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
+const hook = (type: string) => ({ name: `${type}-hook`, type, url: `http://hooks.test/${type}` });
+const ALL_HOOKS = [
+  'confirm-rollout',
+  'pre-rollout',
+  'rollout',
+  'confirm-traffic-increase',
+  'confirm-promotion',
+  'post-rollout',
+  'rollback',
+  'event',
+].map(hook);
+const DONE: Phase[] = ['Succeeded', 'Failed'];
+const PROMOTED: Phase[] = [
+  'Initializing',
+  'Initialized',
+  'Progressing',
+  'Promoting',
+  'Finalising',
+  'Succeeded',
+];
+const ROLLED_BACK: Phase[] = ['Initializing', 'Initialized', 'Progressing', 'Failed'];
+
+/** Initializes with rev-1, then a new revision rev-2 arrives. */
+function start(sim: Simulation): void {
+  sim.initialize('rev-1');
+  sim.observe({ type: 'REVISION', revision: 'rev-2' });
+}
+
+function runToEnd(sim: Simulation): void {
+  start(sim);
+  sim.tickUntil(DONE);
+}
+
+interface Scenario {
+  name: string;
+  analysis: object;
+  spec?: Spec;
+  world?: Partial<SimWorld>;
+  run?: (sim: Simulation) => void;
+  phases?: Phase[];
+  routes?: string[];
+  hooks?: string[];
+  /** Event messages that must appear, in this order (others may come between). */
+  events?: string[];
+  promoted?: string[];
+  status?: Partial<MachineStatus>;
+  check?: (sim: Simulation) => void;
+}
+
+function promotedRevisions(sim: Simulation): string[] {
+  return sim.issued().flatMap((effect) => (effect.kind === 'promote' ? [effect.revision] : []));
+}
+
+function expectInOrder(actual: string[], expected: string[]): void {
+  let from = 0;
+  for (const message of expected) {
+    const at = actual.findIndex((candidate, i) => i >= from && candidate.includes(message));
+    expect(at, `"${message}" after position ${from} in:\n  ${actual.join('\n  ')}`).toBeGreaterThanOrEqual(0);
+    from = at + 1;
+  }
+}
+
+const scenarios: Scenario[] = [
+  // ---- Strategies ----
+  {
+    name: 'weighted canary by stepWeight/maxWeight promotes after the analysis at maxWeight',
+    analysis: { stepWeight: 20, maxWeight: 60, metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '20', '40', '60', '0'],
+    promoted: ['rev-1', 'rev-2'],
+    events: [
+      'initialization done',
+      'new revision detected, starting canary analysis',
+      'advance canary weight 20',
+      'advance canary weight 40',
+      'advance canary weight 60',
+      'analysis passed: copying the canary spec to the primary',
+      'routing all traffic to the primary',
+      'promotion completed',
+    ],
+    status: {
+      phase: 'Succeeded',
+      canaryWeight: 0,
+      failedChecks: 0,
+      lastAppliedSpec: 'rev-2',
+      lastPromotedSpec: 'rev-2',
+    },
+  },
+  {
+    name: 'weighted canary by the stepWeights list',
+    analysis: { stepWeights: [1, 5, 25, 50], metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '1', '5', '25', '50', '0'],
+  },
+  {
+    name: 'explicit steps: setWeight, pause with a duration, analysis, pause until resumed',
+    analysis: {
+      steps: [
+        { setWeight: 20 },
+        { pause: { duration: '3m' } },
+        { setWeight: 50 },
+        { analysis: {} },
+        { pause: {} },
+        { setWeight: 80 },
+      ],
+      metrics: METRICS,
+    },
+    run: (sim) => {
+      start(sim);
+      sim.tick(); // pre-rollout passes → 20%, and the 3m pause starts right after
+      const pausedAt = sim.now;
+      expect(sim.last!.status.deadlines?.pauseUntil).toBe(new Date(pausedAt + 180_000).toISOString());
+      sim.tick();
+      sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(20);
+      sim.tick(); // 3m passed (and the checks at 20% passed) → 50%
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      sim.tick(); // analysis at 50% → indefinite pause
+      for (let i = 0; i < 5; i++) sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '20', '50', '80', '0'],
+    events: [
+      'advance canary weight 20',
+      'pausing for 3m',
+      'advance canary weight 50',
+      'paused until promoted',
+      'advancement resumed by command',
+      'advance canary weight 80',
+    ],
+  },
+  {
+    name: 'manual promote at a pause-until-promoted step skips the remaining steps',
+    analysis: {
+      steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { setWeight: 90 }],
+      metrics: METRICS,
+    },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '10', '0'],
+    events: ['promoted by command, remaining steps skipped'],
+  },
+  {
+    name: 'stepWeightPromotion moves traffic back to the primary gradually',
+    analysis: { stepWeight: 25, maxWeight: 50, stepWeightPromotion: 20, metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '25', '50', '30', '10', '0'],
+    events: ['advance primary weight 70', 'advance primary weight 90', 'promotion completed'],
+  },
+  {
+    name: 'A/B testing routes matching requests to the canary for `iterations` analyses',
+    analysis: { iterations: 3, match: [{ headers: { 'x-canary': { exact: 'insider' } } }], metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '100ab', '0'],
+    events: [
+      'routing matching requests to the canary',
+      'advance canary iteration 1/3',
+      'advance canary iteration 3/3',
+      'promotion completed',
+    ],
+  },
+  {
+    name: 'blue/green: iterations at 0%, then all traffic to the canary for the final iteration',
+    analysis: { iterations: 2, metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '100', '0'],
+    events: [
+      'advance canary iteration 1/2',
+      'advance canary iteration 2/2',
+      'routing all traffic to the canary',
+      'advance canary iteration 3/2',
+    ],
+  },
+  {
+    name: 'blue/green with mirroring mirrors during the iterations',
+    analysis: { iterations: 2, mirror: true, metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '0m', '100', '0'],
+  },
+  {
+    name: 'canary with a mirror step mirrors before shifting weight',
+    analysis: { stepWeight: 50, mirror: true, metrics: METRICS },
+    phases: PROMOTED,
+    routes: ['0', '0m', '50', '100', '0'],
+  },
+  {
+    name: 'kubernetes provider runs blue/green with 10 iterations',
+    analysis: { stepWeight: 10 },
+    spec: { provider: 'kubernetes' },
+    phases: PROMOTED,
+    routes: ['0', '100', '0'],
+    check: (sim) => expect(sim.events()).toContain('advance canary iteration 10/10'),
+  },
+
+  // ---- Webhooks at their points ----
+  {
+    name: 'the webhook types are called at their points',
+    analysis: { stepWeight: 50, metrics: METRICS, webhooks: ALL_HOOKS },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Waiting',
+      'Progressing',
+      'WaitingPromotion',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+    routes: ['0', '50', '100', '0'],
+    hooks: [
+      'rollback',
+      'confirm-rollout',
+      'rollback',
+      'pre-rollout',
+      'confirm-traffic-increase',
+      'rollback',
+      'rollout',
+      'confirm-traffic-increase',
+      'rollback',
+      'rollout',
+      'confirm-promotion',
+      'post-rollout',
+    ],
+  },
+  {
+    name: 'confirm-rollout holds the canary in Waiting (not scaled up) until it passes',
+    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
+    world: { hooks: { 'confirm-rollout': false } },
+    run: (sim) => {
+      start(sim);
+      for (let i = 0; i < 3; i++) sim.tick();
+      expect(sim.phase).toBe('Waiting');
+      expect(sim.issued().some((e) => e.kind === 'scaleCanary' && e.to === 'up')).toBe(false);
+      sim.world.hooks['confirm-rollout'] = true;
+      sim.tickUntil(DONE);
+    },
+    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Promoting', 'Finalising', 'Succeeded'],
+    check: (sim) => {
+      expect(sim.hooks().filter((type) => type === 'confirm-rollout')).toHaveLength(5);
+      expect(
+        sim
+          .issued()
+          .filter((e) => e.kind === 'notify' && e.message === 'waiting for approval: confirm-rollout'),
+      ).toHaveLength(1);
+    },
+  },
+  {
+    name: 'confirm-traffic-increase holds the weight while checks go on; a failing check there still rolls back',
+    analysis: {
+      stepWeight: 20,
+      threshold: 2,
+      metrics: METRICS,
+      webhooks: [hook('confirm-traffic-increase')],
+    },
+    run: (sim) => {
+      start(sim);
+      sim.tick(); // → 20%
+      sim.world.hooks['confirm-traffic-increase'] = false;
+      sim.tick();
+      sim.tick();
+      expect(sim.last!.status).toMatchObject({ phase: 'Progressing', canaryWeight: 20 });
+      sim.world.analysis = ['failed'];
+      sim.tick();
+      sim.tick();
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '20', '0'],
+    events: [
+      'waiting for approval: confirm-traffic-increase',
+      'halt advancement: failed checks 1/2',
+      'rolling back: failed checks threshold reached 2',
+    ],
+  },
+  {
+    name: 'confirm-promotion holds in WaitingPromotion; a failing check there still rolls back',
+    analysis: { stepWeight: 50, threshold: 2, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      for (let i = 0; i < 5; i++) sim.tick();
+      expect(sim.last!.status).toMatchObject({ phase: 'WaitingPromotion', canaryWeight: 100 });
+      sim.now += 1000;
+      sim.observe({ type: 'TICK' }); // early
+      sim.world.analysis = ['noData'];
+      sim.now += 60_000;
+      sim.send({ type: 'TICK' });
+      sim.now += 60_000;
+      sim.send({ type: 'TICK' }); // the checks of the last interval are still unanswered
+      sim.settle();
+      expect(sim.last!.status).toMatchObject({ phase: 'WaitingPromotion', failedChecks: 1 });
+      sim.tick();
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+    events: [
+      'waiting for approval: confirm-promotion',
+      'halt advancement: failed checks 1/2: no data',
+      'rolling back: failed checks threshold reached 2',
+    ],
+    check: (sim) =>
+      expect(sim.issued().filter((e) => e.kind === 'notify' && e.severity === 'warn')).toHaveLength(1),
+  },
+  {
+    name: 'confirm-promotion passing later promotes',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      for (let i = 0; i < 4; i++) sim.tick();
+      sim.world.hooks['confirm-promotion'] = true;
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'WaitingPromotion',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+  },
+  {
+    name: 'blue/green confirm-promotion comes before the final switch',
+    analysis: { iterations: 1, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'WaitingPromotion',
+      'Progressing',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+    routes: ['0', '100', '0'],
+  },
+  {
+    name: 'a rollback webhook answering 2xx rolls back while progressing',
+    analysis: { stepWeight: 20, metrics: METRICS, webhooks: [hook('rollback'), hook('post-rollout')] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      sim.world.hooks.rollback = true;
+      sim.tick();
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '20', '40', '0'],
+    hooks: ['rollback', 'rollback', 'rollback', 'post-rollout'],
+    events: ['rolling back: rollback webhook rollback-hook asked for it'],
+  },
+  {
+    name: 'a rollback webhook rolls back while waiting for confirm-rollout',
+    analysis: { stepWeight: 20, webhooks: [hook('rollback'), hook('confirm-rollout')] },
+    world: { hooks: { 'confirm-rollout': false, rollback: true } },
+    run: start,
+    phases: ['Initializing', 'Initialized', 'Waiting', 'Failed'],
+  },
+  {
+    name: 'a rollback webhook rolls back while waiting for confirm-promotion',
+    analysis: { stepWeight: 100, webhooks: [hook('rollback'), hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.tick();
+      sim.world.hooks.rollback = true;
+      sim.tick();
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+  },
+  {
+    name: 'a failing pre-rollout webhook counts as a failed check',
+    analysis: { stepWeight: 50, threshold: 2, webhooks: [hook('pre-rollout')] },
+    world: { hooks: { 'pre-rollout': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '0'],
+    events: [
+      'halt advancement: failed checks 1/2: pre-rollout webhook pre-rollout-hook failed: 503',
+      'rolling back: failed checks threshold reached 2',
+    ],
+  },
+  {
+    name: 'a failing post-rollout webhook is reported',
+    analysis: { stepWeight: 100, webhooks: [hook('post-rollout')] },
+    world: { hooks: { 'post-rollout': false } },
+    phases: PROMOTED,
+    events: ['promotion completed', 'post-rollout webhook post-rollout-hook failed: 503'],
+  },
+
+  // ---- Checks and thresholds ----
+  {
+    name: 'failed checks below the threshold halt; at the threshold the canary rolls back (no data counts)',
+    analysis: { stepWeight: 20, threshold: 3, metrics: METRICS },
+    world: { analysis: ['passed', 'failed', 'passed', 'noData', 'failed'] },
+    phases: ROLLED_BACK,
+    routes: ['0', '20', '40', '60', '0'],
+    events: [
+      'halt advancement: failed checks 1/3: request-success-rate failed',
+      'halt advancement: failed checks 2/3: no data',
+      'rolling back: failed checks threshold reached 3',
+    ],
+    status: { phase: 'Failed', canaryWeight: 0, failedChecks: 3, lastPromotedSpec: 'rev-1' },
+  },
+  {
+    name: 'a failing rollout webhook is a failed check',
+    analysis: { stepWeight: 50, webhooks: [hook('rollout')] },
+    world: { hooks: { rollout: false } },
+    phases: ROLLED_BACK,
+    events: ['rolling back: failed checks threshold reached 1'],
+  },
+
+  // ---- Progress deadline ----
+  {
+    name: 'a canary that never becomes ready is rolled back after progressDeadlineSeconds',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 300 },
+    world: { canary: 'notReady' },
+    run: (sim) => {
+      start(sim);
+      for (let i = 0; i < 4; i++) sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.status.deadlines?.canaryReady).toBeDefined();
+      sim.tick();
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '0'],
+    events: ['rolling back: canary not ready within the progress deadline (300s)'],
+  },
+  {
+    name: 'a crash-looping canary (ready now and then) still runs out of its deadline',
+    analysis: { stepWeight: 10, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 240 },
+    run: (sim) => {
+      start(sim);
+      sim.world.canary = 'notReady';
+      for (let i = 0; i < 12 && sim.phase === 'Progressing'; i++) {
+        // Ready for 10s every minute, as a pod that starts, passes its probe and crashes.
+        sim.now += 50_000;
+        sim.observe({ type: 'READINESS', canary: 'ready' });
+        sim.tick(10_000);
+      }
+    },
+    phases: ROLLED_BACK,
+    events: ['rolling back: canary not ready within the progress deadline (240s)'],
+  },
+  {
+    name: 'a deadline reported by Kubernetes rolls back at once',
+    analysis: { stepWeight: 10, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'READINESS', canary: 'deadlineExceeded' });
+    },
+    phases: ROLLED_BACK,
+  },
+  {
+    name: 'a canary stuck at confirm-promotion that stops being ready is rolled back',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    // The deadline counts every not-ready moment since scale-up: 60s to start + 120s now.
+    spec: { progressDeadlineSeconds: 180 },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.world.canary = 'notReady';
+      sim.tick();
+      sim.tick();
+      expect(sim.phase).toBe('WaitingPromotion');
+      sim.now += 60_000;
+      sim.observe({ type: 'READINESS', canary: 'notReady' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+  },
+  {
+    name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    spec: { progressDeadlineSeconds: 180 },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.world.canary = 'notReady';
+      sim.tick(); // not ready from now on: waits for the canary
+      expect(sim.last!.status.message).toBe('waiting for the canary to become ready');
+      sim.now += 120_000;
+      sim.observe({ type: 'TICK' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+  },
+  {
+    name: 'a primary that never becomes ready after promotion is rolled back (Promoting)',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 120 },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['Promoting']);
+      sim.world.primary = 'notReady';
+      sim.now += 1000;
+      sim.observe({ type: 'TICK' }); // early: nothing to do
+      sim.tick();
+      expect(sim.last!.status.message).toBe('waiting for the primary to become ready');
+      sim.now += 70_000;
+      sim.observe({ type: 'TICK' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Failed'],
+    events: ['rolling back: primary not ready within the progress deadline (120s) after promotion'],
+    check: (sim) => {
+      // The primary runs rev-2 now; reverting the target to rev-1 is therefore a new rollout.
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+      expect(sim.phase).toBe('Progressing');
+    },
+  },
+  {
+    name: 'a primary reported past its deadline while promoting is rolled back',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['Promoting']);
+      sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Failed'],
+  },
+  {
+    name: 'a primary that stops being ready while finalising is rolled back',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    // 60s to roll out after the promote, then 70s not ready: 130s > 120s.
+    spec: { progressDeadlineSeconds: 120 },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['Promoting']);
+      sim.world.confirmEffects = false;
+      sim.tick();
+      expect(sim.phase).toBe('Finalising');
+      sim.world.primary = 'notReady';
+      sim.tick(30_000);
+      expect(sim.phase).toBe('Finalising');
+      sim.now += 70_000;
+      sim.observe({ type: 'TICK' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Finalising', 'Failed'],
+  },
+  {
+    name: 'a primary reported past its deadline while finalising is rolled back',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['Promoting']);
+      sim.world.confirmEffects = false;
+      sim.tick();
+      sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Finalising', 'Failed'],
+  },
+
+  // ---- Revisions ----
+  {
+    name: 'a new revision mid-analysis resets and restarts the analysis',
+    analysis: { stepWeight: 25, threshold: 3, metrics: METRICS },
+    world: { analysis: ['passed', 'failed', 'passed'] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      sim.tick();
+      expect(sim.last!.status).toMatchObject({ canaryWeight: 50, failedChecks: 1 });
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      expect(sim.last!.status).toMatchObject({
+        phase: 'Progressing',
+        canaryWeight: 0,
+        failedChecks: 0,
+        lastAppliedSpec: 'rev-3',
+      });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '25', '50', '0', '25', '50', '75', '100', '0'],
+    promoted: ['rev-1', 'rev-3'],
+    events: ['new revision detected, restarting canary analysis'],
+  },
+  {
+    name: 'a new revision while waiting for promotion restarts the analysis',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Progressing'],
+    status: { lastAppliedSpec: 'rev-3', canaryWeight: 0 },
+  },
+  {
+    name: 'a revision equal to the last promoted one is not a rollout',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+      sim.tick();
+    },
+    phases: ['Initializing', 'Initialized'],
+    routes: ['0'],
+  },
+  {
+    name: 'reverting the target to the last promoted revision mid-analysis cancels the rollout',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+      sim.tick();
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Succeeded'],
+    routes: ['0', '20', '40', '0'],
+    promoted: ['rev-1'],
+    status: { lastPromotedSpec: 'rev-1', lastAppliedSpec: 'rev-1' },
+  },
+  {
+    name: 'reverting while waiting for approval cancels; a new revision there is taken as is',
+    analysis: { stepWeight: 20, webhooks: [hook('confirm-rollout')] },
+    world: { hooks: { 'confirm-rollout': false } },
+    run: (sim) => {
+      start(sim);
+      sim.now += 1000;
+      sim.observe({ type: 'TICK' }); // early: the gate is not asked again
+      expect(sim.hooks()).toEqual(['confirm-rollout']);
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      expect(sim.last!.status).toMatchObject({ phase: 'Waiting', lastAppliedSpec: 'rev-3' });
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+    },
+    phases: ['Initializing', 'Initialized', 'Waiting', 'Succeeded'],
+  },
+  {
+    name: 'reverting while waiting for promotion cancels',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Succeeded'],
+  },
+  {
+    name: 'a new revision before the promote is carried out restarts; after it, it waits for Succeeded',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.world.confirmEffects = false;
+      sim.tickUntil(['Promoting']);
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.effects.some((e) => e.kind === 'promote')).toBe(false);
+      sim.world.confirmEffects = true;
+      sim.settle();
+      sim.tickUntil(['Promoting']);
+      sim.observe({ type: 'REVISION', revision: 'rev-4' }); // promote of rev-3 already carried out
+      expect(sim.phase).toBe('Promoting');
+      sim.tickUntil(['Succeeded']);
+      sim.observe({ type: 'REVISION', revision: 'rev-4' });
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'Promoting',
+      'Progressing',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+      'Progressing',
+    ],
+    promoted: ['rev-1', 'rev-2', 'rev-3'],
+  },
+  {
+    name: 'a revert before the promote is carried out cancels the rollout',
+    analysis: { stepWeight: 100, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.world.confirmEffects = false;
+      sim.tickUntil(['Promoting']);
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Succeeded'],
+    status: { lastPromotedSpec: 'rev-1' },
+  },
+
+  // ---- skipAnalysis, suspend, spec changes ----
+  {
+    name: 'skipAnalysis promotes directly once the canary is ready',
+    analysis: { stepWeight: 10, metrics: METRICS, webhooks: [hook('rollout')] },
+    spec: { skipAnalysis: true },
+    phases: PROMOTED,
+    routes: ['0'],
+    events: ['canary analysis skipped: copying the canary spec to the primary', 'promotion completed'],
+    check: (sim) => {
+      expect(sim.issued().some((e) => e.kind === 'runAnalysis')).toBe(false);
+      expect(sim.hooks()).toEqual([]);
+    },
+  },
+  {
+    name: 'skipAnalysis set while waiting for promotion promotes',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      withPlan(
+        sim,
+        { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+        { skipAnalysis: true },
+      );
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'WaitingPromotion',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+  },
+  {
+    name: 'suspend freezes the analysis and its clocks; resuming continues where it stopped',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 120 },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(40);
+      withPlan(sim, { stepWeight: 20, metrics: METRICS }, { progressDeadlineSeconds: 120, suspend: true });
+      sim.world.canary = 'notReady';
+      for (let i = 0; i < 10; i++) sim.tick();
+      expect(sim.last!.status).toMatchObject({ phase: 'Progressing', canaryWeight: 40 });
+      expect(sim.last!.wakeAt).toBeNull();
+      sim.world.canary = 'ready';
+      withPlan(sim, { stepWeight: 20, metrics: METRICS }, { progressDeadlineSeconds: 120 });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '20', '40', '60', '80', '100', '0'],
+    events: ['canary suspended: analysis frozen', 'canary resumed', 'advance canary weight 60'],
+  },
+  {
+    name: 'an effect confirmed while suspended is recorded; spec edits while suspended are noted',
+    analysis: { stepWeight: 50 },
+    run: (sim) => {
+      sim.world.confirmEffects = false;
+      sim.initialize('rev-1');
+      const promote = sim.last!.effects.find((e) => e.kind === 'promote')!;
+      withPlan(sim, { stepWeight: 50 }, { suspend: true });
+      sim.observe({ type: 'TICK' });
+      withPlan(sim, { stepWeight: 40 }, { suspend: true });
+      sim.observe({ type: 'EFFECT_DONE', effectId: promote.id });
+      expect(sim.last!.effects.some((e) => e.kind === 'promote')).toBe(false);
+      withPlan(sim, { stepWeight: 40 });
+      sim.world.confirmEffects = true;
+      sim.observe({ type: 'READINESS', primary: 'ready' });
+    },
+    phases: ['Initializing', 'Initialized'],
+  },
+  {
+    name: 'changing the steps mid-analysis restarts it; other changes are taken as they come',
+    analysis: { stepWeight: 25, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      withPlan(sim, { stepWeight: 25, threshold: 3, metrics: METRICS });
+      sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(75);
+      withPlan(sim, { stepWeight: 50, threshold: 3, metrics: METRICS });
+      sim.tick();
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '25', '50', '75', '0', '50', '100', '0'],
+    events: ['analysis steps changed, restarting canary analysis'],
+  },
+  {
+    name: 'changing the steps while waiting for promotion restarts the analysis',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      withPlan(sim, { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] });
+      sim.tick();
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Progressing'],
+  },
+
+  // ---- Commands ----
+  {
+    name: 'manual abort rolls back and stays Failed until a new revision',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.tick();
+      sim.observe({ type: 'REVISION', revision: 'rev-2' });
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.tick();
+      expect(sim.phase).toBe('Failed');
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'Failed',
+      'Progressing',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+    promoted: ['rev-1', 'rev-3'],
+    events: ['rolling back: aborted by command', 'promote ignored: the canary is Failed'],
+  },
+  {
+    name: 'retry restarts a Failed canary for the same revision',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    world: { analysis: ['passed', 'failed'] },
+    run: (sim) => {
+      runToEnd(sim);
+      sim.world.analysis = ['passed'];
+      sim.observe({ type: 'MANUAL', command: 'retry' });
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'Failed',
+      'Progressing',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+    promoted: ['rev-1', 'rev-2'],
+  },
+  {
+    name: 'retry asks confirm-rollout again when it is configured',
+    analysis: { stepWeight: 50, webhooks: [hook('confirm-rollout')] },
+    run: (sim) => {
+      start(sim);
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.observe({ type: 'MANUAL', command: 'retry' });
+    },
+    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Failed', 'Waiting', 'Progressing'],
+  },
+  {
+    name: 'abort while waiting for approval, and promote from Waiting skips the analysis',
+    analysis: { stepWeight: 50, webhooks: [hook('confirm-rollout')] },
+    world: { hooks: { 'confirm-rollout': false } },
+    run: (sim) => {
+      start(sim);
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Waiting',
+      'Failed',
+      'Waiting',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+    promoted: ['rev-1', 'rev-3'],
+  },
+  {
+    name: 'abort while waiting for promotion, and while promoting',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      sim.tickUntil(['WaitingPromotion']);
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Progressing',
+      'WaitingPromotion',
+      'Failed',
+      'Progressing',
+      'WaitingPromotion',
+      'Promoting',
+      'Failed',
+    ],
+  },
+  {
+    name: 'pause holds the weight while checks go on; resume continues',
+    analysis: { stepWeight: 25, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'pause' });
+      sim.observe({ type: 'MANUAL', command: 'pause' });
+      sim.tick();
+      sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(25);
+      expect(sim.issued().filter((e) => e.kind === 'runAnalysis')).toHaveLength(2);
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '25', '50', '75', '100', '0'],
+    check: (sim) =>
+      expect(sim.events().filter((m) => m === 'advancement resumed by command')).toHaveLength(1),
+  },
+  {
+    name: 'pause also holds a gate that says yes, and the promotion gate',
+    analysis: {
+      stepWeight: 50,
+      metrics: METRICS,
+      webhooks: [hook('confirm-traffic-increase'), hook('confirm-promotion'), hook('confirm-rollout')],
+    },
+    world: {
+      hooks: { 'confirm-traffic-increase': false, 'confirm-rollout': false, 'confirm-promotion': false },
+    },
+    run: (sim) => {
+      start(sim);
+      sim.observe({ type: 'MANUAL', command: 'pause' });
+      sim.world.hooks['confirm-rollout'] = true;
+      sim.tick();
+      expect(sim.phase).toBe('Waiting');
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tick();
+      sim.tick(); // confirm-traffic-increase says no
+      sim.observe({ type: 'MANUAL', command: 'pause' });
+      sim.world.hooks['confirm-traffic-increase'] = true;
+      sim.tick(); // … but the gate is asked only after checks pass, and pause holds
+      expect(sim.last!.status.canaryWeight).toBe(0);
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tickUntil(['WaitingPromotion']);
+      sim.observe({ type: 'MANUAL', command: 'pause' });
+      sim.world.hooks['confirm-promotion'] = true;
+      sim.tick();
+      sim.tick();
+      expect(sim.phase).toBe('WaitingPromotion');
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tickUntil(DONE);
+    },
+    phases: [
+      'Initializing',
+      'Initialized',
+      'Waiting',
+      'Progressing',
+      'WaitingPromotion',
+      'Promoting',
+      'Finalising',
+      'Succeeded',
+    ],
+  },
+  {
+    name: 'manual promote mid-analysis skips the remaining steps',
+    analysis: { stepWeight: 10, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '10', '20', '0'],
+  },
+  {
+    name: 'commands that do not apply are ignored and reported',
+    analysis: { stepWeight: 50 },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.observe({ type: 'MANUAL', command: 'retry' });
+    },
+    phases: ['Initializing', 'Initialized'],
+    events: ['abort ignored: the canary is Initialized', 'retry ignored: the canary is Initialized'],
+  },
+
+  // ---- Initialization, time and stale answers ----
+  {
+    name: 'initialization waits for the primary; a revision change re-creates it',
+    analysis: { stepWeight: 50 },
+    world: { primary: 'notReady' },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+      sim.observe({ type: 'REVISION', revision: 'rev-1b' });
+      expect(sim.phase).toBe('Initializing');
+      sim.observe({ type: 'READINESS', primary: 'ready' });
+    },
+    phases: ['Initializing', 'Initialized'],
+    promoted: ['rev-1', 'rev-1b'],
+    status: { lastPromotedSpec: 'rev-1b' },
+  },
+  {
+    name: 'early ticks and answers to requests nobody waits for change nothing',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.now += 1000;
+      sim.observe({ type: 'TICK' });
+      sim.observe({ type: 'ANALYSIS_RESULT', effectId: 999, outcome: 'failed' });
+      sim.observe({ type: 'WEBHOOK_RESULT', effectId: 998, passed: false });
+      sim.observe({ type: 'EFFECT_DONE', effectId: 997 });
+      sim.tick();
+      // A second TICK at the same time (a replay after a crash) must not advance again.
+      sim.observe({ type: 'TICK' });
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '50', '100', '0'],
+  },
+  {
+    name: 'a tick while the checks are still unanswered waits for them',
+    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      // Answers lost: the next ticks neither advance nor ask again.
+      sim.send({ type: 'READINESS', canary: 'ready' });
+      sim.now += 60_000;
+      sim.send({ type: 'TICK' });
+      const pending = sim.last!.effects.filter((e) => e.kind === 'runAnalysis');
+      sim.now += 60_000;
+      sim.send({ type: 'TICK' });
+      expect(sim.last!.effects.filter((e) => e.kind === 'runAnalysis')).toEqual(pending);
+      sim.settle();
+      sim.tickUntil(DONE);
+    },
+    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Promoting', 'Finalising', 'Succeeded'],
+    check: (sim) => {
+      // While Waiting, a tick with the gate still unanswered does not ask it twice.
+      const waiting = simulation({ stepWeight: 50, webhooks: [hook('confirm-rollout')] });
+      waiting.initialize('rev-1');
+      waiting.send({ type: 'REVISION', revision: 'rev-2' });
+      waiting.now += 60_000;
+      waiting.send({ type: 'TICK' });
+      expect(waiting.last!.effects.filter((e) => e.kind === 'runWebhooks')).toHaveLength(1);
+    },
+  },
+];
+
+describe('canary state machine scenarios', () => {
+  it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s', (_name, scenario) => {
+    const sim = simulation(scenario.analysis, scenario.spec, scenario.world);
+    (scenario.run ?? runToEnd)(sim);
+    if (scenario.phases) expect(sim.phases()).toEqual(scenario.phases);
+    if (scenario.routes) expect(sim.routes()).toEqual(scenario.routes);
+    if (scenario.hooks) expect(sim.hooks()).toEqual(scenario.hooks);
+    if (scenario.promoted) expect(promotedRevisions(sim)).toEqual(scenario.promoted);
+    if (scenario.events) expectInOrder(sim.events(), scenario.events);
+    if (scenario.status) expect(sim.last!.status).toMatchObject(scenario.status);
+    scenario.check?.(sim);
+    // Whatever happened, every route set splits 100% between primary and canary.
+    for (const effect of sim.issued()) {
+      if (effect.kind === 'setRoutes') expect(effect.primaryWeight + effect.canaryWeight).toBe(100);
+    }
+  });
+
+  // Runs after the table (tests in a file run in order): the table must walk the whole machine.
+  it('the scenarios take every state and every transition of the machine', () => {
+    const states = machineStates()
+      .filter((state) => state.type !== 'history')
+      .map((state) => state.path);
+    expect(states.filter((path) => !visitedStates.has(path))).toEqual([]);
+    const transitions = machineTransitions().map(
+      (t) => `${t.key} ${t.guard ?? ''} → ${t.targets.join(',') || '(stays)'}`,
+    );
+    expect(transitions.filter((t) => !visitedTransitions.has(t.split(' ')[0]!))).toEqual([]);
+    expect(scenarios.length).toBeGreaterThanOrEqual(40);
+  });
+});
