@@ -1111,7 +1111,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(DONE);
     },
     phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Promoting', 'Finalising', 'Succeeded'],
-    check: (sim) => {
+    check: () => {
       // While Waiting, a tick with the gate still unanswered does not ask it twice.
       const waiting = simulation({ stepWeight: 50, webhooks: [hook('confirm-rollout')] });
       waiting.initialize('rev-1');

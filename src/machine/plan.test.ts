@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CanaryAnalysis, CanarySpec } from '../api/canary.ts';
+import { CanaryAnalysis, type CanarySpec } from '../api/canary.ts';
 import {
   analysisWeights,
   fingerprint,

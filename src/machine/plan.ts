@@ -46,10 +46,8 @@ export interface Plan {
 }
 
 /** The slice of the Canary spec the plan reads (Flagger's field names). */
-export type PlanSpec = Pick<
-  CanarySpec,
-  'analysis' | 'progressDeadlineSeconds' | 'skipAnalysis' | 'suspend' | 'provider'
->;
+export type PlanSpec = Pick<CanarySpec, 'analysis'> &
+  Partial<Pick<CanarySpec, 'progressDeadlineSeconds' | 'skipAnalysis' | 'suspend' | 'provider'>>;
 
 export interface PlanOptions {
   /** The controller's default provider, used when the spec names none. */
