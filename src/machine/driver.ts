@@ -54,7 +54,7 @@ export interface StepResult {
    * answers with EFFECT_DONE, WEBHOOK_RESULT or ANALYSIS_RESULT.
    */
   effects: Effect[];
-  /** The effects first requested by this call. */
+  /** The effects first requested by this call and still pending (superseded ones are left out). */
   issued: Effect[];
   status: MachineStatus;
   /** When the controller should send the next TICK (null: no tick needed). */

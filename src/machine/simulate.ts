@@ -22,6 +22,7 @@ export interface SimWorld {
 
 export interface SimEntry {
   observation: Observation;
+  plan: Plan;
   phase: Phase;
   canaryWeight: number;
   issued: Effect[];
@@ -63,6 +64,7 @@ export class Simulation {
     this.last = result;
     this.log.push({
       observation: full,
+      plan: this.plan,
       phase: result.status.phase,
       canaryWeight: result.status.canaryWeight,
       issued: result.issued,
