@@ -300,6 +300,10 @@ export const CanaryWebhook = z.object({
     .max(10)
     .optional()
     .describe('Retries after a failed call (Flagger default 0; at most 10)'),
+  insecureSkipVerify: z
+    .boolean()
+    .optional()
+    .describe('Sluice: accept any TLS certificate from this receiver (self-signed in-cluster services)'),
 });
 export type CanaryWebhook = z.output<typeof CanaryWebhook>;
 
