@@ -2,18 +2,14 @@ import { z } from 'zod';
 import { CanaryWebhook as ApiCanaryWebhook } from '../api/canary.ts';
 
 // Webhook definitions come from the Canary API (src/api/canary.ts, Flagger's
-// `analysis.webhooks[]`). The runner also honours `insecureSkipVerify`, a Sluice
-// addition the API schema does not carry yet: until it does, a parsed Canary never sets it.
+// `analysis.webhooks[]` plus Sluice's `insecureSkipVerify`).
 
 export { HOOK_TYPES, type HookType } from '../api/canary.ts';
 
-/** One entry of `analysis.webhooks`, as the runner reads it. */
-export const canaryWebhookSchema = ApiCanaryWebhook.extend({
-  /** Accept any TLS certificate from this receiver (self-signed in-cluster services). */
-  insecureSkipVerify: z.boolean().optional(),
-});
+/** One entry of `analysis.webhooks`. */
+export const canaryWebhookSchema = ApiCanaryWebhook;
 export type CanaryWebhook = Omit<z.output<typeof canaryWebhookSchema>, 'timeout'> & {
-  /** Per-attempt timeout, a Go duration; 10s when absent. */
+  /** Per-attempt timeout, a Go duration; 10s when absent (the API always sets one). */
   timeout?: string;
 };
 export type CanaryWebhookInput = z.input<typeof canaryWebhookSchema>;
