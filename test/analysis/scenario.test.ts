@@ -64,8 +64,8 @@ interface Phase {
   expect: (name: string) => Expectation;
 }
 
-const OK_P99 = [99, 100] as const; // all requests at 100 ms → 50 + 0.99 × 50
-const SLOW_P99 = [799, 800] as const; // all requests at 800 ms → 750 + 0.99 × 50
+const OK_P99 = [99.3, 99.7] as const; // all requests at 100 ms → 50 + 0.99 × 50
+const SLOW_P99 = [799.3, 799.7] as const; // all requests at 800 ms → 750 + 0.99 × 50
 
 function kindOf(name: string): 'success' | 'duration' | 'errors' | 'latency' | 'gate' | string {
   if (name.endsWith('/request-success-rate')) return 'success';
@@ -102,12 +102,12 @@ const phases: Phase[] = [
     },
     expect: (name) =>
       ({
-        success: fail(94.5, 95.5),
+        success: fail(94.8, 95.2),
         duration: pass(...OK_P99),
-        errors: fail(4.5, 5.5),
+        errors: fail(4.8, 5.2),
         latency: pass(...OK_P99),
         gate: fail(0.5, 1e9),
-        'cpu-throttling': fail(49, 51),
+        'cpu-throttling': fail(49.5, 50.5),
         'container-restarts': fail(0.5, 10),
         'oom-kills': fail(0.5, 10),
         'memory-saturation': fail(94.9, 95.1),
