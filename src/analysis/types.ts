@@ -2,7 +2,7 @@
 // field names. The zod-inferred types of src/api are structurally assignable to these, so
 // the controller passes its parsed objects straight in.
 
-import type { CanaryMetric as ApiCanaryMetric } from '../api/canary.ts';
+import type { Canary as ApiCanary, CanaryMetric as ApiCanaryMetric } from '../api/canary.ts';
 import type { MetricTemplate as ApiMetricTemplate } from '../api/metric-template.ts';
 
 /** MetricTemplate `spec.provider`. */
@@ -85,7 +85,34 @@ export interface CanaryContext {
 
 // Compile-time proof that the API's parsed objects fit these shapes unchanged.
 type Fits<Actual, Expected> = Actual extends Expected ? true : never;
-export const API_SHAPES_FIT: [Fits<ApiCanaryMetric, MetricCheck>, Fits<ApiMetricTemplate, MetricTemplate>] = [
-  true,
-  true,
-];
+export const API_SHAPES_FIT: [
+  Fits<ApiCanaryMetric, MetricCheck>,
+  Fits<ApiMetricTemplate, MetricTemplate>,
+  Fits<ApiCanary, Parameters<typeof canaryContext>[0]>,
+] = [true, true, true];
+
+/** The analysis' view of a parsed Canary, with Flagger's defaults for the model variables. */
+export function canaryContext(canary: {
+  metadata: { name: string; namespace?: string };
+  spec: {
+    provider?: string;
+    metricsServer?: string;
+    targetRef: { name: string };
+    service?: { name?: string };
+    ingressRef?: { name: string };
+    routeRef?: { name: string };
+  };
+}): CanaryContext {
+  const { spec } = canary;
+  const target = spec.targetRef.name;
+  return {
+    name: canary.metadata.name,
+    namespace: canary.metadata.namespace ?? 'default',
+    target,
+    service: spec.service?.name || target,
+    ingress: spec.ingressRef?.name || target,
+    route: spec.routeRef?.name || target,
+    ...(spec.provider ? { provider: spec.provider } : {}),
+    ...(spec.metricsServer ? { metricsServer: spec.metricsServer } : {}),
+  };
+}

@@ -44,6 +44,23 @@ describe('prometheus provider against the real Prometheus', () => {
     expect(await prometheus.runQuery('\n  sum(\n vector(1)\n) * 100\n')).toBe(100);
   });
 
+  it('sends a query too long for a URL as a POST', async () => {
+    const long = `vector(1)${' + vector(0)'.repeat(600)}`;
+    expect(long.length).toBeGreaterThan(4000);
+    expect(await prometheus.runQuery(long)).toBe(1);
+    const recorder = await serve((_, response) =>
+      sendJson(response, 200, { status: 'success', data: { resultType: 'scalar', result: [1, '1'] } }),
+    );
+    try {
+      await createPrometheusProvider({ address: recorder.url }).runQuery(long);
+      await createPrometheusProvider({ address: recorder.url }).runQuery('vector(1)');
+      expect(recorder.received.map((request) => request.method)).toEqual(['POST', 'GET']);
+      expect(new URLSearchParams(recorder.received[0]!.body).get('query')).toBe(long);
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('returns one number per series for several series', async () => {
     const value = await prometheus.runQuery(
       'label_replace(vector(1), "pod", "a", "", "") or label_replace(vector(2), "pod", "b", "", "")',

@@ -25,6 +25,7 @@ export interface PrometheusConfig {
 }
 
 const ONLINE_QUERY = 'vector(1)';
+const POST_ABOVE_CHARS = 4000;
 
 /** Prometheus' sample value: a string, because JSON has no NaN or Inf. */
 const sampleSchema = z.tuple([z.number(), z.string()]);
@@ -182,7 +183,8 @@ function jsonErrorBody(error: unknown): Promise<never> {
     const data = response?.data;
     const isPrometheusJson = typeof data === 'object' && data !== null && 'status' in data;
     if (response && !isPrometheusJson) {
-      const text = typeof data === 'string' ? data : (response.statusText ?? '');
+      const text =
+        typeof data === 'string' ? data : data ? JSON.stringify(data) : (response.statusText ?? '');
       response.data = { status: 'error', errorType: 'http', error: excerpt(text || 'empty body') };
     }
   }
@@ -231,6 +233,8 @@ export function createPrometheusProvider(config: PrometheusConfig): MetricProvid
       headers,
       ...(auth ? { auth } : {}),
       timeout: timeoutMs,
+      // Long templated queries would overflow a URL; Prometheus takes the same form as POST.
+      preferPost: query.length > POST_ABOVE_CHARS,
       requestInterceptor: { onFulfilled: onRequest },
       responseInterceptor: { onFulfilled: onResponse, onRejected: jsonErrorBody },
     });

@@ -66,7 +66,8 @@ export function createWebProvider(config: WebConfig): MetricProvider {
     headers: { Accept: 'application/json', ...authHeaders(config.credentials), ...config.headers },
     insecureSkipVerify: config.insecureSkipVerify,
   };
-  if (config.body !== undefined) {
+  // A GET carries no body; only a POST sends the rendered one.
+  if (config.body !== undefined && call.method === 'POST') {
     call.body = config.body;
     call.headers = {
       'Content-Type': isJson(config.body) ? 'application/json' : 'text/plain',
