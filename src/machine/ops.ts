@@ -166,12 +166,8 @@ export function recordLateResult(
   const effect = d.pending.find((p) => p.id === event.effectId);
   confirmEffect(d, event.effectId, now);
   if (effect?.kind === 'runWebhooks' && effect.type === 'post-rollout' && event.passed === false) {
-    say(
-      d,
-      'Warning',
-      'PostRolloutFailed',
-      `post-rollout webhook ${event.name ?? ''} failed: ${event.message ?? ''}`.replace('  ', ' '),
-    );
+    const who = event.name ? `post-rollout webhook ${event.name}` : 'post-rollout webhook';
+    say(d, 'Warning', 'PostRolloutFailed', `${who} failed${event.message ? `: ${event.message}` : ''}`);
   }
 }
 
