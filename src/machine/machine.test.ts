@@ -1034,14 +1034,16 @@ const scenarios: Scenario[] = [
     ],
   },
   {
-    name: 'manual promote mid-analysis skips the remaining steps',
+    name: 'manual promote mid-analysis skips the remaining steps (and ends a pause)',
     analysis: { stepWeight: 10, metrics: METRICS },
     run: (sim) => {
       start(sim);
       sim.tick();
       sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'pause' });
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.tickUntil(DONE);
+      expect(sim.snapshot!.context.paused).toBe(false);
     },
     phases: PROMOTED,
     routes: ['0', '10', '20', '0'],

@@ -490,6 +490,8 @@ export function startPromotion(d: Context, plan: Plan, now: number, cause: Promo
   cancelRound(d);
   d.gateWaiting = null;
   d.pauseUntil = null;
+  // A person who promotes means "go on": a standing pause command ends here.
+  if (cause === 'command') d.paused = false;
   if (cause === 'skipAnalysis' && !isPrimaryOnly(d.routes)) setRoutes(d, PRIMARY_ONLY);
   enqueue(d, { kind: 'promote', revision: currentRevision(d) });
   d.promotionApplied = false;
