@@ -5,8 +5,9 @@ import { createDatadogProvider } from '../../src/analysis/providers/datadog.ts';
 import { MetricError, type MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { createWebProvider } from '../../src/analysis/providers/web.ts';
 import { apply } from '../../src/kube/client.ts';
+import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { sendJson, serve, type LocalServer } from './servers.ts';
+import { sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
 
 // The datadog and web providers against real HTTP servers on 127.0.0.1 that speak the
 // APIs' formats, alone and through MetricTemplates applied to the real apiserver.
@@ -244,6 +245,22 @@ describe('web provider against a JSON HTTP API', () => {
     expect(await provider.runQuery('$.data.successRate')).toBe(99.2);
     expect(await provider.runQuery('$.pods[*].p99')).toEqual([120, 240]);
     expect(await provider.isOnline()).toEqual({ online: true });
+  });
+
+  it('refuses a certificate it cannot verify unless insecureSkipVerify is set', async () => {
+    const https = await serve(
+      (_, response) => sendJson(response, 200, { v: 2 }),
+      await untrustedTls(testEnv().stateDir),
+    );
+    try {
+      const strict = await failure(createWebProvider({ url: `${https.url}/v` }), '$.v');
+      expect(strict.kind).toBe('http');
+      expect(
+        await createWebProvider({ url: `${https.url}/v`, insecureSkipVerify: true }).runQuery('$.v'),
+      ).toBe(2);
+    } finally {
+      await https.close();
+    }
   });
 
   it('POSTs a JSON body', async () => {

@@ -11,7 +11,7 @@ import { resolveProviderSecret } from '../../src/analysis/providers/secret.ts';
 import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { closedPort, sendJson, serve, type LocalServer } from './servers.ts';
+import { closedPort, sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
 
 // The Prometheus provider against the real Prometheus, and behind a real auth proxy whose
 // credentials come from a real Secret.
@@ -100,6 +100,25 @@ describe('prometheus provider against the real Prometheus', () => {
     );
     const status = await down.isOnline();
     expect(status.online).toBe(false);
+  });
+
+  it('refuses a certificate it cannot verify unless insecureSkipVerify is set', async () => {
+    const https = await serve(
+      (_, response) =>
+        sendJson(response, 200, { status: 'success', data: { resultType: 'scalar', result: [1, '5'] } }),
+      await untrustedTls(testEnv().stateDir),
+    );
+    try {
+      const strict = await failure(createPrometheusProvider({ address: https.url }), 'vector(5)');
+      expect(strict.kind).toBe('http');
+      expect(strict.message).toMatch(
+        /is unreachable \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|[A-Z_]*CERT[A-Z_]*)\)/,
+      );
+      const relaxed = createPrometheusProvider({ address: https.url, insecureSkipVerify: true });
+      expect(await relaxed.runQuery('vector(5)')).toBe(5);
+    } finally {
+      await https.close();
+    }
   });
 
   it('times out a server that never answers', async () => {

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 
 // Real HTTP servers on 127.0.0.1 for the provider tests: each records what it was sent.
@@ -18,10 +21,18 @@ export interface LocalServer {
 
 export type Handler = (request: Received, response: ServerResponse) => void | Promise<void>;
 
-export async function serve(handler: Handler): Promise<LocalServer> {
+/** TLS material the harness made for the apiserver (its CA is unknown to Node). */
+export async function untrustedTls(stateDir: string): Promise<{ cert: Buffer; key: Buffer }> {
+  return {
+    cert: await readFile(join(stateDir, 'pki', 'apiserver.crt')),
+    key: await readFile(join(stateDir, 'pki', 'apiserver.key')),
+  };
+}
+
+export async function serve(handler: Handler, tls?: { cert: Buffer; key: Buffer }): Promise<LocalServer> {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer(async (request, response) => {
+  const listener = async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const entry: Received = {
@@ -36,15 +47,16 @@ export async function serve(handler: Handler): Promise<LocalServer> {
     } catch (error) {
       response.writeHead(500).end(String(error));
     }
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = tls ? createHttpsServer(tls, listener) : createServer(listener);
+  server.on(tls ? 'secureConnection' : 'connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     close: () =>
       new Promise<void>((resolve) => {
