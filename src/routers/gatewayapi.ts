@@ -1,0 +1,428 @@
+import type { Canary } from '../api/canary.ts';
+import { parseDuration } from '../api/duration.ts';
+import type { JsonObject } from '../targets/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
+import {
+  applyIfChanged,
+  getObject,
+  isSubset,
+  type DesiredObject,
+  type ObjectRef,
+} from '../targets/objects.ts';
+import { gatewayMatches, mergeGatewayMatches } from './match.ts';
+import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
+import {
+  checkRoutes,
+  PRIMARY_ONLY,
+  RouterConfigError,
+  RoutesNotFoundError,
+  type Router,
+  type RouterCapabilities,
+  type RouterDeps,
+  type Routes,
+  type SetRoutesOptions,
+} from './router.ts';
+import { finalizeServices, reconcileServices, serviceName } from './services.ts';
+import { cookieRegex, sessionCookie, setCookie } from './session.ts';
+
+// Gateway API (gateway.networking.k8s.io/v1): an HTTPRoute `<svc>` attached to the
+// Gateways in spec.service.gatewayRefs, with weighted backendRefs to `<svc>-primary` and
+// `<svc>-canary`, header/query matches for A/B, a RequestMirror filter and timeouts.
+//
+// `rules` and each rule's `filters` are atomic lists in the Gateway API schema, so a
+// server-side apply replaces them whole. Sluice therefore keeps, in every apply, what
+// other tools put there: rules it did not write, and filters on its rules that it did not
+// write (it records its own filters in an annotation to tell them apart).
+
+export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
+export const GATEWAY_CAPABILITIES: RouterCapabilities = { weights: true, mirror: true, match: true };
+
+/** Names of the rules Sluice writes. */
+export const GATEWAY_RULES = {
+  weighted: 'weighted',
+  sticky: 'sticky',
+  abMatch: 'ab-match',
+  abDefault: 'ab-default',
+} as const;
+const SLUICE_RULE_NAMES = new Set<unknown>(Object.values(GATEWAY_RULES));
+
+/** The rule filters Sluice wrote last, as JSON: a live filter not among them belongs to someone else. */
+export const OWNED_FILTERS_ANNOTATION = 'sluice.dev/owned-filters';
+
+/** A duration as Gateway API writes it (GEP-2257: `1h2m3s4ms`, no fractions). */
+export function gatewayDuration(text: string, field: string, canary: string): string {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new RouterConfigError(canary, field, `"${text}" is not a duration`);
+  let rest = Math.round(ms);
+  if (rest === 0) return '0s';
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0) parts.push(`${count}${unit}`);
+  }
+  return parts.join('');
+}
+
+function headerList(map: Record<string, string> | undefined): JsonObject[] | undefined {
+  const entries = Object.entries(map ?? {});
+  return entries.length ? entries.map(([name, value]) => ({ name, value })) : undefined;
+}
+
+function headerModifier(
+  ops: { add?: Record<string, string>; set?: Record<string, string>; remove?: string[] } | undefined,
+  extraAdd: JsonObject[] = [],
+): JsonObject | undefined {
+  const add = [...(headerList(ops?.add) ?? []), ...extraAdd];
+  const modifier: JsonObject = {};
+  if (add.length) modifier.add = add;
+  const set = headerList(ops?.set);
+  if (set) modifier.set = set;
+  if (ops?.remove?.length) modifier.remove = [...ops.remove];
+  return Object.keys(modifier).length ? modifier : undefined;
+}
+
+/** The rule filters spec.service asks for, plus the mirror and a response header when given. */
+export function specFilters(
+  canary: Canary,
+  options: { mirror?: JsonObject; responseAdd?: JsonObject[] } = {},
+): JsonObject[] {
+  const service = canary.spec.service;
+  const filters: JsonObject[] = [];
+  const request = headerModifier(service.headers?.request);
+  if (request) filters.push({ type: 'RequestHeaderModifier', requestHeaderModifier: request });
+  const response = headerModifier(service.headers?.response, options.responseAdd);
+  if (response) filters.push({ type: 'ResponseHeaderModifier', responseHeaderModifier: response });
+  if (service.rewrite && (service.rewrite.uri !== undefined || service.rewrite.authority !== undefined)) {
+    const urlRewrite: JsonObject = {};
+    if (service.rewrite.authority !== undefined) urlRewrite.hostname = service.rewrite.authority;
+    if (service.rewrite.uri !== undefined) {
+      const type = service.rewrite.type ?? 'ReplacePrefixMatch';
+      urlRewrite.path =
+        type === 'ReplaceFullPath'
+          ? { type, replaceFullPath: service.rewrite.uri }
+          : { type: 'ReplacePrefixMatch', replacePrefixMatch: service.rewrite.uri };
+    }
+    filters.push({ type: 'URLRewrite', urlRewrite });
+  }
+  for (const mirror of service.mirror ?? []) {
+    filters.push({ type: 'RequestMirror', requestMirror: structuredClone(mirror) });
+  }
+  if (options.mirror) filters.push(options.mirror);
+  return filters;
+}
+
+function backendRef(canary: Canary, name: string, weight: number, filters?: JsonObject[]): JsonObject {
+  return {
+    group: '',
+    kind: 'Service',
+    name,
+    port: canary.spec.service.port,
+    weight,
+    ...(filters?.length ? { filters } : {}),
+  };
+}
+
+function parentRefs(canary: Canary): JsonObject[] {
+  const refs = canary.spec.service.gatewayRefs ?? [];
+  if (!refs.length) {
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'spec.service.gatewayRefs',
+      'is required by provider gatewayapi: list the Gateways the HTTPRoute attaches to',
+    );
+  }
+  return refs.map((ref) => {
+    const parent: JsonObject = { group: ref.group, kind: ref.kind, name: ref.name };
+    if (ref.namespace !== undefined) parent.namespace = ref.namespace;
+    if (ref.sectionName !== undefined) parent.sectionName = ref.sectionName;
+    if (ref.port !== undefined) parent.port = ref.port;
+    return parent;
+  });
+}
+
+/** The rules Sluice wants for these routes, without other tools' filters. */
+export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  const service = canary.spec.service;
+  const ref = canaryRef(canary);
+  const primary = serviceName(canary, 'primary');
+  const canarySvc = serviceName(canary, 'canary');
+  const serviceMatches = gatewayMatches(service.match, 'spec.service.match');
+  const matches = serviceMatches.length ? serviceMatches : [{ path: { type: 'PathPrefix', value: '/' } }];
+  const timeouts = service.timeout
+    ? { request: gatewayDuration(service.timeout, 'spec.service.timeout', ref) }
+    : undefined;
+  const mirrorWeight = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight;
+  const mirror = routes.mirror
+    ? {
+        type: 'RequestMirror',
+        requestMirror: {
+          backendRef: { group: '', kind: 'Service', name: canarySvc, port: service.port },
+          ...(mirrorWeight !== undefined ? { percent: mirrorWeight } : {}),
+        },
+      }
+    : undefined;
+  const rule = (
+    name: string,
+    ruleMatches: JsonObject[],
+    backendRefs: JsonObject[],
+    filters: JsonObject[],
+  ): JsonObject => ({
+    name,
+    matches: ruleMatches,
+    ...(filters.length ? { filters } : {}),
+    backendRefs,
+    ...(timeouts ? { timeouts } : {}),
+  });
+
+  if (routes.match) {
+    const abMatches = mergeGatewayMatches(
+      gatewayMatches(canary.spec.analysis.match, 'spec.analysis.match'),
+      serviceMatches,
+    );
+    return [
+      rule(
+        GATEWAY_RULES.abMatch,
+        abMatches,
+        [
+          backendRef(canary, primary, routes.primaryWeight),
+          backendRef(canary, canarySvc, routes.canaryWeight),
+        ],
+        specFilters(canary, { mirror }),
+      ),
+      rule(GATEWAY_RULES.abDefault, matches, [backendRef(canary, primary, 100)], specFilters(canary)),
+    ];
+  }
+  const cookie = sessionCookie(canary);
+  if (!cookie) {
+    return [
+      rule(
+        GATEWAY_RULES.weighted,
+        matches,
+        [
+          backendRef(canary, primary, routes.primaryWeight),
+          backendRef(canary, canarySvc, routes.canaryWeight),
+        ],
+        specFilters(canary, { mirror }),
+      ),
+    ];
+  }
+  const cookieMatch = [
+    { headers: [{ type: 'RegularExpression', name: 'Cookie', value: cookieRegex(cookie) }] },
+  ];
+  const stickyMatches = mergeGatewayMatches(cookieMatch, serviceMatches);
+  if (routes.canaryWeight > 0) {
+    const setCanaryCookie = [
+      {
+        type: 'ResponseHeaderModifier',
+        responseHeaderModifier: { add: [{ name: 'Set-Cookie', value: setCookie(cookie) }] },
+      },
+    ];
+    return [
+      rule(
+        GATEWAY_RULES.sticky,
+        stickyMatches,
+        [backendRef(canary, primary, 0), backendRef(canary, canarySvc, 100)],
+        specFilters(canary),
+      ),
+      rule(
+        GATEWAY_RULES.weighted,
+        matches,
+        [
+          backendRef(canary, primary, routes.primaryWeight),
+          backendRef(canary, canarySvc, routes.canaryWeight, setCanaryCookie),
+        ],
+        specFilters(canary, { mirror }),
+      ),
+    ];
+  }
+  const expire = [{ name: 'Set-Cookie', value: setCookie(cookie, -1) }];
+  return [
+    rule(
+      GATEWAY_RULES.sticky,
+      stickyMatches,
+      [backendRef(canary, primary, routes.primaryWeight), backendRef(canary, canarySvc, routes.canaryWeight)],
+      specFilters(canary, { responseAdd: expire }),
+    ),
+    rule(
+      GATEWAY_RULES.weighted,
+      matches,
+      [backendRef(canary, primary, routes.primaryWeight), backendRef(canary, canarySvc, routes.canaryWeight)],
+      specFilters(canary, { mirror }),
+    ),
+  ];
+}
+
+type Rule = { name?: string; filters?: JsonObject[]; backendRefs?: { name?: string; weight?: number }[] };
+
+function rulesOf(object: JsonObject | undefined): Rule[] {
+  return (object?.spec as { rules?: Rule[] } | undefined)?.rules ?? [];
+}
+
+function isSluiceRule(rule: Rule, services: ReadonlySet<string>): boolean {
+  return (
+    SLUICE_RULE_NAMES.has(rule.name) || (rule.backendRefs ?? []).some((ref) => services.has(ref.name ?? ''))
+  );
+}
+
+function ownedFilters(live: JsonObject | undefined): JsonObject[] {
+  const recorded = annotationsOf(live)[OWNED_FILTERS_ANNOTATION];
+  if (!recorded) return [];
+  try {
+    const parsed: unknown = JSON.parse(recorded);
+    return Array.isArray(parsed) ? (parsed as JsonObject[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What other tools added to the live HTTPRoute: rules Sluice did not write, and filters
+ * on Sluice's rules that Sluice did not write (neither recorded as written nor wanted now).
+ */
+export function foreignItems(
+  canary: Canary,
+  live: JsonObject | undefined,
+  wanted: readonly JsonObject[],
+): { rules: JsonObject[]; filters: JsonObject[] } {
+  const services = new Set([serviceName(canary, 'primary'), serviceName(canary, 'canary')]);
+  const mine = [...ownedFilters(live), ...wanted];
+  const rules: JsonObject[] = [];
+  const filters: JsonObject[] = [];
+  for (const rule of rulesOf(live)) {
+    if (!isSluiceRule(rule, services)) {
+      rules.push(rule as JsonObject);
+      continue;
+    }
+    for (const filter of rule.filters ?? []) {
+      if (mine.some((own) => isSubset(own, filter))) continue;
+      if (filters.some((kept) => isSubset(kept, filter) && isSubset(filter, kept))) continue;
+      filters.push(filter);
+    }
+  }
+  return { rules, filters };
+}
+
+export function httpRouteObject(
+  canary: Canary,
+  routes: SetRoutesOptions,
+  live: JsonObject | undefined,
+): DesiredObject {
+  const service = canary.spec.service;
+  const rules = gatewayRules(canary, routes);
+  const sluiceFilters = rules.flatMap((rule) => (rule.filters as JsonObject[] | undefined) ?? []);
+  const foreign = foreignItems(canary, live, sluiceFilters);
+  for (const rule of rules) {
+    if (foreign.filters.length)
+      rule.filters = [
+        ...((rule.filters as JsonObject[] | undefined) ?? []),
+        ...structuredClone(foreign.filters),
+      ];
+  }
+  const unique = sluiceFilters.filter(
+    (filter, i) =>
+      sluiceFilters.findIndex((other) => isSubset(other, filter) && isSubset(filter, other)) === i,
+  );
+  return {
+    apiVersion: GATEWAY_API_VERSION,
+    kind: 'HTTPRoute',
+    metadata: {
+      name: serviceName(canary, 'apex'),
+      namespace: canaryNamespace(canary),
+      labels: copiedMetadata(service.apex?.labels),
+      annotations: {
+        ...copiedMetadata(service.apex?.annotations),
+        ...ownershipAnnotations(canary.metadata.name, live),
+        [OWNED_FILTERS_ANNOTATION]: JSON.stringify(unique),
+      },
+    },
+    spec: {
+      parentRefs: parentRefs(canary),
+      ...(service.hosts?.length ? { hostnames: [...service.hosts] } : {}),
+      rules: [...rules, ...foreign.rules],
+    },
+  };
+}
+
+/** The routes a live HTTPRoute holds, or undefined when Sluice's rule is not there. */
+export function routesFromHttpRoute(canary: Canary, route: JsonObject): Routes | undefined {
+  const rules = rulesOf(route);
+  const primary = serviceName(canary, 'primary');
+  const canarySvc = serviceName(canary, 'canary');
+  const abMatch = rules.find((rule) => rule.name === GATEWAY_RULES.abMatch);
+  const weighted = abMatch ?? rules.find((rule) => rule.name === GATEWAY_RULES.weighted);
+  if (!weighted) return undefined;
+  const refs = weighted.backendRefs ?? [];
+  // An absent weight is 1 in Gateway API.
+  const weightOf = (name: string) => {
+    const ref = refs.find((candidate) => candidate.name === name);
+    return ref ? (ref.weight ?? 1) : 0;
+  };
+  const mirror = (weighted.filters ?? []).some((filter) => {
+    const mirrorRef = (filter.requestMirror as { backendRef?: { name?: string } } | undefined)?.backendRef;
+    return filter.type === 'RequestMirror' && mirrorRef?.name === canarySvc;
+  });
+  return {
+    primaryWeight: weightOf(primary),
+    canaryWeight: weightOf(canarySvc),
+    mirror,
+    match: abMatch !== undefined,
+  };
+}
+
+export function gatewayApiRouter(deps: RouterDeps): Router {
+  const routeRef = (canary: Canary): ObjectRef => ({
+    apiVersion: GATEWAY_API_VERSION,
+    kind: 'HTTPRoute',
+    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
+  });
+  const describeRoute = (canary: Canary) =>
+    `HTTPRoute ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
+
+  async function applyRoute(
+    canary: Canary,
+    routes: SetRoutesOptions,
+    live: JsonObject | undefined,
+  ): Promise<void> {
+    await applyIfChanged(deps.kube, httpRouteObject(canary, routes, live), live);
+  }
+
+  return {
+    provider: 'gatewayapi',
+    capabilities: GATEWAY_CAPABILITIES,
+
+    async reconcile(canary) {
+      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      const live = await getObject(deps.kube, routeRef(canary));
+      const current = live ? routesFromHttpRoute(canary, live) : undefined;
+      const routes =
+        current && current.primaryWeight + current.canaryWeight === 100
+          ? { ...current, match: current.match && (canary.spec.analysis.match?.length ?? 0) > 0 }
+          : PRIMARY_ONLY;
+      await applyRoute(canary, routes, live);
+    },
+
+    async setRoutes(canary, routes) {
+      checkRoutes(canary, 'gatewayapi', GATEWAY_CAPABILITIES, routes);
+      await applyRoute(canary, routes, await getObject(deps.kube, routeRef(canary)));
+    },
+
+    async getRoutes(canary) {
+      const live = await getObject(deps.kube, routeRef(canary));
+      const routes = live ? routesFromHttpRoute(canary, live) : undefined;
+      if (!routes)
+        throw new RoutesNotFoundError(canaryRef(canary), describeRoute(canary), live !== undefined);
+      return routes;
+    },
+
+    async finalize(canary) {
+      await releaseObject(deps.kube, routeRef(canary));
+      await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
+    },
+  };
+}

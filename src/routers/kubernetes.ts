@@ -1,0 +1,56 @@
+import type { Canary } from '../api/canary.ts';
+import { canaryNamespace, canaryRef } from '../targets/meta.ts';
+import {
+  checkRoutes,
+  RoutesNotFoundError,
+  type Router,
+  type RouterCapabilities,
+  type RouterDeps,
+  type SetRoutesOptions,
+} from './router.ts';
+import { finalizeServices, liveApexSide, reconcileServices, serviceName, setApexSide } from './services.ts';
+
+// Blue/green without a mesh: the apex Service selects the primary's pods, and switching
+// traffic to the canary points its selector at the target's own pods. All or nothing:
+// no weights in between, no mirroring, no header matches.
+
+export const KUBERNETES_CAPABILITIES: RouterCapabilities = { weights: false, mirror: false, match: false };
+
+export function kubernetesRouter(deps: RouterDeps): Router {
+  const describeApex = (canary: Canary) =>
+    `Service ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
+
+  return {
+    provider: 'kubernetes',
+    capabilities: KUBERNETES_CAPABILITIES,
+
+    async reconcile(canary) {
+      const pods = await deps.targetPods(canary);
+      // Keep the side the apex is on: reconciling must not switch traffic back.
+      await reconcileServices(
+        deps.kube,
+        canary,
+        pods,
+        (await liveApexSide(deps.kube, canary, pods)) ?? 'primary',
+      );
+    },
+
+    async setRoutes(canary: Canary, routes: SetRoutesOptions) {
+      checkRoutes(canary, 'kubernetes', KUBERNETES_CAPABILITIES, routes);
+      const pods = await deps.targetPods(canary);
+      await setApexSide(deps.kube, canary, pods, routes.canaryWeight === 100 ? 'canary' : 'primary');
+    },
+
+    async getRoutes(canary) {
+      const side = await liveApexSide(deps.kube, canary, await deps.targetPods(canary));
+      if (!side) throw new RoutesNotFoundError(canaryRef(canary), describeApex(canary), true);
+      return side === 'canary'
+        ? { primaryWeight: 0, canaryWeight: 100, mirror: false, match: false }
+        : { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false };
+    },
+
+    async finalize(canary) {
+      await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import type { Canary } from '../api/canary.ts';
+import type { JsonObject } from '../targets/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
+import {
+  applyIfChanged,
+  describe,
+  getObject,
+  type DesiredObject,
+  type ObjectRef,
+} from '../targets/objects.ts';
+import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
+import {
+  checkRoutes,
+  RouterConfigError,
+  RoutesNotFoundError,
+  type Router,
+  type RouterCapabilities,
+  type RouterDeps,
+  type Routes,
+  type SetRoutesOptions,
+} from './router.ts';
+import { finalizeServices, reconcileServices, serviceName } from './services.ts';
+
+// NGINX Ingress: a canary Ingress `<ingress>-canary`, a copy of spec.ingressRef whose
+// backend is `<svc>-canary`, steered by ingress-nginx's canary annotations: canary-weight
+// for a weighted canary, canary-by-header(-value/-pattern) and canary-by-cookie for A/B.
+// The Ingress the team wrote (spec.ingressRef) is only read, never written.
+
+export const NGINX_ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io';
+export const NGINX_CAPABILITIES: RouterCapabilities = { weights: true, mirror: false, match: true };
+
+const CANARY_KEYS = [
+  'canary',
+  'canary-weight',
+  'canary-weight-total',
+  'canary-by-header',
+  'canary-by-header-value',
+  'canary-by-header-pattern',
+  'canary-by-cookie',
+];
+
+export function canaryIngressName(canary: Canary): string {
+  const ref = canary.spec.ingressRef;
+  if (!ref)
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'spec.ingressRef',
+      'is required by provider nginx: name the Ingress that routes to the Service',
+    );
+  return `${ref.name}-canary`;
+}
+
+/** The A/B annotations for spec.analysis.match: one header (exact or pattern) and/or one cookie. */
+export function matchAnnotations(canary: Canary, prefix = NGINX_ANNOTATION_PREFIX): Record<string, string> {
+  const ref = canaryRef(canary);
+  const result: Record<string, string> = {};
+  (canary.spec.analysis.match ?? []).forEach((match, i) => {
+    for (const [name, value] of Object.entries(match.headers ?? {})) {
+      const field = `spec.analysis.match[${i}].headers.${name}`;
+      if (name.toLowerCase() === 'cookie') {
+        if (value.exact === undefined)
+          throw new RouterConfigError(
+            ref,
+            field,
+            'needs exact: the name of the cookie that sends a request to the canary',
+          );
+        result[`${prefix}/canary-by-cookie`] = value.exact;
+        continue;
+      }
+      if (
+        result[`${prefix}/canary-by-header`] !== undefined &&
+        result[`${prefix}/canary-by-header`] !== name
+      ) {
+        throw new RouterConfigError(
+          ref,
+          field,
+          'is a second header: ingress-nginx routes a canary by one header (and one cookie) only',
+        );
+      }
+      result[`${prefix}/canary-by-header`] = name;
+      if (value.exact !== undefined) result[`${prefix}/canary-by-header-value`] = value.exact;
+      else if (value.regex !== undefined) result[`${prefix}/canary-by-header-pattern`] = value.regex;
+    }
+  });
+  if (!Object.keys(result).length) {
+    throw new RouterConfigError(
+      ref,
+      'spec.analysis.match',
+      'has no header or cookie condition, the only ones ingress-nginx can route a canary by',
+    );
+  }
+  return result;
+}
+
+/** The canary Ingress: the source Ingress pointed at the canary Service, with the canary annotations. */
+export function canaryIngressObject(
+  canary: Canary,
+  source: JsonObject,
+  routes: Routes,
+  live: JsonObject | undefined,
+  prefix = NGINX_ANNOTATION_PREFIX,
+): DesiredObject {
+  const apex = serviceName(canary, 'apex');
+  const canarySvc = serviceName(canary, 'canary');
+  const spec = structuredClone((source.spec as JsonObject | undefined) ?? {});
+  let found = false;
+  const retarget = (backend: { service?: { name?: string } } | undefined) => {
+    if (backend?.service?.name === apex) {
+      backend.service.name = canarySvc;
+      found = true;
+    }
+  };
+  retarget(spec.defaultBackend as { service?: { name?: string } } | undefined);
+  for (const rule of (spec.rules as
+    { http?: { paths?: { backend?: { service?: { name?: string } } }[] } }[] | undefined) ?? []) {
+    for (const path of rule.http?.paths ?? []) retarget(path.backend);
+  }
+  const sourceName = (source.metadata as { name?: string } | undefined)?.name ?? '';
+  if (!found) {
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'spec.ingressRef',
+      `names Ingress ${sourceName}, which has no backend for Service ${apex}`,
+    );
+  }
+  const canaryAnnotations: Record<string, string> = { [`${prefix}/canary`]: 'true' };
+  if (routes.match && routes.canaryWeight > 0) {
+    Object.assign(canaryAnnotations, matchAnnotations(canary, prefix), { [`${prefix}/canary-weight`]: '0' });
+  } else {
+    canaryAnnotations[`${prefix}/canary-weight`] = String(routes.canaryWeight);
+  }
+  const copied = Object.fromEntries(
+    Object.entries(copiedMetadata(annotationsOf(source))).filter(
+      ([key]) => !CANARY_KEYS.some((k) => key === `${prefix}/${k}`),
+    ),
+  );
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: canaryIngressName(canary),
+      namespace: canaryNamespace(canary),
+      labels: copiedMetadata(labelsOf(source)),
+      annotations: { ...copied, ...canaryAnnotations, ...ownershipAnnotations(canary.metadata.name, live) },
+    },
+    spec,
+  };
+}
+
+export function routesFromIngress(ingress: JsonObject, prefix = NGINX_ANNOTATION_PREFIX): Routes | undefined {
+  const annotations = annotationsOf(ingress);
+  if (annotations[`${prefix}/canary`] !== 'true') return undefined;
+  if (
+    annotations[`${prefix}/canary-by-header`] !== undefined ||
+    annotations[`${prefix}/canary-by-cookie`] !== undefined
+  ) {
+    // Every matching request goes to the canary; the rest stay on the primary.
+    return { primaryWeight: 0, canaryWeight: 100, mirror: false, match: true };
+  }
+  const weight = Number.parseInt(annotations[`${prefix}/canary-weight`] ?? '0', 10);
+  const canaryWeight = Number.isFinite(weight) ? Math.max(0, Math.min(100, weight)) : 0;
+  return { primaryWeight: 100 - canaryWeight, canaryWeight, mirror: false, match: false };
+}
+
+export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): Router {
+  const prefix = deps.annotationPrefix ?? NGINX_ANNOTATION_PREFIX;
+  const canaryRefOf = (canary: Canary): ObjectRef => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: canaryIngressName(canary), namespace: canaryNamespace(canary) },
+  });
+
+  async function readSource(canary: Canary): Promise<JsonObject> {
+    const name = canary.spec.ingressRef?.name;
+    if (!name) canaryIngressName(canary);
+    const ref: ObjectRef = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: name!, namespace: canaryNamespace(canary) },
+    };
+    const source = await getObject(deps.kube, ref);
+    if (!source)
+      throw new RouterConfigError(
+        canaryRef(canary),
+        'spec.ingressRef',
+        `names ${describe(ref)}, which does not exist`,
+      );
+    return source;
+  }
+
+  async function applyIngress(canary: Canary, routes: Routes): Promise<void> {
+    const live = await getObject(deps.kube, canaryRefOf(canary));
+    const desired = canaryIngressObject(canary, await readSource(canary), routes, live, prefix);
+    await applyIfChanged(deps.kube, desired, live);
+  }
+
+  return {
+    provider: 'nginx',
+    capabilities: NGINX_CAPABILITIES,
+
+    async reconcile(canary) {
+      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      const live = await getObject(deps.kube, canaryRefOf(canary));
+      const current = live ? routesFromIngress(live, prefix) : undefined;
+      const routes =
+        current && !(current.match && !canary.spec.analysis.match?.length)
+          ? current
+          : { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false };
+      await applyIngress(canary, routes);
+    },
+
+    async setRoutes(canary: Canary, routes: SetRoutesOptions) {
+      checkRoutes(canary, 'nginx', NGINX_CAPABILITIES, routes);
+      if (routes.match && routes.canaryWeight !== 100 && routes.canaryWeight !== 0) {
+        throw new RouterConfigError(
+          canaryRef(canary),
+          'routes',
+          `with match, ingress-nginx sends every matching request to the canary: weights must be 0/100 or 100/0 (got ${routes.primaryWeight}/${routes.canaryWeight})`,
+        );
+      }
+      await applyIngress(canary, routes);
+    },
+
+    async getRoutes(canary) {
+      const live = await getObject(deps.kube, canaryRefOf(canary));
+      const routes = live ? routesFromIngress(live, prefix) : undefined;
+      if (!routes)
+        throw new RoutesNotFoundError(canaryRef(canary), describe(canaryRefOf(canary)), live !== undefined);
+      return routes;
+    },
+
+    async finalize(canary) {
+      await releaseObject(deps.kube, canaryRefOf(canary));
+      await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
+    },
+  };
+}
