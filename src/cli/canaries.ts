@@ -1,7 +1,12 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { commandAnnotations, COMMANDS, newCommandId, type Command as CanaryCommand } from '../api/commands.ts';
+import {
+  commandAnnotations,
+  COMMANDS,
+  newCommandId,
+  type Command as CanaryCommand,
+} from '../api/commands.ts';
 import { apiErrorMessage, connect, isNotFound, loadKubeConfig, type Kube } from '../kube/client.ts';
 import { isTerminal, renderStatus, renderTable, type CanaryView, type EventView } from './render.ts';
 
@@ -22,7 +27,10 @@ function clientFor(options: GlobalOptions): { kube: Kube; namespace: string } {
 
 async function getCanary(kube: Kube, namespace: string, name: string): Promise<CanaryView> {
   try {
-    return await kube.wire.request<CanaryView>(HttpMethod.GET, `${GROUP_PATH}/namespaces/${namespace}/canaries/${name}`);
+    return await kube.wire.request<CanaryView>(
+      HttpMethod.GET,
+      `${GROUP_PATH}/namespaces/${namespace}/canaries/${name}`,
+    );
   } catch (error) {
     if (isNotFound(error)) throw new CliError(`canary ${namespace}/${name} not found`, 3);
     throw new CliError(`reading canary ${namespace}/${name}: ${apiErrorMessage(error)}`, 3);
@@ -31,7 +39,15 @@ async function getCanary(kube: Kube, namespace: string, name: string): Promise<C
 
 async function listEvents(kube: Kube, namespace: string, name: string): Promise<EventView[]> {
   const list = await kube.wire.request<{
-    items: { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: string; eventTime?: string; firstTimestamp?: string }[];
+    items: {
+      type?: string;
+      reason?: string;
+      message?: string;
+      count?: number;
+      lastTimestamp?: string;
+      eventTime?: string;
+      firstTimestamp?: string;
+    }[];
   }>(HttpMethod.GET, `/api/v1/namespaces/${namespace}/events`, {
     query: { fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` },
   });
@@ -64,7 +80,12 @@ function globals(command: Command): GlobalOptions {
 }
 
 /** Sets the command annotations that the controller acts on once per id. */
-export async function sendCommand(kube: Kube, namespace: string, name: string, command: CanaryCommand): Promise<string> {
+export async function sendCommand(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  command: CanaryCommand,
+): Promise<string> {
   await getCanary(kube, namespace, name);
   const id = newCommandId(new Date());
   await kube.wire.mergePatchObject(
@@ -96,7 +117,9 @@ export function registerCanaryCommands(program: Command): void {
     .action(async (options: { allNamespaces?: boolean }, command: Command) => {
       const opts = globals(command);
       const { kube, namespace } = clientFor(opts);
-      const path = options.allNamespaces ? `${GROUP_PATH}/canaries` : `${GROUP_PATH}/namespaces/${namespace}/canaries`;
+      const path = options.allNamespaces
+        ? `${GROUP_PATH}/canaries`
+        : `${GROUP_PATH}/namespaces/${namespace}/canaries`;
       const list = await kube.wire.request<{ items: CanaryView[] }>(HttpMethod.GET, path);
       if (opts.output === 'json' || opts.output === 'yaml') return print(list.items, opts.output);
       process.stdout.write(`${renderTable(list.items, Date.now(), Boolean(options.allNamespaces))}\n`);
@@ -108,39 +131,48 @@ export function registerCanaryCommands(program: Command): void {
     .option('-w, --watch', 'follow the canary until it succeeds (exit 0) or fails (exit 1)')
     .option('--timeout <seconds>', 'with --watch: give up after this long (exit 2)', (v) => Number(v), 1800)
     .option('--interval <ms>', 'with --watch: refresh interval', (v) => Number(v), 1000)
-    .action(async (name: string, options: { watch?: boolean; timeout: number; interval: number }, command: Command) => {
-      const opts = globals(command);
-      const { kube, namespace } = clientFor(opts);
-      const show = async () => {
-        const canary = await getCanary(kube, namespace, name);
-        const events = await listEvents(kube, namespace, name).catch(() => []);
-        return { canary, screen: renderStatus(canary, events, Date.now()) };
-      };
-      if (!options.watch) {
-        const { canary, screen } = await show();
-        if (opts.output === 'json' || opts.output === 'yaml') return print(canary, opts.output);
-        process.stdout.write(`${screen}\n`);
-        return;
-      }
-      const deadline = Date.now() + options.timeout * 1000;
-      const tty = process.stdout.isTTY;
-      let last = '';
-      for (;;) {
-        const { canary, screen } = await show();
-        if (screen !== last) {
-          // On a terminal redraw in place; in a log (CI) print each new frame once.
-          process.stdout.write(tty ? `\x1b[H\x1b[2J${screen}\n` : `${screen}\n\n`);
-          last = screen;
+    .action(
+      async (
+        name: string,
+        options: { watch?: boolean; timeout: number; interval: number },
+        command: Command,
+      ) => {
+        const opts = globals(command);
+        const { kube, namespace } = clientFor(opts);
+        const show = async () => {
+          const canary = await getCanary(kube, namespace, name);
+          const events = await listEvents(kube, namespace, name).catch(() => []);
+          return { canary, screen: renderStatus(canary, events, Date.now()) };
+        };
+        if (!options.watch) {
+          const { canary, screen } = await show();
+          if (opts.output === 'json' || opts.output === 'yaml') return print(canary, opts.output);
+          process.stdout.write(`${screen}\n`);
+          return;
         }
-        const outcome = isTerminal(canary.status?.phase);
-        if (outcome === 'succeeded') return;
-        if (outcome === 'failed') throw new CliError(`canary ${namespace}/${name} failed`, 1);
-        if (Date.now() > deadline) {
-          throw new CliError(`timed out after ${options.timeout}s; canary ${namespace}/${name} is ${canary.status?.phase ?? 'Pending'}`, 2);
+        const deadline = Date.now() + options.timeout * 1000;
+        const tty = process.stdout.isTTY;
+        let last = '';
+        for (;;) {
+          const { canary, screen } = await show();
+          if (screen !== last) {
+            // On a terminal redraw in place; in a log (CI) print each new frame once.
+            process.stdout.write(tty ? `\x1b[H\x1b[2J${screen}\n` : `${screen}\n\n`);
+            last = screen;
+          }
+          const outcome = isTerminal(canary.status?.phase);
+          if (outcome === 'succeeded') return;
+          if (outcome === 'failed') throw new CliError(`canary ${namespace}/${name} failed`, 1);
+          if (Date.now() > deadline) {
+            throw new CliError(
+              `timed out after ${options.timeout}s; canary ${namespace}/${name} is ${canary.status?.phase ?? 'Pending'}`,
+              2,
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, options.interval));
         }
-        await new Promise((resolve) => setTimeout(resolve, options.interval));
-      }
-    });
+      },
+    );
 
   for (const verb of COMMANDS) {
     program

@@ -39,7 +39,11 @@ describe('renderTable', () => {
 
 describe('renderStatus', () => {
   it('shows the weight bar, checks, next step, analysis and events', () => {
-    const screen = renderStatus(canary, [{ type: 'Normal', message: 'advance canary weight 20', time: '2026-11-22T09:59:30Z' }], now);
+    const screen = renderStatus(
+      canary,
+      [{ type: 'Normal', message: 'advance canary weight 20', time: '2026-11-22T09:59:30Z' }],
+      now,
+    );
     expect(screen).toContain('test/podinfo');
     expect(screen).toContain('canary 20%  primary 80%  (max 50%)');
     expect(screen).toContain('failed 1/5');

@@ -6,7 +6,14 @@ export interface CanaryView {
   spec?: {
     provider?: string;
     targetRef?: { kind?: string; name?: string };
-    analysis?: { maxWeight?: number; stepWeights?: number[]; iterations?: number; match?: unknown[]; threshold?: number; interval?: string };
+    analysis?: {
+      maxWeight?: number;
+      stepWeights?: number[];
+      iterations?: number;
+      match?: unknown[];
+      threshold?: number;
+      interval?: string;
+    };
     suspend?: boolean;
   };
   status?: CanaryStatus;
@@ -55,7 +62,15 @@ function pad(rows: string[][]): string {
 
 /** The `sluice get` table. */
 export function renderTable(canaries: readonly CanaryView[], now: number, allNamespaces: boolean): string {
-  const header = [...(allNamespaces ? ['NAMESPACE'] : []), 'NAME', 'PHASE', 'WEIGHT', 'FAILED', 'LAST TRANSITION', 'MESSAGE'];
+  const header = [
+    ...(allNamespaces ? ['NAMESPACE'] : []),
+    'NAME',
+    'PHASE',
+    'WEIGHT',
+    'FAILED',
+    'LAST TRANSITION',
+    'MESSAGE',
+  ];
   const rows = canaries.map((c) => {
     const s = c.status ?? {};
     const message = String((s as { message?: unknown }).message ?? readyMessage(s) ?? '');
@@ -74,8 +89,10 @@ export function renderTable(canaries: readonly CanaryView[], now: number, allNam
 }
 
 function readyMessage(status: CanaryStatus): string | undefined {
-  return status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True')?.message ??
-    status.conditions?.find((c) => c.type === 'Ready')?.message;
+  return (
+    status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True')?.message ??
+    status.conditions?.find((c) => c.type === 'Ready')?.message
+  );
 }
 
 /** A fixed-width bar: filled for the canary's share, with a marker at the maximum weight. */
@@ -104,13 +121,17 @@ export function renderStatus(view: CanaryView, events: readonly EventView[], now
   const maxWeight = view.spec?.analysis?.maxWeight ?? view.spec?.analysis?.stepWeights?.at(-1) ?? 100;
   const weight = s.canaryWeight ?? 0;
   const lines: string[] = [];
-  const target = view.spec?.targetRef ? `${view.spec.targetRef.kind ?? 'Deployment'}/${view.spec.targetRef.name ?? '?'}` : '?';
+  const target = view.spec?.targetRef
+    ? `${view.spec.targetRef.kind ?? 'Deployment'}/${view.spec.targetRef.name ?? '?'}`
+    : '?';
   lines.push(
     `Canary     ${view.metadata.namespace}/${view.metadata.name}   ${target}   ${view.spec?.provider ?? 'default provider'}, ${strategy(view)}${view.spec?.suspend ? '   (suspended)' : ''}`,
   );
   const message = String((s as { message?: unknown }).message ?? readyMessage(s) ?? '');
   lines.push(`Phase      ${s.phase ?? 'Pending'}${message ? ` — ${message}` : ''}`);
-  lines.push(`Weight     ${weightBar(weight, maxWeight)} canary ${weight}%  primary ${100 - weight}%  (max ${maxWeight}%)`);
+  lines.push(
+    `Weight     ${weightBar(weight, maxWeight)} canary ${weight}%  primary ${100 - weight}%  (max ${maxWeight}%)`,
+  );
   const threshold = view.spec?.analysis?.threshold ?? 1;
   const iterations = view.spec?.analysis?.iterations;
   lines.push(
@@ -121,10 +142,13 @@ export function renderStatus(view: CanaryView, events: readonly EventView[], now
   }
   if (s.nextStepAt) {
     const inSeconds = Math.round((Date.parse(s.nextStepAt) - now) / 1000);
-    lines.push(`Next step  ${clock(s.nextStepAt)} (${inSeconds >= 0 ? `in ${inSeconds}s` : `${-inSeconds}s ago`})`);
+    lines.push(
+      `Next step  ${clock(s.nextStepAt)} (${inSeconds >= 0 ? `in ${inSeconds}s` : `${-inSeconds}s ago`})`,
+    );
   }
   for (const condition of s.conditions ?? []) {
-    if (condition.type === 'Stalled' && condition.status === 'True') lines.push(`Stalled    ${condition.message}`);
+    if (condition.type === 'Stalled' && condition.status === 'True')
+      lines.push(`Stalled    ${condition.message}`);
   }
   if (s.lastAnalysis?.length) {
     lines.push('', 'Analysis');
@@ -139,7 +163,9 @@ export function renderStatus(view: CanaryView, events: readonly EventView[], now
   if (events.length) {
     lines.push('', 'Events');
     for (const e of events.slice(-8)) {
-      lines.push(`  ${clock(e.time)}  ${(e.type ?? '').padEnd(7)}  ${e.message ?? e.reason ?? ''}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`);
+      lines.push(
+        `  ${clock(e.time)}  ${(e.type ?? '').padEnd(7)}  ${e.message ?? e.reason ?? ''}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`,
+      );
     }
   }
   return lines.join('\n');

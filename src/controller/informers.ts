@@ -55,7 +55,10 @@ export class Informer<T extends KubernetesObject> {
     });
     listWatch.on('error', (error: unknown) => {
       if (this.stopped) return;
-      this.log.warn({ err: error, path: this.path, retryInMs: this.restartDelayMs }, 'watch failed; restarting');
+      this.log.warn(
+        { err: error, path: this.path, retryInMs: this.restartDelayMs },
+        'watch failed; restarting',
+      );
       const delay = this.restartDelayMs;
       this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
       setTimeout(() => {

@@ -73,7 +73,9 @@ export class LeaderElector {
     if (this.timer) clearTimeout(this.timer);
     if (this.leading) {
       this.leading = false;
-      await this.release().catch((error: unknown) => this.options.log.warn({ err: error }, 'could not release the lease'));
+      await this.release().catch((error: unknown) =>
+        this.options.log.warn({ err: error }, 'could not release the lease'),
+      );
     }
   }
 
@@ -129,9 +131,13 @@ export class LeaderElector {
         },
       };
       try {
-        await kube.wire.request(HttpMethod.POST, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
-          body: created,
-        });
+        await kube.wire.request(
+          HttpMethod.POST,
+          `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+          {
+            body: created,
+          },
+        );
         return true;
       } catch (createError) {
         if (isConflict(createError)) return false;

@@ -86,18 +86,26 @@ export function run(
 export async function goModuleDir(module: string, version: string): Promise<string> {
   const scratch = join(cacheRoot(), 'scratch');
   await mkdir(scratch, { recursive: true });
-  const out = await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: scratch, env: goEnv() });
+  const out = await run('go', ['mod', 'download', '-json', `${module}@${version}`], {
+    cwd: scratch,
+    env: goEnv(),
+  });
   const info = JSON.parse(out) as { Dir?: string; GoMod?: string; Error?: string };
-  if (info.Error || !info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no Dir'}`);
+  if (info.Error || !info.Dir)
+    throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no Dir'}`);
   return info.Dir;
 }
 
 async function goModFile(module: string, version: string): Promise<string> {
   const scratch = join(cacheRoot(), 'scratch');
   await mkdir(scratch, { recursive: true });
-  const out = await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: scratch, env: goEnv() });
+  const out = await run('go', ['mod', 'download', '-json', `${module}@${version}`], {
+    cwd: scratch,
+    env: goEnv(),
+  });
   const info = JSON.parse(out) as { GoMod?: string; Error?: string };
-  if (info.Error || !info.GoMod) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no GoMod'}`);
+  if (info.Error || !info.GoMod)
+    throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no GoMod'}`);
   return info.GoMod;
 }
 
@@ -109,7 +117,8 @@ async function goModFile(module: string, version: string): Promise<string> {
 export async function kubernetesWrapperGoMod(version: string): Promise<string> {
   const upstream = await readFile(await goModFile('k8s.io/kubernetes', version), 'utf8');
   const staging = [...upstream.matchAll(/^\s+(k8s\.io\/[a-z0-9-]+) v0\.0\.0$/gm)].map((m) => m[1] as string);
-  if (staging.length < 20) throw new Error(`found only ${staging.length} staging modules in k8s.io/kubernetes ${version}`);
+  if (staging.length < 20)
+    throw new Error(`found only ${staging.length} staging modules in k8s.io/kubernetes ${version}`);
   const stagingVersion = version.replace(/^v1\./, 'v0.');
   return [
     'module sluice.dev/harness/kubernetes',
@@ -196,7 +205,8 @@ async function fetchPrometheus(target: string, update: (detail: string) => void)
     if (!response.ok) throw new Error(`downloading Prometheus from ${url}: HTTP ${response.status}`);
     await writeFile(`${deb}.partial`, Buffer.from(await response.arrayBuffer()));
     const actual = await sha256(`${deb}.partial`);
-    if (actual !== expected) throw new Error(`Prometheus package checksum mismatch: got ${actual}, expected ${expected}`);
+    if (actual !== expected)
+      throw new Error(`Prometheus package checksum mismatch: got ${actual}, expected ${expected}`);
     await rename(`${deb}.partial`, deb);
   }
   update('unpacking');
@@ -246,7 +256,14 @@ async function withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
 export async function ensureBinaries(progress: Progress): Promise<Binaries> {
   const bins = binaryPaths();
   const missing = async () => {
-    const all = [bins.kubeApiserver, bins.kubeControllerManager, bins.kubeScheduler, bins.etcd, bins.kwok, bins.prometheus];
+    const all = [
+      bins.kubeApiserver,
+      bins.kubeControllerManager,
+      bins.kubeScheduler,
+      bins.etcd,
+      bins.kwok,
+      bins.prometheus,
+    ];
     const present = await Promise.all(all.map(exists));
     return all.filter((_, i) => !present[i]);
   };
@@ -285,23 +302,27 @@ export async function ensureBinaries(progress: Progress): Promise<Binaries> {
       ['kube-scheduler', bins.kubeScheduler],
     ] as const;
     if (!(await Promise.all(k8s.map(([, path]) => exists(path)))).every(Boolean)) {
-      const dir = await progress.step(`preparing the Kubernetes ${VERSIONS.kubernetes} wrapper module`, async () =>
-        writeModule(
-          'kubernetes',
-          await kubernetesWrapperGoMod(VERSIONS.kubernetes),
-          k8s.map(([name]) => `k8s.io/kubernetes/cmd/${name}`),
-        ),
+      const dir = await progress.step(
+        `preparing the Kubernetes ${VERSIONS.kubernetes} wrapper module`,
+        async () =>
+          writeModule(
+            'kubernetes',
+            await kubernetesWrapperGoMod(VERSIONS.kubernetes),
+            k8s.map(([name]) => `k8s.io/kubernetes/cmd/${name}`),
+          ),
       );
       for (const [name, path] of k8s) {
         if (await exists(path)) continue;
-        await progress.step(`building ${name} ${VERSIONS.kubernetes} (first run only, a few minutes)`, (update) =>
-          goBuild(
-            dir,
-            `k8s.io/kubernetes/cmd/${name}`,
-            path,
-            { tags: 'selinux,notest,grpcnotrace', ldflags: kubernetesLdflags(VERSIONS.kubernetes) },
-            update,
-          ),
+        await progress.step(
+          `building ${name} ${VERSIONS.kubernetes} (first run only, a few minutes)`,
+          (update) =>
+            goBuild(
+              dir,
+              `k8s.io/kubernetes/cmd/${name}`,
+              path,
+              { tags: 'selinux,notest,grpcnotrace', ldflags: kubernetesLdflags(VERSIONS.kubernetes) },
+              update,
+            ),
         );
       }
     }

@@ -67,7 +67,11 @@ async function readState(stateDir: string): Promise<ClusterState | undefined> {
   }
 }
 
-function httpsGet(url: string, pki: Pki, client: { cert: string; key: string }): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  pki: Pki,
+  client: { cert: string; key: string },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
     const req = httpsRequest(
       url,
@@ -101,7 +105,9 @@ export function kubeconfigYaml(server: string, pki: Pki, user: string, cert: str
     {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'sluice-local', cluster: { server, 'certificate-authority-data': read(pki.caCert) } }],
+      clusters: [
+        { name: 'sluice-local', cluster: { server, 'certificate-authority-data': read(pki.caCert) } },
+      ],
       users: [{ name: user, user: { 'client-certificate-data': read(cert), 'client-key-data': read(key) } }],
       contexts: [{ name: 'sluice-local', context: { cluster: 'sluice-local', user, namespace: 'default' } }],
       'current-context': 'sluice-local',
@@ -202,9 +208,13 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
     await progress.step('starting etcd, kube-apiserver and Prometheus', async () => {
       const pki = await createPki(join(stateDir, 'pki'));
       const admin = await issueClientCert(pki, 'admin', ['system:masters']);
-      await writeFile(state.kubeconfig, kubeconfigYaml(state.apiserverUrl, pki, 'admin', admin.cert, admin.key), {
-        mode: 0o600,
-      });
+      await writeFile(
+        state.kubeconfig,
+        kubeconfigYaml(state.apiserverUrl, pki, 'admin', admin.cert, admin.key),
+        {
+          mode: 0o600,
+        },
+      );
 
       pids.etcd = startDetached(bins.etcd, etcdArgs(stateDir, ports), log('etcd'));
       pids.prometheus = await startPrometheus(bins, stateDir, ports.prometheus, log('prometheus'));
@@ -215,12 +225,21 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
         describe: () => logTail(log('etcd')),
       });
 
-      pids.apiserver = startDetached(bins.kubeApiserver, apiserverArgs(stateDir, pki, ports), log('kube-apiserver'));
+      pids.apiserver = startDetached(
+        bins.kubeApiserver,
+        apiserverArgs(stateDir, pki, ports),
+        log('kube-apiserver'),
+      );
       await saveState();
       await waitFor(
         'kube-apiserver',
         async () => (await httpsGet(`${state.apiserverUrl}/readyz`, pki, admin)).status === 200,
-        { timeoutMs: 90_000, intervalMs: 500, pid: pids.apiserver, describe: () => logTail(log('kube-apiserver')) },
+        {
+          timeoutMs: 90_000,
+          intervalMs: 500,
+          pid: pids.apiserver,
+          describe: () => logTail(log('kube-apiserver')),
+        },
       );
     });
 
@@ -284,7 +303,11 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
             throw error;
           }
         },
-        { timeoutMs: 60_000, pid: pids.controllerManager, describe: () => logTail(log('kube-controller-manager')) },
+        {
+          timeoutMs: 60_000,
+          pid: pids.controllerManager,
+          describe: () => logTail(log('kube-controller-manager')),
+        },
       );
     });
 
@@ -348,7 +371,11 @@ function etcdArgs(stateDir: string, ports: { etcdClient: number; etcdPeer: numbe
   ];
 }
 
-function apiserverArgs(stateDir: string, pki: Pki, ports: { etcdClient: number; apiserver: number }): string[] {
+function apiserverArgs(
+  stateDir: string,
+  pki: Pki,
+  ports: { etcdClient: number; apiserver: number },
+): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',
@@ -390,7 +417,12 @@ function controllerManagerArgs(kubeconfig: string, pki: Pki, port: number): stri
   ];
 }
 
-async function startPrometheus(bins: Binaries, stateDir: string, port: number, logFile: string): Promise<number> {
+async function startPrometheus(
+  bins: Binaries,
+  stateDir: string,
+  port: number,
+  logFile: string,
+): Promise<number> {
   const dir = join(stateDir, 'prometheus');
   const targets = join(dir, 'targets');
   await mkdir(targets, { recursive: true });
@@ -484,7 +516,10 @@ async function crdFiles(extra: string[]): Promise<string[]> {
       .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
       .sort()
       .map((f) => join(dir, f));
-  const files = [...(await yamlIn(join(PACKAGE_ROOT, 'crds'))), ...(await yamlIn(join(PACKAGE_ROOT, 'src', 'dev', 'crds')))];
+  const files = [
+    ...(await yamlIn(join(PACKAGE_ROOT, 'crds'))),
+    ...(await yamlIn(join(PACKAGE_ROOT, 'src', 'dev', 'crds'))),
+  ];
   const istio = await goModuleDir('istio.io/api', VERSIONS.istioApi);
   files.push(join(istio, 'kubernetes', 'customresourcedefinitions.gen.yaml'));
   const gateway = await goModuleDir('sigs.k8s.io/gateway-api', VERSIONS.gatewayApi);
@@ -501,13 +536,19 @@ export async function installCrds(kc: KubeConfig, files: string[]): Promise<void
   const names: string[] = [];
   for (const file of files) {
     for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-      const object = doc.toJS() as { kind?: string; apiVersion?: string; metadata?: { name?: string } } | null;
+      const object = doc.toJS() as {
+        kind?: string;
+        apiVersion?: string;
+        metadata?: { name?: string };
+      } | null;
       // Gateway API ships a ValidatingAdmissionPolicy beside its CRDs; only CRDs go in.
       if (!object || object.kind !== 'CustomResourceDefinition' || !object.metadata?.name) continue;
       try {
         await apply(kube, object as Parameters<typeof apply>[1]);
       } catch (error) {
-        throw new Error(`installing CRD ${object.metadata.name} from ${file}: ${apiErrorMessage(error)}`);
+        throw new Error(`installing CRD ${object.metadata.name} from ${file}: ${apiErrorMessage(error)}`, {
+          cause: error,
+        });
       }
       names.push(object.metadata.name);
     }
@@ -519,7 +560,9 @@ export async function installCrds(kc: KubeConfig, files: string[]): Promise<void
       const list = await ext.listCustomResourceDefinition();
       const established = new Set(
         list.items
-          .filter((crd) => crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'))
+          .filter((crd) =>
+            crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+          )
           .map((crd) => crd.metadata?.name),
       );
       return names.every((name) => established.has(name));

@@ -38,10 +38,21 @@ export async function createPki(dir: string): Promise<Pki> {
   };
   if (!(await exists(pki.caCert))) {
     await run('openssl', [
-      'req', '-x509', ...EC, '-days', '3650', '-subj', '/CN=sluice-local-ca',
-      '-keyout', pki.caKey, '-out', pki.caCert,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'req',
+      '-x509',
+      ...EC,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=sluice-local-ca',
+      '-keyout',
+      pki.caKey,
+      '-out',
+      pki.caCert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
     ]);
   }
   if (!(await exists(pki.serverCert))) {
@@ -51,19 +62,47 @@ export async function createPki(dir: string): Promise<Pki> {
     ]);
   }
   if (!(await exists(pki.serviceAccountKey))) {
-    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', pki.serviceAccountKey]);
+    await run('openssl', [
+      'ecparam',
+      '-name',
+      'prime256v1',
+      '-genkey',
+      '-noout',
+      '-out',
+      pki.serviceAccountKey,
+    ]);
     await run('openssl', ['ec', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub]);
   }
   return pki;
 }
 
-async function issue(pki: Pki, cert: string, key: string, subject: string, extensions: string[]): Promise<void> {
+async function issue(
+  pki: Pki,
+  cert: string,
+  key: string,
+  subject: string,
+  extensions: string[],
+): Promise<void> {
   await run('openssl', [
-    'req', '-x509', ...EC, '-days', '3650', '-subj', subject,
-    '-CA', pki.caCert, '-CAkey', pki.caKey,
-    '-keyout', key, '-out', cert,
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    'req',
+    '-x509',
+    ...EC,
+    '-days',
+    '3650',
+    '-subj',
+    subject,
+    '-CA',
+    pki.caCert,
+    '-CAkey',
+    pki.caKey,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
     ...extensions.flatMap((e) => ['-addext', e]),
   ]);
 }

@@ -3,10 +3,19 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Starts a long-running process detached from this one, logging to a file; returns its pid. */
-export function startDetached(command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
+export function startDetached(
+  command: string,
+  args: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: env ?? process.env,
+    });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     child.unref();
     return child.pid;

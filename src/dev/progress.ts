@@ -7,7 +7,9 @@ export interface Progress {
   info(message: string): void;
 }
 
-export function consoleProgress(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Progress {
+export function consoleProgress(
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Progress {
   return {
     async step(title, work) {
       const started = Date.now();

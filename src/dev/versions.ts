@@ -21,7 +21,9 @@ export const VERSIONS = {
 
 /** Where built binaries live: outside the repository, shared by every clone. */
 export function cacheRoot(): string {
-  return process.env.SLUICE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice');
+  return (
+    process.env.SLUICE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice')
+  );
 }
 
 export function binDir(): string {

@@ -53,7 +53,12 @@ export class WireObjectApi extends KubernetesObjectApi {
       } catch {
         // not JSON: keep the text
       }
-      throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode} ${method} ${path}`, body, response.headers);
+      throw new ApiException(
+        response.httpStatusCode,
+        `HTTP ${response.httpStatusCode} ${method} ${path}`,
+        body,
+        response.headers,
+      );
     }
     return (text ? JSON.parse(text) : {}) as T;
   }
@@ -108,7 +113,9 @@ export class WireObjectApi extends KubernetesObjectApi {
     const path = await this.pathOf({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, true);
     // pathOf fills in the default namespace for namespaced kinds; list across all when none given.
     const allNamespaces = namespace ? path : path.replace(/\/namespaces\/[^/]+\//, '/');
-    const list = await this.request<{ items: T[] }>(HttpMethod.GET, allNamespaces, { query: { labelSelector } });
+    const list = await this.request<{ items: T[] }>(HttpMethod.GET, allNamespaces, {
+      query: { labelSelector },
+    });
     return list.items;
   }
 }

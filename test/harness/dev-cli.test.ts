@@ -15,14 +15,18 @@ describe('sluice dev up|env|down', () => {
     const first = await sluice(['dev', 'up', '--dir', dir, '--nodes', '1']);
     expect(first.stdout).toContain(`export KUBECONFIG=${join(dir, 'kubeconfig')}`);
     expect(first.stdout).toMatch(/export PROMETHEUS_URL=http:\/\/127\.0\.0\.1:\d+/);
-    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { pids: Record<string, number> };
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as {
+      pids: Record<string, number>;
+    };
     const pids = Object.values(state.pids);
     expect(pids).toHaveLength(6);
 
     const second = await sluice(['dev', 'up', '--dir', dir]);
     expect(second.stderr).toContain('already running');
     expect(second.stdout).toBe(first.stdout);
-    const again = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { pids: Record<string, number> };
+    const again = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as {
+      pids: Record<string, number>;
+    };
     expect(again.pids).toEqual(state.pids);
 
     const printed = await sluice(['dev', 'env', '--dir', dir]);

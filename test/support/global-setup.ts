@@ -18,14 +18,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let cluster;
   if (reuse) {
     cluster = await env(reuse);
-    if (!cluster) throw new Error(`SLUICE_TEST_CLUSTER=${reuse}: no running local control plane there (sluice dev up --dir ${reuse})`);
+    if (!cluster)
+      throw new Error(
+        `SLUICE_TEST_CLUSTER=${reuse}: no running local control plane there (sluice dev up --dir ${reuse})`,
+      );
     stateDir = reuse;
   } else {
     stateDir = `.sluice/test-${process.pid}`;
     owned = true;
     const started = Date.now();
     cluster = await up({ stateDir, progress: consoleProgress() });
-    process.stderr.write(`integration control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    process.stderr.write(
+      `integration control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    );
     // If the runner dies without teardown, don't leave the processes behind.
     process.once('exit', () => killAllSync(recordedPids(stateDir)));
   }
