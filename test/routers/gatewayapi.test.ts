@@ -138,7 +138,7 @@ describe('gatewayapi router', () => {
       match: true,
     });
 
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0', { replicas: 2 });
+    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
     const { promoted } = await promote(canary, sluice);
     expect(promoted.applied).toBe(true);
     await sluice.router.setRoutes(canary, PRIMARY_ONLY);
@@ -216,7 +216,7 @@ describe('gatewayapi router', () => {
       });
       await check();
     }
-    await release(ns.kube, ns.name, 'ghcr.io/example/shop:2', { name: 'shop', replicas: 1 });
+    await release(ns.kube, ns.name, 'ghcr.io/example/shop:2', 'shop');
     await promote(canary, sluice);
     await sluice.router.setRoutes(canary, PRIMARY_ONLY);
     await sluice.target.scaleCanary(canary, 'zero');

@@ -93,6 +93,8 @@ describe('istio router', () => {
     const apex = await read(ns.kube, 'v1', 'Service', ns.name, APP);
     expect(apex.spec.selector).toEqual({ app: 'podinfo-primary' });
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
+    expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, APP)).spec.replicas).toBe(0);
+    expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`)).spec.replicas).toBe(2);
 
     // Weights 90/10, then 50/50.
     for (const [primaryWeight, canaryWeight] of [
@@ -152,7 +154,7 @@ describe('istio router', () => {
     });
 
     // Promote a new image, route everything back, scale the canary down.
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0', { replicas: 2 });
+    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
     const { promoted } = await promote(canary, sluice);
     expect(promoted.applied).toBe(true);
     await sluice.router.setRoutes(canary, PRIMARY_ONLY);
@@ -160,6 +162,7 @@ describe('istio router', () => {
     const primary = await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`);
     const template = primary.spec.template as { spec: { containers: { image: string }[] } };
     expect(template.spec.containers[0]!.image).toBe('ghcr.io/stefanprodan/podinfo:6.1.0');
+    expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, APP)).spec.replicas).toBe(0);
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
     // Finalize (revertOnDeletion): the target takes the traffic back, Sluice's objects go.

@@ -1,3 +1,4 @@
+import { HttpMethod } from '@kubernetes/client-node';
 import type { Canary, CanaryInput } from '../../src/api/canary.ts';
 import { parseCanary } from '../../src/api/validate.ts';
 import type { Kube } from '../../src/kube/client.ts';
@@ -59,15 +60,27 @@ export function deploymentManifest(namespace: string, options: DeploymentOptions
   };
 }
 
-/** Creates (or re-applies) the target Deployment as another field manager would. */
+/**
+ * Creates the target Deployment the way `kubectl create`/`kubectl apply` (client-side)
+ * does: an Update by an imperative field manager, so Sluice may scale it.
+ */
 export async function applyDeployment(
   kube: Pick<Kube, 'wire'>,
   namespace: string,
   options: DeploymentOptions = {},
 ) {
-  return applyObject(kube, deploymentManifest(namespace, options), {
-    fieldManager: options.fieldManager ?? 'kubectl',
-    force: true,
+  if (options.fieldManager) {
+    // A declarative owner (server-side apply), e.g. a GitOps reconciler.
+    return applyObject(kube, deploymentManifest(namespace, options), {
+      fieldManager: options.fieldManager,
+      force: true,
+    });
+  }
+  const manifest = deploymentManifest(namespace, options);
+  const path = await kube.wire.pathOf(manifest as never, true);
+  return kube.wire.request<JsonObject>(HttpMethod.POST, path, {
+    body: manifest,
+    query: { fieldManager: 'kubectl-client-side-apply' },
   });
 }
 
@@ -143,14 +156,19 @@ export async function exists(
   return (await getObject(kube, { apiVersion, kind, metadata: { name, namespace } })) !== undefined;
 }
 
-/** A new release of the target: a new image, applied by the team's field manager. */
-export async function release(
-  kube: Pick<Kube, 'wire'>,
-  namespace: string,
-  image: string,
-  options: DeploymentOptions = {},
-) {
-  return applyDeployment(kube, namespace, { ...options, image });
+/** A new release of the target: a new image, patched in by kubectl (an imperative update). */
+export async function release(kube: Pick<Kube, 'wire'>, namespace: string, image: string, name = APP) {
+  return kube.wire.mergePatchObject(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } },
+    {
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'app', image, ports: [{ name: 'http', containerPort: PORT }] }] },
+        },
+      },
+    },
+    { fieldManager: 'kubectl-client-side-apply' },
+  );
 }
 
 /** The analysis-time part of a promotion the machine drives: scale up, ready, copy, route back, scale down. */
