@@ -1,0 +1,214 @@
+import { HttpMethod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { eventually, useNamespace } from '../support/kube.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, read, release, sluiceFor } from './fixtures.ts';
+
+// Deployment and DaemonSet targets on the real control plane (kube-controller-manager,
+// scheduler, kwok pods).
+
+const ns = useNamespace('targets-deploy');
+
+type Template = {
+  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  spec: {
+    nodeSelector?: Record<string, string>;
+    affinity?: {
+      podAntiAffinity?: {
+        preferredDuringSchedulingIgnoredDuringExecution?: {
+          podAffinityTerm: { labelSelector: { matchLabels: Record<string, string> } };
+        }[];
+      };
+    };
+  };
+};
+
+describe('Deployment target', () => {
+  it('bootstraps a primary with its own selector, then scales the target to zero', async () => {
+    await applyDeployment(ns.kube, ns.name, {
+      replicas: 3,
+      podSpec: {
+        affinity: {
+          podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              {
+                weight: 100,
+                podAffinityTerm: {
+                  topologyKey: 'kubernetes.io/hostname',
+                  labelSelector: { matchLabels: { app: APP } },
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+    await ns.kube.wire.mergePatchObject(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: APP, namespace: ns.name } },
+      {
+        metadata: {
+          annotations: { 'kustomize.toolkit.fluxcd.io/checksum': 'abc' },
+          labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps' },
+        },
+      },
+    );
+    const canary = canaryFor(ns.name, { provider: 'kubernetes' });
+    const sluice = sluiceFor(canary, ns.kube);
+    const first = await sluice.target.bootstrap(canary);
+    expect(first.done).toBe(false);
+    expect(first.primary.state).toBe('notReady');
+
+    const done = await bootstrap(canary, sluice);
+    expect(done.scale).toEqual({ replicas: 0, written: true });
+    const primary = await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`);
+    expect(primary.spec.replicas).toBe(3);
+    expect(primary.spec.selector).toEqual({ matchLabels: { app: 'podinfo-primary' } });
+    expect(primary.metadata.labels).toEqual({ app: 'podinfo-primary', team: 'checkout' });
+    expect(primary.metadata.annotations).toMatchObject({
+      'example.com/owner': 'checkout',
+      'sluice.dev/canary': APP,
+    });
+    expect(primary.metadata.annotations?.['kustomize.toolkit.fluxcd.io/checksum']).toBeUndefined();
+    const template = primary.spec.template as Template;
+    expect(template.metadata.labels).toEqual({ app: 'podinfo-primary' });
+    expect(template.metadata.annotations['prometheus.io/scrape']).toBe('true');
+    expect(template.metadata.annotations['sluice.dev/revision']).toBe(
+      (await sluice.target.revision(canary)).revision,
+    );
+    const term =
+      template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0];
+    expect(term?.podAffinityTerm.labelSelector.matchLabels).toEqual({ app: 'podinfo-primary' });
+    // Nothing ties the primary to the Canary's lifetime (see docs/routing.md).
+    expect((primary.metadata as { ownerReferences?: unknown[] }).ownerReferences).toBeUndefined();
+
+    expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, APP)).spec.replicas).toBe(0);
+    const readiness = await sluice.target.readiness(canary);
+    expect(readiness.primary.state).toBe('ready');
+    expect(readiness.canary).toEqual({
+      state: 'notReady',
+      message: `Deployment ${ns.name}/podinfo is scaled to zero`,
+    });
+
+    // Repeating the bootstrap and the promotion writes nothing.
+    const again = await sluice.target.bootstrap(canary);
+    expect(again.done).toBe(true);
+    expect(again.writes).toBe(0);
+    const before = primary.metadata.resourceVersion;
+    expect((await sluice.target.promote(canary)).writes).toBe(0);
+    expect(
+      (await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`)).metadata.resourceVersion,
+    ).toBe(before);
+
+    // Scale up for an analysis: the primary's replicas; a second call is a no-op.
+    expect(await sluice.target.scaleCanary(canary, 'up')).toEqual({ replicas: 3, written: true });
+    expect(await sluice.target.scaleCanary(canary, 'up')).toEqual({ replicas: 3, written: false });
+    await eventually(
+      'canary ready',
+      async () => (await sluice.target.readiness(canary)).canary.state === 'ready',
+    );
+
+    // A promotion asked for a revision the target has left writes nothing.
+    const old = await sluice.target.revision(canary);
+    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.2.0');
+    const stale = await sluice.target.promote(canary, { revision: old.revision });
+    expect(stale.applied).toBe(false);
+    expect(stale.writes).toBe(0);
+    expect(stale.message).toMatch(/not promoted/);
+    const current = await sluice.target.revision(canary);
+    expect(current.revision).not.toBe(old.revision);
+    const promoted = await sluice.target.promote(canary, { revision: current.revision });
+    expect(promoted.applied).toBe(true);
+    expect(promoted.writes).toBe(1);
+  });
+
+  it('reports a crash-looping release as deadlineExceeded at once, naming the pod and the exit code', async () => {
+    await applyDeployment(ns.kube, ns.name, { name: 'crashy', replicas: 1 });
+    const canary = canaryFor(
+      ns.name,
+      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'crashy' } },
+      'crashy',
+    );
+    const sluice = sluiceFor(canary, ns.kube);
+    await bootstrap(canary, sluice);
+    // The new release's containers fail (kwok's pod-container-running-failed stage).
+    await ns.kube.wire.mergePatchObject(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'crashy', namespace: ns.name } },
+      {
+        spec: {
+          template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } } },
+        },
+      },
+    );
+    await sluice.target.scaleCanary(canary, 'up');
+    const report = await eventually('canary deadlineExceeded', async () => {
+      const { canary: readiness } = await sluice.target.readiness(canary);
+      return readiness.state === 'deadlineExceeded' ? readiness : undefined;
+    });
+    expect(report.message).toMatch(
+      new RegExp(
+        `Deployment ${ns.name}/crashy will not become ready: pod crashy-[a-z0-9-]+ failed: container app exited with code 1`,
+      ),
+    );
+    // The primary is untouched and serving.
+    expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
+  });
+});
+
+describe('DaemonSet target', () => {
+  it('bootstraps a primary DaemonSet and parks the target off every node with a node selector', async () => {
+    await ns.kube.wire.request(HttpMethod.POST, `/apis/apps/v1/namespaces/${ns.name}/daemonsets`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'agent', namespace: ns.name },
+        spec: {
+          selector: { matchLabels: { name: 'agent' } },
+          template: {
+            metadata: { labels: { name: 'agent' } },
+            spec: {
+              containers: [{ name: 'agent', image: 'example.com/agent:1', ports: [{ containerPort: 9100 }] }],
+            },
+          },
+        },
+      },
+    });
+    const canary = canaryFor(
+      ns.name,
+      {
+        provider: 'kubernetes',
+        targetRef: { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent' },
+        service: { port: 9100 },
+      },
+      'agent',
+    );
+    const sluice = sluiceFor(canary, ns.kube);
+    const revision = await sluice.target.revision(canary);
+    const done = await bootstrap(canary, sluice);
+    expect(done.scale).toEqual({ replicas: 0, written: true });
+    const primary = await read(ns.kube, 'apps/v1', 'DaemonSet', ns.name, 'agent-primary');
+    expect(primary.spec.selector).toEqual({ matchLabels: { name: 'agent-primary' } });
+    expect((primary.status as { numberAvailable?: number }).numberAvailable).toBe(2);
+    const target = await read(ns.kube, 'apps/v1', 'DaemonSet', ns.name, 'agent');
+    expect((target.spec.template as Template).spec.nodeSelector).toEqual({
+      'sluice.dev/scale-to-zero': 'true',
+    });
+    // Parking the target is not a new revision.
+    expect((await sluice.target.revision(canary)).revision).toBe(revision.revision);
+    await eventually(
+      'target pods gone',
+      async () =>
+        (
+          (await read(ns.kube, 'apps/v1', 'DaemonSet', ns.name, 'agent')).status as {
+            desiredNumberScheduled?: number;
+          }
+        ).desiredNumberScheduled === 0,
+    );
+
+    expect(await sluice.target.scaleCanary(canary, 'up')).toEqual({ replicas: 1, written: true });
+    const unparked = await read(ns.kube, 'apps/v1', 'DaemonSet', ns.name, 'agent');
+    expect((unparked.spec.template as Template).spec.nodeSelector).toBeUndefined();
+    await eventually(
+      'canary DaemonSet ready',
+      async () => (await sluice.target.readiness(canary)).canary.state === 'ready',
+    );
+  });
+});
