@@ -1,0 +1,110 @@
+import type { V1Deployment, V1EnvVar, V1Service } from '@kubernetes/client-node';
+import { apply, type Kube } from '../../src/kube/client.ts';
+import { DEMO_APP_LABEL } from '../../src/dev/pods.ts';
+import type { LocalRuntime } from '../../src/dev/runtime.ts';
+import { eventually } from '../support/kube.ts';
+
+/** A Deployment of the demo app: its pods carry the demo label, so the runtime runs them. */
+export function demoDeployment(
+  namespace: string,
+  name: string,
+  options: { replicas?: number; env?: V1EnvVar[]; app?: string; annotations?: Record<string, string> } = {},
+): V1Deployment {
+  const app = options.app ?? name;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: options.replicas ?? 1,
+      selector: { matchLabels: { app } },
+      template: {
+        metadata: {
+          labels: { app, [DEMO_APP_LABEL]: 'true' },
+          ...(options.annotations ? { annotations: options.annotations } : {}),
+        },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'example.com/demo-app:1.0.0',
+              ports: [{ name: 'http', containerPort: 8080 }],
+              env: options.env ?? [],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function service(namespace: string, name: string, app: string): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  };
+}
+
+export async function applyAll(kube: Kube, objects: object[]): Promise<void> {
+  for (const object of objects) await apply(kube, object as Parameters<typeof apply>[1]);
+}
+
+/** Waits until the workload has exactly `count` ready processes. */
+export function readyProcesses(runtime: LocalRuntime, namespace: string, workload: string, count: number) {
+  return eventually(
+    `${count} ready demo-app processes of ${namespace}/${workload}`,
+    async () => {
+      const ready = runtime.registry.readyOf(namespace, workload);
+      return ready.length === count ? ready : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+export interface Tally {
+  total: number;
+  byVersion: Record<string, number>;
+  byStatus: Record<string, number>;
+}
+
+/** Sends `n` requests (a few at a time) and counts answers by X-App-Version and status. */
+export async function tally(
+  url: string,
+  n: number,
+  options: { headers?: Record<string, string>; concurrency?: number } = {},
+): Promise<Tally> {
+  const result: Tally = { total: 0, byVersion: {}, byStatus: {} };
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next += 1;
+      const response = await fetch(url, {
+        headers: options.headers ?? {},
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.arrayBuffer();
+      const version = response.headers.get('x-app-version') ?? 'none';
+      result.total += 1;
+      result.byVersion[version] = (result.byVersion[version] ?? 0) + 1;
+      result.byStatus[response.status] = (result.byStatus[response.status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  return result;
+}
+
+/** The app's own counter for a path, summed over the given processes' /metrics. */
+export async function appRequests(urls: string[], path: string): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (line.startsWith('http_requests_total{') && line.includes(`path="${path}"`)) {
+        sum += Number(line.split(' ').at(-1));
+      }
+    }
+  }
+  return sum;
+}
