@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinQuery } from '../../src/analysis/builtins.ts';
+import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
+import { renderTemplate, templateModel } from '../../src/analysis/template.ts';
+import { startDemoLoad } from '../../src/dev/loadgen.ts';
+import { startLocalRuntime, type LocalRuntime } from '../../src/dev/runtime.ts';
+import type { RunningProxy } from '../../src/dev/traffic.ts';
+import { testEnv } from '../support/env.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
+import { query } from '../support/prometheus.ts';
+import { appRequests, applyAll, demoDeployment, readyProcesses, service, tally } from './fixtures.ts';
+
+// The shape Sluice's Istio router gives a Canary `podinfo`: Deployments podinfo-primary and
+// podinfo (the canary), Services podinfo / podinfo-primary / podinfo-canary, and a
+// VirtualService for host podinfo whose weights it moves.
+const ns = useNamespace('devistio');
+let runtime: LocalRuntime;
+let proxy: RunningProxy;
+
+function virtualService(http: object[]) {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'podinfo', namespace: ns.name },
+    spec: { hosts: ['podinfo', 'podinfo.test'], gateways: ['mesh'], http },
+  };
+}
+const primary = { destination: { host: 'podinfo-primary' } };
+const canary = { destination: { host: 'podinfo-canary' } };
+
+beforeAll(async () => {
+  const env = testEnv();
+  await applyAll(ns.kube, [
+    demoDeployment(ns.name, 'podinfo-primary', { replicas: 2, env: [{ name: 'VERSION', value: '1.0.0' }] }),
+    demoDeployment(ns.name, 'podinfo', {
+      env: [
+        { name: 'VERSION', value: '2.0.0' },
+        { name: 'ERROR_RATE', value: '0.5' },
+        { name: 'LATENCY_MS', value: '30' },
+      ],
+    }),
+    service(ns.name, 'podinfo', 'podinfo-primary'),
+    service(ns.name, 'podinfo-primary', 'podinfo-primary'),
+    service(ns.name, 'podinfo-canary', 'podinfo'),
+  ]);
+  runtime = await startLocalRuntime({
+    kubeconfig: env.kubeconfig,
+    stateDir: env.stateDir,
+    prometheusTargetsDir: env.prometheusTargetsDir,
+    namespace: ns.name,
+    proxies: [{ service: 'podinfo', hosts: ['podinfo.test'] }],
+  });
+  proxy = runtime.proxies[0] as RunningProxy;
+  await readyProcesses(runtime, ns.name, 'podinfo-primary', 2);
+  await readyProcesses(runtime, ns.name, 'podinfo', 1);
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+/** Applies a VirtualService and waits until the proxy routes by it (a probe request says so). */
+async function route(http: object[], probe: { headers?: Record<string, string>; version: string }) {
+  await applyAll(ns.kube, [virtualService(http)]);
+  await eventually(`the proxy routing by the new VirtualService`, async () => {
+    const t = await tally(proxy.url, 10, { headers: probe.headers ?? {} });
+    return (t.byVersion[probe.version] ?? 0) > 0 || undefined;
+  });
+}
+
+describe('the traffic layer with an Istio VirtualService', () => {
+  it('sends everything to the apex Service (the primary) while there is no VirtualService', async () => {
+    const t = await tally(proxy.url, 60);
+    expect(t.byVersion).toEqual({ '1.0.0': 60 });
+  });
+
+  it('splits traffic by the route weights (80/20)', async () => {
+    await route(
+      [
+        {
+          route: [
+            { ...primary, weight: 80 },
+            { ...canary, weight: 20 },
+          ],
+        },
+      ],
+      { version: '2.0.0' },
+    );
+    const n = 500;
+    const t = await tally(proxy.url, n);
+    expect(t.total).toBe(n);
+    const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+    // 20 % ± 8 points is more than 4 standard deviations for 500 requests.
+    expect(canaryShare).toBeGreaterThan(0.12);
+    expect(canaryShare).toBeLessThan(0.28);
+    expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+  });
+
+  it('routes A/B by header match, first matching rule wins', async () => {
+    await route(
+      [
+        {
+          match: [
+            { headers: { 'x-canary': { exact: 'insider' } } },
+            { headers: { cookie: { regex: '.*canary=always.*' } } },
+          ],
+          route: [canary],
+        },
+        { route: [primary] },
+      ],
+      { headers: { 'x-canary': 'insider' }, version: '2.0.0' },
+    );
+    expect((await tally(proxy.url, 30, { headers: { 'x-canary': 'insider' } })).byVersion).toEqual({
+      '2.0.0': 30,
+    });
+    expect((await tally(proxy.url, 30, { headers: { cookie: 'a=b; canary=always' } })).byVersion).toEqual({
+      '2.0.0': 30,
+    });
+    expect((await tally(proxy.url, 30, { headers: { 'x-canary': 'outsider' } })).byVersion).toEqual({
+      '1.0.0': 30,
+    });
+  });
+
+  it('mirrors requests to the canary and ignores its answers', async () => {
+    await route(
+      [
+        {
+          route: [
+            { ...primary, weight: 100 },
+            { ...canary, weight: 0 },
+          ],
+          mirror: { host: 'podinfo-canary' },
+          mirrorPercentage: { value: 100 },
+        },
+      ],
+      {
+        version: '1.0.0',
+      },
+    );
+    const t = await tally(`${proxy.url}/mirrored`, 40);
+    expect(t.byVersion).toEqual({ '1.0.0': 40 });
+    expect(t.byStatus).toEqual({ '200': 40 });
+    const canaryUrls = runtime.registry.readyOf(ns.name, 'podinfo').map((p) => p.url);
+    await eventually(
+      '40 mirrored copies at the canary',
+      async () => (await appRequests(canaryUrls, '/mirrored')) === 40,
+    );
+  });
+
+  it("exports istio_* series that Sluice's built-in Istio queries read correctly", async () => {
+    await route(
+      [
+        {
+          route: [
+            { ...primary, weight: 50 },
+            { ...canary, weight: 50 },
+          ],
+        },
+      ],
+      { version: '2.0.0' },
+    );
+    // Steady traffic for a few seconds, so every series has several scrapes.
+    const load = startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 });
+    const counts = await load.done;
+    expect(counts.total).toBeGreaterThan(250);
+    expect(Object.keys(counts.byWorkload).sort()).toEqual(['podinfo', 'podinfo-primary']);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    const prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
+    const run = (metric: 'request-success-rate' | 'request-duration', target: string) => {
+      const model = templateModel({ name: 'podinfo', namespace: ns.name, target }, '30s', {});
+      return prometheus.runQuery(renderTemplate(builtinQuery('istio', metric), model, `builtin ${metric}`));
+    };
+    const canaryRate = await run('request-success-rate', 'podinfo');
+    const primaryRate = await run('request-success-rate', 'podinfo-primary');
+    expect(primaryRate).toBe(100);
+    // ERROR_RATE=0.5 on the canary: about half its answers are 500s.
+    expect(canaryRate).toBeGreaterThan(35);
+    expect(canaryRate).toBeLessThan(65);
+    // LATENCY_MS=30: the canary's p99 lies in Istio's (25, 50] ms bucket, the primary's far below.
+    const canaryP99 = await run('request-duration', 'podinfo');
+    expect(canaryP99).toBeGreaterThan(25);
+    expect(canaryP99).toBeLessThanOrEqual(50);
+    expect(await run('request-duration', 'podinfo-primary')).toBeLessThan(25);
+
+    const [series] = await query(
+      `istio_requests_total{destination_workload_namespace="${ns.name}", destination_workload="podinfo", response_code="500"}`,
+    );
+    expect(series?.metric).toMatchObject({
+      reporter: 'destination',
+      destination_workload: 'podinfo',
+      destination_app: 'podinfo',
+      destination_service: `podinfo-canary.${ns.name}.svc.cluster.local`,
+      destination_service_name: 'podinfo-canary',
+      destination_service_namespace: ns.name,
+      destination_principal: `spiffe://cluster.local/ns/${ns.name}/sa/default`,
+      source_workload: 'unknown',
+      request_protocol: 'http',
+      response_flags: '-',
+    });
+  });
+});
