@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import type { DaemonSet, Deployment, Pod } from './kinds.ts';
+import { daemonSetReadiness, deploymentReadiness, failingPod, requiredPods } from './readiness.ts';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const options = { threshold: 100, progressDeadlineSeconds: 600, now: NOW };
+
+function deployment(status: NonNullable<Deployment['status']>, replicas = 3, generation = 2): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', generation },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { containers: [{ name: 'app' }] } },
+    },
+    status: { observedGeneration: generation, ...status },
+  };
+}
+
+function pod(name: string, status: NonNullable<Pod['status']>): Pod {
+  return { metadata: { name }, status };
+}
+
+const healthy = { replicas: 3, updatedReplicas: 3, availableReplicas: 3, readyReplicas: 3 };
+
+describe('deploymentReadiness', () => {
+  it('is ready when every replica is updated and available', () => {
+    expect(deploymentReadiness(deployment(healthy), [], options)).toEqual({
+      state: 'ready',
+      message: 'Deployment shop/web is ready (3 of 3 replicas available)',
+    });
+  });
+
+  it('waits for the controller to observe the latest generation', () => {
+    const d = deployment({ ...healthy, observedGeneration: 1 });
+    expect(deploymentReadiness(d, [], options)).toMatchObject({
+      state: 'notReady',
+      message: expect.stringMatching(/generation 2/),
+    });
+  });
+
+  it('waits while replicas are being updated, old ones terminate, or too few are available', () => {
+    expect(deploymentReadiness(deployment({ ...healthy, updatedReplicas: 1 }), [], options).message).toMatch(
+      /1 of 3 replicas updated/,
+    );
+    expect(deploymentReadiness(deployment({ ...healthy, replicas: 4 }), [], options).message).toMatch(
+      /1 old replicas pending/,
+    );
+    expect(
+      deploymentReadiness(deployment({ ...healthy, availableReplicas: 2 }), [], options).message,
+    ).toMatch(/2 of 3 replicas available/);
+  });
+
+  it('applies the ready threshold, rounding the required pods up', () => {
+    expect(requiredPods(3, 50)).toBe(2);
+    expect(requiredPods(1, 50)).toBe(1);
+    expect(requiredPods(4, 0)).toBe(0);
+    const half = { ...options, threshold: 50 };
+    expect(deploymentReadiness(deployment({ ...healthy, availableReplicas: 2 }), [], half).state).toBe(
+      'ready',
+    );
+    expect(deploymentReadiness(deployment({ ...healthy, availableReplicas: 1 }), [], half).state).toBe(
+      'notReady',
+    );
+  });
+
+  it('reports a scaled-to-zero Deployment as not ready', () => {
+    expect(deploymentReadiness(deployment({}, 0), [], options)).toEqual({
+      state: 'notReady',
+      message: 'Deployment shop/web is scaled to zero',
+    });
+  });
+
+  it("passes on Kubernetes' ProgressDeadlineExceeded", () => {
+    const d = deployment({
+      ...healthy,
+      updatedReplicas: 1,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: 'ReplicaSet "web-1" has timed out progressing.',
+        },
+      ],
+    });
+    expect(deploymentReadiness(d, [], options)).toEqual({
+      state: 'deadlineExceeded',
+      message:
+        'Deployment shop/web exceeded its progress deadline: ReplicaSet "web-1" has timed out progressing.',
+    });
+  });
+
+  it('gives up when Available=False lasts longer than the progress deadline', () => {
+    const since = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
+    const unavailable = (seconds: number) =>
+      deployment({
+        ...healthy,
+        availableReplicas: 1,
+        conditions: [
+          {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            lastUpdateTime: since(seconds),
+          },
+        ],
+      });
+    expect(deploymentReadiness(unavailable(60), [], options).state).toBe('notReady');
+    expect(deploymentReadiness(unavailable(601), [], options).state).toBe('deadlineExceeded');
+  });
+
+  it('reports crash-looping pods at once instead of waiting out the deadline', () => {
+    const crashing = pod('web-abc', {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'app',
+          ready: false,
+          restartCount: 4,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+        },
+      ],
+    });
+    const report = deploymentReadiness(deployment({ ...healthy, availableReplicas: 2 }), [crashing], options);
+    expect(report).toEqual({
+      state: 'deadlineExceeded',
+      message:
+        'Deployment shop/web will not become ready: pod web-abc container app is crash-looping (CrashLoopBackOff, exit code 137, 4 restarts)',
+    });
+    // A ready workload with one restarting pod is still ready.
+    expect(deploymentReadiness(deployment(healthy), [crashing], options).state).toBe('ready');
+  });
+});
+
+describe('failingPod', () => {
+  it('recognises failed pods, crash loops, hopeless images, and tolerates a first restart', () => {
+    expect(
+      failingPod([
+        pod('a', {
+          phase: 'Failed',
+          containerStatuses: [{ name: 'app', state: { terminated: { exitCode: 1, reason: 'Error' } } }],
+        }),
+      ]),
+    ).toBe('pod a failed: container app exited with code 1 (Error)');
+    expect(failingPod([pod('b', { phase: 'Failed', reason: 'Evicted' })])).toBe('pod b failed: Evicted');
+    expect(
+      failingPod([
+        pod('c', {
+          phase: 'Pending',
+          containerStatuses: [
+            { name: 'app', state: { waiting: { reason: 'InvalidImageName', message: 'bad ref' } } },
+          ],
+        }),
+      ]),
+    ).toBe('pod c container app cannot start: InvalidImageName (bad ref)');
+    expect(
+      failingPod([
+        pod('d', {
+          phase: 'Running',
+          containerStatuses: [
+            { name: 'app', restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } },
+          ],
+        }),
+      ]),
+    ).toBeUndefined();
+    expect(
+      failingPod([
+        { metadata: { name: 'e', deletionTimestamp: '2026-01-01T00:00:00Z' }, status: { phase: 'Failed' } },
+      ]),
+    ).toBeUndefined();
+  });
+});
+
+describe('daemonSetReadiness', () => {
+  const daemonSet = (status: NonNullable<DaemonSet['status']>): DaemonSet => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: 'ops', generation: 1 },
+    spec: {
+      selector: { matchLabels: { name: 'agent' } },
+      template: { spec: { containers: [{ name: 'agent' }] } },
+    },
+    status: { observedGeneration: 1, ...status },
+  });
+
+  it('is ready when every scheduled pod is updated and available', () => {
+    expect(
+      daemonSetReadiness(
+        daemonSet({ desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 }),
+        [],
+        options,
+      ).state,
+    ).toBe('ready');
+    expect(
+      daemonSetReadiness(
+        daemonSet({ desiredNumberScheduled: 2, updatedNumberScheduled: 1, numberAvailable: 2 }),
+        [],
+        options,
+      ).message,
+    ).toMatch(/1 of 2 pods updated/);
+    expect(daemonSetReadiness(daemonSet({ desiredNumberScheduled: 0 }), [], options)).toEqual({
+      state: 'notReady',
+      message: 'DaemonSet ops/agent runs on no node (scaled to zero or no node matches)',
+    });
+  });
+});
