@@ -33,11 +33,11 @@ function pod(overrides: { metadata?: object; spec?: object; status?: object } = 
   });
 }
 
+const configMaps: Record<string, Record<string, string>> = {
+  settings: { version: '2.0.0', errorRate: '0.1', 'bad key': 'x' },
+};
 const lookup: ConfigLookup = {
-  configMap: async (_ns, name) =>
-    ({ settings: { version: '2.0.0', errorRate: '0.1', 'bad key': 'x' }, empty: {} })[
-      name as 'settings' | 'empty'
-    ],
+  configMap: async (_ns, name) => configMaps[name],
   secret: async (_ns, name) => (name === 'creds' ? { token: 's3cret' } : undefined),
 };
 
