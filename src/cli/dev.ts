@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_DEV_DIR, down, env, exportLines, up } from '../dev/cluster.ts';
 import { ensureBinaries } from '../dev/binaries.ts';
 import { consoleProgress } from '../dev/progress.ts';
+import { registerDevRuntime } from '../dev/runtime-cli.ts';
 
 /** `sluice dev up|down|env|build`: the local control plane for development, tests and the demo. */
 export function registerDev(program: Command): void {
@@ -51,4 +52,6 @@ export function registerDev(program: Command): void {
       const bins = await ensureBinaries(consoleProgress());
       process.stdout.write(`${bins.dir}\n`);
     });
+
+  registerDevRuntime(dev);
 }
