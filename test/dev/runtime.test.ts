@@ -114,6 +114,17 @@ describe('the local runtime', () => {
     expect(runtime.registry.get(ns.name, gone[0]?.pod ?? '')).toBeUndefined();
   });
 
+  it('restarts a process that dies while its pod still serves, like a container', async () => {
+    const [before] = runtime.registry.readyOf(ns.name, 'web');
+    process.kill(before?.pid ?? -1, 'SIGKILL');
+    const after = await eventually('a new process for the same pod', async () => {
+      const [p] = runtime.registry.readyOf(ns.name, 'web');
+      return p && p.pid !== before?.pid ? p : undefined;
+    });
+    expect(after).toMatchObject({ pod: before?.pod, restarts: 1 });
+    expect((await answer(after.url)).hostname).toBe(before?.pod);
+  });
+
   it('a ConfigMap-only release reaches the process of the new pod', async () => {
     await applyAll(ns.kube, [
       {
