@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
+import { registerController } from './controller.ts';
 import { registerLoadtester } from './loadtester.ts';
 
 /**
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerMigrate(program);
   registerCanaryCommands(program);
+  registerController(program);
   registerDev(program);
   registerLoadtester(program);
   return program;

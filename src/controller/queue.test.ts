@@ -81,3 +81,24 @@ describe('WorkQueue', () => {
     expect(done).toEqual(['a']);
   });
 });
+
+describe('WorkQueue backoff', () => {
+  it('folds adds during a failure backoff into the retry', async () => {
+    let calls = 0;
+    const queue = new WorkQueue(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('boom');
+      },
+      { concurrency: 1, baseBackoffMs: 50 },
+    );
+    queue.add('x');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 10; i += 1) queue.add('x');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await queue.idle();
+    expect(calls).toBe(2);
+  });
+});

@@ -19,6 +19,8 @@ export class WorkQueue {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** Keys waiting out a retry backoff: adds before then are folded into the retry. */
+  private readonly backoffUntil = new Map<string, number>();
   private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
   private readonly worker: (key: string) => Promise<void>;
@@ -28,7 +30,7 @@ export class WorkQueue {
     this.worker = worker;
     this.options = {
       baseBackoffMs: 500,
-      maxBackoffMs: 60_000,
+      maxBackoffMs: 30_000,
       setTimeout: (fn, ms) => {
         const t = setTimeout(fn, ms);
         t.unref();
@@ -40,6 +42,8 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.shuttingDown) return;
+    const until = this.backoffUntil.get(key);
+    if (until !== undefined && Date.now() < until) return;
     if (this.running.has(key)) {
       this.dirty.add(key);
       return;
@@ -98,7 +102,15 @@ export class WorkQueue {
       this.failures.set(key, attempt);
       this.options.onError?.(key, error, attempt);
       const delay = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (attempt - 1));
-      if (!this.shuttingDown) this.addAfter(key, delay);
+      // A failing key does not spin on its own events: it runs again when the backoff ends.
+      this.dirty.delete(key);
+      this.backoffUntil.set(key, Date.now() + delay);
+      if (!this.shuttingDown) {
+        this.options.setTimeout(() => {
+          this.backoffUntil.delete(key);
+          this.add(key);
+        }, delay);
+      }
     } finally {
       this.running.delete(key);
       if (this.dirty.delete(key) && !this.shuttingDown) {

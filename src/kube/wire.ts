@@ -80,12 +80,12 @@ export class WireObjectApi extends KubernetesObjectApi {
   }
 
   /** Reads an object as the apiserver sends it. */
-  async getObject<T extends KubernetesObject>(ref: KubernetesObject): Promise<T> {
+  async getObject<T = KubernetesObject>(ref: KubernetesObject): Promise<T> {
     return this.request<T>(HttpMethod.GET, await this.pathOf(ref));
   }
 
   /** A merge patch of the object or one of its subresources (e.g. `status`). */
-  async mergePatchObject<T extends KubernetesObject>(
+  async mergePatchObject<T = KubernetesObject>(
     ref: KubernetesObject,
     patch: unknown,
     options: { subresource?: string; fieldManager?: string } = {},

@@ -1,0 +1,278 @@
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Kube } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import type { Notifications } from '../notify/dispatcher.ts';
+import type { EventRecorder } from '../notify/events.ts';
+import type { WebhookDeps } from '../hooks/webhook.ts';
+import type { AnalysisDeps } from '../analysis/evaluate.ts';
+import { Informer, collectionPath, type InformerEvent } from './informers.ts';
+import { LeaderElector } from './leader.ts';
+import { createMetrics, type ControllerMetrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
+import { TickScheduler } from './scheduler.ts';
+import { startHttpServer } from './server.ts';
+
+export interface ControllerOptions {
+  kube: Kube;
+  log: Logger;
+  events: EventRecorder;
+  notifications: Notifications;
+  /** Watch these namespaces only (default: all). */
+  namespaces?: string[];
+  /** Canaries without spec.provider use this router (Flagger's -mesh-provider). */
+  defaultProvider?: string;
+  /** Prometheus for built-in metrics when a Canary names none (Flagger's -metrics-server). */
+  metricsServer?: string;
+  clusterName?: string;
+  globalEventWebhook?: string;
+  /** Reconciles of different canaries running at once. */
+  concurrency?: number;
+  /** Every canary is reconciled at least this often, events or not. */
+  resyncMs?: number;
+  leaderElection?: {
+    enabled: boolean;
+    namespace: string;
+    name?: string;
+    identity?: string;
+    leaseDurationMs?: number;
+  };
+  http?: { port: number; host?: string };
+  webhookDeps?: WebhookDeps;
+  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
+  metrics?: ControllerMetrics;
+}
+
+export interface RunningController {
+  metrics: ControllerMetrics;
+  server: Server | undefined;
+  isLeader(): boolean;
+  ready(): boolean;
+  /** Graceful stop: finish in-flight reconciles and status writes, release the lease. */
+  stop(): Promise<void>;
+}
+
+type Indexed = Map<string, Set<string>>;
+
+function addIndex(index: Indexed, key: string, canary: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(canary);
+}
+
+function removeFromIndex(index: Indexed, canary: string): void {
+  for (const [key, set] of index) {
+    set.delete(canary);
+    if (set.size === 0) index.delete(key);
+  }
+}
+
+/**
+ * The controller: informers feed a work queue; one scheduler fires each canary's next
+ * step; reconciles of one canary never overlap; a Lease decides which replica acts.
+ */
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const { kube, log } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
+  let leading = !options.leaderElection?.enabled;
+  let stopping = false;
+
+  // What each canary watches, so a Deployment or ConfigMap event wakes the right canaries.
+  const workloads: Indexed = new Map();
+  const configs: Indexed = new Map();
+  /** generation + metadata a canary was last queued for: status-only updates are skipped. */
+  const seen = new Map<string, string>();
+
+  const canaryInformers = namespaces.map(
+    (ns) =>
+      new Informer<KubernetesObject & CanaryObject>(
+        kube,
+        collectionPath('sluice.dev', 'v1alpha1', 'canaries', ns),
+        log,
+        onCanary,
+      ),
+  );
+  const getCanary = (namespace: string, name: string): CanaryObject | undefined => {
+    for (const informer of canaryInformers) {
+      const found = informer.get(name, namespace);
+      if (found) return found as CanaryObject;
+    }
+    return undefined;
+  };
+
+  const queue = new WorkQueue(
+    async (key) => {
+      const started = performance.now();
+      try {
+        await reconciler.reconcile(key);
+      } finally {
+        metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+        metrics.queueDepth.set(queue.depth);
+      }
+    },
+    {
+      concurrency: options.concurrency ?? 32,
+      onError: (key, error, attempt) => {
+        metrics.reconcileErrors.inc();
+        log.warn(
+          { canary: key, attempt, err: error },
+          `reconcile failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      },
+    },
+  );
+  const enqueue = (key: string, why = 'requeue') => {
+    if (!leading || stopping) return;
+    log.debug({ canary: key, why }, 'queued');
+    queue.add(key);
+  };
+
+  const scheduler = new TickScheduler((key, scheduledAt) => {
+    metrics.tickLag.observe(Math.max(0, Date.now() - scheduledAt) / 1000);
+    enqueue(key, 'tick');
+  });
+
+  const reconciler = new CanaryReconciler({
+    kube,
+    log,
+    metrics,
+    events: options.events,
+    notifications: options.notifications,
+    ...(options.globalEventWebhook ? { globalEventWebhook: options.globalEventWebhook } : {}),
+    ...(options.clusterName ? { clusterName: options.clusterName } : {}),
+    ...(options.metricsServer ? { metricsServer: options.metricsServer } : {}),
+    ...(options.defaultProvider ? { defaultProvider: options.defaultProvider } : {}),
+    ...(options.webhookDeps ? { webhookDeps: options.webhookDeps } : {}),
+    ...(options.analysis ? { analysis: options.analysis } : {}),
+    getCanary,
+    requeue: enqueue,
+    schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
+    onTracked: (key, tracked) => {
+      const [namespace] = key.split('/') as [string];
+      removeFromIndex(workloads, key);
+      removeFromIndex(configs, key);
+      addIndex(workloads, `${namespace}/${tracked.target}`, key);
+      addIndex(workloads, `${namespace}/${tracked.target}-primary`, key);
+      for (const config of tracked.configs) addIndex(configs, `${namespace}/${config}`, key);
+    },
+  });
+
+  function onCanary(event: InformerEvent, object: CanaryObject): void {
+    const key = canaryKey(object.metadata.namespace, object.metadata.name);
+    if (event === 'delete') {
+      seen.delete(key);
+      removeFromIndex(workloads, key);
+      removeFromIndex(configs, key);
+      reconciler.forget(key);
+      return;
+    }
+    // Our own status writes come back as updates; only spec, metadata or deletion matter.
+    const fingerprint = JSON.stringify([
+      object.metadata.generation,
+      object.metadata.annotations ?? {},
+      object.metadata.deletionTimestamp ?? '',
+      object.metadata.finalizers ?? [],
+    ]);
+    if (event === 'update' && seen.get(key) === fingerprint) return;
+    seen.set(key, fingerprint);
+    enqueue(key, `canary ${event}`);
+  }
+
+  const onWorkload = (_event: InformerEvent, object: KubernetesObject) => {
+    const key = `${object.metadata?.namespace}/${object.metadata?.name}`;
+    for (const canary of workloads.get(key) ?? []) enqueue(canary, `workload ${key}`);
+  };
+  const onConfig = (kind: string) => (_event: InformerEvent, object: KubernetesObject) => {
+    const key = `${object.metadata?.namespace}/${kind}/${object.metadata?.name}`;
+    for (const canary of configs.get(key) ?? []) enqueue(canary, `config ${key}`);
+  };
+  const watched = namespaces.flatMap((ns) => [
+    new Informer(kube, collectionPath('apps', 'v1', 'deployments', ns), log, onWorkload),
+    new Informer(kube, collectionPath('apps', 'v1', 'daemonsets', ns), log, onWorkload),
+    new Informer(kube, collectionPath('', 'v1', 'configmaps', ns), log, onConfig('configmap')),
+    new Informer(kube, collectionPath('', 'v1', 'secrets', ns), log, onConfig('secret')),
+  ]);
+  const informers = [...canaryInformers, ...watched];
+  const ready = () => informers.every((informer) => informer.synced);
+
+  const server = options.http
+    ? await startHttpServer({
+        port: options.http.port,
+        host: options.http.host,
+        registry: metrics.registry,
+        ready,
+      })
+    : undefined;
+
+  await Promise.all(informers.map((informer) => informer.start()));
+  log.info({ namespaces: options.namespaces ?? 'all' }, 'informers synced');
+
+  const enqueueAll = () => {
+    for (const informer of canaryInformers) {
+      for (const canary of informer.list())
+        enqueue(canaryKey(canary.metadata.namespace, canary.metadata.name));
+    }
+  };
+  const resync = setInterval(enqueueAll, options.resyncMs ?? 5 * 60_000);
+  resync.unref();
+
+  let elector: LeaderElector | undefined;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(resync);
+    scheduler.stop();
+    await queue.shutdown();
+    await elector?.stop();
+    metrics.leader.set(0);
+    await Promise.all(informers.map((informer) => informer.stop()));
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    log.info('controller stopped');
+  };
+
+  if (options.leaderElection?.enabled) {
+    const election = options.leaderElection;
+    elector = new LeaderElector({
+      kube,
+      namespace: election.namespace,
+      name: election.name ?? 'sluice-controller',
+      identity: election.identity ?? `${hostname()}-${process.pid}`,
+      ...(election.leaseDurationMs
+        ? {
+            leaseDurationMs: election.leaseDurationMs,
+            renewDeadlineMs: Math.round(election.leaseDurationMs * 0.66),
+            retryPeriodMs: Math.max(500, Math.round(election.leaseDurationMs / 7)),
+          }
+        : {}),
+      log,
+      onStartedLeading: () => {
+        leading = true;
+        metrics.leader.set(1);
+        // Status is the truth now: start every canary from what it says.
+        reconciler.reset();
+        enqueueAll();
+      },
+      onStoppedLeading: () => {
+        leading = false;
+        metrics.leader.set(0);
+        log.error('stopped leading; exiting so a fresh process campaigns again');
+        void stop().finally(() => process.exit(1));
+      },
+    });
+    elector.start();
+  } else {
+    metrics.leader.set(1);
+    enqueueAll();
+  }
+
+  return {
+    metrics,
+    server,
+    isLeader: () => leading,
+    ready,
+    stop,
+  };
+}

@@ -1,0 +1,251 @@
+import type { Canary } from '../api/canary.ts';
+import type { AnalysisResult as StatusAnalysisEntry } from '../api/status.ts';
+import {
+  lastAnalysisEntry,
+  runAnalysis,
+  type AnalysisDeps,
+  type AnalysisResult,
+} from '../analysis/evaluate.ts';
+import { kubeLookups } from '../analysis/kube.ts';
+import { canaryContext } from '../analysis/types.ts';
+import type { CanaryWebhook } from '../hooks/types.ts';
+import { canaryChecksum, runWebhooks, sendEventWebhooks, type WebhookDeps } from '../hooks/webhook.ts';
+import type { Kube } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import type { Effect, Observation } from '../machine/types.ts';
+import type { Notifications } from '../notify/dispatcher.ts';
+import type { EventRecorder, EventSubject } from '../notify/events.ts';
+import { RoutesNotFoundError, type Router } from '../routers/router.ts';
+import type { Target } from '../targets/target.ts';
+import type { ControllerMetrics } from './metrics.ts';
+
+/** What carrying out one canary's effects needs; built per reconcile. */
+export interface EffectContext {
+  canary: Canary;
+  subject: EventSubject;
+  target: Target;
+  router: Router;
+  /** Runs router.reconcile once per spec generation before the first route change. */
+  ensureRouting(): Promise<void>;
+  trackedConfigs: Record<string, string>;
+  phase: string;
+  weight: number;
+  failedChecks: number;
+}
+
+export interface EffectDeps {
+  kube: Kube;
+  log: Logger;
+  metrics: ControllerMetrics;
+  events: EventRecorder;
+  notifications: Notifications;
+  globalEventWebhook?: string;
+  clusterName?: string;
+  metricsServer?: string;
+  webhookDeps?: WebhookDeps;
+  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
+  signal?: AbortSignal;
+}
+
+/** Effects that finish within the reconcile; the others answer later (webhooks, analysis). */
+export function isAsync(effect: Effect): boolean {
+  return effect.kind === 'runWebhooks' || effect.kind === 'runAnalysis';
+}
+
+/**
+ * Carries out one synchronous effect. Returns the EFFECT_DONE observation, or undefined
+ * when the effect must stay pending (a promote for a revision the target no longer has).
+ */
+export async function runSyncEffect(
+  effect: Effect,
+  ctx: EffectContext,
+  deps: EffectDeps,
+  now: () => number,
+): Promise<Observation | undefined> {
+  const { canary } = ctx;
+  const done: Observation = { type: 'EFFECT_DONE', now: 0, effectId: effect.id };
+  switch (effect.kind) {
+    case 'setRoutes': {
+      await ctx.ensureRouting();
+      const routes = {
+        primaryWeight: effect.primaryWeight,
+        canaryWeight: effect.canaryWeight,
+        mirror: effect.mirror,
+        match: effect.match,
+        ...(canary.spec.analysis.mirrorWeight !== undefined
+          ? { mirrorWeight: canary.spec.analysis.mirrorWeight }
+          : {}),
+      };
+      try {
+        await ctx.router.setRoutes(canary, routes);
+      } catch (error) {
+        if (!(error instanceof RoutesNotFoundError)) throw error;
+        // Someone deleted the routing object: recreate it, then set the weights.
+        await ctx.router.reconcile(canary);
+        await ctx.router.setRoutes(canary, routes);
+      }
+      deps.metrics.apiWrites.inc({ write: 'routes' });
+      break;
+    }
+    case 'scaleCanary': {
+      const result = await ctx.target.scaleCanary(canary, effect.to);
+      if (result.written) deps.metrics.apiWrites.inc({ write: 'scale' });
+      break;
+    }
+    case 'promote': {
+      const result = await ctx.target.promote(canary, { revision: effect.revision });
+      if (result.writes > 0) deps.metrics.apiWrites.inc({ write: 'promote' }, result.writes);
+      if (!result.applied) {
+        deps.log.info(
+          { revision: effect.revision, now: result.revision.revision },
+          'promotion waits: the target moved on',
+        );
+        return undefined;
+      }
+      break;
+    }
+    case 'recordEvent': {
+      void deps.events.record(ctx.subject, effect.type, effect.reason, effect.message);
+      deps.metrics.apiWrites.inc({ write: 'event' });
+      void sendEventWebhooks(
+        (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
+        deps.globalEventWebhook,
+        {
+          name: canary.metadata.name,
+          namespace: ctx.subject.namespace,
+          phase: ctx.phase,
+          checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs }),
+        },
+        { message: effect.message, type: effect.type, timestamp: now() },
+        deps.webhookDeps,
+      ).catch((error: unknown) => deps.log.warn({ err: error }, 'event webhook failed'));
+      break;
+    }
+    case 'notify': {
+      void deps.notifications
+        .notify(canary.spec.analysis.alerts, {
+          canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
+          phase: ctx.phase,
+          severity: effect.severity,
+          message: effect.message,
+          fields: {
+            weight: ctx.weight,
+            failedChecks: ctx.failedChecks,
+            threshold: canary.spec.analysis.threshold,
+            target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
+            ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
+          },
+        })
+        .catch((error: unknown) => deps.log.warn({ err: error }, 'notification failed'));
+      break;
+    }
+    default:
+      throw new Error(`effect ${effect.kind} is not synchronous`);
+  }
+  return { ...done, now: now() };
+}
+
+export interface AsyncAnswer {
+  observation: Observation;
+  /** Set for analysis: the entries for status.lastAnalysis. */
+  analysis?: StatusAnalysisEntry[];
+}
+
+/** Starts a webhook run or an analysis; the promise never rejects. */
+export async function runAsyncEffect(
+  effect: Effect,
+  ctx: EffectContext,
+  deps: EffectDeps,
+  now: () => number,
+): Promise<AsyncAnswer> {
+  const { canary } = ctx;
+  if (effect.kind === 'runWebhooks') {
+    try {
+      const run = await runWebhooks(
+        (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
+        effect.type,
+        {
+          name: canary.metadata.name,
+          namespace: ctx.subject.namespace,
+          phase: effect.phase,
+          checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs, lastAppliedSpec: effect.revision }),
+        },
+        deps.webhookDeps,
+      );
+      // A rollback hook asks for a rollback by answering 2xx: any one of them is enough.
+      const passed = effect.type === 'rollback' ? run.results.some((r) => r.passed) : run.passed;
+      const failing = run.results.filter((r) => !r.passed);
+      const named = effect.type === 'rollback' ? run.results.find((r) => r.passed) : failing[0];
+      const message =
+        effect.type === 'rollback'
+          ? passed
+            ? `${named?.name ?? 'rollback hook'} answered ${named?.status ?? '2xx'}`
+            : ''
+          : failing.map((r) => `${r.name}: ${r.message}`).join('; ');
+      return {
+        observation: {
+          type: 'WEBHOOK_RESULT',
+          now: now(),
+          effectId: effect.id,
+          passed,
+          ...(named ? { name: named.name } : {}),
+          ...(message ? { message } : {}),
+        },
+      };
+    } catch (error) {
+      return {
+        observation: {
+          type: 'WEBHOOK_RESULT',
+          now: now(),
+          effectId: effect.id,
+          passed: false,
+          message: error instanceof Error ? error.message : String(error),
+        },
+      };
+    }
+  }
+  if (effect.kind === 'runAnalysis') {
+    const started = now();
+    const labels = { name: canary.metadata.name, namespace: ctx.subject.namespace };
+    try {
+      const context = canaryContext(canary);
+      if (!context.metricsServer && deps.metricsServer) context.metricsServer = deps.metricsServer;
+      const result: AnalysisResult = await runAnalysis(canary.spec.analysis.metrics ?? [], {
+        canary: context,
+        ...kubeLookups(deps.kube),
+        ...deps.analysis,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        logger: deps.log,
+      });
+      deps.metrics.analysisDuration.observe(labels, (now() - started) / 1000);
+      for (const check of result.checks) {
+        if (typeof check.value === 'number')
+          deps.metrics.metricValue.set({ ...labels, metric: check.name }, check.value);
+      }
+      const failing = result.checks.filter((c) => !c.passed && !c.dryRun);
+      const noData =
+        failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
+      return {
+        observation: {
+          type: 'ANALYSIS_RESULT',
+          now: now(),
+          effectId: effect.id,
+          outcome: result.passed ? 'passed' : noData ? 'noData' : 'failed',
+          ...(failing.length ? { reasons: failing.map((c) => c.reason) } : {}),
+        },
+        analysis: result.checks.map(lastAnalysisEntry),
+      };
+    } catch (error) {
+      return {
+        observation: {
+          type: 'ANALYSIS_RESULT',
+          now: now(),
+          effectId: effect.id,
+          outcome: 'failed',
+          reasons: [`analysis could not run: ${error instanceof Error ? error.message : String(error)}`],
+        },
+      };
+    }
+  }
+  throw new Error(`effect ${effect.kind} is not asynchronous`);
+}

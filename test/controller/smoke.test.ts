@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startController, type RunningController } from '../../src/controller/controller.ts';
+import { readCanary } from '../../src/controller/reconciler.ts';
+import { apply } from '../../src/kube/client.ts';
+import { createLogger } from '../../src/log.ts';
+import { Notifications } from '../../src/notify/dispatcher.ts';
+import { EventRecorder } from '../../src/notify/events.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
+
+const ns = useNamespace('ctl-smoke');
+let controller: RunningController;
+
+const deployment = (image: string) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'podinfo', namespace: ns.name },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'podinfo' } },
+    template: {
+      metadata: { labels: { app: 'podinfo' } },
+      spec: { containers: [{ name: 'podinfo', image, ports: [{ name: 'http', containerPort: 9898 }] }] },
+    },
+  },
+});
+
+describe('controller smoke', () => {
+  beforeAll(async () => {
+    const log = createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' });
+    controller = await startController({
+      kube: ns.kube,
+      log,
+      namespaces: [ns.name],
+      events: new EventRecorder({ kube: ns.kube }),
+      notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
+    });
+  });
+  afterAll(async () => controller?.stop());
+
+  it('initializes, then promotes a new revision', async () => {
+    await apply(ns.kube, deployment('example.com/podinfo:1.0.0'), {
+      fieldManager: process.env.SMOKE_MANAGER ?? 'kubectl',
+    });
+    await apply(
+      ns.kube,
+      {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'Canary',
+        metadata: { name: 'podinfo', namespace: ns.name },
+        spec: {
+          provider: 'istio',
+          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+          service: { port: 9898 },
+          analysis: { interval: '10s', threshold: 2, maxWeight: 50, stepWeight: 50 },
+        },
+      },
+      { fieldManager: 'kubectl' },
+    );
+    await eventually(
+      'Initialized',
+      async () => (await readCanary(ns.kube, ns.name, 'podinfo')).status?.phase === 'Initialized',
+      { timeoutMs: 60_000 },
+    );
+    await apply(ns.kube, deployment('example.com/podinfo:1.0.1'), { fieldManager: 'kubectl' });
+    const phases = new Set<string>();
+    await eventually(
+      'Succeeded',
+      async () => {
+        const c = await readCanary(ns.kube, ns.name, 'podinfo');
+        phases.add(String(c.status?.phase));
+        return c.status?.phase === 'Succeeded';
+      },
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
+    expect(phases).toContain('Progressing');
+    const primary = await ns.kube.apps.readNamespacedDeployment({
+      name: 'podinfo-primary',
+      namespace: ns.name,
+    });
+    expect(primary.spec?.template.spec?.containers[0]?.image).toBe('example.com/podinfo:1.0.1');
+  });
+});
