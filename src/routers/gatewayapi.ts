@@ -397,7 +397,7 @@ export function gatewayApiRouter(deps: RouterDeps): Router {
     capabilities: GATEWAY_CAPABILITIES,
 
     async reconcile(canary) {
-      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      await reconcileServices(deps, canary, await deps.targetPods(canary));
       const live = await getObject(deps.kube, routeRef(canary));
       const current = live ? routesFromHttpRoute(canary, live) : undefined;
       const routes =

@@ -259,7 +259,7 @@ export function istioRouter(deps: RouterDeps): Router {
     capabilities: ISTIO_CAPABILITIES,
 
     async reconcile(canary) {
-      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      await reconcileServices(deps, canary, await deps.targetPods(canary));
       for (const role of ['primary', 'canary'] as const) {
         const live = await getObject(deps.kube, drRef(canary, role));
         await applyIfChanged(deps.kube, destinationRuleObject(canary, role, live), live);

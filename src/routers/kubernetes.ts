@@ -8,7 +8,14 @@ import {
   type RouterDeps,
   type SetRoutesOptions,
 } from './router.ts';
-import { finalizeServices, liveApexSide, reconcileServices, serviceName, setApexSide } from './services.ts';
+import {
+  finalizeServices,
+  intendedApexSide,
+  liveApexSide,
+  reconcileServices,
+  serviceName,
+  setApexSide,
+} from './services.ts';
 
 // Blue/green without a mesh: the apex Service selects the primary's pods, and switching
 // traffic to the canary points its selector at the target's own pods. All or nothing:
@@ -26,13 +33,9 @@ export function kubernetesRouter(deps: RouterDeps): Router {
 
     async reconcile(canary) {
       const pods = await deps.targetPods(canary);
-      // Keep the side the apex is on: reconciling must not switch traffic back.
-      await reconcileServices(
-        deps.kube,
-        canary,
-        pods,
-        (await liveApexSide(deps.kube, canary, pods)) ?? 'primary',
-      );
+      // Keep the side Sluice switched to: reconciling must not switch traffic. The selector
+      // itself is not the intent: a GitOps sync may have pointed it elsewhere (drift).
+      await reconcileServices(deps, canary, pods, (await intendedApexSide(deps.kube, canary)) ?? 'primary');
     },
 
     async setRoutes(canary: Canary, routes: SetRoutesOptions) {

@@ -199,7 +199,7 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
     capabilities: NGINX_CAPABILITIES,
 
     async reconcile(canary) {
-      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      await reconcileServices(deps, canary, await deps.targetPods(canary));
       const live = await getObject(deps.kube, canaryRefOf(canary));
       const current = live ? routesFromIngress(live, prefix) : undefined;
       const routes =

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import type { TargetPods } from '../targets/target.ts';
+import type { EventSink, TargetPods } from '../targets/target.ts';
 
 // A router moves traffic between the primary and the canary through one provider's
 // objects (Istio VirtualService, Gateway API HTTPRoute, SMI TrafficSplit, NGINX canary
@@ -36,6 +36,8 @@ export interface RouterCapabilities {
 export interface RouterDeps {
   kube: Pick<Kube, 'wire'>;
   logger?: Logger;
+  /** Warnings a person must act on (a GitOps tool owning the apex Service's selector) go here. */
+  events?: EventSink;
   /** The target's selector label and ports (from src/targets); read once per call. */
   targetPods(canary: Canary): Promise<TargetPods>;
 }

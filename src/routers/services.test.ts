@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCanary } from '../api/validate.ts';
-import { serviceObject } from './services.ts';
+import { apexSelectorWarning, serviceObject } from './services.ts';
 
 const parsed = parseCanary({
   apiVersion: 'sluice.dev/v1alpha1',
@@ -56,5 +56,29 @@ describe('serviceObject', () => {
       { name: 'metrics', protocol: 'TCP', port: 9090, targetPort: 9090 },
     ]);
     expect(spec.type).toBeUndefined();
+  });
+});
+
+describe('apexSelectorWarning', () => {
+  it('names a GitOps tool that also applies the selector, and nobody else', () => {
+    const live = (manager: string, operation: string) => ({
+      metadata: { managedFields: [{ manager, operation, fieldsV1: { 'f:spec': { 'f:selector': {} } } }] },
+    });
+    expect(apexSelectorWarning(canary, live('kustomize-controller', 'Apply'))).toBe(
+      'Service shop/frontend: spec.selector is also applied by kustomize-controller (Apply), so each sync sends traffic back ' +
+        "to the idle target's pods. Remove this Service from the manifests: Sluice generates it from the Canary's " +
+        'spec.service (see docs/gitops.md).',
+    );
+    expect(apexSelectorWarning(canary, live('kubectl-client-side-apply', 'Update'))).toBeUndefined();
+    expect(apexSelectorWarning(canary, live('sluice', 'Apply'))).toBeUndefined();
+    expect(apexSelectorWarning(canary, undefined)).toBeUndefined();
+  });
+
+  it('marks the side Sluice points the apex at', () => {
+    expect(
+      serviceObject(canary, pods, 'apex', { created: true, apexSide: 'canary' }).metadata.annotations,
+    ).toMatchObject({
+      'sluice.dev/apex-selects': 'canary',
+    });
   });
 });

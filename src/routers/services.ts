@@ -2,6 +2,7 @@ import { serviceNames, type Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
 import type { JsonObject } from '../targets/kinds.ts';
 import {
+  canarySubject,
   CANARY_ANNOTATION,
   CREATED_ANNOTATION,
   canaryNamespace,
@@ -15,7 +16,9 @@ import {
   getObject,
   type DesiredObject,
 } from '../targets/objects.ts';
-import type { TargetPods } from '../targets/target.ts';
+import type { EventSink, TargetPods } from '../targets/target.ts';
+import type { ManagedFieldsEntry } from '../targets/kinds.ts';
+import { fieldOwners } from '../targets/replicas.ts';
 
 // The three Services every provider routes through: `<svc>` (the apex, what clients
 // call; it selects the primary's pods), `<svc>-primary` and `<svc>-canary`. Sluice applies
@@ -26,6 +29,9 @@ import type { TargetPods } from '../targets/target.ts';
 export type ServiceRole = 'apex' | 'primary' | 'canary';
 /** Which pods the apex Service selects: the primary's, or the target's own (the canary's). */
 export type ApexSide = 'primary' | 'canary';
+
+/** On the apex Service: the side Sluice points it at (`primary` or `canary`). */
+export const APEX_SIDE_ANNOTATION = 'sluice.dev/apex-selects';
 
 function metadataFor(canary: Canary, role: ServiceRole) {
   const service = canary.spec.service;
@@ -76,6 +82,7 @@ export function serviceObject(
         ...copiedMetadata(custom?.annotations),
         [CANARY_ANNOTATION]: canary.metadata.name,
         ...(options.created ? { [CREATED_ANNOTATION]: 'true' } : {}),
+        ...(role === 'apex' ? { [APEX_SIDE_ANNOTATION]: side } : {}),
       },
     },
     spec: {
@@ -100,6 +107,18 @@ const ref = (canary: Canary, role: ServiceRole) => ({
   metadata: { name: serviceName(canary, role), namespace: canaryNamespace(canary) },
 });
 
+/**
+ * The side Sluice last pointed the apex at (its intent, kept in an annotation), as opposed
+ * to what the selector says now, which someone else may have changed.
+ */
+export async function intendedApexSide(
+  kube: Pick<Kube, 'wire'>,
+  canary: Canary,
+): Promise<ApexSide | undefined> {
+  const side = annotations(await getObject(kube, ref(canary, 'apex')))[APEX_SIDE_ANNOTATION];
+  return side === 'primary' || side === 'canary' ? side : undefined;
+}
+
 /** The side the live apex Service selects, or undefined when it does not exist or selects neither. */
 export async function liveApexSide(
   kube: Pick<Kube, 'wire'>,
@@ -114,9 +133,37 @@ export async function liveApexSide(
   return undefined;
 }
 
+/**
+ * The warning for an apex Service whose selector a GitOps tool also applies: each of its
+ * syncs points the Service back at the idle target's pods. Undefined when nobody does.
+ */
+export function apexSelectorWarning(
+  canary: Canary,
+  live: JsonObject | undefined,
+  gitopsManagers?: readonly string[],
+): string | undefined {
+  const managedFields = (live?.metadata as { managedFields?: ManagedFieldsEntry[] } | undefined)
+    ?.managedFields;
+  const owners = fieldOwners(managedFields, ['f:spec', 'f:selector'], gitopsManagers).filter(
+    (owner) => owner.declarative,
+  );
+  if (!owners.length) return undefined;
+  const names = owners.map((owner) => `${owner.manager} (${owner.operation})`).join(', ');
+  return (
+    `Service ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}: spec.selector is also applied by ${names}, ` +
+    `so each sync sends traffic back to the idle target's pods. Remove this Service from the manifests: ` +
+    `Sluice generates it from the Canary's spec.service (see docs/gitops.md).`
+  );
+}
+
+export interface ServiceDeps {
+  kube: Pick<Kube, 'wire'>;
+  events?: EventSink;
+}
+
 /** Creates or updates the three Services; returns the number of writes. */
 export async function reconcileServices(
-  kube: Pick<Kube, 'wire'>,
+  deps: ServiceDeps,
   canary: Canary,
   pods: TargetPods,
   apexSide: ApexSide = 'primary',
@@ -124,9 +171,13 @@ export async function reconcileServices(
   let writes = 0;
   // The primary and canary Services first: the apex moves last, onto Services that exist.
   for (const role of ['primary', 'canary', 'apex'] as const) {
-    const live = await getObject(kube, ref(canary, role));
+    const live = await getObject(deps.kube, ref(canary, role));
     const desired = serviceObject(canary, pods, role, { apexSide, created: createdBySluice(live) });
-    if ((await applyIfChanged(kube, desired, live)).written) writes += 1;
+    const { written } = await applyIfChanged(deps.kube, desired, live);
+    if (!written) continue;
+    writes += 1;
+    const warning = role === 'apex' ? apexSelectorWarning(canary, live) : undefined;
+    if (warning) await deps.events?.record(canarySubject(canary), 'Warning', 'ServiceOwnedByGitOps', warning);
   }
   return writes;
 }

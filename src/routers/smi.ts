@@ -99,7 +99,7 @@ export function smiRouter(deps: RouterDeps, version: SmiVersion): Router {
     capabilities: SMI_CAPABILITIES,
 
     async reconcile(canary) {
-      await reconcileServices(deps.kube, canary, await deps.targetPods(canary));
+      await reconcileServices(deps, canary, await deps.targetPods(canary));
       const live = await getObject(deps.kube, splitRef(canary));
       const current = live ? routesFromTrafficSplit(canary, live) : undefined;
       const routes = current && current.primaryWeight + current.canaryWeight === 100 ? current : PRIMARY_ONLY;

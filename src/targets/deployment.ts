@@ -5,7 +5,8 @@ import { deploymentReadiness } from './readiness.ts';
 import { decideReplicas, GITOPS_MANAGERS } from './replicas.ts';
 import { applyObject } from './objects.ts';
 import type { ScaleResult, Target, TargetDeps } from './target.ts';
-import { canarySubject, workloadTarget, type WorkloadContext, type WorkloadKind } from './workload.ts';
+import { canarySubject } from './meta.ts';
+import { workloadTarget, type WorkloadContext, type WorkloadKind } from './workload.ts';
 
 // A Deployment target: the primary is a Deployment `<name>-primary`; the idle canary is
 // the target at zero replicas (unless a GitOps tool owns its replicas, see replicas.ts).

@@ -115,3 +115,14 @@ export function ownerReference(owner: {
     blockOwnerDeletion: false,
   };
 }
+
+/** The Canary as the subject of an Event. */
+export function canarySubject(canary: Canary) {
+  return {
+    apiVersion: canary.apiVersion,
+    kind: canary.kind,
+    name: canary.metadata.name,
+    namespace: canaryNamespace(canary),
+    ...(canary.metadata.uid ? { uid: canary.metadata.uid } : {}),
+  };
+}

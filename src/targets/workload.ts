@@ -292,14 +292,3 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     },
   };
 }
-
-/** The Canary as the subject of an Event. */
-export function canarySubject(canary: Canary) {
-  return {
-    apiVersion: canary.apiVersion,
-    kind: canary.kind,
-    name: canary.metadata.name,
-    namespace: canaryNamespace(canary),
-    ...(canary.metadata.uid ? { uid: canary.metadata.uid } : {}),
-  };
-}

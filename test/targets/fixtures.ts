@@ -108,7 +108,7 @@ export interface Sluice {
 
 export function sluiceFor(canary: Canary, kube: Pick<Kube, 'wire'>, deps: Partial<TargetDeps> = {}): Sluice {
   const target = targetFor(canary, { kube, ...deps });
-  const router = routerFor(canary, { kube, targetPods: (c) => target.pods(c) });
+  const router = routerFor(canary, { kube, events: deps.events, targetPods: (c) => target.pods(c) });
   return { target, router };
 }
 

@@ -172,4 +172,43 @@ describe('GitOps reconcilers and scale-to-zero', () => {
     expect((await target(name)).replicas).toBe(0);
     expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${name}-primary`)).spec.replicas).toBe(3);
   });
+
+  it('warns when a GitOps tool also applies the apex Service selector, and puts the primary back each time', async () => {
+    const name = 'svc-in-git';
+    await flux.sync(deploymentManifest(ns.name, { name }));
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns.name },
+      spec: {
+        type: 'NodePort',
+        selector: { app: name },
+        ports: [{ name: 'http', port: 9898, targetPort: 'http' }],
+      },
+    };
+    await flux.sync(service as never);
+    const canary = canaryFor(
+      ns.name,
+      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
+      name,
+    );
+    const sluice = sluiceFor(canary, ns.kube, { events: new EventRecorder({ kube: ns.kube }) });
+    await bootstrap(canary, sluice);
+    const taken = await read(ns.kube, 'v1', 'Service', ns.name, name);
+    expect(taken.spec.selector).toEqual({ app: `${name}-primary` });
+    expect(taken.spec.type).toBe('NodePort');
+    expect(
+      (await warnings('ServiceOwnedByGitOps')).some((m) =>
+        m.includes(`Service ${ns.name}/${name}: spec.selector is also applied by kustomize-controller`),
+      ),
+    ).toBe(true);
+
+    // Flux's next sync points the Service back at the idle target; Sluice's next reconcile corrects it.
+    await flux.sync(service as never);
+    expect((await read(ns.kube, 'v1', 'Service', ns.name, name)).spec.selector).toEqual({ app: name });
+    await sluice.router.reconcile(canary);
+    expect((await read(ns.kube, 'v1', 'Service', ns.name, name)).spec.selector).toEqual({
+      app: `${name}-primary`,
+    });
+  });
 });
