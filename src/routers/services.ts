@@ -203,7 +203,8 @@ export async function finalizeServices(
   canary: Canary,
   pods: TargetPods,
 ): Promise<void> {
-  await setApexSide(kube, canary, pods, 'canary');
+  // A Canary deleted before its bootstrap finished may have no apex Service: none is made now.
+  if (await getObject(kube, ref(canary, 'apex'))) await setApexSide(kube, canary, pods, 'canary');
   for (const role of ['primary', 'canary'] as const) {
     const live = await getObject(kube, ref(canary, role));
     if (!live) continue;

@@ -258,12 +258,15 @@ describe('istio router', () => {
         match: false,
       });
     }
+    // Promotion and reconcile: still there.
+    await release(ns.kube, ns.name, 'ghcr.io/example/shop:2', 'shop');
+    await promote(canary, sluice);
+    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
+    await sluice.target.scaleCanary(canary, 'zero');
     await sluice.router.reconcile(canary);
-    expect(
-      (await read(ns.kube, ISTIO, 'VirtualService', ns.name, 'shop')).metadata.annotations?.[
-        'platform.example.com/owner'
-      ],
-    ).toBe('edge');
+    const promoted = await read(ns.kube, ISTIO, 'VirtualService', ns.name, 'shop');
+    expect(promoted.metadata.annotations?.['platform.example.com/owner']).toBe('edge');
+    expect((promoted.spec.http as Route[])[0]!.name).toBe('maintenance');
 
     // Someone edits the weights by hand: getRoutes sees it, setRoutes puts Sluice's back.
     const edited = (await read(ns.kube, ISTIO, 'VirtualService', ns.name, 'shop')).spec.http as Route[];
