@@ -37,3 +37,16 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   return false;
 }
+
+/** The value as it reads back after a merge patch: null fields are gone. */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (isPlainObject(value)) {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => [k, withoutNulls(v)]),
+    );
+  }
+  return value;
+}

@@ -16,7 +16,7 @@ import type { Router } from '../routers/router.ts';
 import { targetFor } from '../targets/factory.ts';
 import type { Target } from '../targets/target.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
-import { deepEqual, mergePatchDiff } from './merge-patch.ts';
+import { deepEqual, mergePatchDiff, withoutNulls } from './merge-patch.ts';
 
 export const FINALIZER = 'sluice.dev/finalizer';
 const API_VERSION = 'sluice.dev/v1alpha1';
@@ -432,7 +432,7 @@ export class CanaryReconciler {
         // Someone else changed the Canary. If its status is still ours (a spec or metadata
         // change), write again on the new version; otherwise start over from what is stored.
         const fresh = await this.deps.kube.wire.getObject<CanaryObject>(ref);
-        if (deepEqual(fresh.status?.machine, before.machine)) {
+        if (deepEqual(withoutNulls(fresh.status?.machine), withoutNulls(before.machine))) {
           resourceVersion = fresh.metadata.resourceVersion;
           log.debug({ attempt }, 'status write conflicted with a spec change; retrying');
           continue;

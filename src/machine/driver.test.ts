@@ -181,3 +181,29 @@ describe('driver: persistence and resume', () => {
     expect(() => stepAll(undefined, plan({ stepWeight: 50 }), [])).toThrow(/at least one observation/);
   });
 });
+
+describe('snapshots stored through a JSON merge patch', () => {
+  // Merge patch null means "delete the key": the stored snapshot comes back without nulls.
+  const dropNulls = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(dropNulls)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .filter(([, v]) => v !== null)
+              .map(([k, v]) => [k, dropNulls(v)]),
+          )
+        : value;
+
+  it('restore with their null fields dropped and continue exactly as straight through', () => {
+    const { plan: p, observations } = recordedRun();
+    let straight: StepResult | undefined;
+    let stored: StepResult | undefined;
+    for (const observation of observations) {
+      straight = step(straight?.snapshot, p, observation);
+      stored = step(stored === undefined ? undefined : dropNulls(stored.snapshot), p, observation);
+      expect(stored.snapshot).toEqual(straight.snapshot);
+    }
+    expect(JSON.stringify(dropNulls(stored!.snapshot))).not.toContain('null');
+  });
+});

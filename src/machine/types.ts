@@ -110,7 +110,7 @@ const time = z.number().finite();
 export const ReadinessTrack = z.object({
   ready: z.boolean(),
   /** Start of the current not-ready stretch; null while ready or before the clock starts. */
-  since: time.nullable(),
+  since: time.nullable().default(null),
   /** Not-ready time of earlier stretches. Summed, so a crash-looping pod that is ready now and then still runs out. */
   unreadyMs: z.number().min(0),
 });
@@ -130,19 +130,22 @@ export const Round = z.object({
   awaiting: z.array(effectId),
   failures: z.array(z.string()),
   /** Set when a rollback webhook asked for a rollback. */
-  rollback: z.string().nullable(),
+  rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
   gate: z
     .object({
       id: effectId,
       type: z.enum(['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion']),
-      passed: z.boolean().nullable(),
+      passed: z.boolean().nullable().default(null),
     })
-    .nullable(),
+    .nullable()
+    .default(null),
 });
 export type Round = z.output<typeof Round>;
 export type GateType = NonNullable<Round['gate']>['type'];
 
+// Nullable fields default to null when absent: the controller stores the snapshot with a
+// JSON merge patch, where null means "remove the key", so nulls come back as missing keys.
 export const CONTEXT_VERSION = 1;
 
 export const Context = z.object({
@@ -157,11 +160,11 @@ export const Context = z.object({
   /** Effects requested and not yet confirmed, oldest first. */
   pending: z.array(Effect),
   /** The revision being analysed, or last analysed (Flagger's lastAppliedSpec). */
-  revision: z.string().nullable(),
+  revision: z.string().nullable().default(null),
   /** The revision last promoted successfully (Flagger's lastPromotedSpec). */
-  lastPromoted: z.string().nullable(),
+  lastPromoted: z.string().nullable().default(null),
   /** The revision last copied to the primary: differs from lastPromoted only after a failed promotion. */
-  primaryRevision: z.string().nullable(),
+  primaryRevision: z.string().nullable().default(null),
   routes: Routes,
   failedChecks: z.int().min(0),
   iterations: z.int().min(0),
@@ -171,21 +174,21 @@ export const Context = z.object({
   programKey: z.string(),
   /** Fingerprint of the last plan seen (the driver compares it to send SPEC_CHANGED). */
   planKey: z.string(),
-  pauseUntil: time.nullable(),
+  pauseUntil: time.nullable().default(null),
   /** A person resumed past the current pause-until-promoted step. */
   pauseReleased: z.boolean(),
   /** `sluice pause`: hold the canary where it is; checks go on. */
   paused: z.boolean(),
-  round: Round.nullable(),
+  round: Round.nullable().default(null),
   /** The gate whose denial was already announced (announce once per wait). */
-  gateWaiting: z.string().nullable(),
-  nextTickAt: time.nullable(),
+  gateWaiting: z.string().nullable().default(null),
+  nextTickAt: time.nullable().default(null),
   canary: ReadinessTrack,
   primary: ReadinessTrack,
   /** The promote effect of the current promotion has been carried out. */
   promotionApplied: z.boolean(),
   /** Set while suspended by spec.suspend. */
-  suspendedAt: time.nullable(),
+  suspendedAt: time.nullable().default(null),
 });
 export type Context = z.output<typeof Context>;
 

@@ -10,7 +10,7 @@ import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
-import { TrafficExporter } from './exporter.ts';
+import { TrafficExporter } from '../support/exporter.ts';
 
 // The acceptance scenario: the real Prometheus scrapes an exporter the test drives through
 // healthy → 5 % errors → 800 ms latency → no traffic → gone. In each phase every built-in

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrafficExporter } from '../support/exporter.ts';
+import { useNamespace } from '../support/kube.ts';
+import { scrape, waitForSeries } from '../support/prometheus.ts';
+import {
+  applyAsUser,
+  canaryEvents,
+  canaryObject,
+  podinfoDeployment,
+  sluice,
+  startControllerProcess,
+  waitForPhase,
+  type SluiceProcess,
+} from '../support/sluice.ts';
+
+// The controller as users run it (`sluice controller --kubeconfig …`), one namespace, a
+// real Prometheus scraping an exporter the test drives: a good release is promoted, a bad
+// one is rolled back, and `sluice status --watch` reports each with its exit code.
+
+const ns = useNamespace('rollout');
+let controller: SluiceProcess;
+let exporter: TrafficExporter;
+let unscrape: () => Promise<void>;
+
+const canary = () =>
+  canaryObject(ns.name, {
+    provider: 'istio',
+    analysis: {
+      interval: '10s',
+      threshold: 2,
+      stepWeight: 25,
+      maxWeight: 50,
+      metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+    },
+  });
+
+describe('sluice controller: a full promotion and a full rollback', () => {
+  beforeAll(async () => {
+    exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
+    exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 });
+    unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
+    await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
+    controller = await startControllerProcess({ namespace: ns.name });
+    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
+    await applyAsUser(ns.kube, canary());
+    await waitForPhase(ns.kube, ns.name, 'Initialized');
+  });
+
+  afterAll(async () => {
+    await controller?.kill();
+    await unscrape?.();
+    await exporter?.stop();
+  });
+
+  it('promotes a healthy release; status --watch exits 0', async () => {
+    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.1' }));
+    await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase !== 'Initialized');
+    const watch = await sluice([
+      'status',
+      'podinfo',
+      '-n',
+      ns.name,
+      '--watch',
+      '--timeout',
+      '180',
+      '--interval',
+      '500',
+    ]);
+    expect(watch.stderr).toBe('');
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toContain('Phase      Succeeded');
+    expect(watch.stdout).toMatch(/canary 25%/);
+    expect(watch.stdout).toMatch(/✔ request-success-rate\s+100/);
+
+    const primary = await ns.kube.apps.readNamespacedDeployment({
+      name: 'podinfo-primary',
+      namespace: ns.name,
+    });
+    expect(primary.spec?.template.spec?.containers[0]?.image).toBe('example.com/podinfo:1.0.1');
+    const events = await canaryEvents(ns.kube, ns.name);
+    expect(events.get('advance canary weight 25')).toBe(1);
+    expect(events.get('advance canary weight 50')).toBe(1);
+    expect(events.get('promotion completed')).toBe(1);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text();
+    expect(metrics).toMatch(/sluice_canary_promotions_total\{namespace="[^"]+",strategy="canary"\} 1/);
+    expect(metrics).toMatch(/sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary"\} 1/);
+  });
+
+  it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {
+    exporter.setMode({ errorRatio: 0.2 });
+    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.2' }));
+    await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase === 'Progressing');
+    const watch = await sluice([
+      'status',
+      'podinfo',
+      '-n',
+      ns.name,
+      '--watch',
+      '--timeout',
+      '180',
+      '--interval',
+      '500',
+    ]);
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toContain(`canary ${ns.name}/podinfo failed`);
+    expect(watch.stdout).toMatch(/✖ request-success-rate\s+\d+(\.\d+)?\s+.*min 99/);
+
+    const failed = await waitForPhase(ns.kube, ns.name, 'Failed');
+    expect(failed.status?.canaryWeight).toBe(0);
+    expect(failed.status?.failedChecks).toBe(2);
+    const primary = await ns.kube.apps.readNamespacedDeployment({
+      name: 'podinfo-primary',
+      namespace: ns.name,
+    });
+    expect(primary.spec?.template.spec?.containers[0]?.image).toBe('example.com/podinfo:1.0.1');
+    const route = (await ns.kube.wire.getObject({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'podinfo', namespace: ns.name },
+    })) as { spec: { http: { route: { destination: { host: string }; weight?: number }[] }[] } };
+    const weights = Object.fromEntries(
+      route.spec.http.at(-1)!.route.map((r) => [r.destination.host, r.weight ?? 100]),
+    );
+    expect(weights).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
+    const target = await ns.kube.apps.readNamespacedDeployment({ name: 'podinfo', namespace: ns.name });
+    expect(target.spec?.replicas).toBe(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text();
+    expect(metrics).toMatch(/sluice_canary_rollbacks_total\{namespace="[^"]+",strategy="canary"\} 1/);
+  });
+});

@@ -1,0 +1,213 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { apply, type Kube } from '../../src/kube/client.ts';
+import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
+import { testEnv } from './env.ts';
+import { eventually } from './kube.ts';
+
+/** The sluice CLI as users run it, on this Node (24), from the sources. */
+export const SLUICE = [resolve('src/cli/main.ts')];
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  port: number;
+  logFile: string;
+  log(): Promise<string>;
+  /** Resolves when the process exits (with its code or signal). */
+  exited: Promise<number | NodeJS.Signals | null>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `sluice controller` as a real process against the test control plane. */
+export async function startControllerProcess(options: {
+  namespace: string;
+  name?: string;
+  args?: string[];
+  kubeconfig?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<SluiceProcess> {
+  const { kubeconfig, prometheusUrl, stateDir } = testEnv();
+  const port = await freePort();
+  const logs = join(stateDir, 'logs', 'controllers');
+  await mkdir(logs, { recursive: true });
+  const logFile = join(logs, `${options.namespace}-${options.name ?? 'controller'}-${port}.log`);
+  const out = createWriteStream(logFile);
+  const child = spawn(
+    process.execPath,
+    [
+      ...SLUICE,
+      'controller',
+      '--kubeconfig',
+      options.kubeconfig ?? kubeconfig,
+      '-n',
+      options.namespace,
+      '--metrics-server',
+      prometheusUrl,
+      '--port',
+      String(port),
+      '--log-level',
+      'debug',
+      ...(options.args ?? ['--no-leader-elect']),
+    ],
+    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<number | NodeJS.Signals | null>((done) =>
+    child.on('exit', (code, signal) => done(signal ?? code)),
+  );
+  const proc: SluiceProcess = {
+    child,
+    port,
+    logFile,
+    log: () => readFile(logFile, 'utf8'),
+    exited,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  await eventually(
+    `controller /healthz on ${port}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`controller exited: ${(await proc.log()).slice(-2000)}`);
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      return response?.ok;
+    },
+    { timeoutMs: 30_000 },
+  );
+  return proc;
+}
+
+/** Runs a sluice CLI command to completion. */
+export function sluice(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [...SLUICE, '--kubeconfig', testEnv().kubeconfig, ...args],
+      { timeout: options.timeoutMs ?? 300_000, maxBuffer: 20 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Applies an object the way a person or a GitOps tool does (never as Sluice's field manager). */
+export function applyAsUser<T extends object>(kube: Kube, object: T, manager = 'kubectl') {
+  return apply(kube, object as Parameters<typeof apply>[1], { fieldManager: manager });
+}
+
+export interface PodinfoOptions {
+  namespace: string;
+  name?: string;
+  image?: string;
+  replicas?: number;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+/** A podinfo-like Deployment; `replicas` is left out unless asked for (GitOps-friendly). */
+export function podinfoDeployment(options: PodinfoOptions) {
+  const name = options.name ?? 'podinfo';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: options.namespace, labels: { app: name } },
+    spec: {
+      ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, ...options.labels } },
+        spec: {
+          containers: [
+            {
+              name: 'podinfo',
+              image: options.image ?? 'ghcr.io/stefanprodan/podinfo:6.0.0',
+              ports: [{ name: 'http', containerPort: 9898 }],
+              env: Object.entries(options.env ?? {}).map(([key, value]) => ({ name: key, value })),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function canaryObject(namespace: string, spec: Record<string, unknown>, name = 'podinfo') {
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Canary',
+    metadata: { name, namespace },
+    spec: {
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      service: { port: 9898 },
+      ...spec,
+    },
+  };
+}
+
+export async function waitForPhase(
+  kube: Kube,
+  namespace: string,
+  phase: string | ((canary: CanaryObject) => boolean),
+  options: { name?: string; timeoutMs?: number } = {},
+): Promise<CanaryObject> {
+  const name = options.name ?? 'podinfo';
+  const matches = typeof phase === 'string' ? (c: CanaryObject) => c.status?.phase === phase : phase;
+  let last: CanaryObject | undefined;
+  try {
+    return await eventually(
+      `canary ${namespace}/${name} ${typeof phase === 'string' ? phase : 'condition'}`,
+      async () => {
+        last = await readCanary(kube, namespace, name);
+        return matches(last) ? last : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 300 },
+    );
+  } catch (error) {
+    const status = last?.status ?? {};
+    throw new Error(
+      `${(error as Error).message}; last phase ${String(status.phase)}: ${String(status.message ?? '')}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Events on a canary: message → total count (deduplicated Events count up). */
+export async function canaryEvents(
+  kube: Kube,
+  namespace: string,
+  name = 'podinfo',
+): Promise<Map<string, number>> {
+  const list = await kube.core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}`,
+  });
+  const counts = new Map<string, number>();
+  for (const event of list.items) {
+    const message = event.message ?? '';
+    counts.set(message, (counts.get(message) ?? 0) + (event.count ?? 1));
+  }
+  return counts;
+}
