@@ -2,7 +2,7 @@ import { DaemonSet } from './kinds.ts';
 import { SCALE_TO_ZERO_NODE_SELECTOR } from './meta.ts';
 import { applyObject } from './objects.ts';
 import { primaryDaemonSet } from './primary.ts';
-import { daemonSetReadiness } from './readiness.ts';
+import { currentDaemonSetPods, daemonSetReadiness } from './readiness.ts';
 import type { ScaleResult, Target, TargetDeps } from './target.ts';
 import { workloadTarget, type WorkloadContext, type WorkloadKind } from './workload.ts';
 
@@ -42,6 +42,7 @@ export const daemonSetKind: WorkloadKind<DaemonSet> = {
   schema: DaemonSet,
   primary: (target, input) => primaryDaemonSet(target, input),
   readiness: daemonSetReadiness,
+  currentPods: (_deps, daemonSet, pods) => Promise.resolve(currentDaemonSetPods(daemonSet, pods)),
   scale,
 };
 

@@ -1,7 +1,7 @@
 import { readTargetHpa } from './hpa.ts';
 import { Deployment } from './kinds.ts';
-import { primaryDeployment } from './primary.ts';
-import { deploymentReadiness } from './readiness.ts';
+import { labelSelectorString, primaryDeployment } from './primary.ts';
+import { currentDeploymentPods, deploymentReadiness, type ReplicaSetInfo } from './readiness.ts';
 import { decideReplicas, GITOPS_MANAGERS } from './replicas.ts';
 import { applyObject } from './objects.ts';
 import type { ScaleResult, Target, TargetDeps } from './target.ts';
@@ -90,6 +90,23 @@ export const deploymentKind: WorkloadKind<Deployment> = {
     return primaryDeployment(target, input, replicas);
   },
   readiness: deploymentReadiness,
+  async currentPods(deps, deployment, pods) {
+    if (
+      !pods.some(
+        (pod) =>
+          pod.status?.phase === 'Failed' || (pod.status?.containerStatuses ?? []).some((c) => !c.ready),
+      )
+    ) {
+      return pods; // nothing to tell apart: spare the list call
+    }
+    const replicaSets = await deps.kube.wire.listObjects(
+      'apps/v1',
+      'ReplicaSet',
+      deployment.metadata.namespace,
+      labelSelectorString(deployment.spec.selector.matchLabels),
+    );
+    return currentDeploymentPods(deployment, replicaSets as ReplicaSetInfo[], pods);
+  },
   scale,
 };
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { DaemonSet, Deployment, Pod } from './kinds.ts';
-import { daemonSetReadiness, deploymentReadiness, failingPod, requiredPods } from './readiness.ts';
+import {
+  currentDaemonSetPods,
+  currentDeploymentPods,
+  daemonSetReadiness,
+  deploymentReadiness,
+  failingPod,
+  requiredPods,
+} from './readiness.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const options = { threshold: 100, progressDeadlineSeconds: 600, now: NOW };
@@ -131,8 +138,18 @@ describe('deploymentReadiness', () => {
       message:
         'Deployment shop/web will not become ready: pod web-abc container app is crash-looping (CrashLoopBackOff, exit code 137, 4 restarts)',
     });
-    // A ready workload with one restarting pod is still ready.
-    expect(deploymentReadiness(deployment(healthy), [crashing], options).state).toBe('ready');
+    // A workload whose status looks healthy but whose pods keep failing is failing.
+    expect(deploymentReadiness(deployment(healthy), [crashing], options)).toEqual({
+      state: 'deadlineExceeded',
+      message:
+        'Deployment shop/web is failing: pod web-abc container app is crash-looping (CrashLoopBackOff, exit code 137, 4 restarts)',
+    });
+    // One restart is not a crash loop.
+    const restarted = pod('web-def', {
+      phase: 'Running',
+      containerStatuses: [{ name: 'app', ready: true, restartCount: 1, state: { running: {} } }],
+    });
+    expect(deploymentReadiness(deployment(healthy), [restarted], options).state).toBe('ready');
   });
 });
 
@@ -146,7 +163,7 @@ describe('failingPod', () => {
         }),
       ]),
     ).toBe('pod a failed: container app exited with code 1 (Error)');
-    expect(failingPod([pod('b', { phase: 'Failed', reason: 'Evicted' })])).toBe('pod b failed: Evicted');
+    expect(failingPod([pod('b', { phase: 'Failed', reason: 'OutOfcpu' })])).toBe('pod b failed: OutOfcpu');
     expect(
       failingPod([
         pod('c', {
@@ -206,5 +223,57 @@ describe('daemonSetReadiness', () => {
       state: 'notReady',
       message: 'DaemonSet ops/agent runs on no node (scaled to zero or no node matches)',
     });
+  });
+});
+
+describe('current pods', () => {
+  const withHash = (name: string, hash: string, phase = 'Running'): Pod => ({
+    metadata: { name, labels: { 'pod-template-hash': hash } },
+    status: { phase, containerStatuses: [{ name: 'app', state: { terminated: { exitCode: 1 } } }] },
+  });
+
+  it("keeps only the pods of the Deployment's newest ReplicaSet, so an earlier release's failed pods do not count", () => {
+    const d = deployment(healthy);
+    d.metadata.uid = 'dep-uid';
+    d.metadata.annotations = { 'deployment.kubernetes.io/revision': '3' };
+    const replicaSets = [
+      {
+        metadata: {
+          labels: { 'pod-template-hash': 'old' },
+          annotations: { 'deployment.kubernetes.io/revision': '2' },
+          ownerReferences: [{ uid: 'dep-uid' }],
+        },
+      },
+      {
+        metadata: {
+          labels: { 'pod-template-hash': 'new' },
+          annotations: { 'deployment.kubernetes.io/revision': '3' },
+          ownerReferences: [{ uid: 'dep-uid' }],
+        },
+      },
+    ];
+    const pods = [withHash('web-old-1', 'old', 'Failed'), withHash('web-new-1', 'new')];
+    expect(currentDeploymentPods(d, replicaSets, pods).map((p) => p.metadata.name)).toEqual(['web-new-1']);
+    expect(currentDeploymentPods(d, [], pods)).toHaveLength(2);
+  });
+
+  it('keeps only the pods of the DaemonSet template generation', () => {
+    const ds: DaemonSet = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', annotations: { 'deprecated.daemonset.template.generation': '2' } },
+      spec: { selector: {}, template: { spec: { containers: [] } } },
+    };
+    const pods: Pod[] = [
+      { metadata: { name: 'a', labels: { 'pod-template-generation': '1' } } },
+      { metadata: { name: 'b', labels: { 'pod-template-generation': '2' } } },
+    ];
+    expect(currentDaemonSetPods(ds, pods).map((p) => p.metadata.name)).toEqual(['b']);
+  });
+
+  it('does not blame the release for an evicted pod', () => {
+    expect(
+      failingPod([pod('x', { phase: 'Failed', reason: 'Evicted', message: 'low on memory' })]),
+    ).toBeUndefined();
   });
 });

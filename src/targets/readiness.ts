@@ -24,6 +24,16 @@ export interface ReadinessOptions {
 /** A container that waited in CrashLoopBackOff this often is failing, not starting. */
 export const CRASH_LOOP_RESTARTS = 3;
 
+/** Why a pod may have Failed without anything being wrong with the release. */
+const NOT_THE_RELEASE = new Set([
+  'Evicted',
+  'Preempting',
+  'Shutdown',
+  'NodeShutdown',
+  'Terminated',
+  'NodeAffinity',
+]);
+
 /** Waiting reasons that never resolve by waiting. */
 const HOPELESS_WAITING = new Set(['InvalidImageName', 'ErrImageNeverPull']);
 
@@ -61,6 +71,7 @@ export function failingPod(pods: readonly Pod[]): string | undefined {
     const name = pod.metadata.name;
     const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     if (pod.status?.phase === 'Failed') {
+      if (NOT_THE_RELEASE.has(pod.status.reason ?? '')) continue;
       const failed = statuses.find(
         (status) => status.state?.terminated && (status.state.terminated.exitCode ?? 0) !== 0,
       );
@@ -77,6 +88,46 @@ export function failingPod(pods: readonly Pod[]): string | undefined {
   return undefined;
 }
 
+/** A ReplicaSet as far as telling the Deployment's current pods goes. */
+export interface ReplicaSetInfo {
+  metadata: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string }[];
+  };
+}
+
+const REVISION = 'deployment.kubernetes.io/revision';
+
+/**
+ * The pods of the Deployment's current template (its newest ReplicaSet's pod-template-hash),
+ * so pods an earlier release left behind (Failed, evicted) never count against this one.
+ * All pods when the newest ReplicaSet cannot be told.
+ */
+export function currentDeploymentPods(
+  deployment: Deployment,
+  replicaSets: readonly ReplicaSetInfo[],
+  pods: readonly Pod[],
+): Pod[] {
+  const revision = deployment.metadata.annotations?.[REVISION];
+  const uid = deployment.metadata.uid;
+  const newest = replicaSets.find(
+    (rs) =>
+      rs.metadata.annotations?.[REVISION] === revision &&
+      (!uid || rs.metadata.ownerReferences?.some((owner) => owner.uid === uid)),
+  );
+  const hash = newest?.metadata.labels?.['pod-template-hash'];
+  if (!revision || !hash) return [...pods];
+  return pods.filter((pod) => pod.metadata.labels?.['pod-template-hash'] === hash);
+}
+
+/** The pods of the DaemonSet's current template (pod-template-generation), or all when it cannot be told. */
+export function currentDaemonSetPods(daemonSet: DaemonSet, pods: readonly Pod[]): Pod[] {
+  const generation = daemonSet.metadata.annotations?.['deprecated.daemonset.template.generation'];
+  if (!generation) return [...pods];
+  return pods.filter((pod) => pod.metadata.labels?.['pod-template-generation'] === generation);
+}
+
 function condition(
   conditions: readonly WorkloadCondition[] | undefined,
   type: string,
@@ -88,6 +139,17 @@ function notReady(message: string, pods: readonly Pod[], what: string): Readines
   const failing = failingPod(pods);
   if (failing) return { state: 'deadlineExceeded', message: `${what} will not become ready: ${failing}` };
   return { state: 'notReady', message: `${what}: ${message}` };
+}
+
+/**
+ * Ready, unless a pod of the current template is failing: pods that start, turn ready and
+ * then die are replaced one after the other, and the workload's status counts each while it
+ * lasts, so a release that keeps failing can look available most of the time.
+ */
+function readyUnlessFailing(message: string, pods: readonly Pod[], what: string): ReadinessReport {
+  const failing = failingPod(pods);
+  if (failing) return { state: 'deadlineExceeded', message: `${what} is failing: ${failing}` };
+  return { state: 'ready', message };
 }
 
 /** Readiness of a Deployment (Flagger's rules, plus crash-loop detection from its pods). */
@@ -139,7 +201,7 @@ export function deploymentReadiness(
       what,
     );
   }
-  return { state: 'ready', message: `${what} is ready (${available} of ${replicas} replicas available)` };
+  return readyUnlessFailing(`${what} is ready (${available} of ${replicas} replicas available)`, pods, what);
 }
 
 /** Readiness of a DaemonSet: every scheduled pod updated, enough of them available. */
@@ -171,5 +233,5 @@ export function daemonSetReadiness(
       what,
     );
   }
-  return { state: 'ready', message: `${what} is ready (${available} of ${desired} pods available)` };
+  return readyUnlessFailing(`${what} is ready (${available} of ${desired} pods available)`, pods, what);
 }

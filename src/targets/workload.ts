@@ -47,6 +47,8 @@ export interface WorkloadKind<W extends WorkloadObject> {
   /** The primary as Sluice wants it; `live` is the primary as it is, if it exists. */
   primary(target: W, input: PrimaryInput, live: W | undefined, canary: Canary): DesiredObject;
   readiness(workload: W, pods: readonly z.output<typeof Pod>[], options: ReadinessOptions): ReadinessReport;
+  /** The pods of the workload's current template, out of all the pods its selector matches. */
+  currentPods(deps: TargetDeps, workload: W, pods: z.output<typeof Pod>[]): Promise<z.output<typeof Pod>[]>;
   /** Scales the target; `primary` is the live primary, when there is one. */
   scale(
     context: WorkloadContext<W>,
@@ -203,7 +205,11 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
       };
     const selector = selectorOf(target, canary);
     const pods = await podsOf(namespace, { [selector.label]: primaryValue(selector) });
-    return kind.readiness(primary, pods, readinessOptions(canary, 'primary'));
+    return kind.readiness(
+      primary,
+      await kind.currentPods(deps, primary, pods),
+      readinessOptions(canary, 'primary'),
+    );
   }
 
   async function targetReadiness(
@@ -212,7 +218,11 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     which: 'primary' | 'canary',
   ): Promise<ReadinessReport> {
     const pods = await podsOf(canaryNamespace(canary), target.spec.selector.matchLabels ?? {});
-    return kind.readiness(target, pods, readinessOptions(canary, which));
+    return kind.readiness(
+      target,
+      await kind.currentPods(deps, target, pods),
+      readinessOptions(canary, which),
+    );
   }
 
   return {

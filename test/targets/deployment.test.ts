@@ -145,11 +145,20 @@ describe('Deployment target', () => {
     });
     expect(report.message).toMatch(
       new RegExp(
-        `Deployment ${ns.name}/crashy will not become ready: pod crashy-[a-z0-9-]+ failed: container app exited with code 1`,
+        `Deployment ${ns.name}/crashy (will not become ready|is failing): pod crashy-[a-z0-9-]+ failed: container app exited with code 1`,
       ),
     );
     // The primary is untouched and serving.
     expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
+
+    // Rolled back; the next release is fine: the failed pods of the last one do not count.
+    await sluice.target.scaleCanary(canary, 'zero');
+    await ns.kube.wire.mergePatchObject(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'crashy', namespace: ns.name } },
+      { spec: { template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': null } } } } },
+    );
+    await sluice.target.scaleCanary(canary, 'up');
+    await eventually('fixed canary ready', async () => (await sluice.target.readiness(canary)).canary.state === 'ready');
   });
 });
 
