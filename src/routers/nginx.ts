@@ -39,15 +39,21 @@ const CANARY_KEYS = [
   'canary-by-cookie',
 ];
 
-export function canaryIngressName(canary: Canary): string {
+/** The Ingress the team wrote (spec.ingressRef), required by this provider. */
+export function ingressRefName(canary: Canary): string {
   const ref = canary.spec.ingressRef;
-  if (!ref)
+  if (!ref) {
     throw new RouterConfigError(
       canaryRef(canary),
       'spec.ingressRef',
       'is required by provider nginx: name the Ingress that routes to the Service',
     );
-  return `${ref.name}-canary`;
+  }
+  return ref.name;
+}
+
+export function canaryIngressName(canary: Canary): string {
+  return `${ingressRefName(canary)}-canary`;
 }
 
 /** The A/B annotations for spec.analysis.match: one header (exact or pattern) and/or one cookie. */
@@ -171,12 +177,10 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
   });
 
   async function readSource(canary: Canary): Promise<JsonObject> {
-    const name = canary.spec.ingressRef?.name;
-    if (!name) canaryIngressName(canary);
     const ref: ObjectRef = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
-      metadata: { name: name!, namespace: canaryNamespace(canary) },
+      metadata: { name: ingressRefName(canary), namespace: canaryNamespace(canary) },
     };
     const source = await getObject(deps.kube, ref);
     if (!source)
