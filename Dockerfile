@@ -18,6 +18,10 @@ RUN npm ci --ignore-scripts && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
+# Type declarations, TypeScript sources, source maps and docs are never loaded at run time:
+# dropping them halves node_modules (about 160 MB to 80 MB).
+RUN find node_modules dist -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \
+      -o -name '*.map' -o -name '*.md' \) -delete
 
 # Runtime: Node 24 without npm, only what runs, as an unprivileged user.
 FROM ${NODE_IMAGE} AS runtime
