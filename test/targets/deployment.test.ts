@@ -155,10 +155,17 @@ describe('Deployment target', () => {
     await sluice.target.scaleCanary(canary, 'zero');
     await ns.kube.wire.mergePatchObject(
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'crashy', namespace: ns.name } },
-      { spec: { template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': null } } } } },
+      {
+        spec: {
+          template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': null } } },
+        },
+      },
     );
     await sluice.target.scaleCanary(canary, 'up');
-    await eventually('fixed canary ready', async () => (await sluice.target.readiness(canary)).canary.state === 'ready');
+    await eventually(
+      'fixed canary ready',
+      async () => (await sluice.target.readiness(canary)).canary.state === 'ready',
+    );
   });
 });
 
