@@ -20,8 +20,6 @@ export const CONFIG_TRACKING_ANNOTATION = 'sluice.dev/config-tracking';
 export const CHECKSUM_ANNOTATION = 'sluice.dev/checksum';
 /** Node selector that keeps an idle DaemonSet target off every node. */
 export const SCALE_TO_ZERO_NODE_SELECTOR = 'sluice.dev/scale-to-zero';
-/** The finalizer a Canary carries when `revertOnDeletion` is set. */
-export const REVERT_FINALIZER = 'sluice.dev/revert';
 
 /** Selector labels whose value Sluice suffixes with `-primary`, in Flagger's order of preference. */
 export const SELECTOR_LABELS = ['app', 'name', 'app.kubernetes.io/name'] as const;
