@@ -8,7 +8,9 @@ import { registerDevRuntime } from '../dev/runtime-cli.ts';
 export function registerDev(program: Command): void {
   const dev = program
     .command('dev')
-    .description('Local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and Prometheus on loopback');
+    .description(
+      'Local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and Prometheus on loopback',
+    );
 
   dev
     .command('up')
@@ -29,7 +31,9 @@ export function registerDev(program: Command): void {
     .action(async (options: { dir: string }) => {
       const result = await env(options.dir);
       if (!result) {
-        process.stderr.write(`no running local control plane in ${options.dir}; start one with: sluice dev up\n`);
+        process.stderr.write(
+          `no running local control plane in ${options.dir}; start one with: sluice dev up\n`,
+        );
         process.exitCode = 1;
         return;
       }

@@ -5,6 +5,7 @@ import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
 import { registerController } from './controller.ts';
+import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
 
 /**
@@ -13,11 +14,14 @@ import { registerLoadtester } from './loadtester.ts';
  */
 export function buildProgram(): Command {
   const program = new Command('sluice')
-    .description('Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics')
+    .description(
+      'Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics',
+    )
     .showHelpAfterError();
   registerMigrate(program);
   registerCanaryCommands(program);
   registerController(program);
+  registerDemo(program);
   registerDev(program);
   registerLoadtester(program);
   return program;

@@ -180,7 +180,7 @@ export class CanaryReconciler {
     });
     const router = routerFor(
       canary,
-      { kube: this.deps.kube, logger: log, targetPods: (c) => target.pods(c) },
+      { kube: this.deps.kube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
       this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     );
 
@@ -519,7 +519,7 @@ export class CanaryReconciler {
     });
     const router: Router = routerFor(
       canary,
-      { kube: this.deps.kube, logger: log, targetPods: (c) => target.pods(c) },
+      { kube: this.deps.kube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
       this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     );
     const status = {

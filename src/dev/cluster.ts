@@ -331,11 +331,15 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
 }
 
 /** Stops every process the harness recorded in stateDir and removes the state. */
-export async function down(stateDir: string): Promise<{ stopped: number }> {
+export async function down(
+  stateDir: string,
+  options: { keepFiles?: boolean } = {},
+): Promise<{ stopped: number }> {
   const state = await readState(resolve(stateDir));
   const pids = state ? Object.values(state.pids) : [];
   await stopAll(pids);
-  await rm(resolve(stateDir), { recursive: true, force: true });
+  if (options.keepFiles) await rm(join(resolve(stateDir), STATE_FILE), { force: true });
+  else await rm(resolve(stateDir), { recursive: true, force: true });
   return { stopped: pids.length };
 }
 

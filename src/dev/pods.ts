@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /** Pod-template label that marks a Deployment's pods as demo workloads the runtime runs. */
-export const DEMO_APP_LABEL = 'sluice.dev/demo-app';
+export const DEMO_APP_LABEL = 'demo.sluice.dev/app';
 
 const keyRef = z.looseObject({
   name: z.string().optional(),

@@ -67,7 +67,7 @@ export function registerDevRuntime(dev: Command): void {
   dev
     .command('runtime')
     .description(
-      'run demo-app processes for demo pods (label sluice.dev/demo-app=true) and traffic proxies that route by the live VirtualService/HTTPRoute',
+      'run demo-app processes for demo pods (label demo.sluice.dev/app=true) and traffic proxies that route by the live VirtualService/HTTPRoute',
     )
     .option('--dir <path>', 'state directory of the local control plane', DEFAULT_DEV_DIR)
     .option('--kubeconfig <path>', 'another cluster than the local control plane in --dir')

@@ -1,5 +1,5 @@
 // The local runtime: kwok pods are not processes, so for every Running+Ready pod of a demo
-// workload (pod template label `sluice.dev/demo-app: "true"`) this runs a real demo-app
+// workload (pod template label `demo.sluice.dev/app: "true"`) this runs a real demo-app
 // process on a loopback port, with the environment the pod's first container would get,
 // and registers it with Prometheus like a scraped pod. Together with the traffic layer
 // (traffic.ts) it makes the demo's traffic real HTTP end to end. Development tooling.
@@ -63,7 +63,16 @@ export async function demoAppLaunch(): Promise<AppLaunch> {
   const nodeModule = (await import('node:module')) as { stripTypeScriptTypes?: (code: string) => string };
   if (!nodeModule.stripTypeScriptTypes)
     return { command: process.execPath, args: [...APP_NODE_FLAGS, source], cwd: dir };
-  const stripped = nodeModule.stripTypeScriptTypes(await readFile(source, 'utf8'));
+  const text = await readFile(source, 'utf8');
+  // stripTypeScriptTypes warns that it is experimental; the warning means nothing to a demo user.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = (() => undefined) as typeof process.emitWarning;
+  let stripped: string;
+  try {
+    stripped = nodeModule.stripTypeScriptTypes(text);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
   // `-e` modules resolve imports from the working directory: the app's own folder.
   return {
     command: process.execPath,

@@ -357,7 +357,9 @@ const scenarios: Scenario[] = [
       'rolling back: failed checks threshold reached 2',
     ],
     check: (sim) =>
-      expect(sim.issued().filter((e) => e.kind === 'notify' && e.severity === 'warn')).toHaveLength(1),
+      expect(
+        sim.issued().filter((e) => e.kind === 'notify' && e.message.startsWith('waiting for approval')),
+      ).toHaveLength(1),
   },
   {
     name: 'confirm-promotion passing later promotes',

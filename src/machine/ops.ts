@@ -261,6 +261,7 @@ export function countFailedCheck(d: Context, plan: Plan): void {
     'Warning',
     'Halt',
     `halt advancement: failed checks ${d.failedChecks}/${plan.threshold}: ${reasons}`,
+    'warn',
   );
 }
 

@@ -1,0 +1,312 @@
+import type { AnalysisResult } from '../api/status.ts';
+import type { Kube } from '../kube/client.ts';
+import { createLogger } from '../log.ts';
+import { down, exportLines, up, type ClusterEnv } from './cluster.ts';
+import { renderDemoFrame, type DemoFrame } from './demo-view.ts';
+import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
+import type { Progress } from './progress.ts';
+import { applyManifest, startAppStack, type AppStack } from './stack.ts';
+
+export type DemoProvider = 'istio' | 'gatewayapi';
+
+export interface DemoOptions {
+  provider: DemoProvider;
+  keep: boolean;
+  stateDir: string;
+  progress: Progress;
+  write: (text: string) => void;
+  tty: boolean;
+  /** Stop waiting for an outcome after this long. */
+  timeoutMs?: number;
+}
+
+const NAMESPACE = 'demo';
+const APP = 'podinfo';
+
+interface CanaryStatusView {
+  phase?: string;
+  message?: string;
+  canaryWeight?: number;
+  failedChecks?: number;
+  lastAppliedSpec?: string;
+  lastAnalysis?: AnalysisResult[];
+}
+
+/** The demo app's Deployment; a release changes the image tag and, for a bad one, the env. */
+export function demoDeployment(version: string, env: Record<string, string> = {}) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: APP, namespace: NAMESPACE, labels: { app: APP } },
+    spec: {
+      // No replicas here: Sluice scales the idle canary to zero without fighting Git.
+      selector: { matchLabels: { app: APP } },
+      template: {
+        metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
+        spec: {
+          containers: [
+            {
+              name: APP,
+              image: `ghcr.io/sluice-dev/demo-app:${version}`,
+              ports: [{ name: 'http', containerPort: 9898 }],
+              env: Object.entries({ MESSAGE: 'hello from the demo', ...env }).map(([name, value]) => ({
+                name,
+                value,
+              })),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The demo's Canary: built-in metrics, a load-test webhook, a Slack alert. */
+export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyUrl: string) {
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Canary',
+    metadata: { name: APP, namespace: NAMESPACE },
+    spec: {
+      provider,
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APP },
+      progressDeadlineSeconds: 60,
+      service: {
+        port: 9898,
+        hosts: [`${APP}.${NAMESPACE}`],
+        ...(provider === 'gatewayapi'
+          ? { gatewayRefs: [{ name: 'demo-gateway', namespace: NAMESPACE }] }
+          : {}),
+      },
+      analysis: {
+        interval: '10s',
+        threshold: 2,
+        stepWeight: 20,
+        maxWeight: 60,
+        metrics: [
+          { name: 'request-success-rate', interval: '30s', thresholdRange: { min: 99 } },
+          { name: 'request-duration', interval: '30s', thresholdRange: { max: 500 } },
+        ],
+        webhooks: [
+          {
+            name: 'load-test',
+            type: 'rollout',
+            url: `${loadtesterUrl}/`,
+            metadata: { type: 'load', url: `${proxyUrl}/`, rps: '10', duration: '30s' },
+          },
+        ],
+        alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+      },
+    },
+  };
+}
+
+async function readStatus(kube: Kube): Promise<CanaryStatusView> {
+  const canary = (await kube.wire.getObject({
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Canary',
+    metadata: { name: APP, namespace: NAMESPACE },
+  })) as { status?: CanaryStatusView };
+  return canary.status ?? {};
+}
+
+/** Requests answered in the last few seconds, from the load generator's running counts. */
+class TrafficWindow {
+  private readonly samples: { at: number; counts: LoadCounts }[] = [];
+  private readonly load: DemoLoad;
+  constructor(load: DemoLoad) {
+    this.load = load;
+  }
+  sample(now: number): DemoFrame['traffic'] {
+    const counts = structuredClone(this.load.counts());
+    this.samples.push({ at: now, counts });
+    while (this.samples.length > 2 && now - (this.samples[0]?.at ?? now) > 5000) this.samples.shift();
+    const first = this.samples[0]!;
+    const seconds = Math.max(0.001, (now - first.at) / 1000);
+    const sum = (record: Record<string, number>, match: (key: string) => boolean) =>
+      Object.entries(record)
+        .filter(([key]) => match(key))
+        .reduce((total, [, value]) => total + value, 0);
+    const total = counts.total - first.counts.total;
+    const canary = sum(counts.byWorkload, (k) => k === APP) - sum(first.counts.byWorkload, (k) => k === APP);
+    const errors =
+      sum(counts.byStatus, (k) => k.startsWith('5')) - sum(first.counts.byStatus, (k) => k.startsWith('5'));
+    return { total, canary, errors, rps: total / seconds };
+  }
+}
+
+/**
+ * The main job: a local control plane and Prometheus, the demo app run as real processes,
+ * real HTTP traffic through the mesh stand-in, the controller, the load tester and a
+ * Slack stand-in; then a good release (promoted) and a bad one (rolled back), live.
+ * Returns the exit code.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { progress, write } = options;
+  const started = Date.now();
+  const env: ClusterEnv = await up({ stateDir: options.stateDir, progress });
+  const log = createLogger({ level: 'warn', name: 'demo' });
+  const stack: AppStack = await progress.step(
+    'starting the runtime, traffic layer, controller, load tester and Slack stand-in',
+    () =>
+      startAppStack({
+        env,
+        namespace: NAMESPACE,
+        proxies: [
+          {
+            service: APP,
+            hosts: [`${APP}.${NAMESPACE}`],
+            ...(options.provider === 'gatewayapi'
+              ? { gateway: { name: 'demo-gateway', namespace: NAMESPACE } }
+              : {}),
+          },
+        ],
+        loadtester: true,
+        slack: true,
+        log,
+      }),
+  );
+  const proxyUrl = stack.runtime.proxies[0]!.url;
+  const { kube } = stack;
+  let load: DemoLoad | undefined;
+  const outcomes: string[] = [];
+  let exitCode = 1;
+  try {
+    await progress.step(`deploying ${APP} with a Canary (${options.provider})`, async () => {
+      await applyManifest(kube, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'slack-url', namespace: NAMESPACE },
+        stringData: { address: stack.slack!.url },
+      });
+      await applyManifest(kube, {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AlertProvider',
+        metadata: { name: 'slack', namespace: NAMESPACE },
+        spec: { type: 'slack', channel: 'releases', secretRef: { name: 'slack-url' } },
+      });
+      await applyManifest(kube, demoDeployment('1.0.0'));
+      await applyManifest(kube, demoCanary(options.provider, stack.loadtesterUrl!, proxyUrl));
+    });
+    load = startDemoLoad({ url: `${proxyUrl}/`, rps: 20 });
+    const traffic = new TrafficWindow(load);
+    const timeoutMs = options.timeoutMs ?? 6 * 60_000;
+
+    let lastPrinted = '';
+    const show = (stage: string, status: CanaryStatusView) => {
+      const frame: DemoFrame = {
+        title: `Sluice demo — ${APP}.${NAMESPACE} on ${options.provider === 'istio' ? 'Istio (VirtualService)' : 'Gateway API (HTTPRoute)'}`,
+        stage,
+        elapsedMs: Date.now() - started,
+        phase: status.phase ?? 'Pending',
+        message: status.message ?? '',
+        canaryWeight: status.canaryWeight ?? 0,
+        maxWeight: 60,
+        failedChecks: status.failedChecks ?? 0,
+        threshold: 2,
+        analysis: status.lastAnalysis ?? [],
+        traffic: traffic.sample(Date.now()),
+        slack: stack.slack!.messages.map((m) => m.text),
+        outcomes,
+      };
+      const screen = renderDemoFrame(frame);
+      if (options.tty) {
+        write(`\x1b[H\x1b[2J${screen}\n`);
+        return;
+      }
+      // In a log, print a frame when something a person cares about changed.
+      const key = JSON.stringify([
+        frame.stage,
+        frame.phase,
+        frame.canaryWeight,
+        frame.failedChecks,
+        frame.analysis,
+        frame.slack.length,
+      ]);
+      if (key !== lastPrinted) {
+        lastPrinted = key;
+        write(`${screen}\n\n`);
+      }
+    };
+
+    const waitFor = async (
+      stage: string,
+      done: (status: CanaryStatusView) => boolean,
+    ): Promise<CanaryStatusView> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const status = await readStatus(kube).catch(() => ({}) as CanaryStatusView);
+        show(stage, status);
+        if (done(status)) return status;
+        if (Date.now() > deadline)
+          throw new Error(
+            `demo: no outcome for "${stage}" after ${timeoutMs / 1000}s (phase ${status.phase})`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+
+    const initialized = await waitFor(
+      'bootstrapping: primary, Services and routes',
+      (s) => s.phase === 'Initialized',
+    );
+    // Let the primary's traffic reach Prometheus before the first release.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+
+    await applyManifest(kube, demoDeployment('1.1.0'));
+    const good = await waitFor(
+      'release 1.1.0 (healthy): expected to be promoted',
+      (s) =>
+        s.lastAppliedSpec !== initialized.lastAppliedSpec &&
+        (s.phase === 'Succeeded' || s.phase === 'Failed'),
+    );
+    outcomes.push(`${good.phase === 'Succeeded' ? '✔' : '✖'} release 1.1.0 (healthy): ${good.phase}`);
+
+    await applyManifest(kube, demoDeployment('1.2.0', { ERROR_RATE: '0.3', LATENCY_MS: '40' }));
+    const bad = await waitFor(
+      'release 1.2.0 (30% errors): expected to be rolled back',
+      (s) => s.lastAppliedSpec !== good.lastAppliedSpec && (s.phase === 'Succeeded' || s.phase === 'Failed'),
+    );
+    outcomes.push(
+      `${bad.phase === 'Failed' ? '✔' : '✖'} release 1.2.0 (30% errors): ${bad.phase === 'Failed' ? 'rolled back' : bad.phase}`,
+    );
+    // One last frame with the rollback's Slack message in it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    if (!options.tty) lastPrinted = '';
+    show('done', bad);
+    exitCode = good.phase === 'Succeeded' && bad.phase === 'Failed' ? 0 : 1;
+    write(
+      exitCode === 0
+        ? `\nBoth outcomes as expected: the healthy release was promoted, the bad one rolled back (${((Date.now() - started) / 1000).toFixed(0)}s).\n`
+        : '\nThe demo did not end as expected; the controller log is in ' +
+            `${stack.logDir}/controller.log\n`,
+    );
+
+    if (options.keep) {
+      write(
+        [
+          '',
+          'Everything keeps running (Ctrl-C stops it). In another terminal:',
+          `  ${exportLines(env).split('\n').join('\n  ')}`,
+          `  npx sluice status ${APP} -n ${NAMESPACE} --watch     # follow the canary`,
+          `  npx sluice get -A                                   # every canary`,
+          `  curl -s ${proxyUrl}/                    # the app through the mesh stand-in`,
+          `  open ${env.prometheusUrl}/graph?g0.expr=istio_requests_total   # Prometheus`,
+          `  Logs: ${stack.logDir}`,
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+    return exitCode;
+  } finally {
+    await load?.stop().catch(() => undefined);
+    await stack.stop();
+    // On failure, keep the logs to read; `sluice dev down --dir` removes them.
+    await down(options.stateDir, { keepFiles: exitCode !== 0 });
+    if (exitCode !== 0) write(`Logs kept in ${options.stateDir}/logs\n`);
+  }
+}
