@@ -56,6 +56,12 @@ export interface RunningController {
 
 type Indexed = Map<string, Set<string>>;
 
+/** `podinfo.test`, the way every log line names a canary (as Flagger's do). */
+function display(key: string): string {
+  const [namespace, name] = key.split('/');
+  return `${name}.${namespace}`;
+}
+
 function addIndex(index: Indexed, key: string, canary: string): void {
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
@@ -126,7 +132,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   );
   const enqueue = (key: string, why = 'requeue') => {
     if (!leading || stopping) return;
-    log.debug({ canary: key, why }, 'queued');
+    log.debug({ canary: display(key), why }, 'queued');
     queue.add(key);
   };
 

@@ -2,7 +2,7 @@ import { HttpMethod } from '@kubernetes/client-node';
 import type { Canary } from '../api/canary.ts';
 import { readCommand } from '../api/commands.ts';
 import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
-import type { AnalysisResult as StatusAnalysisEntry, Condition } from '../api/status.ts';
+import type { AnalysisResult as StatusAnalysisEntry, Condition, Phase } from '../api/status.ts';
 import { parseCanary, formatIssues, type ValidationIssue } from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
 import { apiErrorMessage, apply, isConflict, isNotFound, type Kube } from '../kube/client.ts';
@@ -185,8 +185,21 @@ export class CanaryReconciler {
     );
 
     // Observe: the target's revision and readiness, a new command, answers that arrived.
-    const revision = await target.revision(canary);
-    const readiness = await target.readiness(canary);
+    let revision, readiness;
+    try {
+      revision = await target.revision(canary);
+      readiness = await target.readiness(canary);
+    } catch (error) {
+      // A missing or unreadable target: say so in status and events, retry with backoff.
+      await this.reportProblem(
+        object,
+        mem,
+        subject,
+        `cannot read the target: ${apiErrorMessage(error)}`,
+        log,
+      );
+      throw error;
+    }
     this.deps.onTracked?.(key, {
       targetKind: canary.spec.targetRef.kind,
       target: canary.spec.targetRef.name,
@@ -450,6 +463,33 @@ export class CanaryReconciler {
     throw new Error(
       `status of Canary ${object.metadata.namespace}/${object.metadata.name}: conflicts on every attempt`,
     );
+  }
+
+  /** A problem that may go away (a target not created yet): Ready=False with the reason, a Warning Event. */
+  private async reportProblem(
+    object: CanaryObject,
+    mem: Memory,
+    subject: EventSubject,
+    message: string,
+    log: Logger,
+  ): Promise<void> {
+    log.warn(message);
+    void this.deps.events.record(subject, 'Warning', 'ReconcileError', message);
+    const previous = mem.status ?? object.status ?? {};
+    const phase = (previous.phase as Phase | undefined) ?? 'Initializing';
+    const status = {
+      ...previous,
+      phase,
+      message,
+      observedGeneration: object.metadata.generation,
+      conditions: conditionsForPhase(previous.conditions as Condition[] | undefined, {
+        phase,
+        ...(object.metadata.generation !== undefined ? { generation: object.metadata.generation } : {}),
+        message,
+        now: new Date(this.now()),
+      }),
+    };
+    await this.writeStatus(object, mem, status, log);
   }
 
   /** Invalid spec: Stalled=True naming the field, a Warning Event, and nothing else is touched. */
