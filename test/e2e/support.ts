@@ -1,0 +1,330 @@
+// Shared pieces of the end-to-end scenarios: one app stack per file (the local runtime
+// with its traffic proxies, the controller, the load tester and a Slack stand-in, each a
+// real process as in `sluice demo`), the demo app's manifests, and a recorder that follows
+// a canary's status and the real traffic the load generator saw at each moment.
+
+import { expect } from 'vitest';
+import type { ClusterEnv } from '../../src/dev/cluster.ts';
+import { startDemoLoad, type DemoLoad, type DemoLoadOptions, type LoadCounts } from '../../src/dev/loadgen.ts';
+import { startAppStack, type AppStack, type AppStackOptions } from '../../src/dev/stack.ts';
+import { loadKubeConfig, type Kube } from '../../src/kube/client.ts';
+import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
+import { testEnv } from '../support/env.ts';
+import { eventually } from '../support/kube.ts';
+import { applyAsUser, canaryEvents, waitForPhase } from '../support/sluice.ts';
+
+export const APP = 'podinfo';
+export const IMAGE = 'ghcr.io/sluice-dev/demo-app';
+
+/** The harness environment in the shape `startAppStack` takes. */
+export function clusterEnv(): ClusterEnv {
+  const env = testEnv();
+  return {
+    stateDir: env.stateDir,
+    kubeconfig: env.kubeconfig,
+    apiserverUrl: loadKubeConfig(env.kubeconfig).getCurrentCluster()?.server ?? '',
+    prometheusUrl: env.prometheusUrl,
+    prometheusTargetsDir: env.prometheusTargetsDir,
+  };
+}
+
+/** Starts the stack for one namespace, with the Slack stand-in as the controller's global Slack. */
+export function startStack(
+  namespace: string,
+  options: Omit<AppStackOptions, 'env' | 'namespace'>,
+): Promise<AppStack> {
+  return startAppStack({ env: clusterEnv(), namespace, slack: true, ...options });
+}
+
+type EnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
+
+export interface DeploymentOptions {
+  /** Plain env values (VERSION comes from the image tag unless set here). */
+  env?: Record<string, string>;
+  /** Extra env entries, e.g. configMapKeyRef. */
+  envRefs?: EnvVar[];
+  /** ConfigMaps read whole through envFrom. */
+  envFromConfigMaps?: string[];
+}
+
+/** The demo app's Deployment as a team would commit it (no replicas: Sluice owns scaling). */
+export function demoDeployment(namespace: string, version: string, options: DeploymentOptions = {}) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: APP, namespace, labels: { app: APP } },
+    spec: {
+      selector: { matchLabels: { app: APP } },
+      template: {
+        metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
+        spec: {
+          containers: [
+            {
+              name: APP,
+              image: `${IMAGE}:${version}`,
+              ports: [{ name: 'http', containerPort: 9898 }],
+              ...(options.envFromConfigMaps
+                ? { envFrom: options.envFromConfigMaps.map((name) => ({ configMapRef: { name } })) }
+                : {}),
+              env: [
+                ...Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value })),
+                ...(options.envRefs ?? []),
+              ],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** A Canary for the demo app; `spec` is merged over the target and service defaults. */
+export function demoCanary(namespace: string, spec: Record<string, unknown>) {
+  const { service, ...rest } = spec as { service?: Record<string, unknown> };
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Canary',
+    metadata: { name: APP, namespace },
+    spec: {
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APP },
+      progressDeadlineSeconds: 60,
+      service: { port: 9898, ...service },
+      ...rest,
+    },
+  };
+}
+
+export const apply = applyAsUser;
+
+/** Constant real traffic through a proxy of the traffic layer. */
+export function load(url: string, options: Omit<DemoLoadOptions, 'url'> = {}): DemoLoad {
+  // 12 rps per scenario: enough for rates over 20 s windows, modest on two shared cores.
+  return startDemoLoad({ url: `${url}/`, rps: 12, ...options });
+}
+
+export interface Sample {
+  at: number;
+  phase: string | undefined;
+  canaryWeight: number;
+  message: string;
+  /** The load generators' counts at this moment, by generator name. */
+  traffic: Record<string, LoadCounts>;
+}
+
+/**
+ * Follows a canary's status (every 250 ms) and snapshots the load generators' counts at
+ * each poll, so a test can say which share of real traffic reached the canary while the
+ * status said a given thing.
+ */
+export class Recorder {
+  readonly samples: Sample[] = [];
+  private readonly kube: Kube;
+  private readonly namespace: string;
+  private readonly loads: Record<string, DemoLoad>;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(kube: Kube, namespace: string, loads: Record<string, DemoLoad>) {
+    this.kube = kube;
+    this.namespace = namespace;
+    this.loads = loads;
+  }
+
+  start(): this {
+    this.timer = setInterval(() => void this.poll(), 250);
+    return this;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Forgets what was recorded so far (between two releases in one file). */
+  reset(): void {
+    this.samples.length = 0;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const canary = await readCanary(this.kube, this.namespace, APP);
+      const traffic = Object.fromEntries(Object.entries(this.loads).map(([name, l]) => [name, l.counts()]));
+      this.samples.push({
+        at: Date.now(),
+        phase: canary.status?.phase,
+        canaryWeight: canary.status?.canaryWeight ?? 0,
+        message: canary.status?.message ?? '',
+        traffic,
+      });
+    } catch {
+      // A transient apiserver error: the next poll tries again.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** The phases seen, consecutive repeats collapsed. */
+  phases(): string[] {
+    return collapse(this.samples.map((s) => s.phase ?? 'Pending'));
+  }
+
+  /** The canary weights seen, consecutive repeats collapsed. */
+  weights(): number[] {
+    return collapse(this.samples.map((s) => s.canaryWeight));
+  }
+
+  /**
+   * Requests a load generator sent between the first and the last sample that matched,
+   * by the workload that answered. Throws when no two samples matched.
+   */
+  trafficWhile(loadName: string, matches: (sample: Sample) => boolean): Record<string, number> {
+    const matching = this.samples.filter(matches);
+    const first = matching[0]?.traffic[loadName];
+    const last = matching.at(-1)?.traffic[loadName];
+    if (!first || !last || matching.length < 2)
+      throw new Error(`no two status samples matched (phases seen: ${this.phases().join(' → ')})`);
+    const out: Record<string, number> = {};
+    for (const [workload, count] of Object.entries(last.byWorkload)) {
+      const diff = count - (first.byWorkload[workload] ?? 0);
+      if (diff > 0) out[workload] = diff;
+    }
+    return out;
+  }
+}
+
+function collapse<T>(values: T[]): T[] {
+  return values.filter((value, i) => i === 0 || value !== values[i - 1]);
+}
+
+/** Asserts `expected` appears in `seen` in this order (other entries may sit between). */
+export function expectInOrder<T>(seen: T[], expected: T[]): void {
+  let at = 0;
+  for (const value of seen) if (value === expected[at]) at += 1;
+  expect(at, `expected ${JSON.stringify(expected)} in order within ${JSON.stringify(seen)}`).toBe(
+    expected.length,
+  );
+}
+
+/** Share (0–1) of requests answered by the canary's workload. */
+export function canaryShare(byWorkload: Record<string, number>): number {
+  const total = Object.values(byWorkload).reduce((sum, n) => sum + n, 0);
+  return total === 0 ? 0 : (byWorkload[APP] ?? 0) / total;
+}
+
+/** Waits for the first bootstrap and for the primary to answer real traffic. */
+export async function waitForBootstrap(stack: AppStack, traffic: DemoLoad): Promise<CanaryObject> {
+  const initialized = await waitForPhase(stack.kube, stack.namespace, 'Initialized', { timeoutMs: 90_000 });
+  const before = traffic.counts().byWorkload[`${APP}-primary`] ?? 0;
+  await eventually(
+    `the primary ${APP}-primary answering requests through the proxy`,
+    async () => (traffic.counts().byWorkload[`${APP}-primary`] ?? 0) > before + 5,
+    { timeoutMs: 30_000 },
+  );
+  return initialized;
+}
+
+/** Waits for the outcome (Succeeded or Failed) of the release after `previous`. */
+export function waitForOutcome(kube: Kube, namespace: string, previous: CanaryObject, timeoutMs = 120_000) {
+  return waitForPhase(
+    kube,
+    namespace,
+    (c) =>
+      c.status?.lastAppliedSpec !== previous.status?.lastAppliedSpec &&
+      (c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed'),
+    { timeoutMs },
+  );
+}
+
+export interface PrimaryContainer {
+  image: string;
+  env: Record<string, string>;
+  envFrom: string[];
+}
+
+export async function primaryContainer(kube: Kube, namespace: string): Promise<PrimaryContainer> {
+  const primary = await kube.apps.readNamespacedDeployment({ name: `${APP}-primary`, namespace });
+  const container = primary.spec?.template.spec?.containers[0];
+  return {
+    image: container?.image ?? '',
+    env: Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? ''])),
+    envFrom: (container?.envFrom ?? []).map((e) => e.configMapRef?.name ?? e.secretRef?.name ?? ''),
+  };
+}
+
+/** The target Deployment's replicas (0 when Sluice scaled the idle canary down). */
+export async function targetReplicas(kube: Kube, namespace: string): Promise<number | undefined> {
+  const target = await kube.apps.readNamespacedDeployment({ name: APP, namespace });
+  return target.spec?.replicas;
+}
+
+/** Destination → weight of the VirtualService's last (default) route. */
+export async function virtualServiceWeights(kube: Kube, namespace: string): Promise<Record<string, number>> {
+  const vs = (await kube.wire.getObject({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: APP, namespace },
+  })) as { spec: { http: { route: { destination: { host: string }; weight?: number }[] }[] } };
+  return Object.fromEntries(vs.spec.http.at(-1)!.route.map((r) => [r.destination.host, r.weight ?? 100]));
+}
+
+interface HTTPRouteRule {
+  matches?: { headers?: { name: string; value: string }[] }[];
+  backendRefs?: { name: string; weight?: number }[];
+}
+
+/** The HTTPRoute's rules as [header matches, backend → weight]. */
+export async function httpRouteRules(
+  kube: Kube,
+  namespace: string,
+): Promise<{ headers: string[]; weights: Record<string, number> }[]> {
+  const route = (await kube.wire.getObject({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: APP, namespace },
+  })) as { spec: { rules: HTTPRouteRule[] } };
+  return route.spec.rules.map((rule) => ({
+    headers: (rule.matches ?? []).flatMap((m) => (m.headers ?? []).map((h) => `${h.name}=${h.value}`)),
+    weights: Object.fromEntries((rule.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1])),
+  }));
+}
+
+/** Slack messages received so far, as plain lines ("podinfo.ns: promotion completed"). */
+export function slackLines(stack: AppStack): string[] {
+  return (stack.slack?.messages ?? []).map((m) => m.text);
+}
+
+/** Event messages on the canary (deduplicated Events counted up). */
+export async function eventMessages(kube: Kube, namespace: string): Promise<string[]> {
+  return [...(await canaryEvents(kube, namespace, APP)).keys()];
+}
+
+/** Waits until an Event with a message matching `pattern` is recorded on the canary. */
+export function waitForEvent(kube: Kube, namespace: string, pattern: RegExp, timeoutMs = 30_000) {
+  return eventually(
+    `an Event matching ${pattern} on canary ${namespace}/${APP}`,
+    async () => (await eventMessages(kube, namespace)).find((m) => pattern.test(m)),
+    { timeoutMs },
+  );
+}
+
+/** What a demo-app process of a workload answers at `/` (version, message, hostname). */
+export async function answersOf(
+  stack: AppStack,
+  workload: string,
+): Promise<{ version: string; message: string; hostname: string }[]> {
+  const processes = stack.runtime.registry.readyOf(stack.namespace, workload);
+  return Promise.all(
+    processes.map(async (p) => {
+      const response = await fetch(`${p.url}/`, { signal: AbortSignal.timeout(5000) });
+      return (await response.json()) as { version: string; message: string; hostname: string };
+    }),
+  );
+}
+
+/** A readable summary for assertion messages and failure logs. */
+export function describeCounts(counts: LoadCounts): string {
+  return JSON.stringify({ total: counts.total, byStatus: counts.byStatus, byWorkload: counts.byWorkload });
+}
