@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { VERSION } from '../version.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .description(
       'Progressive delivery for Kubernetes: canary, A/B and blue/green releases checked by real metrics',
     )
+    .version(VERSION)
     .showHelpAfterError();
   registerMigrate(program);
   registerCanaryCommands(program);
