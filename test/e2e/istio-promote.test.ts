@@ -68,7 +68,7 @@ describe('e2e: Istio canary, healthy release', () => {
     recorder.reset();
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
-    const done = await waitForOutcome(ns.kube, ns.name, initialized);
+    const done = await waitForOutcome(stack, initialized);
 
     expect(done.status?.phase, done.status?.message).toBe('Succeeded');
     expectInOrder(recorder.phases(), ['Progressing', 'Succeeded']);

@@ -67,7 +67,7 @@ describe('e2e: Istio canary, release with 30% errors', () => {
     recorder.reset();
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0', { env: { ERROR_RATE: '0.3' } }));
-    const done = await waitForOutcome(ns.kube, ns.name, initialized);
+    const done = await waitForOutcome(stack, initialized);
 
     expect(done.status?.phase, done.status?.message).toBe('Failed');
     expect(done.status?.canaryWeight).toBe(0);

@@ -68,7 +68,7 @@ describe('e2e: Istio canary, release answering in 800 ms', () => {
     recorder.reset();
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0', { env: { LATENCY_MS: '800' } }));
-    const done = await waitForOutcome(ns.kube, ns.name, initialized);
+    const done = await waitForOutcome(stack, initialized);
 
     expect(done.status?.phase, done.status?.message).toBe('Failed');
     expect(done.status?.canaryWeight).toBe(0);

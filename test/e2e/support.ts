@@ -226,16 +226,27 @@ export async function waitForBootstrap(stack: AppStack, traffic: DemoLoad): Prom
   return initialized;
 }
 
-/** Waits for the outcome (Succeeded or Failed) of the release after `previous`. */
-export function waitForOutcome(kube: Kube, namespace: string, previous: CanaryObject, timeoutMs = 120_000) {
-  return waitForPhase(
-    kube,
-    namespace,
-    (c) =>
-      c.status?.lastAppliedSpec !== previous.status?.lastAppliedSpec &&
-      (c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed'),
-    { timeoutMs },
-  );
+/**
+ * Waits for the outcome (Succeeded or Failed) of the release after `previous`; on timeout
+ * the error says where the controller's log is.
+ */
+export async function waitForOutcome(stack: AppStack, previous: CanaryObject, timeoutMs = 120_000) {
+  try {
+    return await waitForPhase(
+      stack.kube,
+      stack.namespace,
+      (c) =>
+        c.status?.lastAppliedSpec !== previous.status?.lastAppliedSpec &&
+        (c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed'),
+      { timeoutMs },
+    );
+  } catch (error) {
+    const events = await eventMessages(stack.kube, stack.namespace).catch(() => []);
+    throw new Error(
+      `${(error as Error).message}\nevents: ${events.join(' | ')}\nlogs: ${stack.logDir}/controller.log`,
+      { cause: error },
+    );
+  }
 }
 
 export interface PrimaryContainer {
