@@ -111,6 +111,8 @@ export interface Sample {
   message: string;
   /** The load generators' counts at this moment, by generator name. */
   traffic: Record<string, LoadCounts>;
+  /** What the recorder's probe said at this moment (e.g. the apex Service's selector). */
+  probe?: string;
 }
 
 /**
@@ -123,13 +125,20 @@ export class Recorder {
   private readonly kube: Kube;
   private readonly namespace: string;
   private readonly loads: Record<string, DemoLoad>;
+  private readonly probe: (() => Promise<string>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(kube: Kube, namespace: string, loads: Record<string, DemoLoad>) {
+  constructor(
+    kube: Kube,
+    namespace: string,
+    loads: Record<string, DemoLoad>,
+    probe?: () => Promise<string>,
+  ) {
     this.kube = kube;
     this.namespace = namespace;
     this.loads = loads;
+    this.probe = probe;
   }
 
   start(): this {
@@ -150,7 +159,10 @@ export class Recorder {
     if (this.polling) return;
     this.polling = true;
     try {
-      const canary = await readCanary(this.kube, this.namespace, APP);
+      const [canary, probe] = await Promise.all([
+        readCanary(this.kube, this.namespace, APP),
+        this.probe?.(),
+      ]);
       const traffic = Object.fromEntries(Object.entries(this.loads).map(([name, l]) => [name, l.counts()]));
       this.samples.push({
         at: Date.now(),
@@ -158,6 +170,7 @@ export class Recorder {
         canaryWeight: canary.status?.canaryWeight ?? 0,
         message: canary.status?.message ?? '',
         traffic,
+        ...(probe !== undefined ? { probe } : {}),
       });
     } catch {
       // A transient apiserver error: the next poll tries again.
@@ -169,6 +182,11 @@ export class Recorder {
   /** The phases seen, consecutive repeats collapsed. */
   phases(): string[] {
     return collapse(this.samples.map((s) => s.phase ?? 'Pending'));
+  }
+
+  /** What the probe said, consecutive repeats collapsed. */
+  probes(): string[] {
+    return collapse(this.samples.flatMap((s) => (s.probe === undefined ? [] : [s.probe])));
   }
 
   /** The canary weights seen, consecutive repeats collapsed. */
@@ -300,6 +318,14 @@ export async function httpRouteRules(
     headers: (rule.matches ?? []).flatMap((m) => (m.headers ?? []).map((h) => `${h.name}=${h.value}`)),
     weights: Object.fromEntries((rule.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1])),
   }));
+}
+
+/** The apex Service's selector as `label=value`. */
+export async function apexSelector(kube: Kube, namespace: string): Promise<string> {
+  const service = await kube.core.readNamespacedService({ name: APP, namespace });
+  return Object.entries(service.spec?.selector ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** Slack messages received so far, as plain lines ("podinfo.ns: promotion completed"). */
