@@ -40,6 +40,8 @@ export interface UpOptions {
   extraCrds?: string[];
   /** How many simulated nodes kwok manages (default 2). */
   nodes?: number;
+  /** Extra kube-apiserver flags (the benchmarks turn on an audit log with them). */
+  apiserverArgs?: string[];
 }
 
 const STATE_FILE = 'state.json';
@@ -227,7 +229,7 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
 
       pids.apiserver = startDetached(
         bins.kubeApiserver,
-        apiserverArgs(stateDir, pki, ports),
+        [...apiserverArgs(stateDir, pki, ports), ...(options.apiserverArgs ?? [])],
         log('kube-apiserver'),
       );
       await saveState();
