@@ -87,6 +87,7 @@ describe('e2e: Gateway API A/B test by header', () => {
     ]);
 
     const done = await waitForOutcome(stack, initialized);
+    await recorder.catchUp();
     expect(done.status?.phase, done.status?.message).toBe('Succeeded');
     expectInOrder(recorder.phases(), ['Progressing', 'Succeeded']);
     expect(recorder.phases()).not.toContain('Failed');

@@ -69,6 +69,7 @@ describe('e2e: Istio canary, healthy release', () => {
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
     const done = await waitForOutcome(stack, initialized);
+    await recorder.catchUp();
 
     expect(done.status?.phase, done.status?.message).toBe('Succeeded');
     expectInOrder(recorder.phases(), ['Progressing', 'Succeeded']);

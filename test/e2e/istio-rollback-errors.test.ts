@@ -68,6 +68,7 @@ describe('e2e: Istio canary, release with 30% errors', () => {
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0', { env: { ERROR_RATE: '0.3' } }));
     const done = await waitForOutcome(stack, initialized);
+    await recorder.catchUp();
 
     expect(done.status?.phase, done.status?.message).toBe('Failed');
     expect(done.status?.canaryWeight).toBe(0);
@@ -105,7 +106,8 @@ describe('e2e: Istio canary, release with 30% errors', () => {
       'real traffic answered by the primary only, without errors',
       async () => {
         const now = traffic.counts();
-        const primaryCount = (now.byWorkload[`${APP}-primary`] ?? 0) - (before.byWorkload[`${APP}-primary`] ?? 0);
+        const primaryCount =
+          (now.byWorkload[`${APP}-primary`] ?? 0) - (before.byWorkload[`${APP}-primary`] ?? 0);
         const canaryCount = (now.byWorkload[APP] ?? 0) - (before.byWorkload[APP] ?? 0);
         const errors = (now.byStatus['500'] ?? 0) - (before.byStatus['500'] ?? 0);
         return primaryCount > 20 && canaryCount === 0 && errors === 0;

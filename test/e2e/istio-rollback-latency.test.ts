@@ -69,6 +69,7 @@ describe('e2e: Istio canary, release answering in 800 ms', () => {
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0', { env: { LATENCY_MS: '800' } }));
     const done = await waitForOutcome(stack, initialized);
+    await recorder.catchUp();
 
     expect(done.status?.phase, done.status?.message).toBe('Failed');
     expect(done.status?.canaryWeight).toBe(0);
@@ -106,7 +107,8 @@ describe('e2e: Istio canary, release answering in 800 ms', () => {
       'real traffic answered by the primary only',
       async () => {
         const now = traffic.counts();
-        const primaryCount = (now.byWorkload[`${APP}-primary`] ?? 0) - (before.byWorkload[`${APP}-primary`] ?? 0);
+        const primaryCount =
+          (now.byWorkload[`${APP}-primary`] ?? 0) - (before.byWorkload[`${APP}-primary`] ?? 0);
         const canaryCount = (now.byWorkload[APP] ?? 0) - (before.byWorkload[APP] ?? 0);
         return primaryCount > 20 && canaryCount === 0;
       },

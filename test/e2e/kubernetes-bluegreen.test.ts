@@ -74,6 +74,7 @@ describe('e2e: Kubernetes blue/green', () => {
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
     const done = await waitForOutcome(stack, initialized);
+    await recorder.catchUp();
 
     expect(done.status?.phase, done.status?.message).toBe('Succeeded');
     expectInOrder(recorder.phases(), ['Progressing', 'Succeeded']);

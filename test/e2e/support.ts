@@ -5,7 +5,12 @@
 
 import { expect } from 'vitest';
 import type { ClusterEnv } from '../../src/dev/cluster.ts';
-import { startDemoLoad, type DemoLoad, type DemoLoadOptions, type LoadCounts } from '../../src/dev/loadgen.ts';
+import {
+  startDemoLoad,
+  type DemoLoad,
+  type DemoLoadOptions,
+  type LoadCounts,
+} from '../../src/dev/loadgen.ts';
 import { startAppStack, type AppStack, type AppStackOptions } from '../../src/dev/stack.ts';
 import { loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
@@ -129,12 +134,7 @@ export class Recorder {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(
-    kube: Kube,
-    namespace: string,
-    loads: Record<string, DemoLoad>,
-    probe?: () => Promise<string>,
-  ) {
+  constructor(kube: Kube, namespace: string, loads: Record<string, DemoLoad>, probe?: () => Promise<string>) {
     this.kube = kube;
     this.namespace = namespace;
     this.loads = loads;
@@ -150,6 +150,19 @@ export class Recorder {
     clearInterval(this.timer);
   }
 
+  /** Resolves once a sample taken after this call is recorded (the status seen by then). */
+  async catchUp(): Promise<void> {
+    const started = Date.now();
+    await eventually(
+      'a status sample of the recorder',
+      async () => (this.samples.at(-1)?.at ?? 0) > started,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      },
+    );
+  }
+
   /** Forgets what was recorded so far (between two releases in one file). */
   reset(): void {
     this.samples.length = 0;
@@ -158,14 +171,13 @@ export class Recorder {
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    // Stamped before the read, so a sample stamped after a moment saw the status after it.
+    const at = Date.now();
     try {
-      const [canary, probe] = await Promise.all([
-        readCanary(this.kube, this.namespace, APP),
-        this.probe?.(),
-      ]);
+      const [canary, probe] = await Promise.all([readCanary(this.kube, this.namespace, APP), this.probe?.()]);
       const traffic = Object.fromEntries(Object.entries(this.loads).map(([name, l]) => [name, l.counts()]));
       this.samples.push({
-        at: Date.now(),
+        at,
         phase: canary.status?.phase,
         canaryWeight: canary.status?.canaryWeight ?? 0,
         message: canary.status?.message ?? '',
