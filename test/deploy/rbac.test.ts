@@ -1,0 +1,456 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { readCanary } from '../../src/controller/reconciler.ts';
+import { addUser } from '../../src/dev/cluster.ts';
+import { apply, connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
+import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { testEnv } from '../support/env.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
+import { find, kustomizeBuild, REPO, RoleObject, Workload, type Manifest } from './render.ts';
+
+// The RBAC of deploy/ is enough, and no more: the rendered ClusterRole, Role and bindings
+// are applied for real, the ServiceAccount's identity gets a kubeconfig of its own, access
+// reviews ask the apiserver what it may and may not do, and then `sluice controller`, run
+// with the rendered Deployment's arguments under that identity, takes a canary through
+// bootstrap, a promotion and revertOnDeletion without one forbidden request.
+
+const ns = useNamespace('deploy-rbac');
+const SERVICE_ACCOUNT = 'sluice';
+let sa: Kube;
+let saKubeconfig: string;
+let clusterRoleName: string;
+let base: Manifest[];
+
+beforeAll(async () => {
+  base = await kustomizeBuild('');
+  // Cluster-scoped objects get a name of this test's own; subjects point at its namespace.
+  clusterRoleName = `sluice-${ns.name}`;
+  const clusterRole = RoleObject.parse(find(base, 'ClusterRole'));
+  await apply(ns.kube, { ...clusterRole, metadata: { name: clusterRoleName } } as KubernetesObject);
+  await apply(ns.kube, {
+    ...find(base, 'ClusterRoleBinding'),
+    metadata: { name: clusterRoleName },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName },
+    subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: ns.name }],
+  } as KubernetesObject);
+  for (const kind of ['ServiceAccount', 'Role', 'RoleBinding']) {
+    const manifest = structuredClone(find(base, kind));
+    manifest.metadata.namespace = ns.name;
+    if (kind === 'RoleBinding')
+      manifest.subjects = [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: ns.name }];
+    await apply(ns.kube, manifest as KubernetesObject);
+  }
+  saKubeconfig = await addUser(testEnv().stateDir, `system:serviceaccount:${ns.name}:${SERVICE_ACCOUNT}`, [
+    'system:serviceaccounts',
+    `system:serviceaccounts:${ns.name}`,
+  ]);
+  sa = connect(loadKubeConfig(saKubeconfig));
+}, 900_000);
+
+afterAll(async () => {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  for (const path of [
+    `${rbac}/clusterrolebindings/${clusterRoleName}`,
+    `${rbac}/clusterroles/${clusterRoleName}`,
+  ]) {
+    await ns.kube.wire.request(HttpMethod.DELETE, path).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+});
+
+interface Access {
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+  /** Default: the test namespace; '' asks cluster-wide. */
+  namespace?: string;
+  name?: string;
+}
+
+const describeAccess = (a: Access) =>
+  `${a.verb} ${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}` +
+  `${a.name ? ` ${a.name}` : ''} in ${a.namespace === '' ? 'all namespaces' : (a.namespace ?? 'its namespace')}`;
+
+/** Asks the apiserver, as the ServiceAccount, whether it may do this. */
+async function allowed(access: Access): Promise<boolean> {
+  const review = await sa.wire.request<unknown>(
+    HttpMethod.POST,
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb: access.verb,
+            group: access.group ?? '',
+            resource: access.resource,
+            ...(access.subresource ? { subresource: access.subresource } : {}),
+            ...(access.name ? { name: access.name } : {}),
+            namespace: access.namespace ?? ns.name,
+          },
+        },
+      },
+    },
+  );
+  return z.object({ status: z.object({ allowed: z.boolean() }) }).parse(review).status.allowed;
+}
+
+const each = (verbs: string[], rest: Omit<Access, 'verb'>): Access[] =>
+  verbs.map((verb) => ({ verb, ...rest }));
+const routing = [
+  ['networking.istio.io', 'virtualservices'],
+  ['networking.istio.io', 'destinationrules'],
+  ['gateway.networking.k8s.io', 'httproutes'],
+  ['split.smi-spec.io', 'trafficsplits'],
+  ['networking.k8s.io', 'ingresses'],
+] as const;
+
+/** What the controller's code does (src/controller, targets, routers, analysis, notify). */
+const NEEDED: Access[] = [
+  ...each(['list', 'watch'], { group: 'sluice.dev', resource: 'canaries', namespace: '' }),
+  ...each(['get', 'patch'], { group: 'sluice.dev', resource: 'canaries' }),
+  { verb: 'patch', group: 'sluice.dev', resource: 'canaries', subresource: 'status' },
+  { verb: 'update', group: 'sluice.dev', resource: 'canaries', subresource: 'finalizers' },
+  { verb: 'get', group: 'sluice.dev', resource: 'metrictemplates', namespace: 'istio-system' },
+  { verb: 'get', group: 'sluice.dev', resource: 'alertproviders' },
+  ...['deployments', 'daemonsets'].flatMap((resource) => [
+    ...each(['list', 'watch'], { group: 'apps', resource, namespace: '' }),
+    ...each(['get', 'create', 'patch', 'delete'], { group: 'apps', resource }),
+  ]),
+  ...each(['get', 'create', 'patch', 'delete'], {
+    group: 'autoscaling',
+    resource: 'horizontalpodautoscalers',
+  }),
+  ...['configmaps', 'secrets'].flatMap((resource) => [
+    ...each(['list', 'watch'], { resource, namespace: '' }),
+    ...each(['get', 'create', 'patch'], { resource }),
+  ]),
+  ...each(['get', 'create', 'patch', 'delete'], { resource: 'services' }),
+  { verb: 'list', resource: 'pods' },
+  ...each(['create', 'patch'], { resource: 'events' }),
+  ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
+  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
+  ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
+];
+
+/** What it never does, and must not be able to. */
+const DENIED: Access[] = [
+  { verb: '*', resource: 'secrets', namespace: '' },
+  ...each(['delete', 'update', 'deletecollection'], { resource: 'secrets' }),
+  ...each(['delete', 'update'], { resource: 'configmaps' }),
+  ...each(['create', 'delete'], { resource: 'pods' }),
+  { verb: 'create', resource: 'pods', subresource: 'exec' },
+  { verb: 'create', resource: 'serviceaccounts', subresource: 'token' },
+  { verb: 'deletecollection', group: 'apps', resource: 'deployments' },
+  { verb: 'update', group: 'apps', resource: 'deployments' },
+  ...each(['create', 'update', 'delete'], { group: 'sluice.dev', resource: 'canaries' }),
+  ...each(['create', 'patch', 'delete'], { group: 'sluice.dev', resource: 'metrictemplates' }),
+  ...each(['create', 'delete'], { resource: 'namespaces', namespace: '' }),
+  { verb: 'get', resource: 'nodes', namespace: '' },
+  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', namespace: '' },
+  ...each(['escalate', 'bind'], {
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterroles',
+    namespace: '',
+  }),
+  { verb: 'impersonate', resource: 'users', namespace: '' },
+  { verb: 'delete', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', namespace: '' },
+  // The Lease: only its own, only in its own namespace.
+  ...each(['get', 'update'], {
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    name: 'kube-controller-manager',
+  }),
+  ...each(['create', 'update'], {
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    namespace: 'kube-system',
+  }),
+  { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' },
+];
+
+describe('the ServiceAccount of deploy/', () => {
+  it('may do everything the controller does', async () => {
+    const refused: string[] = [];
+    for (const access of NEEDED) if (!(await allowed(access))) refused.push(describeAccess(access));
+    expect(refused).toEqual([]);
+  });
+
+  it('may not do anything else worth worrying about', async () => {
+    const granted: string[] = [];
+    for (const access of DENIED) if (await allowed(access)) granted.push(describeAccess(access));
+    expect(granted).toEqual([]);
+  });
+
+  it('lists canaries, workloads and configuration in every namespace, as the informers do', async () => {
+    for (const path of [
+      '/apis/sluice.dev/v1alpha1/canaries',
+      '/apis/apps/v1/deployments',
+      '/apis/apps/v1/daemonsets',
+      '/api/v1/configmaps',
+      '/api/v1/secrets',
+    ]) {
+      const list = await sa.wire.request<unknown>(HttpMethod.GET, path, { query: { limit: '1' } });
+      expect(z.object({ items: z.array(z.unknown()) }).safeParse(list).success, path).toBe(true);
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+describe('sluice controller with the rendered arguments, as that ServiceAccount', () => {
+  let child: ChildProcess | undefined;
+  let logFile = '';
+  let receiver: Receiver;
+  const image = (tag: string) => `ghcr.io/stefanprodan/podinfo:${tag}`;
+
+  const deployment = (tag: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'podinfo', namespace: ns.name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'podinfo' } },
+      template: {
+        metadata: { labels: { app: 'podinfo' } },
+        spec: {
+          containers: [
+            {
+              name: 'podinfo',
+              image: image(tag),
+              ports: [{ name: 'http', containerPort: 9898 }],
+              envFrom: [{ configMapRef: { name: 'podinfo-config' } }],
+              volumeMounts: [{ name: 'token', mountPath: '/var/run/token' }],
+            },
+          ],
+          volumes: [{ name: 'token', secret: { secretName: 'podinfo-token' } }],
+        },
+      },
+    },
+  });
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    const kube = ns.kube;
+    const objects: object[] = [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'podinfo-config', namespace: ns.name },
+        data: { COLOR: 'blue' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'podinfo-token', namespace: ns.name },
+        stringData: { token: 't0ken' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'alert-url', namespace: ns.name },
+        stringData: { address: `${receiver.url}/alerts` },
+      },
+      deployment('6.0.0'),
+      {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'podinfo', namespace: ns.name },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+          minReplicas: 1,
+          maxReplicas: 2,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'MetricTemplate',
+        metadata: { name: 'always-one', namespace: ns.name },
+        spec: { provider: { type: 'prometheus', address: testEnv().prometheusUrl }, query: 'vector(1)' },
+      },
+      {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AlertProvider',
+        metadata: { name: 'receiver', namespace: ns.name },
+        spec: { type: 'generic', secretRef: { name: 'alert-url' } },
+      },
+    ];
+    for (const object of objects) await apply(kube, object as KubernetesObject, { fieldManager: 'kubectl' });
+
+    // Exactly the container's arguments, plus what differs outside a pod: the kubeconfig of
+    // the ServiceAccount's identity, one namespace (other tests' canaries are not ours), a free port.
+    const container = Workload.parse(find(base, 'Deployment')).spec.template.spec.containers[0];
+    if (!container) throw new Error('no controller container');
+    const port = await freePort();
+    const logs = join(testEnv().stateDir, 'logs');
+    await mkdir(logs, { recursive: true });
+    logFile = join(logs, `deploy-rbac-${ns.name}.log`);
+    const out = createWriteStream(logFile);
+    const env: NodeJS.ProcessEnv = { ...process.env, POD_NAMESPACE: ns.name, POD_NAME: 'sluice-rbac-0' };
+    for (const variable of container.env)
+      if (variable.value !== undefined) env[variable.name] = variable.value;
+    child = spawn(
+      process.execPath,
+      [
+        join(REPO, 'src/cli/main.ts'),
+        ...container.args,
+        '--kubeconfig',
+        saKubeconfig,
+        '--namespace',
+        ns.name,
+        `--port=${port}`,
+        '--log-level=debug',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    await eventually(
+      'the controller to serve /readyz',
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await receiver?.close();
+  });
+
+  const phase = async () => (await readCanary(ns.kube, ns.name, 'podinfo')).status?.phase;
+  const exists = async (apiVersion: string, kind: string, name: string) =>
+    ns.kube.wire.getObject({ apiVersion, kind, metadata: { name, namespace: ns.name } }).then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error)) return false;
+        throw error;
+      },
+    );
+
+  it('takes the lease, bootstraps, promotes a new revision, alerts, records events and reverts on deletion', async () => {
+    await apply(
+      ns.kube,
+      {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'Canary',
+        metadata: { name: 'podinfo', namespace: ns.name },
+        spec: {
+          provider: 'istio',
+          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+          autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'podinfo' },
+          service: { port: 9898 },
+          revertOnDeletion: true,
+          analysis: {
+            interval: '10s',
+            threshold: 2,
+            maxWeight: 50,
+            stepWeight: 50,
+            metrics: [
+              { name: 'always-one', templateRef: { name: 'always-one' }, thresholdRange: { min: 1 } },
+            ],
+            alerts: [{ name: 'receiver', severity: 'info', providerRef: { name: 'receiver' } }],
+          },
+        },
+      } as KubernetesObject,
+      { fieldManager: 'kubectl' },
+    );
+
+    // Leader election in the pod's namespace, with the Lease the Role allows.
+    const lease = await ns.kube.coordination.readNamespacedLease({
+      name: 'sluice-controller',
+      namespace: ns.name,
+    });
+    expect(lease.spec?.holderIdentity).toMatch(/^sluice-rbac-0-\d+$/);
+
+    await eventually('Initialized', async () => (await phase()) === 'Initialized', { timeoutMs: 90_000 });
+    for (const [apiVersion, kind, name] of [
+      ['apps/v1', 'Deployment', 'podinfo-primary'],
+      ['autoscaling/v2', 'HorizontalPodAutoscaler', 'podinfo-primary'],
+      ['v1', 'ConfigMap', 'podinfo-config-primary'],
+      ['v1', 'Secret', 'podinfo-token-primary'],
+      ['v1', 'Service', 'podinfo-primary'],
+      ['v1', 'Service', 'podinfo-canary'],
+      ['networking.istio.io/v1', 'VirtualService', 'podinfo'],
+      ['networking.istio.io/v1', 'DestinationRule', 'podinfo-primary'],
+    ] as const) {
+      expect(await exists(apiVersion, kind, name), `${kind} ${name}`).toBe(true);
+    }
+
+    await apply(ns.kube, deployment('6.0.1') as KubernetesObject, { fieldManager: 'kubectl' });
+    await eventually('Succeeded', async () => (await phase()) === 'Succeeded', {
+      timeoutMs: 150_000,
+      intervalMs: 500,
+    });
+    const primary = await ns.kube.apps.readNamespacedDeployment({
+      name: 'podinfo-primary',
+      namespace: ns.name,
+    });
+    expect(primary.spec?.template.spec?.containers[0]?.image).toBe(image('6.0.1'));
+    // The analysis read the MetricTemplate; the alert went through the AlertProvider and its Secret.
+    expect((await readCanary(ns.kube, ns.name, 'podinfo')).status).toBeDefined();
+    await eventually(
+      'an alert at the receiver',
+      async () => receiver.received.some((r) => r.path === '/alerts'),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const events = await ns.kube.core.listNamespacedEvent({ namespace: ns.name });
+    expect(events.items.filter((e) => e.involvedObject.kind === 'Canary').length).toBeGreaterThan(0);
+
+    await ns.kube.wire.deleteObject({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Canary',
+      metadata: { name: 'podinfo', namespace: ns.name },
+    });
+    await eventually(
+      'the Canary gone after revertOnDeletion',
+      async () => !(await exists('sluice.dev/v1alpha1', 'Canary', 'podinfo')),
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    for (const [apiVersion, kind, name] of [
+      ['apps/v1', 'Deployment', 'podinfo-primary'],
+      ['autoscaling/v2', 'HorizontalPodAutoscaler', 'podinfo-primary'],
+      ['networking.istio.io/v1', 'VirtualService', 'podinfo'],
+      ['networking.istio.io/v1', 'DestinationRule', 'podinfo-canary'],
+      ['v1', 'Service', 'podinfo-canary'],
+    ] as const) {
+      expect(await exists(apiVersion, kind, name), `${kind} ${name} removed`).toBe(false);
+    }
+
+    // Not one request was refused, and the process is still running.
+    const log = await readFile(logFile, 'utf8');
+    expect(log.split('\n').filter((line) => /forbidden/i.test(line))).toEqual([]);
+    expect(child?.exitCode).toBeNull();
+  });
+});
