@@ -19,6 +19,7 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import {
   CHART,
   DEPLOY,
+  REPO,
   find,
   flattenRules,
   helm,
@@ -180,13 +181,43 @@ describe('kustomize base (kubectl apply -k deploy/)', () => {
     });
   });
 
-  it('takes another image from an overlay with kustomize images:', async () => {
+  it('builds the overlay docs/install.md shows: pinned image, a patched flag, notification Secret, ServiceMonitor', async () => {
+    const docs = await readFile(join(REPO, 'docs/install.md'), 'utf8');
+    const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    const Overlay = z.looseObject({ patches: z.array(z.unknown()).default([]) });
+    const overlayText = blocks.find((b) => b.includes('https://github.com/sluice-dev/sluice//deploy?ref='));
+    const envFromText = blocks.find((b) => b.includes('envFrom'));
+    if (!overlayText || !envFromText) throw new Error('docs/install.md lost its kustomize examples');
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-overlay-'));
+    try {
+      // The remote bases become this checkout (relative: kustomize refuses absolute paths).
+      const local = overlayText.replace(
+        /https:\/\/github\.com\/sluice-dev\/sluice\/\/(deploy[^?]*)\?ref=\S+/g,
+        (_match, path: string) => relative(dir, join(REPO, path)),
+      );
+      const overlay = Overlay.parse(parse(local));
+      overlay.patches.push(...Overlay.parse(parse(envFromText)).patches);
+      await writeFile(join(dir, 'kustomization.yaml'), JSON.stringify(overlay));
+      const kustomize = await ensureTool('kustomize', consoleProgress());
+      const out = await run(kustomize, ['build', '--load-restrictor', 'LoadRestrictionsNone', dir]);
+      const manifests = parseManifests(out, 'the overlay of docs/install.md');
+      const container = controllerOf(manifests);
+      expect(container.image).toBe('ghcr.io/sluice-dev/sluice:0.1.0');
+      expect(container.args).toContain('--metrics-server=http://prometheus.monitoring:9090');
+      expect(container.args.filter((a) => a.startsWith('--metrics-server'))).toHaveLength(1);
+      expect(container.envFrom).toEqual([{ secretRef: { name: 'sluice-notifications' } }]);
+      expect(find(manifests, 'ServiceMonitor').metadata.namespace).toBe('sluice-system');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes another image and registry from an overlay with kustomize images:', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-overlay-'));
     try {
       await writeFile(
         join(dir, 'kustomization.yaml'),
         [
-          // Relative: kustomize refuses absolute paths; the restrictor allows leaving the root.
           `resources: [${JSON.stringify(relative(dir, DEPLOY))}]`,
           'images:',
           '  - name: ghcr.io/sluice-dev/sluice',
@@ -425,6 +456,31 @@ describe('Helm chart (deploy/chart)', () => {
         expect.arrayContaining(['loadtester', '--port=8080', '--gate-configmap=sluice-loadtester-gates']),
       );
     });
+  });
+
+  it('documents every value in the table of docs/install.md', async () => {
+    // The first column of the table rows only: prose that mentions `loadtester` documents nothing.
+    const docs = (await readFile(join(REPO, 'docs/install.md'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) => line.split(' | ')[0])
+      .join('\n');
+    const values: unknown = parse(await readFile(join(CHART, 'values.yaml'), 'utf8'));
+    const leaves: string[] = [];
+    const walk = (value: unknown, path: string[]) => {
+      const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);
+      if (isMap && Object.keys(value).length > 0)
+        for (const [name, child] of Object.entries(value)) walk(child, [...path, name]);
+      else leaves.push(path.join('.'));
+    };
+    walk(values, []);
+    // A value is documented by its own row or by a row for the object that holds it.
+    const undocumented = leaves.filter(
+      (leaf) =>
+        !leaf.split('.').some((_, i, parts) => docs.includes(`\`${parts.slice(0, i + 1).join('.')}\``)),
+    );
+    expect(leaves.length).toBeGreaterThan(60);
+    expect(undocumented).toEqual([]);
   });
 
   it('refuses values the schema does not know, or of the wrong type', async () => {
