@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoLoad } from '../../src/dev/loadgen.ts';
 import type { AppStack } from '../../src/dev/stack.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { waitForPhase } from '../support/sluice.ts';
 import {
   APP,
   apply,
@@ -20,6 +19,7 @@ import {
   virtualServiceWeights,
   waitForBootstrap,
   waitForOutcome,
+  waitForCanary,
 } from './support.ts';
 
 // Scenario 6: a confirm-promotion gate on the load tester (`sluice loadtester`, its own
@@ -81,7 +81,7 @@ describe('e2e: confirm-promotion gate through the load tester', () => {
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
     // WaitingPromotion comes once the last step's checks passed; the gate is asked (and the
     // message says so) after the checks of the next interval pass too.
-    const waiting = await waitForPhase(
+    const waiting = await waitForCanary(
       ns.kube,
       ns.name,
       (c) =>
@@ -100,7 +100,7 @@ describe('e2e: confirm-promotion gate through the load tester', () => {
     expect(new Set(held.map((s) => s.phase))).toEqual(new Set(['WaitingPromotion']));
     expect(new Set(held.map((s) => s.canaryWeight))).toEqual(new Set([50]));
     expect(await gateChecks('forbidden')).toBeGreaterThanOrEqual(checksBefore + 2);
-    const still = await waitForPhase(ns.kube, ns.name, 'WaitingPromotion', { timeoutMs: 1000 });
+    const still = await waitForCanary(ns.kube, ns.name, 'WaitingPromotion', { timeoutMs: 1000 });
     expect(still.status?.failedChecks).toBe(0);
     expect(still.status?.lastAnalysis).toEqual([
       expect.objectContaining({ name: 'request-success-rate', passed: true, value: 100 }),

@@ -91,7 +91,8 @@ describe('e2e: Kubernetes blue/green', () => {
     expect(usersDuring[APP] ?? 0, JSON.stringify(usersDuring)).toBe(0);
     expect(usersDuring[`${APP}-primary`] ?? 0).toBeGreaterThan(20);
     const testersDuring = recorder.trafficWhile('testers', iterating);
-    expect(canaryShare(testersDuring), JSON.stringify(testersDuring)).toBeGreaterThan(0.9);
+    expect(canaryShare(testersDuring), JSON.stringify(testersDuring)).toBe(1);
+    expect(testersDuring[APP] ?? 0).toBeGreaterThan(20);
 
     // After the switch, users' requests were answered by the new pods.
     const switched = recorder.trafficWhile('users', (s) => s.probe === `app=${APP}`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoLoad } from '../../src/dev/loadgen.ts';
 import type { AppStack } from '../../src/dev/stack.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { sluice, waitForPhase } from '../support/sluice.ts';
+import { sluice } from '../support/sluice.ts';
 import {
   APP,
   apply,
@@ -19,6 +19,7 @@ import {
   targetReplicas,
   virtualServiceWeights,
   waitForBootstrap,
+  waitForCanary,
 } from './support.ts';
 
 // Scenario 7: a person aborts a healthy release mid-analysis with `sluice abort`. The
@@ -64,7 +65,7 @@ describe('e2e: manual abort through the CLI', () => {
     recorder.reset();
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
-    await waitForPhase(
+    await waitForCanary(
       ns.kube,
       ns.name,
       (c) => c.status?.phase === 'Progressing' && c.status.canaryWeight === 25,
@@ -80,7 +81,7 @@ describe('e2e: manual abort through the CLI', () => {
     const abortId = commandId(abort.stdout);
     expect(abortId).toBeTruthy();
 
-    const failed = await waitForPhase(ns.kube, ns.name, 'Failed', { timeoutMs: 30_000 });
+    const failed = await waitForCanary(ns.kube, ns.name, 'Failed', { timeoutMs: 30_000 });
     await recorder.catchUp();
     expect(failed.status?.message).toBe('rolling back: aborted by command');
     expect(failed.status?.canaryWeight).toBe(0);
@@ -118,7 +119,7 @@ describe('e2e: manual abort through the CLI', () => {
     const retry = await sluice(['retry', APP, '-n', ns.name]);
     expect(retry.code).toBe(0);
     const retryId = commandId(retry.stdout);
-    const done = await waitForPhase(ns.kube, ns.name, 'Succeeded', { timeoutMs: 90_000 });
+    const done = await waitForCanary(ns.kube, ns.name, 'Succeeded', { timeoutMs: 90_000 });
     await recorder.catchUp();
     expect(done.status?.lastCommand).toMatchObject({ id: retryId, command: 'retry' });
     expectInOrder(recorder.phases(), ['Failed', 'Progressing', 'Succeeded']);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoLoad } from '../../src/dev/loadgen.ts';
 import type { AppStack } from '../../src/dev/stack.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { canaryEvents, waitForPhase } from '../support/sluice.ts';
+import { canaryEvents } from '../support/sluice.ts';
 import {
   APP,
   apply,
@@ -18,6 +18,7 @@ import {
   virtualServiceWeights,
   waitForBootstrap,
   waitForOutcome,
+  waitForCanary,
 } from './support.ts';
 
 // Scenario 8: revision B arrives while revision A is at its first step. The analysis
@@ -61,7 +62,7 @@ describe('e2e: new revision during the analysis', () => {
     recorder.reset();
 
     await apply(ns.kube, demoDeployment(ns.name, '1.1.0'));
-    const atFirstStep = await waitForPhase(
+    const atFirstStep = await waitForCanary(
       ns.kube,
       ns.name,
       (c) => c.status?.phase === 'Progressing' && c.status.canaryWeight === 25,
@@ -74,7 +75,7 @@ describe('e2e: new revision during the analysis', () => {
     );
 
     await apply(ns.kube, demoDeployment(ns.name, '1.2.0'));
-    const restarted = await waitForPhase(
+    const restarted = await waitForCanary(
       ns.kube,
       ns.name,
       (c) => c.status?.lastAppliedSpec !== atFirstStep.status?.lastAppliedSpec,

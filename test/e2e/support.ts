@@ -4,6 +4,7 @@
 // a canary's status and the real traffic the load generator saw at each moment.
 
 import { expect } from 'vitest';
+import { z } from 'zod';
 import type { ClusterEnv } from '../../src/dev/cluster.ts';
 import {
   startDemoLoad,
@@ -13,6 +14,7 @@ import {
 } from '../../src/dev/loadgen.ts';
 import { startAppStack, type AppStack, type AppStackOptions } from '../../src/dev/stack.ts';
 import { loadKubeConfig, type Kube } from '../../src/kube/client.ts';
+import { CanaryStatus } from '../../src/api/status.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually } from '../support/kube.ts';
@@ -103,6 +105,28 @@ export function demoCanary(namespace: string, spec: Record<string, unknown>) {
 
 export const apply = applyAsUser;
 
+// The status schema keeps unknown fields; `message` is one the controller writes.
+const Status = CanaryStatus.extend({ message: z.string().optional() });
+
+/** A Canary as read from the apiserver, its status checked against the API's schema. */
+export type Canary = Omit<CanaryObject, 'status'> & { status?: z.output<typeof Status> };
+
+export function typed(canary: CanaryObject): Canary {
+  const { status, ...rest } = canary;
+  return status ? { ...rest, status: Status.parse(status) } : rest;
+}
+
+/** waitForPhase with the typed status (the last phase and message in the error on timeout). */
+export async function waitForCanary(
+  kube: Kube,
+  namespace: string,
+  phase: string | ((canary: Canary) => boolean),
+  options: { timeoutMs?: number } = {},
+): Promise<Canary> {
+  const matches = typeof phase === 'string' ? (c: Canary) => c.status?.phase === phase : phase;
+  return typed(await waitForPhase(kube, namespace, (c) => matches(typed(c)), options));
+}
+
 /** Constant real traffic through a proxy of the traffic layer. */
 export function load(url: string, options: Omit<DemoLoadOptions, 'url'> = {}): DemoLoad {
   // 12 rps per scenario: enough for rates over 20 s windows, modest on two shared cores.
@@ -174,7 +198,8 @@ export class Recorder {
     // Stamped before the read, so a sample stamped after a moment saw the status after it.
     const at = Date.now();
     try {
-      const [canary, probe] = await Promise.all([readCanary(this.kube, this.namespace, APP), this.probe?.()]);
+      const [object, probe] = await Promise.all([readCanary(this.kube, this.namespace, APP), this.probe?.()]);
+      const canary = typed(object);
       const traffic = Object.fromEntries(Object.entries(this.loads).map(([name, l]) => [name, l.counts()]));
       this.samples.push({
         at,
@@ -238,15 +263,20 @@ export function expectInOrder<T>(seen: T[], expected: T[]): void {
   );
 }
 
-/** Share (0–1) of requests answered by the canary's workload. */
+/**
+ * Share (0–1) of the answered requests that the canary's workload answered. Requests no
+ * process answered (`none`: e.g. 503 while a Service had no ready endpoint yet) are left out.
+ */
 export function canaryShare(byWorkload: Record<string, number>): number {
-  const total = Object.values(byWorkload).reduce((sum, n) => sum + n, 0);
+  const total = Object.entries(byWorkload)
+    .filter(([workload]) => workload !== 'none')
+    .reduce((sum, [, n]) => sum + n, 0);
   return total === 0 ? 0 : (byWorkload[APP] ?? 0) / total;
 }
 
 /** Waits for the first bootstrap and for the primary to answer real traffic. */
-export async function waitForBootstrap(stack: AppStack, traffic: DemoLoad): Promise<CanaryObject> {
-  const initialized = await waitForPhase(stack.kube, stack.namespace, 'Initialized', { timeoutMs: 90_000 });
+export async function waitForBootstrap(stack: AppStack, traffic: DemoLoad): Promise<Canary> {
+  const initialized = await waitForCanary(stack.kube, stack.namespace, 'Initialized', { timeoutMs: 90_000 });
   const before = traffic.counts().byWorkload[`${APP}-primary`] ?? 0;
   await eventually(
     `the primary ${APP}-primary answering requests through the proxy`,
@@ -260,9 +290,13 @@ export async function waitForBootstrap(stack: AppStack, traffic: DemoLoad): Prom
  * Waits for the outcome (Succeeded or Failed) of the release after `previous`; on timeout
  * the error says where the controller's log is.
  */
-export async function waitForOutcome(stack: AppStack, previous: CanaryObject, timeoutMs = 120_000) {
+export async function waitForOutcome(
+  stack: AppStack,
+  previous: Canary,
+  timeoutMs = 120_000,
+): Promise<Canary> {
   try {
-    return await waitForPhase(
+    return await waitForCanary(
       stack.kube,
       stack.namespace,
       (c) =>
