@@ -385,12 +385,16 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
       { fieldManager: 'kubectl' },
     );
 
-    // Leader election in the pod's namespace, with the Lease the Role allows.
-    const lease = await ns.kube.coordination.readNamespacedLease({
-      name: 'sluice-controller',
-      namespace: ns.name,
-    });
-    expect(lease.spec?.holderIdentity).toMatch(/^sluice-rbac-0-\d+$/);
+    // Leader election in the pod's namespace, with the Lease the Role allows (readiness
+    // only says the informers synced; the lease may come a moment later).
+    const holder = await eventually(
+      'the leader Lease',
+      async () =>
+        (await ns.kube.coordination.readNamespacedLease({ name: 'sluice-controller', namespace: ns.name }))
+          .spec?.holderIdentity,
+      { timeoutMs: 30_000 },
+    );
+    expect(holder).toMatch(/^sluice-rbac-0-\d+$/);
 
     await eventually('Initialized', async () => (await phase()) === 'Initialized', { timeoutMs: 90_000 });
     for (const [apiVersion, kind, name] of [
