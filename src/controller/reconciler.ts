@@ -385,8 +385,10 @@ export class CanaryReconciler {
           : 'canary';
     const byStrategy = { namespace, strategy };
     const rolloutOf = (status: Record<string, unknown>) => status.lastAppliedSpec as string | undefined;
-    // A rollout starts when a revision other than the last promoted one begins analysis.
+    // A rollout starts when a revision other than the last promoted one begins analysis;
+    // the first revision, while Initializing, is the bootstrap (nothing promoted yet), not one.
     if (
+      phase !== 'Initializing' &&
       rolloutOf(after) &&
       rolloutOf(after) !== rolloutOf(before) &&
       after.lastAppliedSpec !== after.lastPromotedSpec

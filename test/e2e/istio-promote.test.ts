@@ -7,6 +7,7 @@ import {
   APP,
   apply,
   canaryShare,
+  controllerMetric,
   demoCanary,
   demoDeployment,
   eventMessages,
@@ -121,6 +122,11 @@ describe('e2e: Istio canary, healthy release', () => {
         'promotion completed',
       ]),
     );
+    // The controller's delivery metrics count one rollout (the bootstrap is none), promoted.
+    const byNamespace = { namespace: ns.name, strategy: 'canary' };
+    expect(await controllerMetric(stack, 'sluice_canary_rollouts_started_total', byNamespace)).toBe(1);
+    expect(await controllerMetric(stack, 'sluice_canary_promotions_total', byNamespace)).toBe(1);
+    expect(await controllerMetric(stack, 'sluice_canary_rollbacks_total', byNamespace)).toBe(0);
     await eventually('Slack told "promotion completed"', async () =>
       slackLines(stack).includes(`${APP}.${ns.name}: promotion completed`),
     );

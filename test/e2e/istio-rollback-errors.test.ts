@@ -7,6 +7,7 @@ import {
   APP,
   apply,
   canaryShare,
+  controllerMetric,
   demoCanary,
   demoDeployment,
   eventMessages,
@@ -127,6 +128,11 @@ describe('e2e: Istio canary, release with 30% errors', () => {
       expect.stringMatching(/^halt advancement: failed checks 1\/2: request-success-rate: [\d.]+ < min 99/),
     );
     expect(events).not.toContain('promotion completed');
+    // The controller's delivery metrics count one rollout (the bootstrap is none) and one rollback.
+    const byNamespace = { namespace: ns.name, strategy: 'canary' };
+    expect(await controllerMetric(stack, 'sluice_canary_rollouts_started_total', byNamespace)).toBe(1);
+    expect(await controllerMetric(stack, 'sluice_canary_rollbacks_total', byNamespace)).toBe(1);
+    expect(await controllerMetric(stack, 'sluice_canary_promotions_total', byNamespace)).toBe(0);
     await eventually('Slack told the halt and the rollback', async () => {
       const lines = slackLines(stack);
       return (

@@ -407,6 +407,24 @@ export async function answersOf(
   );
 }
 
+/**
+ * A counter or gauge from the controller's /metrics, summed over the series whose labels
+ * include `labels` (0 when there is none).
+ */
+export async function controllerMetric(
+  stack: AppStack,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.controller.port}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .filter((line) => wanted.every((pair) => line.includes(pair)))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
 /** A readable summary for assertion messages and failure logs. */
 export function describeCounts(counts: LoadCounts): string {
   return JSON.stringify({ total: counts.total, byStatus: counts.byStatus, byWorkload: counts.byWorkload });
