@@ -126,6 +126,7 @@ const NEEDED: Access[] = [
     ...each(['list', 'watch'], { group: 'apps', resource, namespace: '' }),
     ...each(['get', 'create', 'patch', 'delete'], { group: 'apps', resource }),
   ]),
+  { verb: 'list', group: 'apps', resource: 'replicasets' },
   ...each(['get', 'create', 'patch', 'delete'], {
     group: 'autoscaling',
     resource: 'horizontalpodautoscalers',
@@ -224,7 +225,8 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
   let receiver: Receiver;
   const image = (tag: string) => `ghcr.io/stefanprodan/podinfo:${tag}`;
 
-  const deployment = (tag: string) => ({
+  /** The target; `crash` makes its containers fail (kwok's pod-container-running-failed stage). */
+  const deployment = (tag: string, crash = false) => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'podinfo', namespace: ns.name },
@@ -232,7 +234,12 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
       replicas: 1,
       selector: { matchLabels: { app: 'podinfo' } },
       template: {
-        metadata: { labels: { app: 'podinfo' } },
+        metadata: {
+          labels: {
+            app: 'podinfo',
+            ...(crash ? { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } : {}),
+          },
+        },
         spec: {
           containers: [
             {
@@ -348,6 +355,21 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
   });
 
   const phase = async () => (await readCanary(ns.kube, ns.name, 'podinfo')).status?.phase;
+  const refusals = async () =>
+    (await readFile(logFile, 'utf8')).split('\n').filter((line) => /forbidden/i.test(line));
+  /** Waits for a phase; fails at once, naming the request, if the controller was refused anything. */
+  const reach = async (wanted: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [refused] = await refusals();
+      if (refused) throw new Error(`on the way to ${wanted}, the controller was refused: ${refused}`);
+      const current = await phase();
+      if (current === wanted) return;
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${wanted} (phase ${current})`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
   const exists = async (apiVersion: string, kind: string, name: string) =>
     ns.kube.wire.getObject({ apiVersion, kind, metadata: { name, namespace: ns.name } }).then(
       () => true,
@@ -357,7 +379,7 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
       },
     );
 
-  it('takes the lease, bootstraps, promotes a new revision, alerts, records events and reverts on deletion', async () => {
+  it('takes the lease, bootstraps, promotes, alerts, records events, rolls a crashing release back and reverts on deletion', async () => {
     await apply(
       ns.kube,
       {
@@ -396,7 +418,7 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
     );
     expect(holder).toMatch(/^sluice-rbac-0-\d+$/);
 
-    await eventually('Initialized', async () => (await phase()) === 'Initialized', { timeoutMs: 90_000 });
+    await reach('Initialized', 90_000);
     for (const [apiVersion, kind, name] of [
       ['apps/v1', 'Deployment', 'podinfo-primary'],
       ['autoscaling/v2', 'HorizontalPodAutoscaler', 'podinfo-primary'],
@@ -411,10 +433,7 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
     }
 
     await apply(ns.kube, deployment('6.0.1') as KubernetesObject, { fieldManager: 'kubectl' });
-    await eventually('Succeeded', async () => (await phase()) === 'Succeeded', {
-      timeoutMs: 150_000,
-      intervalMs: 500,
-    });
+    await reach('Succeeded', 150_000);
     const primary = await ns.kube.apps.readNamespacedDeployment({
       name: 'podinfo-primary',
       namespace: ns.name,
@@ -431,6 +450,17 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
     );
     const events = await ns.kube.core.listNamespacedEvent({ namespace: ns.name });
     expect(events.items.filter((e) => e.involvedObject.kind === 'Canary').length).toBeGreaterThan(0);
+
+    // A release whose containers fail is rolled back; its failing pod is told apart from
+    // older ones through the ReplicaSets.
+    await apply(ns.kube, deployment('6.0.2', true) as KubernetesObject, { fieldManager: 'kubectl' });
+    await reach('Failed', 150_000);
+    expect(
+      (await ns.kube.apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace: ns.name })).spec
+        ?.template.spec?.containers[0]?.image,
+    ).toBe(image('6.0.1'));
+    // Git goes back to the promoted revision (not a new rollout), so the target can take the traffic back.
+    await apply(ns.kube, deployment('6.0.1') as KubernetesObject, { fieldManager: 'kubectl' });
 
     await ns.kube.wire.deleteObject({
       apiVersion: 'sluice.dev/v1alpha1',
@@ -453,8 +483,7 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
     }
 
     // Not one request was refused, and the process is still running.
-    const log = await readFile(logFile, 'utf8');
-    expect(log.split('\n').filter((line) => /forbidden/i.test(line))).toEqual([]);
+    expect(await refusals()).toEqual([]);
     expect(child?.exitCode).toBeNull();
   });
 });
