@@ -465,16 +465,23 @@ const scenarios: Scenario[] = [
     events: [
       'halt advancement: failed checks 1/3: request-success-rate failed',
       'halt advancement: failed checks 2/3: no data',
-      'rolling back: failed checks threshold reached 3',
+      'rolling back: failed checks threshold reached 3: request-success-rate failed',
     ],
-    status: { phase: 'Failed', canaryWeight: 0, failedChecks: 3, lastPromotedSpec: 'rev-1' },
+    status: {
+      phase: 'Failed',
+      canaryWeight: 0,
+      failedChecks: 3,
+      lastPromotedSpec: 'rev-1',
+      message: 'rolling back: failed checks threshold reached 3: request-success-rate failed',
+    },
   },
   {
+    // At threshold 1 no Halt Event comes first: the rollback itself says which check failed.
     name: 'a failing rollout webhook is a failed check',
     analysis: { stepWeight: 50, webhooks: [hook('rollout')] },
     world: { hooks: { rollout: false } },
     phases: ROLLED_BACK,
-    events: ['rolling back: failed checks threshold reached 1'],
+    events: ['rolling back: failed checks threshold reached 1: rollout webhook rollout-hook failed: 503'],
   },
 
   // ---- Progress deadline ----

@@ -550,12 +550,15 @@ export type RollbackCause =
 
 export function rollBack(d: Context, plan: Plan, cause: RollbackCause): void {
   const rollbackHook = d.round?.rollback;
+  // The checks that failed this round: at threshold 1 no Halt Event said why, so the
+  // rollback's own message (Event, status, Stalled condition, Slack) must.
+  const failures = d.round?.failures ?? [];
   cancelRound(d);
   drop(d, (effect) => effect.kind === 'promote' || effect.kind === 'runAnalysis');
   if (cause === 'failedChecks') d.failedChecks += 1;
   const seconds = Math.round(plan.progressDeadlineMs / 1000);
   const reason = {
-    failedChecks: `failed checks threshold reached ${d.failedChecks}`,
+    failedChecks: `failed checks threshold reached ${d.failedChecks}${failures.length ? `: ${failures.join('; ')}` : ''}`,
     canaryDeadline: `canary not ready within the progress deadline (${seconds}s)`,
     primaryDeadline: `primary not ready within the progress deadline (${seconds}s) after promotion`,
     rollbackHook: rollbackHook ?? 'a rollback webhook asked for it',

@@ -118,12 +118,21 @@ describe('e2e: Istio canary, release with 30% errors', () => {
 
     const events = await eventMessages(ns.kube, ns.name);
     expect(events).toEqual(
-      expect.arrayContaining([
-        'new revision detected, starting canary analysis',
-        'advance canary weight 50',
-        'rolling back: failed checks threshold reached 2',
-      ]),
+      expect.arrayContaining(['new revision detected, starting canary analysis', 'advance canary weight 50']),
     );
+    // The rollback says which check failed, in the Event, the status and its Stalled condition.
+    expect(events).toContainEqual(
+      expect.stringMatching(
+        /^rolling back: failed checks threshold reached 2: request-success-rate: [\d.]+ < min 99$/,
+      ),
+    );
+    expect(done.status?.message).toMatch(
+      /^rolling back: failed checks threshold reached 2: request-success-rate: [\d.]+ < min 99$/,
+    );
+    expect(done.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      message: done.status?.message,
+    });
     expect(events).toContainEqual(
       expect.stringMatching(/^halt advancement: failed checks 1\/2: request-success-rate: [\d.]+ < min 99/),
     );
@@ -137,7 +146,11 @@ describe('e2e: Istio canary, release with 30% errors', () => {
       const lines = slackLines(stack);
       return (
         lines.some((l) => /: halt advancement: failed checks 1\/2: request-success-rate/.test(l)) &&
-        lines.includes(`${APP}.${ns.name}: rolling back: failed checks threshold reached 2`)
+        lines.some((l) =>
+          l.startsWith(
+            `${APP}.${ns.name}: rolling back: failed checks threshold reached 2: request-success-rate`,
+          ),
+        )
       );
     });
   });
