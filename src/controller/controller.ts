@@ -124,7 +124,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       onError: (key, error, attempt) => {
         metrics.reconcileErrors.inc();
         log.warn(
-          { canary: key, attempt, err: error },
+          { canary: display(key), attempt, err: error },
           `reconcile failed: ${error instanceof Error ? error.message : String(error)}`,
         );
       },

@@ -68,10 +68,7 @@ async function scale(
       return { replicas: desired, written: true };
     case 'skip':
       await deps.events?.record(canarySubject(canary), 'Warning', 'ReplicasOwnedByGitOps', decision.message);
-      deps.logger?.warn(
-        { canary: `${namespace}/${canary.metadata.name}`, owners: decision.owners },
-        decision.message,
-      );
+      deps.logger?.warn({ owners: decision.owners }, decision.message);
       return { replicas: live, written: false, warning: decision.message };
   }
 }

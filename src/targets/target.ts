@@ -25,6 +25,7 @@ export interface TargetDeps {
   now?: () => number;
   /** Warnings a person must act on (a GitOps tool owning replicas) go here as Events on the Canary. */
   events?: EventSink;
+  /** The canary's logger: the controller binds `canary: <name>.<namespace>`, so lines here add no canary field. */
   logger?: Logger;
   /** Field managers treated as GitOps reconcilers (default: Flux, Argo CD, Fleet, kapp). */
   gitopsManagers?: readonly string[];

@@ -179,7 +179,7 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     const message = writes
       ? `${kind.kind} ${namespace}/${primaryName(canary)} now runs revision ${revision.revision}`
       : `${kind.kind} ${namespace}/${primaryName(canary)} already runs revision ${revision.revision}`;
-    logger.debug({ canary: canaryRef(canary), revision: revision.revision, writes }, 'primary promoted');
+    logger.debug({ revision: revision.revision, writes }, 'primary promoted');
     return { applied: true, revision, writes, message };
   }
 

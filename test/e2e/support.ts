@@ -121,7 +121,7 @@ export async function waitForCanary(
   kube: Kube,
   namespace: string,
   phase: string | ((canary: Canary) => boolean),
-  options: { timeoutMs?: number } = {},
+  options: { name?: string; timeoutMs?: number } = {},
 ): Promise<Canary> {
   const matches = typeof phase === 'string' ? (c: Canary) => c.status?.phase === phase : phase;
   return typed(await waitForPhase(kube, namespace, (c) => matches(typed(c)), options));
@@ -330,8 +330,8 @@ export async function primaryContainer(kube: Kube, namespace: string): Promise<P
 }
 
 /** The target Deployment's replicas (0 when Sluice scaled the idle canary down). */
-export async function targetReplicas(kube: Kube, namespace: string): Promise<number | undefined> {
-  const target = await kube.apps.readNamespacedDeployment({ name: APP, namespace });
+export async function targetReplicas(kube: Kube, namespace: string, name = APP): Promise<number | undefined> {
+  const target = await kube.apps.readNamespacedDeployment({ name, namespace });
   return target.spec?.replicas;
 }
 
