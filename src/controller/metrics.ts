@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * - lead time: sluice_canary_lead_time_seconds (revision detected → promoted)
  */
 export function createMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
   const perCanary = ['name', 'namespace'] as const;
   return {
     registry,

@@ -5,7 +5,7 @@ import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
 import type { AnalysisResult as StatusAnalysisEntry, Condition, Phase } from '../api/status.ts';
 import { parseCanary, formatIssues, type ValidationIssue } from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
-import { apiErrorMessage, apply, isConflict, isNotFound, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, isConflict, isNotFound, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { stepAll, type PersistedMachine, type StepResult } from '../machine/driver.ts';
 import { PlanError, planFromSpec } from '../machine/plan.ts';
@@ -522,20 +522,27 @@ export class CanaryReconciler {
   }
 
   private async setFinalizer(object: CanaryObject, present: boolean): Promise<void> {
-    // Server-side apply of just the finalizer: the list is a set, other finalizers stay.
-    await apply(
-      this.deps.kube,
-      {
-        apiVersion: API_VERSION,
-        kind: 'Canary',
-        metadata: {
-          name: object.metadata.name,
-          namespace: object.metadata.namespace,
-          finalizers: present ? [FINALIZER] : [],
+    // A merge patch guarded by resourceVersion: it cannot recreate a Canary that is already
+    // gone (a server-side apply would), and a concurrent change of the list makes it retry.
+    const current = object.metadata.finalizers ?? [];
+    const finalizers = present
+      ? [...new Set([...current, FINALIZER])]
+      : current.filter((finalizer) => finalizer !== FINALIZER);
+    if (finalizers.length === current.length && finalizers.every((f, i) => f === current[i])) return;
+    try {
+      await this.deps.kube.wire.mergePatchObject(
+        {
+          apiVersion: API_VERSION,
+          kind: 'Canary',
+          metadata: { name: object.metadata.name, namespace: object.metadata.namespace },
         },
-      },
-      { fieldManager: 'sluice-finalizer' },
-    );
+        { metadata: { finalizers, resourceVersion: object.metadata.resourceVersion } },
+        { fieldManager: 'sluice' },
+      );
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
     this.deps.metrics.apiWrites.inc({ write: 'finalizer' });
   }
 
