@@ -21,6 +21,7 @@ import {
   waitForBootstrap,
   waitForEvent,
   waitForOutcome,
+  waitForPrimaryVersion,
 } from './support.ts';
 
 // Scenario 4: an A/B test through the Gateway API. Only requests with `x-canary: insider`
@@ -124,6 +125,8 @@ describe('e2e: Gateway API A/B test by header', () => {
       rules.map(() => [`${APP}-primary`, 100]),
     );
     expect(await targetReplicas(ns.kube, ns.name)).toBe(0);
+    // Once the primary's pods have rolled, every request is answered by it, as 1.1.0.
+    await waitForPrimaryVersion(stack, '1.1.0');
     const before = insiders.counts();
     await eventually(
       'insider traffic answered by the primary as 1.1.0',

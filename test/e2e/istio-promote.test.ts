@@ -3,7 +3,6 @@ import type { DemoLoad } from '../../src/dev/loadgen.ts';
 import type { AppStack } from '../../src/dev/stack.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
-  answersOf,
   APP,
   apply,
   canaryShare,
@@ -22,6 +21,7 @@ import {
   virtualServiceWeights,
   waitForBootstrap,
   waitForOutcome,
+  waitForPrimaryVersion,
 } from './support.ts';
 
 // Scenario 1: a healthy release on Istio is promoted. Real requests go through the
@@ -95,14 +95,7 @@ describe('e2e: Istio canary, healthy release', () => {
       [`${APP}-canary`]: 0,
     });
     expect(await targetReplicas(ns.kube, ns.name)).toBe(0);
-    await eventually(
-      'the primary processes answering as version 1.1.0',
-      async () => {
-        const answers = await answersOf(stack, `${APP}-primary`);
-        return answers.length > 0 && answers.every((a) => a.version === '1.1.0');
-      },
-      { timeoutMs: 30_000 },
-    );
+    await waitForPrimaryVersion(stack, '1.1.0');
     const before = traffic.counts();
     await eventually(
       'real traffic answered by the primary only, as 1.1.0',

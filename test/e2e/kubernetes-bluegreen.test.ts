@@ -20,6 +20,7 @@ import {
   targetReplicas,
   waitForBootstrap,
   waitForOutcome,
+  waitForPrimaryVersion,
 } from './support.ts';
 
 // Scenario 5: blue/green with plain Kubernetes Services (no mesh). The new revision runs
@@ -116,6 +117,8 @@ describe('e2e: Kubernetes blue/green', () => {
     expect((await primaryContainer(ns.kube, ns.name)).image).toBe(`${IMAGE}:1.1.0`);
     expect(await apexSelector(ns.kube, ns.name)).toBe(`app=${APP}-primary`);
     expect(await targetReplicas(ns.kube, ns.name)).toBe(0);
+    // Once the primary's pods have rolled, every request is answered by it, as 1.1.0.
+    await waitForPrimaryVersion(stack, '1.1.0');
     const before = users.counts();
     await eventually(
       "users' traffic answered by the primary as 1.1.0",

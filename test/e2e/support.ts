@@ -425,6 +425,18 @@ export async function controllerMetric(
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
+/** Waits until every ready process of the primary answers as `version` (its pods rolled). */
+export function waitForPrimaryVersion(stack: AppStack, version: string) {
+  return eventually(
+    `every ${APP}-primary process answering as version ${version}`,
+    async () => {
+      const answers = await answersOf(stack, `${APP}-primary`);
+      return answers.length > 0 && answers.every((a) => a.version === version);
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
 /** A readable summary for assertion messages and failure logs. */
 export function describeCounts(counts: LoadCounts): string {
   return JSON.stringify({ total: counts.total, byStatus: counts.byStatus, byWorkload: counts.byWorkload });
