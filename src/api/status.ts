@@ -79,6 +79,8 @@ export const CanaryStatus = z
     lastPromotedSpec: z.string().optional().describe('Hash of the pod template last promoted'),
     trackedConfigs: StringMap.optional().describe('Checksums of tracked ConfigMaps/Secrets, by kind/name'),
     lastTransitionTime: RFC3339.optional().describe('When the phase last changed'),
+    message: z.string().optional().describe('What is happening now, in words (also in the Ready condition)'),
+    revisionDetectedAt: RFC3339.optional().describe('When the revision under analysis was first seen'),
     sessionAffinityCookie: z.string().optional().describe('Cookie currently pinning users to the canary'),
     previousSessionAffinityCookie: z.string().optional().describe('Cookie of the previous analysis'),
     observedGeneration: z.int().min(0).optional().describe('metadata.generation the status reflects'),

@@ -228,7 +228,7 @@ const scenarios: Scenario[] = [
       'advance canary iteration 1/2',
       'advance canary iteration 2/2',
       'routing all traffic to the canary',
-      'advance canary iteration 3/2',
+      'final check passed with all traffic on the canary',
     ],
   },
   {
@@ -869,6 +869,30 @@ const scenarios: Scenario[] = [
   },
 
   // ---- Commands ----
+  {
+    name: 'a failed canary whose target is reverted to the primary revision in Git is healthy again',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      sim.tick();
+      expect(sim.phase).toBe('Failed');
+      sim.observe({ type: 'REVISION', revision: 'rev-1' });
+      sim.tick();
+      expect(sim.last!.status).toMatchObject({
+        phase: 'Succeeded',
+        failedChecks: 0,
+        lastPromotedSpec: 'rev-1',
+      });
+    },
+    phases: ['Initializing', 'Initialized', 'Progressing', 'Failed', 'Succeeded'],
+    promoted: ['rev-1'],
+    events: [
+      'rolling back: aborted by command',
+      'target reverted to the revision the primary runs: nothing to roll out',
+    ],
+  },
   {
     name: 'manual abort rolls back and stays Failed until a new revision',
     analysis: { stepWeight: 20, metrics: METRICS },

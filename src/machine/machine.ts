@@ -184,6 +184,7 @@ export const canaryMachine = setup({
     switchRevision: edit((d, e) => ops.switchRevision(d, revisionOf(e) ?? ops.currentRevision(d))),
     restartAnalysis: edit((d, e) => ops.restartAnalysis(d, e.plan, e.now, revisionOf(e))),
     cancelRollout: edit((d, e) => ops.cancelRollout(d, revisionOf(e) ?? ops.currentRevision(d))),
+    recoverByRevert: edit((d, e) => ops.recoverByRevert(d, revisionOf(e) ?? ops.currentRevision(d))),
     waitForCanary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'canary')),
     waitForPrimary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'primary')),
     openRound: edit((d, e) => ops.openRound(d, e.plan, e.now)),
@@ -277,6 +278,14 @@ export const canaryMachine = setup({
             failed: {
               entry: phase('Failed'),
               on: {
+                // Git reverted the target to what the primary runs: nothing is left to roll out.
+                REVISION: [
+                  {
+                    guard: 'revertedToPrimary',
+                    target: '#canary.active.idle.succeeded',
+                    actions: 'recoverByRevert',
+                  },
+                ],
                 MANUAL: [
                   {
                     guard: 'retryNeedsConfirmation',

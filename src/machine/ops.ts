@@ -344,8 +344,13 @@ export function advance(
         if (!passed) return;
         passed = false;
         if (step.kind === 'analysis' && plan.strategy !== 'canary') {
-          d.iterations += 1;
-          say(d, 'Normal', 'Advance', `advance canary iteration ${d.iterations}/${plan.iterations}`);
+          // The check after blue/green's final switch is not another iteration.
+          if (d.iterations < plan.iterations) {
+            d.iterations += 1;
+            say(d, 'Normal', 'Advance', `advance canary iteration ${d.iterations}/${plan.iterations}`);
+          } else {
+            say(d, 'Normal', 'Advance', 'final check passed with all traffic on the canary');
+          }
         }
         d.cursor += 1;
         continue;
@@ -481,6 +486,21 @@ export function cancelRollout(d: Context, revision: string): void {
     'Normal',
     'RolloutCancelled',
     'target reverted to the last promoted revision: rollout cancelled',
+    'info',
+  );
+}
+
+/** A failed canary whose target is back on the primary's revision (a revert in Git). */
+export function recoverByRevert(d: Context, revision: string): void {
+  d.revision = revision;
+  d.failedChecks = 0;
+  d.nextTickAt = null;
+  d.cursor = 0;
+  say(
+    d,
+    'Normal',
+    'Recovered',
+    'target reverted to the revision the primary runs: nothing to roll out',
     'info',
   );
 }
