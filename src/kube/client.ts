@@ -11,6 +11,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubernetesObject,
+  type RequestContext,
 } from '@kubernetes/client-node';
 import { WireObjectApi } from './wire.ts';
 
@@ -40,7 +41,54 @@ export function loadKubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+const pooled = new WeakSet<KubeConfig>();
+
+/**
+ * One connection pool per cluster and credentials. @kubernetes/client-node 2.0 builds a new
+ * undici Agent for every request, so every request paid a TLS handshake (most of the
+ * controller's CPU at a thousand canaries) and left its own idle socket behind. The Agent of
+ * the first request is kept and handed to every later request with the same server and
+ * credentials (tokens travel in headers and are still applied per request).
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  if (pooled.has(kc)) return kc;
+  pooled.add(kc);
+  const authenticate = kc.applySecurityAuthentication.bind(kc);
+  const pools = new Map<string, Dispatcher>();
+  kc.applySecurityAuthentication = async (context: RequestContext) => {
+    await authenticate(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const cluster = kc.getCurrentCluster();
+    const user = kc.getCurrentUser();
+    const key = JSON.stringify([
+      cluster?.server,
+      cluster?.caFile,
+      cluster?.caData,
+      cluster?.skipTLSVerify,
+      cluster?.tlsServerName,
+      cluster?.proxyUrl,
+      user?.name,
+      user?.certFile,
+      user?.certData,
+      user?.keyFile,
+      user?.keyData,
+    ]);
+    const pool = pools.get(key);
+    if (pool) {
+      context.setDispatcher(pool);
+      // The fresh Agent never connected: closing it frees nothing but its bookkeeping.
+      void fresh.close().catch(() => undefined);
+    } else {
+      pools.set(key, fresh);
+    }
+  };
+  return kc;
+}
+
 export function connect(kc: KubeConfig): Kube {
+  reuseConnections(kc);
   return {
     kc,
     objects: KubernetesObjectApi.makeApiClient(kc),
