@@ -11,6 +11,7 @@ import { Informer, collectionPath, type InformerEvent } from './informers.ts';
 import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
+import type { CacheLookup } from './read-cache.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer } from './server.ts';
@@ -91,6 +92,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const configs: Indexed = new Map();
   /** generation + metadata a canary was last queued for: status-only updates are skipped. */
   const seen = new Map<string, string>();
+  /** Informers by `apiVersion/kind`: targets, primaries and their configs are read from them. */
+  const cached = new Map<string, Informer<KubernetesObject>[]>();
+  const cacheLookup: CacheLookup = (apiVersion, kind, namespace, name) => {
+    for (const informer of cached.get(`${apiVersion}/${kind}`) ?? []) {
+      if (!informer.synced || !informer.covers(namespace)) continue;
+      const object = informer.get(name, namespace);
+      // Items of the initial list carry no apiVersion and kind; watch events do.
+      return { cached: true, object: object && { ...object, apiVersion, kind } };
+    }
+    return { cached: false };
+  };
 
   const canaryInformers = namespaces.map(
     (ns) =>
@@ -154,6 +166,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.webhookDeps ? { webhookDeps: options.webhookDeps } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
     getCanary,
+    cache: cacheLookup,
     requeue: enqueue,
     schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
     onTracked: (key, tracked) => {
@@ -202,6 +215,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
     new Informer(kube, collectionPath('', 'v1', 'secrets', ns), log, onConfig('secret')),
   ]);
   const informers = [...canaryInformers, ...watched];
+  namespaces.forEach((_, i) => {
+    const [deployments, daemonsets, configmaps, secrets] = watched.slice(i * 4, i * 4 + 4);
+    for (const [kind, informer] of [
+      ['apps/v1/Deployment', deployments],
+      ['apps/v1/DaemonSet', daemonsets],
+      ['v1/ConfigMap', configmaps],
+      ['v1/Secret', secrets],
+    ] as const) {
+      if (informer) cached.set(kind, [...(cached.get(kind) ?? []), informer]);
+    }
+  });
   const ready = () => informers.every((informer) => informer.synced);
 
   const server = options.http

@@ -84,6 +84,12 @@ export class Informer<T extends KubernetesObject> {
     return this.listWatch?.get(name, namespace);
   }
 
+  /** Whether this informer holds the objects of `namespace` (a cluster-wide one holds all). */
+  covers(namespace: string): boolean {
+    const match = /\/namespaces\/([^/]+)\//.exec(this.path);
+    return !match || match[1] === namespace;
+  }
+
   list(namespace?: string): readonly T[] {
     return this.listWatch?.list(namespace) ?? [];
   }

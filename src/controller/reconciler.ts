@@ -16,6 +16,7 @@ import type { Router } from '../routers/router.ts';
 import { targetFor } from '../targets/factory.ts';
 import type { Target } from '../targets/target.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
+import { readThroughWire, type CacheLookup } from './read-cache.ts';
 import { deepEqual, mergePatchDiff, withoutNulls } from './merge-patch.ts';
 
 export const FINALIZER = 'sluice.dev/finalizer';
@@ -52,6 +53,8 @@ export interface ReconcilerDeps extends EffectDeps {
   now?: () => number;
   /** Called after each reconcile with the canary's tracked objects, for event routing. */
   onTracked?(key: string, tracked: { targetKind: string; target: string; configs: string[] }): void;
+  /** The informers' objects: targets, primaries and their configs are read from here when present. */
+  cache?: CacheLookup;
 }
 
 /** What the controller remembers of each canary between reconciles (while it leads). */
@@ -95,10 +98,15 @@ export class CanaryReconciler {
   private readonly memory = new Map<string, Memory>();
   private readonly deps: ReconcilerDeps;
   private readonly now: () => number;
+  /** The client targets use: reads through the informer cache when there is one. */
+  private readonly targetKube: Kube;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.targetKube = deps.cache
+      ? { ...deps.kube, wire: readThroughWire(deps.kube.wire, deps.cache) }
+      : deps.kube;
   }
 
   forget(key: string): void {
@@ -173,7 +181,7 @@ export class CanaryReconciler {
     }
 
     const target = targetFor(canary, {
-      kube: this.deps.kube,
+      kube: this.targetKube,
       now: this.now,
       events: this.deps.events,
       logger: log,
@@ -561,7 +569,7 @@ export class CanaryReconciler {
       return;
     }
     const target: Target = targetFor(canary, {
-      kube: this.deps.kube,
+      kube: this.targetKube,
       now: this.now,
       events: this.deps.events,
       logger: log,
