@@ -1,0 +1,313 @@
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { consoleProgress } from '../src/dev/progress.ts';
+import type { ControllerKind } from './fixtures.ts';
+import { startBenchEnv } from './harness.ts';
+import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
+import { loadAverage } from './proc.ts';
+import {
+  compareFigures,
+  keyValueLine,
+  medianFigures,
+  rowsOf,
+  table,
+  writeResult,
+  type Figures,
+} from './report.ts';
+import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.ts';
+import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
+
+// `npm run bench -- <scale|rollback-latency|idle> [flags]`: each benchmark brings up its own
+// local control plane in .sluice/bench-<name>, prints progress on stderr, a table and — as
+// the very last line on stdout — one line of key=value figures, and writes the full result
+// as JSON under bench/results/.
+
+const RESULTS_DIR = resolve('bench', 'results');
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
+  return n;
+};
+const countList = (value: string) => value.split(',').map((part) => positiveInt(part.trim()));
+
+interface CommonFlags {
+  vs?: 'flagger';
+  keep: boolean;
+  rounds: number;
+}
+
+function vsOption(): Option {
+  return new Option(
+    '--vs <controller>',
+    'also run the same benchmark with this controller, alternately',
+  ).choices(['flagger']);
+}
+
+/** The controllers of a run, alternating which goes first from round to round. */
+function order(round: number, vs: 'flagger' | undefined): ControllerKind[] {
+  if (!vs) return ['sluice'];
+  return round % 2 === 0 ? ['sluice', 'flagger'] : ['flagger', 'sluice'];
+}
+
+async function machine() {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    loadAtStart: await loadAverage(),
+  };
+}
+
+function print(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Medians over rounds per controller, the table and the key=value line of one configuration. */
+function summarise<R extends { controller: ControllerKind; figures: Figures }>(
+  runs: readonly R[],
+  title: string,
+  bench: string,
+  labels: Record<string, string | number>,
+): { sluice: Figures; flagger: Figures | undefined; line: string } {
+  const of = (kind: ControllerKind) =>
+    runs.filter((run) => run.controller === kind).map((run) => run.figures);
+  const sluice = medianFigures(of('sluice'));
+  const flaggerRuns = of('flagger');
+  const flagger = flaggerRuns.length ? medianFigures(flaggerRuns) : undefined;
+  print(table(title, rowsOf(sluice, flagger)));
+  print();
+  return { sluice, flagger, line: keyValueLine(bench, labels, compareFigures(sluice, flagger)) };
+}
+
+async function runScale(
+  flags: CommonFlags & { canaries: number[] } & Omit<ScaleOptions, 'analysis'> & {
+      interval: string;
+      stepWeight: number;
+      maxWeight: number;
+      threshold: number;
+    },
+): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const largest = Math.max(...flags.canaries);
+  const env = await startBenchEnv({
+    name: 'scale',
+    progress,
+    withFlagger: flags.vs === 'flagger',
+    keep: flags.keep,
+    nodes: Math.max(2, Math.ceil((largest * 3) / 4000)),
+  });
+  const options: ScaleOptions = {
+    analysis: {
+      interval: flags.interval,
+      threshold: flags.threshold,
+      stepWeight: flags.stepWeight,
+      maxWeight: flags.maxWeight,
+    },
+    warmupS: flags.warmupS,
+    timeoutS: flags.timeoutS,
+    initTimeoutS: flags.initTimeoutS,
+    concurrency: flags.concurrency,
+  };
+  const runs: ScaleRun[] = [];
+  const lines: string[] = [];
+  const summaries: Record<string, unknown> = {};
+  try {
+    for (const n of flags.canaries) {
+      for (let round = 0; round < flags.rounds; round += 1) {
+        for (const kind of order(round, flags.vs)) runs.push(await scaleRun(env, kind, n, round, options));
+      }
+      const ofN = runs.filter((run) => run.n === n);
+      const loads = ofN.map((run) => run.load[0]).join(', ');
+      const summary = summarise(
+        ofN,
+        `scale: ${n} canaries, interval ${flags.interval}, step ${flags.stepWeight}% to ${flags.maxWeight}% (median of ${flags.rounds} round(s); load1 at start: ${loads})`,
+        'scale',
+        { n },
+      );
+      summaries[String(n)] = summary;
+      lines.push(summary.line);
+    }
+  } finally {
+    await env.stop();
+  }
+  const path = await writeResult(RESULTS_DIR, 'scale', {
+    bench: 'scale',
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: host,
+    flags,
+    options,
+    summaries,
+    runs,
+  });
+  progress.info(`results: ${path}`);
+  for (const line of lines) print(line);
+}
+
+async function runRollback(flags: CommonFlags & RollbackOptions): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const env = await startBenchEnv({
+    name: 'rollback-latency',
+    progress,
+    withFlagger: flags.vs === 'flagger',
+    keep: flags.keep,
+  });
+  const runs: RollbackRun[] = [];
+  let summary;
+  try {
+    for (let round = 0; round < flags.rounds; round += 1) {
+      for (const kind of order(round, flags.vs)) runs.push(await rollbackRun(env, kind, round, flags));
+    }
+    summary = summarise(
+      runs,
+      `rollback-latency: ${flags.repetitions} repetitions, interval ${flags.interval}, threshold ${flags.threshold}, error ratio ${flags.errorRatio} at ${flags.stepWeight}% (load1 at start: ${runs.map((r) => r.load[0]).join(', ')})`,
+      'rollback-latency',
+      { threshold: flags.threshold, interval: flags.interval },
+    );
+  } finally {
+    await env.stop();
+  }
+  const path = await writeResult(RESULTS_DIR, 'rollback-latency', {
+    bench: 'rollback-latency',
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: host,
+    flags,
+    summary,
+    runs,
+  });
+  progress.info(`results: ${path}`);
+  print(summary.line);
+}
+
+async function runIdle(flags: CommonFlags & IdleOptions): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const env = await startBenchEnv({
+    name: 'idle',
+    progress,
+    withFlagger: flags.vs === 'flagger',
+    keep: flags.keep,
+  });
+  const runs: IdleRun[] = [];
+  let summary;
+  try {
+    for (let round = 0; round < flags.rounds; round += 1) {
+      for (const kind of order(round, flags.vs)) runs.push(await idleRun(env, kind, round, flags));
+    }
+    summary = summarise(
+      runs,
+      `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${runs.map((r) => r.load[0]).join(', ')})`,
+      'idle',
+      { n: flags.canaries },
+    );
+  } finally {
+    await env.stop();
+  }
+  const path = await writeResult(RESULTS_DIR, 'idle', {
+    bench: 'idle',
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: host,
+    flags,
+    summary,
+    runs,
+  });
+  progress.info(`results: ${path}`);
+  print(summary.line);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('bench').description('Sluice benchmarks on the local control plane');
+  const common = (command: Command) =>
+    command
+      .addOption(vsOption())
+      .option('--keep', 'leave the control plane running afterwards', false)
+      .option('--rounds <n>', 'repeat each configuration (medians are reported)', positiveInt, 1);
+
+  common(
+    program
+      .command('scale')
+      .description('N canaries on one controller, then a new revision for all N at once')
+      .option('--canaries <list>', 'comma-separated counts', countList, [100, 500, 1000])
+      .option('--interval <duration>', 'spec.analysis.interval', '10s')
+      .option('--step-weight <percent>', 'spec.analysis.stepWeight', positiveInt, 10)
+      .option('--max-weight <percent>', 'spec.analysis.maxWeight', positiveInt, 50)
+      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 5)
+      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
+      .option('--timeout <seconds>', 'give up on unfinished rollouts after', positiveInt, 900)
+      .option('--init-timeout <seconds>', 'give up waiting for Initialized canaries after', positiveInt, 1200)
+      .option('--concurrency <n>', 'parallel object writes while setting up', positiveInt, 16),
+  ).action(async (opts: Record<string, unknown>) => {
+    await runScale({
+      ...(opts as unknown as CommonFlags & { canaries: number[]; interval: string }),
+      stepWeight: opts.stepWeight as number,
+      maxWeight: opts.maxWeight as number,
+      threshold: opts.threshold as number,
+      warmupS: opts.warmup as number,
+      timeoutS: opts.timeout as number,
+      initTimeoutS: opts.initTimeout as number,
+      concurrency: opts.concurrency as number,
+    });
+  });
+
+  common(
+    program
+      .command('rollback-latency')
+      .description('a canary at 20 % whose error rate jumps: time until the route sends 0 % to it')
+      .option('--repetitions <n>', 'rollbacks per controller', positiveInt, 10)
+      .option('--interval <duration>', 'spec.analysis.interval', '10s')
+      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 1)
+      .option('--step-weight <percent>', 'the weight at which errors start', positiveInt, 20)
+      .option('--error-ratio <ratio>', 'share of 5xx from the failure instant on', Number, 0.5),
+  ).action(async (opts: Record<string, unknown>) => {
+    await runRollback({
+      ...(opts as unknown as CommonFlags),
+      repetitions: opts.repetitions as number,
+      interval: opts.interval as string,
+      threshold: opts.threshold as number,
+      stepWeight: opts.stepWeight as number,
+      errorRatio: opts.errorRatio as number,
+    });
+  });
+
+  common(
+    program
+      .command('idle')
+      .description('N Initialized canaries with nothing to do: the controller at rest')
+      .option('--canaries <n>', 'how many', positiveInt, 100)
+      .option('--duration <seconds>', 'measured idling', positiveInt, 180)
+      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
+      .option('--interval <duration>', 'spec.analysis.interval', '10s'),
+  ).action(async (opts: Record<string, unknown>) => {
+    await runIdle({
+      ...(opts as unknown as CommonFlags),
+      canaries: opts.canaries as number,
+      durationS: opts.duration as number,
+      warmupS: opts.warmup as number,
+      interval: opts.interval as string,
+    });
+  });
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(
+        `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
