@@ -28,7 +28,7 @@ export function binaryPaths(dir = binDir()): Binaries {
   };
 }
 
-const exists = (path: string) =>
+export const exists = (path: string) =>
   access(path).then(
     () => true,
     () => false,
@@ -218,10 +218,13 @@ async function fetchPrometheus(target: string, update: (detail: string) => void)
   await rm(unpacked, { recursive: true, force: true });
 }
 
-/** Serialises builds across processes (two test runs starting at once build once). */
-async function withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const lock = join(cacheRoot(), `${name}.lock`);
-  await mkdir(cacheRoot(), { recursive: true });
+/**
+ * Serialises builds across processes (two test runs starting at once build once): a
+ * directory lock in `dir`; a lock whose owner died is taken over.
+ */
+export async function withLock<T>(name: string, work: () => Promise<T>, dir = cacheRoot()): Promise<T> {
+  const lock = join(dir, `${name}.lock`);
+  await mkdir(dir, { recursive: true });
   for (;;) {
     try {
       await mkdir(lock);

@@ -1,5 +1,4 @@
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { apiErrorMessage, apply, connect, isNotFound } from '../kube/client.ts';
 import { ensureBinaries, goModuleDir, type Binaries } from './binaries.ts';
 import { createPki, issueClientCert, type Pki } from './pki.ts';
-import { isAlive, logTail, startDetached, stopAll, waitFor } from './process.ts';
+import { freePort, isAlive, logTail, startDetached, stopAll, waitFor } from './process.ts';
 import type { Progress } from './progress.ts';
 import { VERSIONS } from './versions.ts';
 
@@ -45,21 +44,6 @@ export interface UpOptions {
 }
 
 const STATE_FILE = 'state.json';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address) resolvePort(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 async function readState(stateDir: string): Promise<ClusterState | undefined> {
   try {

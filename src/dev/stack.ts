@@ -1,33 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apply, connect, isAlreadyExists, loadKubeConfig, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { ClusterEnv } from './cluster.ts';
+import { freePort } from './process.ts';
 import { startLocalRuntime, type LocalRuntime } from './runtime.ts';
 import { startSlackReceiver, type SlackReceiver } from './slack-receiver.ts';
 import type { ProxySpec } from './traffic.ts';
+
+export { freePort };
 
 /** The sluice CLI of this installation: the sources under Node 24, or the compiled dist. */
 export function sluiceEntry(): string {
   const ts = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
   return existsSync(ts) ? ts : fileURLToPath(new URL('../cli/main.js', import.meta.url));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export interface SluiceChild {

@@ -1,6 +1,6 @@
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from './binaries.ts';
+import { exists, run, withLock } from './binaries.ts';
 import type { Progress } from './progress.ts';
 import { cacheRoot } from './versions.ts';
 
@@ -46,12 +46,6 @@ export function toolPath(name: ToolName): string {
   return join(cacheRoot(), 'tools', `${name}-${TOOLS[name].version}`, name);
 }
 
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
 function goEnv(gobin: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -63,41 +57,6 @@ function goEnv(gobin: string): NodeJS.ProcessEnv {
   };
 }
 
-/** A directory lock shared by every process (parallel test files build a tool once). */
-async function withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const lock = join(cacheRoot(), 'tools', `${name}.lock`);
-  await mkdir(join(cacheRoot(), 'tools'), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => '0'));
-      const age = await stat(lock).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      let alive = pid > 0;
-      if (alive) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          alive = false;
-        }
-      }
-      // A lock without a live owner is left over from a killed run (give a new owner 2 s to write its pid).
-      if (!alive && age > 2000) await rm(lock, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
 /**
  * The path of a packaging tool, built with `go install <module>@<version>` on first use
  * (kustomize in well under a minute, Helm in a few minutes on two cores) and cached in
@@ -106,33 +65,37 @@ async function withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
 export async function ensureTool(name: ToolName, progress: Progress): Promise<string> {
   const path = toolPath(name);
   if (await exists(path)) return path;
-  return withLock(name, async () => {
-    if (await exists(path)) return path;
-    const tool = TOOLS[name];
-    const staging = join(cacheRoot(), 'tools', `.build-${name}-${process.pid}`);
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
-    try {
-      await progress.step(`building ${name} ${tool.version} (first run only)`, async (update) => {
-        let lines = 0;
-        await run(
-          'go',
-          ['install', '-v', '-trimpath', '-ldflags', tool.ldflags, `${tool.pkg}@${tool.version}`],
-          {
-            cwd: staging,
-            env: goEnv(staging),
-            onLine: (line) => {
-              lines += 1;
-              update(line.startsWith('go: downloading') ? line.slice(4) : `${lines} packages`);
-            },
-          },
-        );
-      });
-      await mkdir(join(path, '..'), { recursive: true });
-      await rename(join(staging, name), path);
-    } finally {
+  return withLock(
+    name,
+    async () => {
+      if (await exists(path)) return path;
+      const tool = TOOLS[name];
+      const staging = join(cacheRoot(), 'tools', `.build-${name}-${process.pid}`);
       await rm(staging, { recursive: true, force: true });
-    }
-    return path;
-  });
+      await mkdir(staging, { recursive: true });
+      try {
+        await progress.step(`building ${name} ${tool.version} (first run only)`, async (update) => {
+          let lines = 0;
+          await run(
+            'go',
+            ['install', '-v', '-trimpath', '-ldflags', tool.ldflags, `${tool.pkg}@${tool.version}`],
+            {
+              cwd: staging,
+              env: goEnv(staging),
+              onLine: (line) => {
+                lines += 1;
+                update(line.startsWith('go: downloading') ? line.slice(4) : `${lines} packages`);
+              },
+            },
+          );
+        });
+        await mkdir(join(path, '..'), { recursive: true });
+        await rename(join(staging, name), path);
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+      return path;
+    },
+    join(cacheRoot(), 'tools'),
+  );
 }

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { addUser } from '../../src/dev/cluster.ts';
+import { freePort } from '../../src/dev/process.ts';
 import { apply, connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { testEnv } from '../support/env.ts';
@@ -205,19 +205,6 @@ describe('the ServiceAccount of deploy/', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 describe('sluice controller with the rendered arguments, as that ServiceAccount', () => {
   let child: ChildProcess | undefined;

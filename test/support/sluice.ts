@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../src/dev/process.ts';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { testEnv } from './env.ts';
@@ -10,19 +10,6 @@ import { eventually } from './kube.ts';
 
 /** The sluice CLI as users run it, on this Node (24), from the sources. */
 export const SLUICE = [resolve('src/cli/main.ts')];
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
 
 export interface SluiceProcess {
   child: ChildProcess;
