@@ -7,6 +7,8 @@ import type { Notifications } from '../notify/dispatcher.ts';
 import type { EventRecorder } from '../notify/events.ts';
 import type { WebhookDeps } from '../hooks/webhook.ts';
 import type { AnalysisDeps } from '../analysis/evaluate.ts';
+import { Coalescer } from './coalesce.ts';
+import { workloadFingerprint } from './fingerprint.ts';
 import { Informer, collectionPath, type InformerEvent } from './informers.ts';
 import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
@@ -33,6 +35,8 @@ export interface ControllerOptions {
   concurrency?: number;
   /** Every canary is reconciled at least this often, events or not. */
   resyncMs?: number;
+  /** Workload and config events of one canary within this window cost one more reconcile, not one each. */
+  coalesceMs?: number;
   leaderElection?: {
     enabled: boolean;
     namespace: string;
@@ -200,13 +204,25 @@ export async function startController(options: ControllerOptions): Promise<Runni
     enqueue(key, `canary ${event}`);
   }
 
-  const onWorkload = (_event: InformerEvent, object: KubernetesObject) => {
+  // A scaling Deployment's status changes several times a second: one reconcile at the first
+  // event, one more at the end of the burst (see coalesce.ts).
+  const wake = new Coalescer(options.coalesceMs ?? 1000, enqueue);
+  const workloadSeen = new Map<string, string>();
+  const onWorkload = (event: InformerEvent, object: KubernetesObject) => {
     const key = `${object.metadata?.namespace}/${object.metadata?.name}`;
-    for (const canary of workloads.get(key) ?? []) enqueue(canary, `workload ${key}`);
+    const objectKey = `${object.kind ?? ''}/${key}`;
+    if (event === 'delete') {
+      workloadSeen.delete(objectKey);
+    } else {
+      const fingerprint = workloadFingerprint(object);
+      if (event === 'update' && workloadSeen.get(objectKey) === fingerprint) return;
+      workloadSeen.set(objectKey, fingerprint);
+    }
+    for (const canary of workloads.get(key) ?? []) wake.add(canary, `workload ${key}`);
   };
   const onConfig = (kind: string) => (_event: InformerEvent, object: KubernetesObject) => {
     const key = `${object.metadata?.namespace}/${kind}/${object.metadata?.name}`;
-    for (const canary of configs.get(key) ?? []) enqueue(canary, `config ${key}`);
+    for (const canary of configs.get(key) ?? []) wake.add(canary, `config ${key}`);
   };
   const watched = namespaces.flatMap((ns) => [
     new Informer(kube, collectionPath('apps', 'v1', 'deployments', ns), log, onWorkload),
@@ -255,6 +271,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     stopping = true;
     clearInterval(resync);
     scheduler.stop();
+    wake.stop();
     await queue.shutdown();
     await elector?.stop();
     metrics.leader.set(0);
