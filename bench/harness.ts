@@ -13,6 +13,7 @@ import {
   type Kube,
 } from '../src/kube/client.ts';
 import { auditApiserverArgs, auditPolicy } from './audit.ts';
+import { buildSluice } from './controllers.ts';
 import { BenchExporter } from './exporter.ts';
 import { ensureFlagger, indentQuotedContinuations, type FlaggerBuild } from './flagger.ts';
 import type { ControllerKind } from './fixtures.ts';
@@ -38,6 +39,8 @@ export interface BenchEnv {
   auditLog: string;
   exporter: BenchExporter;
   flagger: FlaggerBuild | undefined;
+  /** The compiled `sluice` entry point (bin/sluice.js over dist/). */
+  sluiceEntry: string;
   progress: Progress;
   logDir: string;
   stop(): Promise<void>;
@@ -61,6 +64,7 @@ export async function startBenchEnv(options: {
   await writeFile(policy, auditPolicy(Object.values(CONTROLLER_USER)));
   // Flagger first: a cold build takes minutes and needs no cluster.
   const flagger = options.withFlagger ? await ensureFlagger(progress) : undefined;
+  const sluiceEntry = await buildSluice(progress);
   const cluster = await up({
     stateDir,
     progress,
@@ -93,6 +97,7 @@ export async function startBenchEnv(options: {
     auditLog,
     exporter,
     flagger,
+    sluiceEntry,
     progress,
     logDir,
     async stop() {
