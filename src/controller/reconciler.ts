@@ -55,6 +55,8 @@ export interface ReconcilerDeps extends EffectDeps {
   onTracked?(key: string, tracked: { targetKind: string; target: string; configs: string[] }): void;
   /** The informers' objects: targets, primaries and their configs are read from here when present. */
   cache?: CacheLookup;
+  /** How long a reconcile waits for the analyses it started before writing status (default 2 s; 0: never). */
+  analysisWaitMs?: number;
 }
 
 /** What the controller remembers of each canary between reconciles (while it leads). */
@@ -65,6 +67,8 @@ interface Memory {
   resourceVersion: string | undefined;
   /** Async effects running in this process, by effect id. */
   inflight: Set<number>;
+  /** A reconcile is waiting for its analyses: their answers need no requeue. */
+  collecting: boolean;
   answers: Observation[];
   lastAnalysis: StatusAnalysisEntry[] | undefined;
   routedGeneration: number | undefined;
@@ -100,10 +104,12 @@ export class CanaryReconciler {
   private readonly now: () => number;
   /** The client targets use: reads through the informer cache when there is one. */
   private readonly targetKube: Kube;
+  private readonly analysisWaitMs: number;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.analysisWaitMs = deps.analysisWaitMs ?? 2000;
     this.targetKube = deps.cache
       ? { ...deps.kube, wire: readThroughWire(deps.kube.wire, deps.cache) }
       : deps.kube;
@@ -127,6 +133,7 @@ export class CanaryReconciler {
         status: object.status,
         resourceVersion: object.metadata.resourceVersion,
         inflight: new Set(),
+        collecting: false,
         answers: [],
         lastAnalysis: undefined,
         routedGeneration: undefined,
@@ -259,38 +266,69 @@ export class CanaryReconciler {
 
     // Carry out the effects in order; feed completions back until the machine asks for nothing new.
     let effectError: unknown;
-    for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      ctx.phase = result.status.phase;
-      ctx.weight = result.status.canaryWeight;
-      ctx.failedChecks = result.status.failedChecks;
-      const done: Observation[] = [];
-      for (const effect of result.effects) {
-        if (mem.inflight.has(effect.id)) continue;
-        if (isAsync(effect)) {
-          mem.inflight.add(effect.id);
-          void runAsyncEffect(effect, ctx, this.deps, this.now).then((answer) => {
-            mem.inflight.delete(effect.id);
-            mem.answers.push(answer.observation);
-            if (answer.analysis) mem.lastAnalysis = answer.analysis;
-            this.deps.requeue(key);
-          });
-          continue;
+    const started: Promise<void>[] = [];
+    let onlyAnalyses = true;
+    const carryOut = async () => {
+      for (let round = 0; round < MAX_ROUNDS; round += 1) {
+        ctx.phase = result.status.phase;
+        ctx.weight = result.status.canaryWeight;
+        ctx.failedChecks = result.status.failedChecks;
+        const done: Observation[] = [];
+        for (const effect of result.effects) {
+          if (mem.inflight.has(effect.id)) continue;
+          if (isAsync(effect)) {
+            mem.inflight.add(effect.id);
+            if (effect.kind !== 'runAnalysis') onlyAnalyses = false;
+            started.push(
+              runAsyncEffect(effect, ctx, this.deps, this.now).then((answer) => {
+                mem.inflight.delete(effect.id);
+                mem.answers.push(answer.observation);
+                if (answer.analysis) mem.lastAnalysis = answer.analysis;
+                // While this reconcile waits for its own analyses it takes the answer itself.
+                if (!mem.collecting) this.deps.requeue(key);
+              }),
+            );
+            continue;
+          }
+          try {
+            const observation = await runSyncEffect(effect, ctx, this.deps, this.now);
+            if (observation) done.push(observation);
+          } catch (error) {
+            effectError = error;
+            log.warn(
+              { err: error, effect: effect.kind },
+              `could not ${effect.kind}: ${apiErrorMessage(error)}`,
+            );
+            break;
+          }
         }
-        try {
-          const observation = await runSyncEffect(effect, ctx, this.deps, this.now);
-          if (observation) done.push(observation);
-        } catch (error) {
-          effectError = error;
-          log.warn(
-            { err: error, effect: effect.kind },
-            `could not ${effect.kind}: ${apiErrorMessage(error)}`,
-          );
-          break;
-        }
+        if (done.length === 0) break;
+        result = stepAll(result.snapshot, plan, done);
+        if (effectError) break;
       }
-      if (done.length === 0) break;
-      result = stepAll(result.snapshot, plan, done);
-      if (effectError) break;
+    };
+    await carryOut();
+    // Analyses answer within milliseconds: wait for them here and act on the answer in this
+    // reconcile, so one analysis step costs one reconcile and one status write, not two.
+    // Webhooks can take long; they always answer through a later reconcile.
+    if (started.length > 0 && onlyAnalyses && !effectError && this.analysisWaitMs > 0) {
+      mem.collecting = true;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.all(started),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, this.analysisWaitMs))),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        mem.collecting = false;
+      }
+      const answers = mem.answers.splice(0);
+      // Answers still running requeue on their own; those that came in while waiting are taken here.
+      if (answers.length > 0) {
+        result = stepAll(result.snapshot, plan, answers);
+        await carryOut();
+      }
     }
 
     // Drift: someone edited the routing object of an idle or progressing canary.
