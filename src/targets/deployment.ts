@@ -87,6 +87,10 @@ export const deploymentKind: WorkloadKind<Deployment> = {
     return primaryDeployment(target, input, replicas);
   },
   readiness: deploymentReadiness,
+  // deploymentReadiness answers before looking at pods in both cases: an idle canary costs no pod list.
+  podsMatter: (deployment) =>
+    (deployment.spec.replicas ?? 1) > 0 &&
+    (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0),
   async currentPods(deps, deployment, pods) {
     if (
       !pods.some(

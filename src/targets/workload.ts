@@ -49,6 +49,11 @@ export interface WorkloadKind<W extends WorkloadObject> {
   readiness(workload: W, pods: readonly z.output<typeof Pod>[], options: ReadinessOptions): ReadinessReport;
   /** The pods of the workload's current template, out of all the pods its selector matches. */
   currentPods(deps: TargetDeps, workload: W, pods: z.output<typeof Pod>[]): Promise<z.output<typeof Pod>[]>;
+  /**
+   * Whether readiness can depend on the pods at all; when not (scaled to zero, a generation
+   * not yet observed), the pod list is not read. Absent: always read.
+   */
+  podsMatter?(workload: W): boolean;
   /** Scales the target; `primary` is the live primary, when there is one. */
   scale(
     context: WorkloadContext<W>,
@@ -203,6 +208,9 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
         state: 'notReady',
         message: `${kind.kind} ${namespace}/${primaryName(canary)} does not exist yet`,
       };
+    if (kind.podsMatter?.(primary) === false) {
+      return kind.readiness(primary, [], readinessOptions(canary, 'primary'));
+    }
     const selector = selectorOf(target, canary);
     const pods = await podsOf(namespace, { [selector.label]: primaryValue(selector) });
     return kind.readiness(
@@ -217,6 +225,8 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     target: W,
     which: 'primary' | 'canary',
   ): Promise<ReadinessReport> {
+    if (kind.podsMatter?.(target) === false)
+      return kind.readiness(target, [], readinessOptions(canary, which));
     const pods = await podsOf(canaryNamespace(canary), target.spec.selector.matchLabels ?? {});
     return kind.readiness(
       target,
