@@ -45,5 +45,7 @@ LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.description="Progressive delivery controller for Kubernetes" \
       org.opencontainers.image.source="https://github.com/sluice-dev/sluice" \
       org.opencontainers.image.licenses="Apache-2.0"
-ENTRYPOINT ["node", "/app/bin/sluice.js"]
+# V8 sizes the young generation by the machine's memory (128 MB resident on a large node);
+# 16 MB semi-spaces cost no measurable CPU and keep the controller's RSS down (docs/performance.md).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/bin/sluice.js"]
 CMD ["controller"]
