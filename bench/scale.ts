@@ -7,7 +7,7 @@ import { loadAverage } from './proc.ts';
 import { histogramBuckets } from './prom-text.ts';
 import type { Figures } from './report.ts';
 import { bucketDelta, histogramQuantile, median, summarize } from './stats.ts';
-import { rolloutOutcome, stepLags } from './timeline.ts';
+import { rolloutOutcome, stepLags, type Timeline } from './timeline.ts';
 import { closeWindow, MB, openWindow, verbFigures, type WindowResult } from './window.ts';
 
 // `scale`: N Deployments with N Canaries on one controller, then a new revision for all N at
@@ -32,6 +32,8 @@ export interface ScaleRun {
   load: number[];
   figures: Figures;
   requests: WindowResult['requests'];
+  /** Timelines of a few canaries (the first and the slowest), times relative to their revision. */
+  samples: Record<string, Timeline>;
 }
 
 export async function scaleRun(
@@ -108,7 +110,21 @@ export async function scaleRun(
       window_s: window.seconds,
       init_s: fleet.initSeconds,
     };
-    return { controller: kind, n, round, namespace, load, figures, requests: window.requests };
+    const relative = (name: string, since: number) =>
+      (observer.timelines.get(name) ?? [])
+        .filter((x) => x.at >= since - 1000)
+        .map((x) => ({ ...x, at: x.at - since }));
+    const bySlowness = names
+      .map((name, i) => ({
+        name,
+        i,
+        end: rolloutOutcome(observer.timelines.get(name) ?? [], stamps[i] as number).endedAt,
+      }))
+      .sort((a, b) => (b.end ?? Infinity) - (a.end ?? Infinity));
+    const samples: Record<string, Timeline> = {};
+    for (const { name, i } of [...bySlowness.slice(0, 2), { name: names[0] as string, i: 0 }])
+      samples[name] = relative(name, stamps[i] as number);
+    return { controller: kind, n, round, namespace, load, figures, requests: window.requests, samples };
   } finally {
     await fleet.teardown();
   }

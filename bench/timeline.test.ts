@@ -10,7 +10,8 @@ describe('record', () => {
     expect(record(timeline, s(1, 'Progressing'))).toBe(false);
     expect(record(timeline, s(2, 'Progressing', 10))).toBe(true);
     expect(record(timeline, s(3, 'Progressing', 10, 1))).toBe(true);
-    expect(timeline.map((x) => x.at)).toEqual([0, 2, 3]);
+    expect(record(timeline, { ...s(4, 'Progressing', 10, 1), message: 'waiting' })).toBe(true);
+    expect(timeline.map((x) => x.at)).toEqual([0, 2, 3, 4]);
   });
 
   it('reads the status fields both controllers write', () => {

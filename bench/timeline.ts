@@ -7,18 +7,21 @@ export interface CanaryState {
   phase: string;
   weight: number;
   failedChecks: number;
+  /** status.message: for the report (why a step waited); steps and lags read phase and weight only. */
+  message?: string;
 }
 
 export type Timeline = CanaryState[];
 
-/** Appends `state` when it differs from the last one in phase, weight or failed checks. */
+/** Appends `state` when it differs from the last one in phase, weight, failed checks or message. */
 export function record(timeline: Timeline, state: CanaryState): boolean {
   const last = timeline.at(-1);
   if (
     last &&
     last.phase === state.phase &&
     last.weight === state.weight &&
-    last.failedChecks === state.failedChecks
+    last.failedChecks === state.failedChecks &&
+    last.message === state.message
   ) {
     return false;
   }
@@ -33,6 +36,7 @@ export function stateOf(object: unknown, at: number): CanaryState {
     phase: typeof status.phase === 'string' ? status.phase : '',
     weight: typeof status.canaryWeight === 'number' ? status.canaryWeight : 0,
     failedChecks: typeof status.failedChecks === 'number' ? status.failedChecks : 0,
+    ...(typeof status.message === 'string' ? { message: status.message } : {}),
   };
 }
 
