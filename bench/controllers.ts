@@ -29,7 +29,12 @@ export async function startController(
   namespace: string,
   extraArgs: string[] = [],
 ): Promise<ControllerProcess> {
-  return kind === 'sluice' ? startSluice(env, namespace, extraArgs) : startFlagger(env, namespace, extraArgs);
+  // BENCH_SLUICE_ARGS / BENCH_FLAGGER_ARGS add controller flags, to try settings (recorded in the result).
+  const fromEnv = (process.env[kind === 'sluice' ? 'BENCH_SLUICE_ARGS' : 'BENCH_FLAGGER_ARGS'] ?? '')
+    .split(/\s+/)
+    .filter(Boolean);
+  const args = [...fromEnv, ...extraArgs];
+  return kind === 'sluice' ? startSluice(env, namespace, args) : startFlagger(env, namespace, args);
 }
 
 async function scrape(port: number): Promise<Sample[]> {
@@ -43,6 +48,12 @@ async function scrape(port: number): Promise<Sample[]> {
  * generation instead of V8's default for a large machine (64 MB semi-spaces, 128 MB resident).
  */
 export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=16'];
+
+/** BENCH_NODE_FLAGS="…" replaces them, to try other settings (the result records what ran). */
+export function controllerNodeFlags(): string[] {
+  const override = process.env.BENCH_NODE_FLAGS;
+  return override === undefined ? CONTROLLER_NODE_FLAGS : override.split(/\s+/).filter(Boolean);
+}
 
 /** Compiles Sluice (tsconfig.build.json) into a private directory: users run dist/, not the sources. */
 export async function buildSluice(progress: Progress): Promise<string> {
@@ -74,7 +85,7 @@ async function startSluice(
     port,
     process.execPath,
     [
-      ...CONTROLLER_NODE_FLAGS,
+      ...controllerNodeFlags(),
       env.sluiceEntry,
       'controller',
       '--kubeconfig',
