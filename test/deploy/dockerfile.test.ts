@@ -3,6 +3,7 @@ import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { CONTROLLER_NODE_FLAGS } from '../../bench/controllers.ts';
 import { find, kustomizeBuild, REPO, Workload } from './render.ts';
 
 // There is no container engine on the development machines, so the image is not built
@@ -130,7 +131,11 @@ describe('Dockerfile', () => {
     // The USER comes after the last RUN: nothing at run time is root.
     const keywords = runtime().instructions.map((i) => i.keyword);
     expect(keywords.lastIndexOf('USER')).toBeGreaterThan(keywords.lastIndexOf('RUN'));
-    expect(all(runtime(), 'ENTRYPOINT')).toEqual(['["node", "/app/bin/sluice.js"]']);
+    const entrypoints = all(runtime(), 'ENTRYPOINT');
+    expect(entrypoints).toHaveLength(1);
+    const argv = z.array(z.string()).parse(JSON.parse(entrypoints[0] ?? ''));
+    // node, its flags (the same ones the benchmarks measure Sluice with), then the CLI.
+    expect(argv).toEqual(['node', ...CONTROLLER_NODE_FLAGS, '/app/bin/sluice.js']);
     expect(all(runtime(), 'CMD')).toEqual(['["controller"]']);
     const base = await kustomizeBuild('');
     const pod = Workload.parse(find(base, 'Deployment')).spec.template.spec;
