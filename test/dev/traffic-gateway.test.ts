@@ -170,7 +170,9 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
       ),
     );
     // ERROR_RATE=0.5 on the canary; the query's pod pattern leaves podinfo-primary-* out.
-    expect(canaryRate).toBeGreaterThan(35);
-    expect(canaryRate).toBeLessThan(65);
+    // About 150 canary requests, each failing with p = 0.5: σ ≈ 4 points; the bounds are ±6σ
+    // (still far from the primary's 100 % and from no success at all).
+    expect(canaryRate).toBeGreaterThan(25);
+    expect(canaryRate).toBeLessThan(75);
   });
 });

@@ -53,11 +53,16 @@ describe('Deployment target', () => {
     );
     const canary = canaryFor(ns.name, { provider: 'kubernetes' });
     const sluice = sluiceFor(canary, ns.kube);
+    // The first call creates the primary. kwok can make its pods ready within that same call
+    // (the test then sees done at once); until then, the target keeps serving untouched.
     const first = await sluice.target.bootstrap(canary);
-    expect(first.done).toBe(false);
-    expect(first.primary.state).toBe('notReady');
-
-    const done = await bootstrap(canary, sluice);
+    if (!first.done) {
+      expect(first.primary.state).toBe('notReady');
+      expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, APP)).spec.replicas).toBe(3);
+    }
+    const done = first.done ? first : await bootstrap(canary, sluice);
+    if (first.done) await sluice.router.reconcile(canary);
+    expect(done.primary.state).toBe('ready');
     expect(done.scale).toEqual({ replicas: 0, written: true });
     const primary = await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`);
     expect(primary.spec.replicas).toBe(3);
