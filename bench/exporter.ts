@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { serveMetrics, type MetricsEndpoint } from '../src/dev/metrics-endpoint.ts';
 
 // One endpoint serving Istio's destination-side series for every benchmarked workload:
 // istio_requests_total and istio_request_duration_milliseconds_bucket with
@@ -29,7 +28,7 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 export class BenchExporter {
   private readonly workloads = new Map<string, Workload>();
-  private server: Server | undefined;
+  private endpoint: MetricsEndpoint | undefined;
   private targetFile: string | undefined;
   private readonly rps: number;
 
@@ -98,16 +97,8 @@ export class BenchExporter {
 
   /** Serves /metrics on loopback and registers it with Prometheus through file_sd. */
   async start(prometheusTargetsDir: string): Promise<number> {
-    this.server = createServer((request, response) => {
-      if (request.url?.startsWith('/metrics')) {
-        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-        response.end(this.render());
-      } else {
-        response.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const port = (this.server.address() as AddressInfo).port;
+    this.endpoint = await serveMetrics(() => this.render());
+    const { port } = this.endpoint;
     this.targetFile = join(prometheusTargetsDir, 'sluice-bench-exporter.json');
     await writeFile(
       this.targetFile,
@@ -118,7 +109,7 @@ export class BenchExporter {
 
   async stop(): Promise<void> {
     if (this.targetFile) await rm(this.targetFile, { force: true });
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.endpoint?.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { consoleProgress } from '../src/dev/progress.ts';
 import { controllerNodeFlags } from './controllers.ts';
 import type { ControllerKind } from './fixtures.ts';
-import { startBenchEnv } from './harness.ts';
+import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
 import { loadAverage } from './proc.ts';
 import {
@@ -154,33 +154,38 @@ async function runScale(
   for (const line of lines) print(line);
 }
 
-async function runRollback(flags: CommonFlags & RollbackOptions): Promise<void> {
+/**
+ * A benchmark of one configuration (rollback-latency, idle): its own control plane, the
+ * controllers alternately for each round, the medians, the JSON result and the key=value line.
+ */
+async function runEach<R extends { controller: ControllerKind; figures: Figures; load: number[] }>(
+  bench: 'rollback-latency' | 'idle',
+  flags: CommonFlags,
+  runOne: (env: BenchEnv, kind: ControllerKind, round: number) => Promise<R>,
+  title: (loads: string) => string,
+  labels: Record<string, string | number>,
+): Promise<void> {
   const progress = consoleProgress();
   const started = new Date();
   const host = await machine();
   const env = await startBenchEnv({
-    name: 'rollback-latency',
+    name: bench,
     progress,
     withFlagger: flags.vs === 'flagger',
     keep: flags.keep,
   });
-  const runs: RollbackRun[] = [];
+  const runs: R[] = [];
   let summary;
   try {
     for (let round = 0; round < flags.rounds; round += 1) {
-      for (const kind of order(round, flags.vs)) runs.push(await rollbackRun(env, kind, round, flags));
+      for (const kind of order(round, flags.vs)) runs.push(await runOne(env, kind, round));
     }
-    summary = summarise(
-      runs,
-      `rollback-latency: ${flags.repetitions} repetitions, interval ${flags.interval}, threshold ${flags.threshold}, error ratio ${flags.errorRatio} at ${flags.stepWeight}% (load1 at start: ${runs.map((r) => r.load[0]).join(', ')})`,
-      'rollback-latency',
-      { threshold: flags.threshold, interval: flags.interval },
-    );
+    summary = summarise(runs, title(runs.map((r) => r.load[0]).join(', ')), bench, labels);
   } finally {
     await env.stop();
   }
-  const path = await writeResult(RESULTS_DIR, 'rollback-latency', {
-    bench: 'rollback-latency',
+  const path = await writeResult(RESULTS_DIR, bench, {
+    bench,
     started: started.toISOString(),
     finished: new Date().toISOString(),
     machine: host,
@@ -192,43 +197,25 @@ async function runRollback(flags: CommonFlags & RollbackOptions): Promise<void> 
   print(summary.line);
 }
 
-async function runIdle(flags: CommonFlags & IdleOptions): Promise<void> {
-  const progress = consoleProgress();
-  const started = new Date();
-  const host = await machine();
-  const env = await startBenchEnv({
-    name: 'idle',
-    progress,
-    withFlagger: flags.vs === 'flagger',
-    keep: flags.keep,
-  });
-  const runs: IdleRun[] = [];
-  let summary;
-  try {
-    for (let round = 0; round < flags.rounds; round += 1) {
-      for (const kind of order(round, flags.vs)) runs.push(await idleRun(env, kind, round, flags));
-    }
-    summary = summarise(
-      runs,
-      `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${runs.map((r) => r.load[0]).join(', ')})`,
-      'idle',
-      { n: flags.canaries },
-    );
-  } finally {
-    await env.stop();
-  }
-  const path = await writeResult(RESULTS_DIR, 'idle', {
-    bench: 'idle',
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine: host,
+const runRollback = (flags: CommonFlags & RollbackOptions) =>
+  runEach<RollbackRun>(
+    'rollback-latency',
     flags,
-    summary,
-    runs,
-  });
-  progress.info(`results: ${path}`);
-  print(summary.line);
-}
+    (env, kind, round) => rollbackRun(env, kind, round, flags),
+    (loads) =>
+      `rollback-latency: ${flags.repetitions} repetitions, interval ${flags.interval}, threshold ${flags.threshold}, error ratio ${flags.errorRatio} at ${flags.stepWeight}% (load1 at start: ${loads})`,
+    { threshold: flags.threshold, interval: flags.interval },
+  );
+
+const runIdle = (flags: CommonFlags & IdleOptions) =>
+  runEach<IdleRun>(
+    'idle',
+    flags,
+    (env, kind, round) => idleRun(env, kind, round, flags),
+    (loads) =>
+      `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${loads})`,
+    { n: flags.canaries },
+  );
 
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveMetrics, type MetricsEndpoint } from '../../src/dev/metrics-endpoint.ts';
 
 // A small exporter the tests drive: it serves, in Prometheus text format, the series each
 // mesh / controller / app exports for one canary workload (Istio, Linkerd, ingress-nginx,
@@ -127,7 +126,7 @@ export class TrafficExporter {
   private exposing = true;
   private readonly counters = new Map<string, Family>();
   private readonly histograms = new Map<string, HistogramFamily>();
-  private server: Server | undefined;
+  private endpoint: MetricsEndpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastTick = Date.now();
   private readonly tickMs: number;
@@ -269,20 +268,12 @@ export class TrafficExporter {
     this.lastTick = Date.now();
     this.tick();
     this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.server = createServer((request, response) => {
-      if (request.url?.startsWith('/metrics')) {
-        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-        response.end(this.render());
-      } else {
-        response.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
+    this.endpoint = await serveMetrics(() => this.render());
+    return this.endpoint.port;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.endpoint?.close();
   }
 }
