@@ -130,15 +130,22 @@ export async function scaleRun(
   }
 }
 
-/** Sluice's own tick lag (sluice_tick_lag_seconds: timer fired − step due) over the window. */
+/**
+ * Sluice's own view over the window: its tick lag (sluice_tick_lag_seconds: timer fired − step
+ * due) and how long one reconcile took (sluice_reconcile_duration_seconds).
+ */
 function schedLag(window: WindowResult): Figures {
-  if (!window.controllerBefore || !window.controllerAfter) return {};
-  const buckets = bucketDelta(
-    histogramBuckets(window.controllerBefore, 'sluice_tick_lag_seconds'),
-    histogramBuckets(window.controllerAfter, 'sluice_tick_lag_seconds'),
-  );
+  const { controllerBefore: before, controllerAfter: after } = window;
+  if (!before || !after) return {};
+  const quantiles = (metric: string, prefix: string): Figures => {
+    const buckets = bucketDelta(histogramBuckets(before, metric), histogramBuckets(after, metric));
+    return {
+      [`${prefix}_p50_ms`]: histogramQuantile(0.5, buckets) * 1000,
+      [`${prefix}_p99_ms`]: histogramQuantile(0.99, buckets) * 1000,
+    };
+  };
   return {
-    sched_lag_p50_ms: histogramQuantile(0.5, buckets) * 1000,
-    sched_lag_p99_ms: histogramQuantile(0.99, buckets) * 1000,
+    ...quantiles('sluice_tick_lag_seconds', 'sched_lag'),
+    ...quantiles('sluice_reconcile_duration_seconds', 'reconcile'),
   };
 }
