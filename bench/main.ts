@@ -2,7 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { consoleProgress } from '../src/dev/progress.ts';
-import { controllerNodeFlags } from './controllers.ts';
+import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -60,6 +60,7 @@ async function machine() {
     memoryGb: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
     controllerNodeFlags: controllerNodeFlags(),
+    controllerEnv: CONTAINER_ENV,
     sluiceArgs: process.env.BENCH_SLUICE_ARGS ?? '',
     flaggerArgs: process.env.BENCH_FLAGGER_ARGS ?? '',
     loadAtStart: await loadAverage(),

@@ -13,6 +13,7 @@ import type { Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
 import { routerFor } from '../routers/factory.ts';
 import type { Router } from '../routers/router.ts';
+import { PodChecks } from '../targets/pod-checks.ts';
 import { targetFor } from '../targets/factory.ts';
 import type { Target } from '../targets/target.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
@@ -105,6 +106,8 @@ export class CanaryReconciler {
   /** The client targets use: reads through the informer cache when there is one. */
   private readonly targetKube: Kube;
   private readonly analysisWaitMs: number;
+  /** Ready workloads whose pods were found healthy: not listed again while their status stands. */
+  private readonly podChecks = new PodChecks();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -192,6 +195,7 @@ export class CanaryReconciler {
       now: this.now,
       events: this.deps.events,
       logger: log,
+      podChecks: this.podChecks,
     });
     const router = routerFor(
       canary,

@@ -1,6 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
+import type { PodChecks } from './pod-checks.ts';
 import type { ReadinessReport } from './readiness.ts';
 import type { Revision } from './revision.ts';
 import type { SelectorLabel } from './meta.ts';
@@ -29,6 +30,8 @@ export interface TargetDeps {
   logger?: Logger;
   /** Field managers treated as GitOps reconcilers (default: Flux, Argo CD, Fleet, kapp). */
   gitopsManagers?: readonly string[];
+  /** Healthy pod checks to reuse while a ready workload's status stands (see pod-checks.ts). */
+  podChecks?: PodChecks;
 }
 
 export interface PromoteResult {

@@ -208,15 +208,9 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
         state: 'notReady',
         message: `${kind.kind} ${namespace}/${primaryName(canary)} does not exist yet`,
       };
-    if (kind.podsMatter?.(primary) === false) {
-      return kind.readiness(primary, [], readinessOptions(canary, 'primary'));
-    }
     const selector = selectorOf(target, canary);
-    const pods = await podsOf(namespace, { [selector.label]: primaryValue(selector) });
-    return kind.readiness(
-      primary,
-      await kind.currentPods(deps, primary, pods),
-      readinessOptions(canary, 'primary'),
+    return readinessOf(primary, readinessOptions(canary, 'primary'), () =>
+      podsOf(namespace, { [selector.label]: primaryValue(selector) }),
     );
   }
 
@@ -225,14 +219,33 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     target: W,
     which: 'primary' | 'canary',
   ): Promise<ReadinessReport> {
-    if (kind.podsMatter?.(target) === false)
-      return kind.readiness(target, [], readinessOptions(canary, which));
-    const pods = await podsOf(canaryNamespace(canary), target.spec.selector.matchLabels ?? {});
-    return kind.readiness(
-      target,
-      await kind.currentPods(deps, target, pods),
-      readinessOptions(canary, which),
+    return readinessOf(target, readinessOptions(canary, which), () =>
+      podsOf(canaryNamespace(canary), target.spec.selector.matchLabels ?? {}),
     );
+  }
+
+  /** Readiness from the status and, where they can matter, the pods (listed unless a recent check stands). */
+  async function readinessOf(
+    workload: W,
+    options: ReadinessOptions,
+    listPods: () => Promise<z.output<typeof Pod>[]>,
+  ): Promise<ReadinessReport> {
+    if (kind.podsMatter?.(workload) === false) return kind.readiness(workload, [], options);
+    const key = {
+      kind: kind.kind,
+      namespace: workload.metadata.namespace ?? '',
+      name: workload.metadata.name,
+      uid: workload.metadata.uid,
+      resourceVersion: workload.metadata.resourceVersion,
+    };
+    const checks = deps.podChecks;
+    if (checks?.fresh(key, options.now)) {
+      const report = kind.readiness(workload, [], options);
+      if (report.state === 'ready') return report;
+    }
+    const report = kind.readiness(workload, await kind.currentPods(deps, workload, await listPods()), options);
+    checks?.record(key, report.state === 'ready', options.now);
+    return report;
   }
 
   return {
