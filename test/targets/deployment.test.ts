@@ -1,6 +1,7 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { PodChecks } from '../../src/targets/pod-checks.ts';
 import { APP, applyDeployment, bootstrap, canaryFor, read, release, sluiceFor } from './fixtures.ts';
 
 // Deployment and DaemonSet targets on the real control plane (kube-controller-manager,
@@ -123,6 +124,47 @@ describe('Deployment target', () => {
     const promoted = await sluice.target.promote(canary, { revision: current.revision });
     expect(promoted.applied).toBe(true);
     expect(promoted.writes).toBe(1);
+  });
+
+  it("with the controller's PodChecks, lists a ready primary's pods again only once its resourceVersion moves", async () => {
+    await applyDeployment(ns.kube, ns.name, { name: 'steady', replicas: 1 });
+    const canary = canaryFor(
+      ns.name,
+      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'steady' } },
+      'steady',
+    );
+    let podLists = 0;
+    const wire = new Proxy(ns.kube.wire, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === 'listObjects') {
+          return (...args: Parameters<typeof target.listObjects>) => {
+            if (args[1] === 'Pod') podLists += 1;
+            return target.listObjects(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const sluice = sluiceFor(canary, { wire }, { podChecks: new PodChecks() });
+    await bootstrap(canary, sluice);
+    const primaryVersion = async () =>
+      (await read(ns.kube, 'apps/v1', 'Deployment', ns.name, 'steady-primary')).metadata.resourceVersion;
+
+    const version = await primaryVersion();
+    expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
+    const afterFirst = podLists;
+    expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
+    // The target is at zero (no list); the primary's healthy check stands while it is unchanged.
+    if ((await primaryVersion()) === version) expect(podLists).toBe(afterFirst);
+
+    await ns.kube.wire.mergePatchObject(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'steady-primary', namespace: ns.name } },
+      { metadata: { annotations: { 'example.com/touched': 'yes' } } },
+    );
+    const beforeMove = podLists;
+    expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
+    expect(podLists).toBe(beforeMove + 1);
   });
 
   it('reports a crash-looping release as deadlineExceeded at once, naming the pod and the exit code', async () => {
