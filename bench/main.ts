@@ -1,7 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { consoleProgress } from '../src/dev/progress.ts';
+import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
@@ -88,6 +88,24 @@ function summarise<R extends { controller: ControllerKind; figures: Figures }>(
   return { sluice, flagger, line: keyValueLine(bench, labels, compareFigures(sluice, flagger)) };
 }
 
+/** Writes a benchmark's JSON under bench/results/ (when, on what machine, the rest as given) and says where. */
+async function saveResult(
+  progress: Progress,
+  bench: string,
+  started: Date,
+  host: Awaited<ReturnType<typeof machine>>,
+  fields: Record<string, unknown>,
+): Promise<void> {
+  const path = await writeResult(RESULTS_DIR, bench, {
+    bench,
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: host,
+    ...fields,
+  });
+  progress.info(`results: ${path}`);
+}
+
 async function runScale(
   flags: CommonFlags & { canaries: number[] } & Omit<ScaleOptions, 'analysis'> & {
       interval: string;
@@ -141,17 +159,7 @@ async function runScale(
   } finally {
     await env.stop();
   }
-  const path = await writeResult(RESULTS_DIR, 'scale', {
-    bench: 'scale',
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine: host,
-    flags,
-    options,
-    summaries,
-    runs,
-  });
-  progress.info(`results: ${path}`);
+  await saveResult(progress, 'scale', started, host, { flags, options, summaries, runs });
   for (const line of lines) print(line);
 }
 
@@ -185,16 +193,7 @@ async function runEach<R extends { controller: ControllerKind; figures: Figures;
   } finally {
     await env.stop();
   }
-  const path = await writeResult(RESULTS_DIR, bench, {
-    bench,
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine: host,
-    flags,
-    summary,
-    runs,
-  });
-  progress.info(`results: ${path}`);
+  await saveResult(progress, bench, started, host, { flags, summary, runs });
   print(summary.line);
 }
 
