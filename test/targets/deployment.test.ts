@@ -160,7 +160,8 @@ describe('Deployment target', () => {
 
     await ns.kube.wire.mergePatchObject(
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'steady-primary', namespace: ns.name } },
-      { metadata: { annotations: { 'example.com/touched': 'yes' } } },
+      // A label, not an annotation: a Deployment's annotations are part of its generation.
+      { metadata: { labels: { 'example.com/touched': 'yes' } } },
     );
     const beforeMove = podLists;
     expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
