@@ -3,6 +3,7 @@ import { apply, type Kube } from '../../src/kube/client.ts';
 import { DEMO_APP_LABEL } from '../../src/dev/pods.ts';
 import type { LocalRuntime } from '../../src/dev/runtime.ts';
 import { eventually } from '../support/kube.ts';
+import { query } from '../support/prometheus.ts';
 
 /** A Deployment of the demo app: its pods carry the demo label, so the runtime runs them. */
 export function demoDeployment(
@@ -95,16 +96,48 @@ export async function tally(
   return result;
 }
 
-/** The app's own counter for a path, summed over the given processes' /metrics. */
-export async function appRequests(urls: string[], path: string): Promise<number> {
+/** A metric's samples (lines containing `contains`), summed over the given /metrics pages. */
+export async function exported(metricsUrls: string[], metric: string, contains = ''): Promise<number> {
   let sum = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
+  for (const url of metricsUrls) {
+    const text = await (await fetch(url)).text();
     for (const line of text.split('\n')) {
-      if (line.startsWith('http_requests_total{') && line.includes(`path="${path}"`)) {
-        sum += Number(line.split(' ').at(-1));
-      }
+      if (line.startsWith(`${metric}{`) && line.includes(contains)) sum += Number(line.split(' ').at(-1));
     }
   }
   return sum;
+}
+
+/** The app's own counter for a path, summed over the given processes' /metrics. */
+export function appRequests(urls: string[], path: string): Promise<number> {
+  return exported(
+    urls.map((url) => `${url}/metrics`),
+    'http_requests_total',
+    `path="${path}"`,
+  );
+}
+
+/**
+ * Waits until Prometheus has scraped what the exporters now say: `sum(<promql>)` equals the sum
+ * of `metric` over their /metrics pages. A fixed sleep is not enough on a loaded machine, where
+ * a scrape can come late and a rate window then sees only part of the traffic.
+ */
+export async function scrapedUpTo(metricsUrls: string[], metric: string, selector: string): Promise<void> {
+  const expected = await exported(metricsUrls, metric);
+  await eventually(
+    `Prometheus scraping ${metric} up to ${expected}`,
+    async () => {
+      const [sample] = await query(`sum(${metric}${selector})`);
+      return Number(sample?.value[1] ?? -1) === expected || undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
+
+/** Waits until the proxy reaches a ready process behind its Service (EndpointSlices can trail pods). */
+export function routable(proxyUrl: string, version: string) {
+  return eventually(`the proxy reaching a ready ${version} process`, async () => {
+    const t = await tally(proxyUrl, 4);
+    return t.byVersion[version] === 4 || undefined;
+  });
 }

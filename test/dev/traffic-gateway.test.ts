@@ -7,7 +7,15 @@ import { startLocalRuntime, type LocalRuntime } from '../../src/dev/runtime.ts';
 import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { appRequests, applyAll, demoDeployment, readyProcesses, service, tally } from './fixtures.ts';
+import {
+  appRequests,
+  applyAll,
+  demoDeployment,
+  readyProcesses,
+  scrapedUpTo,
+  service,
+  tally,
+} from './fixtures.ts';
 
 // The shape Sluice's Gateway API router gives a Canary `podinfo` with gatewayRefs and
 // hosts: an HTTPRoute attached to a Gateway for podinfo.test, weighted backendRefs.
@@ -159,7 +167,11 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
     );
     const counts = await startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 }).done;
     expect(counts.total).toBeGreaterThan(250);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await scrapedUpTo(
+      runtime.registry.readyOf(ns.name, 'podinfo').map((p) => `${p.url}/metrics`),
+      'http_request_duration_seconds_count',
+      `{namespace="${ns.name}", pod=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}`,
+    );
     const prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
     const model = templateModel({ name: 'podinfo', namespace: ns.name, target: 'podinfo' }, '30s', {});
     const canaryRate = await prometheus.runQuery(

@@ -8,7 +8,16 @@ import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { query } from '../support/prometheus.ts';
-import { appRequests, applyAll, demoDeployment, readyProcesses, service, tally } from './fixtures.ts';
+import {
+  appRequests,
+  applyAll,
+  demoDeployment,
+  readyProcesses,
+  routable,
+  scrapedUpTo,
+  service,
+  tally,
+} from './fixtures.ts';
 
 // The shape Sluice's Istio router gives a Canary `podinfo`: Deployments podinfo-primary and
 // podinfo (the canary), Services podinfo / podinfo-primary / podinfo-canary, and a
@@ -53,6 +62,7 @@ beforeAll(async () => {
   proxy = runtime.proxies[0] as RunningProxy;
   await readyProcesses(runtime, ns.name, 'podinfo-primary', 2);
   await readyProcesses(runtime, ns.name, 'podinfo', 1);
+  await routable(proxy.url, '1.0.0');
 });
 
 afterAll(async () => {
@@ -164,7 +174,11 @@ describe('the traffic layer with an Istio VirtualService', () => {
     const counts = await load.done;
     expect(counts.total).toBeGreaterThan(250);
     expect(Object.keys(counts.byWorkload).sort()).toEqual(['podinfo', 'podinfo-primary']);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await scrapedUpTo(
+      [runtime.metricsUrl],
+      'istio_requests_total',
+      `{destination_workload_namespace="${ns.name}"}`,
+    );
 
     const prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
     const run = (metric: 'request-success-rate' | 'request-duration', target: string) => {
