@@ -22,6 +22,7 @@ interface ControllerFlags extends GlobalNotifyOptions {
   leaseDuration: string;
   concurrency: number;
   resync: string;
+  stepEvents?: boolean;
 }
 
 /** `sluice controller`: the controller as a platform team runs it. Flag names follow Flagger's. */
@@ -64,7 +65,13 @@ export function registerController(program: Command): void {
       new Option('--lease-duration <duration>', 'how long a dead leader holds the lease').default('15s'),
     )
     .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(Number))
-    .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'));
+    .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'))
+    .addOption(
+      new Option(
+        '--step-events',
+        'also record each routine step (weight, iteration, pause) as a Kubernetes Event; status always shows it',
+      ).env('STEP_EVENTS'),
+    );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
     const flags = cmd.optsWithGlobals<ControllerFlags>();
@@ -93,6 +100,7 @@ export function registerController(program: Command): void {
       metricsServer: flags.metricsServer,
       ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
       ...(flags.eventWebhook ? { globalEventWebhook: flags.eventWebhook } : {}),
+      ...(flags.stepEvents ? { stepEvents: true } : {}),
       concurrency: flags.concurrency,
       resyncMs: durationMs(flags.resync, '--resync'),
       leaderElection: {

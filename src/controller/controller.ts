@@ -31,6 +31,12 @@ export interface ControllerOptions {
   metricsServer?: string;
   clusterName?: string;
   globalEventWebhook?: string;
+  /**
+   * Write every routine step of a rollout (weights, iterations, pauses) as a Kubernetes Event
+   * too, as Flagger does. Off by default: the status carries each step, and an Event per step
+   * is one more API write per canary per step.
+   */
+  stepEvents?: boolean;
   /** Reconciles of different canaries running at once. */
   concurrency?: number;
   /** Every canary is reconciled at least this often, events or not. */
@@ -164,6 +170,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     events: options.events,
     notifications: options.notifications,
     ...(options.globalEventWebhook ? { globalEventWebhook: options.globalEventWebhook } : {}),
+    ...(options.stepEvents ? { stepEvents: true } : {}),
     ...(options.clusterName ? { clusterName: options.clusterName } : {}),
     ...(options.metricsServer ? { metricsServer: options.metricsServer } : {}),
     ...(options.defaultProvider ? { defaultProvider: options.defaultProvider } : {}),
@@ -273,6 +280,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     scheduler.stop();
     wake.stop();
     await queue.shutdown();
+    // Statuses held back (readiness settled since the last write) are written while this
+    // replica still holds the lease.
+    if (leading) await reconciler.flush();
     await elector?.stop();
     metrics.leader.set(0);
     await Promise.all(informers.map((informer) => informer.stop()));

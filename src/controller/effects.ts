@@ -40,6 +40,8 @@ export interface EffectDeps {
   events: EventRecorder;
   notifications: Notifications;
   globalEventWebhook?: string;
+  /** Routine steps become Kubernetes Events too (ControllerOptions.stepEvents). */
+  stepEvents?: boolean;
   clusterName?: string;
   metricsServer?: string;
   webhookDeps?: WebhookDeps;
@@ -105,8 +107,10 @@ export async function runSyncEffect(
       break;
     }
     case 'recordEvent': {
-      void deps.events.record(ctx.subject, effect.type, effect.reason, effect.message);
-      deps.metrics.apiWrites.inc({ write: 'event' });
+      if (!effect.step || deps.stepEvents) {
+        void deps.events.record(ctx.subject, effect.type, effect.reason, effect.message);
+        deps.metrics.apiWrites.inc({ write: 'event' });
+      }
       void sendEventWebhooks(
         (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
         deps.globalEventWebhook,

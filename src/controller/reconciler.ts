@@ -16,6 +16,7 @@ import type { Router } from '../routers/router.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
 import { targetFor } from '../targets/factory.ts';
 import type { Target } from '../targets/target.ts';
+import { settlesReadinessOnly } from './deferred-status.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
 import { readThroughWire, type CacheLookup } from './read-cache.ts';
 import { deepEqual, mergePatchDiff, withoutNulls } from './merge-patch.ts';
@@ -63,8 +64,12 @@ export interface ReconcilerDeps extends EffectDeps {
 /** What the controller remembers of each canary between reconciles (while it leads). */
 interface Memory {
   uid: string | undefined;
-  /** The status last written (or read, before the first write). */
+  /** The newest status: the one last written, or one held back (see deferred-status.ts). */
   status: Record<string, unknown> | undefined;
+  /** The status as the apiserver has it: last written, or read before the first write. */
+  written: Record<string, unknown> | undefined;
+  /** `status` is held back: the object to write it on at the next write or at shutdown. */
+  unwritten: CanaryObject | undefined;
   resourceVersion: string | undefined;
   /** Async effects running in this process, by effect id. */
   inflight: Set<number>;
@@ -123,6 +128,20 @@ export class CanaryReconciler {
     this.deps.schedule(key, null);
   }
 
+  /** Writes every status held back (readiness settled since the last write): before a clean stop. */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [...this.memory.values()].map(async (mem) => {
+        const object = mem.unwritten;
+        if (!object || !mem.status) return;
+        const log = this.deps.log.child({ canary: `${object.metadata.name}.${object.metadata.namespace}` });
+        await this.writeStatus(object, mem, mem.status, log).catch((error: unknown) =>
+          log.warn({ err: error }, `held-back status not written: ${apiErrorMessage(error)}`),
+        );
+      }),
+    );
+  }
+
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.memory.clear();
@@ -134,6 +153,8 @@ export class CanaryReconciler {
       mem = {
         uid: object.metadata.uid,
         status: object.status,
+        written: object.status,
+        unwritten: undefined,
         resourceVersion: object.metadata.resourceVersion,
         inflight: new Set(),
         collecting: false,
@@ -369,7 +390,7 @@ export class CanaryReconciler {
       if (!(field in machineStatus)) delete status[field];
     }
     this.observeMetrics(canary, namespace, previousStatus, status, now);
-    await this.writeStatus(object, mem, status, log);
+    await this.writeStatus(object, mem, status, log, { holdReadiness: true });
     this.deps.schedule(key, result.wakeAt);
     if (effectError) throw effectError;
   }
@@ -465,16 +486,25 @@ export class CanaryReconciler {
     }
   }
 
-  /** One merge patch of the status subresource, guarded by resourceVersion. */
+  /**
+   * One merge patch of the status subresource, guarded by resourceVersion. With
+   * `holdReadiness`, a change that is only readiness settling waits for the next write.
+   */
   private async writeStatus(
     object: CanaryObject,
     mem: Memory,
     status: Record<string, unknown>,
     log: Logger,
+    options: { holdReadiness?: boolean } = {},
   ): Promise<void> {
-    const before = mem.status ?? object.status ?? {};
+    const before = mem.written ?? object.status ?? {};
     const diff = mergePatchDiff(before, status);
-    if (diff === undefined) return;
+    if (diff === undefined || (options.holdReadiness && settlesReadinessOnly(diff))) {
+      mem.status = status;
+      mem.unwritten = diff === undefined ? undefined : object;
+      if (diff !== undefined) log.debug('readiness settled; written with the next status change');
+      return;
+    }
     const ref = {
       apiVersion: API_VERSION,
       kind: 'Canary',
@@ -490,6 +520,8 @@ export class CanaryReconciler {
         );
         this.deps.metrics.apiWrites.inc({ write: 'status' });
         mem.status = status;
+        mem.written = status;
+        mem.unwritten = undefined;
         mem.resourceVersion = written.metadata.resourceVersion;
         return;
       } catch (error) {
@@ -503,6 +535,8 @@ export class CanaryReconciler {
           continue;
         }
         mem.status = fresh.status;
+        mem.written = fresh.status;
+        mem.unwritten = undefined;
         mem.resourceVersion = fresh.metadata.resourceVersion;
         throw new Error(
           `status of Canary ${object.metadata.namespace}/${object.metadata.name} was changed by someone else; reconciling again`,

@@ -183,6 +183,8 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
         String(port),
         '--cluster-name',
         'local',
+        // Every step as an Event too: the demo's event log tells the whole rollout.
+        '--step-events',
         ...(slack ? ['--slack-url', slack.url] : []),
         ...(options.controllerArgs ?? []),
       ],

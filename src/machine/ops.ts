@@ -81,6 +81,12 @@ export function say(
   if (notify) enqueue(d, { kind: 'notify', severity: notify, message });
 }
 
+/** A routine step of a rollout: the status message, and an Event marked as a step. */
+export function sayStep(d: Context, reason: string, message: string): void {
+  d.message = message;
+  enqueue(d, { kind: 'recordEvent', type: 'Normal', reason, message, step: true });
+}
+
 export function currentRevision(d: Context): string {
   if (d.revision === null) throw new Error('canary state machine: no revision recorded in this state');
   return d.revision;
@@ -347,9 +353,9 @@ export function advance(
           // The check after blue/green's final switch is not another iteration.
           if (d.iterations < plan.iterations) {
             d.iterations += 1;
-            say(d, 'Normal', 'Advance', `advance canary iteration ${d.iterations}/${plan.iterations}`);
+            sayStep(d, 'Advance', `advance canary iteration ${d.iterations}/${plan.iterations}`);
           } else {
-            say(d, 'Normal', 'Advance', 'final check passed with all traffic on the canary');
+            sayStep(d, 'Advance', 'final check passed with all traffic on the canary');
           }
         }
         d.cursor += 1;
@@ -374,7 +380,7 @@ export function advance(
         } else {
           if (d.pauseUntil === null) {
             d.pauseUntil = now + step.durationMs;
-            say(d, 'Normal', 'Paused', `pausing for ${formatDuration(step.durationMs)}`);
+            sayStep(d, 'Paused', `pausing for ${formatDuration(step.durationMs)}`);
             return;
           }
           if (now < d.pauseUntil) return;
@@ -397,7 +403,7 @@ export function advance(
         // A pass earned at the old routes says nothing about the new ones.
         passed = false;
         setRoutes(d, next);
-        say(d, 'Normal', 'Advance', routesMessage(step, next));
+        sayStep(d, 'Advance', routesMessage(step, next));
         d.cursor += 1;
         continue;
       }
@@ -540,7 +546,7 @@ export function waitFor(d: Context, plan: Plan, now: number, what: 'canary' | 'p
 export function shiftTrafficToPrimary(d: Context, plan: Plan, now: number): void {
   const canaryWeight = Math.max(0, d.routes.canaryWeight - plan.stepWeightPromotion);
   setRoutes(d, { primaryWeight: 100 - canaryWeight, canaryWeight, mirror: false, match: d.routes.match });
-  say(d, 'Normal', 'Advance', `advance primary weight ${100 - canaryWeight}`);
+  sayStep(d, 'Advance', `advance primary weight ${100 - canaryWeight}`);
   d.nextTickAt = now + plan.intervalMs;
 }
 
@@ -548,7 +554,7 @@ export function finalise(d: Context, plan: Plan, now: number): void {
   if (!isPrimaryOnly(d.routes) || d.routes.primaryWeight !== 100) setRoutes(d, PRIMARY_ONLY);
   enqueue(d, { kind: 'scaleCanary', to: 'zero' });
   d.nextTickAt = now + plan.intervalMs;
-  say(d, 'Normal', 'Finalising', 'routing all traffic to the primary, scaling the canary down');
+  sayStep(d, 'Finalising', 'routing all traffic to the primary, scaling the canary down');
 }
 
 export function finalisingSettled(d: Context): boolean {

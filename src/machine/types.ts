@@ -88,13 +88,18 @@ export const Effect = z.discriminatedUnion('kind', [
   /** Run every metric check of `analysis.metrics` once. */
   z.object({ id: effectId, kind: z.literal('runAnalysis'), revision: z.string() }),
   z.object({ id: effectId, kind: z.literal('notify'), severity: Severity, message: z.string() }),
-  /** A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks. */
+  /**
+   * A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks.
+   * `step` marks a routine step of a rollout (a weight, an iteration, a pause): status says
+   * the same, so the controller writes it as an Event only when asked to (`--step-events`).
+   */
   z.object({
     id: effectId,
     kind: z.literal('recordEvent'),
     type: z.enum(['Normal', 'Warning']),
     reason: z.string(),
     message: z.string(),
+    step: z.boolean().optional(),
   }),
 ]);
 export type Effect = z.output<typeof Effect>;

@@ -18,7 +18,13 @@ const processes: SluiceProcess[] = [];
 
 describe('controller restart in the middle of a rollout', () => {
   beforeAll(async () => {
-    processes.push(await startControllerProcess({ namespace: ns.name, name: 'first' }));
+    processes.push(
+      await startControllerProcess({
+        namespace: ns.name,
+        name: 'first',
+        args: ['--no-leader-elect', '--step-events'],
+      }),
+    );
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
     await applyAsUser(
       ns.kube,
@@ -39,7 +45,13 @@ describe('controller restart in the middle of a rollout', () => {
     await processes[0]!.kill('SIGKILL');
     expect(await processes[0]!.exited).toBe('SIGKILL');
 
-    processes.push(await startControllerProcess({ namespace: ns.name, name: 'second' }));
+    processes.push(
+      await startControllerProcess({
+        namespace: ns.name,
+        name: 'second',
+        args: ['--no-leader-elect', '--step-events'],
+      }),
+    );
     const done = await waitForPhase(ns.kube, ns.name, 'Succeeded');
     expect(done.status?.lastPromotedSpec).toBe(done.status?.lastAppliedSpec);
     const primary = await ns.kube.apps.readNamespacedDeployment({

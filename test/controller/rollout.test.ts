@@ -40,7 +40,10 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 });
     unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
-    controller = await startControllerProcess({ namespace: ns.name });
+    controller = await startControllerProcess({
+      namespace: ns.name,
+      args: ['--no-leader-elect', '--step-events'],
+    });
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
     await applyAsUser(ns.kube, canary());
     await waitForPhase(ns.kube, ns.name, 'Initialized');

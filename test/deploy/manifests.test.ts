@@ -417,6 +417,7 @@ describe('Helm chart (deploy/chart)', () => {
       leaseDuration: all.controller.leaseDuration,
       concurrency: all.controller.concurrency,
       resync: all.controller.resync,
+      stepEvents: true,
       slackUrl: 'https://hooks.slack.com/services/T000/B000/XXXX',
       slackToken: 'xoxb-not-a-real-token',
       slackUser: 'sluice',
