@@ -55,9 +55,15 @@ const argoClientSide: Reconciler = {
 
 async function target(name: string) {
   const deployment = await read(ns.kube, 'apps/v1', 'Deployment', ns.name, name);
+  // What a writer of the Deployment changes: its spec (generation) and, for a no-op apply that
+  // still touched something, the managed fields. The Deployment controller's own status
+  // updates move resourceVersion at any time, so that proves nothing.
+  const metadata = deployment.metadata as { generation?: number; managedFields?: { subresource?: string }[] };
+  const managedFields = metadata.managedFields ?? [];
   return {
     replicas: deployment.spec.replicas as number,
-    resourceVersion: deployment.metadata.resourceVersion,
+    generation: metadata.generation,
+    managedFields: managedFields.filter((entry) => entry.subresource !== 'status'),
   };
 }
 
