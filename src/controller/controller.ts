@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.ts';
+import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
+import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Notifications } from '../notify/dispatcher.ts';
 import type { EventRecorder } from '../notify/events.ts';
@@ -17,6 +17,12 @@ import type { CacheLookup } from './read-cache.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer } from './server.ts';
+
+/** Routing objects read at every step, cached by informers when they can be listed. */
+const ROUTING_CACHES = [
+  { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' },
+  { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
+] as const;
 
 export interface ControllerOptions {
   kube: Kube;
@@ -251,6 +257,35 @@ export async function startController(options: ControllerOptions): Promise<Runni
   });
   const ready = () => informers.every((informer) => informer.synced);
 
+  // The routing objects every step reads (to keep the routes of others in a shared
+  // VirtualService, and to catch drift) come from informers too, where the API is installed
+  // and the controller may list it. They are not part of readiness: until one has synced,
+  // or without it, those reads go to the apiserver.
+  const routing: Informer<KubernetesObject>[] = [];
+  const startRoutingCaches = async () => {
+    for (const { group, version, plural, kind } of ROUTING_CACHES) {
+      for (const ns of namespaces) {
+        const path = collectionPath(group, version, plural, ns);
+        try {
+          await kube.wire.request(HttpMethod.GET, path, { query: { limit: '1' } });
+        } catch (error) {
+          log.info(
+            { path, reason: apiErrorMessage(error) },
+            `${kind}s are read from the apiserver at each step: they cannot be listed`,
+          );
+          continue;
+        }
+        const informer = new Informer<KubernetesObject>(kube, path, log, () => undefined);
+        routing.push(informer);
+        cached.set(`${group}/${version}/${kind}`, [
+          ...(cached.get(`${group}/${version}/${kind}`) ?? []),
+          informer,
+        ]);
+        void informer.start();
+      }
+    }
+  };
+
   const server = options.http
     ? await startHttpServer({
         port: options.http.port,
@@ -262,6 +297,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   await Promise.all(informers.map((informer) => informer.start()));
   log.info({ namespaces: options.namespaces ?? 'all' }, 'informers synced');
+  await startRoutingCaches();
 
   const enqueueAll = () => {
     for (const informer of canaryInformers) {
@@ -280,12 +316,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
     scheduler.stop();
     wake.stop();
     await queue.shutdown();
-    // Statuses held back (readiness settled since the last write) are written while this
+    // Statuses held back (readiness settled, a re-armed tick) are written while this
     // replica still holds the lease.
     if (leading) await reconciler.flush();
     await elector?.stop();
     metrics.leader.set(0);
-    await Promise.all(informers.map((informer) => informer.stop()));
+    await Promise.all([...informers, ...routing].map((informer) => informer.stop()));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     log.info('controller stopped');
   };

@@ -16,7 +16,7 @@ import type { Router } from '../routers/router.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
 import { targetFor } from '../targets/factory.ts';
 import type { Target } from '../targets/target.ts';
-import { settlesReadinessOnly } from './deferred-status.ts';
+import { canWait } from './deferred-status.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
 import { readThroughWire, type CacheLookup } from './read-cache.ts';
 import { deepEqual, mergePatchDiff, withoutNulls } from './merge-patch.ts';
@@ -108,8 +108,8 @@ export class CanaryReconciler {
   private readonly memory = new Map<string, Memory>();
   private readonly deps: ReconcilerDeps;
   private readonly now: () => number;
-  /** The client targets use: reads through the informer cache when there is one. */
-  private readonly targetKube: Kube;
+  /** The client targets and routers use: reads through the informer cache where there is one. */
+  private readonly cachedKube: Kube;
   private readonly analysisWaitMs: number;
   /** Ready workloads whose pods were found healthy: not listed again while their status stands. */
   private readonly podChecks = new PodChecks();
@@ -118,7 +118,7 @@ export class CanaryReconciler {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.analysisWaitMs = deps.analysisWaitMs ?? 2000;
-    this.targetKube = deps.cache
+    this.cachedKube = deps.cache
       ? { ...deps.kube, wire: readThroughWire(deps.kube.wire, deps.cache) }
       : deps.kube;
   }
@@ -128,7 +128,7 @@ export class CanaryReconciler {
     this.deps.schedule(key, null);
   }
 
-  /** Writes every status held back (readiness settled since the last write): before a clean stop. */
+  /** Writes every status held back (see deferred-status.ts): before a clean stop. */
   async flush(): Promise<void> {
     await Promise.all(
       [...this.memory.values()].map(async (mem) => {
@@ -212,7 +212,7 @@ export class CanaryReconciler {
     }
 
     const target = targetFor(canary, {
-      kube: this.targetKube,
+      kube: this.cachedKube,
       now: this.now,
       events: this.deps.events,
       logger: log,
@@ -220,7 +220,7 @@ export class CanaryReconciler {
     });
     const router = routerFor(
       canary,
-      { kube: this.deps.kube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
+      { kube: this.cachedKube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
       this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     );
 
@@ -390,7 +390,7 @@ export class CanaryReconciler {
       if (!(field in machineStatus)) delete status[field];
     }
     this.observeMetrics(canary, namespace, previousStatus, status, now);
-    await this.writeStatus(object, mem, status, log, { holdReadiness: true });
+    await this.writeStatus(object, mem, status, log, { holdBack: true });
     this.deps.schedule(key, result.wakeAt);
     if (effectError) throw effectError;
   }
@@ -488,21 +488,22 @@ export class CanaryReconciler {
 
   /**
    * One merge patch of the status subresource, guarded by resourceVersion. With
-   * `holdReadiness`, a change that is only readiness settling waits for the next write.
+   * `holdBack`, a change that can wait (deferred-status.ts) waits for the next write.
    */
   private async writeStatus(
     object: CanaryObject,
     mem: Memory,
     status: Record<string, unknown>,
     log: Logger,
-    options: { holdReadiness?: boolean } = {},
+    options: { holdBack?: boolean } = {},
   ): Promise<void> {
     const before = mem.written ?? object.status ?? {};
     const diff = mergePatchDiff(before, status);
-    if (diff === undefined || (options.holdReadiness && settlesReadinessOnly(diff))) {
+    if (diff === undefined || (options.holdBack && canWait(diff))) {
       mem.status = status;
       mem.unwritten = diff === undefined ? undefined : object;
-      if (diff !== undefined) log.debug('readiness settled; written with the next status change');
+      if (diff !== undefined)
+        log.debug('only readiness or the next tick moved; written with the next status change');
       return;
     }
     const ref = {
@@ -645,14 +646,14 @@ export class CanaryReconciler {
       return;
     }
     const target: Target = targetFor(canary, {
-      kube: this.targetKube,
+      kube: this.cachedKube,
       now: this.now,
       events: this.deps.events,
       logger: log,
     });
     const router: Router = routerFor(
       canary,
-      { kube: this.deps.kube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
+      { kube: this.cachedKube, logger: log, events: this.deps.events, targetPods: (c) => target.pods(c) },
       this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     );
     const status = {

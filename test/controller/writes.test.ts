@@ -2,6 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
 import { Informer, collectionPath } from '../../src/controller/informers.ts';
+import type { Kube } from '../../src/kube/client.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
@@ -31,6 +32,22 @@ interface Round {
   awaiting?: number[];
 }
 
+/** GETs the controller sends to the apiserver, by kind (reads from informers are not). */
+const gets = new Map<string, number>();
+function counting(kube: Kube): Kube {
+  const wire = new Proxy(kube.wire, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property !== 'getObject' || typeof value !== 'function') return value;
+      return (ref: KubernetesObject) => {
+        gets.set(String(ref.kind), (gets.get(String(ref.kind)) ?? 0) + 1);
+        return (value as (ref: KubernetesObject) => unknown).call(target, ref);
+      };
+    },
+  });
+  return { ...kube, wire };
+}
+
 describe('API writes per analysis step', () => {
   beforeAll(async () => {
     exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
@@ -39,7 +56,7 @@ describe('API writes per analysis step', () => {
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
     const log = createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' });
     controller = await startController({
-      kube: ns.kube,
+      kube: counting(ns.kube),
       log,
       namespaces: [ns.name],
       metricsServer: testEnv().prometheusUrl,
@@ -94,6 +111,8 @@ describe('API writes per analysis step', () => {
         .reduce((sum, v) => sum + v.value, 0);
     const writesBefore = await statusWrites();
     const eventsBefore = await writesOf('event');
+    const virtualServiceGets = () => gets.get('VirtualService') ?? 0;
+    const getsBefore = virtualServiceGets();
     const analysesBefore = await analyses();
     try {
       await applyAsUser(
@@ -123,5 +142,8 @@ describe('API writes per analysis step', () => {
     expect(events.get('new revision detected, starting canary analysis')).toBe(1);
     expect(events.get('promotion completed')).toBe(1);
     expect([...events.keys()].filter((m) => m.startsWith('advance canary weight'))).toEqual([]);
+    // Each step reads the VirtualService (routes of others in it, drift) from the informer,
+    // not with a GET (at most one, should the informer trail the controller's own write).
+    expect(virtualServiceGets() - getsBefore).toBeLessThanOrEqual(1);
   });
 });

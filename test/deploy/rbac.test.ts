@@ -139,6 +139,9 @@ const NEEDED: Access[] = [
   { verb: 'list', resource: 'pods' },
   ...each(['create', 'patch'], { resource: 'events' }),
   ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
+  // The routing objects read at every step come from informers.
+  ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
+  ...each(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: '' }),
   { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
   ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
 ];
@@ -192,13 +195,15 @@ describe('the ServiceAccount of deploy/', () => {
     expect(granted).toEqual([]);
   });
 
-  it('lists canaries, workloads and configuration in every namespace, as the informers do', async () => {
+  it('lists canaries, workloads, configuration and routes in every namespace, as the informers do', async () => {
     for (const path of [
       '/apis/sluice.dev/v1alpha1/canaries',
       '/apis/apps/v1/deployments',
       '/apis/apps/v1/daemonsets',
       '/api/v1/configmaps',
       '/api/v1/secrets',
+      '/apis/networking.istio.io/v1/virtualservices',
+      '/apis/gateway.networking.k8s.io/v1/httproutes',
     ]) {
       const list = await sa.wire.request<unknown>(HttpMethod.GET, path, { query: { limit: '1' } });
       expect(z.object({ items: z.array(z.unknown()) }).safeParse(list).success, path).toBe(true);
