@@ -40,8 +40,8 @@ the current spec):
 effect requested before a crash is requested again after the restore): \`setRoutes\`
 {primaryWeight, canaryWeight, mirror, match}, \`scaleCanary\` {up | zero}, \`promote\`
 {revision}, \`runWebhooks\` {type, phase, revision}, \`runAnalysis\`, \`notify\` {severity,
-message}, \`recordEvent\` {Normal | Warning, reason, message} (also sent to \`event\`
-webhooks).
+message}, \`recordEvent\` {Normal | Warning, reason, message, step} (also sent to \`event\`
+webhooks; \`step\` marks a routine step, a Kubernetes Event only with \`--step-events\`).
 
 **Reading the diagram.** Each interval, a TICK opens a *round*: rollback webhooks, then
 pre-rollout webhooks (first step) or rollout webhooks + metrics. The answers come back as
