@@ -119,6 +119,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     }
     return { cached: false };
   };
+  const addToCache = (apiVersionKind: string, informer: Informer<KubernetesObject>) =>
+    cached.set(apiVersionKind, [...(cached.get(apiVersionKind) ?? []), informer]);
 
   const canaryInformers = namespaces.map(
     (ns) =>
@@ -252,7 +254,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       ['v1/ConfigMap', configmaps],
       ['v1/Secret', secrets],
     ] as const) {
-      if (informer) cached.set(kind, [...(cached.get(kind) ?? []), informer]);
+      if (informer) addToCache(kind, informer);
     }
   });
   const ready = () => informers.every((informer) => informer.synced);
@@ -277,10 +279,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         }
         const informer = new Informer<KubernetesObject>(kube, path, log, () => undefined);
         routing.push(informer);
-        cached.set(`${group}/${version}/${kind}`, [
-          ...(cached.get(`${group}/${version}/${kind}`) ?? []),
-          informer,
-        ]);
+        addToCache(`${group}/${version}/${kind}`, informer);
         void informer.start();
       }
     }

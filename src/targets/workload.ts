@@ -243,7 +243,11 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
       const report = kind.readiness(workload, [], options);
       if (report.state === 'ready') return report;
     }
-    const report = kind.readiness(workload, await kind.currentPods(deps, workload, await listPods()), options);
+    const report = kind.readiness(
+      workload,
+      await kind.currentPods(deps, workload, await listPods()),
+      options,
+    );
     checks?.record(key, report.state === 'ready', options.now);
     return report;
   }

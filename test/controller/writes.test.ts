@@ -2,13 +2,12 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
 import { Informer, collectionPath } from '../../src/controller/informers.ts';
-import type { Kube } from '../../src/kube/client.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
 import { testEnv } from '../support/env.ts';
 import { TrafficExporter } from '../support/exporter.ts';
-import { useNamespace } from '../support/kube.ts';
+import { countingWire, useNamespace } from '../support/kube.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
 import {
   applyAsUser,
@@ -33,20 +32,7 @@ interface Round {
 }
 
 /** GETs the controller sends to the apiserver, by kind (reads from informers are not). */
-const gets = new Map<string, number>();
-function counting(kube: Kube): Kube {
-  const wire = new Proxy(kube.wire, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property !== 'getObject' || typeof value !== 'function') return value;
-      return (ref: KubernetesObject) => {
-        gets.set(String(ref.kind), (gets.get(String(ref.kind)) ?? 0) + 1);
-        return (value as (ref: KubernetesObject) => unknown).call(target, ref);
-      };
-    },
-  });
-  return { ...kube, wire };
-}
+let gets = new Map<string, number>();
 
 describe('API writes per analysis step', () => {
   beforeAll(async () => {
@@ -55,8 +41,10 @@ describe('API writes per analysis step', () => {
     unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
     const log = createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' });
+    const counting = countingWire(ns.kube.wire, 'getObject', ([ref]) => String(ref.kind));
+    gets = counting.counts;
     controller = await startController({
-      kube: counting(ns.kube),
+      kube: { ...ns.kube, wire: counting.wire },
       log,
       namespaces: [ns.name],
       metricsServer: testEnv().prometheusUrl,

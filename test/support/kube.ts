@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
+import type { WireObjectApi } from '../../src/kube/wire.ts';
 import { testEnv } from './env.ts';
 
 /** An admin client of the shared test control plane. */
@@ -57,4 +58,30 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The same wire client, counting the calls of `method` that reach the apiserver, by a key
+ * taken from their arguments (a kind, say). Reads served from an informer never get here.
+ */
+export function countingWire<M extends 'getObject' | 'listObjects'>(
+  wire: WireObjectApi,
+  method: M,
+  keyOf: (args: Parameters<WireObjectApi[M]>) => string,
+): { wire: WireObjectApi; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const counted = new Proxy(wire, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      if (property !== method) return bound;
+      return (...args: Parameters<WireObjectApi[M]>) => {
+        const key = keyOf(args);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return bound(...args);
+      };
+    },
+  });
+  return { wire: counted, counts };
 }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { applyObject } from '../../src/targets/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './fixtures.ts';
+import {
+  APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  kubernetesCanaryFor,
+  exists,
+  read,
+  sluiceFor,
+} from './fixtures.ts';
 
 // ConfigMap and Secret tracking on the real apiserver: a config-only change is a new
 // revision; promotion copies configs to -primary and points the primary at the copies;
@@ -204,11 +213,7 @@ describe('config tracking', () => {
         ],
       },
     });
-    const canary = canaryFor(
-      ns.name,
-      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orphan' } },
-      'orphan',
-    );
+    const canary = kubernetesCanaryFor(ns.name, 'orphan');
     const sluice = sluiceFor(canary, ns.kube);
     await expect(sluice.target.revision(canary)).rejects.toThrow(
       `Deployment ${ns.name}/orphan references ConfigMap ${ns.name}/missing-config, which does not exist`,

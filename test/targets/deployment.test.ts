@@ -1,8 +1,17 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { countingWire, eventually, useNamespace } from '../support/kube.ts';
 import { PodChecks } from '../../src/targets/pod-checks.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, read, release, sluiceFor } from './fixtures.ts';
+import {
+  APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  kubernetesCanaryFor,
+  read,
+  release,
+  sluiceFor,
+} from './fixtures.ts';
 
 // Deployment and DaemonSet targets on the real control plane (kube-controller-manager,
 // scheduler, kwok pods).
@@ -128,24 +137,9 @@ describe('Deployment target', () => {
 
   it("with the controller's PodChecks, lists a ready primary's pods again only once its resourceVersion moves", async () => {
     await applyDeployment(ns.kube, ns.name, { name: 'steady', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
-      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'steady' } },
-      'steady',
-    );
-    let podLists = 0;
-    const wire = new Proxy(ns.kube.wire, {
-      get(target, property) {
-        const value: unknown = Reflect.get(target, property, target);
-        if (property === 'listObjects') {
-          return (...args: Parameters<typeof target.listObjects>) => {
-            if (args[1] === 'Pod') podLists += 1;
-            return target.listObjects(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const canary = kubernetesCanaryFor(ns.name, 'steady');
+    const { wire, counts } = countingWire(ns.kube.wire, 'listObjects', (args) => String(args[1]));
+    const podLists = () => counts.get('Pod') ?? 0;
     const sluice = sluiceFor(canary, { wire }, { podChecks: new PodChecks() });
     await bootstrap(canary, sluice);
     const primaryVersion = async () =>
@@ -153,28 +147,24 @@ describe('Deployment target', () => {
 
     const version = await primaryVersion();
     expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
-    const afterFirst = podLists;
+    const afterFirst = podLists();
     expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
     // The target is at zero (no list); the primary's healthy check stands while it is unchanged.
-    if ((await primaryVersion()) === version) expect(podLists).toBe(afterFirst);
+    if ((await primaryVersion()) === version) expect(podLists()).toBe(afterFirst);
 
     await ns.kube.wire.mergePatchObject(
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'steady-primary', namespace: ns.name } },
       // A label, not an annotation: a Deployment's annotations are part of its generation.
       { metadata: { labels: { 'example.com/touched': 'yes' } } },
     );
-    const beforeMove = podLists;
+    const beforeMove = podLists();
     expect((await sluice.target.readiness(canary)).primary.state).toBe('ready');
-    expect(podLists).toBe(beforeMove + 1);
+    expect(podLists()).toBe(beforeMove + 1);
   });
 
   it('reports a crash-looping release as deadlineExceeded at once, naming the pod and the exit code', async () => {
     await applyDeployment(ns.kube, ns.name, { name: 'crashy', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
-      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'crashy' } },
-      'crashy',
-    );
+    const canary = kubernetesCanaryFor(ns.name, 'crashy');
     const sluice = sluiceFor(canary, ns.kube);
     await bootstrap(canary, sluice);
     // The new release's containers fail (kwok's pod-container-running-failed stage).

@@ -101,6 +101,15 @@ export function canaryFor(namespace: string, spec: Partial<CanaryInput['spec']> 
   return parsed.canary;
 }
 
+/** A Canary `name` with the kubernetes provider for the Deployment of the same name. */
+export function kubernetesCanaryFor(namespace: string, name: string): Canary {
+  return canaryFor(
+    namespace,
+    { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
+    name,
+  );
+}
+
 export interface Sluice {
   target: Target;
   router: Router;

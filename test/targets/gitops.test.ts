@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/notify/events.ts';
 import { applyObject } from '../../src/targets/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, deploymentManifest, read, sluiceFor } from './fixtures.ts';
+import {
+  applyDeployment,
+  bootstrap,
+  deploymentManifest,
+  kubernetesCanaryFor,
+  read,
+  sluiceFor,
+} from './fixtures.ts';
 
 // How a GitOps reconcile of the target Deployment meets Sluice's scale-to-zero
 // (docs/gitops.md, docs/decisions/0006-gitops-replicas.md). Flux's kustomize-controller
@@ -78,11 +85,7 @@ describe('GitOps reconcilers and scale-to-zero', () => {
       const name = `${reconciler === flux ? 'flux' : 'argo'}-free`;
       const manifest = deploymentManifest(ns.name, { name });
       await reconciler.sync(manifest);
-      const canary = canaryFor(
-        ns.name,
-        { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
-        name,
-      );
+      const canary = kubernetesCanaryFor(ns.name, name);
       const sluice = sluiceFor(canary, ns.kube);
       const done = await bootstrap(canary, sluice);
       expect(done.scale).toEqual({ replicas: 0, written: true });
@@ -111,11 +114,7 @@ describe('GitOps reconcilers and scale-to-zero', () => {
       const name = `${reconciler === flux ? 'flux' : 'argo'}-pinned`;
       const manifest = deploymentManifest(ns.name, { name, replicas: 2 });
       await reconciler.sync(manifest);
-      const canary = canaryFor(
-        ns.name,
-        { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
-        name,
-      );
+      const canary = kubernetesCanaryFor(ns.name, name);
       const events = new EventRecorder({ kube: ns.kube });
       const sluice = sluiceFor(canary, ns.kube, { events });
 
@@ -167,11 +166,7 @@ describe('GitOps reconcilers and scale-to-zero', () => {
       { spec: { replicas: 3 } },
       { fieldManager: 'kubectl', subresource: 'scale' },
     );
-    const canary = canaryFor(
-      ns.name,
-      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
-      name,
-    );
+    const canary = kubernetesCanaryFor(ns.name, name);
     const sluice = sluiceFor(canary, ns.kube);
     const done = await bootstrap(canary, sluice);
     expect(done.scale).toEqual({ replicas: 0, written: true });
@@ -193,11 +188,7 @@ describe('GitOps reconcilers and scale-to-zero', () => {
       },
     };
     await flux.sync(service as never);
-    const canary = canaryFor(
-      ns.name,
-      { provider: 'kubernetes', targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } },
-      name,
-    );
+    const canary = kubernetesCanaryFor(ns.name, name);
     const sluice = sluiceFor(canary, ns.kube, { events: new EventRecorder({ kube: ns.kube }) });
     await bootstrap(canary, sluice);
     const taken = await read(ns.kube, 'v1', 'Service', ns.name, name);
