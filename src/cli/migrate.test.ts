@@ -145,7 +145,6 @@ spec: {type: rocket, address: "https://rocket.test/hooks/x"}
     expect(parseAlertProvider(chat).ok && (chat as { spec: { type: string } }).spec.type).toBe('googlechat');
     expect(parseAlertProvider(rocket).ok).toBe(true);
     expect(reports).toEqual([
-      'MetricTemplate test/latency: spec.provider.type: "newrelic" is kept but not yet supported by Sluice (supported: prometheus, datadog, web)',
       'AlertProvider test/chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
       'AlertProvider test/rocket: spec.type: "rocket" is kept but not yet supported by Sluice',
       'AlertProvider test/rocket: spec.address: a webhook URL in clear text is kept; move it to a Secret (key "address") and use spec.secretRef',

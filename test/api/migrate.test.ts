@@ -152,7 +152,6 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary shop/legacy: spec.service.someOldField: not a field of the Sluice Canary; dropped',
       'AlertProvider shop/team-chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
       'AlertProvider shop/rocket: spec.type: "rocket" is kept but not yet supported by Sluice',
-      'MetricTemplate shop/newrelic-errors: spec.provider.type: "newrelic" is kept but not yet supported by Sluice (supported: prometheus, datadog, web)',
       'Service shop/legacy: not a Flagger object; passed through unchanged',
     ]);
 

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import got from 'got';
-import { MetricError, excerpt, querySignal, type QueryOptions } from './provider.ts';
+import { MetricError, excerpt, querySignal, type OnlineStatus, type QueryOptions } from './provider.ts';
 
 // The HTTP round trip shared by the datadog and web providers: one attempt (the analysis
 // retries on the next interval), a hard timeout, and transport failures as MetricErrors.
@@ -98,4 +98,56 @@ export function parseJsonBody(answer: HttpAnswer, context: { provider: string; q
       message: `${context.provider}: the answer is not JSON (${excerpt(answer.body) || 'empty body'}): ${context.query}`,
     });
   }
+}
+
+/** One JSON round trip: a non-2xx answer is a MetricError (see httpStatusError). */
+export async function jsonCall(
+  call: HttpCall,
+  context: { provider: string; query: string },
+  options?: QueryOptions,
+  errorDetail?: (body: string) => string | undefined,
+): Promise<unknown> {
+  const answer = await httpCall(call, context, options);
+  if (answer.status < 200 || answer.status > 299) {
+    throw httpStatusError(answer, { ...context, url: call.url, detail: errorDetail?.(answer.body) });
+  }
+  return parseJsonBody(answer, context);
+}
+
+/** isOnline from a probe: a MetricError means offline (with why); anything else propagates. */
+export async function probe(work: () => Promise<unknown>): Promise<OnlineStatus> {
+  try {
+    await work();
+    return { online: true };
+  } catch (error) {
+    if (error instanceof MetricError) return { online: false, error };
+    throw error;
+  }
+}
+
+/** A MetricError for an answer whose shape is not the provider's documented one. */
+export function unexpectedAnswer(
+  body: unknown,
+  context: { provider: string; query: string },
+  what: string,
+): MetricError {
+  return new MetricError('http', {
+    ...context,
+    message: `${context.provider}: the answer is not ${what} (${excerpt(JSON.stringify(body) ?? '')}): ${context.query}`,
+  });
+}
+
+/** An address from the template, checked to be an http(s) URL, without trailing slashes. */
+export function httpAddress(address: string | undefined, provider: string, example: string): string {
+  if (!address) throw new Error(`${provider} provider: spec.provider.address is required, e.g. ${example}`);
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new Error(`${provider} provider: address "${address}" is not a URL; expected e.g. ${example}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${provider} provider: address "${address}" must be an http:// or https:// URL`);
+  }
+  return url.toString().replace(/\/+$/, '');
 }
