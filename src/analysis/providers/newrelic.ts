@@ -92,8 +92,22 @@ const nerdGraphSchema = z.object({
     })
     .nullable()
     .optional(),
-  errors: z.array(z.object({ message: z.string() })).optional(),
+  errors: z
+    .array(
+      z.object({
+        message: z.string(),
+        extensions: z.object({ errorClass: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
 });
+
+/** NerdGraph reports a refused key as a GraphQL error of class UNAUTHORIZED or FORBIDDEN. */
+function nerdGraphErrorKind(errors: { extensions?: { errorClass?: string } }[]): 'auth' | 'query' {
+  return errors.some((error) => ['UNAUTHORIZED', 'FORBIDDEN'].includes(error.extensions?.errorClass ?? ''))
+    ? 'auth'
+    : 'query';
+}
 
 /** Values from a NerdGraph nrql answer; GraphQL errors are the query's errors. */
 export function nerdGraphResultToValue(body: unknown, query: string): MetricValue {
@@ -102,9 +116,10 @@ export function nerdGraphResultToValue(body: unknown, query: string): MetricValu
   if (!parsed.success) throw unexpectedAnswer(body, context, 'a NerdGraph answer');
   const errors = parsed.data.errors ?? [];
   if (errors.length > 0) {
-    throw new MetricError('query', {
+    const kind = nerdGraphErrorKind(errors);
+    throw new MetricError(kind, {
       ...context,
-      message: `newrelic rejected the query: ${errors.map((error) => error.message).join('; ')}: ${query}`,
+      message: `newrelic ${kind === 'auth' ? 'refused the API key' : 'rejected the query'}: ${errors.map((error) => error.message).join('; ')}: ${query}`,
     });
   }
   const rows = parsed.data.data?.actor?.account?.nrql?.results;
@@ -199,7 +214,7 @@ export function createNewRelicProvider(config: NewRelicConfig): MetricProvider {
         const parsed = nerdGraphSchema.safeParse(body);
         const errors = parsed.success ? (parsed.data.errors ?? []) : [];
         if (errors.length > 0) {
-          throw new MetricError('auth', {
+          throw new MetricError(nerdGraphErrorKind(errors) === 'auth' ? 'auth' : 'query', {
             provider: 'newrelic',
             query,
             message: `newrelic refused account ${config.accountId}: ${errors.map((e) => e.message).join('; ')}`,

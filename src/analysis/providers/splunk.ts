@@ -66,7 +66,12 @@ export class SignalFlowResult {
     }
     if (event.event === 'data') {
       const parsed = dataSchema.safeParse(payload);
-      if (parsed.success) for (const point of parsed.data.data) this.#last.set(point.tsId, point.value);
+      if (!parsed.success) return;
+      for (const point of parsed.data.data) {
+        // A null is a gap: it keeps the series' last value, and counts only when it has none.
+        if (point.value !== null) this.#last.set(point.tsId, point.value);
+        else if (!this.#last.has(point.tsId)) this.#last.set(point.tsId, null);
+      }
     } else if (event.event === 'error') {
       const parsed = errorSchema.safeParse(payload);
       this.#problem = parsed.success ? JSON.stringify(parsed.data.errors) : event.data;

@@ -12,6 +12,7 @@ import {
 } from './http.ts';
 import {
   MetricError,
+  excerpt,
   toMetricValue,
   type MetricProvider,
   type MetricValue,
@@ -114,7 +115,11 @@ async function exchangeKey(
     const error = httpStatusError(answer, { ...context, url: key.token_uri });
     // The token endpoint answers 400 invalid_grant for a revoked or unknown key.
     throw answer.status === 400
-      ? new MetricError('auth', { ...context, status: 400, message: `stackdriver: ${error.message}` })
+      ? new MetricError('auth', {
+          ...context,
+          status: 400,
+          message: `stackdriver: the token endpoint refused the service-account key of ${key.client_email} (HTTP 400): ${excerpt(answer.body)}`,
+        })
       : error;
   }
   const parsed = tokenSchema.safeParse(parseJsonBody(answer, context));
