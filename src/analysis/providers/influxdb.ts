@@ -197,6 +197,13 @@ export function createInfluxProvider(config: InfluxConfig): MetricProvider {
       context,
       options,
     );
+    if (answer.status === 404 && fluxErrorDetail(answer.body) === undefined) {
+      throw new MetricError('query', {
+        ...context,
+        status: 404,
+        message: `influxdb at ${new URL(address).host} does not serve Flux (/api/v2/query answered 404: InfluxDB 1.x before 1.8, or flux-enabled is off); write the query in InfluxQL (SELECT …) with the Secret key db: ${query}`,
+      });
+    }
     if (answer.status < 200 || answer.status > 299) {
       throw httpStatusError(answer, { ...context, url, detail: fluxErrorDetail(answer.body) });
     }
