@@ -112,7 +112,7 @@ export const METRIC_PROVIDERS = {
     address: 'required: the InfluxDB base URL',
     secret: 'optional',
     keys: [
-      token('`Authorization: Token` (2.x) '),
+      token('`Authorization: Token` (InfluxDB 2.x and 1.8)'),
       { key: 'org', use: 'the organisation (Flux on 2.x)', required: false },
       { key: 'db', use: 'the database (InfluxQL)', required: false },
       { key: 'username', use: 'InfluxDB 1.x user (InfluxQL), with `password`', required: false },
@@ -172,9 +172,10 @@ export function metricProviderList(): string {
 export function metricProviderTable(): string {
   const rows = METRIC_PROVIDER_TYPES.map((type) => {
     const kind: MetricProviderKind = METRIC_PROVIDERS[type];
-    const keys = kind.keys.length
-      ? kind.keys.map((k) => `\`${k.key}\`${k.required ? '' : ' (optional)'}`).join(', ')
-      : '—';
+    // Under an optional Secret every key is optional; under a required one, say which are.
+    const keys = kind.keys
+      .map((k) => `\`${k.key}\`${kind.secret === 'required' && !k.required ? ' (optional)' : ''}`)
+      .join(', ');
     const secret = kind.secret === 'unused' ? '—' : `${kind.secret}: ${keys}`;
     const address = kind.region ? `${kind.address}; \`region\` required` : kind.address;
     return `| [\`${type}\`](#${type}) | ${kind.query} | ${address} | ${secret} |`;
