@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
 import { kubeLookups } from '../../src/analysis/kube.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
-import { MetricError, type MetricProvider } from '../../src/analysis/providers/provider.ts';
+import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
+import { sendJson, serve, untrustedTls, type LocalServer, queryFailure } from './servers.ts';
 
 // The providers that read from the cluster, on the real apiserver:
 // - externalmetrics: a small external metrics API served on loopback and registered as an
@@ -19,15 +19,7 @@ import { sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
 
 const ns = useNamespace('analysis-cluster');
 
-async function failure(provider: MetricProvider, query: string): Promise<MetricError> {
-  try {
-    await provider.runQuery(query, { timeoutMs: 5000 });
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error(`query ${query} did not fail`);
-}
+const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 5000);
 
 function deps(): AnalysisDeps {
   return {
@@ -153,8 +145,10 @@ describe('externalmetrics through an APIService of the local control plane', () 
 
   it('reads values through the aggregation layer: quantities, selectors, several items, none', async () => {
     expect(await provider().runQuery('default/queue-depth?labelSelector=queue%3Dorders')).toBe(1.5);
-    expect(server.received.at(-1)?.headers['x-remote-user']).toBe('admin');
-    expect(server.received.at(-1)?.url.searchParams.get('labelSelector')).toBe('queue=orders');
+    // The aggregator's own discovery calls come in between; the query is the last metric read.
+    const read = server.received.findLast((request) => request.url.pathname.includes('/namespaces/'));
+    expect(read?.headers['x-remote-user']).toBe('admin');
+    expect(read?.url.searchParams.get('labelSelector')).toBe('queue=orders');
     expect(await provider().runQuery('queue-depth')).toEqual([1.5, 2000]);
     const none = await failure(provider(), 'default/nothing');
     expect(none.kind).toBe('noData');
@@ -226,6 +220,15 @@ function standInCrd(kind: string, plural: string) {
   };
 }
 
+/** The Analysis objects in the test namespace. */
+const analyses = async () =>
+  (await ns.kube.custom.listNamespacedCustomObject({
+    group: 'metrics.keptn.sh',
+    version: 'v1beta1',
+    namespace: ns.name,
+    plural: 'analyses',
+  })) as { items: unknown[] };
+
 describe('keptn against KeptnMetric and Analysis objects on the apiserver', () => {
   beforeAll(async () => {
     for (const crd of [standInCrd('KeptnMetric', 'keptnmetrics'), standInCrd('Analysis', 'analyses')]) {
@@ -287,12 +290,7 @@ describe('keptn against KeptnMetric and Analysis objects on the apiserver', () =
     // Plays Keptn's operator: completes every Analysis it sees, passing those with args app=podinfo.
     const operator = (async () => {
       while (!stop) {
-        const list = (await ns.kube.custom.listNamespacedCustomObject({
-          group: 'metrics.keptn.sh',
-          version: 'v1beta1',
-          namespace: ns.name,
-          plural: 'analyses',
-        })) as {
+        const list = (await analyses()) as {
           items: {
             metadata: { name: string };
             spec: { args?: Record<string, string>; timeframe?: { recent?: string } };
@@ -333,25 +331,13 @@ describe('keptn against KeptnMetric and Analysis objects on the apiserver', () =
       await operator;
     }
     expect(answered).toHaveLength(2);
-    const left = (await ns.kube.custom.listNamespacedCustomObject({
-      group: 'metrics.keptn.sh',
-      version: 'v1beta1',
-      namespace: ns.name,
-      plural: 'analyses',
-    })) as { items: unknown[] };
-    expect(left.items).toHaveLength(0);
+    expect((await analyses()).items).toHaveLength(0);
   });
 
   it('times out on an Analysis nobody completes, and deletes it', async () => {
     const late = await failure(provider(), `analysis/${ns.name}/never/1m`);
     expect(late.kind).toBe('timeout');
     expect(late.message).toMatch(/^keptn: Keptn Analysis .* \(of never\) did not complete in time/);
-    const left = (await ns.kube.custom.listNamespacedCustomObject({
-      group: 'metrics.keptn.sh',
-      version: 'v1beta1',
-      namespace: ns.name,
-      plural: 'analyses',
-    })) as { items: unknown[] };
-    expect(left.items).toHaveLength(0);
+    expect((await analyses()).items).toHaveLength(0);
   });
 });

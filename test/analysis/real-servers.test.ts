@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
 import { kubeLookups } from '../../src/analysis/kube.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
-import { MetricError, type MetricProvider } from '../../src/analysis/providers/provider.ts';
+import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { apply } from '../../src/kube/client.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { startGraphite, startInfluxd, type RunningServer } from '../support/metric-servers.ts';
-import { closedPort } from './servers.ts';
+import { closedPort, queryFailure } from './servers.ts';
 
 // The influxdb and graphite providers against the real servers Debian ships: bookworm's
 // InfluxDB 1.6 (InfluxQL; it has no Flux, which vendor-providers.test.ts covers against an
@@ -16,15 +16,7 @@ import { closedPort } from './servers.ts';
 
 const ns = useNamespace('analysis-real');
 
-async function failure(provider: MetricProvider, query: string): Promise<MetricError> {
-  try {
-    await provider.runQuery(query, { timeoutMs: 5000 });
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error(`query ${query} did not fail`);
-}
+const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 5000);
 
 function deps(): AnalysisDeps {
   return {

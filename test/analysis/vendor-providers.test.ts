@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
 import { kubeLookups } from '../../src/analysis/kube.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
-import { MetricError, type MetricProvider } from '../../src/analysis/providers/provider.ts';
+import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { apply } from '../../src/kube/client.ts';
 import { useNamespace } from '../support/kube.ts';
-import type { LocalServer } from './servers.ts';
+import { queryFailure, type LocalServer } from './servers.ts';
 import {
   AWS,
   cloudWatchApi,
@@ -174,15 +174,7 @@ function providerOf(vendor: Vendor, server: LocalServer, secret: Record<string, 
   });
 }
 
-async function failure(provider: MetricProvider, query: string): Promise<MetricError> {
-  try {
-    await provider.runQuery(query, { timeoutMs: 3000 });
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error(`query ${query} did not fail`);
-}
+const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 3000);
 
 /** Secret keys that name things rather than prove who is asking: they may appear in messages. */
 const PUBLIC_KEYS = new Set(['project', 'org', 'newrelic_account_id', 'aws_access_key_id']);

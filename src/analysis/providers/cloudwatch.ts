@@ -2,7 +2,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer } from './http.ts';
+import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail } from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -110,17 +110,10 @@ const awsErrorSchema = z.object({
   message: z.string().optional(),
   Message: z.string().optional(),
 });
-function awsErrorDetail(body: string): string | undefined {
-  try {
-    const parsed = awsErrorSchema.safeParse(JSON.parse(body));
-    if (!parsed.success) return undefined;
-    const type = parsed.data.__type?.split('#').pop();
-    const message = parsed.data.message ?? parsed.data.Message;
-    return [type, message].filter(Boolean).join(': ') || undefined;
-  } catch {
-    return undefined;
-  }
-}
+const awsErrorDetail = errorDetail(awsErrorSchema, (error) => {
+  const type = error.__type?.split('#').pop();
+  return [type, error.message ?? error.Message].filter(Boolean).join(': ') || undefined;
+});
 
 export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvider {
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(config.region)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer } from './http.ts';
+import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail } from './http.ts';
 import {
   oneLine,
   toMetricValue,
@@ -33,14 +33,7 @@ const responseSchema = z.object({
 
 const errorSchema = z.object({ error: z.object({ code: z.number().optional(), message: z.string() }) });
 
-function errorDetail(body: string): string | undefined {
-  try {
-    const parsed = errorSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.error.message : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const dynatraceError = errorDetail(errorSchema, (body) => body.error.message);
 
 /** The last non-null value of each series. */
 export function dynatraceResultToValue(body: unknown, query: string): MetricValue {
@@ -83,7 +76,7 @@ export function createDynatraceProvider(config: DynatraceConfig): MetricProvider
         },
         { provider: 'dynatrace', query },
         options,
-        errorDetail,
+        dynatraceError,
       );
       return dynatraceResultToValue(body, query);
     },
@@ -93,7 +86,7 @@ export function createDynatraceProvider(config: DynatraceConfig): MetricProvider
           { url: `${address}/api/v2/metrics`, headers, searchParams: { pageSize: '1' }, insecureSkipVerify },
           { provider: 'dynatrace', query: 'GET /api/v2/metrics?pageSize=1' },
           options,
-          errorDetail,
+          dynatraceError,
         ),
       ),
   };

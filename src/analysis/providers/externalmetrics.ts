@@ -1,6 +1,6 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { apiErrorMessage, statusCode } from '../../kube/client.ts';
+import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { unexpectedAnswer } from './http.ts';
 import {
   MetricError,
@@ -89,36 +89,6 @@ export function externalMetricsToValue(body: unknown, query: string): MetricValu
   );
 }
 
-/** A Kubernetes API error as a MetricError naming the provider and the query. */
-export function kubeMetricError(error: unknown, provider: string, query: string, what: string): MetricError {
-  if (error instanceof MetricError) return error;
-  const status = statusCode(error);
-  const detail = apiErrorMessage(error);
-  const base = { provider, query, cause: error, ...(status === undefined ? {} : { status }) };
-  if (status === 401 || status === 403) {
-    return new MetricError('auth', {
-      ...base,
-      message: `${provider}: ${what} was refused (HTTP ${status}): ${detail}`,
-    });
-  }
-  if (status === 404) {
-    return new MetricError('noData', {
-      ...base,
-      message: `${provider}: ${what} not found: ${detail}: ${query}`,
-    });
-  }
-  if (status === 400 || status === 422) {
-    return new MetricError('query', {
-      ...base,
-      message: `${provider}: ${what} rejected (HTTP ${status}): ${detail}: ${query}`,
-    });
-  }
-  return new MetricError('http', {
-    ...base,
-    message: `${provider}: ${what} failed (${status === undefined ? detail : `HTTP ${status}: ${detail}`}): ${query}`,
-  });
-}
-
 export interface ExternalMetricsConfig {
   /** The Kubernetes API Sluice talks to. */
   cluster?: KubeConfig;
@@ -185,14 +155,6 @@ export function createExternalMetricsProvider(config: ExternalMetricsConfig): Me
       return externalMetricsToValue(await list(parseExternalMetricsQuery(text), text), text);
     },
     // The API group must be served: its discovery document answers when it is.
-    async isOnline() {
-      const query = `GET /apis/${GROUP}/${VERSION}`;
-      try {
-        await api.getAPIResources({ group: GROUP, version: VERSION });
-        return { online: true };
-      } catch (error) {
-        return { online: false, error: kubeMetricError(error, 'externalmetrics', query, `the ${GROUP} API`) };
-      }
-    },
+    isOnline: () => apiGroupOnline(api, { group: GROUP, version: VERSION, provider: 'externalmetrics' }),
   };
 }

@@ -1,5 +1,6 @@
 import { Agent } from 'node:https';
 import got from 'got';
+import type { z } from 'zod';
 import { MetricError, excerpt, querySignal, type OnlineStatus, type QueryOptions } from './provider.ts';
 
 // The HTTP round trip shared by the datadog and web providers: one attempt (the analysis
@@ -150,4 +151,16 @@ export function httpAddress(address: string | undefined, provider: string, examp
     throw new Error(`${provider} provider: address "${address}" must be an http:// or https:// URL`);
   }
   return url.toString().replace(/\/+$/, '');
+}
+
+/** An error body's detail, read with a vendor's error schema; undefined when it is not one. */
+export function errorDetail<T>(schema: z.ZodType<T>, pick: (error: T) => string | undefined) {
+  return (body: string): string | undefined => {
+    try {
+      const parsed = schema.safeParse(JSON.parse(body));
+      return parsed.success ? pick(parsed.data) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }

@@ -1,6 +1,14 @@
 import { linesToTables, stringToLines } from '@influxdata/influxdb-client';
 import { z } from 'zod';
-import { httpAddress, httpCall, httpStatusError, jsonCall, probe, unexpectedAnswer } from './http.ts';
+import {
+  httpAddress,
+  httpCall,
+  httpStatusError,
+  jsonCall,
+  probe,
+  unexpectedAnswer,
+  errorDetail,
+} from './http.ts';
 import {
   MetricError,
   authHeaders,
@@ -154,23 +162,9 @@ export function influxQlResultToValue(body: unknown, query: string): MetricValue
 }
 
 const fluxErrorSchema = z.object({ message: z.string() });
-function fluxErrorDetail(body: string): string | undefined {
-  try {
-    const parsed = fluxErrorSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.message : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const fluxErrorDetail = errorDetail(fluxErrorSchema, (error) => error.message);
 const influxQlErrorSchema = z.object({ error: z.string() });
-function influxQlErrorDetail(body: string): string | undefined {
-  try {
-    const parsed = influxQlErrorSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.error : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const influxQlErrorDetail = errorDetail(influxQlErrorSchema, (error) => error.error);
 
 export function createInfluxProvider(config: InfluxConfig): MetricProvider {
   const address = httpAddress(config.address, 'influxdb', 'http://influxdb.monitoring:8086');

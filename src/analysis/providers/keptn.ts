@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { kubeMetricError } from './externalmetrics.ts';
+import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import {
   DEFAULT_QUERY_TIMEOUT_MS,
   MetricError,
@@ -170,14 +170,6 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
       return query.kind === 'keptnmetric' ? keptnMetric(query, text) : analysis(query, text, options);
     },
     // Keptn's API group must be served (Flagger answers "online" without looking).
-    async isOnline() {
-      const query = `GET /apis/${GROUP}/${VERSION}`;
-      try {
-        await api.getAPIResources({ group: GROUP, version: VERSION });
-        return { online: true };
-      } catch (error) {
-        return { online: false, error: kubeMetricError(error, 'keptn', query, `the ${GROUP} API`) };
-      }
-    },
+    isOnline: () => apiGroupOnline(api, { group: GROUP, version: VERSION, provider: 'keptn' }),
   };
 }

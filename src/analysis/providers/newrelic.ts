@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer } from './http.ts';
+import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail } from './http.ts';
 import {
   MetricError,
   oneLine,
@@ -129,14 +129,7 @@ export function nerdGraphResultToValue(body: unknown, query: string): MetricValu
 
 const insightsErrorSchema = z.object({ error: z.string() });
 
-function insightsErrorDetail(body: string): string | undefined {
-  try {
-    const parsed = insightsErrorSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.error : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const insightsErrorDetail = errorDetail(insightsErrorSchema, (error) => error.error);
 
 const NERDGRAPH_QUERY =
   'query ($accountId: Int!, $nrql: Nrql!) { actor { account(id: $accountId) { nrql(query: $nrql) { results } } } }';

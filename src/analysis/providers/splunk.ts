@@ -2,7 +2,7 @@ import { Agent } from 'node:https';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import got from 'got';
 import { z } from 'zod';
-import { httpAddress, httpStatusError, jsonCall, probe } from './http.ts';
+import { httpAddress, httpStatusError, jsonCall, probe, errorDetail } from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -193,11 +193,4 @@ export function createSplunkProvider(config: SplunkConfig): MetricProvider {
 }
 
 const messageSchema = z.object({ message: z.string() });
-function messageOf(body: string): string | undefined {
-  try {
-    const parsed = messageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.message : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const messageOf = errorDetail(messageSchema, (error) => error.message);

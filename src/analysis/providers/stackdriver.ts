@@ -2,6 +2,7 @@ import { createHash, createSign } from 'node:crypto';
 import { GoogleAuth } from 'google-auth-library';
 import { z } from 'zod';
 import {
+  errorDetail,
   httpAddress,
   httpCall,
   httpStatusError,
@@ -162,16 +163,10 @@ export function stackdriverResultToValue(body: unknown, query: string): MetricVa
 const googleErrorSchema = z.object({
   error: z.object({ message: z.string(), status: z.string().optional() }),
 });
-function googleErrorDetail(body: string): string | undefined {
-  try {
-    const parsed = googleErrorSchema.safeParse(JSON.parse(body));
-    return parsed.success
-      ? `${parsed.data.error.status ?? 'error'}: ${parsed.data.error.message}`
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const googleErrorDetail = errorDetail(
+  googleErrorSchema,
+  (body) => `${body.error.status ?? 'error'}: ${body.error.message}`,
+);
 
 export function createStackdriverProvider(config: StackdriverConfig): MetricProvider {
   const address = httpAddress(
