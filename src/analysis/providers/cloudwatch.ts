@@ -2,7 +2,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail } from './http.ts';
+import { httpAddress, jsonCall, probeRefusedAsInvalid, unexpectedAnswer, errorDetail } from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -197,19 +197,15 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     },
     // As Flagger: a request with no queries must be refused as invalid (400), which CloudWatch
     // only says after it accepted the signature and the permission; 403 means it did not.
-    isOnline: (options?: QueryOptions) =>
-      probe(async () => {
-        const end = Math.floor(now() / 1000);
-        try {
-          await getMetricData(
-            { MetricDataQueries: [], StartTime: end - 60, EndTime: end },
-            'GetMetricData with no queries',
-            options,
-          );
-        } catch (error) {
-          if (error instanceof MetricError && error.kind === 'query' && error.status === 400) return;
-          throw error;
-        }
-      }),
+    isOnline: (options?: QueryOptions) => {
+      const end = Math.floor(now() / 1000);
+      return probeRefusedAsInvalid(() =>
+        getMetricData(
+          { MetricDataQueries: [], StartTime: end - 60, EndTime: end },
+          'GetMetricData with no queries',
+          options,
+        ),
+      );
+    },
   };
 }

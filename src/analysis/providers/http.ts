@@ -164,3 +164,18 @@ export function errorDetail<T>(schema: z.ZodType<T>, pick: (error: T) => string 
     }
   };
 }
+
+/**
+ * isOnline by a request the provider must refuse as invalid (HTTP 400), as Flagger checks
+ * CloudWatch and Cloud Monitoring: they say so only after accepting the credentials.
+ */
+export function probeRefusedAsInvalid(work: () => Promise<unknown>): Promise<OnlineStatus> {
+  return probe(async () => {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof MetricError && error.kind === 'query' && error.status === 400) return;
+      throw error;
+    }
+  });
+}

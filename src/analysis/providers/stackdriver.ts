@@ -8,7 +8,7 @@ import {
   httpStatusError,
   jsonCall,
   parseJsonBody,
-  probe,
+  probeRefusedAsInvalid,
   unexpectedAnswer,
 } from './http.ts';
 import {
@@ -238,14 +238,6 @@ export function createStackdriverProvider(config: StackdriverConfig): MetricProv
     },
     // As Flagger: an empty query must be refused as INVALID_ARGUMENT (400) — which proves
     // the token and the project's permission are good; 401/403 are not.
-    isOnline: (options?: QueryOptions) =>
-      probe(async () => {
-        try {
-          await query('', options);
-        } catch (error) {
-          if (error instanceof MetricError && error.kind === 'query' && error.status === 400) return;
-          throw error;
-        }
-      }),
+    isOnline: (options?: QueryOptions) => probeRefusedAsInvalid(() => query('', options)),
   };
 }
