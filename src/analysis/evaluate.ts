@@ -18,6 +18,7 @@ import {
   TemplateRenderError,
   renderTemplate,
   templateModel,
+  type TemplateDialect,
   type TemplateModel,
 } from './template.ts';
 import type {
@@ -217,15 +218,20 @@ function renderWeb(
   const headers = Object.fromEntries(
     Object.entries(web.headers ?? {}).map(([name, value]) => [
       name,
-      renderTemplate(value, model, `${label} spec.web.headers.${name}`),
+      renderTemplate(value, model, `${label} spec.web.headers.${name}`, 'header'),
     ]),
   );
   return {
     ...web,
-    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`) } : {}),
+    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`, 'url') } : {}),
     ...(web.body ? { body: renderTemplate(web.body, model, `${label} spec.web.body`) } : {}),
     headers,
   };
+}
+
+/** Prometheus takes PromQL; every other provider a language of its own (see TemplateDialect). */
+export function queryDialect(type: string | undefined): TemplateDialect {
+  return !type || type === 'prometheus' ? 'promql' : 'query';
 }
 
 async function prepareTemplate(
@@ -252,7 +258,7 @@ async function prepareTemplate(
     if (spec.web.timeout) timeoutMs = durationMs(spec.web.timeout, `${label} spec.web.timeout`);
   } else {
     if (!spec.query) throw new Error(`${label} has no spec.query`);
-    query = renderTemplate(spec.query, model, label);
+    query = renderTemplate(spec.query, model, label, queryDialect(providerSpec.type));
   }
   let credentials: ProviderCredentials | undefined;
   if (providerSpec.secretRef) {
@@ -300,7 +306,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
     return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs);
   }
   if (check.query) {
-    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`);
+    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`, 'promql');
     return { query, provider: prometheus(), check };
   }
   if (isBuiltinMetric(check.name)) {
@@ -309,6 +315,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
       builtinQuery(canary.provider, check.name),
       model,
       `built-in ${check.name} (${provider})`,
+      'promql',
     );
     return { query, provider: prometheus(), check };
   }
