@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { durationMs } from '../api/duration.ts';
 import { startController } from '../controller/controller.ts';
+import { kubeSecretReader } from '../hooks/webhook.ts';
+import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
 import { connect, loadKubeConfig } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { kubeNotifierResolver, Notifications } from '../notify/dispatcher.ts';
@@ -23,6 +25,7 @@ interface ControllerFlags extends GlobalNotifyOptions {
   concurrency: number;
   resync: string;
   stepEvents?: boolean;
+  allowedUrlHosts?: string;
 }
 
 /** `sluice controller`: the controller as a platform team runs it. Flag names follow Flagger's. */
@@ -72,6 +75,12 @@ export function registerController(program: Command): void {
         'also record each routine step (weight, iteration, pause) as a Kubernetes Event; status always shows it',
       ).env('STEP_EVENTS'),
     );
+  command.addOption(
+    new Option(
+      `${URL_POLICY_FLAG} <list>`,
+      'hosts webhooks and notifications may call: cluster-local (*.svc, *.svc.cluster.local), host names, *.domain, IPs, CIDRs (default: any)',
+    ).env('ALLOWED_URL_HOSTS'),
+  );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
     const flags = cmd.optsWithGlobals<ControllerFlags>();
@@ -86,13 +95,16 @@ export function registerController(program: Command): void {
         ? [flags.namespace]
         : undefined;
     const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
+    const urlPolicy = flags.allowedUrlHosts ? parseUrlPolicy(flags.allowedUrlHosts) : undefined;
+    checkGlobalUrls(urlPolicy, flags);
+    const notifierDeps = urlPolicy ? { urlPolicy } : {};
     const controller = await startController({
       kube,
       log,
       events: new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log }),
       notifications: new Notifications({
-        resolve: kubeNotifierResolver(kube),
-        global: globalNotifiers(flags),
+        resolve: kubeNotifierResolver(kube, notifierDeps),
+        global: globalNotifiers(flags, notifierDeps),
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
@@ -101,6 +113,7 @@ export function registerController(program: Command): void {
       ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
       ...(flags.eventWebhook ? { globalEventWebhook: flags.eventWebhook } : {}),
       ...(flags.stepEvents ? { stepEvents: true } : {}),
+      webhookDeps: { readSecret: kubeSecretReader(kube), ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
       resyncMs: durationMs(flags.resync, '--resync'),
       leaderElection: {
@@ -126,4 +139,15 @@ export function registerController(program: Command): void {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+}
+
+/** The operator's own URLs must pass the list too: refused at start, naming the flag. */
+function checkGlobalUrls(policy: UrlPolicy | undefined, flags: ControllerFlags): void {
+  for (const [flag, url] of [
+    ['--slack-url', flags.slackUrl],
+    ['--msteams-url', flags.msteamsUrl],
+    ['--event-webhook', flags.eventWebhook],
+  ] as const) {
+    if (url) checkUrl(policy, url, flag);
+  }
 }

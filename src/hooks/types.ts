@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CanaryWebhook as ApiCanaryWebhook } from '../api/canary.ts';
+import type { UrlRefusedError } from './url-policy.ts';
 
 // Webhook definitions come from the Canary API (src/api/canary.ts, Flagger's
 // `analysis.webhooks[]` plus Sluice's `insecureSkipVerify`).
@@ -37,4 +38,6 @@ export interface WebhookResult {
   message: string;
   durationMs: number;
   attempts: number;
+  /** Set when --allowed-url-hosts refused the URL (or a redirect or DNS answer of it). */
+  refused?: UrlRefusedError;
 }
