@@ -113,7 +113,7 @@ export function registerController(program: Command): void {
       ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
       ...(flags.eventWebhook ? { globalEventWebhook: flags.eventWebhook } : {}),
       ...(flags.stepEvents ? { stepEvents: true } : {}),
-      webhookDeps: { readSecret: kubeSecretReader(kube), ...(urlPolicy ? { urlPolicy } : {}) },
+      webhookDeps: { readSecret: kubeSecretReader(kube), logger: log, ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
       resyncMs: durationMs(flags.resync, '--resync'),
       leaderElection: {

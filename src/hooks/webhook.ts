@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from '../api/duration.ts';
 import { decodeSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { redact } from '../redact.ts';
 import type { CanaryWebhook, CanaryWebhookPayload, HookType, WebhookResult } from './types.ts';
 import { checkUrl, guardedGotOptions, urlRefusal, UrlRefusedError, type UrlPolicy } from './url-policy.ts';
 
@@ -135,28 +136,8 @@ export function describeNetworkError(error: unknown, timeoutMs: number, url: str
   }
 }
 
-/** Replaces every occurrence of the given secrets (and their URL forms) in a text. */
-export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
-    out = out.split(secret).join('[redacted]');
-    try {
-      const parsed = new URL(secret);
-      for (const part of [
-        parsed.href,
-        `${parsed.origin}${parsed.pathname}`,
-        parsed.pathname,
-        parsed.search,
-      ]) {
-        if (part.length >= 4 && part !== '/') out = out.split(part).join('[redacted]');
-      }
-    } catch {
-      // not a URL: the plain replacement above is all there is
-    }
-  }
-  return out;
-}
+/** Replaces every form of the given secrets in a text (see src/redact.ts). */
+export { redact } from '../redact.ts';
 
 function snippet(body: string): string {
   const text = body.trim().replace(/\s+/g, ' ');
