@@ -1,8 +1,12 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkQueryEscaping } from '../../bench/security/escaping.ts';
+import { checkLoadtesterToken, checkNoShell, checkUrlAllowlist } from '../../bench/security/http-checks.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
+import { rbacMismatch } from '../deploy/access.ts';
+import { find, kustomizeBuild, RoleObject } from '../deploy/render.ts';
 import { eventually } from './kube.ts';
 import {
   applyAsUser,
@@ -546,4 +550,82 @@ export async function runSecretLeakScenario(scenario: LeakScenario): Promise<Lea
     await controller?.kill('SIGTERM');
     await echo.close();
   }
+}
+
+export interface SecurityRun {
+  /** Figures for the `key=value` line of `npm run chaos -- security`. */
+  figures: Record<string, number>;
+  /** Everything that did not hold, one line each. */
+  failures: string[];
+}
+
+/**
+ * Every check of issue 16 §5 in one run, for `npm run chaos -- security`: query escaping
+ * (property runs), the URL allowlist, the load tester's token, no shell, the RBAC rules
+ * against the controller's needs, and the secrets scenario on the control plane.
+ */
+export async function runSecurityChecks(options: {
+  kube: Kube;
+  namespace: string;
+  runs?: number;
+  seed?: number;
+  progress?: (line: string) => void;
+}): Promise<SecurityRun> {
+  const progress = options.progress ?? (() => undefined);
+  const figures: Record<string, number> = {};
+  const failures: string[] = [];
+
+  progress('query escaping');
+  const escaping = checkQueryEscaping({
+    runs: options.runs ?? 1000,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  Object.assign(figures, {
+    escaping_cases: escaping.cases,
+    escaping_refused: escaping.refused,
+    escaping_failures: escaping.failures.length,
+  });
+  failures.push(...escaping.failures.map((f) => `escaping: ${f}`));
+  for (const [name, check] of [
+    ['allowlist', checkUrlAllowlist],
+    ['token', checkLoadtesterToken],
+    ['shell', checkNoShell],
+  ] as const) {
+    progress(name);
+    const report = await check();
+    figures[`${name}_cases`] = report.cases;
+    figures[`${name}_failures`] = report.failures.length;
+    failures.push(...report.failures.map((f) => `${name}: ${f}`));
+  }
+
+  progress('rbac');
+  const base = await kustomizeBuild('');
+  const mismatch = rbacMismatch(
+    [find(base, 'ClusterRole'), find(base, 'Role')].flatMap((role) => RoleObject.parse(role).rules),
+  );
+  Object.assign(figures, {
+    rbac_wildcards: mismatch.wildcards.length,
+    rbac_unneeded: mismatch.unneeded.length,
+    rbac_missing: mismatch.missing.length,
+  });
+  failures.push(
+    ...mismatch.wildcards.map((g) => `rbac: wildcard ${g}`),
+    ...mismatch.unneeded.map((g) => `rbac: granted but not needed: ${g}`),
+    ...mismatch.missing.map((g) => `rbac: needed but not granted: ${g}`),
+  );
+
+  progress('secrets through failures (real controller, about a minute)');
+  const leaks = await runSecretLeakScenario({ kube: options.kube, namespace: options.namespace });
+  Object.assign(figures, {
+    secrets: leaks.secrets,
+    log_lines: leaks.searched['controller log'] ?? 0,
+    events: leaks.searched.Event ?? 0,
+    leaks: leaks.leaks.length,
+    secrets_unsent: leaks.unsent.length,
+  });
+  failures.push(
+    ...leaks.leaks.map((leak) => `leak: ${leak.secret} in ${leak.where}: ${leak.line}`),
+    ...leaks.unsent.map((label) => `secrets: ${label} was never sent, so the scenario proves nothing for it`),
+  );
+  return { figures, failures };
 }
