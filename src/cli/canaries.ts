@@ -85,13 +85,14 @@ export async function sendCommand(
   namespace: string,
   name: string,
   command: CanaryCommand,
+  fieldManager = 'sluice-cli',
 ): Promise<string> {
   await getCanary(kube, namespace, name);
   const id = newCommandId(new Date());
   await kube.wire.mergePatchObject(
     { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name, namespace } },
     { metadata: { annotations: commandAnnotations(command, id) } },
-    { fieldManager: 'sluice-cli' },
+    { fieldManager },
   );
   return id;
 }
