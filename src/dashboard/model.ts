@@ -260,8 +260,8 @@ export function metricPoints(entries: readonly AnalysisEntry[], at: number): Rec
 const GATE_REASONS = new Set(['WaitingApproval', 'GateOpened', 'GateClosed']);
 const COMMAND_REASONS = new Set(['Paused', 'Resumed', 'CommandIgnored', 'CommandRequested']);
 
-function kindOfEvent(reason: string): TimelineKind {
-  if (GATE_REASONS.has(reason)) return 'gate';
+function kindOfEvent(reason: string, message: string): TimelineKind {
+  if (GATE_REASONS.has(reason) || /\(gate (open|closed)\)/.test(message)) return 'gate';
   if (COMMAND_REASONS.has(reason)) return 'command';
   if (/webhook|hook/i.test(reason)) return 'webhook';
   return 'event';
@@ -278,31 +278,13 @@ export function eventEntry(event: WatchedEvent): TimelineEntry {
       event.eventTime ??
       event.firstTimestamp ??
       new Date(0).toISOString(),
-    kind: kindOfEvent(reason),
+    kind: kindOfEvent(reason, event.message ?? ''),
     type: event.type === 'Warning' ? 'Warning' : 'Normal',
     reason,
     message: event.message ?? '',
     count: event.series?.count ?? event.count ?? 1,
     ...(by ? { by } : {}),
   };
-}
-
-interface PendingEffect {
-  id: number;
-  kind: string;
-  type?: string;
-}
-
-function pendingWebhooks(status: Record<string, unknown> | undefined): PendingEffect[] {
-  const pending = machineOf(status)?.pending;
-  if (!Array.isArray(pending)) return [];
-  return pending.flatMap((effect) => {
-    const e = record(effect);
-    const id = num(e?.id);
-    return e?.kind === 'runWebhooks' && id !== undefined
-      ? [{ id, kind: 'runWebhooks', type: str(e.type) }]
-      : [];
-  });
 }
 
 function gateOf(status: Record<string, unknown> | undefined) {
@@ -318,7 +300,7 @@ function gateOf(status: Record<string, unknown> | undefined) {
 
 /**
  * What changed between two statuses of one canary that a person would want on the
- * timeline and the status does not keep: webhook calls started, gate answers.
+ * timeline and no Event says: a gate's answer, a command handled.
  */
 export function observedChanges(
   previous: Record<string, unknown> | undefined,
@@ -326,18 +308,6 @@ export function observedChanges(
   at: string,
 ): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
-  const before = new Set(pendingWebhooks(previous).map((e) => e.id));
-  for (const call of pendingWebhooks(next)) {
-    if (before.has(call.id)) continue;
-    entries.push({
-      at,
-      kind: 'webhook',
-      type: 'Normal',
-      reason: 'WebhookCall',
-      message: `calling ${call.type ?? ''} webhooks`.replace('  ', ' '),
-      count: 1,
-    });
-  }
   const gateBefore = gateOf(previous);
   const gateNow = gateOf(next);
   if (

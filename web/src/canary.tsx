@@ -168,6 +168,12 @@ export function CanaryPage(props: {
     );
   }
   const s = detail.summary;
+  // One time axis for every chart: from the first thing seen to now (at least 10 minutes).
+  const firstSeen = Math.min(
+    detail.weights[0]?.at ?? props.now,
+    ...Object.values(detail.metrics).map((points) => points[0]?.at ?? props.now),
+  );
+  const range: [number, number] = [Math.min(firstSeen, props.now - 10 * 60_000), props.now];
   const metricNames = [...new Set([...detail.analysis.map((a) => a.name), ...Object.keys(detail.metrics)])];
   return (
     <main id="main" data-canary={key}>
@@ -246,6 +252,7 @@ export function CanaryPage(props: {
           stepWeights={s.stepWeights}
           maxWeight={s.maxWeight}
           now={props.now}
+          range={range}
         />
       </section>
       <section aria-labelledby="metrics-title">
@@ -300,7 +307,12 @@ export function CanaryPage(props: {
         )}
         <div class="metric-charts">
           {metricNames.map((metric) => (
-            <MetricChart name={metric} points={detail.metrics[metric] ?? []} limit={detail.limits[metric]} />
+            <MetricChart
+              name={metric}
+              points={detail.metrics[metric] ?? []}
+              limit={detail.limits[metric]}
+              range={range}
+            />
           ))}
         </div>
       </section>

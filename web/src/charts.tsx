@@ -35,6 +35,7 @@ function axes(yLabel: string): uPlot.Axis[] {
 function useChart(
   build: (width: number) => { options: Omit<uPlot.Options, 'width'>; data: uPlot.AlignedData },
   deps: unknown[],
+  range: [number, number],
 ) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -53,6 +54,10 @@ function useChart(
     observer.observe(element);
     return () => observer.disconnect();
   }, deps);
+  // The time axis follows the clock without rebuilding the chart.
+  useEffect(() => {
+    plot.current?.setScale('x', { min: range[0] / 1000, max: range[1] / 1000 });
+  }, [range[0], range[1]]);
   useEffect(() => () => plot.current?.destroy(), []);
   return box;
 }
@@ -69,7 +74,7 @@ function guides(lines: { value: number; label: string; colour: string }[]): uPlo
           ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
           ctx.lineWidth = devicePixelRatio;
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-          ctx.textAlign = 'right';
+          ctx.textAlign = 'left';
           for (const line of lines) {
             const y = u.valToPos(line.value, 'y', true);
             if (y < top - 1 || y > top + height + 1) continue;
@@ -79,7 +84,7 @@ function guides(lines: { value: number; label: string; colour: string }[]): uPlo
             ctx.moveTo(left, y);
             ctx.lineTo(left + width, y);
             ctx.stroke();
-            ctx.fillText(line.label, left + width - 4 * devicePixelRatio, y - 3 * devicePixelRatio);
+            ctx.fillText(line.label, left + 4 * devicePixelRatio, y - 3 * devicePixelRatio);
           }
           ctx.restore();
         },
@@ -94,16 +99,19 @@ export function WeightChart(props: {
   stepWeights: number[];
   maxWeight: number;
   now: number;
+  /** The time axis, in ms: the same for every chart of the page. */
+  range: [number, number];
 }) {
-  const { points, stepWeights, now } = props;
+  const { points, stepWeights, now, range } = props;
+  // The last weight holds until now: a point a day ahead, clipped by the time axis.
   const shown = points.length
-    ? [...points, { at: Math.max(now, points.at(-1)!.at), weight: points.at(-1)!.weight }]
+    ? [...points, { at: Math.max(now, points.at(-1)!.at) + 86_400_000, weight: points.at(-1)!.weight }]
     : [];
   const box = useChart(
     () => ({
       options: {
         height: 220,
-        scales: { x: { time: true }, y: { range: [0, 100] } },
+        scales: { x: { time: true, range: [range[0] / 1000, range[1] / 1000] }, y: { range: [0, 100] } },
         axes: axes('canary %'),
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
@@ -130,7 +138,8 @@ export function WeightChart(props: {
       },
       data: [shown.map((p) => p.at / 1000), shown.map((p) => p.weight)],
     }),
-    [JSON.stringify(shown), stepWeights.join(',')],
+    [JSON.stringify(points), stepWeights.join(',')],
+    range,
   );
   const last = points.at(-1);
   const caption = last
@@ -152,65 +161,80 @@ export function WeightChart(props: {
 }
 
 /** One metric: its value against its limit; for the judge, canary against primary with the interval. */
-export function MetricChart(props: { name: string; points: MetricPoint[]; limit: MetricLimit | undefined }) {
-  const { name, points, limit } = props;
+export function MetricChart(props: {
+  name: string;
+  points: MetricPoint[];
+  limit: MetricLimit | undefined;
+  range: [number, number];
+}) {
+  const { name, points, limit, range } = props;
   const judged = points.some((p) => p.canary !== undefined && p.primary !== undefined);
   const banded = points.some((p) => p.low !== undefined && p.high !== undefined);
-  const box = useChart(() => {
-    const x = points.map((p) => p.at / 1000);
-    const series: uPlot.Series[] = [{}];
-    const data: (number | null)[][] = [];
-    if (judged) {
-      series.push(
-        { label: 'canary', stroke: COLOURS.blue, width: 2, points: { show: true, size: 6 } },
-        { label: 'primary', stroke: COLOURS.orange, width: 2, dash: [8, 4], points: { show: true, size: 6 } },
+  const box = useChart(
+    () => {
+      const x = points.map((p) => p.at / 1000);
+      const series: uPlot.Series[] = [{}];
+      const data: (number | null)[][] = [];
+      if (judged) {
+        series.push(
+          { label: 'canary', stroke: COLOURS.blue, width: 2, points: { show: true, size: 6 } },
+          {
+            label: 'primary',
+            stroke: COLOURS.orange,
+            width: 2,
+            dash: [8, 4],
+            points: { show: true, size: 6 },
+          },
+        );
+        data.push(
+          points.map((p) => p.canary ?? null),
+          points.map((p) => p.primary ?? null),
+        );
+      } else {
+        series.push({ label: name, stroke: COLOURS.blue, width: 2, points: { show: true, size: 6 } });
+        data.push(points.map((p) => p.value));
+      }
+      const bands: uPlot.Band[] = [];
+      if (banded) {
+        const base = series.length;
+        series.push(
+          { label: 'interval low', stroke: COLOURS.sky, width: 1, dash: [2, 3] },
+          { label: 'interval high', stroke: COLOURS.sky, width: 1, dash: [2, 3] },
+        );
+        data.push(
+          points.map((p) => p.low ?? null),
+          points.map((p) => p.high ?? null),
+        );
+        bands.push({ series: [base + 1, base], fill: 'rgba(86,180,233,0.18)' });
+      }
+      const lines: { value: number; label: string; colour: string }[] = [];
+      if (limit?.min !== undefined)
+        lines.push({ value: limit.min, label: `min ${formatNumber(limit.min)}`, colour: COLOURS.vermillion });
+      if (limit?.max !== undefined)
+        lines.push({ value: limit.max, label: `max ${formatNumber(limit.max)}`, colour: COLOURS.vermillion });
+      const values = [...data.flat(), ...lines.map((l) => l.value)].filter(
+        (v): v is number => typeof v === 'number',
       );
-      data.push(
-        points.map((p) => p.canary ?? null),
-        points.map((p) => p.primary ?? null),
-      );
-    } else {
-      series.push({ label: name, stroke: COLOURS.blue, width: 2, points: { show: true, size: 6 } });
-      data.push(points.map((p) => p.value));
-    }
-    const bands: uPlot.Band[] = [];
-    if (banded) {
-      const base = series.length;
-      series.push(
-        { label: 'interval low', stroke: COLOURS.sky, width: 1, dash: [2, 3] },
-        { label: 'interval high', stroke: COLOURS.sky, width: 1, dash: [2, 3] },
-      );
-      data.push(
-        points.map((p) => p.low ?? null),
-        points.map((p) => p.high ?? null),
-      );
-      bands.push({ series: [base + 1, base], fill: 'rgba(86,180,233,0.18)' });
-    }
-    const lines: { value: number; label: string; colour: string }[] = [];
-    if (limit?.min !== undefined)
-      lines.push({ value: limit.min, label: `min ${formatNumber(limit.min)}`, colour: COLOURS.vermillion });
-    if (limit?.max !== undefined)
-      lines.push({ value: limit.max, label: `max ${formatNumber(limit.max)}`, colour: COLOURS.vermillion });
-    const values = [...data.flat(), ...lines.map((l) => l.value)].filter(
-      (v): v is number => typeof v === 'number',
-    );
-    const lo = values.length ? Math.min(...values) : 0;
-    const hi = values.length ? Math.max(...values) : 1;
-    const pad = (hi - lo || Math.abs(hi) || 1) * 0.15;
-    return {
-      options: {
-        height: 180,
-        scales: { x: { time: true }, y: { range: [lo - pad, hi + pad] } },
-        axes: axes(''),
-        legend: { show: judged || banded },
-        cursor: { drag: { x: false, y: false } },
-        series,
-        bands,
-        plugins: [guides(lines)],
-      },
-      data: [x, ...data] as uPlot.AlignedData,
-    };
-  }, [JSON.stringify(points), JSON.stringify(limit ?? {})]);
+      const lo = values.length ? Math.min(...values) : 0;
+      const hi = values.length ? Math.max(...values) : 1;
+      const pad = (hi - lo || Math.abs(hi) || 1) * 0.15;
+      return {
+        options: {
+          height: 180,
+          scales: { x: { time: true }, y: { range: [lo - pad, hi + pad] } },
+          axes: axes(''),
+          legend: { show: judged || banded },
+          cursor: { drag: { x: false, y: false } },
+          series,
+          bands,
+          plugins: [guides(lines)],
+        },
+        data: [x, ...data] as uPlot.AlignedData,
+      };
+    },
+    [JSON.stringify(points), JSON.stringify(limit ?? {})],
+    range,
+  );
   const last = points.at(-1);
   const against = limit
     ? ` against ${[limit.min !== undefined ? `min ${formatNumber(limit.min)}` : '', limit.max !== undefined ? `max ${formatNumber(limit.max)}` : ''].filter(Boolean).join(', ')}`

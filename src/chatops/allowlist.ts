@@ -1,0 +1,43 @@
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+// Who may press which Slack button: a YAML map from Slack user id to the buttons that
+// user may press (`"*"` for every user). A user or a button not listed is refused.
+
+export const SLACK_BUTTONS = ['approve', 'deny', 'rollback', 'pause'] as const;
+export type SlackButton = (typeof SLACK_BUTTONS)[number];
+
+const Entry = z.union([z.literal('all'), z.array(z.enum(SLACK_BUTTONS))]);
+const File = z.record(
+  z.string().regex(/^(\*|[A-Z0-9]{2,32})$/, 'a Slack user id like U012ABCDEF, or *'),
+  Entry,
+);
+
+export type SlackAllowlist = ReadonlyMap<string, ReadonlySet<SlackButton>>;
+
+/** Parses the users file; errors name the file and the entry. */
+export function parseAllowlist(text: string, source: string): SlackAllowlist {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (error) {
+    throw new Error(`${source}: not YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = File.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(
+      `${source}: ${issue.path.map(String).join('.') || '(top)'}: ${issue.message}; expected "<slack user id>: [${SLACK_BUTTONS.join(', ')}]" or "all"`,
+    );
+  }
+  return new Map(
+    Object.entries(parsed.data).map(([user, buttons]) => [
+      user,
+      new Set<SlackButton>(buttons === 'all' ? SLACK_BUTTONS : buttons),
+    ]),
+  );
+}
+
+export function mayPress(allowlist: SlackAllowlist, user: string, button: SlackButton): boolean {
+  return Boolean(allowlist.get(user)?.has(button) || allowlist.get('*')?.has(button));
+}
