@@ -7,11 +7,9 @@ import { z } from 'zod';
 export const SLACK_BUTTONS = ['approve', 'deny', 'rollback', 'pause'] as const;
 export type SlackButton = (typeof SLACK_BUTTONS)[number];
 
-const Entry = z.union([z.literal('all'), z.array(z.enum(SLACK_BUTTONS))]);
-const File = z.record(
-  z.string().regex(/^(\*|[A-Z0-9]{2,32})$/, 'a Slack user id like U012ABCDEF, or *'),
-  Entry,
-);
+const Entry = z.preprocess((v) => (v === 'all' ? [...SLACK_BUTTONS] : v), z.array(z.enum(SLACK_BUTTONS)));
+const File = z.record(z.string(), Entry);
+const USER = /^(\*|[A-Z0-9]{2,32})$/;
 
 export type SlackAllowlist = ReadonlyMap<string, ReadonlySet<SlackButton>>;
 
@@ -30,12 +28,13 @@ export function parseAllowlist(text: string, source: string): SlackAllowlist {
       `${source}: ${issue.path.map(String).join('.') || '(top)'}: ${issue.message}; expected "<slack user id>: [${SLACK_BUTTONS.join(', ')}]" or "all"`,
     );
   }
-  return new Map(
-    Object.entries(parsed.data).map(([user, buttons]) => [
-      user,
-      new Set<SlackButton>(buttons === 'all' ? SLACK_BUTTONS : buttons),
-    ]),
-  );
+  for (const user of Object.keys(parsed.data)) {
+    if (!USER.test(user)) throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
+  }
+  for (const user of Object.keys(parsed.data)) {
+    if (!USER.test(user)) throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
+  }
+  return new Map(Object.entries(parsed.data).map(([user, buttons]) => [user, new Set<SlackButton>(buttons)]));
 }
 
 export function mayPress(allowlist: SlackAllowlist, user: string, button: SlackButton): boolean {
