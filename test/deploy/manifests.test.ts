@@ -360,7 +360,7 @@ describe('Helm chart (deploy/chart)', () => {
     expect(controllerWorkload(chartDefault).spec.replicas).toBe(controllerWorkload(base).spec.replicas);
   });
 
-  it('renders every toggle: ServiceMonitor, load tester, notification Secret; RBAC, ServiceAccount and PDB off', () => {
+  it('renders every toggle: ServiceMonitor, load tester, notification Secret, dashboard, Slack buttons; RBAC, ServiceAccount and PDB off', () => {
     const kinds = (manifests: Manifest[]) => manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort();
     expect(kinds(chartAll)).toEqual(
       [
@@ -373,6 +373,8 @@ describe('Helm chart (deploy/chart)', () => {
         'RoleBinding/sluice-loadtester',
         'Deployment/sluice-loadtester',
         'Service/sluice-loadtester',
+        'Service/sluice-dashboard',
+        'Secret/sluice-slack-chatops',
       ].sort(),
     );
     // The leader-election Role follows the lease: its namespace and its name.
