@@ -13,6 +13,7 @@ import { deployDemoApp, demoDeployment, readStatus, startDemoStack } from '../sr
 import { startDemoLoad } from '../src/dev/loadgen.ts';
 import { consoleProgress } from '../src/dev/progress.ts';
 import { applyManifest } from '../src/dev/stack.ts';
+import { connect, isNotFound, loadKubeConfig } from '../src/kube/client.ts';
 import { createLogger } from '../src/log.ts';
 
 const OUT = 'docs/images';
@@ -27,6 +28,26 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
       throw new Error(`screenshots: ${what} did not happen in ${TIMEOUT_MS / 1000}s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** A reused control plane may hold an earlier run's demo: start from an empty namespace. */
+async function removeDemoNamespace(env: ClusterEnv): Promise<void> {
+  const kube = connect(loadKubeConfig(env.kubeconfig));
+  try {
+    await kube.core.deleteNamespace({ name: 'demo' });
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  await until(
+    'the old demo namespace to go',
+    () =>
+      kube.core.readNamespace({ name: 'demo' }).then(
+        () => false,
+        (error: unknown) => isNotFound(error),
+      ),
+    (gone) => gone,
+  );
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -45,6 +66,7 @@ async function main(): Promise<void> {
   const env: ClusterEnv | undefined = owned ? await up({ stateDir, progress }) : await clusterEnv(stateDir);
   if (!env) throw new Error(`no running control plane in ${stateDir} (sluice dev up --dir ${stateDir})`);
   await mkdir(OUT, { recursive: true });
+  if (!owned) await removeDemoNamespace(env);
   const stack = await progress.step('starting the demo stack with the dashboard', () =>
     startDemoStack(env, 'istio', createLogger({ level: 'warn', name: 'screenshots' })),
   );

@@ -19,7 +19,9 @@ export function parseAllowlist(text: string, source: string): SlackAllowlist {
   try {
     raw = parse(text) ?? {};
   } catch (error) {
-    throw new Error(`${source}: not YAML: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${source}: not YAML: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   const parsed = File.safeParse(raw);
   if (!parsed.success) {
@@ -29,10 +31,12 @@ export function parseAllowlist(text: string, source: string): SlackAllowlist {
     );
   }
   for (const user of Object.keys(parsed.data)) {
-    if (!USER.test(user)) throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
+    if (!USER.test(user))
+      throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
   }
   for (const user of Object.keys(parsed.data)) {
-    if (!USER.test(user)) throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
+    if (!USER.test(user))
+      throw new Error(`${source}: ${user}: expected a Slack user id like U012ABCDEF, or *`);
   }
   return new Map(Object.entries(parsed.data).map(([user, buttons]) => [user, new Set<SlackButton>(buttons)]));
 }
