@@ -17,10 +17,14 @@ describe('Slack allowlist', () => {
   });
 
   it('names the file and the entry of an unknown button', () => {
-    expect(() => parseAllowlist('U0ALICE: [approve, merge]', 'users.yaml')).toThrow(/users\.yaml: U0ALICE\.1: .*approve, deny, rollback, pause/);
+    expect(() => parseAllowlist('U0ALICE: [approve, merge]', 'users.yaml')).toThrow(
+      /users\.yaml: U0ALICE\.1: .*approve, deny, rollback, pause/,
+    );
   });
 
   it('refuses a user key that is no Slack id', () => {
-    expect(() => parseAllowlist('alice: all', 'users.yaml')).toThrow(/users\.yaml: alice: expected a Slack user id/);
+    expect(() => parseAllowlist('alice: all', 'users.yaml')).toThrow(
+      /users\.yaml: alice: expected a Slack user id/,
+    );
   });
 });

@@ -22,10 +22,26 @@ describe('Slack request signatures', () => {
   });
 
   it.each([
-    ['another secret', { timestamp: String(NOW), signature: slackSignature('other', String(NOW), BODY) }, 'does not match'],
-    ['a changed body', { timestamp: String(NOW), signature: slackSignature(SECRET, String(NOW), `${BODY}x`) }, 'does not match'],
-    ['a stale timestamp', { timestamp: String(NOW - 301), signature: slackSignature(SECRET, String(NOW - 301), BODY) }, '5 minutes'],
-    ['a future timestamp', { timestamp: String(NOW + 301), signature: slackSignature(SECRET, String(NOW + 301), BODY) }, '5 minutes'],
+    [
+      'another secret',
+      { timestamp: String(NOW), signature: slackSignature('other', String(NOW), BODY) },
+      'does not match',
+    ],
+    [
+      'a changed body',
+      { timestamp: String(NOW), signature: slackSignature(SECRET, String(NOW), `${BODY}x`) },
+      'does not match',
+    ],
+    [
+      'a stale timestamp',
+      { timestamp: String(NOW - 301), signature: slackSignature(SECRET, String(NOW - 301), BODY) },
+      '5 minutes',
+    ],
+    [
+      'a future timestamp',
+      { timestamp: String(NOW + 301), signature: slackSignature(SECRET, String(NOW + 301), BODY) },
+      '5 minutes',
+    ],
     ['no signature', { timestamp: String(NOW), signature: undefined }, 'missing'],
     ['no timestamp', { timestamp: undefined, signature: 'v0=00' }, 'missing'],
     ['a malformed timestamp', { timestamp: '12abc', signature: 'v0=00' }, 'not a Unix time'],

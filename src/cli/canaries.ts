@@ -7,6 +7,7 @@ import {
   newCommandId,
   type Command as CanaryCommand,
 } from '../api/commands.ts';
+import type { WatchedEvent } from '../dashboard/model.ts';
 import { apiErrorMessage, connect, isNotFound, loadKubeConfig, type Kube } from '../kube/client.ts';
 import { isTerminal, renderStatus, renderTable, type CanaryView, type EventView } from './render.ts';
 
@@ -38,19 +39,13 @@ async function getCanary(kube: Kube, namespace: string, name: string): Promise<C
 }
 
 async function listEvents(kube: Kube, namespace: string, name: string): Promise<EventView[]> {
-  const list = await kube.wire.request<{
-    items: {
-      type?: string;
-      reason?: string;
-      message?: string;
-      count?: number;
-      lastTimestamp?: string;
-      eventTime?: string;
-      firstTimestamp?: string;
-    }[];
-  }>(HttpMethod.GET, `/api/v1/namespaces/${namespace}/events`, {
-    query: { fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` },
-  });
+  const list = await kube.wire.request<{ items: WatchedEvent[] }>(
+    HttpMethod.GET,
+    `/api/v1/namespaces/${namespace}/events`,
+    {
+      query: { fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` },
+    },
+  );
   return list.items
     .map((e) => ({
       type: e.type,

@@ -25,7 +25,8 @@ describe('dashboard history', () => {
 
   it('stays bounded per canary', () => {
     const history = new History(0);
-    for (let i = 0; i < MAX_POINTS + 50; i += 1) history.observe('ns/a', { canaryWeight: i % 2 ? 10 : 20 }, i);
+    for (let i = 0; i < MAX_POINTS + 50; i += 1)
+      history.observe('ns/a', { canaryWeight: i % 2 ? 10 : 20 }, i);
     expect(history.weights('ns/a')).toHaveLength(MAX_POINTS);
     expect(history.weights('ns/a')[0]!.at).toBe(50);
   });

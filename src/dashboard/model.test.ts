@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { analysisEntries, eventEntry, mergeTimeline, metricLimits, observedChanges, summarize, verdictOf } from './model.ts';
+import {
+  analysisEntries,
+  eventEntry,
+  mergeTimeline,
+  metricLimits,
+  observedChanges,
+  summarize,
+  verdictOf,
+} from './model.ts';
 import { compareSummaries, filterSummaries } from './order.ts';
 
 const spec = {
@@ -131,12 +139,16 @@ describe('dashboard model', () => {
       by: 'alice (Slack U1)',
     });
     expect(
-      eventEntry({ metadata: { name: 'w' }, reason: 'WebhookCalled', message: 'confirm-rollout webhook gate (gate closed): 403' })
-        .kind,
+      eventEntry({
+        metadata: { name: 'w' },
+        reason: 'WebhookCalled',
+        message: 'confirm-rollout webhook gate (gate closed): 403',
+      }).kind,
     ).toBe('gate');
-    expect(eventEntry({ metadata: { name: 'w' }, reason: 'WebhookCalled', message: 'rollout webhook load: ok' }).kind).toBe(
-      'webhook',
-    );
+    expect(
+      eventEntry({ metadata: { name: 'w' }, reason: 'WebhookCalled', message: 'rollout webhook load: ok' })
+        .kind,
+    ).toBe('webhook');
   });
 
   it('notices a gate answered and a command handled between two statuses', () => {
@@ -147,14 +159,25 @@ describe('dashboard model', () => {
       lastCommand: { id: 'c1', command: 'pause', handledAt: '2026-01-01T00:00:04Z', result: 'accepted' },
     };
     expect(observedChanges(before, after, at)).toEqual([
-      expect.objectContaining({ kind: 'gate', reason: 'GateOpen', message: 'confirm-promotion gate open: approved' }),
+      expect.objectContaining({
+        kind: 'gate',
+        reason: 'GateOpen',
+        message: 'confirm-promotion gate open: approved',
+      }),
       expect.objectContaining({ kind: 'command', at: '2026-01-01T00:00:04Z', message: 'pause: accepted' }),
     ]);
     expect(observedChanges(after, after, at)).toEqual([]);
   });
 
   it('merges timelines in time order, each entry once', () => {
-    const a = { at: '2026-01-01T00:00:02Z', kind: 'event' as const, type: 'Normal' as const, reason: 'B', message: 'b', count: 1 };
+    const a = {
+      at: '2026-01-01T00:00:02Z',
+      kind: 'event' as const,
+      type: 'Normal' as const,
+      reason: 'B',
+      message: 'b',
+      count: 1,
+    };
     const b = { ...a, at: '2026-01-01T00:00:01Z', reason: 'A', message: 'a' };
     expect(mergeTimeline([a], [b, a]).map((e) => e.reason)).toEqual(['A', 'B']);
   });

@@ -11,9 +11,8 @@ import { sluice } from '../support/sluice.ts';
 import {
   APP,
   apply,
-  demoCanary,
+  deployIstioApp,
   demoDeployment,
-  load,
   startStack,
   waitForBootstrap,
   waitForCanary,
@@ -51,20 +50,10 @@ beforeAll(async () => {
       join(dir, 'users.yaml'),
     ],
   });
-  await apply(ns.kube, demoDeployment(ns.name, '1.0.0'));
-  await apply(
-    ns.kube,
-    demoCanary(ns.name, {
-      provider: 'istio',
-      analysis: {
-        interval: '10s',
-        threshold: 2,
-        stepWeights: [50],
-        webhooks: [{ name: 'approval', type: 'confirm-promotion', url: `${stack.loadtesterUrl}/gate/check` }],
-      },
-    }),
-  );
-  traffic = load(stack.runtime.proxies[0]!.url);
+  traffic = await deployIstioApp(stack, {
+    stepWeights: [50],
+    webhooks: [{ name: 'approval', type: 'confirm-promotion', url: `${stack.loadtesterUrl}/gate/check` }],
+  });
 });
 
 afterAll(async () => {
@@ -84,7 +73,9 @@ function signed(user: string, button: Button, options: { secret?: string; ageSec
   };
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
   const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0));
-  const signature = `v0=${createHmac('sha256', options.secret ?? SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  const signature = `v0=${createHmac('sha256', options.secret ?? SECRET)
+    .update(`v0:${timestamp}:${body}`)
+    .digest('hex')}`;
   return {
     body,
     headers: {
@@ -114,9 +105,13 @@ function buttonsOfLastMessage(): Map<string, Button> {
 }
 
 const answered = (pattern: RegExp) =>
-  eventually(`an answer matching ${pattern}`, async () => answers.messages.find((m) => pattern.test(m.text)), {
-    timeoutMs: 15_000,
-  });
+  eventually(
+    `an answer matching ${pattern}`,
+    async () => answers.messages.find((m) => pattern.test(m.text)),
+    {
+      timeoutMs: 15_000,
+    },
+  );
 
 async function gateOpen(): Promise<boolean> {
   const response = await fetch(`${stack.loadtesterUrl}/gate/check`, {
@@ -144,11 +139,12 @@ describe('Slack interactions on the controller', () => {
     expect((await post(signed('U0ALICE', approve, { secret: 'not-the-secret' }))).status).toBe(401);
     expect((await post(signed('U0ALICE', approve, { ageSeconds: 360 }))).status).toBe(401);
     const unsigned = signed('U0ALICE', approve);
-    expect((await post({ body: unsigned.body, headers: { 'content-type': unsigned.headers['content-type'] } })).status).toBe(401);
-    const tampered = signed('U0BOB', approve);
     expect(
-      (await post({ ...tampered, body: tampered.body.replace('U0BOB', 'U0ALICE') })).status,
+      (await post({ body: unsigned.body, headers: { 'content-type': unsigned.headers['content-type'] } }))
+        .status,
     ).toBe(401);
+    const tampered = signed('U0BOB', approve);
+    expect((await post({ ...tampered, body: tampered.body.replace('U0BOB', 'U0ALICE') })).status).toBe(401);
 
     // Signed, but Bob may only pause.
     expect((await post(signed('U0BOB', approve))).status).toBe(200);
@@ -189,11 +185,15 @@ describe('Slack interactions on the controller', () => {
     await waitForCanary(ns.kube, ns.name, 'WaitingPromotion', { timeoutMs: 90_000 });
     const canaryRef = JSON.stringify({ namespace: ns.name, name: APP });
 
-    expect((await post(signed('U0BOB', { action_id: 'sluice:rollback', value: canaryRef }))).status).toBe(200);
+    expect((await post(signed('U0BOB', { action_id: 'sluice:rollback', value: canaryRef }))).status).toBe(
+      200,
+    );
     await answered(/<@U0BOB> may not press rollback/);
     expect((await post(signed('U0BOB', { action_id: 'sluice:pause', value: canaryRef }))).status).toBe(200);
     await answered(new RegExp(`<@U0BOB> paused ${APP}\\.${ns.name}`));
-    await waitForCanary(ns.kube, ns.name, (c) => c.status?.lastCommand?.command === 'pause', { timeoutMs: 30_000 });
+    await waitForCanary(ns.kube, ns.name, (c) => c.status?.lastCommand?.command === 'pause', {
+      timeoutMs: 30_000,
+    });
 
     const deny = buttonsOfLastMessage().get('sluice:deny')!;
     expect((await post(signed('U0ALICE', deny))).status).toBe(200);
@@ -205,10 +205,17 @@ describe('Slack interactions on the controller', () => {
     // Retried, it runs again (still held by Bob's pause); "roll back now" rolls it back.
     expect((await sluice(['retry', APP, '-n', ns.name])).code).toBe(0);
     await waitForCanary(ns.kube, ns.name, 'Progressing', { timeoutMs: 60_000 });
-    expect((await post(signed('U0ALICE', { action_id: 'sluice:rollback', value: canaryRef }))).status).toBe(200);
+    expect((await post(signed('U0ALICE', { action_id: 'sluice:rollback', value: canaryRef }))).status).toBe(
+      200,
+    );
     await answered(new RegExp(`<@U0ALICE> rolled back ${APP}\\.${ns.name}`));
-    await waitForCanary(ns.kube, ns.name, (c) => c.status?.phase === 'Failed' && c.status.lastCommand?.command === 'abort', {
-      timeoutMs: 30_000,
-    });
+    await waitForCanary(
+      ns.kube,
+      ns.name,
+      (c) => c.status?.phase === 'Failed' && c.status.lastCommand?.command === 'abort',
+      {
+        timeoutMs: 30_000,
+      },
+    );
   }, 300_000);
 });

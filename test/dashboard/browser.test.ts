@@ -7,9 +7,8 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import {
   APP,
   apply,
-  demoCanary,
+  deployIstioApp,
   demoDeployment,
-  load,
   startStack,
   waitForBootstrap,
   waitForCanary,
@@ -32,20 +31,10 @@ beforeAll(async () => {
   // Installs chromium first on a fresh machine (apt-get), hence the long hook timeout.
   browser = await launchBrowser();
   stack = await startStack(ns.name, { proxies: [{ service: APP }], dashboard: true });
-  await apply(ns.kube, demoDeployment(ns.name, '1.0.0'));
-  await apply(
-    ns.kube,
-    demoCanary(ns.name, {
-      provider: 'istio',
-      analysis: {
-        interval: '10s',
-        threshold: 2,
-        stepWeights: [20, 40, 60],
-        metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-      },
-    }),
-  );
-  traffic = load(stack.runtime.proxies[0]!.url);
+  traffic = await deployIstioApp(stack, {
+    stepWeights: [20, 40, 60],
+    metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+  });
   page = await browser.context.newPage();
 }, 600_000);
 

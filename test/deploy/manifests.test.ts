@@ -19,6 +19,7 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import {
   CHART,
   DEPLOY,
+  ensureDeployTools,
   REPO,
   find,
   flattenRules,
@@ -60,9 +61,7 @@ let chartAll: Manifest[];
 let chartSingle: Manifest[];
 
 beforeAll(async () => {
-  // Built once into ~/.cache/sluice/tools (a few minutes on a fresh machine, then instant).
-  await ensureTool('kustomize', consoleProgress());
-  await ensureTool('helm', consoleProgress());
+  await ensureDeployTools();
   [base, monitored, loadtester, chartDefault, chartAll, chartSingle] = await Promise.all([
     kustomizeBuild(''),
     kustomizeBuild('overlays/servicemonitor'),

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { consoleProgress } from '../../src/dev/progress.ts';
-import { ensureTool } from '../../src/dev/tools.ts';
 import {
+  ensureDeployTools,
   find,
   flattenRules,
   helm,
@@ -23,8 +22,7 @@ let overlay: Manifest[];
 let chart: Manifest[];
 
 beforeAll(async () => {
-  await ensureTool('kustomize', consoleProgress());
-  await ensureTool('helm', consoleProgress());
+  await ensureDeployTools();
   [base, overlay, chart] = await Promise.all([
     kustomizeBuild(''),
     kustomizeBuild('overlays/dashboard'),

@@ -7,7 +7,7 @@ describe('page formatting', () => {
     expect(age('2026-01-01T23:59:15Z', now)).toBe('45s');
     expect(age('2026-01-01T23:00:00Z', now)).toBe('60m');
     expect(age('2025-12-30T00:00:00Z', now)).toBe('3d');
-    expect(age(null, now)).toBe('–');
+    expect(age(undefined, now)).toBe('-');
   });
 
   it('writes numbers short and marks every phase with a symbol as well as a colour', () => {

@@ -1,16 +1,7 @@
 // Small formatting helpers of the page (pure; unit-tested in format.test.ts).
 
-/** "45s", "3m", "2h", "5d" — kubectl's compact ages. */
-export function age(from: string | null | undefined, now: number): string {
-  if (!from) return '–';
-  const seconds = Math.max(0, Math.round((now - Date.parse(from)) / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 120) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h`;
-  return `${Math.floor(hours / 24)}d`;
-}
+/** kubectl's compact ages, as `sluice get` writes them. */
+export { age } from '../../src/cli/render.ts';
 
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined) return 'no value';

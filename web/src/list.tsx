@@ -4,6 +4,30 @@ import { filterSummaries } from '../../src/dashboard/order.ts';
 import { age, PHASES } from './format.ts';
 import { canaryHref, Link, navigate, PhaseBadge, stepText, WeightBar } from './shared.tsx';
 
+function Filter(props: {
+  label: string;
+  name: string;
+  value: string;
+  choices: readonly string[];
+  onChange: (name: string, value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}{' '}
+      <select
+        value={props.value}
+        name={props.name}
+        onChange={(e) => props.onChange(props.name, (e.currentTarget as HTMLSelectElement).value)}
+      >
+        <option value="">all</option>
+        {props.choices.map((choice) => (
+          <option value={choice}>{choice}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** `/`: every canary, failing first, live. */
 export function ListPage(props: {
   canaries: Map<string, CanarySummary>;
@@ -29,32 +53,14 @@ export function ListPage(props: {
   return (
     <main id="main">
       <div class="toolbar" role="search">
-        <label>
-          Namespace{' '}
-          <select
-            value={namespace}
-            onChange={(e) => setFilter('namespace', (e.currentTarget as HTMLSelectElement).value)}
-            name="namespace"
-          >
-            <option value="">all</option>
-            {namespaces.map((ns) => (
-              <option value={ns}>{ns}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Phase{' '}
-          <select
-            value={phase}
-            onChange={(e) => setFilter('phase', (e.currentTarget as HTMLSelectElement).value)}
-            name="phase"
-          >
-            <option value="">all</option>
-            {PHASES.map((p) => (
-              <option value={p}>{p}</option>
-            ))}
-          </select>
-        </label>
+        <Filter
+          label="Namespace"
+          name="namespace"
+          value={namespace}
+          choices={namespaces}
+          onChange={setFilter}
+        />
+        <Filter label="Phase" name="phase" value={phase} choices={PHASES} onChange={setFilter} />
         <p class="count" aria-live="polite">
           {shown.length} canar{shown.length === 1 ? 'y' : 'ies'}
           {failing ? `, ${failing} failing` : ''}
