@@ -57,8 +57,13 @@ export class DashboardStore {
     );
   }
 
+  /**
+   * Resolves once the canaries are listed. Events follow when their watch syncs: without
+   * the right to list Events the timeline stays short (the informer logs why), the rest works.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.#canaries, ...this.#events].map((informer) => informer.start()));
+    for (const informer of this.#events) void informer.start();
+    await Promise.all(this.#canaries.map((informer) => informer.start()));
   }
 
   async stop(): Promise<void> {
