@@ -285,9 +285,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (!options.tty) lastPrinted = '';
     show('done', bad);
     write(
-      `\nDashboard: ${canaryPage}\n` +
-        '  the weight chart shows both releases step by step, the metric charts the success rate\n' +
-        '  and latency against their limits, the timeline every Event, webhook call and rollback.\n',
+      options.keep
+        ? `\nDashboard: ${canaryPage}\n` +
+            '  the weight chart shows both releases step by step, the metric charts the success rate\n' +
+            '  and latency against their limits, the timeline every Event, webhook call and rollback.\n'
+        : '\nWith --keep everything stays up and the dashboard shows both releases.\n',
     );
     exitCode = good.phase === 'Succeeded' && bad.phase === 'Failed' ? 0 : 1;
     write(
