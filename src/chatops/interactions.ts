@@ -201,7 +201,7 @@ export async function handleInteraction(deps: SlackInteractionDeps, payload: unk
       text: `${mention} may not press ${button} (not in Sluice's Slack allowlist). Nothing was changed.`,
     };
   } else {
-    const actor = `${user.username ?? user.name ?? user.id} (Slack ${user.id})`;
+    const actor = `${user.username ?? user.name ?? user.id} (${user.id})`;
     try {
       outcome = { ok: true, text: await press(deps, button, value.data, actor, mention) };
       deps.log.info(

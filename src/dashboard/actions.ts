@@ -19,13 +19,17 @@ export interface CanaryRef {
 
 const subject = (canary: CanaryRef) => ({ apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', ...canary });
 
+/** Where a press came from: names the field manager and the words of the Event. */
+export type Via = 'dashboard' | 'Slack';
+const FROM: Record<Via, string> = { dashboard: 'from the dashboard', Slack: 'from Slack' };
+
 /** Issues a command as the CLI does and records who asked; returns the command id. */
 export async function requestCommand(
   deps: ActionDeps,
   canary: CanaryRef,
   command: Command,
   actor: string,
-  via: string,
+  via: Via,
 ): Promise<string> {
   const id = await sendCommand(
     deps.kube,
@@ -38,10 +42,8 @@ export async function requestCommand(
     subject(canary),
     'Normal',
     'CommandRequested',
-    `${command} requested by ${actor} (${via})`,
-    {
-      actor,
-    },
+    `${command} requested ${FROM[via]} by ${actor}`,
+    { actor },
   );
   return id;
 }
@@ -53,13 +55,13 @@ export function recordGateAnswer(
   gate: string,
   open: boolean,
   actor: string,
-  via: string,
+  via: Via,
 ): Promise<void> {
   return deps.events.record(
     subject(canary),
     'Normal',
     open ? 'GateOpened' : 'GateClosed',
-    `${gate} gate ${open ? 'opened' : 'closed'} by ${actor} (${via})`,
+    `${gate} gate ${open ? 'opened' : 'closed'} ${FROM[via]} by ${actor}`,
     { actor },
   );
 }

@@ -122,7 +122,7 @@ describe('dashboard model', () => {
 
   it('turns Events into timeline entries with who acted, gates marked as gates', () => {
     const entry = eventEntry({
-      metadata: { name: 'e', annotations: { 'sluice.dev/actor': 'alice (Slack U1)' } },
+      metadata: { name: 'e', annotations: { 'sluice.dev/actor': 'alice (U1)' } },
       reason: 'GateOpened',
       type: 'Normal',
       message: 'confirm-promotion gate opened by alice',
@@ -136,7 +136,7 @@ describe('dashboard model', () => {
       reason: 'GateOpened',
       message: 'confirm-promotion gate opened by alice',
       count: 2,
-      by: 'alice (Slack U1)',
+      by: 'alice (U1)',
     });
     expect(
       eventEntry({

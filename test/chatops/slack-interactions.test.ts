@@ -170,8 +170,8 @@ describe('Slack interactions on the controller', () => {
       fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${APP}`,
     });
     const opened = events.items.find((e) => e.reason === 'GateOpened');
-    expect(opened?.message).toBe('confirm-promotion gate opened by alice (Slack U0ALICE) (Slack)');
-    expect(opened?.metadata?.annotations?.['sluice.dev/actor']).toBe('alice (Slack U0ALICE)');
+    expect(opened?.message).toBe('confirm-promotion gate opened from Slack by alice (U0ALICE)');
+    expect(opened?.metadata?.annotations?.['sluice.dev/actor']).toBe('alice (U0ALICE)');
   }, 300_000);
 
   it('pauses, denies and rolls back from Slack', async () => {

@@ -122,7 +122,7 @@ describe('dashboard in a real browser', () => {
       .poll(() => page.locator('li[data-reason="CommandRequested"] .text').first().textContent(), {
         timeout: 15_000,
       })
-      .toMatch(/abort requested by .+ \(dashboard\)/);
+      .toMatch(/abort requested from the dashboard by .+/);
 
     // Back on the list, the failed canary comes first and says so.
     await page.getByRole('link', { name: '← all canaries' }).click();
