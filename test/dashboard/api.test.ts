@@ -1,13 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKubeConfig } from '../../src/kube/client.ts';
 import { freePort } from '../../src/dev/process.ts';
 import { spawnSluice, type SluiceChild } from '../../src/dev/stack.ts';
 import type { Access, CanaryDetail, CanarySummary, StreamMessage } from '../../src/dashboard/api.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { eventually, useNamespace, writeTokenKubeconfig } from '../support/kube.ts';
 import { applyAsUser, sluice, startControllerProcess, type SluiceProcess } from '../support/sluice.ts';
 
 // The dashboard's JSON API and live stream as served by the controller
@@ -239,23 +238,10 @@ describe('the dashboard API served by the controller', () => {
   });
 
   it('sluice dashboard fails at start, naming the scope, where its user may not list canaries', async () => {
-    const cluster = loadKubeConfig(testEnv().kubeconfig).getCurrentCluster()!;
     const dir = await mkdtemp(join(tmpdir(), 'sluice-dash-viewer-'));
     try {
       const kubeconfig = join(dir, 'kubeconfig');
-      await writeFile(
-        kubeconfig,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [
-            { name: 'c', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } },
-          ],
-          users: [{ name: 'viewer', user: { token: tokens.viewer } }],
-          contexts: [{ name: 'viewer', context: { cluster: 'c', user: 'viewer' } }],
-          'current-context': 'viewer',
-        }),
-      );
+      await writeTokenKubeconfig(kubeconfig, tokens.viewer);
       const result = await sluice(['dashboard', '-A', '--kubeconfig', kubeconfig, '--port', '0'], {
         timeoutMs: 30_000,
       });
