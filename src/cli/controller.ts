@@ -9,6 +9,7 @@ import { createLogger } from '../log.ts';
 import { kubeNotifierResolver, Notifications } from '../notify/dispatcher.ts';
 import { EventRecorder } from '../notify/events.ts';
 import { addNotificationOptions, globalNotifiers, type GlobalNotifyOptions } from '../notify/global.ts';
+import type { HttpHandler } from '../controller/server.ts';
 
 interface ControllerFlags extends GlobalNotifyOptions {
   kubeconfig?: string;
@@ -26,6 +27,20 @@ interface ControllerFlags extends GlobalNotifyOptions {
   resync: string;
   stepEvents?: boolean;
   allowedUrlHosts?: string;
+  dashboardAddress?: string;
+  dashboardReadOnly?: boolean;
+  slackSigningSecretFile?: string;
+  slackUsersFile?: string;
+}
+
+/** `host:port`, `:port` or `[::1]:port` of --dashboard-address. */
+export function parseAddress(value: string, flag: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[3]);
+  if (!match || !(port >= 0 && port <= 65535)) {
+    throw new Error(`${flag}: "${value}" is not an address; expected host:port, e.g. 0.0.0.0:9090 or :9090`);
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
 /** `sluice controller`: the controller as a platform team runs it. Flag names follow Flagger's. */
@@ -74,6 +89,27 @@ export function registerController(program: Command): void {
         '--step-events',
         'also record each routine step (weight, iteration, pause) as a Kubernetes Event; status always shows it',
       ).env('STEP_EVENTS'),
+    )
+    .addOption(
+      new Option(
+        '--dashboard-address <host:port>',
+        'serve the web dashboard there (off by default); its buttons need a user token allowed to patch the Canary',
+      ).env('DASHBOARD_ADDRESS'),
+    )
+    .addOption(
+      new Option('--dashboard-read-only', 'the dashboard shows no buttons').env('DASHBOARD_READ_ONLY'),
+    )
+    .addOption(
+      new Option(
+        '--slack-signing-secret-file <path>',
+        "Slack app signing secret: add buttons to the global Slack's messages and accept their presses on /slack/interactions",
+      ).env('SLACK_SIGNING_SECRET_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--slack-users-file <path>',
+        'YAML map of Slack user id to the buttons they may press (approve, deny, rollback, pause)',
+      ).env('SLACK_USERS_FILE'),
     );
   command.addOption(
     new Option(
@@ -98,13 +134,36 @@ export function registerController(program: Command): void {
     const urlPolicy = flags.allowedUrlHosts ? parseUrlPolicy(flags.allowedUrlHosts) : undefined;
     checkGlobalUrls(urlPolicy, flags);
     const notifierDeps = urlPolicy ? { urlPolicy } : {};
+    const events = new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log });
+    const handlers: HttpHandler[] = [];
+    if (flags.slackSigningSecretFile) {
+      if (!flags.slackUsersFile) {
+        throw new Error(
+          '--slack-signing-secret-file needs --slack-users-file: the Slack users who may press which button',
+        );
+      }
+      // Loaded only when asked for, like the dashboard.
+      const chatops = await import('../chatops/setup.ts');
+      handlers.push(
+        await chatops.slackHandlerFromFiles({
+          kube,
+          events,
+          log,
+          signingSecretFile: flags.slackSigningSecretFile,
+          usersFile: flags.slackUsersFile,
+        }),
+      );
+    }
     const controller = await startController({
       kube,
       log,
-      events: new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log }),
+      events,
       notifications: new Notifications({
         resolve: kubeNotifierResolver(kube, notifierDeps),
-        global: globalNotifiers(flags, notifierDeps),
+        global: globalNotifiers(
+          { ...flags, slackInteractive: Boolean(flags.slackSigningSecretFile) },
+          notifierDeps,
+        ),
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
@@ -123,12 +182,29 @@ export function registerController(program: Command): void {
         identity,
         leaseDurationMs: durationMs(flags.leaseDuration, '--lease-duration'),
       },
-      http: { port: flags.port },
+      http: { port: flags.port, handlers },
     });
     log.info({ port: flags.port, leaderElection: flags.leaderElect, identity }, 'sluice controller started');
+    let dashboard: { stop(): Promise<void> } | undefined;
+    if (flags.dashboardAddress) {
+      const { host, port } = parseAddress(flags.dashboardAddress, '--dashboard-address');
+      const { serveDashboard } = await import('../dashboard/server.ts');
+      const served = await serveDashboard({
+        kube,
+        log,
+        namespaces,
+        readOnly: Boolean(flags.dashboardReadOnly),
+        auth: 'token',
+        prometheusUrl: flags.metricsServer,
+        port,
+        host,
+      });
+      dashboard = served;
+      log.info({ url: served.url }, 'dashboard serving');
+    }
     const shutdown = (signal: string) => {
       log.info({ signal }, 'shutting down');
-      controller.stop().then(
+      Promise.all([controller.stop(), dashboard?.stop()]).then(
         () => process.exit(0),
         (error: unknown) => {
           log.error({ err: error }, 'shutdown failed');

@@ -16,7 +16,7 @@ import { WorkQueue } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
-import { startHttpServer } from './server.ts';
+import { startHttpServer, type HttpHandler } from './server.ts';
 
 /** Routing objects read at every step, cached by informers when they can be listed. */
 const ROUTING_CACHES = [
@@ -56,7 +56,8 @@ export interface ControllerOptions {
     identity?: string;
     leaseDurationMs?: number;
   };
-  http?: { port: number; host?: string };
+  /** The HTTP server of /metrics and the probes; `handlers` serve more paths (Slack's callbacks). */
+  http?: { port: number; host?: string; handlers?: readonly HttpHandler[] };
   webhookDeps?: WebhookDeps;
   analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
   metrics?: ControllerMetrics;
@@ -291,6 +292,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         host: options.http.host,
         registry: metrics.registry,
         ready,
+        ...(options.http.handlers ? { handlers: options.http.handlers } : {}),
       })
     : undefined;
 

@@ -1,14 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
-/** /metrics, /healthz (the process is alive) and /readyz (informers synced). */
+/** Serves a request of its own (e.g. Slack's callbacks) and returns true, or returns false. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** /metrics, /healthz (the process is alive), /readyz (informers synced) and any `handlers`. */
 export function startHttpServer(options: {
   port: number;
   host?: string;
   registry: Registry;
   ready: () => boolean;
+  handlers?: readonly HttpHandler[];
 }): Promise<Server> {
   const server = createServer((req, res) => {
+    if (options.handlers?.some((handle) => handle(req, res))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       options.registry.metrics().then(
