@@ -56,12 +56,15 @@ export const DEFAULT_NOTIFY_RETRIES = 1;
 export class NotifyError extends Error {
   readonly provider: string;
   readonly status: number | undefined;
+  /** Set when --allowed-url-hosts refused the URL, a redirect of it or what its name resolves to. */
+  readonly refused: UrlRefusedError | undefined;
 
-  constructor(provider: string, reason: string, status?: number) {
+  constructor(provider: string, reason: string, status?: number, refused?: UrlRefusedError) {
     super(`notifier ${provider}: ${reason}`);
     this.name = 'NotifyError';
     this.provider = provider;
     this.status = status;
+    this.refused = refused;
   }
 }
 
@@ -77,7 +80,7 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
     checkUrl(options.urlPolicy, url, field);
   } catch (error) {
     if (error instanceof UrlRefusedError)
-      throw new NotifyError(options.provider, `refused: ${error.message}`);
+      throw new NotifyError(options.provider, `refused: ${error.message}`, undefined, error);
     throw error;
   }
   const headers: Record<string, string> = {
@@ -118,6 +121,8 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
     throw new NotifyError(
       options.provider,
       redact(describeNetworkError(last.error, timeoutMs, url), secrets),
+      undefined,
+      urlRefusal(last.error),
     );
   }
   if (last.status < 200 || last.status >= 300) {
