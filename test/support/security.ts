@@ -7,6 +7,7 @@ import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { rbacMismatch } from '../deploy/access.ts';
 import { find, kustomizeBuild, RoleObject } from '../deploy/render.ts';
+import type { SluiceTestEnv } from './env.ts';
 import { eventually } from './kube.ts';
 import {
   applyAsUser,
@@ -176,6 +177,8 @@ export function findLeaks(
 export interface LeakScenario {
   kube: Kube;
   namespace: string;
+  /** The control plane when run outside vitest (`npm run chaos`). */
+  cluster?: Pick<SluiceTestEnv, 'kubeconfig' | 'prometheusUrl' | 'stateDir'>;
   /** How long the canaries may take to fail (default 150 s). */
   timeoutMs?: number;
 }
@@ -465,6 +468,7 @@ export async function runSecretLeakScenario(scenario: LeakScenario): Promise<Lea
     controller = await startControllerProcess({
       namespace,
       name: 'secrets',
+      ...(scenario.cluster ? { cluster: scenario.cluster } : {}),
       env: {
         SLACK_URL: `${echo.url}/500/services/T1/B1/${globalSlackPath}`,
         SLACK_TOKEN: globalSlackToken,
@@ -566,7 +570,9 @@ export interface SecurityRun {
  */
 export async function runSecurityChecks(options: {
   kube: Kube;
+  /** A namespace that exists, for the secrets scenario's objects. */
   namespace: string;
+  cluster?: Pick<SluiceTestEnv, 'kubeconfig' | 'prometheusUrl' | 'stateDir'>;
   runs?: number;
   seed?: number;
   progress?: (line: string) => void;
@@ -615,7 +621,11 @@ export async function runSecurityChecks(options: {
   );
 
   progress('secrets through failures (real controller, about a minute)');
-  const leaks = await runSecretLeakScenario({ kube: options.kube, namespace: options.namespace });
+  const leaks = await runSecretLeakScenario({
+    kube: options.kube,
+    namespace: options.namespace,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+  });
   Object.assign(figures, {
     secrets: leaks.secrets,
     log_lines: leaks.searched['controller log'] ?? 0,
