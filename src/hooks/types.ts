@@ -12,6 +12,12 @@ export const canaryWebhookSchema = ApiCanaryWebhook;
 export type CanaryWebhook = Omit<z.output<typeof canaryWebhookSchema>, 'timeout'> & {
   /** Per-attempt timeout, a Go duration; 10s when absent (the API always sets one). */
   timeout?: string;
+  /**
+   * The URL's path is a secret too (the operator's --event-webhook, often a chat service's
+   * incoming webhook): messages show only its origin. A Canary's own hooks show their path,
+   * which the Canary holds in clear text anyway.
+   */
+  secretPath?: boolean;
 };
 export type CanaryWebhookInput = z.input<typeof canaryWebhookSchema>;
 

@@ -237,7 +237,7 @@ describe('event webhooks', () => {
     const own = hook({ name: 'mine', type: 'event' });
     expect(eventWebhooks([own, hook()], 'http://global.test/')).toEqual([own]);
     expect(eventWebhooks([hook()], 'http://global.test/')).toEqual([
-      { name: 'events', type: 'event', url: 'http://global.test/' },
+      { name: 'events', type: 'event', url: 'http://global.test/', secretPath: true },
     ]);
     expect(eventWebhooks([hook()], undefined)).toEqual([]);
   });
@@ -311,6 +311,17 @@ describe('webhook secrets (issue 16 §5)', () => {
     expect(result.refused?.field).toBe('webhook load-test url');
     expect(result.message).toBe(
       'webhook load-test (rollout) at http://169.254.169.254/latest: refused: webhook load-test url: host "169.254.169.254" is not allowed by --allowed-url-hosts=cluster-local',
+    );
+  });
+});
+
+describe('the global event webhook (issue 16 §5 leak)', () => {
+  it('names only its origin: its path is the operator’s secret', async () => {
+    const [global] = eventWebhooks([], 'https://hooks.chat.test/services/T0/B0/s3cr3tpath');
+    const transport = scripted([{ status: 404, body: 'no such hook /services/T0/B0/s3cr3tpath' }]);
+    const result = await callWebhook(global!, webhookPayload(context, {}), { transport });
+    expect(result.message).toBe(
+      'webhook events (event) at https://hooks.chat.test answered 404: no such hook [redacted]',
     );
   });
 });

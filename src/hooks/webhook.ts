@@ -93,6 +93,15 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** Only the scheme, host and port of a URL. */
+export function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /** Whether a failed attempt is worth repeating: 5xx answers and network errors, never 4xx. */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500;
@@ -160,7 +169,8 @@ export async function callWebhook(
   const now = deps.now ?? (() => performance.now());
   const logger = deps.logger ?? silentLogger;
   const timeoutMs = webhookTimeoutMs(hook);
-  const label = `webhook ${hook.name} (${hook.type}) at ${safeUrl(hook.url)}`;
+  const shown = hook.secretPath ? safeOrigin(hook.url) : safeUrl(hook.url);
+  const label = `webhook ${hook.name} (${hook.type}) at ${shown}`;
   const started = now();
 
   const field = `webhook ${hook.name} url`;
@@ -169,7 +179,7 @@ export async function callWebhook(
   } catch {
     return {
       passed: false,
-      message: `${label}: url "${safeUrl(hook.url)}" is not a valid URL`,
+      message: `${label}: the url is not a valid URL`,
       durationMs: 0,
       attempts: 0,
     };
@@ -360,7 +370,7 @@ export interface CanaryEvent {
 export function eventWebhooks(hooks: readonly CanaryWebhook[], globalEventWebhook?: string): CanaryWebhook[] {
   const own = hooks.filter((hook) => hook.type === 'event');
   if (own.length > 0 || !globalEventWebhook) return own;
-  return [{ name: 'events', type: 'event', url: globalEventWebhook }];
+  return [{ name: 'events', type: 'event', url: globalEventWebhook, secretPath: true }];
 }
 
 /** An event hook's body: event fields in metadata (Flagger's keys), hook metadata never overriding them. */

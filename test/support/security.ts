@@ -473,7 +473,7 @@ export async function runSecretLeakScenario(scenario: LeakScenario): Promise<Lea
         SLACK_URL: `${echo.url}/500/services/T1/B1/${globalSlackPath}`,
         SLACK_TOKEN: globalSlackToken,
         MSTEAMS_URL: `${echo.url}/401/workflows/${globalTeamsPath}`,
-        EVENT_WEBHOOK_URL: `${echo.url}/401/events?token=${globalEventToken}`,
+        EVENT_WEBHOOK_URL: `${echo.url}/401/events/${secret('global-event-webhook-path')}?token=${globalEventToken}`,
       },
     });
     const timeoutMs = scenario.timeoutMs ?? 150_000;
