@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { callWebhook } from '../../src/hooks/webhook.ts';
@@ -332,5 +333,34 @@ export async function checkNoShell(): Promise<CheckReport> {
     await loadtester.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  return report;
+}
+
+/**
+ * No shell from Canary input in the controller itself: no module of the controller command
+ * (src/cli/controller.ts and everything it imports, statically or dynamically) imports
+ * node:child_process, and the load tester's one runner never asks for a shell.
+ */
+export function checkControllerSpawnsNothing(
+  root = fileURLToPath(new URL('../../', import.meta.url)),
+): CheckReport {
+  const report: CheckReport = { cases: 0, failures: [] };
+  const seen = new Set<string>();
+  const queue = [join(root, 'src/cli/controller.ts')];
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    report.cases += 1;
+    const text = readFileSync(file, 'utf8');
+    if (/from ['"](node:)?child_process['"]|import\(['"](node:)?child_process['"]\)/.test(text))
+      report.failures.push(`${relative(root, file)} imports child_process and the controller loads it`);
+    for (const match of text.matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+\.ts)['"]/g))
+      queue.push(resolvePath(dirname(file), match[1] as string));
+  }
+  const runner = readFileSync(join(root, 'src/loadtester/command.ts'), 'utf8');
+  report.cases += 1;
+  if (/\bshell\s*:/.test(runner) || /\bexec(Sync)?\(/.test(runner.replace(/execFile/g, '')))
+    report.failures.push('src/loadtester/command.ts runs commands through a shell');
   return report;
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkLoadtesterToken, checkNoShell, checkUrlAllowlist } from '../../bench/security/http-checks.ts';
+import {
+  checkControllerSpawnsNothing,
+  checkLoadtesterToken,
+  checkNoShell,
+  checkUrlAllowlist,
+} from '../../bench/security/http-checks.ts';
 
 // Thin wrappers: the checks live in bench/security so `npm run chaos -- security` runs the same.
 
@@ -20,5 +25,11 @@ describe('security over loopback HTTP (issue 16 §5)', () => {
     const report = await checkNoShell();
     expect(report.failures).toEqual([]);
     expect(report.cases).toBe(5 * 16 + 2);
+  });
+
+  it("the controller command's code (src/cli/controller.ts and all it imports) cannot start a process", () => {
+    const report = checkControllerSpawnsNothing();
+    expect(report.failures).toEqual([]);
+    expect(report.cases).toBeGreaterThan(50);
   });
 });

@@ -2,7 +2,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkQueryEscaping } from '../../bench/security/escaping.ts';
-import { checkLoadtesterToken, checkNoShell, checkUrlAllowlist } from '../../bench/security/http-checks.ts';
+import {
+  checkControllerSpawnsNothing,
+  checkLoadtesterToken,
+  checkNoShell,
+  checkUrlAllowlist,
+} from '../../bench/security/http-checks.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { rbacMismatch } from '../deploy/access.ts';
@@ -596,6 +601,7 @@ export async function runSecurityChecks(options: {
     ['allowlist', checkUrlAllowlist],
     ['token', checkLoadtesterToken],
     ['shell', checkNoShell],
+    ['spawn', async () => checkControllerSpawnsNothing()],
   ] as const) {
     progress(name);
     const report = await check();
