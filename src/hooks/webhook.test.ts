@@ -325,3 +325,15 @@ describe('the global event webhook (issue 16 §5 leak)', () => {
     );
   });
 });
+
+describe('an invalid webhook URL (issue 16 §5 leak)', () => {
+  it('is reported without its text, which may hold a token', async () => {
+    const result = await callWebhook(
+      { name: 'events', type: 'event', url: 'http://[bad host/hook?token=t0ken-in-url' },
+      webhookPayload(context, {}),
+    );
+    expect(result.passed).toBe(false);
+    expect(result.message).not.toContain('t0ken-in-url');
+    expect(result.message).toMatch(/the url is not a valid URL$/);
+  });
+});
