@@ -14,15 +14,10 @@ import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
+import { routingCaches } from '../routers/factory.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer } from './server.ts';
-
-/** Routing objects read at every step, cached by informers when they can be listed. */
-const ROUTING_CACHES = [
-  { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' },
-  { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
-] as const;
 
 export interface ControllerOptions {
   kube: Kube;
@@ -265,7 +260,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   // or without it, those reads go to the apiserver.
   const routing: Informer<KubernetesObject>[] = [];
   const startRoutingCaches = async () => {
-    for (const { group, version, plural, kind } of ROUTING_CACHES) {
+    for (const { group, version, plural, kind } of routingCaches()) {
       for (const ns of namespaces) {
         const path = collectionPath(group, version, plural, ns);
         try {

@@ -55,7 +55,7 @@ describe('routerFor', () => {
     expect(error).toBeInstanceOf(UnsupportedProviderError);
     expect((error as UnsupportedProviderError).field).toBe('spec.provider');
     expect((error as Error).message).toMatch(
-      /^Canary shop\/web: spec.provider "contour" is not supported; expected one of istio/,
+      /^Canary shop\/web: spec.provider "contour" is not supported \(Contour is .*\); expected one of istio/,
     );
   });
 });
