@@ -484,7 +484,7 @@ export function featuresOf(kind: RouterKind): string {
       ? `${ROUTING_FEATURES[name].title} (${entry.note})`
       : ROUTING_FEATURES[name].title;
   });
-  return names.length ? names.join(', ') : 'none of these';
+  return names.length ? names.join(', ') : 'blue/green only (spec.analysis.iterations)';
 }
 
 /** What setRoutes may be asked for, from the table: the routers' runtime capabilities. */

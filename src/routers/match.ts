@@ -179,6 +179,8 @@ export function combineMatches(
             merged[name] = structuredClone(condition);
           }
           (combined as Record<string, unknown>)[key] = merged;
+        } else if (key === 'ignoreUriCase') {
+          continue; // settled below, with the uri it applies to
         } else if (theirs !== undefined && !LABEL_FIELDS.has(key) && !sameJson(theirs, value)) {
           issues.push({
             path: `${fields.analysis}[${i}].${key}`,
@@ -188,6 +190,18 @@ export function combineMatches(
           (combined as Record<string, unknown>)[key] = structuredClone(value);
         }
       }
+      // ignoreUriCase belongs to a uri condition: the combined match keeps the flag of the
+      // side whose uri it carries, and two uris (equal by now) must agree on it.
+      const flags = [a, s]
+        .filter((side) => side.uri !== undefined)
+        .map((side) => side.ignoreUriCase ?? false);
+      delete combined.ignoreUriCase;
+      if (flags.length === 2 && flags[0] !== flags[1]) {
+        issues.push({
+          path: `${fields.analysis}[${i}].ignoreUriCase`,
+          message: `conflicts with ${fields.service}[${j}].ignoreUriCase: one request match compares its uri one way`,
+        });
+      } else if (flags[0]) combined.ignoreUriCase = true;
       matches.push(combined);
     });
   });
