@@ -1,28 +1,56 @@
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
-import { durationMs } from '../api/duration.ts';
+import { z } from 'zod';
+import { parseDuration } from '../api/duration.ts';
+import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
-import { connect, loadKubeConfig } from '../kube/client.ts';
+import { connect } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
+import { kubeconfigSource, loadKubeConfigOrFail, StartupError } from '../startup.ts';
 import { kubeNotifierResolver, Notifications } from '../notify/dispatcher.ts';
 import { EventRecorder } from '../notify/events.ts';
 import { addNotificationOptions, globalNotifiers, type GlobalNotifyOptions } from '../notify/global.ts';
 
-interface ControllerFlags extends GlobalNotifyOptions {
-  kubeconfig?: string;
-  namespace?: string;
-  watchNamespaces?: string;
-  meshProvider: string;
-  metricsServer: string;
-  logLevel: string;
-  port: number;
-  leaderElect: boolean;
-  leaderElectionNamespace: string;
-  leaderElectionId: string;
-  leaseDuration: string;
-  concurrency: number;
-  resync: string;
-  stepEvents?: boolean;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const duration = (min: number) =>
+  z
+    .string()
+    .refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 30s, 5m or 1h')
+    .transform((text) => parseDuration(text)!)
+    .refine((ms) => ms >= min, `must be at least ${min / 1000}s`);
+
+/** The controller's flags, checked before anything starts: a bad one is one line naming it. */
+const controllerFlags = z.object({
+  kubeconfig: z.string().optional(),
+  namespace: z.string().regex(DNS_LABEL, 'expected a namespace name').optional(),
+  watchNamespaces: z.string().optional(),
+  meshProvider: z.string().refine((value) => parseProvider(value) !== undefined, {
+    error: (issue) => unsupportedProviderMessage(String(issue.input)),
+  }),
+  metricsServer: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  port: z.coerce.number().int('expected a port number').min(0).max(65535),
+  leaderElect: z.boolean(),
+  leaderElectionNamespace: z.string().regex(DNS_LABEL, 'expected a namespace name'),
+  leaderElectionId: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Lease name'),
+  leaseDuration: duration(2000),
+  concurrency: z.coerce.number().int('expected a whole number').min(1).max(1024),
+  resync: duration(1000),
+  stepEvents: z.boolean().optional(),
+});
+type ControllerFlags = z.output<typeof controllerFlags> & GlobalNotifyOptions;
+
+const FLAG_NAMES: Record<string, string> = { namespace: '-n/--namespace' };
+
+/** The flags, or a StartupError naming the first bad one. */
+export function parseControllerFlags(raw: Record<string, unknown>): ControllerFlags {
+  const parsed = controllerFlags.safeParse(raw);
+  if (parsed.success) return { ...(raw as GlobalNotifyOptions), ...parsed.data };
+  const issue = parsed.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  const flag = FLAG_NAMES[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const value = raw[key];
+  throw new StartupError(`${flag}${value === undefined ? '' : ` ${String(value)}`}: ${issue.message}`);
 }
 
 /** `sluice controller`: the controller as a platform team runs it. Flag names follow Flagger's. */
@@ -49,9 +77,7 @@ export function registerController(program: Command): void {
     .addOption(
       new Option('--log-level <level>', 'debug | info | warn | error').default('info').env('LOG_LEVEL'),
     )
-    .addOption(
-      new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default(8080).argParser(Number),
-    )
+    .addOption(new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default('8080'))
     .addOption(new Option('--no-leader-elect', 'act without a leader lease (one replica only)'))
     .addOption(
       new Option('--leader-election-namespace <ns>', 'namespace of the leader Lease')
@@ -64,7 +90,7 @@ export function registerController(program: Command): void {
     .addOption(
       new Option('--lease-duration <duration>', 'how long a dead leader holds the lease').default('15s'),
     )
-    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(Number))
+    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default('32'))
     .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'))
     .addOption(
       new Option(
@@ -74,9 +100,9 @@ export function registerController(program: Command): void {
     );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
-    const flags = cmd.optsWithGlobals<ControllerFlags>();
+    const flags = parseControllerFlags(cmd.optsWithGlobals());
     const log = createLogger({ level: flags.logLevel, name: 'sluice-controller' });
-    const kube = connect(loadKubeConfig(flags.kubeconfig));
+    const kube = connect(loadKubeConfigOrFail(flags.kubeconfig));
     const namespaces = flags.watchNamespaces
       ? flags.watchNamespaces
           .split(',')
@@ -102,15 +128,21 @@ export function registerController(program: Command): void {
       ...(flags.eventWebhook ? { globalEventWebhook: flags.eventWebhook } : {}),
       ...(flags.stepEvents ? { stepEvents: true } : {}),
       concurrency: flags.concurrency,
-      resyncMs: durationMs(flags.resync, '--resync'),
+      resyncMs: flags.resync,
       leaderElection: {
         enabled: flags.leaderElect,
         namespace: flags.leaderElectionNamespace,
         name: flags.leaderElectionId,
         identity,
-        leaseDurationMs: durationMs(flags.leaseDuration, '--lease-duration'),
+        leaseDurationMs: flags.leaseDuration,
       },
       http: { port: flags.port },
+      preflight: { kubeconfigSource: kubeconfigSource(flags.kubeconfig) },
+      onFatal: (error) => {
+        log.error({ err: error }, error.message);
+        process.stderr.write(`sluice: ${error.message}\n`);
+        void controller.stop().finally(() => process.exit(1));
+      },
     });
     log.info({ port: flags.port, leaderElection: flags.leaderElect, identity }, 'sluice controller started');
     const shutdown = (signal: string) => {

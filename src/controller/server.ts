@@ -1,12 +1,23 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { listenError } from '../startup.ts';
 
-/** /metrics, /healthz (the process is alive) and /readyz (informers synced). */
+/** Whether the controller is ready, and in words why (or why not): the body of /readyz. */
+export interface Readiness {
+  ready: boolean;
+  message: string;
+}
+
+/**
+ * /metrics, /healthz (the process is alive) and /readyz (informers synced and leader
+ * election working). /readyz always says why in its body: leading, standby behind which
+ * holder, or what it is waiting for.
+ */
 export function startHttpServer(options: {
   port: number;
   host?: string;
   registry: Registry;
-  ready: () => boolean;
+  readiness: () => Readiness;
 }): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -28,16 +39,18 @@ export function startHttpServer(options: {
       return;
     }
     if (path === '/readyz') {
-      const ready = options.ready();
+      const { ready, message } = options.readiness();
       res.statusCode = ready ? 200 : 503;
-      res.end(ready ? 'ok' : 'informers not synced');
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`${ready ? 'ok' : 'not ready'}: ${message}\n`);
       return;
     }
     res.statusCode = 404;
     res.end('not found');
   });
+  const host = options.host ?? '0.0.0.0';
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve(server));
+    server.once('error', (error) => reject(listenError(error, options.port, host)));
+    server.listen(options.port, host, () => resolve(server));
   });
 }

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpMethod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addUser } from '../../src/dev/cluster.ts';
+import { testEnv } from '../support/env.ts';
+import { useNamespace } from '../support/kube.ts';
+import { SLUICE } from '../support/sluice.ts';
+import { startLoadtester } from './process.ts';
+
+// The load tester checks its gate store before it answers anything: a store it cannot use
+// is one line naming the store and the ways out, then a non-zero exit (it used to answer
+// /healthz 200 and fail every gate call with a TLS error).
+
+const ns = useNamespace('lt-startup');
+let home: string;
+let portHolder: Server;
+
+/** Runs `sluice loadtester` to its exit (bounded) with no kubeconfig anywhere unless given one. */
+function loadtesterExit(args: string[]): Promise<{ code: number; said: string[] }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  delete env.KUBECONFIG;
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [...SLUICE, 'loadtester', '--host', '127.0.0.1', ...args],
+      { timeout: 60_000, env },
+      (error, _stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, said: stderr.split('\n').filter((line) => line.trim() && !line.startsWith('{')) });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sluice-lt-home-'));
+  portHolder = createServer();
+  await new Promise<void>((resolve) => portHolder.listen(0, '127.0.0.1', resolve));
+});
+
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+  await new Promise<void>((resolve) => portHolder.close(() => resolve()));
+});
+
+describe('sluice loadtester start-up', () => {
+  it('stops when its ConfigMap gate store has no cluster, naming the store and the ways out', async () => {
+    const exit = await loadtesterExit(['--port', '0']);
+    expect(exit.code).toBe(1);
+    expect(exit.said).toHaveLength(1);
+    expect(exit.said[0]).toMatch(
+      /^sluice: gate store configmap default\/sluice-loadtester-gates cannot be used \(reading configmap default\/sluice-loadtester-gates: .*\); give it a cluster with --kubeconfig \(no kubeconfig .* was used\), run it in a cluster, or keep gates in memory with --gate-store memory$/,
+    );
+  });
+
+  it('stops when RBAC does not let it write the ConfigMap', async () => {
+    const user = `lt-startup-${ns.name}`;
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/roles`, {
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'read-only' },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+      },
+    });
+    await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/rolebindings`, {
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'read-only' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-only' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      },
+    });
+    const kubeconfig = await addUser(testEnv().stateDir, user);
+    const exit = await loadtesterExit([
+      '--port',
+      '0',
+      '--kubeconfig',
+      kubeconfig,
+      '--gate-namespace',
+      ns.name,
+    ]);
+    expect(exit.code).toBe(1);
+    expect(exit.said).toHaveLength(1);
+    expect(exit.said[0]).toMatch(
+      new RegExp(
+        `^sluice: gate store configmap ${ns.name}/sluice-loadtester-gates cannot be used \\(creating configmap ${ns.name}/sluice-loadtester-gates \\(dry run\\): .*forbidden.*\\); give it a cluster with --kubeconfig`,
+      ),
+    );
+  });
+
+  it('names the port and --port when the port is taken', async () => {
+    const port = (portHolder.address() as { port: number }).port;
+    const exit = await loadtesterExit(['--port', String(port), '--gate-store', 'memory']);
+    expect(exit.code).toBe(1);
+    expect(exit.said).toEqual([
+      `sluice: --port ${port}: 127.0.0.1:${port} is already in use by another process; choose a free port with --port`,
+    ]);
+  });
+
+  it('runs without a cluster with --gate-store memory', async () => {
+    const running = await startLoadtester(['--gate-store', 'memory']);
+    try {
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    } finally {
+      await running.stop();
+    }
+  });
+});
