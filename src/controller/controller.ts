@@ -276,7 +276,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       };
     }
     if (stopping) return { ready: false, message: 'stopping' };
-    if (!elector) return { ready: true, message: 'leading (leader election off: --no-leader-elect)' };
+    if (!options.leaderElection?.enabled)
+      return { ready: true, message: 'leading (leader election off: --no-leader-elect)' };
+    if (!elector) return { ready: false, message: 'starting leader election' };
     const state = elector.state;
     return { ready: state.healthy, message: state.message };
   };
