@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { AlertProvider } from './alert-provider.ts';
 import { Canary } from './canary.ts';
 import { MetricTemplate } from './metric-template.ts';
+import { unsupportedValues } from './support.ts';
 
 /** One problem with an object: the field (`spec.analysis.metrics[0].interval`) and what was expected. */
 export interface ValidationIssue {
@@ -12,10 +13,16 @@ export interface ValidationIssue {
 export type ParseResult<K extends string, T> =
   ({ ok: true } & Record<K, T>) | { ok: false; issues: ValidationIssue[] };
 
-/** Parses a Canary (from the apiserver, a file or a test) and fills in Flagger's defaults. */
+/**
+ * Parses a Canary (from the apiserver, a file or a test) and fills in Flagger's defaults;
+ * then refuses the values the schema accepts for Flagger's sake and Sluice does not act on
+ * (an unknown provider, a Service target, a KEDA ScaledObject: src/api/support.ts).
+ */
 export function parseCanary(obj: unknown): ParseResult<'canary', Canary> {
   const result = Canary.safeParse(obj, { reportInput: true });
-  return result.success ? { ok: true, canary: result.data } : { ok: false, issues: toIssues(result.error) };
+  if (!result.success) return { ok: false, issues: toIssues(result.error) };
+  const unsupported = unsupportedValues(result.data);
+  return unsupported.length ? { ok: false, issues: unsupported } : { ok: true, canary: result.data };
 }
 
 export function parseMetricTemplate(obj: unknown): ParseResult<'metricTemplate', MetricTemplate> {

@@ -382,6 +382,8 @@ const EXAMPLES: [HTTPMatchRequest[], HTTPMatchRequest[], Request[]][] = [
     [BASE_REQUEST],
   ],
   [[{ port: 8080 }], [], [BASE_REQUEST]],
+  // Two conditions on one header, differently cased: Gateway API would keep one of them.
+  [[{}], [{ headers: { 'X-A': { exact: 'a' }, 'x-a': { suffix: 'a' } } }], [BASE_REQUEST]],
 ];
 
 describe('every router expresses a match whole or refuses it', () => {

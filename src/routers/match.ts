@@ -300,6 +300,16 @@ export function translateGatewayMatches(
         });
       } else if (method) converted.method = method.value;
     }
+    const seen = new Map<string, string>();
+    for (const name of Object.keys(match.headers ?? {})) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined)
+        issues.push({
+          path: `${at}.headers.${name}`,
+          message: `names the header ${other} again (header names ignore case); Gateway API takes one condition per header`,
+        });
+      seen.set(name.toLowerCase(), name);
+    }
     for (const key of ['headers', 'queryParams'] as const) {
       const list = entries(match[key]).flatMap(([name, value]) => {
         const read = readStringMatch(

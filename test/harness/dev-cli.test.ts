@@ -88,7 +88,9 @@ describe('sluice dev up|env|down', () => {
 
     it('leads, is ready and serves a Canary on a fresh control plane', async () => {
       const port = Number(args.at(-1));
-      const controller = spawn(process.execPath, [...SLUICE, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const controller = spawn(process.execPath, [...SLUICE, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       controller.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const exited = new Promise<number | null>((done) => controller.once('exit', (code) => done(code)));
