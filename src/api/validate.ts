@@ -8,6 +8,36 @@ import { unsupportedValues } from './support.ts';
 export interface ValidationIssue {
   path: string;
   message: string;
+  /** The condition reason it stalls the object with (default InvalidSpec), e.g. UnsupportedByProvider. */
+  reason?: string;
+}
+
+/**
+ * An error about one field, carrying the values that would work (routerFor's
+ * UnsupportedProviderError, targetFor's UnsupportedTargetError): the controller reports it
+ * as Stalled naming the field, not as a retried reconcile error.
+ */
+export interface FieldError {
+  readonly field: string;
+  readonly supported: readonly string[];
+  readonly message: string;
+}
+
+export function isFieldError(error: unknown): error is FieldError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<FieldError>).field === 'string' &&
+    Array.isArray((error as Partial<FieldError>).supported)
+  );
+}
+
+/** A FieldError as the issue the controller stalls the Canary with. */
+export function fieldIssue(error: FieldError): ValidationIssue {
+  const at = error.message.indexOf(`${error.field} `);
+  return {
+    path: error.field,
+    message: at >= 0 ? error.message.slice(at + error.field.length + 1) : error.message,
+  };
 }
 
 export type ParseResult<K extends string, T> =
