@@ -44,9 +44,18 @@ export const AlertProviderSpec = withRules(
       .describe('Webhook URL in clear text; accepted for Flagger compatibility, prefer secretRef'),
     channel: z.string().optional().describe('Channel to post to, where the provider supports it'),
     username: z.string().optional().describe('Name the messages are posted as'),
-    proxy: z.string().optional().describe('HTTP(S) proxy URL for the webhook calls'),
+    proxy: z
+      .string()
+      .optional()
+      .describe('HTTP(S) proxy for the webhook calls (refused: not supported yet, notifications go direct)'),
   }),
   [
+    {
+      rule: '!has(self.proxy)',
+      message: 'spec.proxy is not supported yet: Sluice sends notifications straight to the URL; remove it',
+      fieldPath: '.proxy',
+      check: (spec) => spec.proxy === undefined,
+    },
     {
       rule: 'has(self.secretRef) || has(self.address)',
       message: 'spec.secretRef (a Secret with an "address" key) or spec.address is required',

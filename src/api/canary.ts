@@ -215,6 +215,24 @@ export const HTTPRequestMirrorFilter = z
   })
   .meta(PRESERVE_UNKNOWN);
 
+/** A reference to one of Sluice's own kinds: apiVersion and kind may be written, and then must name it. */
+function referenceTo(kind: 'MetricTemplate' | 'AlertProvider') {
+  return withRules(CrossNamespaceObjectReference, [
+    {
+      rule: `!has(self.kind) || self.kind == '${kind}'`,
+      message: `kind must be ${kind}`,
+      fieldPath: '.kind',
+      check: (ref) => ref.kind === undefined || ref.kind === kind,
+    },
+    {
+      rule: `!has(self.apiVersion) || self.apiVersion == '${API_VERSION}'`,
+      message: `apiVersion must be ${API_VERSION}`,
+      fieldPath: '.apiVersion',
+      check: (ref) => ref.apiVersion === undefined || ref.apiVersion === API_VERSION,
+    },
+  ]);
+}
+
 // ---- Service -----------------------------------------------------------------------
 
 /** Fields of Flagger's for providers Sluice does not route: kept in the schema so the apiserver refuses them by name. */
@@ -309,7 +327,7 @@ export const CanaryMetric = withRules(
       .describe('Deprecated by Flagger: highest passing value (use thresholdRange)'),
     thresholdRange: ThresholdRange.optional().describe('Passing range: min and/or max'),
     query: z.string().optional().describe('Inline query, for the metricsServer Prometheus (use templateRef)'),
-    templateRef: CrossNamespaceObjectReference.optional().describe('MetricTemplate that holds the query'),
+    templateRef: referenceTo('MetricTemplate').optional().describe('MetricTemplate that holds the query'),
     templateVariables: StringMap.optional().describe('Variables for the template, as {{ variables.<key> }}'),
     successCondition: celExpression()
       .optional()
@@ -379,7 +397,7 @@ export const CanaryAlert = z.object({
     .enum(ALERT_SEVERITIES)
     .default('info')
     .describe('Lowest severity sent: info (everything), warn, error'),
-  providerRef: CrossNamespaceObjectReference.describe('AlertProvider to send through'),
+  providerRef: referenceTo('AlertProvider').describe('AlertProvider to send through'),
 });
 export type CanaryAlert = z.output<typeof CanaryAlert>;
 

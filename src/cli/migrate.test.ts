@@ -127,6 +127,19 @@ describe('migrate', () => {
     expect(gateway.output).toContain('provider: gatewayapi\n');
   });
 
+  it('points references to Flagger kinds at Sluice’s', () => {
+    const { output, reports } = migrate(
+      flaggerCanary.replace(
+        '        interval: 1m\n    webhooks:',
+        '        interval: 1m\n      - name: errors\n        templateRef: {name: errors, apiVersion: flagger.app/v1beta1, kind: MetricTemplate}\n    webhooks:',
+      ),
+    );
+    expect(reports).toEqual([
+      'Canary test/podinfo: spec.analysis.metrics[1].templateRef.apiVersion: flagger.app/v1beta1 written as sluice.dev/v1alpha1',
+    ]);
+    expect(parseCanary(documents(output)[0]).ok).toBe(true);
+  });
+
   it('migrates MetricTemplates and AlertProviders', () => {
     const { output, reports } = migrate(`
 apiVersion: flagger.app/v1beta1

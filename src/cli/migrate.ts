@@ -162,6 +162,16 @@ function migrateAnalysis(analysis: JsonObject, context: Context): void {
       report(context, `spec.analysis.metrics[${i}].query: inline query kept; consider a MetricTemplate`);
     }
   });
+  const references: [string, Json | undefined][] = [
+    ...listOf(analysis.metrics).map((m, i): [string, Json | undefined] => [`spec.analysis.metrics[${i}].templateRef`, m.templateRef]),
+    ...listOf(analysis.alerts).map((a, i): [string, Json | undefined] => [`spec.analysis.alerts[${i}].providerRef`, a.providerRef]),
+  ];
+  for (const [field, ref] of references) {
+    if (isObject(ref) && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith(FLAGGER_GROUP)) {
+      report(context, `${field}.apiVersion: ${ref.apiVersion} written as ${API_VERSION}`);
+      ref.apiVersion = API_VERSION;
+    }
+  }
 }
 
 function migrateCanarySpec(spec: JsonObject, context: Context): void {
