@@ -29,18 +29,41 @@ const controllerFlags = z.object({
   }),
   metricsServer: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-  port: z.coerce.number().int('expected a port number').min(0).max(65535),
+  port: z
+    .number('expected a port number')
+    .int('expected a port number')
+    .min(0, 'expected a port number')
+    .max(65535, 'expected a port number (at most 65535)'),
   leaderElect: z.boolean(),
   leaderElectionNamespace: z.string().regex(DNS_LABEL, 'expected a namespace name'),
   leaderElectionId: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Lease name'),
   leaseDuration: duration(2000),
-  concurrency: z.coerce.number().int('expected a whole number').min(1).max(1024),
+  concurrency: z
+    .number('expected a whole number')
+    .int('expected a whole number')
+    .min(1, 'must be at least 1')
+    .max(1024, 'must be at most 1024'),
   resync: duration(1000),
   stepEvents: z.boolean().optional(),
 });
 type ControllerFlags = z.output<typeof controllerFlags> & GlobalNotifyOptions;
 
 const FLAG_NAMES: Record<string, string> = { namespace: '-n/--namespace' };
+
+/** The global notifiers, or a StartupError naming their flags. */
+function notifiersOf(flags: GlobalNotifyOptions): ReturnType<typeof globalNotifiers> {
+  try {
+    return globalNotifiers(flags);
+  } catch (error) {
+    throw new StartupError(
+      `${error instanceof Error ? error.message : String(error)}; fix --slack-url or --msteams-url (or SLACK_URL, MSTEAMS_URL)`,
+      { cause: error },
+    );
+  }
+}
+
+/** A number flag as a number; anything else is kept as written, so the error can show it. */
+const number = (value: string): number | string => (/^\d+$/.test(value) ? Number(value) : value);
 
 /** The flags, or a StartupError naming the first bad one. */
 export function parseControllerFlags(raw: Record<string, unknown>): ControllerFlags {
@@ -77,7 +100,9 @@ export function registerController(program: Command): void {
     .addOption(
       new Option('--log-level <level>', 'debug | info | warn | error').default('info').env('LOG_LEVEL'),
     )
-    .addOption(new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default('8080'))
+    .addOption(
+      new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default(8080).argParser(number),
+    )
     .addOption(new Option('--no-leader-elect', 'act without a leader lease (one replica only)'))
     .addOption(
       new Option('--leader-election-namespace <ns>', 'namespace of the leader Lease')
@@ -90,7 +115,7 @@ export function registerController(program: Command): void {
     .addOption(
       new Option('--lease-duration <duration>', 'how long a dead leader holds the lease').default('15s'),
     )
-    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default('32'))
+    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(number))
     .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'))
     .addOption(
       new Option(
@@ -118,7 +143,7 @@ export function registerController(program: Command): void {
       events: new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log }),
       notifications: new Notifications({
         resolve: kubeNotifierResolver(kube),
-        global: globalNotifiers(flags),
+        global: notifiersOf(flags),
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
