@@ -250,6 +250,13 @@ function migrateAlertProviderSpec(spec: JsonObject, context: Context): void {
     report(context, 'spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat');
     spec.type = 'googlechat';
   }
+  if (spec.proxy !== undefined) {
+    report(
+      context,
+      'spec.proxy: dropped; Sluice sends notifications straight to the URL (a proxy is not supported yet, and the apiserver refuses the field)',
+    );
+    delete spec.proxy;
+  }
   if (typeof spec.address === 'string' && spec.address !== '') {
     report(
       context,

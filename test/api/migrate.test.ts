@@ -105,8 +105,11 @@ describe('sluice migrate against the real apiserver', () => {
 
     expect(reports).toEqual([
       'Canary shop/search: spec.analysis.metrics[0].query: inline query kept; consider a MetricTemplate',
+      'AlertProvider flagger/on-call: spec.proxy: dropped; Sluice sends notifications straight to the URL (a proxy is not supported yet, and the apiserver refuses the field)',
       'AlertProvider flagger/on-call: spec.address: a webhook URL in clear text is kept; move it to a Secret (key "address") and use spec.secretRef',
     ]);
+    // What Sluice refuses is reported above and left out; everything else is kept as written.
+    for (const object of input) delete (object.spec as Record<string, unknown> | undefined)?.proxy;
     expect(migrated).toHaveLength(input.length);
     migrated.forEach((object, i) => {
       expect(object.apiVersion).toBe('sluice.dev/v1alpha1');
