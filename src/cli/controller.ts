@@ -10,6 +10,7 @@ import { kubeconfigSource, loadKubeConfigOrFail, StartupError } from '../startup
 import { kubeNotifierResolver, Notifications } from '../notify/dispatcher.ts';
 import { EventRecorder } from '../notify/events.ts';
 import { addNotificationOptions, globalNotifiers, type GlobalNotifyOptions } from '../notify/global.ts';
+import type { HttpHandler } from '../controller/server.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const duration = (min: number) =>
@@ -45,6 +46,10 @@ const controllerFlags = z.object({
     .max(1024, 'must be at most 1024'),
   resync: duration(1000),
   stepEvents: z.boolean().optional(),
+  dashboardAddress: z.string().optional(),
+  dashboardReadOnly: z.boolean().optional(),
+  slackSigningSecretFile: z.string().optional(),
+  slackUsersFile: z.string().optional(),
 });
 type ControllerFlags = z.output<typeof controllerFlags> & GlobalNotifyOptions;
 
@@ -74,6 +79,16 @@ export function parseControllerFlags(raw: Record<string, unknown>): ControllerFl
   const flag = FLAG_NAMES[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const value = raw[key];
   throw new StartupError(`${flag}${value === undefined ? '' : ` ${String(value)}`}: ${issue.message}`);
+}
+
+/** `host:port`, `:port` or `[::1]:port` of --dashboard-address. */
+export function parseAddress(value: string, flag: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[3]);
+  if (!match || !(port >= 0 && port <= 65535)) {
+    throw new Error(`${flag}: "${value}" is not an address; expected host:port, e.g. 0.0.0.0:9090 or :9090`);
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
 /** `sluice controller`: the controller as a platform team runs it. Flag names follow Flagger's. */
@@ -122,6 +137,27 @@ export function registerController(program: Command): void {
         '--step-events',
         'also record each routine step (weight, iteration, pause) as a Kubernetes Event; status always shows it',
       ).env('STEP_EVENTS'),
+    )
+    .addOption(
+      new Option(
+        '--dashboard-address <host:port>',
+        'serve the web dashboard there (off by default); its buttons need a user token allowed to patch the Canary',
+      ).env('DASHBOARD_ADDRESS'),
+    )
+    .addOption(
+      new Option('--dashboard-read-only', 'the dashboard shows no buttons').env('DASHBOARD_READ_ONLY'),
+    )
+    .addOption(
+      new Option(
+        '--slack-signing-secret-file <path>',
+        "Slack app signing secret: add buttons to the global Slack's messages and accept their presses on /slack/interactions",
+      ).env('SLACK_SIGNING_SECRET_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--slack-users-file <path>',
+        'YAML map of Slack user id to the buttons they may press (approve, deny, rollback, pause)',
+      ).env('SLACK_USERS_FILE'),
     );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
@@ -137,13 +173,33 @@ export function registerController(program: Command): void {
         ? [flags.namespace]
         : undefined;
     const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
+    const events = new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log });
+    const handlers: HttpHandler[] = [];
+    if (flags.slackSigningSecretFile) {
+      if (!flags.slackUsersFile) {
+        throw new Error(
+          '--slack-signing-secret-file needs --slack-users-file: the Slack users who may press which button',
+        );
+      }
+      // Loaded only when asked for, like the dashboard.
+      const chatops = await import('../chatops/setup.ts');
+      handlers.push(
+        await chatops.slackHandlerFromFiles({
+          kube,
+          events,
+          log,
+          signingSecretFile: flags.slackSigningSecretFile,
+          usersFile: flags.slackUsersFile,
+        }),
+      );
+    }
     const controller = await startController({
       kube,
       log,
-      events: new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log }),
+      events,
       notifications: new Notifications({
         resolve: kubeNotifierResolver(kube),
-        global: notifiersOf(flags),
+        global: notifiersOf({ ...flags, slackInteractive: Boolean(flags.slackSigningSecretFile) }),
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
@@ -161,7 +217,7 @@ export function registerController(program: Command): void {
         identity,
         leaseDurationMs: flags.leaseDuration,
       },
-      http: { port: flags.port },
+      http: { port: flags.port, handlers },
       preflight: { kubeconfigSource: kubeconfigSource(flags.kubeconfig) },
       onFatal: (error) => {
         log.error({ err: error }, error.message);
@@ -170,9 +226,26 @@ export function registerController(program: Command): void {
       },
     });
     log.info({ port: flags.port, leaderElection: flags.leaderElect, identity }, 'sluice controller started');
+    let dashboard: { stop(): Promise<void> } | undefined;
+    if (flags.dashboardAddress) {
+      const { host, port } = parseAddress(flags.dashboardAddress, '--dashboard-address');
+      const { serveDashboard } = await import('../dashboard/server.ts');
+      const served = await serveDashboard({
+        kube,
+        log,
+        namespaces,
+        readOnly: Boolean(flags.dashboardReadOnly),
+        auth: 'token',
+        prometheusUrl: flags.metricsServer,
+        port,
+        host,
+      });
+      dashboard = served;
+      log.info({ url: served.url }, 'dashboard serving');
+    }
     const shutdown = (signal: string) => {
       log.info({ signal }, 'shutting down');
-      controller.stop().then(
+      Promise.all([controller.stop(), dashboard?.stop()]).then(
         () => process.exit(0),
         (error: unknown) => {
           log.error({ err: error }, 'shutdown failed');

@@ -6,6 +6,7 @@ import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
 import { registerController } from './controller.ts';
+import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCanaryCommands(program);
   registerController(program);
+  registerDashboard(program);
   registerDemo(program);
   registerDev(program);
   registerLoadtester(program);

@@ -17,7 +17,7 @@ import type { CacheLookup } from './read-cache.ts';
 import { routingCaches } from '../routers/factory.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
-import { startHttpServer, type Readiness } from './server.ts';
+import { startHttpServer, type HttpHandler, type Readiness } from './server.ts';
 import { preflight } from './startup.ts';
 
 export interface ControllerOptions {
@@ -52,7 +52,8 @@ export interface ControllerOptions {
     identity?: string;
     leaseDurationMs?: number;
   };
-  http?: { port: number; host?: string };
+  /** The HTTP server of /metrics and the probes; `handlers` serve more paths (Slack's callbacks). */
+  http?: { port: number; host?: string; handlers?: readonly HttpHandler[] };
   /**
    * Check at start that the API answers, the CRDs are installed and the controller may list
    * what it watches, and fail with one line naming what is wrong (default on). `source` says
@@ -315,6 +316,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         host: options.http.host,
         registry: metrics.registry,
         readiness,
+        ...(options.http.handlers ? { handlers: options.http.handlers } : {}),
       })
     : undefined;
 

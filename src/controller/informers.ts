@@ -24,12 +24,20 @@ export class Informer<T extends KubernetesObject> {
   private readonly path: string;
   private readonly log: Logger;
   private readonly onEvent: (event: InformerEvent, object: T) => void;
+  private readonly fieldSelector: string | undefined;
 
-  constructor(kube: Kube, path: string, log: Logger, onEvent: (event: InformerEvent, object: T) => void) {
+  constructor(
+    kube: Kube,
+    path: string,
+    log: Logger,
+    onEvent: (event: InformerEvent, object: T) => void,
+    options: { fieldSelector?: string } = {},
+  ) {
     this.kube = kube;
     this.path = path;
     this.log = log;
     this.onEvent = onEvent;
+    this.fieldSelector = options.fieldSelector;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -45,10 +53,18 @@ export class Informer<T extends KubernetesObject> {
       const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
         HttpMethod.GET,
         this.path,
+        this.fieldSelector ? { query: { fieldSelector: this.fieldSelector } } : undefined,
       );
       return { ...list, items: list.items ?? [] } as never;
     };
-    const listWatch = new ListWatch<T>(this.path, new Watch(this.kube.kc), listFn, false);
+    const listWatch = new ListWatch<T>(
+      this.path,
+      new Watch(this.kube.kc),
+      listFn,
+      false,
+      undefined,
+      this.fieldSelector,
+    );
     listWatch.on('add', (object) => this.onEvent('add', object));
     listWatch.on('update', (object) => this.onEvent('update', object));
     listWatch.on('delete', (object) => this.onEvent('delete', object));

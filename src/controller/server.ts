@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { listenError } from '../startup.ts';
 
@@ -8,18 +8,23 @@ export interface Readiness {
   message: string;
 }
 
+/** Serves a request of its own (e.g. Slack's callbacks) and returns true, or returns false. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 /**
- * /metrics, /healthz (the process is alive) and /readyz (informers synced and leader
- * election working). /readyz always says why in its body: leading, standby behind which
- * holder, or what it is waiting for.
+ * /metrics, /healthz (the process is alive), /readyz (informers synced and leader election
+ * working) and any `handlers`. /readyz always says why in its body: leading, standby behind
+ * which holder, or what it is waiting for.
  */
 export function startHttpServer(options: {
   port: number;
   host?: string;
   registry: Registry;
   readiness: () => Readiness;
+  handlers?: readonly HttpHandler[];
 }): Promise<Server> {
   const server = createServer((req, res) => {
+    if (options.handlers?.some((handle) => handle(req, res))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       options.registry.metrics().then(

@@ -1,8 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll } from 'vitest';
 import { connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import type { WireObjectApi } from '../../src/kube/wire.ts';
 import { testEnv } from './env.ts';
+
+/** Writes a kubeconfig for the test control plane that authenticates with `token` (a ServiceAccount's). */
+export async function writeTokenKubeconfig(path: string, token: string, namespace?: string): Promise<void> {
+  const cluster = loadKubeConfig(testEnv().kubeconfig).getCurrentCluster()!;
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'c', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } },
+      ],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa', ...(namespace ? { namespace } : {}) } }],
+      'current-context': 'sa',
+    }),
+  );
+}
 
 /** An admin client of the shared test control plane. */
 export function adminKube(): Kube {
