@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ValidationIssue } from '../../src/api/validate.ts';
 import { parseAlertProvider, parseCanary, parseMetricTemplate } from '../../src/api/validate.ts';
 import { validateMetricChecks } from '../../src/analysis/validate.ts';
+import { parseAllowlist } from '../../src/chatops/allowlist.ts';
 import { apply } from '../../src/kube/client.ts';
 import { checkCapabilities } from '../../src/routers/capabilities.ts';
 import { useNamespace } from '../support/kube.ts';
@@ -48,6 +49,11 @@ const base = (spec: Json): Sluice => ({
 function objectsOf(page: string, block: string): Sluice[] | undefined {
   const first = block.split('\n')[0]!.trim();
   if (NOT_SLUICE[`${page}: ${first}`]) return undefined;
+  if (first.startsWith('# --slack-users-file:')) {
+    // Not an object: the file the controller reads, read here by the same code.
+    parseAllowlist(block, page);
+    return [];
+  }
   if (/^kind: /m.test(block)) return documents(block);
   if (first === 'analysis:') {
     // A fragment about something else than how traffic moves gets the smallest way to move it.
@@ -59,6 +65,17 @@ function objectsOf(page: string, block: string): Sluice[] | undefined {
     const spec = (parse(block) as { spec: Json }).spec;
     return [
       { apiVersion: 'sluice.dev/v1alpha1', kind: 'MetricTemplate', metadata: { name: 'example' }, spec },
+    ];
+  }
+  if (first.startsWith('- apiGroups:')) {
+    // Rules to add to Sluice's ClusterRole: applied as a Role of their own.
+    return [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'example-rules' },
+        rules: parse(block) as Json[],
+      } as unknown as Sluice,
     ];
   }
   if (/^(successCondition|failureCondition): /.test(first)) {
@@ -88,6 +105,8 @@ function documents(text: string): Sluice[] {
 
 /** Sluice's own reading of an object: schema, metric checks, and the provider's capabilities. */
 function sluiceIssues(object: Sluice): ValidationIssue[] {
+  // Another API's object (a Secret, a Role) is the apiserver's to validate.
+  if (object.apiVersion !== 'sluice.dev/v1alpha1') return [];
   if (object.kind === 'Canary') {
     const parsed = parseCanary(object);
     if (!parsed.ok) return parsed.issues;
@@ -101,7 +120,6 @@ function sluiceIssues(object: Sluice): ValidationIssue[] {
 }
 
 async function check(where: string, objects: readonly Sluice[]): Promise<void> {
-  expect(objects.length, where).toBeGreaterThan(0);
   for (const object of objects) {
     const moved = { ...object, metadata: { ...object.metadata, namespace: ns.name } };
     const label = `${where}: ${object.kind} ${object.metadata?.name}`;
