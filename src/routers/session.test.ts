@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseCanary } from '../api/validate.ts';
+import { testCanary } from '../api/testing.ts';
 import { sessionAffinityStatus, sessionCookie } from './session.ts';
 
 function canaryWith(status: Record<string, unknown> = {}, affinity = true) {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
-    spec: {
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      service: { port: 80 },
-      analysis: { stepWeight: 10, ...(affinity ? { sessionAffinity: { cookieName: 'canary' } } : {}) },
-    },
-    status,
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.canary;
+  return testCanary(
+    { analysis: { stepWeight: 10, ...(affinity ? { sessionAffinity: { cookieName: 'canary' } } : {}) } },
+    { metadata: { uid: 'u-1' }, status },
+  );
 }
 
 describe('session affinity status', () => {

@@ -4,10 +4,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { HttpMethod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser } from '../../src/dev/cluster.ts';
 import { freePort } from '../../src/dev/process.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { eventually, userWithRole, useNamespace } from '../support/kube.ts';
 import { SLUICE, startControllerProcess, type SluiceProcess } from '../support/sluice.ts';
 
 // Start-up never waits silently: every failure that will not go away is one line on stderr
@@ -42,24 +41,7 @@ function controllerExit(args: string[], timeoutMs = 60_000): Promise<Exit> {
   });
 }
 
-/** A kubeconfig of a user with the given rules in the test namespace (and nothing else). */
-async function userWith(name: string, rules: Record<string, unknown>[]): Promise<string> {
-  const rbac = '/apis/rbac.authorization.k8s.io/v1';
-  const user = `startup-${ns.name}-${name}`;
-  await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/roles`, {
-    body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules },
-  });
-  await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/rolebindings`, {
-    body: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-    },
-  });
-  return addUser(testEnv().stateDir, user);
-}
+const userWith = (name: string, rules: Record<string, unknown>[]) => userWithRole(ns, name, rules);
 
 const WATCH = [
   { apiGroups: ['sluice.dev'], resources: ['canaries'], verbs: ['get', 'list', 'watch'] },

@@ -3,11 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser } from '../../src/dev/cluster.ts';
-import { testEnv } from '../support/env.ts';
-import { useNamespace } from '../support/kube.ts';
+import { userWithRole, useNamespace } from '../support/kube.ts';
 import { SLUICE } from '../support/sluice.ts';
 import { startLoadtester } from './process.ts';
 
@@ -58,26 +55,9 @@ describe('sluice loadtester start-up', () => {
   });
 
   it('stops when RBAC does not let it write the ConfigMap', async () => {
-    const user = `lt-startup-${ns.name}`;
-    const rbac = '/apis/rbac.authorization.k8s.io/v1';
-    await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/roles`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'read-only' },
-        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
-      },
-    });
-    await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/rolebindings`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'read-only' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-only' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-      },
-    });
-    const kubeconfig = await addUser(testEnv().stateDir, user);
+    const kubeconfig = await userWithRole(ns, 'read-only', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+    ]);
     const exit = await loadtesterExit([
       '--port',
       '0',
