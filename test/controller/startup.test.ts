@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -7,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/process.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, userWithRole, useNamespace } from '../support/kube.ts';
-import { SLUICE, startControllerProcess, type SluiceProcess } from '../support/sluice.ts';
+import {
+  expectOneLineFailure,
+  sluiceExit,
+  startControllerProcess,
+  type SluiceProcess,
+} from '../support/sluice.ts';
 
 // Start-up never waits silently: every failure that will not go away is one line on stderr
 // naming what failed and the flag (or step) that fixes it, then a non-zero exit; and while
@@ -17,29 +21,9 @@ const ns = useNamespace('startup');
 const running: SluiceProcess[] = [];
 let portHolder: Server | undefined;
 
-interface Exit {
-  code: number;
-  /** stderr without the JSON log lines: what a person reads. */
-  said: string[];
-  ms: number;
-}
-
-/** Runs `sluice controller` to its exit (bounded), with the test namespace watched. */
-function controllerExit(args: string[], timeoutMs = 60_000): Promise<Exit> {
-  const started = Date.now();
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [...SLUICE, 'controller', '-n', ns.name, '--metrics-server', testEnv().prometheusUrl, ...args],
-      { timeout: timeoutMs },
-      (error, _stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        const said = stderr.split('\n').filter((line) => line.trim() && !line.startsWith('{'));
-        done({ code, said, ms: Date.now() - started });
-      },
-    );
-  });
-}
+/** Runs `sluice controller` to its exit, with the test namespace watched. */
+const controllerExit = (args: string[]) =>
+  sluiceExit(['controller', '-n', ns.name, '--metrics-server', testEnv().prometheusUrl, ...args]);
 
 const userWith = (name: string, rules: Record<string, unknown>[]) => userWithRole(ns, name, rules);
 
@@ -94,9 +78,8 @@ describe('sluice controller start-up', () => {
       '--leader-election-namespace',
       ns.name,
     ]);
-    expect(refused.code).toBe(1);
-    expect(refused.said).toHaveLength(1);
-    expect(refused.said[0]).toMatch(
+    expectOneLineFailure(
+      refused,
       new RegExp(
         `^sluice: leader election: not allowed to read the Lease ${ns.name}/sluice-controller \\(.*forbidden.*\\); ` +
           `grant get, create and update on leases in ${ns.name} .*--leader-election-namespace.*--no-leader-elect$`,
@@ -112,9 +95,8 @@ describe('sluice controller start-up', () => {
       '--leader-election-namespace',
       ns.name,
     ]);
-    expect(blind.code).toBe(1);
-    expect(blind.said).toHaveLength(1);
-    expect(blind.said[0]).toMatch(
+    expectOneLineFailure(
+      blind,
       new RegExp(
         `^sluice: not allowed to list secrets in namespace ${ns.name} \\(.*\\): bind this identity .*--watch-namespaces`,
       ),
@@ -144,9 +126,8 @@ describe('sluice controller start-up', () => {
     expect(unreachable).not.toBe(text);
     await writeFile(kubeconfig, unreachable);
     const exit = await controllerExit(['--kubeconfig', kubeconfig, '--port', '0']);
-    expect(exit.code).toBe(1);
-    expect(exit.said).toHaveLength(1);
-    expect(exit.said[0]).toMatch(
+    expectOneLineFailure(
+      exit,
       new RegExp(
         `^sluice: cannot reach the Kubernetes API at https://127\\.0\\.0\\.1:${closed} with --kubeconfig ${kubeconfig}: .*; point --kubeconfig at a running cluster$`,
       ),

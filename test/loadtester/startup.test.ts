@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userWithRole, useNamespace } from '../support/kube.ts';
-import { SLUICE } from '../support/sluice.ts';
+import { expectOneLineFailure, sluiceExit } from '../support/sluice.ts';
 import { startLoadtester } from './process.ts';
 
 // The load tester checks its gate store before it answers anything: a store it cannot use
@@ -16,21 +15,11 @@ const ns = useNamespace('lt-startup');
 let home: string;
 let portHolder: Server;
 
-/** Runs `sluice loadtester` to its exit (bounded) with no kubeconfig anywhere unless given one. */
-function loadtesterExit(args: string[]): Promise<{ code: number; said: string[] }> {
+/** Runs `sluice loadtester` to its exit with no kubeconfig anywhere unless given one. */
+function loadtesterExit(args: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
   delete env.KUBECONFIG;
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [...SLUICE, 'loadtester', '--host', '127.0.0.1', ...args],
-      { timeout: 60_000, env },
-      (error, _stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, said: stderr.split('\n').filter((line) => line.trim() && !line.startsWith('{')) });
-      },
-    );
-  });
+  return sluiceExit(['loadtester', '--host', '127.0.0.1', ...args], { env });
 }
 
 beforeAll(async () => {
@@ -47,9 +36,8 @@ afterAll(async () => {
 describe('sluice loadtester start-up', () => {
   it('stops when its ConfigMap gate store has no cluster, naming the store and the ways out', async () => {
     const exit = await loadtesterExit(['--port', '0']);
-    expect(exit.code).toBe(1);
-    expect(exit.said).toHaveLength(1);
-    expect(exit.said[0]).toMatch(
+    expectOneLineFailure(
+      exit,
       /^sluice: gate store configmap default\/sluice-loadtester-gates cannot be used \(reading configmap default\/sluice-loadtester-gates: .*\); give it a cluster with --kubeconfig \(no kubeconfig .* was used\), run it in a cluster, or keep gates in memory with --gate-store memory$/,
     );
   });
@@ -66,9 +54,8 @@ describe('sluice loadtester start-up', () => {
       '--gate-namespace',
       ns.name,
     ]);
-    expect(exit.code).toBe(1);
-    expect(exit.said).toHaveLength(1);
-    expect(exit.said[0]).toMatch(
+    expectOneLineFailure(
+      exit,
       new RegExp(
         `^sluice: gate store configmap ${ns.name}/sluice-loadtester-gates cannot be used \\(creating configmap ${ns.name}/sluice-loadtester-gates \\(dry run\\): .*forbidden.*\\); give it a cluster with --kubeconfig`,
       ),
