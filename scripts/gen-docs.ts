@@ -44,7 +44,9 @@ export function routingMatrix(): string {
   const rule = `| --- | --- | ${ROUTER_KINDS.map(() => '---').join(' | ')} |`;
   const rows = ROUTING_FEATURE_NAMES.map((feature) => {
     const info = ROUTING_FEATURES[feature];
-    const cells = ROUTER_KINDS.map((kind) => cell((ROUTER_SUPPORT[kind] as Record<string, Support>)[feature]!, note));
+    const cells = ROUTER_KINDS.map((kind) =>
+      cell((ROUTER_SUPPORT[kind] as Record<string, Support>)[feature]!, note),
+    );
     return `| ${info.title} | ${info.fields.map(code).join(', ')} | ${cells.join(' | ')} |`;
   });
   return [header, rule, ...rows, '', ...notes.map((text, i) => `[${i + 1}] ${text}.`)].join('\n');
@@ -53,7 +55,8 @@ export function routingMatrix(): string {
 /** The spec.provider strings of each router, and Flagger's that Sluice does not route. */
 export function providerTable(): string {
   const rows = ROUTER_KINDS.map(
-    (kind) => `| ${ROUTER_PROVIDERS[kind].spellings.map(code).join(', ')} | ${ROUTER_PROVIDERS[kind].object} |`,
+    (kind) =>
+      `| ${ROUTER_PROVIDERS[kind].spellings.map(code).join(', ')} | ${ROUTER_PROVIDERS[kind].object} |`,
   );
   const unrouted = Object.entries(UNROUTED_PROVIDERS).map(([name, why]) => `${code(name)} (${why})`);
   return [
