@@ -1,36 +1,90 @@
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
-import { durationMs } from '../api/duration.ts';
+import { z } from 'zod';
+import { parseDuration } from '../api/duration.ts';
+import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
 import { kubeSecretReader } from '../hooks/webhook.ts';
 import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
-import { connect, loadKubeConfig } from '../kube/client.ts';
+import { connect } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
+import { kubeconfigSource, loadKubeConfigOrFail, StartupError } from '../startup.ts';
 import { kubeNotifierResolver, Notifications } from '../notify/dispatcher.ts';
 import { EventRecorder } from '../notify/events.ts';
 import { addNotificationOptions, globalNotifiers, type GlobalNotifyOptions } from '../notify/global.ts';
 import type { HttpHandler } from '../controller/server.ts';
 
-interface ControllerFlags extends GlobalNotifyOptions {
-  kubeconfig?: string;
-  namespace?: string;
-  watchNamespaces?: string;
-  meshProvider: string;
-  metricsServer: string;
-  logLevel: string;
-  port: number;
-  leaderElect: boolean;
-  leaderElectionNamespace: string;
-  leaderElectionId: string;
-  leaseDuration: string;
-  concurrency: number;
-  resync: string;
-  stepEvents?: boolean;
-  allowedUrlHosts?: string;
-  dashboardAddress?: string;
-  dashboardReadOnly?: boolean;
-  slackSigningSecretFile?: string;
-  slackUsersFile?: string;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const duration = (min: number) =>
+  z
+    .string()
+    .refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 30s, 5m or 1h')
+    .transform((text) => parseDuration(text)!)
+    .refine((ms) => ms >= min, `must be at least ${min / 1000}s`);
+
+/** The controller's flags, checked before anything starts: a bad one is one line naming it. */
+const controllerFlags = z.object({
+  kubeconfig: z.string().optional(),
+  namespace: z.string().regex(DNS_LABEL, 'expected a namespace name').optional(),
+  watchNamespaces: z.string().optional(),
+  meshProvider: z.string().refine((value) => parseProvider(value) !== undefined, {
+    error: (issue) => unsupportedProviderMessage(String(issue.input)),
+  }),
+  metricsServer: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  port: z
+    .number('expected a port number')
+    .int('expected a port number')
+    .min(0, 'expected a port number')
+    .max(65535, 'expected a port number (at most 65535)'),
+  leaderElect: z.boolean(),
+  leaderElectionNamespace: z.string().regex(DNS_LABEL, 'expected a namespace name'),
+  leaderElectionId: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Lease name'),
+  leaseDuration: duration(2000),
+  concurrency: z
+    .number('expected a whole number')
+    .int('expected a whole number')
+    .min(1, 'must be at least 1')
+    .max(1024, 'must be at most 1024'),
+  resync: duration(1000),
+  stepEvents: z.boolean().optional(),
+  allowedUrlHosts: z.string().optional(),
+  dashboardAddress: z.string().optional(),
+  dashboardReadOnly: z.boolean().optional(),
+  slackSigningSecretFile: z.string().optional(),
+  slackUsersFile: z.string().optional(),
+});
+type ControllerFlags = z.output<typeof controllerFlags> & GlobalNotifyOptions;
+
+const FLAG_NAMES: Record<string, string> = { namespace: '-n/--namespace' };
+
+/** The global notifiers, or a StartupError naming their flags. */
+function notifiersOf(
+  flags: GlobalNotifyOptions,
+  deps: Parameters<typeof globalNotifiers>[1],
+): ReturnType<typeof globalNotifiers> {
+  try {
+    return globalNotifiers(flags, deps);
+  } catch (error) {
+    throw new StartupError(
+      `${error instanceof Error ? error.message : String(error)}; fix --slack-url or --msteams-url (or SLACK_URL, MSTEAMS_URL)`,
+      { cause: error },
+    );
+  }
+}
+
+/** A number flag as a number; anything else is kept as written, so the error can show it. */
+const number = (value: string): number | string => (/^\d+$/.test(value) ? Number(value) : value);
+
+/** The flags, or a StartupError naming the first bad one. */
+export function parseControllerFlags(raw: Record<string, unknown>): ControllerFlags {
+  const parsed = controllerFlags.safeParse(raw);
+  if (parsed.success) return { ...(raw as GlobalNotifyOptions), ...parsed.data };
+  const issue = parsed.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  const flag = FLAG_NAMES[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const value = raw[key];
+  throw new StartupError(`${flag}${value === undefined ? '' : ` ${String(value)}`}: ${issue.message}`);
 }
 
 /** `host:port`, `:port` or `[::1]:port` of --dashboard-address. */
@@ -68,7 +122,7 @@ export function registerController(program: Command): void {
       new Option('--log-level <level>', 'debug | info | warn | error').default('info').env('LOG_LEVEL'),
     )
     .addOption(
-      new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default(8080).argParser(Number),
+      new Option('--port <port>', 'port of /metrics, /healthz and /readyz').default(8080).argParser(number),
     )
     .addOption(new Option('--no-leader-elect', 'act without a leader lease (one replica only)'))
     .addOption(
@@ -82,7 +136,7 @@ export function registerController(program: Command): void {
     .addOption(
       new Option('--lease-duration <duration>', 'how long a dead leader holds the lease').default('15s'),
     )
-    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(Number))
+    .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(number))
     .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'))
     .addOption(
       new Option(
@@ -119,9 +173,9 @@ export function registerController(program: Command): void {
   );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
-    const flags = cmd.optsWithGlobals<ControllerFlags>();
+    const flags = parseControllerFlags(cmd.optsWithGlobals());
     const log = createLogger({ level: flags.logLevel, name: 'sluice-controller' });
-    const kube = connect(loadKubeConfig(flags.kubeconfig));
+    const kube = connect(loadKubeConfigOrFail(flags.kubeconfig));
     const namespaces = flags.watchNamespaces
       ? flags.watchNamespaces
           .split(',')
@@ -131,8 +185,7 @@ export function registerController(program: Command): void {
         ? [flags.namespace]
         : undefined;
     const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
-    const urlPolicy = flags.allowedUrlHosts ? parseUrlPolicy(flags.allowedUrlHosts) : undefined;
-    checkGlobalUrls(urlPolicy, flags);
+    const urlPolicy = urlPolicyOf(flags);
     const notifierDeps = urlPolicy ? { urlPolicy } : {};
     const events = new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log });
     const handlers: HttpHandler[] = [];
@@ -160,7 +213,7 @@ export function registerController(program: Command): void {
       events,
       notifications: new Notifications({
         resolve: kubeNotifierResolver(kube, notifierDeps),
-        global: globalNotifiers(
+        global: notifiersOf(
           { ...flags, slackInteractive: Boolean(flags.slackSigningSecretFile) },
           notifierDeps,
         ),
@@ -174,15 +227,21 @@ export function registerController(program: Command): void {
       ...(flags.stepEvents ? { stepEvents: true } : {}),
       webhookDeps: { readSecret: kubeSecretReader(kube), logger: log, ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
-      resyncMs: durationMs(flags.resync, '--resync'),
+      resyncMs: flags.resync,
       leaderElection: {
         enabled: flags.leaderElect,
         namespace: flags.leaderElectionNamespace,
         name: flags.leaderElectionId,
         identity,
-        leaseDurationMs: durationMs(flags.leaseDuration, '--lease-duration'),
+        leaseDurationMs: flags.leaseDuration,
       },
       http: { port: flags.port, handlers },
+      preflight: { kubeconfigSource: kubeconfigSource(flags.kubeconfig) },
+      onFatal: (error) => {
+        log.error({ err: error }, error.message);
+        process.stderr.write(`sluice: ${error.message}\n`);
+        void controller.stop().finally(() => process.exit(1));
+      },
     });
     log.info({ port: flags.port, leaderElection: flags.leaderElect, identity }, 'sluice controller started');
     let dashboard: { stop(): Promise<void> } | undefined;
@@ -217,13 +276,23 @@ export function registerController(program: Command): void {
   });
 }
 
-/** The operator's own URLs must pass the list too: refused at start, naming the flag. */
-function checkGlobalUrls(policy: UrlPolicy | undefined, flags: ControllerFlags): void {
-  for (const [flag, url] of [
-    ['--slack-url', flags.slackUrl],
-    ['--msteams-url', flags.msteamsUrl],
-    ['--event-webhook', flags.eventWebhook],
-  ] as const) {
-    if (url) checkUrl(policy, url, flag);
+/**
+ * --allowed-url-hosts, or a StartupError naming it; the operator's own URLs must pass the
+ * list too, or the controller does not start (a StartupError naming their flag).
+ */
+function urlPolicyOf(flags: ControllerFlags): UrlPolicy | undefined {
+  if (!flags.allowedUrlHosts) return undefined;
+  try {
+    const policy = parseUrlPolicy(flags.allowedUrlHosts);
+    for (const [flag, url] of [
+      ['--slack-url', flags.slackUrl],
+      ['--msteams-url', flags.msteamsUrl],
+      ['--event-webhook', flags.eventWebhook],
+    ] as const) {
+      if (url) checkUrl(policy, url, flag);
+    }
+    return policy;
+  } catch (error) {
+    throw new StartupError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }

@@ -1,6 +1,6 @@
 import { HttpMethod, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import type { Kube } from '../kube/client.ts';
+import { apiErrorMessage, type Kube } from '../kube/client.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -18,6 +18,8 @@ export class Informer<T extends KubernetesObject> {
   private firstSync: Promise<void>;
   private resolveFirstSync: () => void = () => undefined;
   synced = false;
+  /** Why the first list has not succeeded yet, when it failed. */
+  lastError: string | undefined;
   private readonly kube: Kube;
   private readonly path: string;
   private readonly log: Logger;
@@ -89,11 +91,17 @@ export class Informer<T extends KubernetesObject> {
           this.resolveFirstSync();
         },
         (error: unknown) => {
+          this.lastError = apiErrorMessage(error);
           this.log.warn({ err: error, path: this.path }, 'initial list failed; retrying');
           setTimeout(begin, Math.min((this.restartDelayMs *= 2), 30_000)).unref();
         },
       );
     void begin();
+  }
+
+  /** The collection this informer lists and watches. */
+  get resource(): string {
+    return this.path;
   }
 
   get(name: string, namespace?: string): T | undefined {
