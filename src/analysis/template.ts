@@ -173,14 +173,7 @@ function evaluateAction(action: string, source: string, model: TemplateModel, te
 export type TemplateDialect = 'promql' | 'query' | 'url' | 'header';
 
 /** The model functions that are Kubernetes names: regex-quoted inside a PromQL regex matcher. */
-const NAME_FUNCTIONS: ReadonlySet<string> = new Set([
-  'name',
-  'namespace',
-  'target',
-  'service',
-  'ingress',
-  'route',
-]);
+const NAME_FUNCTIONS: ReadonlySet<string> = new Set(TEMPLATE_FUNCTIONS.filter((name) => name !== 'interval'));
 
 /** Where in the template text an action stands. */
 interface Position {
