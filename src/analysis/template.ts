@@ -10,7 +10,7 @@ import type { CanaryContext } from './types.ts';
 // A value never changes the shape of the query it is written into (a Canary author sets
 // templateVariables for a template a platform team may own): inside a quoted string it is
 // escaped so the string holds exactly the value; outside quotes it must be one plain token
-// (see placeValue and docs/decisions/00xx-query-escaping.md).
+// (see placeValue and docs/decisions/0013-query-escaping.md).
 
 export interface TemplateModel {
   name: string;

@@ -3,7 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Hooks } from 'got';
 
 // Which hosts the controller may call for webhooks and notifications
-// (`--allowed-url-hosts`, docs/decisions/00xx-url-allowlist.md). A Canary author writes
+// (`--allowed-url-hosts`, docs/decisions/0012-url-allowlist.md). A Canary author writes
 // webhook URLs and AlertProvider Secrets; without a list the controller calls any of them,
 // the cloud metadata address included (SSRF). With one, every URL, every redirect hop and
 // every address a name resolves to must pass it.
