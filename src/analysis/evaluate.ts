@@ -193,6 +193,8 @@ export interface AnalysisDeps {
   /** Aborts every query of the step (controller shutdown). */
   signal?: AbortSignal;
   now?: () => number;
+  /** Evaluate every query as of this instant (ms) instead of now: `sluice replay`. */
+  at?: number;
   logger?: Logger;
 }
 
@@ -338,7 +340,11 @@ async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckRe
     logger.debug({ metric: check.name, provider: type, query }, 'running metric query');
     const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
     const value = await withDeadline(
-      prepared.provider.runQuery(prepared.query, { signal, timeoutMs }),
+      prepared.provider.runQuery(prepared.query, {
+        signal,
+        timeoutMs,
+        ...(deps.at === undefined ? {} : { at: deps.at }),
+      }),
       timeoutMs + Math.min(1000, timeoutMs),
       () =>
         new MetricError('timeout', {

@@ -45,6 +45,17 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Per-query timeout in milliseconds (providers default to 10 s). */
   timeoutMs?: number;
+  /**
+   * Evaluate the query as of this instant (ms since the epoch) instead of now, for
+   * `sluice replay`. A provider that cannot look into the past rejects with a `query` error.
+   */
+  at?: number;
+}
+
+/** One series of a query's answer with its labels (e.g. a histogram bucket and its `le`). */
+export interface LabelledValue {
+  labels: Record<string, string>;
+  value: number;
 }
 
 export type OnlineStatus = { online: true } | { online: false; error: MetricError };
@@ -58,6 +69,11 @@ export interface MetricProvider {
    * MetricError. Empty results, NaN and ±Inf are errors, never values.
    */
   runQuery(query: string, options?: QueryOptions): Promise<MetricValue>;
+  /**
+   * Optional: every series of the answer with its labels, for judged distribution metrics
+   * (histogram buckets by `le`). Rejects with `noData` when nothing matched.
+   */
+  runSeriesQuery?(query: string, options?: QueryOptions): Promise<LabelledValue[]>;
   /** Asks the provider whether it is reachable and accepts the credentials. */
   isOnline(options?: QueryOptions): Promise<OnlineStatus>;
 }
