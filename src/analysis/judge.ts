@@ -38,7 +38,14 @@ export type JudgeState = z.output<typeof JudgeState>;
 
 export type JudgeDeps = Pick<
   AnalysisDeps,
-  'canary' | 'getTemplate' | 'getCredentials' | 'createProvider' | 'queryTimeoutMs' | 'signal' | 'now' | 'logger'
+  | 'canary'
+  | 'getTemplate'
+  | 'getCredentials'
+  | 'createProvider'
+  | 'queryTimeoutMs'
+  | 'signal'
+  | 'now'
+  | 'logger'
 >;
 
 export interface JudgeOptions {
@@ -136,7 +143,11 @@ function count(value: number | number[], query: string, provider: string): numbe
   return value;
 }
 
-async function runBuckets(prepared: PreparedQuery, deps: JudgeDeps, at: number | undefined): Promise<Bucket[]> {
+async function runBuckets(
+  prepared: PreparedQuery,
+  deps: JudgeDeps,
+  at: number | undefined,
+): Promise<Bucket[]> {
   const provider: MetricProvider = prepared.provider;
   const seriesQuery = provider.runSeriesQuery?.bind(provider);
   if (!seriesQuery) {
@@ -146,8 +157,11 @@ async function runBuckets(prepared: PreparedQuery, deps: JudgeDeps, at: number |
       message: `${provider.type} provider cannot return histogram buckets with their le label; a judged distribution needs prometheus`,
     });
   }
-  const series = await runPrepared(prepared, { ...deps, ...(at === undefined ? {} : { at }) }, prepared.check.name, (_, text, options) =>
-    seriesQuery(text, options),
+  const series = await runPrepared(
+    prepared,
+    { ...deps, ...(at === undefined ? {} : { at }) },
+    prepared.check.name,
+    (_, text, options) => seriesQuery(text, options),
   );
   return series.map((one) => {
     const le = one.labels.le;
@@ -171,8 +185,12 @@ async function observeArm(
   if (metric.kind === 'distribution') return runBuckets(queries.prepared[0]!, deps, at);
   const [events, total] = await Promise.all(
     queries.prepared.map((prepared) =>
-      runPrepared(prepared, { ...deps, ...(at === undefined ? {} : { at }) }, metric.name, (provider, text, options) =>
-        provider.runQuery(text, options).then((value) => count(value, text, provider.type)),
+      runPrepared(
+        prepared,
+        { ...deps, ...(at === undefined ? {} : { at }) },
+        metric.name,
+        (provider, text, options) =>
+          provider.runQuery(text, options).then((value) => count(value, text, provider.type)),
       ),
     ),
   );
@@ -278,7 +296,9 @@ export function judgeStatusEntry(verdict: JudgeVerdict): {
     ...(verdict.canary ? { canary: round(verdict.canary.value) } : {}),
     ...(verdict.primary ? { primary: round(verdict.primary.value) } : {}),
     ...(verdict.effect
-      ? { effect: `${round(verdict.effect.estimate)} [${round(verdict.effect.lower)}, ${round(verdict.effect.upper)}]` }
+      ? {
+          effect: `${round(verdict.effect.estimate)} [${round(verdict.effect.lower)}, ${round(verdict.effect.upper)}]`,
+        }
       : {}),
     ...(verdict.evidence ? { bayesFactor: round(verdict.evidence.bayesFactor) } : {}),
     reason: verdict.reason.length > 512 ? `${verdict.reason.slice(0, 511)}…` : verdict.reason,

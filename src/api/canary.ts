@@ -361,11 +361,7 @@ const judgeBuiltinList = JUDGE_BUILTINS.map((name) => `'${name}'`).join(', ');
 
 export const JudgedMetric = withRules(
   z.object({
-    name: z
-      .string()
-      .min(1)
-      .max(63)
-      .describe('Name of the judged metric; errors and latency are built in'),
+    name: z.string().min(1).max(63).describe('Name of the judged metric; errors and latency are built in'),
     rate: z
       .object({
         events: JudgeQuery.describe('Count of bad events (e.g. 5xx answers) since {{ interval }} ago'),
@@ -447,7 +443,8 @@ export const Judge = withRules(
       rule: '!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))',
       message: 'spec.analysis.judge.metrics names must be unique',
       fieldPath: '.metrics',
-      check: (judge) => new Set((judge.metrics ?? []).map((m) => m.name)).size === (judge.metrics ?? []).length,
+      check: (judge) =>
+        new Set((judge.metrics ?? []).map((m) => m.name)).size === (judge.metrics ?? []).length,
     },
     {
       rule: '!has(self.metrics) || self.metrics.all(m, has(m.rate) || has(m.distribution) || m.name in self.builtins)',
@@ -623,7 +620,8 @@ export const CanaryAnalysis = withRules(
     },
     {
       rule: '!has(self.checkEvery) || has(self.judge) || (has(self.metrics) && self.metrics.exists(m, has(m.failFast) && m.failFast))',
-      message: 'spec.analysis.checkEvery only paces the judge and failFast metrics; set analysis.judge or a failFast metric, or remove it',
+      message:
+        'spec.analysis.checkEvery only paces the judge and failFast metrics; set analysis.judge or a failFast metric, or remove it',
       fieldPath: '.checkEvery',
       check: (a) =>
         a.checkEvery === undefined ||

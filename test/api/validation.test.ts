@@ -159,7 +159,8 @@ const INVALID_CANARIES: InvalidCase[] = [
   },
   {
     name: 'judged metric with a malformed tolerance',
-    change: (s) => Object.assign(s.analysis, { judge: { metrics: [{ name: 'errors', maxIncrease: '+10 %' }] } }),
+    change: (s) =>
+      Object.assign(s.analysis, { judge: { metrics: [{ name: 'errors', maxIncrease: '+10 %' }] } }),
     field: 'spec.analysis.judge.metrics[0].maxIncrease',
     message: 'should match',
   },
@@ -320,7 +321,11 @@ describe('invalid Canaries', () => {
             direction: 'either',
             critical: false,
           },
-          { name: 'render-time', distribution: { templateRef: { name: 'render-buckets' } }, maxIncrease: '10%' },
+          {
+            name: 'render-time',
+            distribution: { templateRef: { name: 'render-buckets' } },
+            maxIncrease: '10%',
+          },
         ],
       },
     });

@@ -35,7 +35,11 @@ const nginxSelector = `namespace="{{ namespace }}",
 const appSelector = `namespace="{{ namespace }}",
     pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`;
 
-function counts(series: string, selector: string, errorLabel: string): Pick<JudgeQuerySet, 'errors' | 'requests'> {
+function counts(
+  series: string,
+  selector: string,
+  errorLabel: string,
+): Pick<JudgeQuerySet, 'errors' | 'requests'> {
   return {
     errors: `
 sum(increase(${series}{

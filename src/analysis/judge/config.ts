@@ -62,7 +62,9 @@ export interface JudgeAnalysisSpec {
 export function parseTolerance(text: string, field: string): Tolerance {
   const match = /^([0-9]+(?:\.[0-9]+)?)(%?)$/.exec(text.trim());
   if (!match) {
-    throw new Error(`${field}: "${text}" is not a tolerance; expected e.g. "10%" (relative) or "0.5" (absolute)`);
+    throw new Error(
+      `${field}: "${text}" is not a tolerance; expected e.g. "10%" (relative) or "0.5" (absolute)`,
+    );
   }
   const value = Number(match[1]);
   return match[2] === '%' ? { relative: value / 100 } : { absolute: value };
@@ -78,7 +80,9 @@ export function judgeConfig(analysis: JudgeAnalysisSpec): JudgeConfig | undefine
   const builtins = judge.builtins ?? JUDGE_BUILTINS;
   const metrics: JudgedMetricConfig[] = [];
   const settings = (entry: (typeof entries)[number] | undefined, i: number) => ({
-    tolerance: entry?.maxIncrease ? parseTolerance(entry.maxIncrease, `${field(i)}.maxIncrease`) : { relative: 0 },
+    tolerance: entry?.maxIncrease
+      ? parseTolerance(entry.maxIncrease, `${field(i)}.maxIncrease`)
+      : { relative: 0 },
     direction: entry?.direction ?? 'increase',
     critical: entry?.critical ?? true,
   });
@@ -94,7 +98,13 @@ export function judgeConfig(analysis: JudgeAnalysisSpec): JudgeConfig | undefine
   }
   entries.forEach((entry, i) => {
     if (entry.rate) {
-      metrics.push({ name: entry.name, kind: 'rate', source: { rate: entry.rate }, unit: '%', ...settings(entry, i) });
+      metrics.push({
+        name: entry.name,
+        kind: 'rate',
+        source: { rate: entry.rate },
+        unit: '%',
+        ...settings(entry, i),
+      });
     } else if (entry.distribution) {
       metrics.push({
         name: entry.name,

@@ -69,7 +69,8 @@ describe('numeric building blocks against SciPy', () => {
 describe('event share and rate ratio', () => {
   it('are inverse maps at a given traffic split', () => {
     for (const share of [0.05, 0.1, 0.5]) {
-      for (const ratio of [0.5, 1, 3]) expect(ratioOf(share, eventShare(share, ratio))).toBeCloseTo(ratio, 12);
+      for (const ratio of [0.5, 1, 3])
+        expect(ratioOf(share, eventShare(share, ratio))).toBeCloseTo(ratio, 12);
     }
     expect(eventShare(0.1, 1)).toBeCloseTo(0.1, 12);
     expect(eventShare(0.1, 3)).toBeCloseTo(0.25, 12);

@@ -54,7 +54,10 @@ export function logBayesFactor(
   const a = k * theta0;
   const b = k * (1 - theta0);
   let log =
-    betaln(a + canary, b + primary) - betaln(a, b) - canary * Math.log(theta0) - primary * Math.log1p(-theta0);
+    betaln(a + canary, b + primary) -
+    betaln(a, b) -
+    canary * Math.log(theta0) -
+    primary * Math.log1p(-theta0);
   if (side) log += logBetaTail(theta0, a + canary, b + primary, side) - logBetaTail(theta0, a, b, side);
   return log;
 }

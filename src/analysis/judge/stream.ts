@@ -212,7 +212,10 @@ export function segmentTotals(state: StreamState): Segment | undefined {
   const [first, ...rest] = state.segments;
   if (!first) return undefined;
   return rest.reduce(
-    (sum, segment) => ({ canary: plus(sum.canary, segment.canary), primary: plus(sum.primary, segment.primary) }),
+    (sum, segment) => ({
+      canary: plus(sum.canary, segment.canary),
+      primary: plus(sum.primary, segment.primary),
+    }),
     first,
   );
 }

@@ -128,8 +128,17 @@ function rateLimits(metric: JudgedMetricConfig, primaryRate: number): { up: numb
 }
 
 /** The event definitions of a rate metric. */
-function rateDefinitions(metric: JudgedMetricConfig, limits: { up: number; down: number }): EventDefinition[] {
-  const up: EventDefinition = { canaryIndex: 0, primaryIndex: 0, above: false, side: 'greater', ratio0: limits.up };
+function rateDefinitions(
+  metric: JudgedMetricConfig,
+  limits: { up: number; down: number },
+): EventDefinition[] {
+  const up: EventDefinition = {
+    canaryIndex: 0,
+    primaryIndex: 0,
+    above: false,
+    side: 'greater',
+    ratio0: limits.up,
+  };
   const down: EventDefinition = { ...up, side: 'less', ratio0: limits.down };
   return metric.direction === 'increase' ? [up] : metric.direction === 'decrease' ? [down] : [up, down];
 }
@@ -139,7 +148,10 @@ function rateDefinitions(metric: JudgedMetricConfig, limits: { up: number; down:
  * against the canary's share slower than the bound the tolerance allows (the first canary
  * bound at or above bound × (1 + relative) or bound + absolute); "faster" mirrors it.
  */
-export function distributionDefinitions(metric: JudgedMetricConfig, bounds: readonly number[]): EventDefinition[] {
+export function distributionDefinitions(
+  metric: JudgedMetricConfig,
+  bounds: readonly number[],
+): EventDefinition[] {
   const tolerance = metric.tolerance;
   const raise = (bound: number) =>
     'relative' in tolerance ? bound * (1 + tolerance.relative) : bound + tolerance.absolute;
@@ -150,13 +162,15 @@ export function distributionDefinitions(metric: JudgedMetricConfig, bounds: read
   if (metric.direction !== 'decrease') {
     bounds.forEach((bound, i) => {
       const k = bounds.findIndex((candidate) => candidate >= raise(bound) * (1 - epsilon));
-      if (k >= 0) definitions.push({ canaryIndex: k, primaryIndex: i, above: true, side: 'greater', ratio0: 1 });
+      if (k >= 0)
+        definitions.push({ canaryIndex: k, primaryIndex: i, above: true, side: 'greater', ratio0: 1 });
     });
   }
   if (metric.direction !== 'increase') {
     bounds.forEach((bound, i) => {
       const k = bounds.findLastIndex((candidate) => candidate <= lower(bound) * (1 + epsilon));
-      if (k >= 0) definitions.push({ canaryIndex: k, primaryIndex: i, above: false, side: 'greater', ratio0: 1 });
+      if (k >= 0)
+        definitions.push({ canaryIndex: k, primaryIndex: i, above: false, side: 'greater', ratio0: 1 });
     });
   }
   return definitions;
@@ -184,9 +198,10 @@ export function formatValue(value: number, unit: JudgedMetricConfig['unit']): st
 }
 
 function formatEvidence(e: JudgeEvidence): string {
-  const bf = e.bayesFactor >= 1e6 ? e.bayesFactor.toExponential(1) : String(Number(e.bayesFactor.toPrecision(3)));
+  const bf =
+    e.bayesFactor >= 1e6 ? e.bayesFactor.toExponential(1) : String(Number(e.bayesFactor.toPrecision(3)));
   const p = e.pValue < 1e-4 ? e.pValue.toExponential(1) : String(Number(e.pValue.toPrecision(2)));
-  return `Bayes factor ${bf} (needs ${e.threshold.toPrecision(3).replace(/\.?0+$/, '')}), p ≤ ${p}`;
+  return `Bayes factor ${bf} (needs ${Number(e.threshold.toPrecision(4))}), p ≤ ${p}`;
 }
 
 /** Judges one metric at one look. Throws (naming the problem) on observations of the wrong shape. */
@@ -277,7 +292,10 @@ function verdictOf(
     { canary: 0, primary: 0 },
   );
   const totals = state.segments.reduce(
-    (acc, s) => ({ canary: acc.canary + (s.canary.at(-1) ?? 0), primary: acc.primary + (s.primary.at(-1) ?? 0) }),
+    (acc, s) => ({
+      canary: acc.canary + (s.canary.at(-1) ?? 0),
+      primary: acc.primary + (s.primary.at(-1) ?? 0),
+    }),
     { canary: 0, primary: 0 },
   );
   const estimate =
@@ -322,7 +340,8 @@ function verdictOf(
 
 function armLine(metric: JudgedMetricConfig, canary: ArmEstimate, primary: ArmEstimate): string {
   if (metric.kind === 'rate') {
-    const arm = (a: ArmEstimate) => `${formatValue(a.value, '%')} (${Math.round(a.events ?? 0)}/${Math.round(a.count)})`;
+    const arm = (a: ArmEstimate) =>
+      `${formatValue(a.value, '%')} (${Math.round(a.events ?? 0)}/${Math.round(a.count)})`;
     return `canary ${arm(canary)} vs primary ${arm(primary)}`;
   }
   const arm = (a: ArmEstimate) =>
@@ -330,12 +349,17 @@ function armLine(metric: JudgedMetricConfig, canary: ArmEstimate, primary: ArmEs
   return `canary ${arm(canary)} vs primary ${arm(primary)}`;
 }
 
-function measureOf(metric: JudgedMetricConfig, definition: EventDefinition, bounds: readonly number[] | undefined): string {
+function measureOf(
+  metric: JudgedMetricConfig,
+  definition: EventDefinition,
+  bounds: readonly number[] | undefined,
+): string {
   if (metric.kind === 'rate') return 'rate';
   const at = (index: number) => formatValue(bounds?.[index] ?? Number.NaN, metric.unit);
   const canaryBound = at(definition.canaryIndex);
   const primaryBound = at(definition.primaryIndex);
-  const where = canaryBound === primaryBound ? canaryBound : `${canaryBound} (canary) / ${primaryBound} (primary)`;
+  const where =
+    canaryBound === primaryBound ? canaryBound : `${canaryBound} (canary) / ${primaryBound} (primary)`;
   return definition.above ? `share slower than ${where}` : `share faster than ${where}`;
 }
 

@@ -83,7 +83,8 @@ export function createWebProvider(config: WebConfig): MetricProvider {
       if (options?.at !== undefined) {
         throw new MetricError('query', {
           ...context,
-          message: 'web provider: a JSON API answers for now only, so it cannot be replayed at a past instant',
+          message:
+            'web provider: a JSON API answers for now only, so it cannot be replayed at a past instant',
         });
       }
       const answer = await httpCall(call, context, options);
