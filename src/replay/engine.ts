@@ -1,10 +1,27 @@
 import type { Canary } from '../api/canary.ts';
 import { runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
-import { judge, judgeConfig, type JudgeConfig, type JudgeResult, type JudgeVerdict } from '../analysis/judge.ts';
-import { createProvider as defaultCreateProvider, type ProviderRequest } from '../analysis/providers/factory.ts';
+import {
+  judge,
+  judgeConfig,
+  type JudgeConfig,
+  type JudgeResult,
+  type JudgeVerdict,
+} from '../analysis/judge.ts';
+import {
+  createProvider as defaultCreateProvider,
+  type ProviderRequest,
+} from '../analysis/providers/factory.ts';
 import type { MetricProvider } from '../analysis/providers/provider.ts';
 import { canaryContext, type MetricTemplate } from '../analysis/types.ts';
-import { planFromSpec, step, type Effect, type Observation, type Phase, type Plan, type StepResult } from '../machine/index.ts';
+import {
+  planFromSpec,
+  stepAll,
+  type Effect,
+  type Observation,
+  type Phase,
+  type Plan,
+  type StepResult,
+} from '../machine/index.ts';
 
 // `sluice replay`: the Canary's analysis run against history, exactly as the controller
 // runs it, with a replayed clock. The pure machine decides through its public driver; every
@@ -71,8 +88,9 @@ interface Loop {
   events: string[];
 }
 
-function send(loop: Loop, observation: Observation): StepResult {
-  const result = step(loop.snapshot, loop.plan, observation);
+function send(loop: Loop, ...observations: Observation[]): StepResult {
+  // One restore and persist per batch, as one reconcile of the controller does.
+  const result = stepAll(loop.snapshot, loop.plan, observations);
   loop.snapshot = result.snapshot;
   loop.last = result;
   for (const effect of result.issued) {
@@ -105,7 +123,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   const plan: Plan = judgeSettings ? { ...basePlan, hasMetrics: true } : basePlan;
   const metrics = analysis.metrics ?? [];
   const failFast = metrics.filter((metric) => metric.failFast);
-  const lookEveryMs = judgeSettings?.checkEveryMs ?? (failFast.length ? checkEveryOf(analysis.checkEvery) : 0);
+  const lookEveryMs =
+    judgeSettings?.checkEveryMs ?? (failFast.length ? checkEveryOf(analysis.checkEvery) : 0);
 
   const context = canaryContext(canary);
   if (input.prometheus) context.metricsServer = input.prometheus;
@@ -116,29 +135,46 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
         ? { ...request, provider: { ...request.provider, address: input.prometheus } }
         : request,
     );
-  const templates = new Map(input.templates.map((t) => [`${t.metadata.namespace ?? context.namespace}/${t.metadata.name}`, t]));
+  const templates = new Map(
+    input.templates.map((t) => [`${t.metadata.namespace ?? context.namespace}/${t.metadata.name}`, t]),
+  );
   const analysisDeps = (at: number) => ({
     canary: context,
-    getTemplate: async (ref: { name: string; namespace: string }) => templates.get(`${ref.namespace}/${ref.name}`),
+    getTemplate: async (ref: { name: string; namespace: string }) =>
+      templates.get(`${ref.namespace}/${ref.name}`),
     createProvider,
     now: () => at,
     at,
     ...(input.queryTimeoutMs ? { queryTimeoutMs: input.queryTimeoutMs } : {}),
   });
 
-  const loop: Loop = { snapshot: undefined, last: undefined, answered: new Set(), now: input.from, plan, events: [] };
+  const loop: Loop = {
+    snapshot: undefined,
+    last: undefined,
+    answered: new Set(),
+    now: input.from,
+    plan,
+    events: [],
+  };
   const steps: ReplayStep[] = [];
   let judgeState: JudgeResult['state'] | undefined;
   let decisive: string | undefined;
 
   const lookJudge = async (at: number, explain: boolean): Promise<JudgeResult | undefined> => {
     if (!judgeSettings) return undefined;
-    const result = await judge(judgeSettings, analysisDeps(at), judgeState, { now: at, historical: true, explain });
+    const result = await judge(judgeSettings, analysisDeps(at), judgeState, {
+      now: at,
+      historical: true,
+      explain,
+    });
     judgeState = result.state;
     return result;
   };
 
-  const answerAnalysis = async (effect: Effect & { kind: 'runAnalysis' }, at: number): Promise<Observation> => {
+  const answerAnalysis = async (
+    effect: Effect & { kind: 'runAnalysis' },
+    at: number,
+  ): Promise<Observation> => {
     const result: AnalysisResult = await runAnalysis(metrics, analysisDeps(at));
     const judged = await lookJudge(at, input.explain ?? true);
     const failing = result.checks.filter((check) => !check.passed && !check.dryRun);
@@ -167,12 +203,15 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
 
   /** Answers every pending effect until the machine asks for nothing new. */
   const settle = async (at: number) => {
-    for (let guard = 0; guard < 500; guard++) {
-      const next = loop.last?.effects.find((effect) => !loop.answered.has(effect.id));
-      if (!next) break;
-      loop.answered.add(next.id);
-      const observation = next.kind === 'runAnalysis' ? await answerAnalysis(next, at) : confirm(next, at);
-      send(loop, observation);
+    for (let guard = 0; guard < 100; guard++) {
+      const open = loop.last?.effects.filter((effect) => !loop.answered.has(effect.id)) ?? [];
+      if (open.length === 0) break;
+      const answers: Observation[] = [];
+      for (const effect of open) {
+        loop.answered.add(effect.id);
+        answers.push(effect.kind === 'runAnalysis' ? await answerAnalysis(effect, at) : confirm(effect, at));
+      }
+      send(loop, ...answers);
       if (decisive) {
         send(loop, { type: 'MANUAL', now: at, command: 'abort' });
         return;
@@ -214,10 +253,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       }
       if (next < wake) continue;
     }
-    send(loop, { type: 'READINESS', now, canary: 'ready', primary: 'ready' });
-    await settle(now);
-    if (finished()) break;
-    send(loop, { type: 'TICK', now });
+    send(loop, { type: 'READINESS', now, canary: 'ready', primary: 'ready' }, { type: 'TICK', now });
     await settle(now);
   }
 
@@ -225,7 +261,10 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     const judged = await lookJudge(at, false);
     const checks = failFast.length ? (await runAnalysis(failFast, analysisDeps(at))).checks : [];
     const failing = checks.filter((check) => !check.passed && check.error === undefined);
-    const reasons = [...(judged?.rollback ?? []).map((v) => v.reason), ...failing.map((c) => `fail-fast ${c.reason}`)];
+    const reasons = [
+      ...(judged?.rollback ?? []).map((v) => v.reason),
+      ...failing.map((c) => `fail-fast ${c.reason}`),
+    ];
     if (reasons.length) {
       steps.push({
         at,

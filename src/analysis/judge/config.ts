@@ -126,8 +126,14 @@ export function judgeConfig(analysis: JudgeAnalysisSpec): JudgeConfig | undefine
   };
 }
 
+const keys = new WeakMap<JudgedMetricConfig, { alpha: number; key: string }>();
+
 /** A fingerprint of what a metric's evidence depends on: a change starts its test afresh. */
 export function metricKey(metric: JudgedMetricConfig, alpha: number): string {
+  const known = keys.get(metric);
+  if (known?.alpha === alpha) return known.key;
   const text = JSON.stringify([metric.kind, metric.source, metric.tolerance, metric.direction, alpha]);
-  return createHash('sha256').update(text).digest('base64url').slice(0, 12);
+  const key = createHash('sha256').update(text).digest('base64url').slice(0, 12);
+  keys.set(metric, { alpha, key });
+  return key;
 }

@@ -86,7 +86,10 @@ export type MetricState = z.output<typeof MetricState>;
 export interface JudgeMetricOptions {
   alpha: number;
   key: string;
-  /** Also compute every interval, for `pass` (costs a few milliseconds per distribution). */
+  /**
+   * Also compute the intervals and decide `pass` (a few milliseconds per distribution).
+   * Without it, only a failing verdict carries its interval (NaN otherwise).
+   */
   explain?: boolean;
   concentration?: number;
 }
@@ -185,6 +188,7 @@ function asBuckets(vector: readonly number[], bounds: readonly number[]): Bucket
 }
 
 function describeRatio(value: number): string {
+  if (Number.isNaN(value)) return 'n/a';
   if (value === Number.POSITIVE_INFINITY) return '∞';
   if (value === 0) return '0';
   return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toPrecision(2)}×`;
@@ -281,11 +285,32 @@ function verdictOf(
   };
   // The definition with the most evidence is the one shown; a distribution's intervals are
   // corrected for the number of bounds so that the one shown is valid whichever it is.
-  const leader = found.perDefinition.reduce((best, log, i, all) => (log > all[best]! ? i : best), 0);
-  const definition = settings.definitions[leader]!;
+  // Definitions without events (a bound no request exceeded) have nothing to show; with no
+  // evidence anywhere, a distribution shows the primary's first bound above its p99.
+  const shown = settings.definitions
+    .map((definition, i) => ({
+      definition,
+      log: found.perDefinition[i]!,
+      counts: definitionCounts(state, definition),
+    }))
+    .filter((entry) => entry.counts.some((s) => s.canary + s.primary > 0));
+  const strongest = shown.reduce<(typeof shown)[number] | undefined>(
+    (best, entry) => (!best || entry.log > best.log ? entry : best),
+    undefined,
+  );
+  const p99 = arms.primary?.value ?? Number.NaN;
+  const tail =
+    metric.kind === 'distribution' && state.bounds && (strongest?.log ?? 0) <= 0
+      ? shown.find((entry) => (state.bounds![entry.definition.primaryIndex] ?? 0) >= p99)
+      : undefined;
+  const definition = (tail ?? strongest)?.definition ?? settings.definitions[0]!;
   const intervalAlpha = options.alpha / settings.definitions.length;
   const k = settings.concentration ?? DEFAULT_PRIOR_CONCENTRATION;
-  const interval = definitionInterval(state, definition, intervalAlpha, k);
+  // Intervals cost a search each: computed when asked for, and for every decided regression.
+  const interval =
+    options.explain || found.rejected
+      ? definitionInterval(state, definition, intervalAlpha, k)
+      : { lower: Number.NaN, upper: Number.NaN };
   const counts = definitionCounts(state, definition);
   const sum = counts.reduce(
     (acc, s) => ({ canary: acc.canary + s.canary, primary: acc.primary + s.primary }),
@@ -320,7 +345,10 @@ function verdictOf(
     });
     if (inside) outcome = 'pass';
   }
-  const compare = `${effect.measure} canary/primary ${describeRatio(estimate)} [${describeRatio(interval.lower)}, ${describeRatio(interval.upper)}], limit ${describeRatio(effect.limit)}`;
+  const range = Number.isNaN(interval.lower)
+    ? ''
+    : ` [${describeRatio(interval.lower)}, ${describeRatio(interval.upper)}]`;
+  const compare = `${effect.measure} canary/primary ${describeRatio(estimate)}${range}, limit ${describeRatio(effect.limit)}`;
   const armText = arms.canary && arms.primary ? `${armLine(metric, arms.canary, arms.primary)}; ` : '';
   const verdictText =
     outcome === 'fail'
