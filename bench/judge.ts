@@ -30,7 +30,7 @@ export const CASES = {
 export type CaseName = keyof typeof CASES;
 
 /**
- * judge: `analysis.judge: {}` (errors and latency, 99 %), fast-fail every 5s. fixed5 / fixed1:
+ * judge: `analysis.judge: {}` (errors and latency, 99 %), fast-fail looks every 10s. fixed5 / fixed1:
  * Flagger's rule, success rate ≥ 99 over 1m, interval 1m, threshold 5 / 1. fixed5_p99: the
  * same with Flagger's documented request-duration check (p99 ≤ 500 ms) added, for latency.
  */
@@ -54,7 +54,7 @@ export function benchCanary(method: Method, sharePercent: number): Canary {
   };
   if (method === 'judge') {
     analysis.judge = {};
-    analysis.checkEvery = '5s';
+    analysis.checkEvery = '10s';
   } else {
     analysis.metrics = [{ name: 'request-success-rate', interval: '1m', thresholdRange: { min: 99 } }];
     if (method === 'fixed5_p99') {

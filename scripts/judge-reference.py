@@ -66,6 +66,19 @@ for segments, alpha, k in [
     lower, upper = ratio_interval(segments, alpha, k)
     intervals.append({"segments": [{"canary": x, "primary": y, "share": s} for x, y, s in segments], "alpha": alpha, "k": k, "lower": lower, "upper": upper})
 
+bounds = []
+for segments, alpha, k, side in [
+    ([(17, 54, 0.1)], 0.01, 10, "greater"),
+    ([(17, 54, 0.1)], 0.01, 10, "less"),
+    ([(9, 27, 0.1), (20, 30, 0.2)], 0.01, 10, "greater"),
+    ([(3, 120, 0.1)], 0.05, 10, "less"),
+]:
+    grid = np.exp(np.linspace(-6, 6, 24001))
+    threshold = math.log(1 / alpha)
+    rejected = [r for r in grid if sum(log_bf(x, y, theta(sh, r), k, side) for x, y, sh in segments) >= threshold]
+    value = max(rejected) if side == "greater" else min(rejected)
+    bounds.append({"segments": [{"canary": x, "primary": y, "share": sh} for x, y, sh in segments], "alpha": alpha, "k": k, "side": side, "value": float(value)})
+
 out = {
     "generator": "scripts/judge-reference.py",
     "scipy": scipy.__version__,
@@ -73,6 +86,7 @@ out = {
     "betaUpperTail": [{"x": x, "a": a, "b": b, "value": float(stats.beta.sf(x, a, b))} for x, a, b in [(0.1, 1, 9), (0.1, 31, 99), (0.25, 3, 30)]],
     "logBayesFactor": cases,
     "ratioInterval": intervals,
+    "ratioBound": bounds,
 }
 path = os.path.join(os.path.dirname(__file__), "..", "src", "analysis", "judge", "reference.json")
 with open(path, "w") as f:

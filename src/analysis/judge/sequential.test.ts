@@ -9,6 +9,7 @@ import {
   logBayesFactor,
   logBayesFactorOverSegments,
   logMeanExp,
+  ratioBound,
   ratioConfidenceSequence,
   ratioOf,
 } from './sequential.ts';
@@ -25,6 +26,15 @@ const Reference = z.object({
       k: z.number(),
       side: z.enum(['greater', 'less']).nullable(),
       logBf: z.number(),
+    }),
+  ),
+  ratioBound: z.array(
+    z.object({
+      segments: z.array(z.object({ canary: z.number(), primary: z.number(), share: z.number() })),
+      alpha: z.number(),
+      k: z.number(),
+      side: z.enum(['greater', 'less']),
+      value: z.number(),
     }),
   ),
   ratioInterval: z.array(
@@ -62,6 +72,22 @@ describe('numeric building blocks against SciPy', () => {
     // The reference scans a grid of step 5e-5 in log ratio.
     expect(Math.log(interval.lower)).toBeCloseTo(Math.log(item.lower), 3);
     expect(Math.log(interval.upper)).toBeCloseTo(Math.log(item.upper), 3);
+  });
+});
+
+describe('one-sided bounds of the rate ratio against SciPy', () => {
+  it.each(reference.ratioBound)('$side bound (α = $alpha)', (item) => {
+    // The reference scans a grid of step 5e-4 in log ratio.
+    expect(Math.log(ratioBound(item.segments, item.alpha, item.side, item.k))).toBeCloseTo(
+      Math.log(item.value),
+      2,
+    );
+  });
+
+  it('puts the lower bound above 1 exactly when the one-sided test decides', () => {
+    const segment = { canary: 17, primary: 54, share: 0.1 };
+    const decided = logBayesFactor(segment.canary, segment.primary, 0.1, 10, 'greater') >= Math.log(100);
+    expect(ratioBound([segment], 0.01, 'greater') > 1).toBe(decided);
   });
 });
 

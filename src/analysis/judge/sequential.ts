@@ -101,9 +101,40 @@ export interface RatioInterval {
 const LOG_RATIO_LIMIT = 9; // ratios from 1/8000 to 8000: beyond that, report 0 or +∞
 
 /**
+ * One end of an anytime-valid confidence interval for the rate ratio r, from the same
+ * one-sided tests the judge decides with: the lower end (side greater) is the largest r0
+ * whose "r ≤ r0" the evidence rejects at level α, the upper end (side less) the smallest r0
+ * whose "r ≥ r0" it rejects. So a regression is decided exactly when the lower end passes the
+ * limit, and each end holds at all looks at once with probability at least 1 − α.
+ */
+export function ratioBound(
+  segments: readonly SegmentCounts[],
+  alpha: number,
+  side: Side,
+  k: number = DEFAULT_PRIOR_CONCENTRATION,
+): number {
+  const threshold = Math.log(1 / alpha);
+  const rejects = (logRatio: number) =>
+    logBayesFactorOverSegments(segments, Math.exp(logRatio), k, side) >= threshold;
+  // The evidence against r ≤ r0 falls as r0 rises (and against r ≥ r0 as r0 falls): bisect.
+  const far = side === 'greater' ? -LOG_RATIO_LIMIT : LOG_RATIO_LIMIT;
+  if (!rejects(far)) return side === 'greater' ? 0 : Number.POSITIVE_INFINITY;
+  const near = -far;
+  if (rejects(near)) return Math.exp(near);
+  let inside = far;
+  let outside = near;
+  for (let i = 0; i < 40; i++) {
+    const mid = (inside + outside) / 2;
+    if (rejects(mid)) inside = mid;
+    else outside = mid;
+  }
+  return Math.exp(inside);
+}
+
+/**
  * Confidence sequence for the rate ratio r: every r whose point null the two-sided mixture
  * has not rejected at level α. It covers the true r at all times at once with probability
- * at least 1 − α, so it can be read after every look.
+ * at least 1 − α.
  */
 export function ratioConfidenceSequence(
   segments: readonly SegmentCounts[],

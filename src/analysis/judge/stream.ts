@@ -3,7 +3,7 @@ import {
   DEFAULT_PRIOR_CONCENTRATION,
   logBayesFactorOverSegments,
   logMeanExp,
-  ratioConfidenceSequence,
+  ratioBound,
   type RatioInterval,
   type SegmentCounts,
   type Side,
@@ -133,14 +133,15 @@ function segmentLogBf(definition: EventDefinition, segments: readonly Segment[],
 
 /**
  * Takes one look: the cumulative counts of both arms since the judge started. Increments with
- * no traffic on one arm are left out (nothing to compare). Returns the new state; pure.
+ * no traffic on one arm are left out (nothing to compare). Returns the new state and the
+ * evidence as of this look; pure.
  */
 export function observe(
   state: StreamState,
   canary: readonly number[],
   primary: readonly number[],
   settings: StreamSettings,
-): StreamState {
+): { state: StreamState; evidence: StreamEvidence } {
   const k = settings.concentration ?? DEFAULT_PRIOR_CONCENTRATION;
   const now = { canary: tidy(canary), primary: tidy(primary) };
   const last = state.last ?? { canary: now.canary.map(() => 0), primary: now.primary.map(() => 0) };
@@ -151,7 +152,9 @@ export function observe(
   }
   const increment = { canary: minus(now.canary, last.canary), primary: minus(now.primary, last.primary) };
   const next: StreamState = { ...state, last: now, segments: [...state.segments], folded: [...state.folded] };
-  if (total(increment.canary) <= 0 || total(increment.primary) <= 0) return next;
+  if (total(increment.canary) <= 0 || total(increment.primary) <= 0) {
+    return { state: next, evidence: evidence(next, settings) };
+  }
 
   next.looks += 1;
   const current = next.segments.at(-1);
@@ -169,9 +172,9 @@ export function observe(
       );
     }
   }
-  const { logE } = evidence(next, settings);
-  next.maxLogE = Math.max(next.maxLogE, logE);
-  return next;
+  const found = evidence(next, settings);
+  next.maxLogE = Math.max(next.maxLogE, found.logE);
+  return { state: next, evidence: found };
 }
 
 /** The evidence as of the state's last look. */
@@ -195,7 +198,10 @@ export function definitionCounts(state: StreamState, definition: EventDefinition
   return state.segments.map((segment) => eventCounts(definition, segment));
 }
 
-/** Confidence sequence for the definition's rate ratio at level 1 − alpha (segments kept). */
+/**
+ * Anytime-valid interval for the definition's rate ratio (segments kept): each end from the
+ * one-sided test at level `alpha`, so the lower end passes the limit when the test decides.
+ */
 export function definitionInterval(
   state: StreamState,
   definition: EventDefinition,
@@ -204,7 +210,10 @@ export function definitionInterval(
 ): RatioInterval {
   const segments = definitionCounts(state, definition).filter((s) => s.canary + s.primary > 0);
   if (segments.length === 0) return { lower: 0, upper: Number.POSITIVE_INFINITY };
-  return ratioConfidenceSequence(segments, alpha, concentration);
+  return {
+    lower: ratioBound(segments, alpha, 'greater', concentration),
+    upper: ratioBound(segments, alpha, 'less', concentration),
+  };
 }
 
 /** The sum of all segments kept, per arm. */

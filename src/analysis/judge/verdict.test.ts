@@ -151,7 +151,7 @@ describe('traffic splits', () => {
     for (const share of [0.1, 0.1, 0.2, 0.2, 0.5]) {
       canary = [canary[0]! + share * 10, canary[1]! + share * 1000];
       primary = [primary[0]! + (1 - share) * 10, primary[1]! + (1 - share) * 1000];
-      state = observe(state, canary, primary, settings);
+      state = observe(state, canary, primary, settings).state;
     }
     expect(state.segments).toHaveLength(3);
     expect(state.segments.map((s) => s.canary[1]! / (s.canary[1]! + s.primary[1]!))).toEqual([0.1, 0.2, 0.5]);
@@ -166,7 +166,7 @@ describe('traffic splits', () => {
       const share = i % 2 === 0 ? 0.1 : 0.4;
       canary = [canary[0]! + share * 20, canary[1]! + share * 2000];
       primary = [primary[0]! + (1 - share) * 20, primary[1]! + (1 - share) * 2000];
-      state = observe(state, canary, primary, settings);
+      state = observe(state, canary, primary, settings).state;
     }
     expect(state.segments).toHaveLength(MAX_SEGMENTS);
     expect(state.folded).toHaveLength(1);

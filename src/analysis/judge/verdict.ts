@@ -8,9 +8,9 @@ import {
   definitionCounts,
   definitionInterval,
   emptyStream,
-  evidence,
   observe,
   type EventDefinition,
+  type StreamEvidence,
   type StreamSettings,
 } from './stream.ts';
 
@@ -249,13 +249,14 @@ export function judgeMetric(
     concentration: options.concentration ?? DEFAULT_PRIOR_CONCENTRATION,
   };
   const observed = observe(state, canary, primary, settings);
-  const next: MetricState = bounds ? { ...observed, bounds } : observed;
-  return { state: next, verdict: verdictOf(metric, next, settings, options) };
+  const next: MetricState = bounds ? { ...observed.state, bounds } : observed.state;
+  return { state: next, verdict: verdictOf(metric, next, observed.evidence, settings, options) };
 }
 
 function verdictOf(
   metric: JudgedMetricConfig,
   state: MetricState,
+  found: StreamEvidence,
   settings: StreamSettings,
   options: JudgeMetricOptions,
 ): JudgeVerdict {
@@ -276,7 +277,6 @@ function verdictOf(
       reason: `${metric.name}: no traffic on ${last.canary.at(-1) ? 'the primary' : 'the canary'} yet, nothing to compare`,
     };
   }
-  const found = evidence(state, settings);
   const threshold = 1 / options.alpha;
   const judged: JudgeEvidence = {
     bayesFactor: Math.exp(found.logE),
