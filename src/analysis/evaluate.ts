@@ -189,6 +189,8 @@ export interface AnalysisDeps {
   getCredentials?(namespace: string, secretRef: { name: string }): Promise<ProviderCredentials>;
   /** Builds a provider; tests may hand in a fake. */
   createProvider?(request: ProviderRequest): MetricProvider;
+  /** The Kubernetes API, for providers that read from the cluster (keptn, externalmetrics). */
+  cluster?: ProviderRequest['cluster'];
   /** Per-query timeout, default 10 s. */
   queryTimeoutMs?: number;
   /** Aborts every query of the step (controller shutdown). */
@@ -270,6 +272,7 @@ export async function prepareTemplate(
       credentials,
       intervalMs,
       defaultAddress: canary.metricsServer,
+      ...(deps.cluster ? { cluster: deps.cluster } : {}),
       now: deps.now,
     });
   } catch (error) {
@@ -331,6 +334,9 @@ async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error
   }
 }
 
+/** Provider types that evaluate a query at a past instant (`QueryOptions.at`), for replay. */
+export const HISTORICAL_PROVIDER_TYPES = ['prometheus', 'datadog'] as const;
+
 /**
  * Runs one prepared query with the analysis' timeout, abort signal and instant (`deps.at`);
  * `run` picks the provider method (a number, or labelled series for the judge).
@@ -344,6 +350,13 @@ export async function runPrepared<T>(
   const logger = deps.logger ?? silentLogger;
   const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const type = prepared.provider.type;
+  if (deps.at !== undefined && !(HISTORICAL_PROVIDER_TYPES as readonly string[]).includes(type)) {
+    throw new MetricError('query', {
+      provider: type,
+      query: prepared.query,
+      message: `${type} provider cannot answer for a past instant; sluice replay reads ${HISTORICAL_PROVIDER_TYPES.join(' and ')}`,
+    });
+  }
   logger.debug({ metric: what, provider: type, query: prepared.query }, 'running metric query');
   const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
   return withDeadline(

@@ -148,3 +148,31 @@ describe('replay', () => {
     );
   });
 });
+
+describe('replay with a provider that answers only for now', () => {
+  it('fails the check naming the provider instead of reading today for a past instant', async () => {
+    const web: MetricProvider = {
+      type: 'web',
+      async runQuery() {
+        return 1;
+      },
+      async isOnline() {
+        return { online: true };
+      },
+    };
+    const outcome = await replay({
+      canary: canary({
+        threshold: 1,
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
+      }),
+      templates: [],
+      from: T0,
+      to: T0 + 10 * 60_000,
+      createProvider: () => web,
+    });
+    expect(outcome.result).toBe('rollback');
+    expect(outcome.steps[0]!.checks[0]!.reason).toBe(
+      'request-success-rate: web provider cannot answer for a past instant; sluice replay reads prometheus and datadog',
+    );
+  });
+});

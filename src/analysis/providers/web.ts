@@ -80,13 +80,6 @@ export function createWebProvider(config: WebConfig): MetricProvider {
     async runQuery(jsonPath: string, options?: QueryOptions): Promise<MetricValue> {
       const query = jsonPath.trim();
       const context = { provider: 'web', query: `${call.method} ${config.url} ${query}` };
-      if (options?.at !== undefined) {
-        throw new MetricError('query', {
-          ...context,
-          message:
-            'web provider: a JSON API answers for now only, so it cannot be replayed at a past instant',
-        });
-      }
       const answer = await httpCall(call, context, options);
       if (answer.status < 200 || answer.status > 299)
         throw httpStatusError(answer, { ...context, url: config.url });
