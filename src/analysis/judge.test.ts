@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_QUERY_SETS } from './builtins.ts';
-import { JudgeState, judge, judgeConfig, judgeStatusEntry, summarizeJudge, type JudgeDeps } from './judge.ts';
+import {
+  JudgeState,
+  judge,
+  judgeConfig,
+  judgeStatusEntry,
+  lookOutcome,
+  summarizeJudge,
+  type JudgeDeps,
+} from './judge.ts';
 import {
   MetricError,
   oneLine,
@@ -155,6 +163,7 @@ describe('judge() with the built-in metrics', () => {
       state = result.state;
     }
     expect(result!.rollback.map((v) => v.name)).toEqual(['errors']);
+    expect(lookOutcome(result!, false)).toEqual({ rollback: result!.rollback[0]!.reason, failures: [] });
     expect(summarizeJudge(result!)).toMatch(/^judge: errors: canary 2 % \(60\/3000\) vs primary 0\.556 % /);
     const entry = judgeStatusEntry(result!.rollback[0]!);
     expect(entry).toMatchObject({ name: 'errors', outcome: 'fail', canary: '2', primary: '0.5556' });
@@ -192,6 +201,9 @@ describe('judge() with the built-in metrics', () => {
       { name: 'latency', outcome: 'error', reason: 'latency: prometheus is unreachable' },
     ]);
     expect(second.state.metrics.latency).toEqual(first.state.metrics.latency);
+    // Between rounds a metric without a verdict changes nothing; at a round it is a failed check.
+    expect(lookOutcome(second, false).failures).toEqual([]);
+    expect(lookOutcome(second, true).failures).toEqual(['latency: prometheus is unreachable']);
     expect(summarizeJudge(second)).toBe(
       'judge: 1 of 2 metrics show no regression; latency: prometheus is unreachable',
     );

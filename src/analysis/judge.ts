@@ -264,6 +264,21 @@ export async function judge(
   };
 }
 
+/**
+ * What one look means for the rollout. At an analysis round (`round: true`) every metric
+ * without a verdict (no data, an error) and every non-critical regression is a failed check;
+ * between rounds only a critical regression counts. `rollback` is set when one was decided.
+ */
+export function lookOutcome(
+  result: JudgeResult,
+  round: boolean,
+): { rollback: string | undefined; failures: string[] } {
+  return {
+    rollback: result.rollback.length ? result.rollback.map((v) => v.reason).join('; ') : undefined,
+    failures: round ? [...result.failed, ...result.unanswered].map((v) => v.reason) : [],
+  };
+}
+
 /** Validates a judge state read back from status; undefined (start afresh) when it does not fit. */
 export function parseJudgeState(value: unknown): JudgeState | undefined {
   const parsed = JudgeState.safeParse(value);

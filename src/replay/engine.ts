@@ -2,6 +2,7 @@ import type { Canary } from '../api/canary.ts';
 import { runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
 import {
   judge,
+  lookOutcome,
   judgeConfig,
   type JudgeConfig,
   type JudgeResult,
@@ -178,8 +179,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     const result: AnalysisResult = await runAnalysis(metrics, analysisDeps(at));
     const judged = await lookJudge(at, input.explain ?? true);
     const failing = result.checks.filter((check) => !check.passed && !check.dryRun);
-    const judgeFailures = judged ? [...judged.failed, ...judged.unanswered] : [];
-    const reasons = [...failing.map((c) => c.reason), ...judgeFailures.map((v) => v.reason)];
+    const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
+    const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
     steps.push({
       at,
       kind: 'round',
@@ -189,14 +190,15 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       verdicts: judged?.verdicts ?? [],
       events: [],
     });
-    if (judged?.rollback.length) decisive = judged.rollback.map((v) => v.reason).join('; ');
+    if (judgment.rollback) decisive = judgment.rollback;
     const noData =
       failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
     return {
       type: 'ANALYSIS_RESULT',
       now: at,
       effectId: effect.id,
-      outcome: reasons.length === 0 ? 'passed' : noData && judgeFailures.length === 0 ? 'noData' : 'failed',
+      outcome:
+        reasons.length === 0 ? 'passed' : noData && judgment.failures.length === 0 ? 'noData' : 'failed',
       ...(reasons.length ? { reasons } : {}),
     };
   };
