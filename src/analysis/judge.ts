@@ -245,7 +245,11 @@ export async function judge(
           metric,
           previous,
           observation,
-          { alpha: config.alpha, key: metricKey(metric, config.alpha), explain: options.explain ?? false },
+          {
+            alpha: config.metricAlpha,
+            key: metricKey(metric, config.metricAlpha),
+            explain: options.explain ?? false,
+          },
           canaryQueries.scale,
         );
         metrics[metric.name] = judged.state;

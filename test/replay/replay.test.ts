@@ -204,7 +204,7 @@ describe('sluice replay against the real Prometheus', () => {
     expect(run.stdout).toMatch(/fast-fail look {2}Progressing, canary at 50 %/);
     expect(run.stdout).toMatch(/judge fail {6}errors: /);
     expect(run.stdout).toMatch(
-      /=> would roll back at \S+ \(\d+s after the start\): judge: errors: canary [\d.]+ % .* Bayes factor \S+ \(needs 100\), p ≤ \S+: regression \(increase\)/,
+      /=> would roll back at \S+ \(\d+s after the start\): judge: errors: canary [\d.]+ % .* Bayes factor \S+ \(needs 200\), p ≤ \S+: regression \(increase\)/,
     );
   });
 

@@ -34,8 +34,10 @@ export interface JudgedMetricConfig {
 }
 
 export interface JudgeConfig {
-  /** 1 − confidence. */
+  /** 1 − confidence: the chance, over the whole rollout, that any judged metric calls a regression that is not there. */
   alpha: number;
+  /** Each metric's share of alpha (alpha / number of judged metrics), so that the confidence holds for all of them at once. */
+  metricAlpha: number;
   /** Cadence of the fast-fail looks between steps. */
   checkEveryMs: number;
   metrics: JudgedMetricConfig[];
@@ -119,8 +121,10 @@ export function judgeConfig(analysis: JudgeAnalysisSpec): JudgeConfig | undefine
       );
     }
   });
+  const alpha = 1 - confidence;
   return {
-    alpha: 1 - confidence,
+    alpha,
+    metricAlpha: alpha / Math.max(1, metrics.length),
     checkEveryMs: durationMs(analysis.checkEvery ?? DEFAULT_CHECK_EVERY, 'spec.analysis.checkEvery'),
     metrics,
   };

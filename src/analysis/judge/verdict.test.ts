@@ -29,6 +29,8 @@ function rateLooks(metric: JudgedMetricConfig, looks: [number, number, number, n
 describe('judge configuration', () => {
   it('runs both built-ins by default with no tolerance, critical, at 99 % every 5s', () => {
     expect(config.alpha).toBeCloseTo(0.01, 12);
+    // The confidence holds for the rollout: each of the two metrics gets half of 1 %.
+    expect(config.metricAlpha).toBeCloseTo(0.005, 12);
     expect(config.checkEveryMs).toBe(5000);
     expect(config.metrics.map((m) => [m.name, m.kind, m.unit, m.critical, m.direction])).toEqual([
       ['errors', 'rate', '%', true, 'increase'],
