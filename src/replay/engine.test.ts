@@ -176,3 +176,20 @@ describe('replay with a provider that answers only for now', () => {
     );
   });
 });
+
+describe('replay events', () => {
+  it('gives each round the Events the machine recorded after it', async () => {
+    const outcome = await replay({
+      canary: canary({
+        threshold: 1,
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
+      }),
+      templates: [],
+      from: T0,
+      to: T0 + 10 * 60_000,
+      createProvider: () => steadyProvider(0.05),
+    });
+    expect(outcome.steps).toHaveLength(1);
+    expect(outcome.steps[0]!.events.join('\n')).toMatch(/request-success-rate: 95 < min 99/);
+  });
+});

@@ -160,6 +160,14 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   const steps: ReplayStep[] = [];
   let judgeState: JudgeResult['state'] | undefined;
   let decisive: string | undefined;
+  let aborted = false;
+  /** Per step, how many Events the machine had recorded when it was pushed. */
+  const eventMarks: number[] = [];
+  const abort = (at: number) => {
+    if (aborted) return;
+    aborted = true;
+    send(loop, { type: 'MANUAL', now: at, command: 'abort' });
+  };
 
   const lookJudge = async (at: number, explain: boolean): Promise<JudgeResult | undefined> => {
     if (!judgeSettings) return undefined;
@@ -190,6 +198,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       verdicts: judged?.verdicts ?? [],
       events: [],
     });
+    eventMarks.push(loop.events.length);
     if (judgment.rollback) decisive = judgment.rollback;
     const noData =
       failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
@@ -215,7 +224,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       }
       send(loop, ...answers);
       if (decisive) {
-        send(loop, { type: 'MANUAL', now: at, command: 'abort' });
+        abort(at);
         return;
       }
     }
@@ -247,8 +256,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
         const reason = await fastFailLook(now);
         if (reason) {
           decisive = reason;
-          send(loop, { type: 'MANUAL', now, command: 'abort' });
-          await settle(now);
+          abort(now);
           break;
         }
         continue;
@@ -277,14 +285,17 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
         verdicts: judged?.verdicts ?? [],
         events: [],
       });
+      eventMarks.push(loop.events.length);
       return reasons.join('; ');
     }
     return undefined;
   }
 
   const phase = loop.last!.status.phase;
-  const lastStep = steps.at(-1);
-  if (lastStep) lastStep.events = loop.events;
+  // Each step gets the Events the machine recorded from its round until the next step's.
+  steps.forEach((step, i) => {
+    step.events = loop.events.slice(eventMarks[i], eventMarks[i + 1] ?? loop.events.length);
+  });
   const result: ReplayResult =
     phase === 'Succeeded' ? 'promote' : phase === 'Failed' || decisive ? 'rollback' : 'undecided';
   const reason =
