@@ -77,6 +77,20 @@ function canary(analysis: Record<string, unknown>) {
   return parsed.canary;
 }
 
+/** A threshold-only Canary (success rate ≥ 99, threshold 1) replayed over ten minutes. */
+function replayThreshold(provider: MetricProvider) {
+  return replay({
+    canary: canary({
+      threshold: 1,
+      metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
+    }),
+    templates: [],
+    from: T0,
+    to: T0 + 10 * 60_000,
+    createProvider: () => provider,
+  });
+}
+
 describe('replay', () => {
   it('promotes a healthy canary through the machine, every query at its replayed instant', async () => {
     const seen: number[] = [];
@@ -118,20 +132,13 @@ describe('replay', () => {
     expect(outcome.reason).toMatch(/^judge: errors: canary 5 % .* regression \(increase\)$/);
   });
 
-  it('rolls back on failed threshold checks through the machine', async () => {
-    const outcome = await replay({
-      canary: canary({
-        threshold: 1,
-        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
-      }),
-      templates: [],
-      from: T0,
-      to: T0 + 10 * 60_000,
-      createProvider: () => steadyProvider(0.05),
-    });
+  it('rolls back on failed threshold checks through the machine, with the Events of the round', async () => {
+    const outcome = await replayThreshold(steadyProvider(0.05));
     expect(outcome.result).toBe('rollback');
     expect(outcome.at - T0).toBe(20_000);
     expect(outcome.reason).toMatch(/request-success-rate: 95 < min 99/);
+    expect(outcome.steps).toHaveLength(1);
+    expect(outcome.steps[0]!.events.join('\n')).toMatch(/request-success-rate: 95 < min 99/);
   });
 
   it('is undecided when the window ends first', async () => {
@@ -160,36 +167,10 @@ describe('replay with a provider that answers only for now', () => {
         return { online: true };
       },
     };
-    const outcome = await replay({
-      canary: canary({
-        threshold: 1,
-        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
-      }),
-      templates: [],
-      from: T0,
-      to: T0 + 10 * 60_000,
-      createProvider: () => web,
-    });
+    const outcome = await replayThreshold(web);
     expect(outcome.result).toBe('rollback');
     expect(outcome.steps[0]!.checks[0]!.reason).toBe(
       'request-success-rate: web provider cannot answer for a past instant; sluice replay reads prometheus and datadog',
     );
-  });
-});
-
-describe('replay events', () => {
-  it('gives each round the Events the machine recorded after it', async () => {
-    const outcome = await replay({
-      canary: canary({
-        threshold: 1,
-        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
-      }),
-      templates: [],
-      from: T0,
-      to: T0 + 10 * 60_000,
-      createProvider: () => steadyProvider(0.05),
-    });
-    expect(outcome.steps).toHaveLength(1);
-    expect(outcome.steps[0]!.events.join('\n')).toMatch(/request-success-rate: 95 < min 99/);
   });
 });

@@ -99,20 +99,18 @@ export function judgeConfig(analysis: JudgeAnalysisSpec): JudgeConfig | undefine
     });
   }
   entries.forEach((entry, i) => {
-    if (entry.rate) {
+    const source: JudgedSource | undefined = entry.rate
+      ? { rate: entry.rate }
+      : entry.distribution
+        ? { distribution: entry.distribution }
+        : undefined;
+    if (source) {
+      const kind = 'rate' in source ? 'rate' : 'distribution';
       metrics.push({
         name: entry.name,
-        kind: 'rate',
-        source: { rate: entry.rate },
-        unit: '%',
-        ...settings(entry, i),
-      });
-    } else if (entry.distribution) {
-      metrics.push({
-        name: entry.name,
-        kind: 'distribution',
-        source: { distribution: entry.distribution },
-        unit: '',
+        kind,
+        source,
+        unit: kind === 'rate' ? '%' : '',
         ...settings(entry, i),
       });
     } else if (!(builtins as readonly string[]).includes(entry.name)) {
