@@ -108,10 +108,14 @@ describe('judge() with the built-in metrics', () => {
         now: Date.UTC(2025, 0, 1),
       },
     );
+    // The first look with traffic only starts the comparison (it may straddle the canary's start).
     expect(result.verdicts.map((v) => [v.name, v.outcome])).toEqual([
-      ['errors', 'undecided'],
-      ['latency', 'undecided'],
+      ['errors', 'noData'],
+      ['latency', 'noData'],
     ]);
+    expect(result.verdicts[0]!.reason).toBe(
+      'errors: traffic on both arms from this look on; the comparison starts at the next look',
+    );
     expect(recorded).toHaveLength(6);
     const texts = recorded.map((r) => r.query).join('\n');
     expect(texts).toContain('[1s]');
@@ -287,8 +291,8 @@ describe('judge() with custom judged metrics from MetricTemplates', () => {
       { now: 0 },
     );
     expect(result.verdicts.map((v) => [v.name, v.kind, v.outcome])).toEqual([
-      ['queue', 'rate', 'undecided'],
-      ['render', 'distribution', 'undecided'],
+      ['queue', 'rate', 'noData'],
+      ['render', 'distribution', 'noData'],
     ]);
     expect(recorded.map((r) => r.query).sort()).toEqual([
       'sum by (le) (increase(render_seconds_bucket{app="podinfo", page="home"}[1s]))',
@@ -308,7 +312,7 @@ describe('judge() with custom judged metrics from MetricTemplates', () => {
       undefined,
       { now: 0 },
     );
-    expect(result.unanswered.map((v) => v.reason)).toEqual([
+    expect(result.unanswered.filter((v) => v.outcome === 'error').map((v) => v.reason)).toEqual([
       'render: prometheus provider cannot return histogram buckets with their le label; a judged distribution needs prometheus',
     ]);
   });

@@ -37,6 +37,12 @@ export const StreamState = z.object({
   maxLogE: z.number(),
   /** Looks that brought traffic on both arms. */
   looks: z.int().min(0),
+  /**
+   * What the next increment with traffic on both arms does: `extend` the current segment,
+   * `open` a new one, or be left out (`discard`) because it straddles a change of split (or
+   * the start of the canary's traffic): a burst within it would fall on one arm's part only.
+   */
+  next: z.enum(['extend', 'open', 'discard']).default('discard'),
 });
 export type StreamState = z.output<typeof StreamState>;
 
@@ -72,7 +78,7 @@ export interface StreamEvidence {
 }
 
 export function emptyStream(key: string): StreamState {
-  return { key, last: null, segments: [], folded: [], maxLogE: 0, looks: 0 };
+  return { key, last: null, segments: [], folded: [], maxLogE: 0, looks: 0, next: 'discard' };
 }
 
 const total = (vector: readonly number[]): number => vector.at(-1) ?? 0;
@@ -153,17 +159,25 @@ export function observe(
   const increment = { canary: minus(now.canary, last.canary), primary: minus(now.primary, last.primary) };
   const next: StreamState = { ...state, last: now, segments: [...state.segments], folded: [...state.folded] };
   if (total(increment.canary) <= 0 || total(increment.primary) <= 0) {
+    // No traffic on one arm: nothing to compare, and the next increment straddles its start.
+    next.next = 'discard';
     return { state: next, evidence: evidence(next, settings) };
   }
 
   next.looks += 1;
   const current = next.segments.at(-1);
-  if (current && !splitChanged(current, increment)) {
+  if (state.next === 'discard') {
+    next.next = 'open';
+  } else if (state.next === 'extend' && current && !splitChanged(current, increment)) {
     next.segments[next.segments.length - 1] = {
       canary: plus(current.canary, increment.canary),
       primary: plus(current.primary, increment.primary),
     };
+  } else if (state.next === 'extend') {
+    // The split changed within this increment: leave it out, open a segment at the next one.
+    next.next = 'open';
   } else {
+    next.next = 'extend';
     next.segments.push(increment);
     if (next.segments.length > MAX_SEGMENTS) {
       const oldest = next.segments.shift()!;

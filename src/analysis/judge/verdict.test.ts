@@ -117,9 +117,11 @@ describe('rate metrics', () => {
   });
 
   it('keeps its evidence once decided (the anytime p-value never rises)', () => {
+    // The first look with traffic is left out (it may straddle the canary's start).
     const looks: [number, number, number, number][] = [
-      [40, 600, 27, 5400],
-      [40, 60_000, 2700, 540_000],
+      [1, 100, 9, 900],
+      [41, 700, 36, 6300],
+      [41, 60_700, 2736, 546_300],
     ];
     const { verdict } = rateLooks(errors, looks);
     expect(verdict.outcome).toBe('fail');
@@ -150,7 +152,8 @@ describe('traffic splits', () => {
     let state = emptyStream('k');
     let canary = [0, 0];
     let primary = [0, 0];
-    for (const share of [0.1, 0.1, 0.2, 0.2, 0.5]) {
+    // The first look with traffic, and each look that straddles a weight step, is left out.
+    for (const share of [0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.5, 0.5]) {
       canary = [canary[0]! + share * 10, canary[1]! + share * 1000];
       primary = [primary[0]! + (1 - share) * 10, primary[1]! + (1 - share) * 1000];
       state = observe(state, canary, primary, settings).state;
@@ -164,8 +167,8 @@ describe('traffic splits', () => {
     let state = emptyStream('k');
     let canary = [0, 0];
     let primary = [0, 0];
-    for (let i = 0; i < MAX_SEGMENTS + 3; i++) {
-      const share = i % 2 === 0 ? 0.1 : 0.4;
+    for (let i = 0; i < 2 * (MAX_SEGMENTS + 3); i++) {
+      const share = Math.floor(i / 2) % 2 === 0 ? 0.1 : 0.4;
       canary = [canary[0]! + share * 20, canary[1]! + share * 2000];
       primary = [primary[0]! + (1 - share) * 20, primary[1]! + (1 - share) * 2000];
       state = observe(state, canary, primary, settings).state;

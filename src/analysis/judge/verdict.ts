@@ -269,12 +269,15 @@ function verdictOf(
   };
   const last = state.last!;
   const arms = estimates(metric, last, state.bounds);
-  if (state.looks === 0) {
+  if (state.segments.length === 0 && state.folded.length === 0) {
     return {
       ...base,
       outcome: 'noData',
       ...arms,
-      reason: `${metric.name}: no traffic on ${last.canary.at(-1) ? 'the primary' : 'the canary'} yet, nothing to compare`,
+      reason:
+        last.canary.at(-1) && last.primary.at(-1)
+          ? `${metric.name}: traffic on both arms from this look on; the comparison starts at the next look`
+          : `${metric.name}: no traffic on ${last.canary.at(-1) ? 'the primary' : 'the canary'} yet, nothing to compare`,
     };
   }
   const threshold = 1 / options.alpha;
