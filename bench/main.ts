@@ -241,7 +241,8 @@ async function runJudge(flags: { trials: number; seed: number; scenarios: Scenar
     );
   }
   await saveResult(progress, 'judge', started, host, { flags, results });
-  for (const line of lines) print(line);
+  // The target scenario's figures (the ones with targets) are the very last line.
+  for (const line of [...lines].sort((a) => (a.includes('scenario=target') ? 1 : -1))) print(line);
 }
 
 export function buildProgram(): Command {
