@@ -16,6 +16,8 @@ COPY package.json package-lock.json ./
 # second Node 24 (the base image has one). Its dangling .bin/node link goes too.
 RUN npm ci --ignore-scripts && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
+# The dashboard's front end: `npm run build` bundles it into dist/web (no CDN at run time).
+COPY web ./web
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 # Type declarations, TypeScript sources, source maps and docs are never loaded at run time:

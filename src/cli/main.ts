@@ -6,6 +6,7 @@ import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
 import { registerController } from './controller.ts';
+import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
 import { registerReplay } from './replay.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCanaryCommands(program);
   registerController(program);
+  registerDashboard(program);
   registerDemo(program);
   registerDev(program);
   registerLoadtester(program);
@@ -36,6 +38,19 @@ export async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/**
+ * main() as a process runs it: a failure is one line on stderr (`sluice: …`, naming what
+ * failed and the flag that fixes it) and a non-zero exit, never a stack trace.
+ */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await main(argv);
+  } catch (error) {
+    console.error(`sluice: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(error instanceof CliError ? error.exitCode : 1);
+  }
+}
+
 function isEntryPoint(): boolean {
   const script = process.argv[1];
   if (!script) return false;
@@ -46,9 +61,4 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  main(process.argv).catch((error: unknown) => {
-    console.error(`sluice: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof CliError ? error.exitCode : 1);
-  });
-}
+if (isEntryPoint()) await run(process.argv);

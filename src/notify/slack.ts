@@ -1,3 +1,4 @@
+import { actionsFor } from '../chatops/buttons.ts';
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
 import {
@@ -20,8 +21,10 @@ const MAX_FIELDS = 10;
 
 export function slackPayload(
   notification: Notification,
-  config: Pick<NotifierConfig, 'username' | 'channel'>,
+  config: Pick<NotifierConfig, 'username' | 'channel' | 'interactive'>,
 ) {
+  // Buttons only where the controller receives Slack's callbacks (--slack-signing-secret-file).
+  const actions = config.interactive ? actionsFor(notification) : undefined;
   const fields = displayFields(notification)
     .slice(0, MAX_FIELDS)
     .map((field) => ({ type: 'mrkdwn', text: `*${escape(field.title)}*\n${escape(field.value)}` }));
@@ -41,6 +44,7 @@ export function slackPayload(
           text: `*${escape(canaryTitle(notification))}*: ${escape(notification.message)}`,
         },
       },
+      ...(actions ? [actions] : []),
     ],
     attachments: [
       {

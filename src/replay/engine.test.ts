@@ -174,3 +174,25 @@ describe('replay with a provider that answers only for now', () => {
     );
   });
 });
+
+describe('failFast metrics', () => {
+  it('are checked every checkEvery between rounds and roll back at once', async () => {
+    const outcome = await replay({
+      canary: canary({
+        threshold: 5,
+        checkEvery: '2s',
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, failFast: true }],
+      }),
+      templates: [],
+      from: T0,
+      to: T0 + 10 * 60_000,
+      createProvider: () => steadyProvider(0.05),
+    });
+    expect(outcome.result).toBe('rollback');
+    // The canary's traffic shows from the first look after it starts (at 0 s here): long
+    // before the five failed rounds the threshold would need.
+    expect(outcome.at - T0).toBeLessThan(20_000);
+    expect(outcome.steps[0]).toMatchObject({ kind: 'look' });
+    expect(outcome.reason).toMatch(/fail-fast request-success-rate: 95 < min 99/);
+  });
+});

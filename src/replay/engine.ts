@@ -199,7 +199,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       events: [],
     });
     eventMarks.push(loop.events.length);
-    if (judgment.rollback) decisive = judgment.rollback;
+    if (judgment.rollback) decisive = `judge: ${judgment.rollback}`;
     const noData =
       failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
     return {
@@ -271,8 +271,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     const judged = await lookJudge(at, false);
     const checks = failFast.length ? (await runAnalysis(failFast, analysisDeps(at))).checks : [];
     const failing = checks.filter((check) => !check.passed && check.error === undefined);
+    const judgment = judged ? lookOutcome(judged, false) : undefined;
     const reasons = [
-      ...(judged?.rollback ?? []).map((v) => v.reason),
+      ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
       ...failing.map((c) => `fail-fast ${c.reason}`),
     ];
     if (reasons.length) {
@@ -301,9 +302,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   const reason =
     result === 'undecided'
       ? `no decision by the end of the window (phase ${phase}, canary at ${loop.last!.status.canaryWeight} %)`
-      : decisive
-        ? `judge: ${decisive}`
-        : loop.last!.status.message;
+      : (decisive ?? loop.last!.status.message);
   return { result, at: now, reason, steps, elapsedMs: now - input.from };
 }
 

@@ -18,6 +18,8 @@ const parsed = parseCanary({
         labels: { track: 'stable' },
         annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
       },
+      canary: { labels: { track: 'canary' }, annotations: { tier: 'canary' } },
+      apex: { labels: { track: 'apex' } },
     },
     analysis: { stepWeight: 10 },
   },
@@ -45,6 +47,14 @@ describe('serviceObject', () => {
       namespace: 'shop',
       labels: { track: 'stable', 'app.kubernetes.io/name': 'frontend-primary' },
       annotations: { note: 'x', 'sluice.dev/canary': 'web' },
+    });
+    // Each Service gets the labels and annotations of its own role.
+    expect(serviceObject(canary, pods, 'canary', { created: false }).metadata).toMatchObject({
+      labels: { track: 'canary' },
+      annotations: { tier: 'canary' },
+    });
+    expect(serviceObject(canary, pods, 'apex', { created: false }).metadata).toMatchObject({
+      labels: { track: 'apex' },
     });
   });
 

@@ -85,7 +85,11 @@ describe('e2e: manual abort through the CLI', () => {
     await recorder.catchUp();
     expect(failed.status?.message).toBe('rolling back: aborted by command');
     expect(failed.status?.canaryWeight).toBe(0);
-    expect(failed.status?.lastCommand).toMatchObject({ id: abortId, command: 'abort' });
+    expect(failed.status?.lastCommand).toMatchObject({
+      id: abortId,
+      command: 'abort',
+      handledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expectInOrder(recorder.phases(), ['Progressing', 'Failed']);
     expect(recorder.weights()).not.toContain(50);
     expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual({
