@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatDuration } from '../api/duration.ts';
 import { builtinProviders, builtinQuerySet } from './builtins.ts';
 import { prepareTemplate, runPrepared, type AnalysisDeps, type PreparedQuery } from './evaluate.ts';
-import { JUDGE_QUERY_SETS } from './judge/builtins.ts';
+import { ARM_MATCHER, JUDGE_QUERY_SETS } from './judge/builtins.ts';
 import { metricKey, type JudgeConfig, type JudgedMetricConfig } from './judge/config.ts';
 import type { Bucket } from './judge/histogram.ts';
 import {
@@ -102,8 +102,8 @@ async function prepareArm(
       );
     }
     const set = JUDGE_QUERY_SETS[setName];
-    const variables = 'arms' in set ? set.arms[arm] : {};
-    const model = templateModel(canary, interval, variables);
+    const armMatcher = 'arms' in set ? set.arms[arm] : '';
+    const model = templateModel(canary, interval, {});
     const provider = (deps.createProvider ?? defaultCreateProvider)({
       provider: { type: 'prometheus' },
       intervalMs: windowMs,
@@ -114,7 +114,7 @@ async function prepareArm(
     const texts = metric.name === 'errors' ? [set.errors, set.requests] : [set.latencyBuckets];
     return {
       prepared: texts.map((text) => ({
-        query: renderTemplate(text.trim(), model, label, 'promql'),
+        query: renderTemplate(text.trim().replace(ARM_MATCHER, armMatcher), model, label, 'promql'),
         provider,
         check: { name: metric.name },
       })),

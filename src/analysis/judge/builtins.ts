@@ -5,7 +5,8 @@ import type { BuiltinQuerySetName } from '../builtins.ts';
 // `latency` a distribution (the request-duration histogram). Each query returns a count since
 // the judge started: `{{ interval }}` is rendered as the time since then, and `{{ target }}`
 // as the canary workload (`<target>`) or the primary (`<target>-primary`). Providers that tell
-// the arms apart by another label (ingress-nginx) read it from `{{ variables.arm_selector }}`.
+// the arms apart by another label (ingress-nginx) mark where its matcher goes with ARM_MATCHER;
+// the matcher is Sluice's own text, put in before rendering (no user input passes through it).
 //
 // Typed against BUILTIN_QUERY_SETS, so a provider that gains built-in checks must say here
 // how the judge reads it.
@@ -19,9 +20,12 @@ export interface JudgeQuerySet {
   latencyBuckets: string;
   /** Multiplier from the histogram's `le` unit to milliseconds. */
   latencyScale: number;
-  /** Extra template variables per arm, for providers that tell the arms apart by a label. */
-  arms?: { canary: Record<string, string>; primary: Record<string, string> };
+  /** The label matcher per arm that stands at ARM_MATCHER, for providers that tell the arms apart by a label. */
+  arms?: { canary: string; primary: string };
 }
+
+/** Where a provider's per-arm label matcher goes in its selector (see JudgeQuerySet.arms). */
+export const ARM_MATCHER = '__SLUICE_ARM_MATCHER__';
 
 const istioSelector = `reporter="destination",
     destination_workload_namespace="{{ namespace }}",
@@ -31,7 +35,7 @@ const linkerdSelector = `namespace="{{ namespace }}",
     direction="inbound"`;
 const nginxSelector = `namespace="{{ namespace }}",
     ingress="{{ ingress }}",
-    canary{{ variables.arm_selector }}`;
+    ${ARM_MATCHER}`;
 const appSelector = `namespace="{{ namespace }}",
     pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`;
 
@@ -78,7 +82,7 @@ export const JUDGE_QUERY_SETS = {
     ...counts('nginx_ingress_controller_requests', nginxSelector, 'status=~"5.*"'),
     latencyBuckets: buckets('nginx_ingress_controller_response_duration_seconds_bucket', nginxSelector),
     latencyScale: 1000,
-    arms: { canary: { arm_selector: '!=""' }, primary: { arm_selector: '=""' } },
+    arms: { canary: 'canary!=""', primary: 'canary=""' },
   },
   app: {
     ...counts('http_request_duration_seconds_count', appSelector, 'status=~"5.*"'),
