@@ -213,6 +213,9 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.analysis.webhooks[].metadata': { tested: ['src/hooks/webhook.test.ts'] },
   'spec.analysis.webhooks[].retries': { tested: ['test/hooks/webhooks.test.ts'] },
   'spec.analysis.webhooks[].insecureSkipVerify': { tested: ['test/hooks/webhooks.test.ts'] },
+  'spec.analysis.webhooks[].secretRef': {
+    tested: ['src/hooks/webhook.test.ts', 'bench/security/http-checks.ts'],
+  },
   'spec.analysis.alerts[].name': { tested: ['test/notify/notifiers.test.ts'], mentions: 'alerts' },
   'spec.analysis.alerts[].severity': { tested: ['test/notify/notifiers.test.ts'] },
   'spec.analysis.alerts[].providerRef.name': {
