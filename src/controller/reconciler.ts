@@ -2,6 +2,7 @@ import { HttpMethod } from '@kubernetes/client-node';
 import type { Canary } from '../api/canary.ts';
 import { readCommand } from '../api/commands.ts';
 import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
+import { sameRoutes } from '../api/routes.ts';
 import type { AnalysisResult as StatusAnalysisEntry, Condition, Phase } from '../api/status.ts';
 import { parseCanary, formatIssues, type ValidationIssue } from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
@@ -400,12 +401,7 @@ export class CanaryReconciler {
     const wanted = result.snapshot.context.routes;
     try {
       const actual = await ctx.router.getRoutes(ctx.canary);
-      const same =
-        actual.primaryWeight === wanted.primaryWeight &&
-        actual.canaryWeight === wanted.canaryWeight &&
-        actual.mirror === wanted.mirror &&
-        (actual.match === wanted.match || wanted.canaryWeight === 0);
-      if (same) return;
+      if (sameRoutes(actual, wanted)) return;
       log.warn({ actual, wanted }, 'routing drifted from what Sluice set; correcting it');
       void this.deps.events.record(
         ctx.subject,

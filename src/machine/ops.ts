@@ -1,5 +1,6 @@
 import type { HookType } from '../api/canary.ts';
 import { formatDuration } from '../api/duration.ts';
+import { isPrimaryOnly, PRIMARY_ONLY, type Routes } from '../api/routes.ts';
 import { hasHook, programKey, type Plan, type ProgramStep } from './plan.ts';
 import type {
   Context,
@@ -9,7 +10,6 @@ import type {
   Readiness,
   ReadinessTrack,
   Round,
-  Routes,
   Severity,
 } from './types.ts';
 
@@ -19,8 +19,6 @@ import type {
 
 /** Messages (events, notifications, fire-and-forget hooks) kept pending at most; older ones are dropped. */
 export const MAX_PENDING_MESSAGES = 16;
-
-const PRIMARY_ONLY: Routes = { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false };
 
 /** Requests that answer with a result and belong to a round (or a promotion, for `promote`). */
 const SUPERSEDED_BY_KIND = new Set(['setRoutes', 'scaleCanary', 'promote']);
@@ -471,10 +469,6 @@ export function restartAnalysis(d: Context, plan: Plan, now: number, revision: s
 export function switchRevision(d: Context, revision: string): void {
   d.revision = revision;
   d.message = 'new revision detected while waiting for approval';
-}
-
-function isPrimaryOnly(routes: Routes): boolean {
-  return routes.canaryWeight === 0 && !routes.mirror && !routes.match;
 }
 
 export function cancelRollout(d: Context, revision: string): void {

@@ -1,5 +1,5 @@
 import type { Canary } from '../api/canary.ts';
-import { canaryRef } from '../targets/meta.ts';
+import { canaryRef } from '../kube/meta.ts';
 import { gatewayApiRouter } from './gatewayapi.ts';
 import { istioRouter } from './istio.ts';
 import { kubernetesRouter } from './kubernetes.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Canary, CanaryInput } from '../api/canary.ts';
 import { parseCanary } from '../api/validate.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 import {
   foreignItems,
   gatewayDuration,

@@ -1,5 +1,5 @@
 import type { HTTPMatchRequest, StringMatch } from '../api/canary.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 
 // Request matches are written in Istio's terms (Flagger's API: spec.service.match and
 // spec.analysis.match). Istio takes them as they are; Gateway API gets them translated.

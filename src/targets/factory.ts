@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import { daemonSetTarget } from './daemonset.ts';
 import { deploymentTarget } from './deployment.ts';
-import { canaryRef } from './meta.ts';
+import { canaryRef } from '../kube/meta.ts';
 import type { Target, TargetDeps } from './target.ts';
 
 /** A target kind Sluice cannot release (yet); names the Canary and the field. */

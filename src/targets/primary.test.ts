@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCanary } from '../api/validate.ts';
-import type { Deployment } from './kinds.ts';
-import { copiedMetadata, selectorLabel } from './meta.ts';
-import { isSubset, stamped, unchanged } from './objects.ts';
+import type { Deployment } from '../kube/kinds.ts';
+import { copiedMetadata, selectorLabel } from '../kube/meta.ts';
+import { isSubset, stamped, unchanged } from '../kube/objects.ts';
 import { primaryDeployment, primaryPodSpec } from './primary.ts';
 
 const parsed = parseCanary({

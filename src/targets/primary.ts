@@ -1,6 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import { withPrimaryConfigs } from './config-tracker.ts';
-import type { DaemonSet, Deployment, JsonObject, LabelSelector, PodSpec, PodTemplate } from './kinds.ts';
+import type {
+  DaemonSet,
+  Deployment,
+  JsonObject,
+  LabelSelector,
+  PodSpec,
+  PodTemplate,
+} from '../kube/kinds.ts';
 import {
   CANARY_ANNOTATION,
   REVISION_ANNOTATION,
@@ -10,8 +17,8 @@ import {
   primaryName,
   primaryValue,
   type SelectorLabel,
-} from './meta.ts';
-import type { DesiredObject } from './objects.ts';
+} from '../kube/meta.ts';
+import type { DesiredObject } from '../kube/objects.ts';
 
 // The primary workload as a pure function of the target: same pod spec, the selector
 // label suffixed with -primary so primary and canary pods never mix, tracked configs

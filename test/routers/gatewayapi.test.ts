@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
   APP,

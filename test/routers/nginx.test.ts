@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
   APP,
