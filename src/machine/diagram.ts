@@ -50,7 +50,7 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   programComplete: 'every step of the program is done',
   stepsChanged: 'the spec changed the program (weights, steps, iterations, strategy) mid-analysis',
   promotionStepsLeft: 'stepWeightPromotion is set and the canary still has more than one step of traffic',
-  finalisingSettled: 'the final routes and the scale-down were carried out',
+  canaryRetired: 'the final routes and the scale-down were carried out',
   revisionChanged: 'the target revision differs from the one recorded',
   newRevision: 'the revision is neither the one analysed nor the one the primary runs',
   newRevisionNeedsConfirmation: 'a new revision, and confirm-rollout webhooks exist',
@@ -141,7 +141,10 @@ export function machineTransitions(): TransitionInfo[] {
         guard: describeGuard(transition.guard),
         targets: (transition.target ?? []).map(relativePath),
         actions: transition.actions.map(describeAction),
-        reenter: transition.reenter,
+        // Re-entering matters only for a target inside the source (itself or a child).
+        reenter:
+          transition.reenter &&
+          (transition.target ?? []).some((t) => relativePath(t).startsWith(relativePath(node))),
       });
     }
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import { canaryMachine } from './machine.ts';
-import { deadlineAt } from './ops.ts';
+import { deadlineAt } from './clocks.ts';
 import { planKey, type Plan } from './plan.ts';
 import { Context, type Effect, type Observation, type Phase } from './types.ts';
 
