@@ -68,6 +68,7 @@ export const HandledCommand = z.object({
   handledAt: RFC3339.describe('When the controller acted on it'),
   result: z.string().optional().describe('Accepted, or why it was rejected'),
 });
+export type HandledCommand = z.output<typeof HandledCommand>;
 
 export const CanaryStatus = z
   .looseObject({
