@@ -188,6 +188,8 @@ export interface AnalysisDeps {
   getCredentials?(namespace: string, secretRef: { name: string }): Promise<ProviderCredentials>;
   /** Builds a provider; tests may hand in a fake. */
   createProvider?(request: ProviderRequest): MetricProvider;
+  /** The Kubernetes API, for providers that read from the cluster (keptn, externalmetrics). */
+  cluster?: ProviderRequest['cluster'];
   /** Per-query timeout, default 10 s. */
   queryTimeoutMs?: number;
   /** Aborts every query of the step (controller shutdown). */
@@ -266,6 +268,7 @@ async function prepareTemplate(
       credentials,
       intervalMs,
       defaultAddress: canary.metricsServer,
+      ...(deps.cluster ? { cluster: deps.cluster } : {}),
       now: deps.now,
     });
   } catch (error) {

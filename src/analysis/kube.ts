@@ -37,11 +37,12 @@ export async function readMetricTemplate(
   }
 }
 
-/** getTemplate and getCredentials backed by the Kubernetes API. */
+/** getTemplate and getCredentials backed by the Kubernetes API, and the API for keptn/externalmetrics. */
 export function kubeLookups(
-  kube: Pick<Kube, 'custom' | 'core'>,
-): Pick<AnalysisDeps, 'getTemplate' | 'getCredentials'> {
+  kube: Pick<Kube, 'custom' | 'core' | 'kc'>,
+): Pick<AnalysisDeps, 'getTemplate' | 'getCredentials' | 'cluster'> {
   return {
+    cluster: kube.kc,
     getTemplate: (ref) => readMetricTemplate(kube, ref),
     getCredentials: (namespace, secretRef) => resolveProviderSecret(kube, namespace, secretRef),
   };

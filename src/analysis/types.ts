@@ -7,13 +7,15 @@ import type { MetricTemplate as ApiMetricTemplate } from '../api/metric-template
 
 /** MetricTemplate `spec.provider`. */
 export interface MetricTemplateProvider {
-  /** `prometheus` (default), `datadog` or `web`. */
+  /** A kind of src/api/metric-providers.ts; default `prometheus`. */
   type?: string;
   /** HTTP(S) address of the metrics server (for `web`, the URL when `spec.web.url` is unset). */
   address?: string;
   /** Secret in the MetricTemplate's namespace with the credentials. */
   secretRef?: { name: string };
   insecureSkipVerify?: boolean;
+  /** AWS region (cloudwatch). */
+  region?: string;
 }
 
 /** MetricTemplate `spec.web` (Sluice): how the web provider calls a JSON HTTP API. */

@@ -8,35 +8,21 @@ import {
   durationString,
   withRules,
 } from './common.ts';
+import { METRIC_PROVIDER_TYPES, metricProviderList } from './metric-providers.ts';
 import { Conditions } from './status.ts';
 
-/** Provider types Sluice queries today. */
-export const SUPPORTED_METRIC_PROVIDERS = ['prometheus', 'datadog', 'web'] as const;
-/** Flagger's other provider types: accepted so manifests move unchanged, reported as not yet supported. */
-export const UNSUPPORTED_METRIC_PROVIDERS = [
-  'influxdb',
-  'stackdriver',
-  'cloudwatch',
-  'newrelic',
-  'graphite',
-  'dynatrace',
-] as const;
-export const METRIC_PROVIDER_TYPES = [
-  ...SUPPORTED_METRIC_PROVIDERS,
-  ...UNSUPPORTED_METRIC_PROVIDERS,
-] as const;
-export type MetricProviderType = (typeof METRIC_PROVIDER_TYPES)[number];
+export { METRIC_PROVIDER_TYPES, type MetricProviderType } from './metric-providers.ts';
 
 export const MetricTemplateProvider = z.object({
   type: z
     .enum(METRIC_PROVIDER_TYPES)
     .default('prometheus')
-    .describe('prometheus, datadog or web (other Flagger types: accepted, not yet supported)'),
+    .describe(`Where the query runs: ${metricProviderList()}`),
   address: z.string().optional().describe('Base URL of the metrics server'),
   secretRef: LocalObjectReference.optional().describe(
-    'Secret with credentials (token, username/password, apiKey/applicationKey, headers)',
+    'Secret with the credentials, in the template namespace (keys per provider type: docs/metrics.md)',
   ),
-  region: z.string().optional().describe('Region (cloud providers; not yet supported)'),
+  region: z.string().optional().describe('AWS region (cloudwatch)'),
   insecureSkipVerify: z.boolean().optional().describe('Skip TLS certificate verification'),
 });
 export type MetricTemplateProvider = z.output<typeof MetricTemplateProvider>;
@@ -79,6 +65,12 @@ export const MetricTemplateSpec = withRules(
       message: 'spec.web is required when spec.provider.type is web',
       fieldPath: '.web',
       check: (spec) => spec.provider.type !== 'web' || spec.web !== undefined,
+    },
+    {
+      rule: "self.provider.type != 'cloudwatch' || (has(self.provider.region) && size(self.provider.region) > 0)",
+      message: 'spec.provider.region is required for provider type cloudwatch (e.g. eu-west-1)',
+      fieldPath: '.provider.region',
+      check: (spec) => spec.provider.type !== 'cloudwatch' || Boolean(spec.provider.region),
     },
     {
       rule: '!has(self.web) || has(self.web.url) || has(self.provider.address)',

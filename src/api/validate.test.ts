@@ -8,6 +8,21 @@ import {
   parseMetricTemplate,
 } from './validate.ts';
 
+// Flagger's pkg/metrics/providers/factory.go, every case of its switch.
+const FLAGGER_METRIC_PROVIDERS = [
+  'prometheus',
+  'datadog',
+  'externalmetrics',
+  'cloudwatch',
+  'newrelic',
+  'graphite',
+  'stackdriver',
+  'influxdb',
+  'dynatrace',
+  'keptn',
+  'splunk',
+] as const;
+
 const metricTemplate = (spec: Record<string, unknown>) => ({
   apiVersion: 'sluice.dev/v1alpha1',
   kind: 'MetricTemplate',
@@ -110,10 +125,20 @@ describe('parseMetricTemplate', () => {
     ]);
   });
 
-  it("accepts Flagger's other provider types and rejects unknown ones", () => {
-    expect(parseMetricTemplate(metricTemplate({ provider: { type: 'newrelic' }, query: 'x' })).ok).toBe(true);
-    const unknown = parseMetricTemplate(metricTemplate({ provider: { type: 'splunk' }, query: 'x' }));
+  it('accepts every provider type Flagger has and rejects unknown ones', () => {
+    for (const type of FLAGGER_METRIC_PROVIDERS) {
+      const spec = type === 'cloudwatch' ? { type, region: 'eu-west-1' } : { type };
+      expect(parseMetricTemplate(metricTemplate({ provider: spec, query: 'x' })).ok, type).toBe(true);
+    }
+    const unknown = parseMetricTemplate(metricTemplate({ provider: { type: 'appdynamics' }, query: 'x' }));
     expect(unknown.ok ? '' : unknown.issues[0]?.path).toBe('spec.provider.type');
+    const noRegion = parseMetricTemplate(metricTemplate({ provider: { type: 'cloudwatch' }, query: '[]' }));
+    expect(noRegion.ok ? [] : noRegion.issues).toEqual([
+      {
+        path: 'spec.provider.region',
+        message: 'spec.provider.region is required for provider type cloudwatch (e.g. eu-west-1)',
+      },
+    ]);
   });
 
   it('checks the syntax of CEL conditions', () => {

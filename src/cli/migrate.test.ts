@@ -145,11 +145,23 @@ spec: {type: rocket, address: "https://rocket.test/hooks/x"}
     expect(parseAlertProvider(chat).ok && (chat as { spec: { type: string } }).spec.type).toBe('googlechat');
     expect(parseAlertProvider(rocket).ok).toBe(true);
     expect(reports).toEqual([
-      'MetricTemplate test/latency: spec.provider.type: "newrelic" is kept but not yet supported by Sluice (supported: prometheus, datadog, web)',
       'AlertProvider test/chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
       'AlertProvider test/rocket: spec.type: "rocket" is kept but not yet supported by Sluice',
       'AlertProvider test/rocket: spec.address: a webhook URL in clear text is kept; move it to a Secret (key "address") and use spec.secretRef',
     ]);
+  });
+
+  it('refuses a metric provider type Flagger would silently query Prometheus for, and flags keptn case', () => {
+    const template = (type: string, query: string) =>
+      `apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: m, namespace: test}\nspec: {provider: {type: ${type}}, query: "${query}"}\n`;
+    const unknown = migrate(template('appdynamics', 'x'));
+    expect(unknown.reports[0]).toMatch(
+      /^MetricTemplate test\/m: spec.provider.type: "appdynamics" is not a metric provider \(Flagger falls back to prometheus\); expected one of prometheus, datadog, web, cloudwatch, /,
+    );
+    expect(migrate(template('keptn', 'analysis/shop/slo/1m/app=Web')).reports).toEqual([
+      'MetricTemplate test/m: spec.query: Flagger lowercases the whole keptn query; Sluice lowercases only the kind, so names and argument values keep their case',
+    ]);
+    expect(migrate(template('keptn', 'keptnmetric/shop/rt')).reports).toEqual([]);
   });
 
   it('passes other objects through unchanged and says so', () => {

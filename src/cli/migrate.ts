@@ -6,7 +6,7 @@ import { MIN_ANALYSIS_INTERVAL, SUPPORTED_PROVIDERS } from '../api/canary.ts';
 import { API_VERSION } from '../api/common.ts';
 import { CRD_DEFINITIONS, structuralSchema, type JsonSchema } from '../api/crd.ts';
 import { parseDuration } from '../api/duration.ts';
-import { SUPPORTED_METRIC_PROVIDERS } from '../api/metric-template.ts';
+import { isMetricProviderType, metricProviderList } from '../api/metric-providers.ts';
 import {
   formatIssues,
   parseAlertProvider,
@@ -207,10 +207,17 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
 function migrateMetricTemplateSpec(spec: JsonObject, context: Context): void {
   const provider = isObject(spec.provider) ? spec.provider : undefined;
   const type = provider?.type;
-  if (typeof type === 'string' && !(SUPPORTED_METRIC_PROVIDERS as readonly string[]).includes(type)) {
+  if (typeof type === 'string' && type !== '' && !isMetricProviderType(type)) {
+    // Flagger queries Prometheus for a type it does not know; Sluice refuses it.
     report(
       context,
-      `spec.provider.type: "${type}" is kept but not yet supported by Sluice (supported: ${SUPPORTED_METRIC_PROVIDERS.join(', ')})`,
+      `spec.provider.type: "${type}" is not a metric provider (Flagger falls back to prometheus); expected one of ${metricProviderList()}`,
+    );
+  }
+  if (type === 'keptn' && typeof spec.query === 'string' && /[A-Z]/.test(spec.query)) {
+    report(
+      context,
+      'spec.query: Flagger lowercases the whole keptn query; Sluice lowercases only the kind, so names and argument values keep their case',
     );
   }
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cacheRoot, binDir, VERSIONS } from './versions.ts';
 import type { Progress } from './progress.ts';
 
@@ -194,28 +194,51 @@ async function sha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function fetchPrometheus(target: string, update: (detail: string) => void): Promise<void> {
-  const { url, sha256: expected, version } = VERSIONS.prometheus;
+/** A Debian package pinned by URL and sha256, from which one file is taken. */
+export interface DebianFile {
+  name: string;
+  version: string;
+  url: string;
+  sha256: string;
+  /** The file's path inside the package, e.g. usr/bin/prometheus. */
+  path: string;
+}
+
+/** Downloads a pinned Debian package (checked by sha256) and unpacks one file from it; no root needed. */
+export async function fetchDebianFile(
+  file: DebianFile,
+  target: string,
+  update: (detail: string) => void,
+): Promise<void> {
   const work = join(cacheRoot(), 'downloads');
   await mkdir(work, { recursive: true });
-  const deb = join(work, `prometheus_${version}.deb`);
-  if (!(await exists(deb)) || (await sha256(deb)) !== expected) {
+  const deb = join(work, `${file.name}_${file.version}.deb`);
+  if (!(await exists(deb)) || (await sha256(deb)) !== file.sha256) {
     update('downloading');
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`downloading Prometheus from ${url}: HTTP ${response.status}`);
+    const response = await fetch(file.url);
+    if (!response.ok) throw new Error(`downloading ${file.name} from ${file.url}: HTTP ${response.status}`);
     await writeFile(`${deb}.partial`, Buffer.from(await response.arrayBuffer()));
     const actual = await sha256(`${deb}.partial`);
-    if (actual !== expected)
-      throw new Error(`Prometheus package checksum mismatch: got ${actual}, expected ${expected}`);
+    if (actual !== file.sha256)
+      throw new Error(`${file.name} package checksum mismatch: got ${actual}, expected ${file.sha256}`);
     await rename(`${deb}.partial`, deb);
   }
   update('unpacking');
-  const unpacked = join(work, `prometheus_${version}`);
+  const unpacked = join(work, `${file.name}_${file.version}.${process.pid}`);
   await rm(unpacked, { recursive: true, force: true });
   await run('dpkg-deb', ['-x', deb, unpacked]);
-  await rename(join(unpacked, 'usr', 'bin', 'prometheus'), target);
+  await mkdir(dirname(target), { recursive: true });
+  await rename(join(unpacked, file.path), target);
   await chmod(target, 0o755);
   await rm(unpacked, { recursive: true, force: true });
+}
+
+function fetchPrometheus(target: string, update: (detail: string) => void): Promise<void> {
+  return fetchDebianFile(
+    { name: 'prometheus', path: 'usr/bin/prometheus', ...VERSIONS.prometheus },
+    target,
+    update,
+  );
 }
 
 /**

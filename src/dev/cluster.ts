@@ -211,9 +211,14 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
         describe: () => logTail(log('etcd')),
       });
 
+      const frontProxy = await issueClientCert(pki, FRONT_PROXY_CLIENT, []);
       pids.apiserver = startDetached(
         bins.kubeApiserver,
-        [...apiserverArgs(stateDir, pki, ports), ...(options.apiserverArgs ?? [])],
+        [
+          ...apiserverArgs(stateDir, pki, ports),
+          ...aggregationArgs(pki, frontProxy),
+          ...(options.apiserverArgs ?? []),
+        ],
         log('kube-apiserver'),
       );
       await saveState();
@@ -384,6 +389,26 @@ function apiserverArgs(
     '--disable-admission-plugins=ServiceAccount',
     '--profiling=false',
     '--v=1',
+  ];
+}
+
+/** The client the aggregation layer presents to APIService backends (external metrics, …). */
+const FRONT_PROXY_CLIENT = 'front-proxy-client';
+
+/**
+ * The aggregation layer: the apiserver proxies APIService groups (external.metrics.k8s.io,
+ * …) with this client certificate and passes the user in X-Remote-* headers, which a
+ * backend trusts only from a certificate signed by the requestheader CA with that name.
+ */
+function aggregationArgs(pki: Pki, client: { cert: string; key: string }): string[] {
+  return [
+    `--requestheader-client-ca-file=${pki.caCert}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${client.cert}`,
+    `--proxy-client-key-file=${client.key}`,
   ];
 }
 

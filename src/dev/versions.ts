@@ -15,6 +15,12 @@ export const VERSIONS = {
     url: 'http://deb.debian.org/debian/pool/main/p/prometheus/prometheus_2.42.0+ds-5+b6_amd64.deb',
     sha256: '3b0e0255b059a7696bd4a139a4a4eb24d71df067936a61ece5093559cbc7991c',
   },
+  /** Debian bookworm's InfluxDB (1.6: InfluxQL only, no Flux), for the influxdb provider's tests. */
+  influxdb: {
+    version: '1.6.7~rc0-1+b13',
+    url: 'http://deb.debian.org/debian/pool/main/i/influxdb/influxdb_1.6.7~rc0-1+b13_amd64.deb',
+    sha256: 'fcfddf7937befd82264359feaeb2f46a79f9574656ee0981eb19dcc5a153f55c',
+  },
   istioApi: 'v1.31.1',
   gatewayApi: 'v1.6.3',
 } as const;

@@ -6,6 +6,20 @@ import { checkCelExpression } from '../../src/analysis/cel.ts';
 import { checkTemplate } from '../../src/analysis/template.ts';
 import { parse as parseYaml } from 'yaml';
 import { toMetricTemplate } from '../../src/analysis/kube.ts';
+import { METRIC_PROVIDER_TYPES, metricProviderTable } from '../../src/api/metric-providers.ts';
+
+/** A markdown table's rows as trimmed cells (prettier pads them; the separator row is left out). */
+function tableRows(text: string): string[][] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('|') && !/^\|[\s|:-]+\|$/.test(line))
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((cell) => cell.trim()),
+    );
+}
 
 // docs/metrics.md promises every built-in query verbatim and the whole template library;
 // these checks keep that promise when either changes.
@@ -40,5 +54,13 @@ describe('docs/metrics.md and analysis-templates/', () => {
         if (condition) expect(checkCelExpression(condition), file).toBeUndefined();
       }
     }
+  });
+
+  it('holds the provider table of the registry, and a section for every provider', async () => {
+    const docs = await readFile(join(ROOT, 'docs/metrics.md'), 'utf8');
+    const start = docs.indexOf('| `provider.type`');
+    const end = docs.indexOf('\n\n', start);
+    expect(tableRows(docs.slice(start, end))).toEqual(tableRows(metricProviderTable()));
+    for (const type of METRIC_PROVIDER_TYPES) expect(docs).toContain(`\n#### ${type}\n`);
   });
 });

@@ -2,27 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
 import { kubeLookups } from '../../src/analysis/kube.ts';
 import { createDatadogProvider } from '../../src/analysis/providers/datadog.ts';
-import { MetricError, type MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { createWebProvider } from '../../src/analysis/providers/web.ts';
 import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
+import { sendJson, serve, untrustedTls, type LocalServer, queryFailure } from './servers.ts';
 
 // The datadog and web providers against real HTTP servers on 127.0.0.1 that speak the
 // APIs' formats, alone and through MetricTemplates applied to the real apiserver.
 
 const ns = useNamespace('analysis-http');
 
-async function failure(provider: MetricProvider, query: string, timeoutMs?: number): Promise<MetricError> {
-  try {
-    await provider.runQuery(query, timeoutMs === undefined ? {} : { timeoutMs });
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error(`query ${query} did not fail`);
-}
+const failure = queryFailure;
 
 function deps(): AnalysisDeps {
   return {

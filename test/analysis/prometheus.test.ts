@@ -176,7 +176,9 @@ describe('prometheus provider behind an auth proxy, credentials from a Secret', 
 
   it('sends the bearer token and custom headers from the Secret', async () => {
     const credentials = await resolveProviderSecret(ns.kube, ns.name, { name: 'prom-token' });
-    expect(credentials).toEqual({ bearerToken: token, headers: { 'X-Scope-OrgID': 'team-a' } });
+    expect(credentials).toEqual(
+      expect.objectContaining({ bearerToken: token, headers: { 'X-Scope-OrgID': 'team-a' } }),
+    );
     const provider = createPrometheusProvider({ address: proxy.url, credentials });
     expect(await provider.runQuery('vector(7)')).toBe(7);
     expect(proxy.received.at(-1)?.url.pathname).toBe('/api/v1/query');

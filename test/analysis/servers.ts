@@ -1,3 +1,4 @@
+import { MetricError } from '../../src/analysis/providers/provider.ts';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -79,4 +80,19 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** The MetricError a query must fail with; the test fails if it gives a value instead. */
+export async function queryFailure(
+  provider: { runQuery(query: string, options?: { timeoutMs?: number }): Promise<unknown> },
+  query: string,
+  timeoutMs?: number,
+): Promise<MetricError> {
+  try {
+    await provider.runQuery(query, timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (error) {
+    if (error instanceof MetricError) return error;
+    throw error;
+  }
+  throw new Error(`query ${query} did not fail`);
 }

@@ -321,8 +321,14 @@ describe('invalid MetricTemplates and AlertProviders', () => {
       'spec.web is required when spec.provider.type is web',
     ],
     [
+      'cloudwatch without a region',
+      template('no-region', { provider: { type: 'cloudwatch' }, query: '[]' }),
+      'spec.provider.region',
+      'spec.provider.region is required for provider type cloudwatch',
+    ],
+    [
       'unknown provider',
-      template('unknown', { provider: { type: 'splunk' }, query: 'x' }),
+      template('unknown', { provider: { type: 'appdynamics' }, query: 'x' }),
       'spec.provider.type',
       'Unsupported value',
     ],

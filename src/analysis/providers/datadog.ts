@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpCall, httpStatusError, parseJsonBody } from './http.ts';
+import { httpCall, httpStatusError, parseJsonBody, errorDetail } from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -37,14 +37,7 @@ const queryResponseSchema = z.object({
 
 const errorsSchema = z.object({ errors: z.array(z.string()) });
 
-function errorDetail(body: string): string | undefined {
-  try {
-    const parsed = errorsSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.errors.join('; ') : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const datadogError = errorDetail(errorsSchema, (body) => body.errors.join('; '));
 
 /** The last non-null point of each series, from a /api/v1/query body. */
 export function datadogResultToValue(body: unknown, query: string): MetricValue {
@@ -94,7 +87,7 @@ export function createDatadogProvider(config: DatadogConfig): MetricProvider {
         options,
       );
       if (answer.status < 200 || answer.status > 299) {
-        throw httpStatusError(answer, { ...context, url, detail: errorDetail(answer.body) });
+        throw httpStatusError(answer, { ...context, url, detail: datadogError(answer.body) });
       }
       return datadogResultToValue(parseJsonBody(answer, context), query);
     },
@@ -110,7 +103,7 @@ export function createDatadogProvider(config: DatadogConfig): MetricProvider {
         if (answer.status >= 200 && answer.status <= 299) return { online: true };
         return {
           online: false,
-          error: httpStatusError(answer, { ...context, url, detail: errorDetail(answer.body) }),
+          error: httpStatusError(answer, { ...context, url, detail: datadogError(answer.body) }),
         };
       } catch (error) {
         if (error instanceof MetricError) return { online: false, error };

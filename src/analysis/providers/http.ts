@@ -1,6 +1,7 @@
 import { Agent } from 'node:https';
 import got from 'got';
-import { MetricError, excerpt, querySignal, type QueryOptions } from './provider.ts';
+import type { z } from 'zod';
+import { MetricError, excerpt, querySignal, type OnlineStatus, type QueryOptions } from './provider.ts';
 
 // The HTTP round trip shared by the datadog and web providers: one attempt (the analysis
 // retries on the next interval), a hard timeout, and transport failures as MetricErrors.
@@ -98,4 +99,83 @@ export function parseJsonBody(answer: HttpAnswer, context: { provider: string; q
       message: `${context.provider}: the answer is not JSON (${excerpt(answer.body) || 'empty body'}): ${context.query}`,
     });
   }
+}
+
+/** One JSON round trip: a non-2xx answer is a MetricError (see httpStatusError). */
+export async function jsonCall(
+  call: HttpCall,
+  context: { provider: string; query: string },
+  options?: QueryOptions,
+  errorDetail?: (body: string) => string | undefined,
+): Promise<unknown> {
+  const answer = await httpCall(call, context, options);
+  if (answer.status < 200 || answer.status > 299) {
+    throw httpStatusError(answer, { ...context, url: call.url, detail: errorDetail?.(answer.body) });
+  }
+  return parseJsonBody(answer, context);
+}
+
+/** isOnline from a probe: a MetricError means offline (with why); anything else propagates. */
+export async function probe(work: () => Promise<unknown>): Promise<OnlineStatus> {
+  try {
+    await work();
+    return { online: true };
+  } catch (error) {
+    if (error instanceof MetricError) return { online: false, error };
+    throw error;
+  }
+}
+
+/** A MetricError for an answer whose shape is not the provider's documented one. */
+export function unexpectedAnswer(
+  body: unknown,
+  context: { provider: string; query: string },
+  what: string,
+): MetricError {
+  return new MetricError('http', {
+    ...context,
+    message: `${context.provider}: the answer is not ${what} (${excerpt(JSON.stringify(body) ?? '')}): ${context.query}`,
+  });
+}
+
+/** An address from the template, checked to be an http(s) URL, without trailing slashes. */
+export function httpAddress(address: string | undefined, provider: string, example: string): string {
+  if (!address) throw new Error(`${provider} provider: spec.provider.address is required, e.g. ${example}`);
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new Error(`${provider} provider: address "${address}" is not a URL; expected e.g. ${example}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${provider} provider: address "${address}" must be an http:// or https:// URL`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** An error body's detail, read with a vendor's error schema; undefined when it is not one. */
+export function errorDetail<T>(schema: z.ZodType<T>, pick: (error: T) => string | undefined) {
+  return (body: string): string | undefined => {
+    try {
+      const parsed = schema.safeParse(JSON.parse(body));
+      return parsed.success ? pick(parsed.data) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/**
+ * isOnline by a request the provider must refuse as invalid (HTTP 400), as Flagger checks
+ * CloudWatch and Cloud Monitoring: they say so only after accepting the credentials.
+ */
+export function probeRefusedAsInvalid(work: () => Promise<unknown>): Promise<OnlineStatus> {
+  return probe(async () => {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof MetricError && error.kind === 'query' && error.status === 400) return;
+      throw error;
+    }
+  });
 }

@@ -1,3 +1,5 @@
+import type { SecretValues } from './secret.ts';
+
 // The one interface every metric provider implements (Prometheus, Datadog, web), in the
 // shape of Flagger's pkg/metrics/providers: run one query, get a number; is it online.
 
@@ -70,6 +72,20 @@ export interface ProviderCredentials {
   headers?: Record<string, string>;
   /** Datadog keys (Secret keys `datadog_api_key`, `datadog_application_key`). */
   datadog?: { apiKey: string; applicationKey: string };
+  /** Every key of the Secret, for providers with keys of their own. */
+  secret?: SecretValues;
+}
+
+/** The Secret a provider needs, or an error naming the provider and the keys it wants. */
+export function requireSecret(
+  credentials: ProviderCredentials | undefined,
+  provider: string,
+  keys: string,
+): SecretValues {
+  if (!credentials?.secret) {
+    throw new Error(`${provider} provider: spec.provider.secretRef is required (a Secret with ${keys})`);
+  }
+  return credentials.secret;
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { credentialsFromSecretData, decodeSecretData } from './secret.ts';
 
@@ -8,13 +9,27 @@ describe('credentialsFromSecretData', () => {
         { token: 'abc\n', 'header.X-Scope-OrgID': 'tenant-1', unrelated: 'x' },
         'monitoring/prom-auth',
       ),
-    ).toEqual({ bearerToken: 'abc', headers: { 'X-Scope-OrgID': 'tenant-1' } });
-    expect(credentialsFromSecretData({ username: 'u', password: 'p' }, 's')).toEqual({
-      basicAuth: { username: 'u', password: 'p' },
-    });
-    expect(credentialsFromSecretData({ datadog_api_key: 'k', datadog_application_key: 'a' }, 's')).toEqual({
-      datadog: { apiKey: 'k', applicationKey: 'a' },
-    });
+    ).toEqual(expect.objectContaining({ bearerToken: 'abc', headers: { 'X-Scope-OrgID': 'tenant-1' } }));
+    expect(credentialsFromSecretData({ username: 'u', password: 'p' }, 's')).toEqual(
+      expect.objectContaining({ basicAuth: { username: 'u', password: 'p' } }),
+    );
+    expect(credentialsFromSecretData({ datadog_api_key: 'k', datadog_application_key: 'a' }, 's')).toEqual(
+      expect.objectContaining({ datadog: { apiKey: 'k', applicationKey: 'a' } }),
+    );
+  });
+
+  it('keeps every key for providers with keys of their own, and never prints a value', () => {
+    const { secret } = credentialsFromSecretData(
+      { dynatrace_token: ' dt0c01.abc\n', empty: '' },
+      'monitoring/dt',
+    );
+    expect(secret?.required('dynatrace_token', 'dynatrace')).toBe('dt0c01.abc');
+    expect(secret?.optional('empty')).toBeUndefined();
+    expect(() => secret?.required('other', 'dynatrace')).toThrowError(
+      'dynatrace provider: the secretRef Secret monitoring/dt must hold the key other',
+    );
+    expect(JSON.stringify({ secret })).toBe('{"secret":"[Secret monitoring/dt]"}');
+    expect(inspect({ secret })).not.toContain('dt0c01');
   });
 
   it('names the Secret and the missing half of basic auth, never the value', () => {

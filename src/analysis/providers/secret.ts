@@ -9,9 +9,50 @@ import type { ProviderCredentials } from './provider.ts';
 
 const HEADER_PREFIX = 'header.';
 
+/**
+ * Every key of the Secret, for providers with keys of their own (newrelic_query_key, …).
+ * Prints as `[Secret ns/name]` in logs and JSON, so a logged object never shows a value.
+ */
+export class SecretValues {
+  readonly name: string;
+  readonly #data: ReadonlyMap<string, string>;
+
+  constructor(name: string, data: Record<string, string>) {
+    this.name = name;
+    this.#data = new Map(Object.entries(data));
+  }
+
+  has(key: string): boolean {
+    return this.#data.has(key);
+  }
+
+  /** The trimmed value, or undefined when the key is absent or empty. */
+  optional(key: string): string | undefined {
+    const value = this.#data.get(key)?.trim();
+    return value ? value : undefined;
+  }
+
+  /** The trimmed value; the error names the Secret, the key and the provider that needs it. */
+  required(key: string, provider: string): string {
+    const value = this.optional(key);
+    if (value === undefined) {
+      throw new Error(`${provider} provider: the secretRef Secret ${this.name} must hold the key ${key}`);
+    }
+    return value;
+  }
+
+  toJSON(): string {
+    return `[Secret ${this.name}]`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toJSON();
+  }
+}
+
 /** Credentials from a Secret's decoded data; errors name the Secret and the key. */
 export function credentialsFromSecretData(data: Record<string, string>, secret: string): ProviderCredentials {
-  const credentials: ProviderCredentials = {};
+  const credentials: ProviderCredentials = { secret: new SecretValues(secret, data) };
   if (data.token) credentials.bearerToken = data.token.trim();
   if (data.username !== undefined || data.password !== undefined) {
     if (!data.username || data.password === undefined) {
