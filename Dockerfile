@@ -17,7 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The local stack (dist/dev: control plane harness, runtime, traffic layer, demo) is
+# development tooling the CLI loads only for `sluice dev` and `sluice demo`: not shipped.
+RUN npm run build && rm -rf dist/dev && npm prune --omit=dev --ignore-scripts
 # Type declarations, TypeScript sources, source maps and docs are never loaded at run time:
 # dropping them halves node_modules (about 160 MB to 80 MB).
 RUN find node_modules dist -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \

@@ -44,9 +44,12 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  main(process.argv).catch((error: unknown) => {
+/** Runs the command line; a failure is one line on stderr and the exit code, never a stack trace. */
+export async function run(argv: string[]): Promise<void> {
+  await main(argv).catch((error: unknown) => {
     console.error(`sluice: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(error instanceof CliError ? error.exitCode : 1);
   });
 }
+
+if (isEntryPoint()) await run(process.argv);

@@ -11,7 +11,7 @@ import {
   type StepResult,
 } from './driver.ts';
 import { planFromSpec, type Plan } from './plan.ts';
-import { Simulation } from './simulate.ts';
+import { Simulation } from '../../test/support/simulate.ts';
 import type { Observation } from './types.ts';
 
 const METRICS = [{ name: 'request-success-rate' }];

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { CanaryAnalysis } from '../api/canary.ts';
-import { machineStates, machineTransitions, transitionKey } from './diagram.ts';
+import { machineStates, machineTransitions, transitionKey } from '../../scripts/state-diagram.ts';
 import type { MachineStatus } from './driver.ts';
 import { planFromSpec, type PlanSpec } from './plan.ts';
-import { Simulation, type SimWorld } from './simulate.ts';
+import { Simulation, type SimWorld } from '../../test/support/simulate.ts';
 import type { Phase } from './types.ts';
 
 // A table of scenarios: given a spec, a world (readiness, check outcomes, webhook answers)

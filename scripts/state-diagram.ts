@@ -1,5 +1,5 @@
 import type { AnyStateNode, AnyTransitionDefinition } from 'xstate';
-import { canaryMachine } from './machine.ts';
+import { canaryMachine } from '../src/machine/machine.ts';
 
 // Reads the machine definition (states, transitions, guards, actions) so that the
 // documentation and the coverage test both come from the one source of truth.
@@ -236,7 +236,7 @@ export function renderGuardTable(): string {
   const missing = [...used].filter((guard) => !(guard in GUARD_DESCRIPTIONS));
   if (missing.length > 0) {
     throw new Error(
-      `diagram: describe these guards in GUARD_DESCRIPTIONS (src/machine/diagram.ts): ${missing.join(', ')}`,
+      `diagram: describe these guards in GUARD_DESCRIPTIONS (scripts/state-diagram.ts): ${missing.join(', ')}`,
     );
   }
   const rows = [...used].sort().map((guard) => `| ${guard} | ${cell(GUARD_DESCRIPTIONS[guard]!)} |`);
