@@ -1,29 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { parseCanary } from '../api/validate.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { apexSelectorWarning, serviceObject } from './services.ts';
 
-const parsed = parseCanary({
-  apiVersion: 'sluice.dev/v1alpha1',
-  kind: 'Canary',
-  metadata: { name: 'web', namespace: 'shop' },
-  spec: {
-    targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-    service: {
-      name: 'frontend',
-      port: 80,
-      targetPort: 'http',
-      appProtocol: 'http',
-      portDiscovery: true,
-      primary: {
-        labels: { track: 'stable' },
-        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
-      },
+const canary = canaryWith({
+  service: {
+    name: 'frontend',
+    port: 80,
+    targetPort: 'http',
+    appProtocol: 'http',
+    portDiscovery: true,
+    primary: {
+      labels: { track: 'stable' },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
     },
-    analysis: { stepWeight: 10 },
   },
 });
-if (!parsed.ok) throw new Error('fixture');
-const canary = parsed.canary;
 const pods = {
   selector: { label: 'app.kubernetes.io/name', value: 'web' },
   ports: { metrics: 9090, admin: 8081 },
