@@ -1,6 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { isEntryPoint } from '../entry-point.ts';
 import { VERSION } from '../version.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
@@ -34,16 +33,6 @@ export async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the command line; a failure is one line on stderr and the exit code, never a stack trace. */
 export async function run(argv: string[]): Promise<void> {
   await main(argv).catch((error: unknown) => {
@@ -52,4 +41,4 @@ export async function run(argv: string[]): Promise<void> {
   });
 }
 
-if (isEntryPoint()) await run(process.argv);
+if (isEntryPoint(import.meta.url)) await run(process.argv);

@@ -6,14 +6,7 @@ import { silentLogger } from '../log.ts';
 import { stepAll, type StepResult } from '../machine/driver.ts';
 import { planFromSpec } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
-import {
-  canaryObject,
-  FakeCanaryStore,
-  FakeRouter,
-  FakeTarget,
-  RecordedEvents,
-  RecordedNotifications,
-} from '../../test/support/fakes.ts';
+import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
 import { EffectRunner, type EffectWork } from './effect-runner.ts';
 import { createMetrics } from './metrics.ts';
 
@@ -27,9 +20,7 @@ const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
 function setup(analysis: Record<string, unknown> = {}, options: { analysisWaitMs?: number } = {}) {
   const canary = Canary.parse(canaryObject(analysis));
   const plan = planFromSpec(canary.spec);
-  const target = new FakeTarget();
-  const router = new FakeRouter();
-  const events = new RecordedEvents();
+  const { store, target, router, events, notifications } = fakeWorld();
   const requeued: string[] = [];
   const queries: string[] = [];
   const provider: MetricProvider = {
@@ -41,11 +32,11 @@ function setup(analysis: Record<string, unknown> = {}, options: { analysisWaitMs
     isOnline: async () => ({ online: true }),
   };
   const runner = new EffectRunner({
-    kube: new FakeCanaryStore().kube(),
+    kube: store.kube(),
     log: silentLogger,
     metrics: createMetrics(new Registry()),
     events,
-    notifications: new RecordedNotifications(),
+    notifications,
     requeue: (key) => requeued.push(key),
     analysis: { createProvider: () => provider },
     now: () => T0,

@@ -2,14 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../api/routes.ts';
 import { silentLogger } from '../log.ts';
-import {
-  canaryObject,
-  FakeCanaryStore,
-  FakeRouter,
-  FakeTarget,
-  RecordedEvents,
-  RecordedNotifications,
-} from '../../test/support/fakes.ts';
+import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
 import type { CanaryObject } from './canary-object.ts';
 import { FINALIZER } from './deletion.ts';
 import { createMetrics } from './metrics.ts';
@@ -24,11 +17,8 @@ const KEY = 'shop/podinfo';
 const MINUTE = 60_000;
 
 function setup(object: CanaryObject = canaryObject()) {
-  const store = new FakeCanaryStore();
+  const { store, target, router, events, notifications } = fakeWorld();
   store.put(object);
-  const target = new FakeTarget();
-  const router = new FakeRouter();
-  const events = new RecordedEvents();
   const metrics = createMetrics(new Registry());
   const scheduled: (number | null)[] = [];
   const clock = { now: T0 };
@@ -37,7 +27,7 @@ function setup(object: CanaryObject = canaryObject()) {
     log: silentLogger,
     metrics,
     events,
-    notifications: new RecordedNotifications(),
+    notifications,
     getCanary: (namespace, name) => store.get(namespace, name),
     requeue: () => undefined,
     schedule: (_key, at) => scheduled.push(at),

@@ -125,14 +125,16 @@ export function primaryDeployment(target: Deployment, input: PrimaryInput, repli
         'strategy',
       ]),
       replicas,
-      selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
-      template: primaryPodTemplate(
-        target.spec.template,
-        input.selector,
-        input.trackedConfigs,
-        input.revision,
-      ),
+      ...primaryPods(target, input),
     },
+  };
+}
+
+/** The selector and pod template of a primary: the target's pods, labelled as the primary's. */
+function primaryPods(target: Deployment | DaemonSet, input: PrimaryInput) {
+  return {
+    selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
+    template: primaryPodTemplate(target.spec.template, input.selector, input.trackedConfigs, input.revision),
   };
 }
 
@@ -143,13 +145,7 @@ export function primaryDaemonSet(target: DaemonSet, input: PrimaryInput): Desire
     metadata: primaryMetadata(target, input.canary, input.selector),
     spec: {
       ...pick(target.spec, ['minReadySeconds', 'revisionHistoryLimit', 'updateStrategy']),
-      selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
-      template: primaryPodTemplate(
-        target.spec.template,
-        input.selector,
-        input.trackedConfigs,
-        input.revision,
-      ),
+      ...primaryPods(target, input),
     },
   };
 }

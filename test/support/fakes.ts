@@ -251,3 +251,14 @@ export function canaryObject(
     },
   };
 }
+
+/** One of each fake, as a reconcile meets them. */
+export function fakeWorld() {
+  return {
+    store: new FakeCanaryStore(),
+    target: new FakeTarget(),
+    router: new FakeRouter(),
+    events: new RecordedEvents(),
+    notifications: new RecordedNotifications(),
+  };
+}
