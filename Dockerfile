@@ -16,6 +16,8 @@ COPY package.json package-lock.json ./
 # second Node 24 (the base image has one). Its dangling .bin/node link goes too.
 RUN npm ci --ignore-scripts && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
+# The dashboard's front end: `npm run build` bundles it into dist/web (no CDN at run time).
+COPY web ./web
 COPY src ./src
 # The local stack (dist/dev: control plane harness, runtime, traffic layer, demo) is
 # development tooling the CLI loads only for `sluice dev` and `sluice demo`: not shipped.

@@ -7,6 +7,7 @@ import {
   builtinQuerySet,
   isBuiltinMetric,
 } from './builtins.ts';
+import { parseProvider } from '../api/providers.ts';
 import { checkTemplate, renderTemplate, templateModel } from './template.ts';
 
 describe('builtinQuerySet', () => {
@@ -22,11 +23,17 @@ describe('builtinQuerySet', () => {
     ['nginx', 'nginx'],
     ['gatewayapi', 'app'],
     ['gatewayapi:v1', 'app'],
-    ['gatewayapi:v1beta1', 'app'],
+    ['gatewayapi:v1beta1', undefined],
     ['kubernetes', 'app'],
     ['contour', undefined],
   ])('maps provider %j to %j', (provider, set) => {
     expect(builtinQuerySet(provider)).toBe(set);
+  });
+});
+
+describe('built-in query sets', () => {
+  it('are for providers Sluice routes, in their spellings', () => {
+    for (const provider of builtinProviders()) expect(parseProvider(provider), provider).toBeDefined();
   });
 });
 

@@ -7,8 +7,10 @@
 // values" instead of 0 %. With no traffic the denominator is empty (no values) or 0 (NaN):
 // both are failed checks.
 
-export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
-export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
+import { BUILTIN_METRICS, type BuiltinMetric } from '../api/canary.ts';
+
+// The names are the API's (one list, src/api/canary.ts); the queries per provider are here.
+export { BUILTIN_METRICS, type BuiltinMetric };
 
 export interface BuiltinQuerySet {
   /** Spec.provider values (Flagger's spellings) that use these queries. */
@@ -119,7 +121,7 @@ histogram_quantile(0.99,
   // http_request_duration_seconds{status} (as podinfo and most HTTP middlewares export
   // it), with the namespace and pod labels Prometheus' Kubernetes discovery attaches.
   app: {
-    providers: ['kubernetes', 'gatewayapi', 'gatewayapi:v1', 'gatewayapi:v1beta1'],
+    providers: ['kubernetes', 'gatewayapi', 'gatewayapi:v1'],
     requires:
       "the app's own http_request_duration_seconds histogram with a status label, scraped with namespace and pod labels",
     queries: {

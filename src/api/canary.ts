@@ -14,6 +14,7 @@ import {
   withRules,
 } from './common.ts';
 import { parseDuration } from './duration.ts';
+import { providerSpellings } from './providers.ts';
 import { CanaryStatus } from './status.ts';
 
 // Field names, types, defaults and meanings follow Flagger's flagger.app/v1beta1 Canary so
@@ -33,36 +34,75 @@ export const DEFAULT_PORT_NAME = 'http';
 export const DEFAULT_SESSION_MAX_AGE = 86_400;
 export const MIN_ANALYSIS_INTERVAL = '10s';
 
-/** Metric names that need no template: the router's own success rate and p99 latency queries. */
+/**
+ * Metric names that need no template: the router's own success rate and p99 latency
+ * queries. The one list of them: src/analysis/builtins.ts has their queries per provider.
+ */
 export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
+export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 
-/** Traffic providers Sluice routes today; other Flagger provider strings are accepted and reported. */
-export const SUPPORTED_PROVIDERS = ['istio', 'gatewayapi', 'smi', 'nginx', 'kubernetes'] as const;
+/** Target kinds Sluice releases; Flagger's `Service` is accepted by the CRD and refused by Sluice's validation. */
+export const TARGET_KINDS = ['Deployment', 'DaemonSet'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+/** Autoscaler kinds Sluice copies for the primary; Flagger's `ScaledObject` is accepted and refused the same way. */
+export const AUTOSCALER_KINDS = ['HorizontalPodAutoscaler'] as const;
 
 // ---- References ---------------------------------------------------------------------
 
-export const TargetRef = z.object({
-  apiVersion: z.string().min(1).describe('API version of the target, e.g. apps/v1'),
-  kind: z
-    .enum(['Deployment', 'DaemonSet', 'Service'])
-    .describe('Kind of the target: Deployment or DaemonSet (Service: accepted, not yet supported)'),
-  name: z.string().min(1).describe('Name of the target in the Canary namespace'),
-});
+export const TargetRef = withRules(
+  z.object({
+    apiVersion: z.string().min(1).describe('API version of the target: apps/v1'),
+    kind: z
+      .enum([...TARGET_KINDS, 'Service'])
+      .describe(`Kind of the target: ${TARGET_KINDS.join(' or ')} (Flagger's Service: refused by Sluice)`),
+    name: z.string().min(1).describe('Name of the target in the Canary namespace'),
+  }),
+  [
+    {
+      rule: "self.kind == 'Service' || self.apiVersion == 'apps/v1'",
+      message: 'spec.targetRef.apiVersion must be apps/v1 for a Deployment or DaemonSet',
+      fieldPath: '.apiVersion',
+      check: (ref) => ref.kind === 'Service' || ref.apiVersion === 'apps/v1',
+    },
+  ],
+);
 
 export const ScalerReplicas = z.object({
   minReplicas: z.int().min(0).optional().describe('Overrides minReplicas on the primary autoscaler'),
   maxReplicas: z.int().min(1).optional().describe('Overrides maxReplicas on the primary autoscaler'),
 });
 
-export const AutoscalerRef = z.object({
-  apiVersion: z.string().min(1).describe('API version of the autoscaler, e.g. autoscaling/v2'),
-  kind: z
-    .enum(['HorizontalPodAutoscaler', 'ScaledObject'])
-    .describe('HorizontalPodAutoscaler (ScaledObject: accepted, not yet supported)'),
-  name: z.string().min(1).describe('Name of the autoscaler; Sluice copies it for the primary'),
-  primaryScalerQueries: StringMap.optional().describe('Per-trigger queries for the primary scaler (KEDA)'),
-  primaryScalerReplicas: ScalerReplicas.optional().describe('Replica bounds for the primary autoscaler'),
-});
+export const AutoscalerRef = withRules(
+  z.object({
+    apiVersion: z
+      .string()
+      .min(1)
+      .describe('API version of the autoscaler: autoscaling/<version> (any version names the same HPA)'),
+    kind: z
+      .enum([...AUTOSCALER_KINDS, 'ScaledObject'])
+      .describe(`${AUTOSCALER_KINDS.join(' or ')} (Flagger's KEDA ScaledObject: refused by Sluice)`),
+    name: z.string().min(1).describe('Name of the autoscaler; Sluice copies it for the primary'),
+    primaryScalerQueries: StringMap.optional().describe(
+      'Per-trigger queries for the primary scaler (KEDA ScaledObject only; refused with an HPA)',
+    ),
+    primaryScalerReplicas: ScalerReplicas.optional().describe('Replica bounds for the primary autoscaler'),
+  }),
+  [
+    {
+      rule: "self.kind != 'HorizontalPodAutoscaler' || self.apiVersion.startsWith('autoscaling/')",
+      message: 'spec.autoscalerRef.apiVersion must be autoscaling/<version> for a HorizontalPodAutoscaler',
+      fieldPath: '.apiVersion',
+      check: (ref) => ref.kind !== 'HorizontalPodAutoscaler' || ref.apiVersion.startsWith('autoscaling/'),
+    },
+    {
+      rule: "!has(self.primaryScalerQueries) || self.kind == 'ScaledObject'",
+      message:
+        'spec.autoscalerRef.primaryScalerQueries is for a KEDA ScaledObject; a HorizontalPodAutoscaler has no queries',
+      fieldPath: '.primaryScalerQueries',
+      check: (ref) => ref.primaryScalerQueries === undefined || ref.kind === 'ScaledObject',
+    },
+  ],
+);
 
 function kindRef<K extends string>(kind: K, what: string) {
   return z.object({
@@ -175,40 +215,82 @@ export const HTTPRequestMirrorFilter = z
   })
   .meta(PRESERVE_UNKNOWN);
 
+/** A reference to one of Sluice's own kinds: apiVersion and kind may be written, and then must name it. */
+function referenceTo(kind: 'MetricTemplate' | 'AlertProvider') {
+  return withRules(CrossNamespaceObjectReference, [
+    {
+      rule: `!has(self.kind) || self.kind == '${kind}'`,
+      message: `kind must be ${kind}`,
+      fieldPath: '.kind',
+      check: (ref) => ref.kind === undefined || ref.kind === kind,
+    },
+    {
+      rule: `!has(self.apiVersion) || self.apiVersion == '${API_VERSION}'`,
+      message: `apiVersion must be ${API_VERSION}`,
+      fieldPath: '.apiVersion',
+      check: (ref) => ref.apiVersion === undefined || ref.apiVersion === API_VERSION,
+    },
+  ]);
+}
+
 // ---- Service -----------------------------------------------------------------------
 
-export const CanaryService = z.object({
-  name: z.string().optional().describe('Name of the generated Services; defaults to targetRef.name'),
-  port: z.int().min(1).max(65535).describe('Port of the generated Services'),
-  portName: z.string().default(DEFAULT_PORT_NAME).describe('Name of the Service port'),
-  targetPort: intOrString().optional().describe('Container port number or name; defaults to port'),
-  appProtocol: z.string().optional().describe('appProtocol of the Service port'),
-  portDiscovery: z.boolean().optional().describe('Also expose every container port of the target'),
-  timeout: z.string().optional().describe('Request timeout on the generated route, e.g. 30s'),
-  gateways: z.array(z.string()).optional().describe('Istio gateways the VirtualService is bound to'),
-  gatewayRefs: z
-    .array(ParentReference)
-    .max(32)
-    .optional()
-    .describe('Gateway API parents the HTTPRoute attaches to (required for gatewayapi)'),
-  hosts: z.array(z.string()).optional().describe('Host names of the VirtualService or HTTPRoute'),
-  delegation: z
-    .boolean()
-    .optional()
-    .describe('Generate an Istio delegate VirtualService (no hosts/gateways)'),
-  trafficPolicy: TrafficPolicy.optional().describe('Istio DestinationRule trafficPolicy'),
-  match: z.array(HTTPMatchRequest).optional().describe('Istio match conditions of the generated route'),
-  rewrite: HTTPRewrite.optional().describe('URI/authority rewrite of the generated route'),
-  retries: HTTPRetry.optional().describe('Istio retry policy of the generated route'),
-  headers: IstioHeaders.optional().describe('Istio header operations of the generated route'),
-  mirror: z.array(HTTPRequestMirrorFilter).optional().describe('Gateway API request mirrors'),
-  corsPolicy: CorsPolicy.optional().describe('Istio CORS policy of the generated route'),
-  meshName: z.string().optional().describe('App Mesh mesh name (accepted, not yet supported)'),
-  backends: z.array(z.string()).optional().describe('App Mesh backends (accepted, not yet supported)'),
-  apex: CustomMetadata.optional().describe('Labels/annotations for the <service> Service'),
-  primary: CustomMetadata.optional().describe('Labels/annotations for the <service>-primary Service'),
-  canary: CustomMetadata.optional().describe('Labels/annotations for the <service>-canary Service'),
-});
+/** Fields of Flagger's for providers Sluice does not route: kept in the schema so the apiserver refuses them by name. */
+const NO_ROUTER_FIELDS = [
+  ['routeRef', 'spec.routeRef is APISIX’s; Sluice has no APISIX router'],
+  [
+    'upstreamRef',
+    'spec.upstreamRef is Gloo’s; Sluice has no Gloo router (gatewayapi routes through Gloo Gateway)',
+  ],
+] as const;
+const NO_APP_MESH = [
+  ['meshName', 'spec.service.meshName is App Mesh’s; Sluice has no App Mesh router'],
+  ['backends', 'spec.service.backends is App Mesh’s; Sluice has no App Mesh router'],
+] as const;
+
+export const CanaryService = withRules(
+  z.object({
+    name: z.string().optional().describe('Name of the generated Services; defaults to targetRef.name'),
+    port: z.int().min(1).max(65535).describe('Port of the generated Services'),
+    portName: z.string().default(DEFAULT_PORT_NAME).describe('Name of the Service port'),
+    targetPort: intOrString().optional().describe('Container port number or name; defaults to port'),
+    appProtocol: z.string().optional().describe('appProtocol of the Service port'),
+    portDiscovery: z.boolean().optional().describe('Also expose every container port of the target'),
+    timeout: z.string().optional().describe('Request timeout on the generated route, e.g. 30s'),
+    gateways: z.array(z.string()).optional().describe('Istio gateways the VirtualService is bound to'),
+    gatewayRefs: z
+      .array(ParentReference)
+      .max(32)
+      .optional()
+      .describe('Gateway API parents the HTTPRoute attaches to (required for gatewayapi)'),
+    hosts: z.array(z.string()).optional().describe('Host names of the VirtualService or HTTPRoute'),
+    delegation: z
+      .boolean()
+      .optional()
+      .describe('Generate an Istio delegate VirtualService (no hosts/gateways)'),
+    trafficPolicy: TrafficPolicy.optional().describe('Istio DestinationRule trafficPolicy'),
+    match: z.array(HTTPMatchRequest).optional().describe('Istio match conditions of the generated route'),
+    rewrite: HTTPRewrite.optional().describe('URI/authority rewrite of the generated route'),
+    retries: HTTPRetry.optional().describe('Istio retry policy of the generated route'),
+    headers: IstioHeaders.optional().describe('Istio header operations of the generated route'),
+    mirror: z.array(HTTPRequestMirrorFilter).optional().describe('Gateway API request mirrors'),
+    corsPolicy: CorsPolicy.optional().describe('Istio CORS policy of the generated route'),
+    meshName: z.string().optional().describe("App Mesh's mesh name (refused: Sluice has no App Mesh router)"),
+    backends: z
+      .array(z.string())
+      .optional()
+      .describe("App Mesh's backends (refused: Sluice has no App Mesh router)"),
+    apex: CustomMetadata.optional().describe('Labels/annotations for the <service> Service'),
+    primary: CustomMetadata.optional().describe('Labels/annotations for the <service>-primary Service'),
+    canary: CustomMetadata.optional().describe('Labels/annotations for the <service>-canary Service'),
+  }),
+  NO_APP_MESH.map(([field, message]) => ({
+    rule: `!has(self.${field})`,
+    message,
+    fieldPath: `.${field}`,
+    check: (service: { meshName?: unknown; backends?: unknown }) => service[field] === undefined,
+  })),
+);
 export type CanaryService = z.output<typeof CanaryService>;
 
 // ---- Analysis ----------------------------------------------------------------------
@@ -245,7 +327,7 @@ export const CanaryMetric = withRules(
       .describe('Deprecated by Flagger: highest passing value (use thresholdRange)'),
     thresholdRange: ThresholdRange.optional().describe('Passing range: min and/or max'),
     query: z.string().optional().describe('Inline query, for the metricsServer Prometheus (use templateRef)'),
-    templateRef: CrossNamespaceObjectReference.optional().describe('MetricTemplate that holds the query'),
+    templateRef: referenceTo('MetricTemplate').optional().describe('MetricTemplate that holds the query'),
     templateVariables: StringMap.optional().describe('Variables for the template, as {{ variables.<key> }}'),
     successCondition: celExpression()
       .optional()
@@ -315,7 +397,7 @@ export const CanaryAlert = z.object({
     .enum(ALERT_SEVERITIES)
     .default('info')
     .describe('Lowest severity sent: info (everything), warn, error'),
-  providerRef: CrossNamespaceObjectReference.describe('AlertProvider to send through'),
+  providerRef: referenceTo('AlertProvider').describe('AlertProvider to send through'),
 });
 export type CanaryAlert = z.output<typeof CanaryAlert>;
 
@@ -442,6 +524,13 @@ export const CanaryAnalysis = withRules(
           a.iterations === undefined),
     },
     {
+      rule: '!has(self.mirror) || !self.mirror || !has(self.match) || size(self.match) == 0',
+      message:
+        'spec.analysis.mirror cannot be combined with spec.analysis.match: A/B testing sends matching requests to the canary and mirrors nothing',
+      fieldPath: '.mirror',
+      check: (a) => !a.mirror || !a.match?.length,
+    },
+    {
       rule: '!has(self.stepWeights) || !has(self.maxWeight) || size(self.stepWeights) == 0 || self.stepWeights[size(self.stepWeights) - 1] <= self.maxWeight',
       message: 'the last of spec.analysis.stepWeights must be <= spec.analysis.maxWeight',
       fieldPath: '.stepWeights',
@@ -454,41 +543,68 @@ export type CanaryAnalysis = z.output<typeof CanaryAnalysis>;
 
 // ---- Spec and object ----------------------------------------------------------------
 
-export const CanarySpec = z.object({
-  provider: z
-    .string()
-    .optional()
-    .describe('Traffic provider for this Canary (istio, gatewayapi, smi, nginx, kubernetes, …)'),
-  metricsServer: z.string().optional().describe('Prometheus URL for builtin metrics and inline queries'),
-  targetRef: TargetRef.describe('The Deployment or DaemonSet being released'),
-  autoscalerRef: AutoscalerRef.optional().describe('Autoscaler of the target, copied for the primary'),
-  ingressRef: kindRef('Ingress', 'NGINX Ingress').optional().describe('Ingress routed by the nginx provider'),
-  routeRef: kindRef('ApisixRoute', 'APISIX route')
-    .optional()
-    .describe('APISIX route (accepted, not yet supported)'),
-  upstreamRef: z
-    .object({
-      apiVersion: z.string().min(1).describe('API version of the Gloo Upstream'),
-      kind: z.literal('Upstream').describe('Must be Upstream'),
-      name: z.string().min(1).describe('Name of the Gloo Upstream'),
-      namespace: z.string().optional().describe('Namespace of the Gloo Upstream'),
-    })
-    .optional()
-    .describe('Gloo Upstream (accepted, not yet supported)'),
-  service: CanaryService.describe('The Services and routing object generated for the target'),
-  analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
-  progressDeadlineSeconds: z
-    .int()
-    .min(1)
-    .default(DEFAULT_PROGRESS_DEADLINE_SECONDS)
-    .describe('Seconds a canary may take to become ready before it is rolled back'),
-  skipAnalysis: z.boolean().optional().describe('Promote new revisions without analysis'),
-  suspend: z.boolean().optional().describe('Ignore changes and pause any analysis in progress'),
-  revertOnDeletion: z
-    .boolean()
-    .optional()
-    .describe('On deletion, give the target back its traffic and replicas'),
-});
+export const CanarySpec = withRules(
+  z.object({
+    provider: z
+      .string()
+      .optional()
+      .describe(
+        `Traffic provider for this Canary: ${providerSpellings().join(', ')}; default istio (--mesh-provider)`,
+      ),
+    metricsServer: z.string().optional().describe('Prometheus URL for builtin metrics and inline queries'),
+    targetRef: TargetRef.describe('The Deployment or DaemonSet being released'),
+    autoscalerRef: AutoscalerRef.optional().describe('Autoscaler of the target, copied for the primary'),
+    ingressRef: withRules(kindRef('Ingress', 'NGINX Ingress'), [
+      {
+        rule: "self.apiVersion == 'networking.k8s.io/v1'",
+        message: 'spec.ingressRef.apiVersion must be networking.k8s.io/v1',
+        fieldPath: '.apiVersion',
+        check: (ref) => ref.apiVersion === 'networking.k8s.io/v1',
+      },
+    ])
+      .optional()
+      .describe('Ingress routed by the nginx provider'),
+    routeRef: kindRef('ApisixRoute', 'APISIX route')
+      .optional()
+      .describe('APISIX route (refused: Sluice has no APISIX router)'),
+    upstreamRef: z
+      .object({
+        apiVersion: z.string().min(1).describe('API version of the Gloo Upstream'),
+        kind: z.literal('Upstream').describe('Must be Upstream'),
+        name: z.string().min(1).describe('Name of the Gloo Upstream'),
+        namespace: z.string().optional().describe('Namespace of the Gloo Upstream'),
+      })
+      .optional()
+      .describe('Gloo Upstream (refused: Sluice has no Gloo router)'),
+    service: CanaryService.describe('The Services and routing object generated for the target'),
+    analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
+    progressDeadlineSeconds: z
+      .int()
+      .min(1)
+      .default(DEFAULT_PROGRESS_DEADLINE_SECONDS)
+      .describe('Seconds a canary may take to become ready before it is rolled back'),
+    skipAnalysis: z.boolean().optional().describe('Promote new revisions without analysis'),
+    suspend: z.boolean().optional().describe('Ignore changes and pause any analysis in progress'),
+    revertOnDeletion: z
+      .boolean()
+      .optional()
+      .describe('On deletion, give the target back its traffic and replicas'),
+  }),
+  [
+    ...NO_ROUTER_FIELDS.map(([field, message]) => ({
+      rule: `!has(self.${field})`,
+      message,
+      fieldPath: `.${field}`,
+      check: (spec: { routeRef?: unknown; upstreamRef?: unknown }) => spec[field] === undefined,
+    })),
+    {
+      rule: "!has(self.autoscalerRef) || self.targetRef.kind != 'DaemonSet'",
+      message: 'spec.autoscalerRef cannot scale a DaemonSet (it runs one pod per node): remove it',
+      fieldPath: '.autoscalerRef',
+      check: (spec) => spec.autoscalerRef === undefined || spec.targetRef.kind !== 'DaemonSet',
+    },
+  ],
+);
 export type CanarySpec = z.output<typeof CanarySpec>;
 
 export const Canary = z.object({

@@ -38,6 +38,26 @@ export function readCommand(metadata: { annotations?: Record<string, string> } |
   return { kind: 'command', request: { command: command as Command, id } };
 }
 
+/** The Event reason the machine gives a command that does not fit the phase (src/machine/ops.ts). */
+export const COMMAND_IGNORED_REASON = 'CommandIgnored';
+
+/** `status.lastCommand.result` for a command that was acted on. */
+export const COMMAND_ACCEPTED = 'Accepted';
+
+/**
+ * What status.lastCommand.result says about a command: `Accepted`, or the machine's own
+ * words when it ignored it (`abort ignored: the canary is Initialized`). `effects` are the
+ * effects issued by the step the command was fed into (StepResult.issued).
+ */
+export function commandResult(
+  effects: readonly { kind: string; reason?: string; message?: string }[],
+): string {
+  const ignored = effects.find(
+    (effect) => effect.kind === 'recordEvent' && effect.reason === COMMAND_IGNORED_REASON,
+  );
+  return ignored?.message ?? COMMAND_ACCEPTED;
+}
+
 /** True when the request has not been acted on yet (its id differs from the last handled one). */
 export function isPendingCommand(request: CommandRequest, lastHandled: { id: string } | undefined): boolean {
   return lastHandled?.id !== request.id;

@@ -124,4 +124,25 @@ describe('stalledConditions', () => {
     expect(getCondition(conditions, 'Ready')?.status).toBe('False');
     expect(getCondition(conditions, 'Reconciling')?.status).toBe('False');
   });
+
+  it('takes the reason from the issues when they carry one (a spec its provider cannot route)', () => {
+    const conditions = stalledConditions(undefined, {
+      issues: [
+        {
+          path: 'spec.analysis.mirror',
+          message: 'provider smi:v1alpha2 cannot mirror traffic to the canary',
+          reason: 'UnsupportedByProvider',
+        },
+      ],
+      now: t0,
+    });
+    expect(getCondition(conditions, 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'UnsupportedByProvider',
+    });
+    expect(getCondition(conditions, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'UnsupportedByProvider',
+    });
+  });
 });

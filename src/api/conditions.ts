@@ -145,7 +145,9 @@ export function stalledConditions(
   input: { issues: readonly ValidationIssue[]; generation?: number; now: Date },
 ): Condition[] {
   const message = input.issues.map(issueText).join('; ');
-  const common = { reason: INVALID_SPEC_REASON, observedGeneration: input.generation };
+  // The first issue's reason names the condition (UnsupportedByProvider …); InvalidSpec otherwise.
+  const reason = input.issues.find((issue) => issue.reason)?.reason ?? INVALID_SPEC_REASON;
+  const common = { reason, observedGeneration: input.generation };
   let conditions = setCondition(
     previous,
     { ...common, type: CONDITION_TYPES.Stalled, status: 'True', message },

@@ -66,7 +66,12 @@ export const HandledCommand = z.object({
   id: z.string().describe('Value of the sluice.dev/command-id annotation'),
   command: z.string().describe('The command: promote, abort, pause, resume or retry'),
   handledAt: RFC3339.describe('When the controller acted on it'),
-  result: z.string().optional().describe('Accepted, or why it was rejected'),
+  result: z
+    .string()
+    .optional()
+    .describe(
+      'Accepted, or why it was ignored (commandResult in src/api/commands.ts; the controller does not write it yet)',
+    ),
 });
 export type HandledCommand = z.output<typeof HandledCommand>;
 
@@ -82,8 +87,14 @@ export const CanaryStatus = z
     lastTransitionTime: RFC3339.optional().describe('When the phase last changed'),
     message: z.string().optional().describe('What is happening now, in words (also in the Ready condition)'),
     revisionDetectedAt: RFC3339.optional().describe('When the revision under analysis was first seen'),
-    sessionAffinityCookie: z.string().optional().describe('Cookie currently pinning users to the canary'),
-    previousSessionAffinityCookie: z.string().optional().describe('Cookie of the previous analysis'),
+    sessionAffinityCookie: z
+      .string()
+      .optional()
+      .describe('Cookie pinning users to the canary, name=value (the controller does not write it yet)'),
+    previousSessionAffinityCookie: z
+      .string()
+      .optional()
+      .describe('Cookie of the previous revision (the controller does not write it yet)'),
     observedGeneration: z.int().min(0).optional().describe('metadata.generation the status reflects'),
     conditions: Conditions.optional().describe('Ready, Stalled and Reconciling'),
     machine: z

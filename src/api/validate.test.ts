@@ -174,7 +174,8 @@ describe('parseAlertProvider', () => {
     expect(result.ok ? [] : result.issues).toEqual([
       {
         path: 'spec.type',
-        message: 'expected one of slack, msteams, discord, googlechat, generic, rocket (got "pagerduty")',
+        message:
+          'expected one of slack, msteams, discord, googlechat, gchat, rocket, generic (got "pagerduty")',
       },
     ]);
   });

@@ -2,20 +2,57 @@ import type { z } from 'zod';
 import { AlertProvider } from './alert-provider.ts';
 import { Canary } from './canary.ts';
 import { MetricTemplate } from './metric-template.ts';
+import { unsupportedValues } from './support.ts';
 
 /** One problem with an object: the field (`spec.analysis.metrics[0].interval`) and what was expected. */
 export interface ValidationIssue {
   path: string;
   message: string;
+  /** The condition reason it stalls the object with (default InvalidSpec), e.g. UnsupportedByProvider. */
+  reason?: string;
+}
+
+/**
+ * An error about one field, carrying the values that would work (routerFor's
+ * UnsupportedProviderError, targetFor's UnsupportedTargetError): the controller reports it
+ * as Stalled naming the field, not as a retried reconcile error.
+ */
+export interface FieldError {
+  readonly field: string;
+  readonly supported: readonly string[];
+  readonly message: string;
+}
+
+export function isFieldError(error: unknown): error is FieldError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<FieldError>).field === 'string' &&
+    Array.isArray((error as Partial<FieldError>).supported)
+  );
+}
+
+/** A FieldError as the issue the controller stalls the Canary with. */
+export function fieldIssue(error: FieldError): ValidationIssue {
+  const at = error.message.indexOf(`${error.field} `);
+  return {
+    path: error.field,
+    message: at >= 0 ? error.message.slice(at + error.field.length + 1) : error.message,
+  };
 }
 
 export type ParseResult<K extends string, T> =
   ({ ok: true } & Record<K, T>) | { ok: false; issues: ValidationIssue[] };
 
-/** Parses a Canary (from the apiserver, a file or a test) and fills in Flagger's defaults. */
+/**
+ * Parses a Canary (from the apiserver, a file or a test) and fills in Flagger's defaults;
+ * then refuses the values the schema accepts for Flagger's sake and Sluice does not act on
+ * (an unknown provider, a Service target, a KEDA ScaledObject: src/api/support.ts).
+ */
 export function parseCanary(obj: unknown): ParseResult<'canary', Canary> {
   const result = Canary.safeParse(obj, { reportInput: true });
-  return result.success ? { ok: true, canary: result.data } : { ok: false, issues: toIssues(result.error) };
+  if (!result.success) return { ok: false, issues: toIssues(result.error) };
+  const unsupported = unsupportedValues(result.data);
+  return unsupported.length ? { ok: false, issues: unsupported } : { ok: true, canary: result.data };
 }
 
 export function parseMetricTemplate(obj: unknown): ParseResult<'metricTemplate', MetricTemplate> {

@@ -7,6 +7,7 @@ import {
   newCommandId,
   type Command as CanaryCommand,
 } from '../api/commands.ts';
+import type { WatchedEvent } from '../dashboard/model.ts';
 import { apiErrorMessage, connect, isNotFound, loadKubeConfig, type Kube } from '../kube/client.ts';
 import { isTerminal, renderStatus, renderTable, type CanaryView, type EventView } from './render.ts';
 
@@ -38,19 +39,13 @@ async function getCanary(kube: Kube, namespace: string, name: string): Promise<C
 }
 
 async function listEvents(kube: Kube, namespace: string, name: string): Promise<EventView[]> {
-  const list = await kube.wire.request<{
-    items: {
-      type?: string;
-      reason?: string;
-      message?: string;
-      count?: number;
-      lastTimestamp?: string;
-      eventTime?: string;
-      firstTimestamp?: string;
-    }[];
-  }>(HttpMethod.GET, `/api/v1/namespaces/${namespace}/events`, {
-    query: { fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` },
-  });
+  const list = await kube.wire.request<{ items: WatchedEvent[] }>(
+    HttpMethod.GET,
+    `/api/v1/namespaces/${namespace}/events`,
+    {
+      query: { fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` },
+    },
+  );
   return list.items
     .map((e) => ({
       type: e.type,
@@ -85,13 +80,14 @@ export async function sendCommand(
   namespace: string,
   name: string,
   command: CanaryCommand,
+  fieldManager = 'sluice-cli',
 ): Promise<string> {
   await getCanary(kube, namespace, name);
   const id = newCommandId(new Date());
   await kube.wire.mergePatchObject(
     { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name, namespace } },
     { metadata: { annotations: commandAnnotations(command, id) } },
-    { fieldManager: 'sluice-cli' },
+    { fieldManager },
   );
   return id;
 }

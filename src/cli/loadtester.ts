@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
-import { connect, loadKubeConfig } from '../kube/client.ts';
+import { connect } from '../kube/client.ts';
+import { kubeconfigSource, loadKubeConfigOrFail, StartupError } from '../startup.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { splitCommand } from '../loadtester/command.ts';
 import { ConfigMapGateStore, MemoryGateStore, type GateStore } from '../loadtester/gates.ts';
@@ -57,8 +58,8 @@ export function registerLoadtester(program: Command): void {
       const parsed = flagsSchema.safeParse(command.optsWithGlobals());
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new Error(
-          `sluice loadtester: --${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+        throw new StartupError(
+          `sluice loadtester: --${String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue?.message ?? 'invalid'}`,
         );
       }
       await runLoadtester(parsed.data);
@@ -83,6 +84,16 @@ async function runLoadtester(flags: Flags): Promise<void> {
   }
   const allowedCommandPrefixes = flags.allowCmdPrefix.map((prefix) => splitCommand(prefix));
   const gates = gateStore(flags, logger);
+  try {
+    await gates.check();
+  } catch (error) {
+    throw new StartupError(
+      `gate store ${gates.location} cannot be used (${error instanceof Error ? error.message : String(error)}); ` +
+        `give it a cluster with --kubeconfig (${kubeconfigSource(flags.kubeconfig)} was used), run it in a cluster, ` +
+        `or keep gates in memory with --gate-store memory`,
+      { cause: error },
+    );
+  }
   const loadtester = new Loadtester({
     gates,
     namespacePattern,
@@ -96,7 +107,7 @@ async function runLoadtester(flags: Flags): Promise<void> {
       port,
       namespaceRegexp: flags.namespaceRegexp ?? '(all)',
       allowedCommandPrefixes: flags.allowCmdPrefix,
-      gates: gates instanceof ConfigMapGateStore ? gates.location : 'memory',
+      gates: gates.location,
     },
     'load tester listening',
   );
@@ -116,7 +127,7 @@ function gateStore(flags: Flags, logger: Logger): GateStore {
     logger.warn('gate state is kept in memory: opened gates close again when the load tester restarts');
     return new MemoryGateStore();
   }
-  const kc = loadKubeConfig(flags.kubeconfig);
+  const kc = loadKubeConfigOrFail(flags.kubeconfig);
   const namespace =
     flags.gateNamespace ??
     podNamespace() ??

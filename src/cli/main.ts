@@ -5,6 +5,7 @@ import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
 import { CliError, registerCanaryCommands } from './canaries.ts';
 import { registerController } from './controller.ts';
+import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCanaryCommands(program);
   registerController(program);
+  registerDashboard(program);
   registerDemo(program);
   registerDev(program);
   registerLoadtester(program);
@@ -33,12 +35,17 @@ export async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-/** Runs the command line; a failure is one line on stderr and the exit code, never a stack trace. */
+/**
+ * main() as a process runs it: a failure is one line on stderr (`sluice: …`, naming what
+ * failed and the flag that fixes it) and a non-zero exit, never a stack trace.
+ */
 export async function run(argv: string[]): Promise<void> {
-  await main(argv).catch((error: unknown) => {
+  try {
+    await main(argv);
+  } catch (error) {
     console.error(`sluice: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(error instanceof CliError ? error.exitCode : 1);
-  });
+  }
 }
 
 if (isEntryPoint(import.meta.url)) await run(process.argv);

@@ -114,11 +114,30 @@ describe('migrate', () => {
     expect(parseCanary(result).ok).toBe(true);
   });
 
-  it('keeps unsupported providers and says they are not supported yet', () => {
+  it('keeps unsupported providers and says what will happen; rewrites gatewayapi:v1beta1', () => {
     const { reports } = migrate(flaggerCanary.replace('provider: istio', 'provider: appmesh:v1beta2'));
     expect(reports).toEqual([
-      'Canary test/podinfo: spec.provider: "appmesh:v1beta2" is kept but not yet supported by Sluice (supported: istio, gatewayapi, smi, nginx, kubernetes)',
+      'Canary test/podinfo: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
+      'Canary test/podinfo: still needs a fix before Sluice serves it: Canary test/podinfo is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>)',
     ]);
+    const gateway = migrate(flaggerCanary.replace('provider: istio', 'provider: gatewayapi:v1beta1'));
+    expect(gateway.reports[0]).toBe(
+      'Canary test/podinfo: spec.provider: "gatewayapi:v1beta1" written as gatewayapi (Sluice writes the same HTTPRoute at gateway.networking.k8s.io/v1)',
+    );
+    expect(gateway.output).toContain('provider: gatewayapi\n');
+  });
+
+  it('points references to Flagger kinds at Sluice’s', () => {
+    const { output, reports } = migrate(
+      flaggerCanary.replace(
+        '        interval: 1m\n    webhooks:',
+        '        interval: 1m\n      - name: errors\n        templateRef: {name: errors, apiVersion: flagger.app/v1beta1, kind: MetricTemplate}\n    webhooks:',
+      ),
+    );
+    expect(reports).toEqual([
+      'Canary test/podinfo: spec.analysis.metrics[1].templateRef.apiVersion: flagger.app/v1beta1 written as sluice.dev/v1alpha1',
+    ]);
+    expect(parseCanary(documents(output)[0]).ok).toBe(true);
   });
 
   it('migrates MetricTemplates and AlertProviders', () => {
@@ -146,7 +165,6 @@ spec: {type: rocket, address: "https://rocket.test/hooks/x"}
     expect(parseAlertProvider(rocket).ok).toBe(true);
     expect(reports).toEqual([
       'AlertProvider test/chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
-      'AlertProvider test/rocket: spec.type: "rocket" is kept but not yet supported by Sluice',
       'AlertProvider test/rocket: spec.address: a webhook URL in clear text is kept; move it to a Secret (key "address") and use spec.secretRef',
     ]);
   });
@@ -175,7 +193,7 @@ spec: {type: rocket, address: "https://rocket.test/hooks/x"}
   it('reports what would still be rejected', () => {
     const { reports } = migrate(flaggerCanary.replace('maxWeight: 50', 'maxWeight: 5'));
     expect(reports).toEqual([
-      'Canary test/podinfo: still needs a fix before it applies: Canary test/podinfo is invalid: spec.analysis.stepWeight must be <= spec.analysis.maxWeight',
+      'Canary test/podinfo: still needs a fix before Sluice serves it: Canary test/podinfo is invalid: spec.analysis.stepWeight must be <= spec.analysis.maxWeight',
     ]);
   });
 

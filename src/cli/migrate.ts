@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ALERT_PROVIDER_TYPES, SUPPORTED_ALERT_PROVIDERS } from '../api/alert-provider.ts';
-import { MIN_ANALYSIS_INTERVAL, SUPPORTED_PROVIDERS } from '../api/canary.ts';
+import { AUTOSCALER_KINDS, MIN_ANALYSIS_INTERVAL, TARGET_KINDS } from '../api/canary.ts';
 import { API_VERSION } from '../api/common.ts';
 import { CRD_DEFINITIONS, structuralSchema, type JsonSchema } from '../api/crd.ts';
 import { parseDuration } from '../api/duration.ts';
 import { isMetricProviderType, metricProviderList } from '../api/metric-providers.ts';
+import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import {
   formatIssues,
   parseAlertProvider,
@@ -162,6 +162,22 @@ function migrateAnalysis(analysis: JsonObject, context: Context): void {
       report(context, `spec.analysis.metrics[${i}].query: inline query kept; consider a MetricTemplate`);
     }
   });
+  const references: [string, Json | undefined][] = [
+    ...listOf(analysis.metrics).map((m, i): [string, Json | undefined] => [
+      `spec.analysis.metrics[${i}].templateRef`,
+      m.templateRef,
+    ]),
+    ...listOf(analysis.alerts).map((a, i): [string, Json | undefined] => [
+      `spec.analysis.alerts[${i}].providerRef`,
+      a.providerRef,
+    ]),
+  ];
+  for (const [field, ref] of references) {
+    if (isObject(ref) && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith(FLAGGER_GROUP)) {
+      report(context, `${field}.apiVersion: ${ref.apiVersion} written as ${API_VERSION}`);
+      ref.apiVersion = API_VERSION;
+    }
+  }
 }
 
 function migrateCanarySpec(spec: JsonObject, context: Context): void {
@@ -179,28 +195,48 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
       delete spec.canaryAnalysis;
     }
   }
-  if (typeof spec.provider === 'string' && spec.provider !== '') {
-    const base = spec.provider.split(':')[0]!;
-    if (!(SUPPORTED_PROVIDERS as readonly string[]).includes(base)) {
-      report(
-        context,
-        `spec.provider: "${spec.provider}" is kept but not yet supported by Sluice (supported: ${SUPPORTED_PROVIDERS.join(', ')})`,
-      );
-    }
+  if (spec.provider === 'gatewayapi:v1beta1') {
+    report(
+      context,
+      'spec.provider: "gatewayapi:v1beta1" written as gatewayapi (Sluice writes the same HTTPRoute at gateway.networking.k8s.io/v1)',
+    );
+    spec.provider = 'gatewayapi';
+  } else if (typeof spec.provider === 'string' && spec.provider !== '' && !parseProvider(spec.provider)) {
+    report(
+      context,
+      `spec.provider: ${unsupportedProviderMessage(spec.provider)}; kept, and the controller marks the Canary Stalled until it is changed`,
+    );
   }
-  const notYet: [string, boolean][] = [
-    ['spec.routeRef (APISIX)', spec.routeRef !== undefined],
-    ['spec.upstreamRef (Gloo)', spec.upstreamRef !== undefined],
-    ['spec.service.meshName (App Mesh)', isObject(spec.service) && spec.service.meshName !== undefined],
-    ['spec.service.backends (App Mesh)', isObject(spec.service) && spec.service.backends !== undefined],
-    ['spec.targetRef.kind Service', isObject(spec.targetRef) && spec.targetRef.kind === 'Service'],
-    [
-      'spec.autoscalerRef.kind ScaledObject',
-      isObject(spec.autoscalerRef) && spec.autoscalerRef.kind === 'ScaledObject',
-    ],
+  // Fields of providers Sluice has no router for: the apiserver refuses them, so they go.
+  const service = isObject(spec.service) ? spec.service : undefined;
+  const dropped: [string, JsonObject | undefined, string][] = [
+    ['spec.routeRef (APISIX)', spec, 'routeRef'],
+    ['spec.upstreamRef (Gloo)', spec, 'upstreamRef'],
+    ['spec.service.meshName (App Mesh)', service, 'meshName'],
+    ['spec.service.backends (App Mesh)', service, 'backends'],
   ];
-  for (const [what, present] of notYet)
-    if (present) report(context, `${what}: kept but not yet supported by Sluice`);
+  for (const [what, parent, key] of dropped) {
+    if (parent?.[key] === undefined) continue;
+    delete parent[key];
+    report(context, `${what}: dropped; Sluice has no router for it (the apiserver refuses the field)`);
+  }
+  const targetKind = isObject(spec.targetRef) ? spec.targetRef.kind : undefined;
+  if (typeof targetKind === 'string' && !(TARGET_KINDS as readonly string[]).includes(targetKind)) {
+    report(
+      context,
+      `spec.targetRef.kind ${targetKind}: kept, but Sluice releases ${TARGET_KINDS.join(' and ')} only; the controller marks the Canary Stalled`,
+    );
+  }
+  const autoscalerKind = isObject(spec.autoscalerRef) ? spec.autoscalerRef.kind : undefined;
+  if (
+    typeof autoscalerKind === 'string' &&
+    !(AUTOSCALER_KINDS as readonly string[]).includes(autoscalerKind)
+  ) {
+    report(
+      context,
+      `spec.autoscalerRef.kind ${autoscalerKind}: kept, but Sluice copies a ${AUTOSCALER_KINDS.join(' or ')} only; the controller marks the Canary Stalled`,
+    );
+  }
   if (isObject(spec.analysis)) migrateAnalysis(spec.analysis, context);
 }
 
@@ -226,13 +262,13 @@ function migrateAlertProviderSpec(spec: JsonObject, context: Context): void {
   if (spec.type === 'gchat') {
     report(context, 'spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat');
     spec.type = 'googlechat';
-  } else if (
-    typeof spec.type === 'string' &&
-    (ALERT_PROVIDER_TYPES as readonly string[]).includes(spec.type)
-  ) {
-    if (!(SUPPORTED_ALERT_PROVIDERS as readonly string[]).includes(spec.type)) {
-      report(context, `spec.type: "${spec.type}" is kept but not yet supported by Sluice`);
-    }
+  }
+  if (spec.proxy !== undefined) {
+    report(
+      context,
+      'spec.proxy: dropped; Sluice sends notifications straight to the URL (a proxy is not supported yet, and the apiserver refuses the field)',
+    );
+    delete spec.proxy;
   }
   if (typeof spec.address === 'string' && spec.address !== '') {
     report(
@@ -286,7 +322,7 @@ function migrateObject(input: JsonObject, kind: Kind, context: Context): JsonObj
         ? parseMetricTemplate(result)
         : parseAlertProvider(result);
   if (!parsed.ok)
-    report(context, `still needs a fix before it applies: ${formatIssues(result, parsed.issues)}`);
+    report(context, `still needs a fix before Sluice serves it: ${formatIssues(result, parsed.issues)}`);
   return result;
 }
 

@@ -14,15 +14,11 @@ import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
+import { routingCaches } from '../routers/factory.ts';
 import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
-import { startHttpServer } from './server.ts';
-
-/** Routing objects read at every step, cached by informers when they can be listed. */
-const ROUTING_CACHES = [
-  { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' },
-  { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
-] as const;
+import { startHttpServer, type HttpHandler, type Readiness } from './server.ts';
+import { preflight } from './startup.ts';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -56,7 +52,19 @@ export interface ControllerOptions {
     identity?: string;
     leaseDurationMs?: number;
   };
-  http?: { port: number; host?: string };
+  /** The HTTP server of /metrics and the probes; `handlers` serve more paths (Slack's callbacks). */
+  http?: { port: number; host?: string; handlers?: readonly HttpHandler[] };
+  /**
+   * Check at start that the API answers, the CRDs are installed and the controller may list
+   * what it watches, and fail with one line naming what is wrong (default on). `source` says
+   * where the credentials came from, for the message.
+   */
+  preflight?: { kubeconfigSource: string } | false;
+  /**
+   * The controller cannot go on for a reason that will not go away (the Lease became
+   * forbidden). Default: log it, stop and exit non-zero.
+   */
+  onFatal?: (error: Error) => void;
   webhookDeps?: WebhookDeps;
   analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
   metrics?: ControllerMetrics;
@@ -258,6 +266,23 @@ export async function startController(options: ControllerOptions): Promise<Runni
     }
   });
   const ready = () => informers.every((informer) => informer.synced);
+  let elector: LeaderElector | undefined;
+  const readiness = (): Readiness => {
+    const waiting = informers.filter((informer) => !informer.synced);
+    if (waiting.length) {
+      const first = waiting[0]!;
+      return {
+        ready: false,
+        message: `waiting for the first list of ${waiting.map((informer) => informer.resource).join(', ')}${first.lastError ? ` (${first.resource}: ${first.lastError})` : ''}`,
+      };
+    }
+    if (stopping) return { ready: false, message: 'stopping' };
+    if (!options.leaderElection?.enabled)
+      return { ready: true, message: 'leading (leader election off: --no-leader-elect)' };
+    if (!elector) return { ready: false, message: 'starting leader election' };
+    const state = elector.state;
+    return { ready: state.healthy, message: state.message };
+  };
 
   // The routing objects every step reads (to keep the routes of others in a shared
   // VirtualService, and to catch drift) come from informers too, where the API is installed
@@ -265,7 +290,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   // or without it, those reads go to the apiserver.
   const routing: Informer<KubernetesObject>[] = [];
   const startRoutingCaches = async () => {
-    for (const { group, version, plural, kind } of ROUTING_CACHES) {
+    for (const { group, version, plural, kind } of routingCaches()) {
       for (const ns of namespaces) {
         const path = collectionPath(group, version, plural, ns);
         try {
@@ -290,10 +315,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
         port: options.http.port,
         host: options.http.host,
         registry: metrics.registry,
-        ready,
+        readiness,
+        ...(options.http.handlers ? { handlers: options.http.handlers } : {}),
       })
     : undefined;
 
+  try {
+    if (options.preflight !== false) {
+      await preflight(kube, {
+        namespaces,
+        kubeconfigSource: options.preflight?.kubeconfigSource ?? 'the controller’s credentials',
+      });
+    }
+  } catch (error) {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    throw error;
+  }
   await Promise.all(informers.map((informer) => informer.start()));
   log.info({ namespaces: options.namespaces ?? 'all' }, 'informers synced');
   await startRoutingCaches();
@@ -307,7 +344,6 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const resync = setInterval(enqueueAll, options.resyncMs ?? 5 * 60_000);
   resync.unref();
 
-  let elector: LeaderElector | undefined;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -353,8 +389,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
         log.error('stopped leading; exiting so a fresh process campaigns again');
         void stop().finally(() => process.exit(1));
       },
+      onFatal: (error) => {
+        if (options.onFatal) return options.onFatal(error);
+        log.error({ err: error }, error.message);
+        void stop().finally(() => process.exit(1));
+      },
     });
-    elector.start();
+    try {
+      await elector.start();
+    } catch (error) {
+      await stop();
+      throw error;
+    }
   } else {
     metrics.leader.set(1);
     enqueueAll();

@@ -176,6 +176,23 @@ export async function runAsyncEffect(
         },
         deps.webhookDeps,
       );
+      // Each call as a routine step (--step-events): the dashboard's timeline shows gates
+      // open or closed. Same answers count up one Event (see EventRecorder).
+      if (deps.stepEvents) {
+        for (const r of run.results) {
+          const gate = effect.type.startsWith('confirm-')
+            ? r.passed
+              ? ' (gate open)'
+              : ' (gate closed)'
+            : '';
+          void deps.events.record(
+            ctx.subject,
+            'Normal',
+            'WebhookCalled',
+            `${effect.type} webhook ${r.name}${gate}: ${r.message}`,
+          );
+        }
+      }
       // A rollback hook asks for a rollback by answering 2xx: any one of them is enough.
       const passed = effect.type === 'rollback' ? run.results.some((r) => r.passed) : run.passed;
       const failing = run.results.filter((r) => !r.passed);

@@ -1,6 +1,6 @@
 import { HttpMethod, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import type { Kube } from '../kube/client.ts';
+import { apiErrorMessage, type Kube } from '../kube/client.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -18,16 +18,26 @@ export class Informer<T extends KubernetesObject> {
   private firstSync: Promise<void>;
   private resolveFirstSync: () => void = () => undefined;
   synced = false;
+  /** Why the first list has not succeeded yet, when it failed. */
+  lastError: string | undefined;
   private readonly kube: Kube;
   private readonly path: string;
   private readonly log: Logger;
   private readonly onEvent: (event: InformerEvent, object: T) => void;
+  private readonly fieldSelector: string | undefined;
 
-  constructor(kube: Kube, path: string, log: Logger, onEvent: (event: InformerEvent, object: T) => void) {
+  constructor(
+    kube: Kube,
+    path: string,
+    log: Logger,
+    onEvent: (event: InformerEvent, object: T) => void,
+    options: { fieldSelector?: string } = {},
+  ) {
     this.kube = kube;
     this.path = path;
     this.log = log;
     this.onEvent = onEvent;
+    this.fieldSelector = options.fieldSelector;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -43,10 +53,18 @@ export class Informer<T extends KubernetesObject> {
       const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
         HttpMethod.GET,
         this.path,
+        this.fieldSelector ? { query: { fieldSelector: this.fieldSelector } } : undefined,
       );
       return { ...list, items: list.items ?? [] } as never;
     };
-    const listWatch = new ListWatch<T>(this.path, new Watch(this.kube.kc), listFn, false);
+    const listWatch = new ListWatch<T>(
+      this.path,
+      new Watch(this.kube.kc),
+      listFn,
+      false,
+      undefined,
+      this.fieldSelector,
+    );
     listWatch.on('add', (object) => this.onEvent('add', object));
     listWatch.on('update', (object) => this.onEvent('update', object));
     listWatch.on('delete', (object) => this.onEvent('delete', object));
@@ -73,11 +91,17 @@ export class Informer<T extends KubernetesObject> {
           this.resolveFirstSync();
         },
         (error: unknown) => {
+          this.lastError = apiErrorMessage(error);
           this.log.warn({ err: error, path: this.path }, 'initial list failed; retrying');
           setTimeout(begin, Math.min((this.restartDelayMs *= 2), 30_000)).unref();
         },
       );
     void begin();
+  }
+
+  /** The collection this informer lists and watches. */
+  get resource(): string {
+    return this.path;
   }
 
   get(name: string, namespace?: string): T | undefined {

@@ -1,14 +1,30 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { listenError } from '../startup.ts';
 
-/** /metrics, /healthz (the process is alive) and /readyz (informers synced). */
+/** Whether the controller is ready, and in words why (or why not): the body of /readyz. */
+export interface Readiness {
+  ready: boolean;
+  message: string;
+}
+
+/** Serves a request of its own (e.g. Slack's callbacks) and returns true, or returns false. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * /metrics, /healthz (the process is alive), /readyz (informers synced and leader election
+ * working) and any `handlers`. /readyz always says why in its body: leading, standby behind
+ * which holder, or what it is waiting for.
+ */
 export function startHttpServer(options: {
   port: number;
   host?: string;
   registry: Registry;
-  ready: () => boolean;
+  readiness: () => Readiness;
+  handlers?: readonly HttpHandler[];
 }): Promise<Server> {
   const server = createServer((req, res) => {
+    if (options.handlers?.some((handle) => handle(req, res))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       options.registry.metrics().then(
@@ -28,16 +44,18 @@ export function startHttpServer(options: {
       return;
     }
     if (path === '/readyz') {
-      const ready = options.ready();
+      const { ready, message } = options.readiness();
       res.statusCode = ready ? 200 : 503;
-      res.end(ready ? 'ok' : 'informers not synced');
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`${ready ? 'ok' : 'not ready'}: ${message}\n`);
       return;
     }
     res.statusCode = 404;
     res.end('not found');
   });
+  const host = options.host ?? '0.0.0.0';
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve(server));
+    server.once('error', (error) => reject(listenError(error, options.port, host)));
+    server.listen(options.port, host, () => resolve(server));
   });
 }

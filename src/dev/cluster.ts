@@ -143,10 +143,14 @@ export function exportLines(env: ClusterEnv): string {
   return [`export KUBECONFIG=${env.kubeconfig}`, `export PROMETHEUS_URL=${env.prometheusUrl}`].join('\n');
 }
 
+/** The namespace an install runs the controller in, and where its leader Lease lives. */
+export const CONTROLLER_NAMESPACE = 'sluice-system';
+
 /**
  * Starts (or finds running) a local control plane: etcd, kube-apiserver with RBAC and
  * client-certificate auth, kube-controller-manager, kube-scheduler, kwok with simulated
- * nodes, and Prometheus; installs Sluice's CRDs and the upstream Istio, Gateway API and SMI ones.
+ * nodes, and Prometheus; installs Sluice's CRDs and the upstream Istio, Gateway API and SMI ones,
+ * and creates the namespace `sluice-system`, as an install does.
  */
 export async function up(options: UpOptions): Promise<ClusterEnv> {
   const stateDir = resolve(options.stateDir);
@@ -305,6 +309,16 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
       update(`${files.length} files`);
       await installCrds(kc, files);
     });
+    // As an install has it: the controller's leader Lease lives there by default.
+    await apply(
+      connect(kc),
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: CONTROLLER_NAMESPACE },
+      },
+      { fieldManager: 'sluice-dev' },
+    );
 
     await waitFor('Prometheus', () => httpOk(`${state.prometheusUrl}/-/ready`), {
       timeoutMs: 30_000,

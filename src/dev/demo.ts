@@ -1,6 +1,6 @@
 import type { AnalysisResult } from '../api/status.ts';
 import type { Kube } from '../kube/client.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { down, exportLines, up, type ClusterEnv } from './cluster.ts';
 import { renderDemoFrame, type DemoFrame } from './demo-view.ts';
 import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
@@ -101,7 +101,45 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
   };
 }
 
-async function readStatus(kube: Kube): Promise<CanaryStatusView> {
+/** The demo's Slack AlertProvider, the app at 1.0.0 and its Canary, applied as a user would. */
+export async function deployDemoApp(stack: AppStack, provider: DemoProvider): Promise<void> {
+  const { kube } = stack;
+  await applyManifest(kube, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'slack-url', namespace: NAMESPACE },
+    stringData: { address: stack.slack!.url },
+  });
+  await applyManifest(kube, {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'AlertProvider',
+    metadata: { name: 'slack', namespace: NAMESPACE },
+    spec: { type: 'slack', channel: 'releases', secretRef: { name: 'slack-url' } },
+  });
+  await applyManifest(kube, demoDeployment('1.0.0'));
+  await applyManifest(kube, demoCanary(provider, stack.loadtesterUrl!, stack.runtime.proxies[0]!.url));
+}
+
+/** The demo's stack: one proxy for the app, the load tester, the Slack stand-in and the dashboard. */
+export function startDemoStack(env: ClusterEnv, provider: DemoProvider, log: Logger): Promise<AppStack> {
+  return startAppStack({
+    env,
+    namespace: NAMESPACE,
+    proxies: [
+      {
+        service: APP,
+        hosts: [`${APP}.${NAMESPACE}`],
+        ...(provider === 'gatewayapi' ? { gateway: { name: 'demo-gateway', namespace: NAMESPACE } } : {}),
+      },
+    ],
+    loadtester: true,
+    slack: true,
+    dashboard: true,
+    log,
+  });
+}
+
+export async function readStatus(kube: Kube): Promise<CanaryStatusView> {
   const canary = (await kube.wire.getObject({
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'Canary',
@@ -148,46 +186,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const log = createLogger({ level: 'warn', name: 'demo' });
   const stack: AppStack = await progress.step(
     'starting the runtime, traffic layer, controller, load tester and Slack stand-in',
-    () =>
-      startAppStack({
-        env,
-        namespace: NAMESPACE,
-        proxies: [
-          {
-            service: APP,
-            hosts: [`${APP}.${NAMESPACE}`],
-            ...(options.provider === 'gatewayapi'
-              ? { gateway: { name: 'demo-gateway', namespace: NAMESPACE } }
-              : {}),
-          },
-        ],
-        loadtester: true,
-        slack: true,
-        log,
-      }),
+    () => startDemoStack(env, options.provider, log),
   );
   const proxyUrl = stack.runtime.proxies[0]!.url;
   const { kube } = stack;
+  const canaryPage = `${stack.dashboardUrl!}canaries/${NAMESPACE}/${APP}`;
   let load: DemoLoad | undefined;
   const outcomes: string[] = [];
   let exitCode = 1;
   try {
-    await progress.step(`deploying ${APP} with a Canary (${options.provider})`, async () => {
-      await applyManifest(kube, {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'slack-url', namespace: NAMESPACE },
-        stringData: { address: stack.slack!.url },
-      });
-      await applyManifest(kube, {
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'AlertProvider',
-        metadata: { name: 'slack', namespace: NAMESPACE },
-        spec: { type: 'slack', channel: 'releases', secretRef: { name: 'slack-url' } },
-      });
-      await applyManifest(kube, demoDeployment('1.0.0'));
-      await applyManifest(kube, demoCanary(options.provider, stack.loadtesterUrl!, proxyUrl));
-    });
+    await progress.step(`deploying ${APP} with a Canary (${options.provider})`, () =>
+      deployDemoApp(stack, options.provider),
+    );
     load = startDemoLoad({ url: `${proxyUrl}/`, rps: 20 });
     const traffic = new TrafficWindow(load);
     const timeoutMs = options.timeoutMs ?? 6 * 60_000;
@@ -274,6 +284,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     if (!options.tty) lastPrinted = '';
     show('done', bad);
+    write(
+      options.keep
+        ? `\nDashboard: ${canaryPage}\n` +
+            '  the weight chart shows both releases step by step, the metric charts the success rate\n' +
+            '  and latency against their limits, the timeline every Event, webhook call and rollback.\n'
+        : '\nWith --keep everything stays up and the dashboard shows both releases.\n',
+    );
     exitCode = good.phase === 'Succeeded' && bad.phase === 'Failed' ? 0 : 1;
     write(
       exitCode === 0
@@ -286,7 +303,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       write(
         [
           '',
-          'Everything keeps running (Ctrl-C stops it). In another terminal:',
+          'Everything keeps running (Ctrl-C stops it).',
+          `  Dashboard: ${stack.dashboardUrl!}   (this canary: ${canaryPage})`,
+          'In another terminal:',
           `  ${exportLines(env).split('\n').join('\n  ')}`,
           `  npx sluice status ${APP} -n ${NAMESPACE} --watch     # follow the canary`,
           `  npx sluice get -A                                   # every canary`,

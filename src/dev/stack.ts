@@ -94,6 +94,8 @@ export interface AppStackOptions {
   controllerArgs?: string[];
   loadtester?: boolean;
   slack?: boolean;
+  /** Also run `sluice dashboard` for the namespace (as the kubeconfig's identity). */
+  dashboard?: boolean;
   log?: Logger;
 }
 
@@ -106,6 +108,8 @@ export interface AppStack {
   loadtester: SluiceChild | undefined;
   loadtesterUrl: string | undefined;
   slack: SlackReceiver | undefined;
+  /** The dashboard's address, when asked for. */
+  dashboardUrl: string | undefined;
   logDir: string;
   stop(): Promise<void>;
 }
@@ -193,7 +197,44 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       readyPath: '/readyz',
     });
     stops.push(() => controller.stop());
-    return { kube, namespace, runtime, controller, loadtester, loadtesterUrl, slack, logDir, stop };
+
+    let dashboardUrl: string | undefined;
+    if (options.dashboard) {
+      const dashboardPort = await freePort();
+      const dashboard = await spawnSluice({
+        name: 'dashboard',
+        args: [
+          'dashboard',
+          '--kubeconfig',
+          env.kubeconfig,
+          '-n',
+          namespace,
+          '--port',
+          String(dashboardPort),
+          '--address',
+          '127.0.0.1',
+          '--prometheus',
+          env.prometheusUrl,
+        ],
+        logDir,
+        port: dashboardPort,
+        readyPath: '/healthz',
+      });
+      dashboardUrl = `http://127.0.0.1:${dashboardPort}/`;
+      stops.push(() => dashboard.stop());
+    }
+    return {
+      kube,
+      namespace,
+      runtime,
+      controller,
+      loadtester,
+      loadtesterUrl,
+      slack,
+      dashboardUrl,
+      logDir,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

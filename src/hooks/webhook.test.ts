@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canaryWebhookSchema, type CanaryWebhook, type CanaryWebhookInput } from './types.ts';
 import {
+  alertMuted,
   callWebhook,
   canaryChecksum,
   eventWebhookPayload,
@@ -214,6 +215,27 @@ describe('runWebhooks', () => {
       ['a', true, false],
       ['b', false, true],
     ]);
+    // Only muted hooks failed: the run's alert is muted.
+    expect(alertMuted(result)).toBe(true);
+  });
+
+  it('mutes the alert only when every failing hook asked for it', () => {
+    const result = (name: string, passed: boolean, muteAlert: boolean) => ({
+      name,
+      type: 'rollout' as const,
+      passed,
+      muteAlert,
+      message: '',
+      durationMs: 1,
+      attempts: 1,
+    });
+    expect(
+      alertMuted({ passed: false, results: [result('a', false, true), result('b', false, false)] }),
+    ).toBe(false);
+    expect(alertMuted({ passed: false, results: [result('a', false, true), result('b', true, false)] })).toBe(
+      true,
+    );
+    expect(alertMuted({ passed: true, results: [result('a', true, true)] })).toBe(false);
   });
 
   it('passes when there is no hook of the type', async () => {

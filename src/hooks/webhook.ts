@@ -294,6 +294,15 @@ export async function runWebhooks(
   return { passed: results.every((result) => result.passed), results };
 }
 
+/**
+ * Whether the alert for a failed run is muted (Flagger's `muteAlert`): every hook that
+ * failed asked for it. The failure is still an Event and still counts; only chat is spared.
+ */
+export function alertMuted(run: WebhookRun): boolean {
+  const failing = run.results.filter((result) => !result.passed);
+  return failing.length > 0 && failing.every((result) => result.muteAlert);
+}
+
 export interface CanaryEvent {
   message: string;
   /** Kubernetes event type. */

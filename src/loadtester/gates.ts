@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { apiErrorMessage, isConflict, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { rootMessage } from '../startup.ts';
 
 /** Manual gates (`/gate/*`) and rollback gates (`/rollback/*`), per canary. */
 export type GateKind = 'gate' | 'rollback';
@@ -8,6 +9,10 @@ export type GateKind = 'gate' | 'rollback';
 export interface GateStore {
   isOpen(key: string): Promise<boolean>;
   set(key: string, open: boolean): Promise<void>;
+  /** Where, in words: `configmap ns/name`, `memory`. */
+  readonly location: string;
+  /** Throws GateStoreError when gates could not be read or written (checked at start). */
+  check(): Promise<void>;
 }
 
 const MAX_KEY = 253;
@@ -27,6 +32,9 @@ export function gateKey(kind: GateKind, canary: { name: string; namespace: strin
 /** Gate state in memory: for tests and for `--gate-store memory` (lost on restart). */
 export class MemoryGateStore implements GateStore {
   readonly #open = new Map<string, boolean>();
+  readonly location = 'memory';
+
+  async check(): Promise<void> {}
 
   async isOpen(key: string): Promise<boolean> {
     return this.#open.get(key) ?? false;
@@ -66,6 +74,43 @@ export class ConfigMapGateStore implements GateStore {
 
   get location(): string {
     return `configmap ${this.#namespace}/${this.#name}`;
+  }
+
+  /**
+   * Reads the ConfigMap and dry-runs the write a gate change makes (a patch, or a create
+   * while it does not exist), so a store the load tester cannot use fails at start rather
+   * than at the first gate call.
+   */
+  async check(): Promise<void> {
+    let exists = true;
+    try {
+      await this.#kube.core.readNamespacedConfigMap({ name: this.#name, namespace: this.#namespace });
+    } catch (error) {
+      if (!isNotFound(error)) throw new GateStoreError(`reading ${this.location}: ${rootMessage(error)}`);
+      exists = false;
+    }
+    try {
+      if (exists) {
+        await this.#kube.core.patchNamespacedConfigMap(
+          { name: this.#name, namespace: this.#namespace, body: { data: {} }, dryRun: 'All' },
+          mergePatch,
+        );
+      } else {
+        await this.#kube.core.createNamespacedConfigMap({
+          namespace: this.#namespace,
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: this.#name, namespace: this.#namespace },
+          },
+          dryRun: 'All',
+        });
+      }
+    } catch (error) {
+      throw new GateStoreError(
+        `${exists ? 'writing' : 'creating'} ${this.location} (dry run): ${rootMessage(error)}`,
+      );
+    }
   }
 
   async isOpen(key: string): Promise<boolean> {

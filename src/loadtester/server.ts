@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { formatDuration } from '../api/duration.ts';
 import { canaryWebhookPayloadSchema, type CanaryWebhookPayload } from '../hooks/types.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { listenError } from '../startup.ts';
 import { CommandSyntaxError, isAllowed, runCommand, splitCommand, type CommandResult } from './command.ts';
 import { gateKey, type GateKind, type GateStore } from './gates.ts';
 import { parseLoadSpec, runLoad, TaskSpecError, type LoadDeps, type LoadSpec } from './load.ts';
@@ -91,7 +92,7 @@ export class Loadtester {
 
   listen(port: number, host?: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (error) => reject(listenError(error, port, host ?? '0.0.0.0')));
       this.server.listen(port, host, () => resolve((this.server.address() as AddressInfo).port));
     });
   }

@@ -9,6 +9,8 @@ export interface NotifierConfig {
   token?: string;
   username?: string;
   channel?: string;
+  /** Slack: add approve/deny, roll back and pause buttons (the controller receives the presses). */
+  interactive?: boolean;
 }
 
 /** What every notifier can be handed, so tests can record instead of posting. */

@@ -25,6 +25,9 @@ export interface EventRecorderDeps {
   windowMs?: number;
 }
 
+/** On Events recorded for a person's action (dashboard, Slack): who it was. */
+export const ACTOR_ANNOTATION = 'sluice.dev/actor';
+
 export const DEFAULT_EVENT_WINDOW_MS = 10 * 60_000;
 /** The API limit on an Event message is 1 KiB; longer ones are cut. */
 const MAX_MESSAGE = 1024;
@@ -50,13 +53,27 @@ export class EventRecorder {
     this.#deps = deps;
   }
 
-  record(subject: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  /** `actor`: who asked for what the Event tells (a dashboard or Slack user), kept as an annotation. */
+  record(
+    subject: EventSubject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    options: { actor?: string } = {},
+  ): Promise<void> {
     const note = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
-    const key = [subject.namespace, subject.kind, subject.name, subject.uid ?? '', type, reason, note].join(
-      '\u0000',
-    );
+    const key = [
+      subject.namespace,
+      subject.kind,
+      subject.name,
+      subject.uid ?? '',
+      type,
+      reason,
+      note,
+      options.actor ?? '',
+    ].join('\u0000');
     const previous = this.#inFlight.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.#write(key, subject, type, reason, note));
+    const next = previous.then(() => this.#write(key, subject, type, reason, note, options.actor));
     this.#inFlight.set(key, next);
     void next.finally(() => {
       if (this.#inFlight.get(key) === next) this.#inFlight.delete(key);
@@ -70,6 +87,7 @@ export class EventRecorder {
     type: string,
     reason: string,
     message: string,
+    actor: string | undefined,
   ): Promise<void> {
     const { kube } = this.#deps;
     const logger = this.#deps.logger ?? silentLogger;
@@ -99,7 +117,7 @@ export class EventRecorder {
       const eventName = `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
       await kube.core.createNamespacedEvent({
         namespace: subject.namespace,
-        body: this.#event(eventName, subject, type, reason, message, now),
+        body: this.#event(eventName, subject, type, reason, message, now, actor),
       });
       this.#series.set(key, { eventName, count: 1, lastSeen: now.getTime() });
     } catch (error) {
@@ -121,13 +139,18 @@ export class EventRecorder {
     reason: string,
     message: string,
     now: Date,
+    actor: string | undefined,
   ): CoreV1Event {
     const component = this.#deps.component ?? 'sluice';
     const instance = this.#deps.instance ?? hostname();
     return {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name, namespace: subject.namespace },
+      metadata: {
+        name,
+        namespace: subject.namespace,
+        ...(actor ? { annotations: { [ACTOR_ANNOTATION]: actor } } : {}),
+      },
       involvedObject: {
         apiVersion: subject.apiVersion,
         kind: subject.kind,

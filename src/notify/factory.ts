@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALERT_PROVIDER_TYPES, type AlertProviderType } from '../api/alert-provider.ts';
 import type { NotifierConfig, NotifierDeps } from './config.ts';
 import { createDiscordNotifier } from './discord.ts';
 import { createGenericNotifier } from './generic.ts';
@@ -7,21 +8,23 @@ import { createMSTeamsNotifier } from './msteams.ts';
 import type { Notifier } from './notifier.ts';
 import { createSlackNotifier } from './slack.ts';
 
-/**
- * AlertProvider `type` values: Flagger's (slack, msteams, discord, gchat, rocket) plus
- * Sluice's `googlechat` alias and `generic`. Rocket.Chat takes Slack's format.
- */
-export const PROVIDER_TYPES = [
-  'slack',
-  'msteams',
-  'discord',
-  'gchat',
-  'googlechat',
-  'rocket',
-  'generic',
-] as const;
+/** AlertProvider `type` values: the API's one list (src/api/alert-provider.ts). */
+export const PROVIDER_TYPES = ALERT_PROVIDER_TYPES;
 export const providerTypeSchema = z.enum(PROVIDER_TYPES);
-export type ProviderType = z.infer<typeof providerTypeSchema>;
+export type ProviderType = AlertProviderType;
+
+type NotifierFactory = (config: NotifierConfig, deps: NotifierDeps) => Notifier;
+
+/** One notifier per type; the compiler checks every type has one. Rocket.Chat takes Slack's format. */
+export const NOTIFIERS = {
+  slack: createSlackNotifier,
+  rocket: createSlackNotifier,
+  msteams: createMSTeamsNotifier,
+  discord: createDiscordNotifier,
+  googlechat: createGoogleChatNotifier,
+  gchat: createGoogleChatNotifier,
+  generic: createGenericNotifier,
+} as const satisfies Record<AlertProviderType, NotifierFactory>;
 
 /** Builds the notifier for a provider type; throws (naming the provider) on a bad config. */
 export function createNotifier(
@@ -29,18 +32,6 @@ export function createNotifier(
   config: NotifierConfig,
   deps: NotifierDeps = {},
 ): Notifier {
-  switch (type) {
-    case 'slack':
-    case 'rocket':
-      return createSlackNotifier(config, deps);
-    case 'msteams':
-      return createMSTeamsNotifier(config, deps);
-    case 'discord':
-      return createDiscordNotifier(config, deps);
-    case 'gchat':
-    case 'googlechat':
-      return createGoogleChatNotifier(config, deps);
-    case 'generic':
-      return createGenericNotifier(config, deps);
-  }
+  const factory: NotifierFactory = NOTIFIERS[type];
+  return factory(config, deps);
 }

@@ -14,6 +14,8 @@ export interface GlobalNotifyOptions {
   eventWebhook?: string;
   /** Shown in every message, to tell clusters apart in a shared channel. */
   clusterName?: string;
+  /** Buttons in the global Slack's messages: set when the controller verifies Slack's callbacks. */
+  slackInteractive?: boolean;
 }
 
 /**
@@ -59,6 +61,7 @@ export function globalNotifiers(options: GlobalNotifyOptions, deps: NotifierDeps
           ...(options.slackToken ? { token: options.slackToken } : {}),
           ...(options.slackUser ? { username: options.slackUser } : {}),
           ...(options.slackChannel ? { channel: options.slackChannel } : {}),
+          ...(options.slackInteractive ? { interactive: true } : {}),
         },
         deps,
       ),

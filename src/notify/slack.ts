@@ -1,3 +1,4 @@
+import { actionsFor } from '../chatops/buttons.ts';
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
 import { canaryTitle, displayFields, headline, SEVERITY_COLOURS, escapeHtml } from './notifier.ts';
@@ -11,8 +12,10 @@ const MAX_FIELDS = 10;
 
 export function slackPayload(
   notification: Notification,
-  config: Pick<NotifierConfig, 'username' | 'channel'>,
+  config: Pick<NotifierConfig, 'username' | 'channel' | 'interactive'>,
 ) {
+  // Buttons only where the controller receives Slack's callbacks (--slack-signing-secret-file).
+  const actions = config.interactive ? actionsFor(notification) : undefined;
   const fields = displayFields(notification)
     .slice(0, MAX_FIELDS)
     .map((field) => ({ type: 'mrkdwn', text: `*${escapeHtml(field.title)}*\n${escapeHtml(field.value)}` }));
@@ -32,6 +35,7 @@ export function slackPayload(
           text: `*${escapeHtml(canaryTitle(notification))}*: ${escapeHtml(notification.message)}`,
         },
       },
+      ...(actions ? [actions] : []),
     ],
     attachments: [
       {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fieldIssue, isFieldError } from '../api/validate.ts';
 import { canaryWith as fixture } from '../../test/support/canaries.ts';
 import { parseProvider, routerFor, UnsupportedProviderError } from './factory.ts';
 import { checkRoutes, PRIMARY_ONLY, RoutingNotSupportedError, sameRoutes } from './router.ts';
@@ -37,15 +38,25 @@ describe('routerFor', () => {
   it('names the Canary and the field for a provider it does not route', () => {
     const error = (() => {
       try {
-        routerFor(canaryWith('contour'), deps);
+        // Parsing refuses it already; routerFor refuses it too, for objects that were not parsed.
+        const canary = canaryWith('istio');
+        canary.spec.provider = 'contour';
+        routerFor(canary, deps);
       } catch (e) {
         return e;
       }
     })();
     expect(error).toBeInstanceOf(UnsupportedProviderError);
     expect((error as UnsupportedProviderError).field).toBe('spec.provider');
+    // Typed for the reconciler: the field, the values that work, one issue to stall with.
+    expect(isFieldError(error)).toBe(true);
+    expect((error as UnsupportedProviderError).supported).toContain('gatewayapi:v1');
+    expect(fieldIssue(error as UnsupportedProviderError)).toEqual({
+      path: 'spec.provider',
+      message: expect.stringMatching(/^"contour" is not supported \(Contour .*\); expected one of istio, /),
+    });
     expect((error as Error).message).toMatch(
-      /^Canary shop\/web: spec.provider "contour" is not supported; expected one of istio/,
+      /^Canary shop\/web: spec.provider "contour" is not supported \(Contour is .*\); expected one of istio/,
     );
   });
 });

@@ -1,56 +1,103 @@
 import type { Canary } from '../api/canary.ts';
+import {
+  DEFAULT_PROVIDER,
+  parseProvider,
+  providerSpellings,
+  unsupportedProviderMessage,
+  type ParsedProvider,
+  type RouterKind,
+} from '../api/providers.ts';
 import { canaryRef } from '../kube/meta.ts';
-import { gatewayApiRouter } from './gatewayapi.ts';
-import { istioRouter } from './istio.ts';
+import { gatewayApiRouter, GATEWAY_API_VERSION } from './gatewayapi.ts';
+import { istioRouter, ISTIO_API_VERSION } from './istio.ts';
 import { kubernetesRouter } from './kubernetes.ts';
 import { nginxRouter } from './nginx.ts';
 import type { Router, RouterDeps } from './router.ts';
-import { SMI_VERSIONS, smiRouter, type SmiVersion } from './smi.ts';
+import { smiRouter } from './smi.ts';
 
-// Picks the router for spec.provider, with Flagger's provider strings.
+// Picks the router for spec.provider, with Flagger's provider strings (src/api/providers.ts).
+// ROUTERS is checked by the compiler to have one entry per provider kind.
 
-/** Flagger's default mesh provider, used when spec.provider is not set. */
-export const DEFAULT_PROVIDER = 'istio';
+export { DEFAULT_PROVIDER, parseProvider };
 
-export type ProviderKind =
-  | { kind: 'istio' }
-  | { kind: 'gatewayapi' }
-  | { kind: 'smi'; version: SmiVersion }
-  | { kind: 'nginx' }
-  | { kind: 'kubernetes' };
+/** A resource the controller keeps an informer of, for a router that reads it at every step. */
+export interface CachedResource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
 
-/** spec.provider names a provider Sluice does not route; names the Canary and the field. */
-export class UnsupportedProviderError extends Error {
-  readonly canary: string;
-  readonly field = 'spec.provider';
-  readonly provider: string;
-  constructor(canary: string, provider: string) {
-    super(
-      `Canary ${canary}: spec.provider "${provider}" is not supported; expected one of istio, gatewayapi, ` +
-        `gatewayapi:v1, smi, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, linkerd, osm, nginx, kubernetes`,
-    );
-    this.name = 'UnsupportedProviderError';
-    this.canary = canary;
-    this.provider = provider;
-  }
+export interface RouterRegistration {
+  create(deps: RouterDeps, parsed: ParsedProvider): Router;
+  /**
+   * The routing objects this router reads at every step. The controller caches them with
+   * informers where it may list them (and reads them from the apiserver where not), so it
+   * keeps no list of mesh kinds of its own.
+   */
+  caches: readonly CachedResource[];
+}
+
+const group = (apiVersion: string) => apiVersion.split('/')[0]!;
+const version = (apiVersion: string) => apiVersion.split('/')[1]!;
+
+export const ROUTERS = {
+  istio: {
+    create: (deps) => istioRouter(deps),
+    caches: [
+      {
+        group: group(ISTIO_API_VERSION),
+        version: version(ISTIO_API_VERSION),
+        plural: 'virtualservices',
+        kind: 'VirtualService',
+      },
+    ],
+  },
+  gatewayapi: {
+    create: (deps) => gatewayApiRouter(deps),
+    caches: [
+      {
+        group: group(GATEWAY_API_VERSION),
+        version: version(GATEWAY_API_VERSION),
+        plural: 'httproutes',
+        kind: 'HTTPRoute',
+      },
+    ],
+  },
+  smi: {
+    create: (deps, parsed) => smiRouter(deps, parsed.kind === 'smi' ? parsed.version : 'v1alpha2'),
+    caches: [],
+  },
+  nginx: { create: (deps) => nginxRouter(deps), caches: [] },
+  kubernetes: { create: (deps) => kubernetesRouter(deps), caches: [] },
+} as const satisfies Record<RouterKind, RouterRegistration>;
+
+/** Every routing resource some router reads at every step, once each. */
+export function routingCaches(): CachedResource[] {
+  const all: CachedResource[] = Object.values(ROUTERS).flatMap((router) => [...router.caches]);
+  return all.filter(
+    (resource, i) =>
+      all.findIndex((other) => other.group === resource.group && other.plural === resource.plural) === i,
+  );
 }
 
 /**
- * Parses a provider string. `smi:<version>` may carry a mesh suffix (`smi:v1alpha3:osm`,
- * as Flagger accepts); plain `smi`, `linkerd` and `osm` mean v1alpha2, the version Linkerd
- * and OSM serve. Undefined for a string Sluice does not know.
+ * A provider Sluice does not route: names the Canary (or the flag), the field and the
+ * provider strings that would work, so the controller can report it as a condition.
  */
-export function parseProvider(provider: string): ProviderKind | undefined {
-  const value = provider.trim();
-  if (value === 'istio') return { kind: 'istio' };
-  if (value === 'gatewayapi' || value === 'gatewayapi:v1') return { kind: 'gatewayapi' };
-  if (value === 'nginx') return { kind: 'nginx' };
-  if (value === 'kubernetes') return { kind: 'kubernetes' };
-  if (value === 'smi' || value === 'linkerd' || value === 'osm') return { kind: 'smi', version: 'v1alpha2' };
-  const smi = /^smi:(v1alpha[123])(?::[a-z0-9-]+)?$/.exec(value);
-  if (smi && (SMI_VERSIONS as readonly string[]).includes(smi[1]!))
-    return { kind: 'smi', version: smi[1] as SmiVersion };
-  return undefined;
+export class UnsupportedProviderError extends Error {
+  readonly canary: string;
+  readonly field: string;
+  readonly provider: string;
+  readonly supported: readonly string[];
+  constructor(canary: string, provider: string, field = 'spec.provider') {
+    super(`Canary ${canary}: ${field} ${unsupportedProviderMessage(provider)}`);
+    this.name = 'UnsupportedProviderError';
+    this.canary = canary;
+    this.field = field;
+    this.provider = provider;
+    this.supported = providerSpellings();
+  }
 }
 
 export interface RouterFactoryOptions {
@@ -58,22 +105,17 @@ export interface RouterFactoryOptions {
   defaultProvider?: string;
 }
 
-/** The router for a Canary's spec.provider. */
+/** The router for a Canary's spec.provider; throws UnsupportedProviderError for one Sluice does not route. */
 export function routerFor(canary: Canary, deps: RouterDeps, options: RouterFactoryOptions = {}): Router {
   const provider = canary.spec.provider ?? options.defaultProvider ?? DEFAULT_PROVIDER;
   const parsed = parseProvider(provider);
-  switch (parsed?.kind) {
-    case 'istio':
-      return istioRouter(deps);
-    case 'gatewayapi':
-      return gatewayApiRouter(deps);
-    case 'smi':
-      return smiRouter(deps, parsed.version);
-    case 'nginx':
-      return nginxRouter(deps);
-    case 'kubernetes':
-      return kubernetesRouter(deps);
-    default:
-      throw new UnsupportedProviderError(canaryRef(canary), provider);
+  if (!parsed) {
+    throw new UnsupportedProviderError(
+      canaryRef(canary),
+      provider,
+      canary.spec.provider === undefined ? '--mesh-provider' : 'spec.provider',
+    );
   }
+  const registration: RouterRegistration = ROUTERS[parsed.kind];
+  return registration.create(deps, parsed);
 }

@@ -2,8 +2,15 @@ import type { Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
-import { applyIfChanged, getObject, isSubset, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
-import { gatewayMatches, mergeGatewayMatches } from './match.ts';
+import {
+  applyIfChanged,
+  getObject,
+  isSubset,
+  type DesiredObject,
+  type ObjectRef,
+} from '../kube/objects.ts';
+import { routesCapabilities } from './capabilities.ts';
+import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
 import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
@@ -29,7 +36,7 @@ import { cookieRegex, sessionCookie, setCookie } from './session.ts';
 // write (it records its own filters in an annotation to tell them apart).
 
 export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
-export const GATEWAY_CAPABILITIES: RouterCapabilities = { weights: true, mirror: true, match: true };
+export const GATEWAY_CAPABILITIES: RouterCapabilities = routesCapabilities('gatewayapi');
 
 /** Names of the rules Sluice writes. */
 export const GATEWAY_RULES = {
@@ -97,6 +104,13 @@ export function specFilters(
     if (service.rewrite.authority !== undefined) urlRewrite.hostname = service.rewrite.authority;
     if (service.rewrite.uri !== undefined) {
       const type = service.rewrite.type ?? 'ReplacePrefixMatch';
+      if (type !== 'ReplacePrefixMatch' && type !== 'ReplaceFullPath') {
+        throw new RouterConfigError(
+          canaryRef(canary),
+          'spec.service.rewrite.type',
+          `expected ReplacePrefixMatch or ReplaceFullPath (got "${type}")`,
+        );
+      }
       urlRewrite.path =
         type === 'ReplaceFullPath'
           ? { type, replaceFullPath: service.rewrite.uri }
@@ -147,7 +161,7 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
   const primary = serviceName(canary, 'primary');
   const canarySvc = serviceName(canary, 'canary');
   const serviceMatches = gatewayMatches(service.match, 'spec.service.match');
-  const matches = serviceMatches.length ? serviceMatches : [{ path: { type: 'PathPrefix', value: '/' } }];
+  const matches = serviceMatches.length ? serviceMatches : [structuredClone(MATCH_EVERYTHING)];
   const timeouts = service.timeout
     ? { request: gatewayDuration(service.timeout, 'spec.service.timeout', ref) }
     : undefined;
@@ -175,9 +189,10 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
   });
 
   if (routes.match) {
+    // Within the route's own matches (or match-everything), so every rule keeps a path.
     const abMatches = mergeGatewayMatches(
       gatewayMatches(canary.spec.analysis.match, 'spec.analysis.match'),
-      serviceMatches,
+      matches,
     );
     return [
       rule(
@@ -209,7 +224,7 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
   const cookieMatch = [
     { headers: [{ type: 'RegularExpression', name: 'Cookie', value: cookieRegex(cookie) }] },
   ];
-  const stickyMatches = mergeGatewayMatches(cookieMatch, serviceMatches);
+  const stickyMatches = mergeGatewayMatches(cookieMatch, matches);
   if (routes.canaryWeight > 0) {
     const setCanaryCookie = [
       {

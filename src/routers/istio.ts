@@ -2,7 +2,8 @@ import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
-import { mergeMatches } from './match.ts';
+import { routesCapabilities } from './capabilities.ts';
+import { istioMatchIssues, MatchNotSupportedError, mergeMatches } from './match.ts';
 import { ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
@@ -35,7 +36,7 @@ export const ISTIO_ROUTES = {
 } as const;
 const SLUICE_ROUTE_NAMES = new Set<unknown>(Object.values(ISTIO_ROUTES));
 
-export const ISTIO_CAPABILITIES: RouterCapabilities = { weights: true, mirror: true, match: true };
+export const ISTIO_CAPABILITIES: RouterCapabilities = routesCapabilities('istio');
 
 function compact(object: JsonObject): JsonObject {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
@@ -66,6 +67,11 @@ function destination(canary: Canary, host: string, weight: number): JsonObject {
 
 /** The HTTP routes Sluice wants for these routes. */
 export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  const [issue] = [
+    ...istioMatchIssues(canary.spec.service.match, 'spec.service.match'),
+    ...(routes.match ? istioMatchIssues(canary.spec.analysis.match, 'spec.analysis.match') : []),
+  ];
+  if (issue) throw new MatchNotSupportedError(issue.path, issue.message);
   const primary = serviceName(canary, 'primary');
   const canarySvc = serviceName(canary, 'canary');
   const base = baseRoute(canary);

@@ -1,5 +1,6 @@
 import type { Canary } from '../api/canary.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
+import { routesCapabilities } from './capabilities.ts';
 import {
   checkRoutes,
   RoutesNotFoundError,
@@ -21,7 +22,7 @@ import {
 // traffic to the canary points its selector at the target's own pods. All or nothing:
 // no weights in between, no mirroring, no header matches.
 
-export const KUBERNETES_CAPABILITIES: RouterCapabilities = { weights: false, mirror: false, match: false };
+export const KUBERNETES_CAPABILITIES: RouterCapabilities = routesCapabilities('kubernetes');
 
 export function kubernetesRouter(deps: RouterDeps): Router {
   const describeApex = (canary: Canary) =>

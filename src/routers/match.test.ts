@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayMatches, MatchNotSupportedError, mergeGatewayMatches, mergeMatches } from './match.ts';
+import {
+  combineMatches,
+  gatewayMatches,
+  istioMatchIssues,
+  MatchNotSupportedError,
+  mergeGatewayMatches,
+  mergeMatches,
+  translateGatewayMatches,
+} from './match.ts';
 
 describe('mergeMatches', () => {
   it('is the A/B matches alone without service matches', () => {
@@ -25,8 +33,52 @@ describe('mergeMatches', () => {
   });
 });
 
+describe('combineMatches', () => {
+  it('refuses two different conditions on the same thing, naming both fields', () => {
+    const { issues } = combineMatches(
+      [{ uri: { prefix: '/v2' }, headers: { 'X-User': { exact: 'beta' } } }],
+      [{ uri: { prefix: '/api' }, headers: { 'x-user': { exact: 'any' } } }],
+    );
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'spec.analysis.match[0].uri',
+      'spec.analysis.match[0].headers.X-User',
+    ]);
+    expect(issues[0]!.message).toMatch(/conflicts with spec\.service\.match\[0\]\.uri/);
+    expect(() => mergeMatches([{ uri: { prefix: '/v2' } }], [{ uri: { prefix: '/api' } }])).toThrow(
+      MatchNotSupportedError,
+    );
+  });
+
+  it('keeps a condition both sides hold once', () => {
+    expect(
+      mergeMatches([{ uri: { prefix: '/api' }, name: 'ab' }], [{ uri: { prefix: '/api' }, name: 'r' }]),
+    ).toEqual([{ uri: { prefix: '/api' }, name: 'ab' }]);
+  });
+});
+
+describe('istioMatchIssues', () => {
+  it('refuses what Istio’s StringMatch and HTTPMatchRequest do not have', () => {
+    const issues = istioMatchIssues(
+      [
+        { headers: { a: { suffix: '-beta' } }, queryParams: { q: { prefix: 'x' } } },
+        { uri: {}, method: { exact: 'GET', prefix: 'G' } },
+        { sourceLabels: { app: 'x' }, port: 80, gateways: ['mesh'], withoutHeaders: { b: { regex: '.+' } } },
+        { statPrefix: 'ab', unknownField: true } as never,
+      ],
+      'spec.analysis.match',
+    );
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'spec.analysis.match[0].headers.a.suffix',
+      'spec.analysis.match[0].queryParams.q.prefix',
+      'spec.analysis.match[1].uri',
+      'spec.analysis.match[1].method',
+      'spec.analysis.match[3].unknownField',
+    ]);
+  });
+});
+
 describe('gatewayMatches', () => {
-  it('translates paths, methods, headers and query params', () => {
+  it('translates paths, methods, headers and query params; a match without conditions matches everything', () => {
     expect(
       gatewayMatches(
         [
@@ -47,51 +99,71 @@ describe('gatewayMatches', () => {
         headers: [
           { name: 'a', type: 'Exact', value: '1' },
           { name: 'b', type: 'RegularExpression', value: '^2' },
-          { name: 'c', type: 'RegularExpression', value: '^v1\\..*' },
-          { name: 'd', type: 'RegularExpression', value: '.*-beta$' },
+          { name: 'c', type: 'RegularExpression', value: 'v1\\..*' },
+          { name: 'd', type: 'RegularExpression', value: '.*-beta' },
         ],
       },
       {
         path: { type: 'RegularExpression', value: '^/y' },
         queryParams: [{ name: 'q', type: 'Exact', value: 'on' }],
       },
+      { path: { type: 'PathPrefix', value: '/' } },
     ]);
   });
 
-  it('names the field it cannot translate', () => {
+  it('names every field it cannot translate and never drops one', () => {
     expect(() => gatewayMatches([{ method: { prefix: 'G' } }], 'spec.service.match')).toThrow(
-      'spec.service.match[0].method: Gateway API matches a method exactly only',
+      'spec.service.match[0].method.prefix: Gateway API (method) can match here by exact only',
     );
-    expect(() => gatewayMatches([{}, { sourceLabels: { app: 'x' } }], 'spec.analysis.match')).toThrow(
-      MatchNotSupportedError,
+    const { issues } = translateGatewayMatches(
+      [
+        { port: 8080 },
+        { gateways: ['mesh'], ignoreUriCase: true, sourceNamespace: 'x' },
+        { scheme: { exact: 'https' }, authority: { exact: 'a' }, withoutHeaders: {}, sourceLabels: {} },
+        { uri: { suffix: '.png' } },
+        { uri: { exact: 'relative' }, method: { exact: 'FETCH' } },
+      ],
+      'spec.analysis.match',
     );
-    expect(() => gatewayMatches([{ uri: { suffix: '.png' } }], 'spec.service.match')).toThrow(
-      /spec\.service\.match\[0\]\.uri/,
-    );
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'spec.analysis.match[0].port',
+      'spec.analysis.match[1].gateways',
+      'spec.analysis.match[1].ignoreUriCase',
+      'spec.analysis.match[1].sourceNamespace',
+      'spec.analysis.match[2].scheme',
+      'spec.analysis.match[2].authority',
+      'spec.analysis.match[2].withoutHeaders',
+      'spec.analysis.match[2].sourceLabels',
+      'spec.analysis.match[3].uri.suffix',
+      'spec.analysis.match[4].uri.exact',
+      'spec.analysis.match[4].method.exact',
+    ]);
+    expect(issues[0]!.message).toMatch(/^has no Gateway API equivalent: .*gatewayRefs\[\]\.port/);
   });
 });
 
 describe('mergeGatewayMatches', () => {
-  it('lets the A/B condition on a header replace the route’s condition on the same header', () => {
-    expect(
-      mergeGatewayMatches(
-        [{ headers: [{ name: 'X-User', type: 'Exact', value: 'beta' }] }],
-        [
-          {
-            path: { type: 'PathPrefix', value: '/' },
-            headers: [
-              { name: 'x-user', type: 'Exact', value: 'any' },
-              { name: 'h', value: '1' },
-            ],
-          },
-        ],
-      ),
-    ).toEqual([
+  it('refuses an A/B condition on a header the route already matches differently', () => {
+    const route = [
       {
         path: { type: 'PathPrefix', value: '/' },
         headers: [
-          { name: 'X-User', type: 'Exact', value: 'beta' },
+          { name: 'x-user', type: 'Exact', value: 'any' },
           { name: 'h', value: '1' },
+        ],
+      },
+    ];
+    expect(() =>
+      mergeGatewayMatches([{ headers: [{ name: 'X-User', type: 'Exact', value: 'beta' }] }], route),
+    ).toThrow(
+      /spec\.analysis\.match\[0\]\.headers\.X-User: conflicts with spec\.service\.match\[0\]\.headers\.x-user/,
+    );
+    expect(mergeGatewayMatches([{ headers: [{ name: 'H', type: 'Exact', value: '1' }] }], route)).toEqual([
+      {
+        path: { type: 'PathPrefix', value: '/' },
+        headers: [
+          { name: 'x-user', type: 'Exact', value: 'any' },
+          { name: 'H', type: 'Exact', value: '1' },
         ],
       },
     ]);

@@ -96,9 +96,23 @@ describe('canaryIngressObject', () => {
       'Canary shop/web: spec.ingressRef names Ingress web, which has no backend for Service web',
     );
     const two = canaryWith({ iterations: 2, match: [{ headers: { a: { exact: '1' }, b: { exact: '2' } } }] });
-    expect(() => matchAnnotations(two)).toThrow(/spec\.analysis\.match\[0\]\.headers\.b is a second header/);
+    // ingress-nginx ORs its header and cookie conditions: an AND of two cannot be written.
+    expect(() => matchAnnotations(two)).toThrow(
+      /spec\.analysis\.match\[0\]\.headers holds several conditions/,
+    );
+    const second = canaryWith({
+      iterations: 2,
+      match: [{ headers: { a: { exact: '1' } } }, { headers: { b: { exact: '2' } } }],
+    });
+    expect(() => matchAnnotations(second)).toThrow(
+      /spec\.analysis\.match\[1\]\.headers\.b is a second header condition \(after spec\.analysis\.match\[0\]\.headers\.a\)/,
+    );
     const uri = canaryWith({ iterations: 2, match: [{ uri: { prefix: '/beta' } }] });
-    expect(() => matchAnnotations(uri)).toThrow(/has no header or cookie condition/);
+    expect(() => matchAnnotations(uri)).toThrow(
+      /spec\.analysis\.match\[0\]\.uri has no ingress-nginx equivalent/,
+    );
+    const empty = canaryWith({ iterations: 2, match: [{}] });
+    expect(() => matchAnnotations(empty)).toThrow(/matches every request/);
   });
 });
 

@@ -1,7 +1,15 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
-import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
+import {
+  applyIfChanged,
+  describe,
+  getObject,
+  type DesiredObject,
+  type ObjectRef,
+} from '../kube/objects.ts';
+import { routesCapabilities } from './capabilities.ts';
+import { translateNginxMatches } from './match.ts';
 import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
@@ -21,7 +29,7 @@ import { finalizeServices, reconcileServices, serviceName } from './services.ts'
 // The Ingress the team wrote (spec.ingressRef) is only read, never written.
 
 export const NGINX_ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io';
-export const NGINX_CAPABILITIES: RouterCapabilities = { weights: true, mirror: false, match: true };
+export const NGINX_CAPABILITIES: RouterCapabilities = routesCapabilities('nginx');
 
 const CANARY_KEYS = [
   'canary',
@@ -50,46 +58,19 @@ export function canaryIngressName(canary: Canary): string {
   return `${ingressRefName(canary)}-canary`;
 }
 
-/** The A/B annotations for spec.analysis.match: one header (exact or pattern) and/or one cookie. */
+/**
+ * The A/B annotations for spec.analysis.match: one header (a value, or an anchored pattern)
+ * and/or one cookie (see translateNginxMatches). Throws what ingress-nginx cannot express.
+ */
 export function matchAnnotations(canary: Canary, prefix = NGINX_ANNOTATION_PREFIX): Record<string, string> {
-  const ref = canaryRef(canary);
-  const result: Record<string, string> = {};
-  (canary.spec.analysis.match ?? []).forEach((match, i) => {
-    for (const [name, value] of Object.entries(match.headers ?? {})) {
-      const field = `spec.analysis.match[${i}].headers.${name}`;
-      if (name.toLowerCase() === 'cookie') {
-        if (value.exact === undefined)
-          throw new RouterConfigError(
-            ref,
-            field,
-            'needs exact: the name of the cookie that sends a request to the canary',
-          );
-        result[`${prefix}/canary-by-cookie`] = value.exact;
-        continue;
-      }
-      if (
-        result[`${prefix}/canary-by-header`] !== undefined &&
-        result[`${prefix}/canary-by-header`] !== name
-      ) {
-        throw new RouterConfigError(
-          ref,
-          field,
-          'is a second header: ingress-nginx routes a canary by one header (and one cookie) only',
-        );
-      }
-      result[`${prefix}/canary-by-header`] = name;
-      if (value.exact !== undefined) result[`${prefix}/canary-by-header-value`] = value.exact;
-      else if (value.regex !== undefined) result[`${prefix}/canary-by-header-pattern`] = value.regex;
-    }
-  });
-  if (!Object.keys(result).length) {
-    throw new RouterConfigError(
-      ref,
-      'spec.analysis.match',
-      'has no header or cookie condition, the only ones ingress-nginx can route a canary by',
-    );
-  }
-  return result;
+  const { annotations, issues } = translateNginxMatches(
+    canary.spec.analysis.match,
+    'spec.analysis.match',
+    prefix,
+  );
+  const issue = issues[0];
+  if (issue) throw new RouterConfigError(canaryRef(canary), issue.path, issue.message);
+  return annotations;
 }
 
 /** The canary Ingress: the source Ingress pointed at the canary Service, with the canary annotations. */

@@ -13,6 +13,8 @@ const canary = canaryWith({
       labels: { track: 'stable' },
       annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
     },
+    canary: { labels: { track: 'canary' }, annotations: { tier: 'canary' } },
+    apex: { labels: { track: 'apex' } },
   },
 });
 const pods = {
@@ -36,6 +38,14 @@ describe('serviceObject', () => {
       namespace: 'shop',
       labels: { track: 'stable', 'app.kubernetes.io/name': 'frontend-primary' },
       annotations: { note: 'x', 'sluice.dev/canary': 'web' },
+    });
+    // Each Service gets the labels and annotations of its own role.
+    expect(serviceObject(canary, pods, 'canary', { created: false }).metadata).toMatchObject({
+      labels: { track: 'canary' },
+      annotations: { tier: 'canary' },
+    });
+    expect(serviceObject(canary, pods, 'apex', { created: false }).metadata).toMatchObject({
+      labels: { track: 'apex' },
     });
   });
 

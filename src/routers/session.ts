@@ -12,15 +12,33 @@ export interface SessionCookie {
   maxAge: number;
 }
 
+/** The cookie of the revision under analysis (derived, never read back from status). */
 export function sessionCookie(canary: Canary): SessionCookie | undefined {
   const affinity = canary.spec.analysis.sessionAffinity;
   if (!affinity) return undefined;
-  const recorded = canary.status?.sessionAffinityCookie;
-  const prefix = `${affinity.cookieName}=`;
-  const value = recorded?.startsWith(prefix)
-    ? recorded.slice(prefix.length)
-    : shortHash(`${canary.metadata.uid ?? canary.metadata.name}/${canary.status?.lastAppliedSpec ?? ''}`);
+  const value = shortHash(
+    `${canary.metadata.uid ?? canary.metadata.name}/${canary.status?.lastAppliedSpec ?? ''}`,
+  );
   return { name: affinity.cookieName, value, maxAge: affinity.maxAge };
+}
+
+/**
+ * status.sessionAffinityCookie and previousSessionAffinityCookie, as Flagger reports them
+ * (`<name>=<value>`): the cookie the routes pin users with now, and the one before it once
+ * a new revision has its own. Empty without session affinity. The controller writes them
+ * with the status; the routes never read them back.
+ */
+export function sessionAffinityStatus(canary: Canary): {
+  sessionAffinityCookie?: string;
+  previousSessionAffinityCookie?: string;
+} {
+  const cookie = sessionCookie(canary);
+  if (!cookie) return {};
+  const current = `${cookie.name}=${cookie.value}`;
+  const recorded = canary.status?.sessionAffinityCookie;
+  const previous =
+    recorded !== undefined && recorded !== current ? recorded : canary.status?.previousSessionAffinityCookie;
+  return { sessionAffinityCookie: current, ...(previous ? { previousSessionAffinityCookie: previous } : {}) };
 }
 
 function escapeRegex(text: string): string {

@@ -1,4 +1,6 @@
 import type { Canary } from '../api/canary.ts';
+import type { SmiVersion } from '../api/providers.ts';
+import { routesCapabilities } from './capabilities.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
@@ -20,10 +22,9 @@ import { finalizeServices, reconcileServices, serviceName } from './services.ts'
 // provider string (smi:v1alpha1, smi:v1alpha2, smi:v1alpha3); TrafficSplit has weights
 // only, so SMI does canary and blue/green releases but no mirroring and no A/B matches.
 
-export const SMI_VERSIONS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
-export type SmiVersion = (typeof SMI_VERSIONS)[number];
+export { SMI_VERSIONS, type SmiVersion } from '../api/providers.ts';
 
-export const SMI_CAPABILITIES: RouterCapabilities = { weights: true, mirror: false, match: false };
+export const SMI_CAPABILITIES: RouterCapabilities = routesCapabilities('smi');
 
 export function trafficSplitObject(
   canary: Canary,

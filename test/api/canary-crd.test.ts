@@ -1,11 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import { conditionsForPhase } from '../../src/api/conditions.ts';
 import { renderCrds } from '../../src/api/crd.ts';
-import { parseCanary, parseMetricTemplate } from '../../src/api/validate.ts';
+import { parseCanary } from '../../src/api/validate.ts';
 import { apply } from '../../src/kube/client.ts';
 import { useNamespace } from '../support/kube.ts';
 
@@ -13,15 +12,6 @@ const ns = useNamespace('api-crd');
 const root = join(import.meta.dirname, '..', '..');
 
 type Stored = KubernetesObject & { spec: Record<string, unknown>; status?: Record<string, unknown> };
-
-/** The documents of a YAML file, moved into this test's namespace. */
-async function documentsOf(path: string): Promise<Stored[]> {
-  const text = await readFile(path, 'utf8');
-  return parseAllDocuments(text)
-    .map((document) => document.toJS() as Stored | null)
-    .filter((object): object is Stored => object !== null)
-    .map((object) => ({ ...object, metadata: { ...object.metadata, namespace: ns.name } }));
-}
 
 describe('the checked-in CRDs', () => {
   it('are what scripts/gen-crds.ts generates from the zod schemas', async () => {
@@ -31,29 +21,6 @@ describe('the checked-in CRDs', () => {
         `crds/${file} is stale: run npm run gen:crds`,
       ).toBe(text);
     }
-  });
-});
-
-describe('docs/examples', () => {
-  it.each(['istio-canary.yaml', 'gateway-ab-test.yaml', 'kubernetes-blue-green.yaml'])(
-    '%s applies',
-    async (file) => {
-      const objects = await documentsOf(join(root, 'docs', 'examples', file));
-      expect(objects.some((object) => object.kind === 'Canary')).toBe(true);
-      for (const object of objects) {
-        const stored = await apply(ns.kube, object);
-        expect(stored.metadata?.uid).toBeTruthy();
-        const parsed = object.kind === 'Canary' ? parseCanary(stored) : parseMetricTemplate(stored);
-        expect(parsed.ok, JSON.stringify(parsed)).toBe(true);
-      }
-    },
-  );
-
-  it('every example file is covered above', async () => {
-    const files = (await readdir(join(root, 'docs', 'examples')))
-      .filter((file) => file.endsWith('.yaml'))
-      .sort();
-    expect(files).toEqual(['gateway-ab-test.yaml', 'istio-canary.yaml', 'kubernetes-blue-green.yaml']);
   });
 });
 

@@ -201,7 +201,7 @@ describe('the dashboard against the real Prometheus', () => {
       port: 0,
       host: '127.0.0.1',
       registry: controller.registry,
-      ready: () => true,
+      readiness: () => ({ ready: true, message: 'test' }),
     });
     unscrape = await scrape(`127.0.0.1:${(server.address() as AddressInfo).port}`, { job });
     await waitForSeries(`sluice_leader{job="${job}"}`);

@@ -19,6 +19,7 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import {
   CHART,
   DEPLOY,
+  ensureDeployTools,
   REPO,
   find,
   flattenRules,
@@ -60,9 +61,7 @@ let chartAll: Manifest[];
 let chartSingle: Manifest[];
 
 beforeAll(async () => {
-  // Built once into ~/.cache/sluice/tools (a few minutes on a fresh machine, then instant).
-  await ensureTool('kustomize', consoleProgress());
-  await ensureTool('helm', consoleProgress());
+  await ensureDeployTools();
   [base, monitored, loadtester, chartDefault, chartAll, chartSingle] = await Promise.all([
     kustomizeBuild(''),
     kustomizeBuild('overlays/servicemonitor'),
@@ -360,7 +359,7 @@ describe('Helm chart (deploy/chart)', () => {
     expect(controllerWorkload(chartDefault).spec.replicas).toBe(controllerWorkload(base).spec.replicas);
   });
 
-  it('renders every toggle: ServiceMonitor, load tester, notification Secret; RBAC, ServiceAccount and PDB off', () => {
+  it('renders every toggle: ServiceMonitor, load tester, notification Secret, dashboard, Slack buttons; RBAC, ServiceAccount and PDB off', () => {
     const kinds = (manifests: Manifest[]) => manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort();
     expect(kinds(chartAll)).toEqual(
       [
@@ -373,6 +372,8 @@ describe('Helm chart (deploy/chart)', () => {
         'RoleBinding/sluice-loadtester',
         'Deployment/sluice-loadtester',
         'Service/sluice-loadtester',
+        'Service/sluice-dashboard',
+        'Secret/sluice-slack-chatops',
       ].sort(),
     );
     // The leader-election Role follows the lease: its namespace and its name.

@@ -113,6 +113,12 @@ export function parseManifests(text: string, source: string): Manifest[] {
 
 const progress = consoleProgress();
 
+/** kustomize and helm, built once into ~/.cache/sluice/tools (minutes on a fresh machine, then instant). */
+export async function ensureDeployTools(): Promise<void> {
+  await ensureTool('kustomize', progress);
+  await ensureTool('helm', progress);
+}
+
 /** `kustomize build <dir>` (dir relative to deploy/). */
 export async function kustomizeBuild(dir: string): Promise<Manifest[]> {
   const kustomize = await ensureTool('kustomize', progress);

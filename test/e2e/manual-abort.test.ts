@@ -38,7 +38,11 @@ describe('e2e: manual abort through the CLI', () => {
     await s.recorder.catchUp();
     expect(failed.status?.message).toBe('rolling back: aborted by command');
     expect(failed.status?.canaryWeight).toBe(0);
-    expect(failed.status?.lastCommand).toMatchObject({ id: abortId, command: 'abort' });
+    expect(failed.status?.lastCommand).toMatchObject({
+      id: abortId,
+      command: 'abort',
+      handledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expectInOrder(s.recorder.phases(), ['Progressing', 'Failed']);
     expect(s.recorder.weights()).not.toContain(50);
     await s.expectIstioOnPrimary();

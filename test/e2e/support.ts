@@ -105,6 +105,22 @@ export function demoCanary(namespace: string, spec: Record<string, unknown>) {
 
 export const apply = applyAsUser;
 
+/**
+ * The app at 1.0.0 and its Istio Canary (interval 10s, threshold 2, then `analysis`), then
+ * real traffic through the stack's first proxy.
+ */
+export async function deployIstioApp(stack: AppStack, analysis: Record<string, unknown>): Promise<DemoLoad> {
+  await apply(stack.kube, demoDeployment(stack.namespace, '1.0.0'));
+  await apply(
+    stack.kube,
+    demoCanary(stack.namespace, {
+      provider: 'istio',
+      analysis: { interval: '10s', threshold: 2, ...analysis },
+    }),
+  );
+  return load(stack.runtime.proxies[0]!.url);
+}
+
 // The status schema keeps unknown fields; `message` is one the controller writes.
 const Status = CanaryStatus.extend({ message: z.string().optional() });
 

@@ -1,13 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { apply, loadKubeConfig } from '../../src/kube/client.ts';
-import { testEnv } from '../support/env.ts';
-import { useNamespace } from '../support/kube.ts';
+import { apply } from '../../src/kube/client.ts';
+import { useNamespace, writeTokenKubeconfig } from '../support/kube.ts';
 import { post, startLoadtester, type RunningLoadtester } from './process.ts';
 
 // deploy/loadtester against the real apiserver: every manifest is accepted, and the
@@ -111,23 +110,9 @@ describe('deploy/loadtester', () => {
         namespace: ns.name,
         body: { spec: { audiences: [], expirationSeconds: 600 } },
       });
-      const admin = loadKubeConfig(testEnv().kubeconfig);
-      const cluster = admin.getCurrentCluster()!;
       dir = await mkdtemp(join(tmpdir(), 'sluice-lt-sa-'));
       const kubeconfig = join(dir, 'kubeconfig');
-      await writeFile(
-        kubeconfig,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [
-            { name: 'c', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } },
-          ],
-          users: [{ name: 'sa', user: { token: token.status!.token } }],
-          contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa', namespace: ns.name } }],
-          'current-context': 'sa',
-        }),
-      );
+      await writeTokenKubeconfig(kubeconfig, token.status!.token!, ns.name);
       // No --gate-namespace: the context's namespace, as POD_NAMESPACE would give in a pod.
       loadtester = await startLoadtester(['--kubeconfig', kubeconfig]);
     });

@@ -115,6 +115,8 @@ describe('gates', () => {
       isOpen: () =>
         Promise.reject(new Error('reading gate gate.team-a.podinfo from configmap x/y: connection refused')),
       set: () => Promise.reject(new Error('writing gate: forbidden')),
+      location: 'configmap x/y',
+      check: () => Promise.resolve(),
     };
     const failing = new Loadtester({ gates: broken });
     const failingUrl = `http://127.0.0.1:${await failing.listen(0, '127.0.0.1')}`;

@@ -115,7 +115,8 @@ describe('nginx router', () => {
       [`${NGINX}/canary`]: 'true',
       [`${NGINX}/canary-weight`]: '0',
       [`${NGINX}/canary-by-header`]: 'x-canary',
-      [`${NGINX}/canary-by-header-pattern`]: '^(insider|beta)$',
+      // Anchored as a whole: ingress-nginx searches, Istio's regex matches the whole value.
+      [`${NGINX}/canary-by-header-pattern`]: '^(?:^(insider|beta)$)$',
       [`${NGINX}/canary-by-cookie`]: 'canary',
     });
     expect(await sluice.router.getRoutes(canary)).toEqual({

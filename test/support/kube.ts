@@ -1,8 +1,55 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { HttpMethod } from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
+import { addUser } from '../../src/dev/cluster.ts';
 import { connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import type { WireObjectApi } from '../../src/kube/wire.ts';
 import { testEnv } from './env.ts';
+
+/** Writes a kubeconfig for the test control plane that authenticates with `token` (a ServiceAccount's). */
+export async function writeTokenKubeconfig(path: string, token: string, namespace?: string): Promise<void> {
+  const cluster = loadKubeConfig(testEnv().kubeconfig).getCurrentCluster()!;
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'c', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } },
+      ],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa', ...(namespace ? { namespace } : {}) } }],
+      'current-context': 'sa',
+    }),
+  );
+}
+
+/**
+ * A kubeconfig of a user (a client certificate) who may do exactly `rules` in the test
+ * namespace, through a Role and RoleBinding both named `name`.
+ */
+export async function userWithRole(
+  ns: TestNamespace,
+  name: string,
+  rules: Record<string, unknown>[],
+): Promise<string> {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  const user = `${ns.name}-${name}`;
+  await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/roles`, {
+    body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules },
+  });
+  await ns.kube.wire.request(HttpMethod.POST, `${rbac}/namespaces/${ns.name}/rolebindings`, {
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+  return addUser(testEnv().stateDir, user);
+}
 
 /** An admin client of the shared test control plane. */
 export function adminKube(): Kube {

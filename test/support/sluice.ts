@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../../src/dev/process.ts';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
+import { expect } from 'vitest';
 import { testEnv } from './env.ts';
 import { eventually } from './kube.ts';
 
@@ -80,6 +81,41 @@ export async function startControllerProcess(options: {
     { timeoutMs: 30_000 },
   );
   return proc;
+}
+
+/** How a long-running command ended: its exit code and what a person read on stderr. */
+export interface SluiceExit {
+  code: number;
+  /** stderr without the JSON log lines. */
+  said: string[];
+  ms: number;
+}
+
+/** Runs `sluice <args>` until it exits (bounded), for start-up failures. */
+export function sluiceExit(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<SluiceExit> {
+  const started = Date.now();
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [...SLUICE, ...args],
+      { timeout: options.timeoutMs ?? 60_000, env: options.env ?? process.env },
+      (error, _stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        const said = stderr.split('\n').filter((line) => line.trim() && !line.startsWith('{'));
+        done({ code, said, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
+/** The command stopped with exit code 1 and said one line, matching `line`. */
+export function expectOneLineFailure(exit: SluiceExit, line: RegExp): void {
+  expect(exit.code).toBe(1);
+  expect(exit.said).toHaveLength(1);
+  expect(exit.said[0]).toMatch(line);
 }
 
 /** Runs a sluice CLI command to completion. */

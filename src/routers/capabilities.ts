@@ -1,0 +1,572 @@
+import type { Canary } from '../api/canary.ts';
+import { parseDuration } from '../api/duration.ts';
+import {
+  DEFAULT_PROVIDER,
+  parseProvider,
+  providerName,
+  unsupportedProviderMessage,
+  type RouterKind,
+} from '../api/providers.ts';
+import type { ValidationIssue } from '../api/validate.ts';
+import {
+  combineGatewayMatches,
+  combineMatches,
+  istioMatchIssues,
+  MATCH_EVERYTHING,
+  translateGatewayMatches,
+  translateNginxMatches,
+  type MatchIssue,
+} from './match.ts';
+import type { RouterCapabilities } from './router.ts';
+
+// What each provider can route, as one table: every routing feature a Canary's service
+// and analysis blocks can ask for, against every router. checkCapabilities reads a spec
+// against it before anything is written; the routers' runtime capabilities, the support
+// matrix in docs/routing.md (scripts/gen-docs.ts) and the unit tests all come from it.
+
+/** The condition reason for a spec its provider cannot route (Stalled=True). */
+export const UNSUPPORTED_BY_PROVIDER = 'UnsupportedByProvider';
+
+/** A routing feature a Canary can ask for, and the fields that ask for it. */
+export interface RoutingFeature {
+  /** Column title in the docs. */
+  title: string;
+  /** What the provider would have to do: "cannot <verb>". */
+  verb: string;
+  /** The fields that ask for it, as the docs name them. */
+  fields: readonly string[];
+  /** The fields of this Canary that ask for it (none: the spec does not). */
+  asked(canary: Canary): string[];
+}
+
+const present = (entries: [string, unknown][]): string[] =>
+  entries
+    .filter(([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0))
+    .map(([field]) => field);
+
+export const ROUTING_FEATURES = {
+  weights: {
+    title: 'Weights',
+    verb: 'split traffic by weight',
+    fields: [
+      'spec.analysis.stepWeight',
+      'spec.analysis.stepWeights',
+      'spec.analysis.maxWeight',
+      'spec.analysis.stepWeightPromotion',
+    ],
+    asked: ({ spec: { analysis: a } }) =>
+      present([
+        ['spec.analysis.stepWeight', a.stepWeight],
+        ['spec.analysis.stepWeights', a.stepWeights],
+        ['spec.analysis.maxWeight', a.maxWeight],
+        ['spec.analysis.stepWeightPromotion', a.stepWeightPromotion],
+      ]),
+  },
+  steps: {
+    title: 'Steps',
+    verb: 'follow explicit steps',
+    fields: ['spec.analysis.steps'],
+    asked: ({ spec }) => present([['spec.analysis.steps', spec.analysis.steps]]),
+  },
+  abMatch: {
+    title: 'A/B match',
+    verb: 'route by request match (A/B testing)',
+    fields: ['spec.analysis.match'],
+    asked: ({ spec }) => present([['spec.analysis.match', spec.analysis.match]]),
+  },
+  mirror: {
+    title: 'Mirror',
+    verb: 'mirror traffic to the canary',
+    fields: ['spec.analysis.mirror', 'spec.analysis.mirrorWeight'],
+    asked: ({ spec: { analysis: a } }) =>
+      a.mirror
+        ? present([
+            ['spec.analysis.mirror', a.mirror],
+            ['spec.analysis.mirrorWeight', a.mirrorWeight],
+          ])
+        : [],
+  },
+  sessionAffinity: {
+    title: 'Session affinity',
+    verb: 'keep users on the canary by cookie',
+    fields: ['spec.analysis.sessionAffinity'],
+    asked: ({ spec }) => present([['spec.analysis.sessionAffinity', spec.analysis.sessionAffinity]]),
+  },
+  routeMatch: {
+    title: 'Route match',
+    verb: 'limit the route to matching requests',
+    fields: ['spec.service.match'],
+    asked: ({ spec }) => present([['spec.service.match', spec.service.match]]),
+  },
+  cors: {
+    title: 'CORS',
+    verb: 'apply a CORS policy',
+    fields: ['spec.service.corsPolicy'],
+    asked: ({ spec }) => present([['spec.service.corsPolicy', spec.service.corsPolicy]]),
+  },
+  retries: {
+    title: 'Retries',
+    verb: 'retry requests',
+    fields: ['spec.service.retries'],
+    asked: ({ spec }) => present([['spec.service.retries', spec.service.retries]]),
+  },
+  timeout: {
+    title: 'Timeout',
+    verb: 'time requests out',
+    fields: ['spec.service.timeout'],
+    asked: ({ spec }) => present([['spec.service.timeout', spec.service.timeout]]),
+  },
+  rewrite: {
+    title: 'Rewrite',
+    verb: 'rewrite the path or host',
+    fields: ['spec.service.rewrite'],
+    asked: ({ spec }) => present([['spec.service.rewrite', spec.service.rewrite]]),
+  },
+  headers: {
+    title: 'Headers',
+    verb: 'change request or response headers',
+    fields: ['spec.service.headers'],
+    asked: ({ spec }) => present([['spec.service.headers', spec.service.headers]]),
+  },
+  requestMirrors: {
+    title: 'Request mirrors',
+    verb: 'mirror requests to other Services',
+    fields: ['spec.service.mirror'],
+    asked: ({ spec }) => present([['spec.service.mirror', spec.service.mirror]]),
+  },
+  hosts: {
+    title: 'Hosts',
+    verb: 'route by host name',
+    fields: ['spec.service.hosts'],
+    asked: ({ spec }) => present([['spec.service.hosts', spec.service.hosts]]),
+  },
+  gateways: {
+    title: 'Istio gateways',
+    verb: 'bind the route to Istio gateways',
+    fields: ['spec.service.gateways'],
+    asked: ({ spec }) => present([['spec.service.gateways', spec.service.gateways]]),
+  },
+  gatewayRefs: {
+    title: 'Gateway API parents',
+    verb: 'attach the route to Gateway API Gateways',
+    fields: ['spec.service.gatewayRefs'],
+    asked: ({ spec }) => present([['spec.service.gatewayRefs', spec.service.gatewayRefs]]),
+  },
+  delegation: {
+    title: 'Delegation',
+    verb: 'write a delegate VirtualService',
+    fields: ['spec.service.delegation'],
+    asked: ({ spec }) => (spec.service.delegation ? ['spec.service.delegation'] : []),
+  },
+  trafficPolicy: {
+    title: 'Traffic policy',
+    verb: 'apply a DestinationRule traffic policy',
+    fields: ['spec.service.trafficPolicy'],
+    asked: ({ spec }) => present([['spec.service.trafficPolicy', spec.service.trafficPolicy]]),
+  },
+  ingressRef: {
+    title: 'Ingress',
+    verb: 'route through an Ingress',
+    fields: ['spec.ingressRef'],
+    asked: ({ spec }) => present([['spec.ingressRef', spec.ingressRef]]),
+  },
+} as const satisfies Record<string, RoutingFeature>;
+
+export type RoutingFeatureName = keyof typeof ROUTING_FEATURES;
+export const ROUTING_FEATURE_NAMES = Object.keys(ROUTING_FEATURES) as RoutingFeatureName[];
+
+/** A check of what a provider takes of a feature it has; returns what it cannot express. */
+type SupportCheck = (canary: Canary) => MatchIssue[];
+
+export type Support =
+  /** The provider expresses the feature (a check, when present, refuses what it cannot). */
+  | { level: 'yes'; note?: string; check?: SupportCheck }
+  /** The provider expresses part of it: `note` says which part, `check` refuses the rest. */
+  | { level: 'partial'; note: string; check: SupportCheck }
+  /** The provider cannot route without it. */
+  | { level: 'required'; why: string; check?: SupportCheck }
+  | { level: 'no'; why?: string };
+
+const yes = (check?: SupportCheck, note?: string): Support => ({
+  level: 'yes',
+  ...(check ? { check } : {}),
+  ...(note ? { note } : {}),
+});
+const no = (why?: string): Support => (why ? { level: 'no', why } : { level: 'no' });
+
+// ---- the checks the table refers to --------------------------------------------------
+
+function durationCheck(canary: Canary): MatchIssue[] {
+  const timeout = canary.spec.service.timeout;
+  if (timeout === undefined || parseDuration(timeout) !== undefined) return [];
+  return [{ path: 'spec.service.timeout', message: `"${timeout}" is not a duration such as 30s or 1m30s` }];
+}
+
+function istioMatchCheck(canary: Canary): MatchIssue[] {
+  const { analysis, service } = canary.spec;
+  return [
+    ...istioMatchIssues(analysis.match, 'spec.analysis.match'),
+    ...combineMatches(analysis.match ?? [], service.match).issues,
+  ];
+}
+
+function istioRouteMatchCheck(canary: Canary): MatchIssue[] {
+  return istioMatchIssues(canary.spec.service.match, 'spec.service.match');
+}
+
+/** Session affinity puts a Cookie condition within each route condition: it must not conflict. */
+function cookieWithinRouteCheck(canary: Canary): MatchIssue[] {
+  const cookie = [{ headers: { Cookie: { regex: '.*' } } }];
+  return combineMatches(cookie, canary.spec.service.match).issues.map((issue) => ({
+    path: 'spec.analysis.sessionAffinity',
+    message: `adds a Cookie condition to each of spec.service.match, which ${issue.message.replace(/^conflicts with \S+: /, 'already has one: ')}`,
+  }));
+}
+
+function istioRewriteCheck(canary: Canary): MatchIssue[] {
+  const type = canary.spec.service.rewrite?.type;
+  if (type === undefined) return [];
+  return [
+    {
+      path: 'spec.service.rewrite.type',
+      message: `is Gateway API's; Istio replaces the matched prefix (or the whole path of an exact match) and takes no type (got "${type}")`,
+    },
+  ];
+}
+
+function delegationCheck(canary: Canary): MatchIssue[] {
+  const { delegation, hosts, gateways } = canary.spec.service;
+  if (!delegation || !(hosts?.length || gateways?.length)) return [];
+  return [
+    {
+      path: 'spec.service.delegation',
+      message:
+        'a delegate VirtualService has no hosts and no gateways: remove spec.service.hosts and spec.service.gateways',
+    },
+  ];
+}
+
+/** The matches of each rule Sluice may write to the HTTPRoute: weighted, A/B, sticky. */
+function gatewayRuleMatches(canary: Canary): {
+  issues: MatchIssue[];
+  rules: { name: string; matches: unknown[] }[];
+} {
+  const { analysis, service } = canary.spec;
+  const route = translateGatewayMatches(service.match, 'spec.service.match');
+  const routeMatches = route.matches.length ? route.matches : [MATCH_EVERYTHING];
+  const issues = [...route.issues];
+  const rules = [{ name: 'weighted', matches: routeMatches as unknown[] }];
+  if (analysis.match?.length) {
+    const ab = translateGatewayMatches(analysis.match, 'spec.analysis.match');
+    const combined = combineGatewayMatches(ab.matches, routeMatches);
+    issues.push(...ab.issues, ...combined.issues);
+    rules.push({ name: 'ab-match', matches: combined.matches });
+  }
+  if (analysis.sessionAffinity) {
+    const cookie = [{ headers: [{ name: 'Cookie', type: 'RegularExpression', value: '.*' }] }];
+    rules.push({ name: 'sticky', matches: combineGatewayMatches(cookie, routeMatches).matches });
+  }
+  return { issues, rules };
+}
+
+function gatewayAbMatchCheck(canary: Canary): MatchIssue[] {
+  return gatewayRuleMatches(canary).issues.filter((issue) => !issue.path.startsWith('spec.service.match'));
+}
+
+function gatewayRouteMatchCheck(canary: Canary): MatchIssue[] {
+  return translateGatewayMatches(canary.spec.service.match, 'spec.service.match').issues;
+}
+
+const HEADER_OPERATIONS = ['add', 'set', 'remove'];
+
+function gatewayHeadersCheck(canary: Canary): MatchIssue[] {
+  const issues: MatchIssue[] = [];
+  const headers = (canary.spec.service.headers ?? {}) as Record<string, unknown>;
+  for (const [side, operations] of Object.entries(headers)) {
+    if (side !== 'request' && side !== 'response') {
+      issues.push({
+        path: `spec.service.headers.${side}`,
+        message: 'Gateway API changes request and response headers only',
+      });
+      continue;
+    }
+    for (const key of Object.keys((operations ?? {}) as object)) {
+      if (!HEADER_OPERATIONS.includes(key))
+        issues.push({
+          path: `spec.service.headers.${side}.${key}`,
+          message: `Gateway API's header modifier takes ${HEADER_OPERATIONS.join(', ')} only`,
+        });
+    }
+  }
+  return issues;
+}
+
+function gatewayRewriteCheck(canary: Canary): MatchIssue[] {
+  const rewrite = canary.spec.service.rewrite;
+  if (!rewrite) return [];
+  const issues: MatchIssue[] = [];
+  for (const key of Object.keys(rewrite)) {
+    if (!['uri', 'authority', 'type'].includes(key))
+      issues.push({
+        path: `spec.service.rewrite.${key}`,
+        message: "Gateway API's URLRewrite takes uri, authority and type only",
+      });
+  }
+  const type = rewrite.type ?? 'ReplacePrefixMatch';
+  if (type !== 'ReplacePrefixMatch' && type !== 'ReplaceFullPath') {
+    issues.push({
+      path: 'spec.service.rewrite.type',
+      message: `expected ReplacePrefixMatch or ReplaceFullPath (got "${type}")`,
+    });
+  } else if (rewrite.uri !== undefined && type === 'ReplacePrefixMatch') {
+    // Gateway API's own rule: a prefix is replaced only in a rule with exactly one PathPrefix match.
+    for (const rule of gatewayRuleMatches(canary).rules) {
+      const [first] = rule.matches as { path?: { type?: string } }[];
+      if (rule.matches.length !== 1 || first?.path?.type !== 'PathPrefix') {
+        issues.push({
+          path: 'spec.service.rewrite.uri',
+          message: `replaces a matched prefix, which Gateway API allows only in a rule with exactly one PathPrefix match; the ${rule.name} rule would have ${rule.matches.length} (use type ReplaceFullPath, or one spec.service.match with uri.prefix)`,
+        });
+        break;
+      }
+    }
+  }
+  return issues;
+}
+
+function smiHostsCheck(canary: Canary): MatchIssue[] {
+  const hosts = canary.spec.service.hosts ?? [];
+  if (hosts.length <= 1) return [];
+  return [
+    {
+      path: 'spec.service.hosts[1]',
+      message: 'a TrafficSplit has one root service (spec.service.hosts[0]); list one host only',
+    },
+  ];
+}
+
+function nginxMatchCheck(canary: Canary): MatchIssue[] {
+  return translateNginxMatches(canary.spec.analysis.match, 'spec.analysis.match', 'nginx').issues;
+}
+
+const ON_THE_INGRESS =
+  'the Ingress in spec.ingressRef decides this (set it there; the canary Ingress copies its annotations)';
+const BLUE_GREEN = 'it switches the apex Service between the primary and the canary, all traffic at once';
+
+/** Every provider × every routing feature. */
+export const ROUTER_SUPPORT = {
+  istio: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: yes(istioMatchCheck),
+    mirror: yes(),
+    sessionAffinity: yes(cookieWithinRouteCheck),
+    routeMatch: yes(istioRouteMatchCheck),
+    cors: yes(),
+    retries: yes(),
+    timeout: yes(durationCheck),
+    rewrite: yes(istioRewriteCheck),
+    headers: yes(),
+    requestMirrors: no(
+      'spec.service.mirror is Gateway API’s; Istio mirrors the canary with spec.analysis.mirror',
+    ),
+    hosts: yes(),
+    gateways: yes(),
+    gatewayRefs: no('Istio binds the VirtualService to gateways through spec.service.gateways'),
+    delegation: yes(delegationCheck),
+    trafficPolicy: yes(),
+    ingressRef: no('the ingressRef is the nginx provider’s'),
+  },
+  gatewayapi: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: {
+      level: 'partial',
+      note: 'uri (exact, prefix by path element, regex), method (exact), headers and queryParams',
+      check: gatewayAbMatchCheck,
+    },
+    mirror: yes(),
+    sessionAffinity: yes(cookieWithinRouteCheck),
+    routeMatch: {
+      level: 'partial',
+      note: 'as for A/B matches',
+      check: gatewayRouteMatchCheck,
+    },
+    cors: no('Sluice does not write Gateway API’s CORS filter yet'),
+    retries: no('HTTPRoute retries are not in Gateway API’s standard channel'),
+    timeout: yes(durationCheck),
+    rewrite: yes(gatewayRewriteCheck),
+    headers: yes(gatewayHeadersCheck),
+    requestMirrors: yes(),
+    hosts: yes(),
+    gateways: no('Gateway API attaches the HTTPRoute through spec.service.gatewayRefs'),
+    gatewayRefs: { level: 'required', why: 'list the Gateways the HTTPRoute attaches to' },
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx provider’s'),
+  },
+  smi: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: no('a TrafficSplit has weights only'),
+    mirror: no('a TrafficSplit has weights only'),
+    sessionAffinity: no('a TrafficSplit has weights only'),
+    routeMatch: no('a TrafficSplit has weights only'),
+    cors: no('a TrafficSplit has weights only'),
+    retries: no('a TrafficSplit has weights only'),
+    timeout: no('a TrafficSplit has weights only'),
+    rewrite: no('a TrafficSplit has weights only'),
+    headers: no('a TrafficSplit has weights only'),
+    requestMirrors: no('a TrafficSplit has weights only'),
+    hosts: {
+      level: 'partial',
+      note: 'one host: the TrafficSplit’s root service',
+      check: smiHostsCheck,
+    },
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx provider’s'),
+  },
+  nginx: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: {
+      level: 'partial',
+      note: 'one header condition and one cookie, each in a match of its own',
+      check: nginxMatchCheck,
+    },
+    mirror: no('ingress-nginx has no canary mirroring'),
+    sessionAffinity: no('ingress-nginx’s canary has no session cookie Sluice can set'),
+    routeMatch: no(ON_THE_INGRESS),
+    cors: no(ON_THE_INGRESS),
+    retries: no(ON_THE_INGRESS),
+    timeout: no(ON_THE_INGRESS),
+    rewrite: no(ON_THE_INGRESS),
+    headers: no(ON_THE_INGRESS),
+    requestMirrors: no(ON_THE_INGRESS),
+    hosts: no(ON_THE_INGRESS),
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
+  },
+  kubernetes: {
+    weights: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
+    steps: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
+    abMatch: no(BLUE_GREEN),
+    mirror: no(BLUE_GREEN),
+    sessionAffinity: no(BLUE_GREEN),
+    routeMatch: no('a Service has no request routing'),
+    cors: no('a Service has no request routing'),
+    retries: no('a Service has no request routing'),
+    timeout: no('a Service has no request routing'),
+    rewrite: no('a Service has no request routing'),
+    headers: no('a Service has no request routing'),
+    requestMirrors: no('a Service has no request routing'),
+    hosts: no('a Service has no request routing'),
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx provider’s'),
+  },
+} as const satisfies Record<RouterKind, Record<RoutingFeatureName, Support>>;
+
+/** The features a provider has, in words: what the error for one it lacks offers instead. */
+export function featuresOf(kind: RouterKind): string {
+  const support: Record<RoutingFeatureName, Support> = ROUTER_SUPPORT[kind];
+  const names = ROUTING_FEATURE_NAMES.filter((name) => support[name].level !== 'no').map((name) => {
+    const entry = support[name];
+    return entry.level === 'partial'
+      ? `${ROUTING_FEATURES[name].title} (${entry.note})`
+      : ROUTING_FEATURES[name].title;
+  });
+  return names.length ? names.join(', ') : 'blue/green only (spec.analysis.iterations)';
+}
+
+/** What setRoutes may be asked for, from the table: the routers' runtime capabilities. */
+export function routesCapabilities(kind: RouterKind): RouterCapabilities {
+  const support: Record<RoutingFeatureName, Support> = ROUTER_SUPPORT[kind];
+  return {
+    weights: support.weights.level !== 'no',
+    mirror: support.mirror.level !== 'no',
+    match: support.abMatch.level !== 'no',
+  };
+}
+
+/** A spec its provider cannot route: the field, the provider and what the provider can do. */
+export interface CapabilityIssue extends ValidationIssue {
+  reason: typeof UNSUPPORTED_BY_PROVIDER;
+  /** The provider as the router names it: `istio`, `smi:v1alpha2`, … */
+  provider: string;
+  /** The feature asked for; undefined when the provider itself is unknown. */
+  feature?: RoutingFeatureName;
+}
+
+export interface CapabilityOptions {
+  /** The controller's --mesh-provider, for a Canary without spec.provider. */
+  defaultProvider?: string;
+}
+
+/**
+ * Checks a Canary's spec against its router's capabilities, before anything is written.
+ * Pure: the same spec always gives the same issues. Empty when the router can route it all.
+ */
+export function checkCapabilities(canary: Canary, options: CapabilityOptions = {}): CapabilityIssue[] {
+  const provider = canary.spec.provider ?? options.defaultProvider ?? DEFAULT_PROVIDER;
+  const parsed = parseProvider(provider);
+  if (!parsed) {
+    return [
+      {
+        path: canary.spec.provider === undefined ? '--mesh-provider' : 'spec.provider',
+        message: unsupportedProviderMessage(provider),
+        reason: UNSUPPORTED_BY_PROVIDER,
+        provider,
+      },
+    ];
+  }
+  const name = providerName(parsed);
+  const support: Record<RoutingFeatureName, Support> = ROUTER_SUPPORT[parsed.kind];
+  const issues: CapabilityIssue[] = [];
+  const add = (feature: RoutingFeatureName, path: string, message: string) =>
+    issues.push({
+      path,
+      message: `provider ${name} ${message}`,
+      reason: UNSUPPORTED_BY_PROVIDER,
+      provider: name,
+      feature,
+    });
+  for (const feature of ROUTING_FEATURE_NAMES) {
+    const info = ROUTING_FEATURES[feature];
+    const entry = support[feature];
+    const asked = info.asked(canary);
+    if (entry.level === 'no') {
+      for (const field of asked) {
+        add(
+          feature,
+          field,
+          `cannot ${info.verb}${entry.why ? ` (${entry.why})` : ''}; ${name} can: ${featuresOf(parsed.kind)}`,
+        );
+      }
+      continue;
+    }
+    if (entry.level === 'required' && asked.length === 0) {
+      add(feature, info.fields[0]!, `needs ${info.fields[0]}: ${entry.why}`);
+      continue;
+    }
+    if (asked.length === 0 || !entry.check) continue;
+    for (const issue of entry.check(canary)) {
+      issues.push({
+        path: issue.path,
+        message: `${issue.message} (provider ${name})`,
+        reason: UNSUPPORTED_BY_PROVIDER,
+        provider: name,
+        feature,
+      });
+    }
+  }
+  return issues;
+}
