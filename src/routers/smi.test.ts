@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { canaryWith } from '../../test/support/canaries.ts';
 import { routesFromTrafficSplit, splitWeight, trafficSplitObject } from './smi.ts';
 
-const canary = canaryWith();
+// Weighted routing, as stepWeight asks for it.
+const canary = canaryWith({ analysis: { stepWeight: 10 } });
 
 describe('trafficSplitObject', () => {
   it('splits the apex service between the canary and primary Services, in the chosen API version', () => {
