@@ -6,6 +6,7 @@ import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
+import { figureRows, keyFigures, runJudgeBench, type Scenario } from './judge.ts';
 import { loadAverage } from './proc.ts';
 import {
   compareFigures,
@@ -20,10 +21,10 @@ import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
 import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|startup> [flags]`: each benchmark brings up its own
-// local control plane in .sluice/bench-<name>, prints progress on stderr, a table and — as
-// the very last line on stdout — one line of key=value figures, and writes the full result
-// as JSON under bench/results/.
+// `npm run bench -- <scale|rollback-latency|idle|startup|judge> [flags]`: each benchmark but `judge`
+// brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
+// stderr, a table and — as the very last line on stdout — one line of key=value figures, and
+// writes the full result as JSON under bench/results/.
 
 const RESULTS_DIR = resolve('bench', 'results');
 
@@ -228,6 +229,33 @@ const runStartup = (flags: CommonFlags & StartupOptions) =>
     {},
   );
 
+async function runJudge(flags: { trials: number; seed: number; scenarios: Scenario[] }): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const results = await runJudgeBench({ ...flags, onProgress: (text) => progress.info(text) });
+  const lines: string[] = [];
+  for (const scenario of flags.scenarios) {
+    const title =
+      scenario === 'target'
+        ? 'judge vs fixed rule: canary 10 % of 100 req/s, 0.5 % baseline errors'
+        : 'judge vs fixed rule: 20–200 req/s, canary 5–50 %, 0.1–1 % baseline errors';
+    print(`${title} (${flags.trials} trials per case, seed ${flags.seed})`);
+    for (const row of figureRows(results[scenario])) print(row);
+    print();
+    lines.push(
+      keyValueLine(
+        'judge',
+        { scenario, trials: flags.trials, seed: flags.seed },
+        keyFigures(results[scenario]),
+      ),
+    );
+  }
+  await saveResult(progress, 'judge', started, host, { flags, results });
+  // The target scenario's figures (the ones with targets) are the very last line.
+  for (const line of [...lines].sort((a) => (a.includes('scenario=target') ? 1 : -1))) print(line);
+}
+
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
   const common = (command: Command) =>
@@ -310,6 +338,19 @@ export function buildProgram(): Command {
         ...(opts as unknown as CommonFlags),
         idleS: opts.idle as number,
       });
+    });
+  program
+    .command('judge')
+    .description('the statistical judge against the fixed-threshold rule on generated traffic of known truth')
+    .option('--trials <n>', 'trials per case and scenario', positiveInt, 1000)
+    .option('--seed <n>', 'seed of the first trial (trial i uses seed + i)', positiveInt, 1)
+    .addOption(
+      new Option('--scenario <name...>', 'target: 10 % of 100 req/s at 0.5 % errors; mixed: random traffic')
+        .choices(['target', 'mixed'])
+        .default(['target', 'mixed']),
+    )
+    .action(async (opts: { trials: number; seed: number; scenario: Scenario[] }) => {
+      await runJudge({ trials: opts.trials, seed: opts.seed, scenarios: opts.scenario });
     });
   return program;
 }

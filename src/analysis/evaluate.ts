@@ -1,5 +1,6 @@
 import { durationMs } from '../api/duration.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { basicAuthForm, redact } from '../redact.ts';
 import { builtinQuery, isBuiltinMetric } from './builtins.ts';
 import { CelConditionError, evaluateCondition } from './cel.ts';
 import { createProvider as defaultCreateProvider, type ProviderRequest } from './providers/factory.ts';
@@ -12,12 +13,14 @@ import {
   type MetricProvider,
   type MetricValue,
   type ProviderCredentials,
+  type QueryOptions,
 } from './providers/provider.ts';
 import {
   DEFAULT_METRIC_INTERVAL,
   TemplateRenderError,
   renderTemplate,
   templateModel,
+  type TemplateDialect,
   type TemplateModel,
 } from './template.ts';
 import type {
@@ -195,10 +198,12 @@ export interface AnalysisDeps {
   /** Aborts every query of the step (controller shutdown). */
   signal?: AbortSignal;
   now?: () => number;
+  /** Evaluate every query as of this instant (ms) instead of now: `sluice replay`. */
+  at?: number;
   logger?: Logger;
 }
 
-interface PreparedQuery {
+export interface PreparedQuery {
   query: string;
   provider: MetricProvider;
   /** The check with the template's default conditions filled in. */
@@ -217,22 +222,42 @@ function renderWeb(
   const headers = Object.fromEntries(
     Object.entries(web.headers ?? {}).map(([name, value]) => [
       name,
-      renderTemplate(value, model, `${label} spec.web.headers.${name}`),
+      renderTemplate(value, model, `${label} spec.web.headers.${name}`, 'header'),
     ]),
   );
   return {
     ...web,
-    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`) } : {}),
+    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`, 'url') } : {}),
     ...(web.body ? { body: renderTemplate(web.body, model, `${label} spec.web.body`) } : {}),
     headers,
   };
 }
 
-async function prepareTemplate(
+/** Prometheus takes PromQL; every other provider a language of its own (see TemplateDialect). */
+export function queryDialect(type: string | undefined): TemplateDialect {
+  return !type || type === 'prometheus' ? 'promql' : 'query';
+}
+
+/** Every credential value a provider may send, in the forms it sends them. */
+export function credentialSecrets(credentials: ProviderCredentials | undefined): string[] {
+  if (!credentials) return [];
+  const { basicAuth } = credentials;
+  return [
+    ...(credentials.secret?.values() ?? []),
+    ...(credentials.bearerToken ? [credentials.bearerToken] : []),
+    ...(basicAuth ? [basicAuth.password, basicAuthForm(basicAuth.username, basicAuth.password)] : []),
+    ...Object.values(credentials.headers ?? {}),
+    ...(credentials.datadog ? [credentials.datadog.apiKey, credentials.datadog.applicationKey] : []),
+  ].filter((value) => value.trim().length > 0);
+}
+
+/** Renders a MetricTemplate's query for `model` and builds its provider (shared with the judge). */
+export async function prepareTemplate(
   check: MetricCheck & { templateRef: { name: string; namespace?: string } },
   deps: AnalysisDeps,
   model: TemplateModel,
   intervalMs: number,
+  secrets: string[],
 ): Promise<PreparedQuery> {
   const { canary } = deps;
   const create = deps.createProvider ?? defaultCreateProvider;
@@ -252,13 +277,14 @@ async function prepareTemplate(
     if (spec.web.timeout) timeoutMs = durationMs(spec.web.timeout, `${label} spec.web.timeout`);
   } else {
     if (!spec.query) throw new Error(`${label} has no spec.query`);
-    query = renderTemplate(spec.query, model, label);
+    query = renderTemplate(spec.query, model, label, queryDialect(providerSpec.type));
   }
   let credentials: ProviderCredentials | undefined;
   if (providerSpec.secretRef) {
     if (!deps.getCredentials)
       throw new Error(`${label}: provider.secretRef is set but no Secret reader was given`);
     credentials = await deps.getCredentials(ref.namespace, providerSpec.secretRef);
+    secrets.push(...credentialSecrets(credentials));
   }
   let provider: MetricProvider;
   try {
@@ -282,7 +308,8 @@ async function prepareTemplate(
   return { query, provider, check: effective, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
-async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<PreparedQuery> {
+/** `secrets` receives the credential values read for the check, for redacting its errors. */
+async function prepare(check: MetricCheck, deps: AnalysisDeps, secrets: string[]): Promise<PreparedQuery> {
   const { canary } = deps;
   const create = deps.createProvider ?? defaultCreateProvider;
   const interval = check.interval || DEFAULT_METRIC_INTERVAL;
@@ -297,10 +324,10 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
     });
 
   if (check.templateRef) {
-    return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs);
+    return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs, secrets);
   }
   if (check.query) {
-    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`);
+    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`, 'promql');
     return { query, provider: prometheus(), check };
   }
   if (isBuiltinMetric(check.name)) {
@@ -309,6 +336,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
       builtinQuery(canary.provider, check.name),
       model,
       `built-in ${check.name} (${provider})`,
+      'promql',
     );
     return { query, provider: prometheus(), check };
   }
@@ -330,28 +358,60 @@ async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error
   }
 }
 
-async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
+/** Provider types that evaluate a query at a past instant (`QueryOptions.at`), for replay. */
+export const HISTORICAL_PROVIDER_TYPES = ['prometheus', 'datadog'] as const;
+
+/**
+ * Runs one prepared query with the analysis' timeout, abort signal and instant (`deps.at`);
+ * `run` picks the provider method (a number, or labelled series for the judge).
+ */
+export async function runPrepared<T>(
+  prepared: PreparedQuery,
+  deps: Pick<AnalysisDeps, 'queryTimeoutMs' | 'signal' | 'at' | 'logger'>,
+  what: string,
+  run: (provider: MetricProvider, query: string, options: QueryOptions) => Promise<T>,
+): Promise<T> {
   const logger = deps.logger ?? silentLogger;
+  const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const type = prepared.provider.type;
+  if (deps.at !== undefined && !(HISTORICAL_PROVIDER_TYPES as readonly string[]).includes(type)) {
+    throw new MetricError('query', {
+      provider: type,
+      query: prepared.query,
+      message: `${type} provider cannot answer for a past instant; sluice replay reads ${HISTORICAL_PROVIDER_TYPES.join(' and ')}`,
+    });
+  }
+  logger.debug({ metric: what, provider: type, query: prepared.query }, 'running metric query');
+  const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
+  return withDeadline(
+    run(prepared.provider, prepared.query, {
+      signal,
+      timeoutMs,
+      ...(deps.at === undefined ? {} : { at: deps.at }),
+    }),
+    timeoutMs + Math.min(1000, timeoutMs),
+    () =>
+      new MetricError('timeout', {
+        provider: type,
+        query: prepared.query,
+        message: `${type} did not answer within ${timeoutMs}ms: ${prepared.query}`,
+      }),
+  );
+}
+
+async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
   let query: string | undefined;
+  const secrets: string[] = [];
   try {
-    const prepared = await prepare(check, deps);
+    const prepared = await prepare(check, deps, secrets);
     query = prepared.query;
-    const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const type = prepared.provider.type;
-    logger.debug({ metric: check.name, provider: type, query }, 'running metric query');
-    const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
-    const value = await withDeadline(
-      prepared.provider.runQuery(prepared.query, { signal, timeoutMs }),
-      timeoutMs + Math.min(1000, timeoutMs),
-      () =>
-        new MetricError('timeout', {
-          provider: type,
-          query: prepared.query,
-          message: `${type} did not answer within ${timeoutMs}ms: ${prepared.query}`,
-        }),
+    const value = await runPrepared(prepared, deps, check.name, (provider, text, options) =>
+      provider.runQuery(text, options),
     );
     return evaluateMetric(prepared.check, { value }, query);
   } catch (error) {
+    // A provider's error may quote its answer, and servers echo credentials back.
+    if (error instanceof Error && secrets.length > 0) error.message = redact(error.message, secrets);
     return evaluateMetric(check, { error }, query);
   }
 }

@@ -8,6 +8,7 @@ import { registerController } from './controller.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
+import { registerReplay } from './replay.ts';
 
 /**
  * The `sluice` command. Each area registers its own subcommands with a
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDev(program);
   registerLoadtester(program);
+  registerReplay(program);
   return program;
 }
 
