@@ -13,7 +13,7 @@ import {
 import { PRIMARY_ONLY } from './router.ts';
 
 const canaryWith = (spec: Partial<CanaryInput['spec']> = {}) =>
-  fixture({ service: { port: 80, gatewayRefs: [{ name: 'edge' }] }, ...spec }, { uid: 'u-1' });
+  fixture({ service: { port: 80, gatewayRefs: [{ name: 'edge' }] }, ...spec }, { metadata: { uid: 'u-1' } });
 
 const backend = (name: string, weight: number) => ({ group: '', kind: 'Service', name, port: 80, weight });
 const split = (primaryWeight: number, canaryWeight: number) => ({

@@ -13,7 +13,7 @@ import {
 import { PRIMARY_ONLY } from './router.ts';
 
 const canaryWith = (spec: Partial<CanaryInput['spec']> = {}, status?: JsonObject) =>
-  fixture(spec, { uid: 'u-1', ...(status ? { status } : {}) });
+  fixture(spec, { metadata: { uid: 'u-1' }, ...(status ? { status } : {}) });
 
 const split = (primaryWeight: number, canaryWeight: number) => ({
   primaryWeight,

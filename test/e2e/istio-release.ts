@@ -3,8 +3,6 @@ import type { LoadCounts } from '../../src/dev/loadgen.ts';
 import type { AnalysisResult } from '../../src/api/status.ts';
 import {
   analysisOf,
-  answersOf,
-  APP,
   canaryShare,
   DURATION,
   expectInOrder,
@@ -85,8 +83,8 @@ export function istioRelease(release: IstioRelease): void {
       await s.expectIstioOnPrimary();
       expect(await s.targetReplicas()).toBe(0);
       if (fault) {
-        const answers = await answersOf(s.stack, `${APP}-primary`);
-        expect(answers.map((a) => a.version)).toEqual(answers.map(() => '1.0.0'));
+        const versions = await s.primaryVersions();
+        expect(versions).toEqual(versions.map(() => '1.0.0'));
       }
       await s.expectAnsweredByPrimary('real traffic answered by the primary only, without errors', {
         atLeast: 20,

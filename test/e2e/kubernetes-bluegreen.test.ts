@@ -5,7 +5,6 @@ import {
   canaryShare,
   DURATION,
   expectInOrder,
-  IMAGE,
   SUCCESS_RATE,
   useScenario,
   expectHealthyAnalysis,
@@ -70,16 +69,7 @@ describe('e2e: Kubernetes blue/green', () => {
       ]),
     );
 
-    expect((await s.primary()).image).toBe(`${IMAGE}:1.1.0`);
     expect(await apexSelector(ns.kube, ns.name)).toBe(`app=${APP}-primary`);
-    expect(await s.targetReplicas()).toBe(0);
-    // Once the primary's pods have rolled, every request is answered by it, as 1.1.0.
-    await s.expectAnsweredByPrimary("users' traffic answered by the primary as 1.1.0", {
-      load: 'users',
-      atLeast: 10,
-      version: '1.1.0',
-      timeoutMs: 30_000,
-    });
-    await s.waitForSlack('Slack told "promotion completed"', 'promotion completed');
+    await s.expectPromoted('1.1.0', 'users');
   });
 });

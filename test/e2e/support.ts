@@ -578,6 +578,28 @@ export class Scenario {
     );
   }
 
+  /**
+   * After a promotion to `version`: the primary runs it, the target is scaled to zero, and
+   * once the primary's pods rolled, `load`'s requests are answered by it as `version`;
+   * Slack said so.
+   */
+  async expectPromoted(version: string, load: string): Promise<void> {
+    expect((await this.primary()).image).toBe(`${IMAGE}:${version}`);
+    expect(await this.targetReplicas()).toBe(0);
+    await this.expectAnsweredByPrimary(`${load}' traffic answered by the primary as ${version}`, {
+      load,
+      atLeast: 10,
+      version,
+      timeoutMs: 30_000,
+    });
+    await this.waitForSlack('Slack told "promotion completed"', 'promotion completed');
+  }
+
+  /** The versions the primary's ready processes answer as. */
+  async primaryVersions(): Promise<string[]> {
+    return (await answersOf(this.stack, `${APP}-primary`)).map((a) => a.version);
+  }
+
   /** The controller's delivery counters of this namespace and strategy. */
   async expectDeliveryMetrics(
     strategy: string,
