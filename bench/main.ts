@@ -19,8 +19,9 @@ import {
 } from './report.ts';
 import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.ts';
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
+import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|judge> [flags]`: each benchmark but `judge`
+// `npm run bench -- <scale|rollback-latency|idle|startup|judge> [flags]`: each benchmark but `judge`
 // brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
 // stderr, a table and — as the very last line on stdout — one line of key=value figures, and
 // writes the full result as JSON under bench/results/.
@@ -165,11 +166,11 @@ async function runScale(
 }
 
 /**
- * A benchmark of one configuration (rollback-latency, idle): its own control plane, the
+ * A benchmark of one configuration (rollback-latency, idle, startup): its own control plane, the
  * controllers alternately for each round, the medians, the JSON result and the key=value line.
  */
 async function runEach<R extends { controller: ControllerKind; figures: Figures; load: number[] }>(
-  bench: 'rollback-latency' | 'idle',
+  bench: 'rollback-latency' | 'idle' | 'startup',
   flags: CommonFlags,
   runOne: (env: BenchEnv, kind: ControllerKind, round: number) => Promise<R>,
   title: (loads: string) => string,
@@ -216,6 +217,16 @@ const runIdle = (flags: CommonFlags & IdleOptions) =>
     (loads) =>
       `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${loads})`,
     { n: flags.canaries },
+  );
+
+const runStartup = (flags: CommonFlags & StartupOptions) =>
+  runEach<StartupRun>(
+    'startup',
+    flags,
+    (env, _kind, round) => startupRun(env, round, flags),
+    (loads) =>
+      `startup: the controller with nothing to reconcile, ${flags.idleS}s idle (median of ${flags.rounds} round(s); load1 at start: ${loads})`,
+    {},
   );
 
 async function runJudge(flags: { trials: number; seed: number; scenarios: Scenario[] }): Promise<void> {
@@ -316,6 +327,18 @@ export function buildProgram(): Command {
       interval: opts.interval as string,
     });
   });
+  program
+    .command('startup')
+    .description('the controller started with nothing to reconcile: time to ready, memory at idle')
+    .option('--keep', 'leave the control plane running afterwards', false)
+    .option('--rounds <n>', 'repeat (medians are reported)', positiveInt, 5)
+    .option('--idle <seconds>', 'idle time after ready, measured', positiveInt, 30)
+    .action(async (opts: Record<string, unknown>) => {
+      await runStartup({
+        ...(opts as unknown as CommonFlags),
+        idleS: opts.idle as number,
+      });
+    });
   program
     .command('judge')
     .description('the statistical judge against the fixed-threshold rule on generated traffic of known truth')

@@ -8,7 +8,7 @@ import {
   renderMermaid,
   renderStateTable,
   renderTransitionTable,
-} from '../src/machine/diagram.ts';
+} from './state-diagram.ts';
 
 // The hand-written part. {{…}} markers are replaced with tables and the diagram generated
 // from the machine, so the picture never drifts from the code.

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { runDemo, type DemoProvider } from '../dev/demo.ts';
-import { consoleProgress } from '../dev/progress.ts';
+import { loadDevStack } from './dev-stack.ts';
+
+const PROVIDERS = ['istio', 'gatewayapi'] as const;
 
 /** `sluice demo`: the main job — a release promoted and a bad one rolled back, live, on loopback. */
 export function registerDemo(program: Command): void {
@@ -9,14 +10,13 @@ export function registerDemo(program: Command): void {
     .description(
       'run the local demo: a healthy release promoted and a bad one rolled back, with live progress',
     )
-    .addOption(
-      new Option('--provider <provider>', 'routing through')
-        .choices(['istio', 'gatewayapi'])
-        .default('istio'),
-    )
+    .addOption(new Option('--provider <provider>', 'routing through').choices(PROVIDERS).default('istio'))
     .option('--keep', 'leave everything running afterwards (Ctrl-C stops it)')
     .option('--dir <path>', 'state directory', '.sluice/demo')
-    .action(async (options: { provider: DemoProvider; keep?: boolean; dir: string }) => {
+    .action(async (options: { provider: (typeof PROVIDERS)[number]; keep?: boolean; dir: string }) => {
+      // The demo and the local stack load only now (dev-stack.ts).
+      const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
+      const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
       const code = await runDemo({
         provider: options.provider,
         keep: Boolean(options.keep),

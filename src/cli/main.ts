@@ -1,6 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { isEntryPoint } from '../entry-point.ts';
 import { VERSION } from '../version.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
@@ -51,14 +50,4 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) await run(process.argv);
+if (isEntryPoint(import.meta.url)) await run(process.argv);
