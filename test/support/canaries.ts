@@ -26,3 +26,15 @@ export function canaryWith(
   if (!parsed.ok) throw new Error(formatIssues(object, parsed.issues));
   return parsed.canary;
 }
+
+/** The printer columns `kubectl get canaries` shows (after NAME), in order. */
+export const CANARY_COLUMNS = [
+  'Status',
+  'Weight',
+  'FailedChecks',
+  'Interval',
+  'Mirror',
+  'StepWeight',
+  'MaxWeight',
+  'LastTransitionTime',
+];
