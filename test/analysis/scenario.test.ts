@@ -76,22 +76,30 @@ function kindOf(name: string): 'success' | 'duration' | 'errors' | 'latency' | '
   return name;
 }
 
+/** What a healthy workload's checks give (the first phase, and the base of the others). */
+const HEALTHY: Record<string, Expectation> = {
+  success: pass(99.9, 100),
+  duration: pass(...OK_P99),
+  errors: pass(0),
+  latency: pass(...OK_P99),
+  gate: pass(0),
+  'cpu-throttling': pass(0),
+  'container-restarts': pass(0),
+  'oom-kills': pass(0),
+  'memory-saturation': pass(29.9, 30.1),
+};
+
+/** The expectation per check name: `expected` by kind of check (see kindOf). */
+const byKind =
+  (expected: Record<string, Expectation>) =>
+  (name: string): Expectation =>
+    expected[kindOf(name)]!;
+
 const phases: Phase[] = [
   {
     name: 'healthy',
     enter: () => exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 }),
-    expect: (name) =>
-      ({
-        success: pass(99.9, 100),
-        duration: pass(...OK_P99),
-        errors: pass(0),
-        latency: pass(...OK_P99),
-        gate: pass(0),
-        'cpu-throttling': pass(0),
-        'container-restarts': pass(0),
-        'oom-kills': pass(0),
-        'memory-saturation': pass(29.9, 30.1),
-      })[kindOf(name)]!,
+    expect: byKind(HEALTHY),
   },
   {
     name: 'error rate 5 %, CPU throttled, memory near the limit, an OOM kill',
