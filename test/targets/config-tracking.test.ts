@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, kubernetesCanaryFor, exists, read, sluiceFor, applyConfig } from './fixtures.ts';
+import {
+  APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  kubernetesCanaryFor,
+  exists,
+  read,
+  sluiceFor,
+  applyConfig,
+} from './fixtures.ts';
 
 // ConfigMap and Secret tracking on the real apiserver: a config-only change is a new
 // revision; promotion copies configs to -primary and points the primary at the copies;
