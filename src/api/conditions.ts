@@ -87,6 +87,8 @@ export interface PhaseConditionsInput {
   generation?: number;
   /** Detail for the Ready condition, e.g. "Canary analysis failed: 5 of 5 checks failed". */
   message?: string;
+  /** A more precise reason than the phase's own, while the phase holds (AnalysisInconclusive). */
+  reason?: string;
   now: Date;
 }
 
@@ -95,7 +97,7 @@ export function conditionsForPhase(
   previous: readonly Condition[] | undefined,
   input: PhaseConditionsInput,
 ): Condition[] {
-  const mapping = PHASE_CONDITIONS[input.phase];
+  const mapping = { ...PHASE_CONDITIONS[input.phase], ...(input.reason ? { reason: input.reason } : {}) };
   const message = input.message ?? `Canary is ${input.phase}`;
   const generation = input.generation;
   let conditions = setCondition(
