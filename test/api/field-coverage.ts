@@ -127,7 +127,9 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.service.canary': { tested: SERVICES, mentions: "track: 'canary'" },
   'spec.analysis.interval': { tested: PLAN },
   'spec.analysis.threshold': { tested: ['src/machine/machine.test.ts'] },
-  'spec.analysis.inconclusiveLimit': { tested: ['src/machine/machine.test.ts'] },
+  'spec.analysis.inconclusiveLimit': {
+    tested: ['src/machine/machine.test.ts', 'test/controller/inconclusive.test.ts'],
+  },
   'spec.analysis.maxWeight': { routing: 'weights', tested: routersWithWeights(), mentions: 'stepWeight' },
   'spec.analysis.stepWeight': { routing: 'weights', tested: routersWithWeights() },
   'spec.analysis.stepWeights': { routing: 'weights', tested: routersWithWeights(), mentions: 'stepWeight' },
