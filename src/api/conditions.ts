@@ -99,6 +99,8 @@ export interface PhaseConditionsInput {
   generation?: number;
   /** Detail for the Ready condition, e.g. "Canary analysis failed: 5 of 5 checks failed". */
   message?: string;
+  /** A more precise reason than the phase's own, while the phase holds (AnalysisInconclusive). */
+  reason?: string;
   now: Date;
 }
 
@@ -107,7 +109,7 @@ export function conditionsForPhase(
   previous: readonly Condition[] | undefined,
   input: PhaseConditionsInput,
 ): Condition[] {
-  const mapping = PHASE_CONDITIONS[input.phase];
+  const mapping = { ...PHASE_CONDITIONS[input.phase], ...(input.reason ? { reason: input.reason } : {}) };
   const message = input.message ?? `Canary is ${input.phase}`;
   // Stalled and Reconciling carry the phase's reason and message while they are True.
   const flag = (on: boolean, offReason: string) =>

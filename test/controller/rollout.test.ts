@@ -81,7 +81,9 @@ describe('sluice controller: a full promotion and a full rollback', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text();
     expect(metrics).toMatch(/sluice_canary_promotions_total\{namespace="[^"]+",strategy="canary"\} 1/);
-    expect(metrics).toMatch(/sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary"\} 1/);
+    expect(metrics).toMatch(
+      /sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary",source="detection"\} 1/,
+    );
   });
 
   it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {

@@ -268,8 +268,8 @@ export function CanaryPage(props: {
                     {a.dryRun ? ' (dry run)' : ''}
                   </th>
                   <td class={a.passed ? 'ok-text' : 'bad-text'}>
-                    <span aria-hidden="true">{a.passed ? '✔ ' : '✖ '}</span>
-                    {a.passed ? 'passed' : 'failed'}
+                    <span aria-hidden="true">{a.passed ? '✔ ' : a.inconclusive ? '? ' : '✖ '}</span>
+                    {a.passed ? 'passed' : a.inconclusive ? 'inconclusive' : 'failed'}
                   </td>
                   <td>
                     {a.canary !== undefined && a.primary !== undefined
