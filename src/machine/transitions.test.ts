@@ -41,7 +41,14 @@ function midRollout(): Context {
     { id: 2, kind: 'runWebhooks', type: 'rollback', phase: 'Progressing', revision: 'rev-2' },
     { id: 3, kind: 'promote', revision: 'rev-2' },
   ];
-  d.round = { openedAt: T0, awaiting: [1, 2], failures: ['error rate 7 > 5'], rollback: null, gate: null };
+  d.round = {
+    openedAt: T0,
+    awaiting: [1, 2],
+    failures: ['error rate 7 > 5'],
+    mutedFailures: 0,
+    rollback: null,
+    gate: null,
+  };
   return d;
 }
 

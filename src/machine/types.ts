@@ -32,6 +32,8 @@ export type Observation =
       passed: boolean;
       name?: string;
       message?: string;
+      /** Every failing hook has `muteAlert`: the failure is recorded as an Event, not sent to chat. */
+      muteAlert?: boolean;
     }
   /** The answer to a `runAnalysis` effect; `noData` counts as a failed check. */
   | {
@@ -83,7 +85,14 @@ export const Effect = z.discriminatedUnion('kind', [
   }),
   /** Run every metric check of `analysis.metrics` once. */
   z.object({ id: effectId, kind: z.literal('runAnalysis'), revision: z.string() }),
-  z.object({ id: effectId, kind: z.literal('notify'), severity: Severity, message: z.string() }),
+  /** Tell the chat notifiers; `muted`: a failed webhook with muteAlert, told to nobody (its Event stays). */
+  z.object({
+    id: effectId,
+    kind: z.literal('notify'),
+    severity: Severity,
+    message: z.string(),
+    muted: z.boolean().optional(),
+  }),
   /**
    * A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks.
    * `step` marks a routine step of a rollout (a weight, an iteration, a pause): status says
@@ -122,6 +131,8 @@ export const Round = z.object({
   openedAt: time,
   awaiting: z.array(effectId),
   failures: z.array(z.string()),
+  /** How many of the failures come from webhooks with muteAlert: all of them mutes the alert. */
+  mutedFailures: z.int().min(0).default(0),
   /** Set when a rollback webhook asked for a rollback. */
   rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
