@@ -269,6 +269,31 @@ describe('CanaryReconciler', () => {
     }
   });
 
+  it('rolls back a release whose effects keep failing for progressDeadlineSeconds, saying why', async () => {
+    const { reconciler, target, router, status, clock, events, initialize } = setup(
+      canaryObject({ stepWeight: 10, maxWeight: 100 }, { progressDeadlineSeconds: 120 }),
+    );
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
+    for (let i = 0; i < 2; i += 1) {
+      clock.now += MINUTE;
+      await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
+      expect(status().phase).toBe('Progressing');
+    }
+    // Two minutes after the first failure.
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(status().phase).toBe('Failed');
+    expect(status().message).toBe(
+      'rolling back: no progress within the progress deadline (120s): could not setRoutes: the server is currently unable to handle the request',
+    );
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events).toContain(`Warning RolledBack: ${status().message}`);
+  });
+
   it('records what a command came to in status.lastCommand.result', async () => {
     const { reconciler, store, status, initialize } = setup();
     await initialize();

@@ -138,6 +138,12 @@ export class CanaryReconciler {
   private readonly effects: EffectRunner;
   /** The uid each key was last seen with: a Canary deleted and created again starts afresh. */
   private readonly uids = new Map<string, string | undefined>();
+  /**
+   * Since when each canary's effects keep failing with errors that may go away, and the last
+   * one: after progressDeadlineSeconds the machine is told (NO_PROGRESS) and rolls back.
+   * Kept in memory: a new leader starts the clock again, so the wait is at most doubled.
+   */
+  private readonly failing = new Map<string, { since: number; reason: string }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -163,6 +169,11 @@ export class CanaryReconciler {
     const previous = this.status.latest(key, run.object);
     // 1. Observe: the target, a command, answers that arrived, the clock.
     const seen = await this.observe(run, prepared, previous);
+    const stuck = this.failing.get(key);
+    if (stuck && seen.now - stuck.since >= prepared.plan.progressDeadlineMs) {
+      seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
+      this.failing.delete(key);
+    }
     // 2. Step: the machine decides.
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
@@ -178,6 +189,12 @@ export class CanaryReconciler {
     const permanent =
       carried.issue ??
       (carried.failure && permanentIssue(carried.failure.effect.kind, carried.failure.error));
+    if (carried.failure && !permanent) {
+      const reason = `could not ${carried.failure.effect.kind}: ${apiErrorMessage(carried.failure.error)}`;
+      this.failing.set(key, { since: this.failing.get(key)?.since ?? seen.now, reason });
+    } else {
+      this.failing.delete(key);
+    }
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
@@ -368,6 +385,7 @@ export class CanaryReconciler {
 
   private drop(key: string): void {
     this.uids.delete(key);
+    this.failing.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }
@@ -385,6 +403,7 @@ export class CanaryReconciler {
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.uids.clear();
+    this.failing.clear();
     this.status.reset();
     this.effects.reset();
   }

@@ -45,6 +45,11 @@ export type Observation =
     }
   /** A person's command (the controller reads it from the Canary's annotations once per id). */
   | { type: 'MANUAL'; now: number; command: ManualCommand }
+  /**
+   * The controller could not carry out the rollout's effects for progressDeadlineSeconds
+   * (an error that keeps coming back): an analysing rollout rolls back, saying why.
+   */
+  | { type: 'NO_PROGRESS'; now: number; reason: string }
   /** The spec changed (the driver sends it by itself when the plan's fingerprint changes). */
   | { type: 'SPEC_CHANGED'; now: number }
   /** The controller carried out an effect (other than runWebhooks/runAnalysis, which answer with results). */
