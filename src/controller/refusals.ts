@@ -52,13 +52,23 @@ export function permanentIssue(effect: string, error: unknown): ValidationIssue 
   }
   if (isFieldError(error)) return fieldIssue(error);
   if (error instanceof TemplateRenderError) return { path: '', message: error.message };
-  const code = statusCode(error);
+  const code = apiStatus(error);
   if (code !== undefined && PERMANENT_STATUSES.has(code)) {
     return {
       path: effect,
       message: `the apiserver refused it (${code}): ${apiErrorMessage(error)}`,
       reason: API_REFUSED_REASON,
     };
+  }
+  return undefined;
+}
+
+/** The apiserver's HTTP status behind an error, also when a helper wrapped it (`cause`). */
+function apiStatus(error: unknown): number | undefined {
+  for (let current = error, depth = 0; current !== undefined && depth < 5; depth += 1) {
+    const code = statusCode(current);
+    if (code !== undefined) return code;
+    current = current instanceof Error ? current.cause : undefined;
   }
   return undefined;
 }

@@ -89,7 +89,7 @@ describe('stalls and deletions through the controller', () => {
       namespace: ns.name,
       args: ['--no-leader-elect', '--allowed-url-hosts', 'cluster-local,127.0.0.1'],
     });
-    for (const name of ['good', 'blue', 'mesh', 'svc', 'hook', 'flight', 'gone', 'broken']) {
+    for (const name of ['good', 'blue', 'mesh', 'svc', 'hook', 'flight', 'gone', 'broken', 'refused']) {
       await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name }));
     }
   });
@@ -191,6 +191,29 @@ describe('stalls and deletions through the controller', () => {
     const canary = await readCanary(ns.kube, ns.name, 'flight');
     expect(canary.status?.canaryWeight).toBe(0);
     expect(await virtualServiceWeights('flight')).toEqual([100, 0]);
+  });
+
+  it('stalls on a write the apiserver refuses, naming the object and the apiserver’s message', async () => {
+    const refused = canaryObject(
+      ns.name,
+      { provider: 'gatewayapi', analysis: { interval: '10s', stepWeight: 50, maxWeight: 50 } },
+      'refused',
+    );
+    // The HTTPRoute CRD's own schema refuses the host name; Sluice's API passes it on.
+    refused.spec.service = {
+      port: 9898,
+      hosts: ['Not_A_Host'],
+      gatewayRefs: [{ name: 'public' }],
+    } as typeof refused.spec.service;
+    await applyAsUser(ns.kube, refused);
+    const condition = await waitStalled('refused');
+    expect(condition.reason).toBe('ApiRefused');
+    expect(condition.message).toMatch(
+      /the apiserver refused it \(422\): .*HTTPRoute.*"refused" is invalid.*hostnames/,
+    );
+    await eventWith('refused', 'the apiserver refused it (422)');
+    const canary = await readCanary(ns.kube, ns.name, 'refused');
+    expect(canary.status?.phase).not.toBe('Progressing');
   });
 
   it('lets a Canary with revertOnDeletion go within progressDeadlineSeconds when its target is gone', async () => {
