@@ -53,6 +53,16 @@ function setup(object: CanaryObject = canaryObject(), deps: Partial<ReconcilerDe
     await reconciler.reconcile(KEY);
     expect(status().phase).toBe('Initialized');
   };
+  /** Initializes, then a new revision arrives and the release takes its first step. */
+  const firstStep = async () => {
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+  };
   return {
     store,
     target,
@@ -66,6 +76,7 @@ function setup(object: CanaryObject = canaryObject(), deps: Partial<ReconcilerDe
     statusPatches,
     until,
     initialize,
+    firstStep,
   };
 }
 
@@ -166,14 +177,8 @@ describe('CanaryReconciler', () => {
   });
 
   it('sends a rollout in flight back to the primary when its spec turns to what the provider cannot do', async () => {
-    const { reconciler, store, target, router, status, clock, initialize } = setup();
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
-    clock.now += MINUTE;
-    await reconciler.reconcile(KEY);
-    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+    const { reconciler, store, router, status, firstStep } = setup();
+    await firstStep();
     const object = store.get('shop', 'podinfo')!;
     const spec = object.spec as { analysis: object };
     store.put({
@@ -223,16 +228,10 @@ describe('CanaryReconciler', () => {
   });
 
   it('stalls on an effect the apiserver refuses, naming its message, and sends traffic back to the primary', async () => {
-    const { reconciler, target, router, status, clock, events, scheduled, initialize } = setup(
+    const { reconciler, router, status, clock, events, scheduled, firstStep } = setup(
       canaryObject({ maxWeight: 100 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
-    clock.now += MINUTE;
-    await reconciler.reconcile(KEY);
-    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+    await firstStep();
     router.failSetRoutes = apiError(
       422,
       'VirtualService.networking.istio.io "podinfo" is invalid: spec.http[0].route[1].weight: Invalid value',

@@ -856,12 +856,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'effects that keep failing roll a canary waiting for promotion back too',
-    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      for (let i = 0; i < 5; i++) sim.tick();
-      expect(sim.phase).toBe('WaitingPromotion');
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'NO_PROGRESS', reason: 'could not scaleCanary: 500' });
     },
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
