@@ -82,7 +82,7 @@ export const HandledCommand = z.object({
     .string()
     .optional()
     .describe(
-      'Accepted, or why it was ignored (commandResult in src/api/commands.ts; the controller does not write it yet)',
+      'Accepted, or why it was ignored (the machine\'s words, e.g. "abort ignored: the canary is Initialized")',
     ),
 });
 export type HandledCommand = z.output<typeof HandledCommand>;

@@ -31,12 +31,14 @@ export function isFieldError(error: unknown): error is FieldError {
   );
 }
 
-/** A FieldError as the issue the controller stalls the Canary with. */
+/** A FieldError as the issue the controller stalls the Canary with, the values that work named. */
 export function fieldIssue(error: FieldError): ValidationIssue {
   const at = error.message.indexOf(`${error.field} `);
+  const message = at >= 0 ? error.message.slice(at + error.field.length + 1) : error.message;
+  const named = error.supported.length === 0 || error.supported.every((value) => message.includes(value));
   return {
     path: error.field,
-    message: at >= 0 ? error.message.slice(at + error.field.length + 1) : error.message,
+    message: named ? message : `${message}; expected ${error.supported.join(' or ')}`,
   };
 }
 

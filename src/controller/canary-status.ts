@@ -26,8 +26,13 @@ export interface RolloutStatusInput {
   /** What effect answers added (status.lastAnalysis). */
   reported: Partial<CanaryStatus>;
   lastCommand: HandledCommand | undefined;
+  /** The session cookies the routes pin users with (sessionAffinityStatus in src/routers/session.ts). */
+  sessionAffinity: Pick<CanaryStatus, (typeof AFFINITY_FIELDS)[number]>;
   now: number;
 }
+
+/** Status fields of session affinity: gone from the status when the spec no longer asks for it. */
+const AFFINITY_FIELDS = ['sessionAffinityCookie', 'previousSessionAffinityCookie'] as const;
 
 export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
   const { previous, result, failure, generation, now } = input;
@@ -53,10 +58,12 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
     ...(machine.lastAppliedSpec !== undefined && machine.lastAppliedSpec !== previous.lastAppliedSpec
       ? { revisionDetectedAt: new Date(now).toISOString() }
       : {}),
+    ...input.sessionAffinity,
   };
   if (input.release && Object.keys(input.release).length > 0) status.release = input.release;
   else delete status.release;
   for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
+  for (const field of AFFINITY_FIELDS) if (!(field in input.sessionAffinity)) delete status[field];
   return status;
 }
 

@@ -2,6 +2,7 @@ import type { Canary } from '../api/canary.ts';
 import { sameRoutes } from '../api/routes.ts';
 import type { Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
+import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { mergeHappened, type Happened, type PersistedMachine, type StepResult } from '../machine/driver.ts';
@@ -34,6 +35,8 @@ export interface Carried {
   failure: EffectFailure | undefined;
   /** What answers added to the status, newest last (status.lastAnalysis). */
   reported: Partial<CanaryStatus>;
+  /** An answer that can never change (a gate whose URL is refused): the Canary stalls with it. */
+  issue: ValidationIssue | undefined;
 }
 
 /** The canary a reconcile works on, as the effects need it. */
@@ -71,6 +74,8 @@ interface Running {
   /** A reconcile is waiting for its analyses: their answers need no requeue. */
   collecting: boolean;
   reported: Partial<CanaryStatus>;
+  /** The last answer that can never change, until a reconcile stalls with it. */
+  issue: ValidationIssue | undefined;
   routedGeneration: number | undefined;
   lastDriftCheck: number;
 }
@@ -95,6 +100,7 @@ export class EffectRunner {
         answers: [],
         collecting: false,
         reported: {},
+        issue: undefined,
         routedGeneration: undefined,
         lastDriftCheck: 0,
       };
@@ -119,7 +125,13 @@ export class EffectRunner {
   /** Carries out `first.effects` and whatever the machine asks for after each completion. */
   async carryOut(key: string, first: StepResult, work: EffectWork): Promise<Carried> {
     const running = this.of(key);
-    const carried: Carried = { result: first, happened: first.happened, failure: undefined, reported: {} };
+    const carried: Carried = {
+      result: first,
+      happened: first.happened,
+      failure: undefined,
+      reported: {},
+      issue: undefined,
+    };
     const ctx: EffectContext = {
       canary: work.canary,
       subject: work.subject,
@@ -150,6 +162,7 @@ export class EffectRunner {
           running.inflight.delete(effect.id);
           running.answers.push(answer.observation);
           if (answer.status) running.reported = { ...running.reported, ...answer.status };
+          if (answer.issue) running.issue = answer.issue;
           // While this reconcile waits for its own analyses it takes the answer itself.
           if (!running.collecting) this.deps.requeue(key);
         }),
@@ -207,6 +220,8 @@ export class EffectRunner {
       await this.correctDrift(ctx, carried.result, work.log);
     }
     carried.reported = running.reported;
+    carried.issue = running.issue;
+    running.issue = undefined;
     return carried;
   }
 

@@ -1,6 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import { releaseAnnotations, type Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
+import type { ValidationIssue } from '../api/validate.ts';
 import {
   analysisOutcome,
   lastAnalysisEntry,
@@ -11,7 +12,13 @@ import {
 import { kubeLookups } from '../analysis/kube.ts';
 import { canaryContext } from '../analysis/types.ts';
 import type { CanaryWebhook } from '../hooks/types.ts';
-import { canaryChecksum, runWebhooks, sendEventWebhooks, type WebhookDeps } from '../hooks/webhook.ts';
+import {
+  alertMuted,
+  canaryChecksum,
+  runWebhooks,
+  sendEventWebhooks,
+  type WebhookDeps,
+} from '../hooks/webhook.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Effect, Observation } from '../machine/types.ts';
@@ -20,6 +27,7 @@ import type { EventRecorder, EventSubject } from '../notify/events.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
 import type { Target } from '../targets/target.ts';
 import type { ControllerMetrics } from './metrics.ts';
+import { URL_NOT_ALLOWED_REASON } from './refusals.ts';
 
 /** What carrying out one canary's effects needs; built per reconcile. */
 export interface EffectContext {
@@ -138,6 +146,11 @@ export async function runSyncEffect(
       break;
     }
     case 'notify': {
+      // A webhook with muteAlert failed: its Event is recorded (recordEvent), chat is not told.
+      if (effect.muted) {
+        deps.log.info({ message: effect.message }, 'alert muted by the webhook (muteAlert)');
+        break;
+      }
       void deps.notifications
         .notify(canary.spec.analysis.alerts, {
           canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
@@ -154,6 +167,18 @@ export async function runSyncEffect(
             ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
           },
         })
+        .then((report) => {
+          // --allowed-url-hosts refused an alert provider's URL: a person must see it.
+          for (const failed of report.failed) {
+            if (!failed.refused) continue;
+            void deps.events.record(
+              ctx.subject,
+              'Warning',
+              URL_NOT_ALLOWED_REASON,
+              `alert ${failed.provider} was not sent: --allowed-url-hosts does not allow host ${failed.refused.host} (${failed.refused.field})`,
+            );
+          }
+        })
         .catch((error: unknown) => deps.log.warn({ err: error }, 'notification failed'));
       break;
     }
@@ -167,6 +192,8 @@ export interface AsyncAnswer {
   observation: Observation;
   /** What the answer adds to the Canary's status (an analysis: status.lastAnalysis). */
   status?: Partial<CanaryStatus>;
+  /** The answer can never change: the Canary is Stalled with this issue (a gate whose URL is refused). */
+  issue?: ValidationIssue;
 }
 
 /** Starts a webhook run or an analysis; the promise never rejects. */
@@ -208,6 +235,18 @@ export async function runAsyncEffect(
           );
         }
       }
+      // --allowed-url-hosts refused a hook (its redirect, since the URLs themselves are checked
+      // before a rollout starts): a Warning Event each, and a gate that can never open stalls.
+      const refused = run.results.filter((r) => r.refused);
+      for (const r of refused) {
+        void deps.events.record(
+          ctx.subject,
+          'Warning',
+          URL_NOT_ALLOWED_REASON,
+          `${effect.type} webhook ${r.name}: ${r.message}`,
+        );
+      }
+      const gateRefused = effect.type.startsWith('confirm-') ? refused[0] : undefined;
       // A rollback hook asks for a rollback by answering 2xx: any one of them is enough.
       const passed = effect.type === 'rollback' ? run.results.some((r) => r.passed) : run.passed;
       const failing = run.results.filter((r) => !r.passed);
@@ -226,7 +265,17 @@ export async function runAsyncEffect(
           passed,
           ...(named ? { name: named.name } : {}),
           ...(message ? { message } : {}),
+          ...(alertMuted(run) ? { muteAlert: true } : {}),
         },
+        ...(gateRefused
+          ? {
+              issue: {
+                path: gateRefused.refused?.field ?? 'spec.analysis.webhooks',
+                message: `the ${effect.type} gate ${gateRefused.name} can never open: ${gateRefused.message}`,
+                reason: URL_NOT_ALLOWED_REASON,
+              },
+            }
+          : {}),
       };
     } catch (error) {
       return {

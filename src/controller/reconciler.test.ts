@@ -2,11 +2,14 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../api/routes.ts';
 import { silentLogger } from '../log.ts';
-import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
+import { commandAnnotations } from '../api/commands.ts';
+import { parseUrlPolicy } from '../hooks/url-policy.ts';
+import { UnsupportedTargetError } from '../targets/factory.ts';
+import { apiError, canaryObject, fakeWorld } from '../../test/support/fakes.ts';
 import type { CanaryObject } from './canary-object.ts';
 import { FINALIZER } from './deletion.ts';
 import { createMetrics } from './metrics.ts';
-import { CanaryReconciler } from './reconciler.ts';
+import { CanaryReconciler, type ReconcilerDeps } from './reconciler.ts';
 
 // The reconcile pipeline against in-memory fakes: Canaries in a map behind the Kube wire
 // client, a target and a router that record their calls. The same paths against a real
@@ -16,7 +19,7 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 const KEY = 'shop/podinfo';
 const MINUTE = 60_000;
 
-function setup(object: CanaryObject = canaryObject()) {
+function setup(object: CanaryObject = canaryObject(), deps: Partial<ReconcilerDeps> = {}) {
   const { store, target, router, events, notifications } = fakeWorld();
   store.put(object);
   const metrics = createMetrics(new Registry());
@@ -33,6 +36,7 @@ function setup(object: CanaryObject = canaryObject()) {
     schedule: (_key, at) => scheduled.push(at),
     now: () => clock.now,
     workloadFor: () => ({ target, router }),
+    ...deps,
   });
   const status = () => store.get('shop', 'podinfo')!.status!;
   const statusPatches = () => store.patches.filter((p) => p.subresource === 'status').length;
@@ -49,6 +53,16 @@ function setup(object: CanaryObject = canaryObject()) {
     await reconciler.reconcile(KEY);
     expect(status().phase).toBe('Initialized');
   };
+  /** Initializes, then a new revision arrives and the release takes its first step. */
+  const firstStep = async () => {
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+  };
   return {
     store,
     target,
@@ -63,6 +77,7 @@ function setup(object: CanaryObject = canaryObject()) {
     statusPatches,
     until,
     initialize,
+    firstStep,
   };
 }
 
@@ -193,6 +208,167 @@ describe('CanaryReconciler', () => {
     expect(events.events.at(-1)).toMatch(/^Warning InvalidSpec: .*spec\.analysis\.interval/);
   });
 
+  it('stalls a spec its provider cannot route, writing nothing to routing, the Event with the same reason', async () => {
+    const { reconciler, target, router, status, events } = setup(
+      canaryObject({}, { provider: 'kubernetes' }),
+    );
+    await reconciler.reconcile(KEY);
+    expect(target.calls).toEqual([]);
+    expect(router.calls).toEqual([]);
+    const stalled = status().conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'UnsupportedByProvider' });
+    expect(stalled?.message).toContain('spec.analysis.stepWeight: provider kubernetes cannot split traffic');
+    expect(events.events.at(-1)).toMatch(/^Warning UnsupportedByProvider: .*spec\.analysis\.stepWeight/);
+  });
+
+  it('sends a rollout in flight back to the primary when its spec turns to what the provider cannot do', async () => {
+    const { reconciler, store, router, status, firstStep } = setup();
+    await firstStep();
+    const object = store.get('shop', 'podinfo')!;
+    const spec = object.spec as { analysis: object };
+    store.put({
+      ...object,
+      metadata: { ...object.metadata, generation: 2 },
+      spec: { ...spec, provider: 'smi', analysis: { ...spec.analysis, mirror: true } },
+    });
+    await reconciler.reconcile(KEY);
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(status()).toMatchObject({ canaryWeight: 0, observedGeneration: 2 });
+    expect(status().message).toMatch(
+      /spec\.analysis\.mirror: provider smi.*cannot mirror.*; traffic sent back to the primary$/,
+    );
+  });
+
+  it('stalls a target kind it cannot build naming the field and the kinds that work; other canaries go on', async () => {
+    const { reconciler, status, events } = setup(canaryObject(), {
+      workloadFor: (canary) => {
+        throw new UnsupportedTargetError(
+          `${canary.metadata.namespace}/${canary.metadata.name}`,
+          'StatefulSet',
+        );
+      },
+    });
+    await reconciler.reconcile(KEY);
+    const stalled = status().conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(stalled?.message).toBe(
+      'spec.targetRef.kind: StatefulSet is not supported; expected Deployment or DaemonSet',
+    );
+    expect(events.events.at(-1)).toMatch(/^Warning InvalidSpec: .*spec\.targetRef\.kind: StatefulSet/);
+  });
+
+  it('stalls a webhook URL the allowlist refuses, naming the field, before any hook is called', async () => {
+    const { reconciler, router, status, events } = setup(
+      canaryObject({
+        webhooks: [{ name: 'gate', type: 'confirm-rollout', url: 'https://attacker.example/' }],
+      }),
+      { webhookDeps: { urlPolicy: parseUrlPolicy('cluster-local') } },
+    );
+    await reconciler.reconcile(KEY);
+    expect(router.calls).toEqual([]);
+    const stalled = status().conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'UrlNotAllowed' });
+    expect(stalled?.message).toContain('spec.analysis.webhooks[0].url');
+    expect(events.events.at(-1)).toMatch(/^Warning UrlNotAllowed: /);
+  });
+
+  it('stalls on an effect the apiserver refuses, naming its message, and sends traffic back to the primary', async () => {
+    const { reconciler, router, status, clock, events, scheduled, firstStep } = setup(
+      canaryObject({ maxWeight: 100 }),
+    );
+    await firstStep();
+    router.failSetRoutes = apiError(
+      422,
+      'VirtualService.networking.istio.io "podinfo" is invalid: spec.http[0].route[1].weight: Invalid value',
+    );
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(router.calls.slice(-2)).toEqual(['setRoutes 0/100', 'setRoutes 100/0']);
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    const stalled = status().conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'ApiRefused' });
+    expect(stalled?.message).toContain(
+      'setRoutes: the apiserver refused it (422): VirtualService.networking.istio.io "podinfo" is invalid',
+    );
+    expect(status().canaryWeight).toBe(0);
+    expect(events.events.at(-1)).toMatch(/^Warning ApiRefused: /);
+    expect(scheduled.at(-1)).toBeNull();
+  });
+
+  it('retries an effect error that may go away (5xx, 409, 429, no status) instead of stalling', async () => {
+    for (const error of [
+      apiError(503, 'etcd leader changed'),
+      apiError(429, 'slow down'),
+      new Error('ECONNRESET'),
+    ]) {
+      const { reconciler, target, router, status, clock, initialize } = setup();
+      await initialize();
+      target.revisionNow = 'rev-2';
+      clock.now += 1000;
+      await reconciler.reconcile(KEY);
+      router.failSetRoutes = error;
+      clock.now += MINUTE;
+      await expect(reconciler.reconcile(KEY)).rejects.toBe(error);
+      expect(status().conditions?.find((c) => c.type === 'Stalled')?.status).not.toBe('True');
+    }
+  });
+
+  it('rolls back a release whose effects keep failing for progressDeadlineSeconds, saying why', async () => {
+    const { reconciler, target, router, status, clock, events, initialize } = setup(
+      canaryObject({ stepWeight: 10, maxWeight: 100 }, { progressDeadlineSeconds: 120 }),
+    );
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
+    for (let i = 0; i < 2; i += 1) {
+      clock.now += MINUTE;
+      await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
+      expect(status().phase).toBe('Progressing');
+    }
+    // Two minutes after the first failure.
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(status().phase).toBe('Failed');
+    expect(status().message).toBe(
+      'rolling back: no progress within the progress deadline (120s): could not setRoutes: the server is currently unable to handle the request',
+    );
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events).toContain(`Warning RolledBack: ${status().message}`);
+  });
+
+  it('records what a command came to in status.lastCommand.result', async () => {
+    const { reconciler, store, status, initialize } = setup();
+    await initialize();
+    const object = store.get('shop', 'podinfo')!;
+    store.put({
+      ...object,
+      metadata: { ...object.metadata, annotations: commandAnnotations('abort', 'c-1') },
+    });
+    await reconciler.reconcile(KEY);
+    expect(status().lastCommand).toMatchObject({
+      id: 'c-1',
+      command: 'abort',
+      result: 'abort ignored: the canary is Initialized',
+    });
+  });
+
+  it('writes the session affinity cookie into status, and the one before it once a new revision has its own', async () => {
+    const affinity = { sessionAffinity: { cookieName: 'canary-user', maxAge: 60 } };
+    const { reconciler, target, status, clock, initialize } = setup(canaryObject(affinity));
+    await initialize();
+    const first = status().sessionAffinityCookie;
+    expect(first).toMatch(/^canary-user=\w+$/);
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    await reconciler.reconcile(KEY);
+    expect(status().sessionAffinityCookie).toMatch(/^canary-user=\w+$/);
+    expect(status().sessionAffinityCookie).not.toBe(first);
+    expect(status().previousSessionAffinityCookie).toBe(first);
+  });
+
   it('says in status that the target cannot be read, and fails the reconcile so it is retried', async () => {
     const { reconciler, target, status, events } = setup();
     target.failing.set('revision', new Error('deployments.apps "podinfo" not found'));
@@ -235,4 +411,51 @@ describe('CanaryReconciler', () => {
     expect(target.calls.slice(-2)).toEqual(['restore', 'removePrimary']);
     expect(store.get('shop', 'podinfo')!.metadata.finalizers).toEqual([]);
   });
+
+  it('lets a deleted Canary go after one progressDeadlineSeconds when its target never turns ready, saying what was not restored', async () => {
+    const object = canaryObject(
+      {},
+      { revertOnDeletion: true, progressDeadlineSeconds: 60 },
+      { finalizers: [FINALIZER] },
+    );
+    const { reconciler, store, target, router, events, scheduled, clock, initialize } = setup(object);
+    await initialize();
+    const deletedAt = clock.now;
+    markDeleted(store, deletedAt);
+    target.failing.set('restore', apiError(404, 'deployments.apps "podinfo" not found'));
+    await reconciler.reconcile(KEY);
+    expect(store.get('shop', 'podinfo')!.metadata.finalizers).toEqual([FINALIZER]);
+    clock.now = deletedAt + 59_000;
+    await reconciler.reconcile(KEY);
+    expect(scheduled.at(-1)).toBe(deletedAt + 60_000);
+    clock.now = deletedAt + 60_000;
+    await reconciler.reconcile(KEY);
+    expect(store.get('shop', 'podinfo')!.metadata.finalizers).toEqual([]);
+    expect(router.calls).not.toContain('finalize');
+    expect(target.calls).not.toContain('removePrimary');
+    expect(events.events.at(-1)).toBe(
+      'Warning RestoreFailed: Deployment podinfo was not restored within progressDeadlineSeconds (deployments.apps "podinfo" not found); Deployment podinfo-primary and the routing are left serving',
+    );
+  });
+
+  it('removes the finalizer of a deleted Canary whose spec has since become invalid', async () => {
+    const object = canaryObject({}, { revertOnDeletion: true }, { finalizers: [FINALIZER] });
+    const { reconciler, store, target, events, clock, initialize } = setup(object);
+    await initialize();
+    const current = store.get('shop', 'podinfo')!;
+    const spec = current.spec as { analysis: object };
+    store.put({ ...current, spec: { ...spec, analysis: { ...spec.analysis, interval: 'soon' } } });
+    markDeleted(store, clock.now);
+    await reconciler.reconcile(KEY);
+    expect(store.get('shop', 'podinfo')!.metadata.finalizers).toEqual([]);
+    expect(target.calls).not.toContain('restore');
+    expect(events.events.at(-1)).toMatch(
+      /^Warning RestoreFailed: the target was not restored: .*spec\.analysis\.interval/,
+    );
+  });
 });
+
+function markDeleted(store: ReturnType<typeof fakeWorld>['store'], at: number): void {
+  const object = store.get('shop', 'podinfo')!;
+  store.put({ ...object, metadata: { ...object.metadata, deletionTimestamp: new Date(at).toISOString() } });
+}

@@ -1,7 +1,16 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
+import { commandResult } from '../api/commands.ts';
 import type { CanaryStatus } from '../api/status.ts';
-import { formatIssues, parseCanary, type ValidationIssue } from '../api/validate.ts';
+import { INVALID_SPEC_REASON } from '../api/conditions.ts';
+import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
+import {
+  fieldIssue,
+  formatIssues,
+  isFieldError,
+  parseCanary,
+  type ValidationIssue,
+} from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
@@ -10,7 +19,8 @@ import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
 import { routerFor, type RouterFactoryOptions } from '../routers/factory.ts';
-import type { Router } from '../routers/router.ts';
+import { RoutesNotFoundError, type Router } from '../routers/router.ts';
+import { sessionAffinityStatus } from '../routers/session.ts';
 import { targetFor } from '../targets/factory.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
 import type { Target, TargetDeps } from '../targets/target.ts';
@@ -20,6 +30,7 @@ import { finalizeDeletion, keepFinalizer } from './deletion.ts';
 import { EffectRunner, type EffectWork } from './effect-runner.ts';
 import type { EffectDeps } from './effects.ts';
 import { observe, type Seen } from './observe.ts';
+import { permanentIssue, refusedSpec } from './refusals.ts';
 import { readThroughWire, type CacheLookup } from './read-cache.ts';
 import { recordRollout } from './rollout-metrics.ts';
 import { StatusWriter } from './status-writer.ts';
@@ -68,6 +79,30 @@ export const defaultWorkloads: WorkloadFactory = (canary, { kube, targetDeps, ro
   return { target, router };
 };
 
+/**
+ * A stalled Canary's traffic goes back to its primary: what had moved is set back, whatever
+ * the reason for the stall. A Canary never initialized has no routes of Sluice's, and
+ * nothing is written. `primary`: all traffic is on the primary now.
+ */
+async function primaryOnly(
+  workload: Prepared,
+  previous: CanaryStatus,
+  log: Logger,
+): Promise<{ primary: boolean; note?: string }> {
+  if (previous.phase === undefined || previous.phase === 'Initializing') return { primary: false };
+  const { router, canary } = workload;
+  try {
+    if (sameRoutes(await router.getRoutes(canary), PRIMARY_ONLY)) return { primary: true };
+    await router.setRoutes(canary, { ...PRIMARY_ONLY });
+    log.warn('stalled: traffic sent back to the primary');
+    return { primary: true, note: 'traffic sent back to the primary' };
+  } catch (error) {
+    if (error instanceof RoutesNotFoundError) return { primary: false };
+    log.warn({ err: error }, 'stalled: could not send traffic back to the primary');
+    return { primary: false, note: `could not send traffic back to the primary: ${apiErrorMessage(error)}` };
+  }
+}
+
 /** One reconcile of one canary: the object as the informer has it, and how to speak of it. */
 interface Run {
   key: string;
@@ -104,6 +139,12 @@ export class CanaryReconciler {
   private readonly effects: EffectRunner;
   /** The uid each key was last seen with: a Canary deleted and created again starts afresh. */
   private readonly uids = new Map<string, string | undefined>();
+  /**
+   * Since when each canary's effects keep failing with errors that may go away, and the last
+   * one: after progressDeadlineSeconds the machine is told (NO_PROGRESS) and rolls back.
+   * Kept in memory: a new leader starts the clock again, so the wait is at most doubled.
+   */
+  private readonly failing = new Map<string, { since: number; reason: string }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -118,33 +159,60 @@ export class CanaryReconciler {
   async reconcile(key: string): Promise<void> {
     const run = this.begin(key);
     if (!run) return;
+    // A deletion comes first: the finalizer goes even when the spec has since become invalid.
+    if (run.object.metadata.deletionTimestamp) return this.delete(run);
     const admitted = this.admit(run);
     if ('issues' in admitted) return this.stall(run, admitted.issues);
-    if (run.object.metadata.deletionTimestamp) return this.delete(run, admitted);
     await keepFinalizer(this.deps, run.object, admitted);
     const prepared = this.prepare(run, admitted);
-    if ('issues' in prepared) return this.stall(run, prepared.issues);
+    if ('issues' in prepared) return this.stall(run, prepared.issues, prepared.workload);
 
     const previous = this.status.latest(key, run.object);
     // 1. Observe: the target, a command, answers that arrived, the clock.
     const seen = await this.observe(run, prepared, previous);
+    const stuck = this.failing.get(key);
+    if (stuck && seen.now - stuck.since >= prepared.plan.progressDeadlineMs) {
+      seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
+      this.failing.delete(key);
+    }
     // 2. Step: the machine decides.
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
     const first = step(previous.machine, seen.observations);
     const release = this.release(run, previous, first.status.lastAppliedSpec, seen);
+    // A command acted on now: Accepted, or the machine's words for why it was ignored.
+    const lastCommand =
+      seen.lastCommand && seen.lastCommand !== previous.lastCommand
+        ? { ...seen.lastCommand, result: commandResult(first.issued) }
+        : seen.lastCommand;
     // 3. Carry out its effects, feeding each completion back.
     const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step, release));
+    // An effect error that will not go away stalls the canary instead of being retried.
+    const permanent =
+      carried.issue ??
+      (carried.failure && permanentIssue(carried.failure.effect.kind, carried.failure.error));
+    if (carried.failure && !permanent) {
+      const reason = `could not ${carried.failure.effect.kind}: ${apiErrorMessage(carried.failure.error)}`;
+      this.failing.set(key, { since: this.failing.get(key)?.since ?? seen.now, reason });
+    } else {
+      this.failing.delete(key);
+    }
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
       ...carried,
       release,
+      ...(permanent ? { failure: undefined } : {}),
       trackedConfigs: seen.trackedConfigs,
       generation: run.object.metadata.generation,
-      lastCommand: seen.lastCommand,
+      lastCommand,
+      sessionAffinity: sessionAffinityStatus({ ...prepared.canary, status: previous }),
       now: seen.now,
     });
+    if (permanent) {
+      recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
+      return this.stall(run, [permanent], prepared, status);
+    }
     await this.status.write(key, run.object, status, run.log, { canWait: carried.happened.canWait });
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     this.deps.schedule(key, carried.result.wakeAt);
@@ -179,8 +247,13 @@ export class CanaryReconciler {
     return metricIssues.length > 0 ? { issues: metricIssues } : parsed.canary;
   }
 
-  /** The plan the machine walks, and the target and router the spec names. */
-  private prepare(run: Run, canary: Canary): Prepared | Refused {
+  /**
+   * The plan the machine walks, and the target and router the spec names; refused when the
+   * target kind or provider is one Sluice cannot build, or the spec asks for what the
+   * provider cannot route or the URL allowlist refuses (then with the workload, so a
+   * rollout in flight can be sent back to the primary).
+   */
+  private prepare(run: Run, canary: Canary): Prepared | (Refused & { workload?: Prepared }) {
     const options = this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {};
     let plan: Plan;
     try {
@@ -192,7 +265,19 @@ export class CanaryReconciler {
         : error.message;
       return { issues: [{ path: error.field, message: detail }] };
     }
-    return { canary, plan, ...this.workload(run, canary, true) };
+    let workload: { target: Target; router: Router };
+    try {
+      workload = this.workload(run, canary, true);
+    } catch (error) {
+      if (!isFieldError(error)) throw error;
+      return { issues: [fieldIssue(error)] };
+    }
+    const prepared = { canary, plan, ...workload };
+    const refused = refusedSpec(canary, {
+      ...(this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {}),
+      ...(this.deps.webhookDeps?.urlPolicy ? { urlPolicy: this.deps.webhookDeps.urlPolicy } : {}),
+    });
+    return refused.length > 0 ? { issues: refused, workload: prepared } : prepared;
   }
 
   private workload(run: Run, canary: Canary, withPodChecks: boolean): { target: Target; router: Router } {
@@ -286,26 +371,50 @@ export class CanaryReconciler {
     await this.status.write(run.key, run.object, status, run.log);
   }
 
-  /** Invalid spec: Stalled=True naming the field, a Warning Event, and nothing else is touched. */
-  private async stall(run: Run, issues: readonly ValidationIssue[]): Promise<void> {
-    const message = formatIssues(run.object, issues);
+  /**
+   * A spec Sluice cannot act on, or an effect error that will not go away: Stalled=True with
+   * the first issue's reason, naming the field (or the object and the apiserver's message),
+   * and a Warning Event with the same reason. Routing is touched only to send traffic that
+   * had moved back to the primary; nothing else is.
+   */
+  private async stall(
+    run: Run,
+    issues: readonly ValidationIssue[],
+    workload?: Prepared,
+    base?: CanaryStatus,
+  ): Promise<void> {
+    const reason = issues.find((issue) => issue.reason)?.reason ?? INVALID_SPEC_REASON;
+    let message = formatIssues(run.object, issues);
+    const previous = base ?? this.status.latest(run.key, run.object);
+    const routing = workload ? await primaryOnly(workload, previous, run.log) : { primary: false };
+    if (routing.note) message += `; ${routing.note}`;
     run.log.warn({ issues }, message);
-    void this.deps.events.record(run.subject, 'Warning', 'InvalidSpec', message);
-    const previous = this.status.latest(run.key, run.object);
-    const status = stalledStatus(previous, message, issues, run.object.metadata.generation, this.now());
+    void this.deps.events.record(run.subject, 'Warning', reason, message);
+    const status = stalledStatus(
+      routing.primary ? { ...previous, canaryWeight: 0 } : previous,
+      message,
+      issues,
+      run.object.metadata.generation,
+      this.now(),
+    );
     this.deps.schedule(run.key, null);
     await this.status.write(run.key, run.object, status, run.log);
   }
 
-  /** A Canary being deleted (deletion.ts). */
-  private async delete(run: Run, canary: Canary): Promise<void> {
-    const deps = { ...this.deps, status: this.status, now: this.now };
-    const workload = () => this.workload(run, canary, false);
-    if (await finalizeDeletion(deps, run.key, run.object, canary, workload, run.log)) this.drop(run.key);
+  /** A Canary being deleted (deletion.ts); an invalid spec cannot hold the deletion up. */
+  private async delete(run: Run): Promise<void> {
+    const deps = { ...this.deps, status: this.status, now: this.now, subject: run.subject };
+    const admitted = this.admit(run);
+    const spec =
+      'issues' in admitted
+        ? { issues: formatIssues(run.object, admitted.issues) }
+        : { canary: admitted, workload: () => this.workload(run, admitted, false) };
+    if (await finalizeDeletion(deps, run.key, run.object, spec, run.log)) this.drop(run.key);
   }
 
   private drop(key: string): void {
     this.uids.delete(key);
+    this.failing.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }
@@ -323,6 +432,7 @@ export class CanaryReconciler {
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.uids.clear();
+    this.failing.clear();
     this.status.reset();
     this.effects.reset();
   }

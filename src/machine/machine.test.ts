@@ -849,6 +849,32 @@ const scenarios: Scenario[] = [
     ],
   },
   {
+    name: 'effects that keep failing for the progress deadline roll a progressing canary back, saying why',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 300 },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'NO_PROGRESS', reason: 'could not setRoutes: 503' });
+    },
+    phases: afterBootstrap('Progressing', 'Failed'),
+    routes: ['0', '20', '0'],
+    events: ['rolling back: no progress within the progress deadline (300s): could not setRoutes: 503'],
+  },
+  {
+    name: 'effects that keep failing roll a canary waiting for promotion back too',
+    ...heldForPromotion(),
+    run: (sim) => {
+      startUntilWaitingPromotion(sim);
+      sim.observe({ type: 'NO_PROGRESS', reason: 'could not scaleCanary: 500' });
+    },
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    events: [
+      'waiting for approval: confirm-promotion',
+      'rolling back: no progress within the progress deadline (600s): could not scaleCanary: 500',
+    ],
+  },
+  {
     name: 'manual abort rolls back and stays Failed until a new revision',
     analysis: { stepWeight: 20, metrics: METRICS },
     run: (sim) => {

@@ -132,6 +132,7 @@ const ANALYSING_ON = {
     { guard: command('promote'), target: 'promoting', actions: promote('command') },
     { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
   ],
+  NO_PROGRESS: { target: 'idle.failed', actions: rollBack('noProgress') },
 } as const;
 
 const ANALYSING_ALWAYS = [
@@ -271,7 +272,12 @@ export const canaryMachine = setup({
     // The four ends of a rollout (transitions.ts, endRollout).
     completePromotion: edit((d, e) => endRollout(d, e.plan, { outcome: 'promoted' })),
     rollBack: edit((d, e, params: { cause: RollbackCause }) =>
-      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause, now: e.now }),
+      endRollout(d, e.plan, {
+        outcome: 'rolledBack',
+        cause: params.cause,
+        now: e.now,
+        ...(e.type === 'NO_PROGRESS' ? { detail: e.reason } : {}),
+      }),
     ),
     cancelRollout: edit((d, e) =>
       endRollout(d, e.plan, { outcome: 'cancelled', revision: revisionOf(e) ?? currentRevision(d) }),

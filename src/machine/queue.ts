@@ -63,10 +63,11 @@ export function say(
   reason: string,
   message: string,
   notify?: Severity,
+  muted = false,
 ): void {
   d.message = message;
   enqueue(d, { kind: 'recordEvent', type, reason, message });
-  if (notify) enqueue(d, { kind: 'notify', severity: notify, message });
+  if (notify) enqueue(d, { kind: 'notify', severity: notify, message, ...(muted ? { muted } : {}) });
 }
 
 /** A routine step of a rollout: the status message, and an Event marked as a step. */

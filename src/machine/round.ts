@@ -6,7 +6,15 @@ import type { AnalysisOutcome, Context, GateType, Round } from './types.ts';
 // answers, and what the answers add up to. The machine's guards read the settled round.
 
 function newRound(now: number): Round {
-  return { openedAt: now, awaiting: [], failures: [], inconclusive: [], rollback: null, gate: null };
+  return {
+    openedAt: now,
+    awaiting: [],
+    failures: [],
+    inconclusive: [],
+    mutedFailures: 0,
+    rollback: null,
+    gate: null,
+  };
 }
 
 function request(d: Context, round: Round, id: number): void {
@@ -59,7 +67,14 @@ export function requestConfirmRollout(d: Context, plan: Plan, now: number): void
 export function recordRoundResult(
   d: Context,
   event:
-    | { type: 'WEBHOOK_RESULT'; effectId: number; passed: boolean; name?: string; message?: string }
+    | {
+        type: 'WEBHOOK_RESULT';
+        effectId: number;
+        passed: boolean;
+        name?: string;
+        message?: string;
+        muteAlert?: boolean;
+      }
     | {
         type: 'ANALYSIS_RESULT';
         effectId: number;
@@ -89,6 +104,7 @@ export function recordRoundResult(
     round.gate.passed = event.passed;
   } else if (!event.passed) {
     round.failures.push(`${who} failed${event.message ? `: ${event.message}` : ''}`);
+    if (event.muteAlert) round.mutedFailures += 1;
   }
 }
 
@@ -169,6 +185,7 @@ export function gateApproved(context: Context): boolean {
 
 export function countFailedCheck(d: Context, plan: Plan): void {
   const reasons = d.round?.failures.join('; ') ?? '';
+  const muted = d.round !== null && d.round.mutedFailures === d.round.failures.length;
   d.round = null;
   d.failedChecks += 1;
   d.inconclusiveRounds = 0;
@@ -178,6 +195,7 @@ export function countFailedCheck(d: Context, plan: Plan): void {
     'Halt',
     `halt advancement: failed checks ${d.failedChecks}/${plan.threshold}: ${reasons}`,
     'warn',
+    muted,
   );
 }
 

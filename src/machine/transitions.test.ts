@@ -46,6 +46,7 @@ function midRollout(): Context {
     awaiting: [1, 2],
     failures: ['error rate 7 > 5'],
     inconclusive: [],
+    mutedFailures: 0,
     rollback: null,
     gate: null,
   };

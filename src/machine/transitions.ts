@@ -138,14 +138,14 @@ export function canaryRetired(d: Context): boolean {
 // ---- Ending ----
 
 export type RollbackCause =
-  'failedChecks' | 'canaryDeadline' | 'primaryDeadline' | 'rollbackHook' | 'aborted';
+  'failedChecks' | 'canaryDeadline' | 'primaryDeadline' | 'rollbackHook' | 'aborted' | 'noProgress';
 
 /** How a rollout ends. */
 export type RolloutEnd =
   /** Finalising is done: the primary runs the new revision and has all traffic. */
   | { outcome: 'promoted' }
   /** Traffic back to the primary, the canary down, the revision marked failed. */
-  | { outcome: 'rolledBack'; cause: RollbackCause; now: number }
+  | { outcome: 'rolledBack'; cause: RollbackCause; now: number; detail?: string }
   /** The target went back to the primary's revision during a rollout (a revert in Git). */
   | { outcome: 'cancelled'; revision: string }
   /** The target of a failed canary went back to the primary's revision: nothing is left to roll out. */
@@ -205,6 +205,7 @@ export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
         primaryDeadline: `primary not ready within the progress deadline (${seconds}s) after promotion`,
         rollbackHook: rollbackHook ?? 'a rollback webhook asked for it',
         aborted: 'aborted by command',
+        noProgress: `no progress within the progress deadline (${seconds}s): ${end.detail ?? 'effects kept failing'}`,
       }[end.cause];
       say(d, 'Warning', 'RolledBack', `rolling back: ${reason}`, 'error');
       if (hasHook(plan, 'post-rollout') && d.revision !== null) runWebhooks(d, 'post-rollout', 'Failed');

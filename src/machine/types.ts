@@ -34,6 +34,8 @@ export type Observation =
       passed: boolean;
       name?: string;
       message?: string;
+      /** Every failing hook has `muteAlert`: the failure is recorded as an Event, not sent to chat. */
+      muteAlert?: boolean;
     }
   /**
    * The answer to a `runAnalysis` effect; `noData` counts as a failed check, `inconclusive`
@@ -48,6 +50,11 @@ export type Observation =
     }
   /** A person's command (the controller reads it from the Canary's annotations once per id). */
   | { type: 'MANUAL'; now: number; command: ManualCommand }
+  /**
+   * The controller could not carry out the rollout's effects for progressDeadlineSeconds
+   * (an error that keeps coming back): an analysing rollout rolls back, saying why.
+   */
+  | { type: 'NO_PROGRESS'; now: number; reason: string }
   /** The spec changed (the driver sends it by itself when the plan's fingerprint changes). */
   | { type: 'SPEC_CHANGED'; now: number }
   /** The controller carried out an effect (other than runWebhooks/runAnalysis, which answer with results). */
@@ -88,7 +95,14 @@ export const Effect = z.discriminatedUnion('kind', [
   }),
   /** Run every metric check of `analysis.metrics` once. */
   z.object({ id: effectId, kind: z.literal('runAnalysis'), revision: z.string() }),
-  z.object({ id: effectId, kind: z.literal('notify'), severity: Severity, message: z.string() }),
+  /** Tell the chat notifiers; `muted`: a failed webhook with muteAlert, told to nobody (its Event stays). */
+  z.object({
+    id: effectId,
+    kind: z.literal('notify'),
+    severity: Severity,
+    message: z.string(),
+    muted: z.boolean().optional(),
+  }),
   /**
    * A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks.
    * `step` marks a routine step of a rollout (a weight, an iteration, a pause): status says
@@ -129,6 +143,8 @@ export const Round = z.object({
   failures: z.array(z.string()),
   /** Why the analysis was inconclusive (no failure counted; the step is held). */
   inconclusive: z.array(z.string()).default([]),
+  /** How many of the failures come from webhooks with muteAlert: all of them mutes the alert. */
+  mutedFailures: z.int().min(0).default(0),
   /** Set when a rollback webhook asked for a rollback. */
   rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */

@@ -103,6 +103,7 @@ export function specFilters(
           canaryRef(canary),
           'spec.service.rewrite.type',
           `expected ReplacePrefixMatch or ReplaceFullPath (got "${type}")`,
+          ['ReplacePrefixMatch', 'ReplaceFullPath'],
         );
       }
       urlRewrite.path =

@@ -71,15 +71,21 @@ export class RoutingNotSupportedError extends Error {
   }
 }
 
-/** A Canary field the provider needs is missing or wrong; names the Canary and the field. */
+/**
+ * A Canary field the provider needs is missing or wrong; names the Canary, the field and,
+ * where there is a list, the values that would work (a FieldError: the controller stalls
+ * the Canary with it instead of retrying).
+ */
 export class RouterConfigError extends Error {
   readonly canary: string;
   readonly field: string;
-  constructor(canary: string, field: string, message: string) {
+  readonly supported: readonly string[];
+  constructor(canary: string, field: string, message: string, supported: readonly string[] = []) {
     super(`Canary ${canary}: ${field} ${message}`);
     this.name = 'RouterConfigError';
     this.canary = canary;
     this.field = field;
+    this.supported = supported;
   }
 }
 

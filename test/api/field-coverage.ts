@@ -18,7 +18,7 @@ export type FieldCoverage =
   | { refused: 'admission' | 'validation'; sample: Record<string, unknown> }
   /** A routing feature: refused for providers without it (capabilities.test.ts), tested for those with it. */
   | { routing: RoutingFeatureName; tested: Partial<Record<RouterKind, readonly string[]>>; mentions?: string }
-  /** Built outside the reconciler and tested; the controller consults it once phase two of issue 13 wires it in. */
+  /** Built and tested outside the controller, which consults it once its wiring lands (the judge: issue 15). */
   | (Tested & { awaiting: string })
   /** Another area's, being built now. */
   | { elsewhere: string }
@@ -208,9 +208,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.analysis.webhooks[].type': { tested: ['src/hooks/webhook.test.ts'] },
   'spec.analysis.webhooks[].url': { tested: ['src/hooks/webhook.test.ts'] },
   'spec.analysis.webhooks[].muteAlert': {
-    tested: ['src/hooks/webhook.test.ts', 'test/notify/events.test.ts'],
-    awaiting:
-      'the machine carries alertMuted(run) from WEBHOOK_RESULT to its notify effect; effects.ts skips chat for it',
+    tested: ['src/hooks/webhook.test.ts', 'src/machine/mute-alert.test.ts', 'src/controller/effects.test.ts'],
   },
   'spec.analysis.webhooks[].timeout': { tested: ['test/hooks/webhooks.test.ts'] },
   'spec.analysis.webhooks[].metadata': { tested: ['src/hooks/webhook.test.ts'] },
@@ -257,12 +255,10 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'status.revisionDetectedAt': { tested: ['test/controller/rollout.test.ts'], mentions: 'lead_time' },
   'status.release': { tested: ['src/controller/reconciler.test.ts', 'test/controller/dora.test.ts'] },
   'status.sessionAffinityCookie': {
-    tested: ['src/routers/session.test.ts'],
-    awaiting: 'the reconciler writes sessionAffinityStatus(canary) into status',
+    tested: ['src/routers/session.test.ts', 'src/controller/reconciler.test.ts'],
   },
   'status.previousSessionAffinityCookie': {
-    tested: ['src/routers/session.test.ts'],
-    awaiting: 'the reconciler writes sessionAffinityStatus(canary) into status',
+    tested: ['src/routers/session.test.ts', 'src/controller/reconciler.test.ts'],
   },
   'status.observedGeneration': { tested: ['test/controller/invalid.test.ts'] },
   'status.conditions': { tested: ['test/controller/invalid.test.ts'] },
@@ -274,10 +270,8 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'status.lastCommand.command': { tested: ['test/e2e/manual-abort.test.ts'], mentions: 'lastCommand' },
   'status.lastCommand.handledAt': { tested: ['test/e2e/manual-abort.test.ts'] },
   'status.lastCommand.result': {
-    tested: ['src/controller/command-result.test.ts'],
-    mentions: 'commandResult',
-    awaiting:
-      'the reconciler sets lastCommand.result = commandResult(step.issued) for the step the MANUAL went into',
+    tested: ['src/controller/command-result.test.ts', 'src/controller/reconciler.test.ts'],
+    mentions: 'result',
   },
 };
 

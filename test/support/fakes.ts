@@ -39,7 +39,8 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return result;
 }
 
-function apiError(code: number, message: string): ApiException<unknown> {
+/** An error as @kubernetes/client-node throws it for an apiserver answer. */
+export function apiError(code: number, message: string): ApiException<unknown> {
   return new ApiException(code, message, { message }, {});
 }
 
@@ -201,6 +202,8 @@ export class FakeRouter implements Router {
   readonly capabilities: RouterCapabilities = { weights: true, mirror: true, match: true };
   routes: Routes | undefined;
   readonly calls: string[] = [];
+  /** Fails setRoutes with this error while it is set (routes back to the primary still pass). */
+  failSetRoutes: Error | undefined;
 
   async reconcile(): Promise<void> {
     this.calls.push('reconcile');
@@ -210,6 +213,7 @@ export class FakeRouter implements Router {
   async setRoutes(canary: Canary, routes: SetRoutesOptions): Promise<void> {
     if (!this.routes) throw new RoutesNotFoundError(canary.metadata.name, 'fake route', false);
     this.calls.push(`setRoutes ${routes.primaryWeight}/${routes.canaryWeight}`);
+    if (this.failSetRoutes && routes.primaryWeight !== 100) throw this.failSetRoutes;
     const { mirrorWeight: _mirrorWeight, ...rest } = routes;
     this.routes = rest;
   }

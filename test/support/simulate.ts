@@ -22,6 +22,8 @@ export interface SimWorld {
   analysis: AnalysisOutcome[];
   /** Answers per webhook type: true = 2xx. Default: every hook passes, rollback hooks do not fire. */
   hooks: Partial<Record<HookType, boolean>>;
+  /** Webhook types whose hooks have muteAlert: their failures answer with muteAlert. */
+  mutedHooks?: readonly HookType[];
   /** Confirm setRoutes/scale/promote/messages at once (false: leave them pending, as after a crash). */
   confirmEffects: boolean;
 }
@@ -118,6 +120,7 @@ export class Simulation {
         passed,
         name: `${effect.type}-hook`,
         message: passed ? '200 OK' : '503',
+        ...(!passed && this.world.mutedHooks?.includes(effect.type) ? { muteAlert: true } : {}),
       };
     }
     return { type: 'EFFECT_DONE', effectId: effect.id };
