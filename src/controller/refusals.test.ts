@@ -4,7 +4,7 @@ import { apiError } from '../../test/support/fakes.ts';
 import { permanentIssue } from './refusals.ts';
 
 // Which effect errors stall a canary (permanent) and which the queue retries (transient):
-// decision 00xx-permanent-errors.
+// decision 0018-permanent-errors.
 
 describe('permanentIssue', () => {
   it('stalls on the apiserver’s 400, 403, 404 and 422, with its message, also when wrapped', () => {

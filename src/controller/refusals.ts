@@ -9,7 +9,7 @@ import { RoutingNotSupportedError } from '../routers/router.ts';
 // What ends a reconcile in Stalled rather than a retry: a spec its provider cannot route or
 // whose webhook URLs the controller's allowlist refuses (checked before anything is
 // written), and effect errors that would answer the same however often they are retried
-// (decision 00xx-permanent-errors).
+// (decision 0018-permanent-errors).
 
 /** The condition reason for an effect the apiserver refused (Stalled=True). */
 export const API_REFUSED_REASON = 'ApiRefused';
