@@ -49,6 +49,8 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
     ...(input.rolloutStarted ? { revisionDetectedAt: new Date(now).toISOString() } : {}),
   };
   for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
+  // The judge starts afresh with each revision: its verdicts of another one are gone.
+  if (status.judge && status.judge.revision !== status.lastAppliedSpec) delete status.judge;
   return status;
 }
 

@@ -4,7 +4,7 @@ import { formatIssues, parseCanary, type ValidationIssue } from '../api/validate
 import { validateMetricChecks } from '../analysis/validate.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import { stepAll } from '../machine/driver.ts';
+import { canWaitSince, stepAll } from '../machine/driver.ts';
 import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
@@ -132,7 +132,7 @@ export class CanaryReconciler {
       stepAll(persisted, prepared.plan, observations);
     const first = step(previous.machine, seen.observations);
     // 3. Carry out its effects, feeding each completion back.
-    const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step));
+    const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step, previous));
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
@@ -143,7 +143,8 @@ export class CanaryReconciler {
       lastCommand: seen.lastCommand,
       now: seen.now,
     });
-    await this.status.write(key, run.object, status, run.log, { canWait: carried.happened.canWait });
+    const canWait = carried.happened.canWait || canWaitSince(previous.machine, carried.result.snapshot);
+    await this.status.write(key, run.object, status, run.log, { canWait });
     recordRollout(this.deps.metrics, run.subject, previous, status, carried, seen.now);
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
@@ -234,7 +235,13 @@ export class CanaryReconciler {
     return seen;
   }
 
-  private work(run: Run, prepared: Prepared, seen: Seen, step: EffectWork['step']): EffectWork {
+  private work(
+    run: Run,
+    prepared: Prepared,
+    seen: Seen,
+    step: EffectWork['step'],
+    previous: CanaryStatus,
+  ): EffectWork {
     return {
       ...prepared,
       subject: run.subject,
@@ -243,6 +250,7 @@ export class CanaryReconciler {
       step,
       intervalMs: prepared.plan.intervalMs,
       established: run.object.status !== undefined,
+      judge: previous.judge,
       now: seen.now,
       log: run.log,
     };

@@ -58,12 +58,20 @@ const analysisArb = fc
     mirror: fc.boolean(),
     threshold: fc.integer({ min: 1, max: 4 }),
     stepWeightPromotion: fc.option(fc.integer({ min: 10, max: 60 }), { nil: undefined }),
-    metrics: fc.boolean().map((on) => (on ? [{ name: 'request-success-rate' }] : [])),
+    metrics: fc
+      .constantFrom('none', 'check', 'failFast')
+      .map((kind) =>
+        kind === 'none'
+          ? []
+          : [{ name: 'request-success-rate', ...(kind === 'failFast' ? { failFast: true } : {}) }],
+      ),
+    // The judge, and the looks between rounds it (or a failFast metric) asks for.
+    judge: fc.boolean(),
     webhooks,
   })
-  .map(({ shape, mirror, ...rest }) => {
+  .map(({ shape, mirror, judge, ...rest }) => {
     const { kind, ...fields } = shape;
-    const base = { ...rest, ...fields, interval: '1m' };
+    const base = { ...rest, ...fields, interval: '1m', ...(judge ? { judge: {}, checkEvery: '10s' } : {}) };
     if (kind === 'ab') return { ...base, match: [{ headers: { 'x-canary': { exact: 'yes' } } }] };
     return { ...base, ...(mirror ? { mirror } : {}) };
   })
@@ -77,7 +85,14 @@ type Command =
   | { k: 'tick'; ms: number }
   | { k: 'ready'; canary: Readiness | undefined; primary: Readiness | undefined }
   | { k: 'revision'; revision: string }
-  | { k: 'answer'; pick: number; passed: boolean; outcome: 'passed' | 'failed' | 'noData' }
+  | {
+      k: 'answer';
+      pick: number;
+      passed: boolean;
+      outcome: 'passed' | 'failed' | 'noData';
+      /** A look finds, or an analysis carries, a decisive regression. */
+      decisive: boolean;
+    }
   | { k: 'answerAll'; good: boolean }
   | { k: 'manual'; command: ManualCommand }
   | { k: 'flags'; suspend: boolean; skipAnalysis: boolean }
@@ -97,7 +112,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .constantFrom(1000, MINUTE, MINUTE, 2 * MINUTE, 5 * MINUTE)
+      .constantFrom(1000, 10_000, 10_000, MINUTE, MINUTE, 2 * MINUTE, 5 * MINUTE)
       .map((ms) => ({ k: 'tick' as const, ms })),
   },
   {
@@ -117,6 +132,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       pick: fc.nat(20),
       passed: fc.boolean(),
       outcome: fc.constantFrom('passed' as const, 'passed' as const, 'failed' as const, 'noData' as const),
+      decisive: fc.boolean(),
     }),
   },
   {
@@ -145,8 +161,20 @@ function answerFor(
   now: number,
   passed: boolean,
   outcome: 'passed' | 'failed' | 'noData',
+  decisive = false,
 ): Observation {
-  if (effect.kind === 'runAnalysis') return { type: 'ANALYSIS_RESULT', now, effectId: effect.id, outcome };
+  if (effect.kind === 'runAnalysis') {
+    const rollback = decisive && outcome === 'failed' ? { rollback: 'judge: errors: regression' } : {};
+    return { type: 'ANALYSIS_RESULT', now, effectId: effect.id, outcome, ...rollback };
+  }
+  if (effect.kind === 'runLook') {
+    return {
+      type: 'LOOK_RESULT',
+      now,
+      effectId: effect.id,
+      ...(decisive ? { rollback: 'judge: regression' } : {}),
+    };
+  }
   if (effect.kind === 'runWebhooks') {
     return { type: 'WEBHOOK_RESULT', now, effectId: effect.id, passed, name: `${effect.type}-hook` };
   }
@@ -156,7 +184,7 @@ function answerFor(
 function defaultAnswer(effect: Effect, now: number, good: boolean): Observation {
   // A rollback hook answering 2xx ends the run at once; only targeted answers fire it.
   const passed = effect.kind === 'runWebhooks' && effect.type === 'rollback' ? false : good;
-  return answerFor(effect, now, passed, good ? 'passed' : 'failed');
+  return answerFor(effect, now, passed, good ? 'passed' : 'failed', effect.kind === 'runLook' && !good);
 }
 
 interface Trace {
@@ -243,6 +271,19 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
         }
       }
     }
+    // Looks between rounds: asked only while analysing, and a decisive one rolls back at once.
+    const analysing = (phase: string | undefined) => phase === 'Progressing' || phase === 'WaitingPromotion';
+    if (result.effects.some((e) => e.kind === 'runLook') && !analysing(result.status.phase))
+      fail(`a look pending in ${result.status.phase}`);
+    if (
+      observation.type === 'LOOK_RESULT' &&
+      observation.rollback &&
+      pendingBefore.some((e) => e.id === observation.effectId) &&
+      analysing(phaseBefore) &&
+      result.status.phase !== 'Failed'
+    ) {
+      fail('a decisive look did not roll back');
+    }
     if (result.status.phase === 'Failed' && phaseBefore !== 'Failed') failedRevision = context.revision;
     const size = JSON.stringify(result.snapshot).length;
     if (size > 4096) fail(`snapshot of ${size} characters`);
@@ -291,7 +332,7 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
       case 'answer': {
         const effects = last?.effects ?? [];
         const target = effects[c.pick % Math.max(1, effects.length)];
-        if (target) send(answerFor(target, now, c.passed, c.outcome));
+        if (target) send(answerFor(target, now, c.passed, c.outcome, c.decisive));
         break;
       }
       case 'answerAll':

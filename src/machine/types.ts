@@ -40,7 +40,11 @@ export type Observation =
       effectId: number;
       outcome: 'passed' | 'failed' | 'noData';
       reasons?: string[];
+      /** A decisive regression (a critical judged metric): roll back at once, whatever the threshold. */
+      rollback?: string;
     }
+  /** The answer to a `runLook` effect; `rollback` says why when the look found a decisive regression. */
+  | { type: 'LOOK_RESULT'; now: number; effectId: number; rollback?: string }
   /** A person's command (the controller reads it from the Canary's annotations once per id). */
   | { type: 'MANUAL'; now: number; command: ManualCommand }
   /** The spec changed (the driver sends it by itself when the plan's fingerprint changes). */
@@ -83,6 +87,11 @@ export const Effect = z.discriminatedUnion('kind', [
   }),
   /** Run every metric check of `analysis.metrics` once. */
   z.object({ id: effectId, kind: z.literal('runAnalysis'), revision: z.string() }),
+  /**
+   * A look between rounds (analysis.checkEvery): the judge and the failFast metrics once.
+   * Only a decisive regression counts; anything else waits for the next round.
+   */
+  z.object({ id: effectId, kind: z.literal('runLook'), revision: z.string() }),
   z.object({ id: effectId, kind: z.literal('notify'), severity: Severity, message: z.string() }),
   /**
    * A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks.
@@ -122,7 +131,7 @@ export const Round = z.object({
   openedAt: time,
   awaiting: z.array(effectId),
   failures: z.array(z.string()),
-  /** Set when a rollback webhook asked for a rollback. */
+  /** Set when a rollback webhook, or a decisive regression in the analysis, asked for a rollback. */
   rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
   gate: z
@@ -176,6 +185,13 @@ export const Context = z.object({
   /** The gate whose denial was already announced (announce once per wait). */
   gateWaiting: z.string().nullable().default(null),
   nextTickAt: time.nullable().default(null),
+  /** When the next look between rounds is due (plan.lookEveryMs), while analysing. */
+  nextLookAt: time.nullable().default(null),
+  /** The look in flight, and the rollback its answer asked for. */
+  look: z
+    .object({ id: effectId, rollback: z.string().nullable().default(null) })
+    .nullable()
+    .default(null),
   canary: ReadinessTrack,
   primary: ReadinessTrack,
   /** The promote effect of the current promotion has been carried out. */
@@ -208,6 +224,8 @@ export function initialContext(now: number): Context {
     round: null,
     gateWaiting: null,
     nextTickAt: null,
+    nextLookAt: null,
+    look: null,
     canary: { ready: false, since: null, unreadyMs: 0 },
     primary: { ready: false, since: null, unreadyMs: 0 },
     promotionApplied: false,

@@ -29,10 +29,9 @@ import {
 // query is evaluated at the replayed instant; thresholds, templates and the judge all take
 // part. Side effects are not carried out: routes, scaling and promotion are confirmed at
 // once, webhooks are not called (gates are taken as open, rollback hooks as silent).
-//
-// Until the machine has fast-fail rounds of its own, a decisive verdict between steps (a
-// critical judged metric, a failFast metric) is given to the machine as what it will be,
-// an immediate rollback: the `abort` command. The benchmark runs this same engine.
+// Looks between rounds (the judge and failFast metrics every checkEvery) are the machine's
+// own: it asks for them (runLook) and the replay answers at the replayed instant. The
+// benchmark runs this same engine.
 
 export interface ReplayInput {
   canary: Canary;
@@ -119,13 +118,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   const { canary } = input;
   const analysis = canary.spec.analysis;
   const judgeSettings: JudgeConfig | undefined = judgeConfig(analysis);
-  const basePlan = planFromSpec(canary.spec);
-  // A judge alone is still an analysis to run at every round.
-  const plan: Plan = judgeSettings ? { ...basePlan, hasMetrics: true } : basePlan;
+  const plan: Plan = planFromSpec(canary.spec);
   const metrics = analysis.metrics ?? [];
   const failFast = metrics.filter((metric) => metric.failFast);
-  const lookEveryMs =
-    judgeSettings?.checkEveryMs ?? (failFast.length ? checkEveryOf(analysis.checkEvery) : 0);
 
   const context = canaryContext(canary);
   if (input.prometheus) context.metricsServer = input.prometheus;
@@ -159,15 +154,10 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   };
   const steps: ReplayStep[] = [];
   let judgeState: JudgeResult['state'] | undefined;
+  /** What decided a rollback when the judge or a failFast check did. */
   let decisive: string | undefined;
-  let aborted = false;
   /** Per step, how many Events the machine had recorded when it was pushed. */
   const eventMarks: number[] = [];
-  const abort = (at: number) => {
-    if (aborted) return;
-    aborted = true;
-    send(loop, { type: 'MANUAL', now: at, command: 'abort' });
-  };
 
   const lookJudge = async (at: number, explain: boolean): Promise<JudgeResult | undefined> => {
     if (!judgeSettings) return undefined;
@@ -199,7 +189,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       events: [],
     });
     eventMarks.push(loop.events.length);
-    if (judgment.rollback) decisive = `judge: ${judgment.rollback}`;
+    const rollback = judgment.rollback ? `judge: ${judgment.rollback}` : undefined;
+    decisive ??= rollback;
     const noData =
       failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
     return {
@@ -207,9 +198,26 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       now: at,
       effectId: effect.id,
       outcome:
-        reasons.length === 0 ? 'passed' : noData && judgment.failures.length === 0 ? 'noData' : 'failed',
+        reasons.length === 0 && !rollback
+          ? 'passed'
+          : noData && judgment.failures.length === 0 && !rollback
+            ? 'noData'
+            : 'failed',
       ...(reasons.length ? { reasons } : {}),
+      ...(rollback ? { rollback } : {}),
     };
+  };
+
+  const answerLook = async (effect: Effect & { kind: 'runLook' }, at: number): Promise<Observation> => {
+    const rollback = await fastFailLook(at);
+    decisive ??= rollback;
+    return { type: 'LOOK_RESULT', now: at, effectId: effect.id, ...(rollback ? { rollback } : {}) };
+  };
+
+  const answer = (effect: Effect, at: number): Promise<Observation> | Observation => {
+    if (effect.kind === 'runAnalysis') return answerAnalysis(effect, at);
+    if (effect.kind === 'runLook') return answerLook(effect, at);
+    return confirm(effect, at);
   };
 
   /** Answers every pending effect until the machine asks for nothing new. */
@@ -220,13 +228,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       const answers: Observation[] = [];
       for (const effect of open) {
         loop.answered.add(effect.id);
-        answers.push(effect.kind === 'runAnalysis' ? await answerAnalysis(effect, at) : confirm(effect, at));
+        answers.push(await answer(effect, at));
       }
       send(loop, ...answers);
-      if (decisive) {
-        abort(at);
-        return;
-      }
     }
   };
 
@@ -242,27 +246,11 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   await lookJudge(at0, false);
 
   let now = at0;
-  let nextLook = lookEveryMs > 0 ? at0 + lookEveryMs : Number.POSITIVE_INFINITY;
-  const finished = () => ['Succeeded', 'Failed'].includes(loop.last!.status.phase) || decisive !== undefined;
+  const finished = () => ['Succeeded', 'Failed'].includes(loop.last!.status.phase);
   while (!finished()) {
-    const wake = loop.last!.wakeAt ?? Number.POSITIVE_INFINITY;
-    const next = Math.min(wake, nextLook);
-    if (next > input.to) break;
+    const next = loop.last!.wakeAt;
+    if (next === null || next > input.to) break;
     now = next;
-    if (next === nextLook) {
-      nextLook += lookEveryMs;
-      const phase = loop.last!.status.phase;
-      if (next < wake && (phase === 'Progressing' || phase === 'WaitingPromotion')) {
-        const reason = await fastFailLook(now);
-        if (reason) {
-          decisive = reason;
-          abort(now);
-          break;
-        }
-        continue;
-      }
-      if (next < wake) continue;
-    }
     send(loop, { type: 'READINESS', now, canary: 'ready', primary: 'ready' }, { type: 'TICK', now });
     await settle(now);
   }
@@ -298,15 +286,10 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     step.events = loop.events.slice(eventMarks[i], eventMarks[i + 1] ?? loop.events.length);
   });
   const result: ReplayResult =
-    phase === 'Succeeded' ? 'promote' : phase === 'Failed' || decisive ? 'rollback' : 'undecided';
+    phase === 'Succeeded' ? 'promote' : phase === 'Failed' ? 'rollback' : 'undecided';
   const reason =
     result === 'undecided'
       ? `no decision by the end of the window (phase ${phase}, canary at ${loop.last!.status.canaryWeight} %)`
       : (decisive ?? loop.last!.status.message);
   return { result, at: now, reason, steps, elapsedMs: now - input.from };
-}
-
-function checkEveryOf(text: string | undefined): number {
-  const judgeDefaults = judgeConfig({ checkEvery: text, judge: { builtins: ['errors'] } });
-  return judgeDefaults?.checkEveryMs ?? 5000;
 }
