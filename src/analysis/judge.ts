@@ -2,7 +2,13 @@ import { redact } from '../redact.ts';
 import { z } from 'zod';
 import { formatDuration } from '../api/duration.ts';
 import { builtinProviders, builtinQuerySet } from './builtins.ts';
-import { prepareTemplate, runPrepared, type AnalysisDeps, type PreparedQuery } from './evaluate.ts';
+import {
+  prepareTemplate,
+  runPrepared,
+  type AnalysisDeps,
+  type CheckResult,
+  type PreparedQuery,
+} from './evaluate.ts';
 import { ARM_MATCHER, JUDGE_QUERY_SETS } from './judge/builtins.ts';
 import { metricKey, type JudgeConfig, type JudgedMetricConfig } from './judge/config.ts';
 import type { Bucket } from './judge/histogram.ts';
@@ -287,6 +293,43 @@ export function lookOutcome(
     rollback: result.rollback.length ? result.rollback.map((v) => v.reason).join('; ') : undefined,
     failures: round ? [...result.failed, ...result.unanswered].map((v) => v.reason) : [],
   };
+}
+
+/**
+ * What a round comes to for the machine (ANALYSIS_RESULT), from the metric checks and the
+ * judge's look: every failed check and judged failure is a reason; a critical regression is
+ * an immediate rollback; only checks without data, and no judged failure, is `noData`.
+ */
+export function roundAnswer(
+  checks: readonly CheckResult[],
+  judged: JudgeResult | undefined,
+): { outcome: 'passed' | 'failed' | 'noData'; reasons: string[]; rollback: string | undefined } {
+  const failing = checks.filter((c) => !c.passed && !c.dryRun);
+  const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
+  const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
+  const rollback = judgment.rollback ? `judge: ${judgment.rollback}` : undefined;
+  const noData =
+    failing.length > 0 &&
+    judgment.failures.length === 0 &&
+    failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
+  const outcome = reasons.length === 0 && !rollback ? 'passed' : noData && !rollback ? 'noData' : 'failed';
+  return { outcome, reasons, rollback };
+}
+
+/**
+ * What a look between rounds comes to: a rollback when a critical judged metric regressed or
+ * a failFast check failed on a value; no data or an error waits for the next round.
+ */
+export function lookAnswer(
+  failFast: readonly CheckResult[],
+  judged: JudgeResult | undefined,
+): string | undefined {
+  const judgment = judged ? lookOutcome(judged, false) : undefined;
+  const reasons = [
+    ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
+    ...failFast.filter((c) => !c.passed && c.error === undefined).map((c) => `failFast ${c.reason}`),
+  ];
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
 /** Validates a judge state read back from status; undefined (start afresh) when it does not fit. */

@@ -1,18 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import type { JudgeStatus } from '../api/status.ts';
-import {
-  runAnalysis,
-  thresholdRange,
-  type AnalysisDeps,
-  type AnalysisResult,
-  type CheckResult,
-} from '../analysis/evaluate.ts';
+import { runAnalysis, thresholdRange, type AnalysisDeps, type CheckResult } from '../analysis/evaluate.ts';
 import {
   judge,
   judgeConfig,
   judgeStatusEntry,
-  lookOutcome,
+  lookAnswer,
   parseJudgeState,
+  roundAnswer,
   type JudgeResult,
   type JudgeState,
 } from '../analysis/judge.ts';
@@ -92,27 +87,13 @@ function judgeStatus(job: Judging, result: JudgeResult, at: number): JudgeStatus
 /** One round: every metric check and the judge; a failed or unanswered judged metric is a failed check. */
 export async function analyseRound(job: Judging): Promise<RoundAnalysis> {
   const at = job.now();
-  const [result, judged]: [AnalysisResult, JudgeResult | undefined] = await Promise.all([
+  const [result, judged] = await Promise.all([
     runAnalysis(job.canary.spec.analysis.metrics ?? [], job.analysis),
     lookJudge(job, at, true),
   ]);
   recordCheckMetrics(job, result.checks);
-  const failing = result.checks.filter((c) => !c.passed && !c.dryRun);
-  const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
-  const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
-  const noData =
-    failing.length > 0 &&
-    judgment.failures.length === 0 &&
-    failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
   return {
-    outcome:
-      reasons.length === 0 && !judgment.rollback
-        ? 'passed'
-        : noData && !judgment.rollback
-          ? 'noData'
-          : 'failed',
-    reasons,
-    rollback: judgment.rollback ? `judge: ${judgment.rollback}` : undefined,
+    ...roundAnswer(result.checks, judged),
     checks: result.checks,
     judge: judged ? judgeStatus(job, judged, at) : undefined,
   };
@@ -139,14 +120,8 @@ export async function analyseLook(job: Judging): Promise<LookAnalysis> {
   ]);
   const checks = result?.checks ?? [];
   recordCheckMetrics(job, checks);
-  const failing = checks.filter((c) => !c.passed && c.error === undefined);
-  const judgment = judged ? lookOutcome(judged, false) : undefined;
-  const reasons = [
-    ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
-    ...failing.map((c) => `failFast ${c.reason}`),
-  ];
   return {
-    rollback: reasons.length > 0 ? reasons.join('; ') : undefined,
+    rollback: lookAnswer(checks, judged),
     checks,
     judge: judged ? judgeStatus(job, judged, at) : undefined,
   };

@@ -2,8 +2,9 @@ import type { Canary } from '../api/canary.ts';
 import { runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
 import {
   judge,
-  lookOutcome,
   judgeConfig,
+  lookAnswer,
+  roundAnswer,
   type JudgeConfig,
   type JudgeResult,
   type JudgeVerdict,
@@ -176,9 +177,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   ): Promise<Observation> => {
     const result: AnalysisResult = await runAnalysis(metrics, analysisDeps(at));
     const judged = await lookJudge(at, input.explain ?? true);
-    const failing = result.checks.filter((check) => !check.passed && !check.dryRun);
-    const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
-    const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
+    const answer = roundAnswer(result.checks, judged);
     steps.push({
       at,
       kind: 'round',
@@ -189,22 +188,14 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       events: [],
     });
     eventMarks.push(loop.events.length);
-    const rollback = judgment.rollback ? `judge: ${judgment.rollback}` : undefined;
-    decisive ??= rollback;
-    const noData =
-      failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
+    decisive ??= answer.rollback;
     return {
       type: 'ANALYSIS_RESULT',
       now: at,
       effectId: effect.id,
-      outcome:
-        reasons.length === 0 && !rollback
-          ? 'passed'
-          : noData && judgment.failures.length === 0 && !rollback
-            ? 'noData'
-            : 'failed',
-      ...(reasons.length ? { reasons } : {}),
-      ...(rollback ? { rollback } : {}),
+      outcome: answer.outcome,
+      ...(answer.reasons.length ? { reasons: answer.reasons } : {}),
+      ...(answer.rollback ? { rollback: answer.rollback } : {}),
     };
   };
 
@@ -258,13 +249,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   async function fastFailLook(at: number): Promise<string | undefined> {
     const judged = await lookJudge(at, false);
     const checks = failFast.length ? (await runAnalysis(failFast, analysisDeps(at))).checks : [];
-    const failing = checks.filter((check) => !check.passed && check.error === undefined);
-    const judgment = judged ? lookOutcome(judged, false) : undefined;
-    const reasons = [
-      ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
-      ...failing.map((c) => `fail-fast ${c.reason}`),
-    ];
-    if (reasons.length) {
+    const rollback = lookAnswer(checks, judged);
+    if (rollback) {
       steps.push({
         at,
         kind: 'look',
@@ -275,9 +261,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
         events: [],
       });
       eventMarks.push(loop.events.length);
-      return reasons.join('; ');
     }
-    return undefined;
+    return rollback;
   }
 
   const phase = loop.last!.status.phase;
