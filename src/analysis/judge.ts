@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { formatDuration } from '../api/duration.ts';
 import { builtinProviders, builtinQuerySet } from './builtins.ts';
 import {
+  analysisOutcome,
   prepareTemplate,
   runPrepared,
+  type AnalysisOutcome,
   type AnalysisDeps,
   type CheckResult,
   type PreparedQuery,
@@ -296,24 +298,20 @@ export function lookOutcome(
 }
 
 /**
- * What a round comes to for the machine (ANALYSIS_RESULT), from the metric checks and the
- * judge's look: every failed check and judged failure is a reason; a critical regression is
- * an immediate rollback; only checks without data, and no judged failure, is `noData`.
+ * What a round comes to for the machine (ANALYSIS_RESULT), from the metric checks
+ * (analysisOutcome: failed, no data, inconclusive) and the judge's look: a judged failure or
+ * an unanswered judged metric is a failed check; a critical regression an immediate rollback.
  */
 export function roundAnswer(
   checks: readonly CheckResult[],
   judged: JudgeResult | undefined,
-): { outcome: 'passed' | 'failed' | 'noData'; reasons: string[]; rollback: string | undefined } {
-  const failing = checks.filter((c) => !c.passed && !c.dryRun);
+): { outcome: AnalysisOutcome; reasons: string[]; rollback: string | undefined } {
+  const checked = analysisOutcome(checks);
   const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
-  const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
   const rollback = judgment.rollback ? `judge: ${judgment.rollback}` : undefined;
-  const noData =
-    failing.length > 0 &&
-    judgment.failures.length === 0 &&
-    failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
-  const outcome = reasons.length === 0 && !rollback ? 'passed' : noData && !rollback ? 'noData' : 'failed';
-  return { outcome, reasons, rollback };
+  if (judgment.failures.length === 0 && !rollback) return { ...checked, rollback };
+  const decided = checked.outcome === 'inconclusive' ? [] : checked.reasons;
+  return { outcome: 'failed', reasons: [...decided, ...judgment.failures], rollback };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Canary } from '../api/canary.ts';
+import { releaseAnnotations, type Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import { lastAnalysisEntry, type AnalysisDeps } from '../analysis/evaluate.ts';
 import { kubeLookups } from '../analysis/kube.ts';
@@ -24,6 +25,8 @@ export interface EffectContext {
   /** Runs router.reconcile once per spec generation before the first route change. */
   ensureRouting(): Promise<void>;
   trackedConfigs: Record<string, string>;
+  /** The DORA annotations of the revision under analysis (deployment id, commit sha). */
+  release?: Release | undefined;
   phase: string;
   weight: number;
   failedChecks: number;
@@ -106,7 +109,14 @@ export async function runSyncEffect(
     }
     case 'recordEvent': {
       if (!effect.step || deps.stepEvents) {
-        void deps.events.record(ctx.subject, effect.type, effect.reason, effect.message);
+        const annotations = releaseAnnotations(ctx.release);
+        void deps.events.record(
+          ctx.subject,
+          effect.type,
+          effect.reason,
+          effect.message,
+          Object.keys(annotations).length > 0 ? { annotations } : undefined,
+        );
         deps.metrics.apiWrites.inc({ write: 'event' });
       }
       void sendEventWebhooks(
@@ -117,6 +127,7 @@ export async function runSyncEffect(
           namespace: ctx.subject.namespace,
           phase: ctx.phase,
           checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs }),
+          metadata: releaseAnnotations(ctx.release),
         },
         { message: effect.message, type: effect.type, timestamp: now() },
         deps.webhookDeps,
@@ -136,6 +147,8 @@ export async function runSyncEffect(
             threshold: canary.spec.analysis.threshold,
             target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
             ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
+            ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
+            ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
           },
         })
         .catch((error: unknown) => deps.log.warn({ err: error }, 'notification failed'));
@@ -171,6 +184,7 @@ export async function runAsyncEffect(
           namespace: ctx.subject.namespace,
           phase: effect.phase,
           checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs, lastAppliedSpec: effect.revision }),
+          metadata: releaseAnnotations(ctx.release),
         },
         deps.webhookDeps,
       );

@@ -1,6 +1,12 @@
 import type { Canary } from '../api/canary.ts';
 import type { JudgeStatus } from '../api/status.ts';
-import { runAnalysis, thresholdRange, type AnalysisDeps, type CheckResult } from '../analysis/evaluate.ts';
+import {
+  runAnalysis,
+  thresholdRange,
+  type AnalysisDeps,
+  type AnalysisOutcome,
+  type CheckResult,
+} from '../analysis/evaluate.ts';
 import {
   judge,
   judgeConfig,
@@ -55,7 +61,7 @@ export interface Judging {
 
 /** What a round's analysis came to, for the machine (ANALYSIS_RESULT) and for status. */
 export interface RoundAnalysis {
-  outcome: 'passed' | 'failed' | 'noData';
+  outcome: AnalysisOutcome;
   reasons: string[];
   /** A critical judged metric regressed: roll back at once. */
   rollback: string | undefined;

@@ -5,11 +5,14 @@ import { advance } from './program.ts';
 import { confirmEffect, currentRevision, recordLateResult } from './queue.ts';
 import {
   checksFailed,
+  checksInconclusive,
+  checksPassed,
   countFailedCheck,
   gateApproved,
   holdAtGate,
   lookDue,
   openLook,
+  holdInconclusive,
   openRound,
   recordLook,
   recordRoundResult,
@@ -27,6 +30,8 @@ import {
   initializePrimary,
   pause,
   primaryInitialized,
+  primaryRestored,
+  recordRestore,
   restartAnalysis,
   resume,
   retireCanary,
@@ -143,6 +148,7 @@ const ANALYSING_ALWAYS = [
   { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
   { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
   { guard: 'checksFailed', actions: 'countFailedCheck' },
+  { guard: 'checksInconclusive', actions: 'holdInconclusive' },
 ] as const;
 
 export const canaryMachine = setup({
@@ -187,8 +193,8 @@ export const canaryMachine = setup({
     checksFailed: ({ context }) => checksFailed(context),
     failedChecksAtThreshold: ({ context, event }) =>
       checksFailed(context) && context.failedChecks + 1 >= event.plan.threshold,
-    checksPassed: ({ context }) =>
-      settled(context) && context.round!.failures.length === 0 && context.round!.gate === null,
+    checksInconclusive: ({ context }) => checksInconclusive(context),
+    checksPassed: ({ context }) => checksPassed(context),
     gateApproved: ({ context }) => gateApproved(context),
     gateApprovedWithStepsLeft: ({ context, event }) =>
       gateApproved(context) && context.cursor + 1 < event.plan.steps.length,
@@ -207,6 +213,8 @@ export const canaryMachine = setup({
       event.plan.strategy !== 'abTesting' &&
       context.routes.canaryWeight > event.plan.stepWeightPromotion,
     canaryRetired: ({ context }) => canaryRetired(context),
+    restoring: ({ context }) => context.restore !== null && context.restore.restoredAt === null,
+    primaryRestored: ({ context }) => primaryRestored(context),
     // Revisions
     revisionChanged: ({ context, event }) =>
       revisionOf(event) !== undefined && revisionOf(event) !== context.revision,
@@ -266,6 +274,7 @@ export const canaryMachine = setup({
     recordLook: edit((d, e) => {
       if (e.type === 'LOOK_RESULT') recordLook(d, e, e.now);
     }),
+    holdInconclusive: edit((d, e) => holdInconclusive(d, e.plan)),
     advance: edit((d, e, params: { gateApproved: boolean }) =>
       advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
     ),
@@ -276,10 +285,11 @@ export const canaryMachine = setup({
     ),
     shiftTrafficToPrimary: edit((d, e) => shiftTrafficToPrimary(d, e.plan, e.now)),
     retireCanary: edit((d, e) => retireCanary(d, e.plan, e.now)),
+    recordRestore: edit((d, e) => recordRestore(d, e.now)),
     // The four ends of a rollout (transitions.ts, endRollout).
     completePromotion: edit((d, e) => endRollout(d, e.plan, { outcome: 'promoted' })),
     rollBack: edit((d, e, params: { cause: RollbackCause }) =>
-      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause }),
+      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause, now: e.now }),
     ),
     cancelRollout: edit((d, e) =>
       endRollout(d, e.plan, { outcome: 'cancelled', revision: revisionOf(e) ?? currentRevision(d) }),
@@ -354,7 +364,11 @@ export const canaryMachine = setup({
             succeeded: { entry: phase('Succeeded') },
             failed: {
               entry: phase('Failed'),
+              // Time to restore ends when the primary serves all traffic again (the rollback's
+              // route write confirmed, the primary ready): readiness is watched until then.
+              always: { guard: 'primaryRestored', actions: 'recordRestore' },
               on: {
+                READINESS: { guard: 'restoring', actions: 'observeReadiness' },
                 // Git reverted the target to what the primary runs: nothing is left to roll out.
                 REVISION: [
                   {

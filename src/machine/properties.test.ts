@@ -6,7 +6,7 @@ import { step, stepAll, type StepResult } from './driver.ts';
 import { canaryMachine } from './machine.ts';
 import { planFromSpec, planKey, type Plan } from './plan.ts';
 import { sameRoutes, type Routes } from '../api/routes.ts';
-import type { Effect, ManualCommand, Observation, Readiness } from './types.ts';
+import type { AnalysisOutcome, Effect, ManualCommand, Observation, Readiness } from './types.ts';
 
 // Random observation sequences against random Canaries. Whatever arrives, in whatever
 // order, the invariants hold, and persisting/restoring anywhere changes nothing.
@@ -57,6 +57,7 @@ const analysisArb = fc
     ),
     mirror: fc.boolean(),
     threshold: fc.integer({ min: 1, max: 4 }),
+    inconclusiveLimit: fc.integer({ min: 1, max: 3 }),
     stepWeightPromotion: fc.option(fc.integer({ min: 10, max: 60 }), { nil: undefined }),
     metrics: fc
       .constantFrom('none', 'check', 'failFast')
@@ -89,7 +90,7 @@ type Command =
       k: 'answer';
       pick: number;
       passed: boolean;
-      outcome: 'passed' | 'failed' | 'noData';
+      outcome: AnalysisOutcome;
       /** A look finds, or an analysis carries, a decisive regression. */
       decisive: boolean;
     }
@@ -131,7 +132,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       k: fc.constant('answer' as const),
       pick: fc.nat(20),
       passed: fc.boolean(),
-      outcome: fc.constantFrom('passed' as const, 'passed' as const, 'failed' as const, 'noData' as const),
+      outcome: fc.constantFrom(
+        'passed' as const,
+        'passed' as const,
+        'failed' as const,
+        'noData' as const,
+        'inconclusive' as const,
+      ),
       decisive: fc.boolean(),
     }),
   },
@@ -160,7 +167,7 @@ function answerFor(
   effect: Effect,
   now: number,
   passed: boolean,
-  outcome: 'passed' | 'failed' | 'noData',
+  outcome: AnalysisOutcome,
   decisive = false,
 ): Observation {
   if (effect.kind === 'runAnalysis') {
