@@ -3,12 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  renderGuardTable,
-  renderMermaid,
-  renderStateTable,
-  renderTransitionTable,
-} from './state-diagram.ts';
+import { renderGuardTable, renderMermaid, renderStateTable, renderTransitionTable } from './state-diagram.ts';
 
 // The hand-written part. {{…}} markers are replaced with tables and the diagram generated
 // from the machine, so the picture never drifts from the code.
@@ -31,7 +26,8 @@ the current spec):
 | REVISION {revision} | the target's current revision (pod template hash + tracked configs) |
 | READINESS {canary?, primary?} | ready / notReady / deadlineExceeded |
 | WEBHOOK_RESULT {effectId, passed, name?, message?} | answer to a \`runWebhooks\` request |
-| ANALYSIS_RESULT {effectId, outcome, reasons?} | passed / failed / noData (noData fails) |
+| ANALYSIS_RESULT {effectId, outcome, reasons?, rollback?} | passed / failed / noData (noData fails); rollback: a critical judged metric regressed |
+| LOOK_RESULT {effectId, rollback?} | answer to a \`runLook\` request: a decisive regression between rounds, or nothing |
 | MANUAL {command} | promote, abort, pause, resume, retry |
 | SPEC_CHANGED | the plan changed (the driver sends it when the plan's fingerprint changes) |
 | EFFECT_DONE {effectId} | an effect was carried out |
@@ -39,7 +35,7 @@ the current spec):
 **Effects** (ordered, each with an id; kept in \`context.pending\` until confirmed, so an
 effect requested before a crash is requested again after the restore): \`setRoutes\`
 {primaryWeight, canaryWeight, mirror, match}, \`scaleCanary\` {up | zero}, \`promote\`
-{revision}, \`runWebhooks\` {type, phase, revision}, \`runAnalysis\`, \`notify\` {severity,
+{revision}, \`runWebhooks\` {type, phase, revision}, \`runAnalysis\`, \`runLook\`, \`notify\` {severity,
 message}, \`recordEvent\` {Normal | Warning, reason, message, step} (also sent to \`event\`
 webhooks; \`step\` marks a routine step, a Kubernetes Event only with \`--step-events\`).
 
@@ -52,6 +48,13 @@ the checks passed and hold the canary where it is while they say no — the chec
 running, so failed checks still roll back while waiting at a gate. Deadlines and the next
 step's time are timestamps in the context, never xstate timers, so a snapshot restored
 from \`status.machine\` continues exactly where it stopped.
+
+**Looks between rounds.** With \`analysis.judge\` or a \`failFast\` metric, the plan has
+\`lookEveryMs\` (\`analysis.checkEvery\`, at most the interval). While Progressing or
+WaitingPromotion, a TICK at \`nextLookAt\` that is not due for a round (or comes while a
+round waits at a gate) asks for one \`runLook\`: the judge and the failFast metrics once.
+Its LOOK_RESULT either finds a decisive regression, which rolls back at once, or nothing,
+which changes nothing; steps still advance on the interval. A round re-arms the next look.
 
 **Suspension.** \`spec.suspend\` moves the machine to \`suspended\` and back through a deep
 history state: the phase shown in status is unchanged, and every clock (next step,

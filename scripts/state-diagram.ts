@@ -39,7 +39,12 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   primaryInitialized: 'the primary was created from the first revision and is ready',
   roundOpen: 'the checks of the current interval still wait for answers',
   answersRound: 'the result answers a request of the current interval',
-  rollbackHookFired: 'a rollback webhook answered 2xx',
+  rollbackHookFired:
+    'a rollback webhook answered 2xx, or the analysis found a decisive regression (a critical judged metric)',
+  lookDueBetweenRounds:
+    'a look is due (`nextLookAt`, every analysis.checkEvery) and none is in flight, between two rounds or while one waits at a gate',
+  lookFoundRegression:
+    'the look in flight found a decisive regression: a critical judged metric, or a failFast metric out of range',
   checksFailed: 'every check answered and at least one failed (no data counts as failed)',
   checksInconclusive:
     'every check answered, none failed, and an analysis was inconclusive (success and failure conditions both false)',

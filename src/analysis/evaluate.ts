@@ -97,7 +97,7 @@ function describeValue(value: MetricValue): string {
 }
 
 /** The effective {min, max}: thresholdRange, else Flagger's deprecated `threshold`. */
-function thresholdRange(check: MetricCheck): { min?: number; max?: number } | undefined {
+export function thresholdRange(check: MetricCheck): { min?: number; max?: number } | undefined {
   if (
     check.thresholdRange &&
     (check.thresholdRange.min !== undefined || check.thresholdRange.max !== undefined)

@@ -2,7 +2,15 @@ import { redact } from '../redact.ts';
 import { z } from 'zod';
 import { formatDuration } from '../api/duration.ts';
 import { builtinProviders, builtinQuerySet } from './builtins.ts';
-import { prepareTemplate, runPrepared, type AnalysisDeps, type PreparedQuery } from './evaluate.ts';
+import {
+  analysisOutcome,
+  prepareTemplate,
+  runPrepared,
+  type AnalysisOutcome,
+  type AnalysisDeps,
+  type CheckResult,
+  type PreparedQuery,
+} from './evaluate.ts';
 import { ARM_MATCHER, JUDGE_QUERY_SETS } from './judge/builtins.ts';
 import { metricKey, type JudgeConfig, type JudgedMetricConfig } from './judge/config.ts';
 import type { Bucket } from './judge/histogram.ts';
@@ -287,6 +295,39 @@ export function lookOutcome(
     rollback: result.rollback.length ? result.rollback.map((v) => v.reason).join('; ') : undefined,
     failures: round ? [...result.failed, ...result.unanswered].map((v) => v.reason) : [],
   };
+}
+
+/**
+ * What a round comes to for the machine (ANALYSIS_RESULT), from the metric checks
+ * (analysisOutcome: failed, no data, inconclusive) and the judge's look: a judged failure or
+ * an unanswered judged metric is a failed check; a critical regression an immediate rollback.
+ */
+export function roundAnswer(
+  checks: readonly CheckResult[],
+  judged: JudgeResult | undefined,
+): { outcome: AnalysisOutcome; reasons: string[]; rollback: string | undefined } {
+  const checked = analysisOutcome(checks);
+  const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
+  const rollback = judgment.rollback ? `judge: ${judgment.rollback}` : undefined;
+  if (judgment.failures.length === 0 && !rollback) return { ...checked, rollback };
+  const decided = checked.outcome === 'inconclusive' ? [] : checked.reasons;
+  return { outcome: 'failed', reasons: [...decided, ...judgment.failures], rollback };
+}
+
+/**
+ * What a look between rounds comes to: a rollback when a critical judged metric regressed or
+ * a failFast check failed on a value; no data or an error waits for the next round.
+ */
+export function lookAnswer(
+  failFast: readonly CheckResult[],
+  judged: JudgeResult | undefined,
+): string | undefined {
+  const judgment = judged ? lookOutcome(judged, false) : undefined;
+  const reasons = [
+    ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
+    ...failFast.filter((c) => !c.passed && c.error === undefined).map((c) => `failFast ${c.reason}`),
+  ];
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
 /** Validates a judge state read back from status; undefined (start afresh) when it does not fit. */

@@ -73,6 +73,43 @@ export const AnalysisResult = z.object({
 });
 export type AnalysisResult = z.output<typeof AnalysisResult>;
 
+/** One judged metric's verdict at the judge's latest look (judgeStatusEntry in src/analysis/judge.ts). */
+export const JudgeVerdictStatus = z.object({
+  name: z.string().describe('Judged metric name'),
+  outcome: z
+    .enum(['pass', 'fail', 'undecided', 'noData', 'error'])
+    .describe(
+      'fail: a regression, decided; pass: within the tolerance, shown; undecided: no regression shown yet',
+    ),
+  canary: z.string().optional().describe("The canary's value since the rollout started"),
+  primary: z.string().optional().describe("The primary's value over the same time"),
+  effect: z
+    .string()
+    .optional()
+    .describe('Effect size with its interval, e.g. 2.94 [1.04, 7.11] (times the primary)'),
+  bayesFactor: z
+    .string()
+    .optional()
+    .describe('Evidence of a regression (a regression at 1 / (1 - confidence))'),
+  reason: z
+    .string()
+    .max(512)
+    .describe('The verdict in one line: both values and sample counts, effect, limit, evidence'),
+});
+export type JudgeVerdictStatus = z.output<typeof JudgeVerdictStatus>;
+
+/** The statistical judge of the revision under analysis: its verdicts and the counts it keeps between looks. */
+export const JudgeStatus = z.object({
+  revision: z.string().describe('The revision judged (a new revision starts the judge afresh)'),
+  lookedAt: RFC3339.describe('When the judge last looked (at an analysis round)'),
+  verdicts: z.array(JudgeVerdictStatus).max(18).describe('One per judged metric'),
+  state: z
+    .looseObject({})
+    .meta(PRESERVE_UNKNOWN)
+    .describe("The judge's counts between looks (shape owned by src/analysis/judge.ts; a few kB at most)"),
+});
+export type JudgeStatus = z.output<typeof JudgeStatus>;
+
 /** The last manual command (annotation) the controller acted on; see commands.ts. */
 export const HandledCommand = z.object({
   id: z.string().describe('Value of the sluice.dev/command-id annotation'),
@@ -123,6 +160,9 @@ export const CanaryStatus = z
       .optional()
       .describe('Named deadlines, e.g. progress or pause, as RFC 3339 times'),
     lastAnalysis: z.array(AnalysisResult).optional().describe('Results of the latest metric checks'),
+    judge: JudgeStatus.optional().describe(
+      "The statistical judge's latest verdicts and state (analysis.judge)",
+    ),
     lastCommand: HandledCommand.optional().describe('The last manual command acted on'),
   })
   .meta(PRESERVE_UNKNOWN);

@@ -13,18 +13,30 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--provider <provider>', 'routing through').choices(PROVIDERS).default('istio'))
     .option('--keep', 'leave everything running afterwards (Ctrl-C stops it)')
     .option('--dir <path>', 'state directory', '.sluice/demo')
-    .action(async (options: { provider: (typeof PROVIDERS)[number]; keep?: boolean; dir: string }) => {
-      // The demo and the local stack load only now (dev-stack.ts).
-      const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
-      const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
-      const code = await runDemo({
-        provider: options.provider,
-        keep: Boolean(options.keep),
-        stateDir: options.dir,
-        progress: consoleProgress(),
-        write: (text) => process.stdout.write(text),
-        tty: Boolean(process.stdout.isTTY),
-      });
-      process.exitCode = code;
-    });
+    .option(
+      '--judge',
+      "the statistical judge's run: a subtle bad release (3% errors) rolled back on the judge's evidence, shown live",
+    )
+    .action(
+      async (options: {
+        provider: (typeof PROVIDERS)[number];
+        keep?: boolean;
+        dir: string;
+        judge?: boolean;
+      }) => {
+        // The demo and the local stack load only now (dev-stack.ts).
+        const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
+        const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
+        const code = await runDemo({
+          provider: options.provider,
+          keep: Boolean(options.keep),
+          stateDir: options.dir,
+          progress: consoleProgress(),
+          write: (text) => process.stdout.write(text),
+          tty: Boolean(process.stdout.isTTY),
+          judge: Boolean(options.judge),
+        });
+        process.exitCode = code;
+      },
+    );
 }

@@ -22,6 +22,24 @@ const canary: CanaryView = {
       { name: 'request-success-rate', value: 99.87, threshold: '>= 99', passed: true },
       { name: 'request-duration', value: 812, threshold: '<= 500', passed: false, reason: '812 > 500' },
     ],
+    judge: {
+      revision: '7f9c1a2b3c4d5e',
+      lookedAt: '2026-11-22T09:59:50Z',
+      state: {},
+      verdicts: [
+        {
+          name: 'errors',
+          outcome: 'fail',
+          canary: '1.417',
+          primary: '0.5',
+          effect: '2.94 [1.04, 7.11]',
+          bayesFactor: '145',
+          reason:
+            'errors: canary 1.417 % (17/1200) vs primary 0.5 % (54/10800); rate canary/primary 2.94× [1.04×, 7.11×], limit 1.00×; Bayes factor 145 (needs 100), p ≤ 0.0069: regression (increase)',
+        },
+        { name: 'latency', outcome: 'undecided', reason: 'latency: canary p99 80 ms vs primary p99 78 ms' },
+      ],
+    },
   },
 };
 
@@ -51,6 +69,15 @@ describe('renderStatus', () => {
     expect(screen).toMatch(/✔ request-success-rate\s+99\.87\s+>= 99/);
     expect(screen).toMatch(/✖ request-duration\s+812\s+<= 500\s+812 > 500/);
     expect(screen).toContain('09:59:30  Normal   advance canary weight 20');
+  });
+
+  it("shows the judge's verdicts: both arms, the effect with its interval, the evidence", () => {
+    const screen = renderStatus(canary, [], now);
+    expect(screen).toContain('Judge      (revision 7f9c1a2b3c, looked at 09:59:50)');
+    expect(screen).toContain(
+      '  ✖ fail  errors: canary 1.417 % (17/1200) vs primary 0.5 % (54/10800); rate canary/primary 2.94× [1.04×, 7.11×], limit 1.00×; Bayes factor 145 (needs 100)',
+    );
+    expect(screen).toContain('  … undecided  latency: canary p99 80 ms vs primary p99 78 ms');
   });
 
   it('marks an inconclusive check and shows the pause waiting for a person', () => {

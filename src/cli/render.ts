@@ -160,6 +160,13 @@ export function renderStatus(view: CanaryView, events: readonly EventView[], now
     ]);
     lines.push(pad(rows));
   }
+  if (s.judge?.verdicts.length) {
+    // The statistical judge: each metric's verdict in one line (both arms, effect, evidence).
+    const mark = { pass: '✔', undecided: '…', fail: '✖', noData: '?', error: '!' } as const;
+    lines.push('', `Judge      (revision ${short(s.judge.revision)}, looked at ${clock(s.judge.lookedAt)})`);
+    for (const verdict of s.judge.verdicts)
+      lines.push(`  ${mark[verdict.outcome]} ${verdict.outcome}  ${verdict.reason}`);
+  }
   if (events.length) {
     lines.push('', 'Events');
     for (const e of events.slice(-8)) {

@@ -64,6 +64,8 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
   else delete status.release;
   for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
   for (const field of AFFINITY_FIELDS) if (!(field in input.sessionAffinity)) delete status[field];
+  // The judge starts afresh with each revision: its verdicts of another one are gone.
+  if (status.judge && status.judge.revision !== status.lastAppliedSpec) delete status.judge;
   return status;
 }
 

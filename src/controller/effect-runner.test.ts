@@ -53,6 +53,7 @@ function setup(analysis: Record<string, unknown> = {}, options: { analysisWaitMs
     step,
     intervalMs: plan.intervalMs,
     established,
+    judge: undefined,
     now,
     log: silentLogger,
   });

@@ -4,6 +4,7 @@ import type { Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
+import type { JudgeState } from '../analysis/judge.ts';
 import type { Logger } from '../log.ts';
 import { mergeHappened, type Happened, type PersistedMachine, type StepResult } from '../machine/driver.ts';
 import type { Effect, Observation } from '../machine/types.ts';
@@ -11,6 +12,7 @@ import type { EventSubject } from '../notify/events.ts';
 import type { Router } from '../routers/router.ts';
 import type { Target } from '../targets/target.ts';
 import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
+import { judgeMemory } from './judging.ts';
 
 // Carries out what the machine asks for, in order, and feeds each completion back to it
 // until it asks for nothing new. Webhooks and analyses run in the background: the runner
@@ -55,6 +57,8 @@ export interface EffectWork {
   intervalMs: number;
   /** The canary has a status (its routing was set up by an earlier reconcile). */
   established: boolean;
+  /** status.judge as the reconcile found it: the judge's state after a restart. */
+  judge: CanaryStatus['judge'];
   now: number;
   log: Logger;
 }
@@ -78,6 +82,8 @@ interface Running {
   issue: ValidationIssue | undefined;
   routedGeneration: number | undefined;
   lastDriftCheck: number;
+  /** The judge's state since its last look (newer than status.judge between rounds). */
+  judge?: { revision: string; state: JudgeState; at: number };
 }
 
 export class EffectRunner {
@@ -147,6 +153,7 @@ export class EffectRunner {
       phase: first.status.phase,
       weight: first.status.canaryWeight,
       failedChecks: first.status.failedChecks,
+      judge: judgeMemory(running, work.judge),
     };
     const feed = (observations: Observation[]) => {
       carried.result = work.step(carried.result.snapshot, observations);
@@ -156,7 +163,7 @@ export class EffectRunner {
     let onlyAnalyses = true;
     const startAsync = (effect: Effect) => {
       running.inflight.add(effect.id);
-      if (effect.kind !== 'runAnalysis') onlyAnalyses = false;
+      if (effect.kind !== 'runAnalysis' && effect.kind !== 'runLook') onlyAnalyses = false;
       started.push(
         runAsyncEffect(effect, ctx, this.deps, this.now).then((answer) => {
           running.inflight.delete(effect.id);

@@ -6,6 +6,7 @@ import type { Effect } from '../machine/types.ts';
 import type { Notifications } from '../notify/dispatcher.ts';
 import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
 import { runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
+import { judgeMemory } from './judging.ts';
 import { createMetrics } from './metrics.ts';
 
 // The notify effect: muted (a webhook with muteAlert failed) tells no chat; a notifier URL
@@ -24,6 +25,7 @@ function setup(notify: Notifications['notify']) {
     phase: 'Progressing',
     weight: 50,
     failedChecks: 1,
+    judge: judgeMemory({}, undefined),
   };
   const deps: EffectDeps = {
     kube: fakeWorld().store.kube(),

@@ -2,13 +2,7 @@ import type { Canary } from '../api/canary.ts';
 import { releaseAnnotations, type Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import type { ValidationIssue } from '../api/validate.ts';
-import {
-  analysisOutcome,
-  lastAnalysisEntry,
-  runAnalysis,
-  type AnalysisDeps,
-  type AnalysisResult,
-} from '../analysis/evaluate.ts';
+import { lastAnalysisEntry, type AnalysisDeps } from '../analysis/evaluate.ts';
 import { kubeLookups } from '../analysis/kube.ts';
 import { canaryContext } from '../analysis/types.ts';
 import type { CanaryWebhook } from '../hooks/types.ts';
@@ -26,6 +20,7 @@ import type { Notifications } from '../notify/dispatcher.ts';
 import type { EventRecorder, EventSubject } from '../notify/events.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
 import type { Target } from '../targets/target.ts';
+import { analyseLook, analyseRound, type JudgeMemory, type Judging } from './judging.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { URL_NOT_ALLOWED_REASON } from './refusals.ts';
 
@@ -43,6 +38,8 @@ export interface EffectContext {
   phase: string;
   weight: number;
   failedChecks: number;
+  /** The judge's state between looks (analysis.judge). */
+  judge: JudgeMemory;
 }
 
 export interface EffectDeps {
@@ -61,9 +58,9 @@ export interface EffectDeps {
   signal?: AbortSignal;
 }
 
-/** Effects that finish within the reconcile; the others answer later (webhooks, analysis). */
+/** Effects that finish within the reconcile; the others answer later (webhooks, analysis, looks). */
 export function isAsync(effect: Effect): boolean {
-  return effect.kind === 'runWebhooks' || effect.kind === 'runAnalysis';
+  return effect.kind === 'runWebhooks' || effect.kind === 'runAnalysis' || effect.kind === 'runLook';
 }
 
 /**
@@ -289,34 +286,44 @@ export async function runAsyncEffect(
       };
     }
   }
-  if (effect.kind === 'runAnalysis') {
+  if (effect.kind === 'runAnalysis' || effect.kind === 'runLook') {
     const started = now();
     const labels = { name: canary.metadata.name, namespace: ctx.subject.namespace };
-    try {
-      const context = canaryContext(canary);
-      if (!context.metricsServer && deps.metricsServer) context.metricsServer = deps.metricsServer;
-      const result: AnalysisResult = await runAnalysis(canary.spec.analysis.metrics ?? [], {
+    const context = canaryContext(canary);
+    if (!context.metricsServer && deps.metricsServer) context.metricsServer = deps.metricsServer;
+    const job: Judging = {
+      canary,
+      revision: effect.revision,
+      memory: ctx.judge,
+      analysis: {
         canary: context,
         ...kubeLookups(deps.kube),
         ...deps.analysis,
         ...(deps.signal ? { signal: deps.signal } : {}),
+        now,
         logger: deps.log,
-      });
+      },
+      metrics: deps.metrics,
+      labels,
+      now,
+    };
+    if (effect.kind === 'runLook') return look(effect.id, job, deps);
+    try {
+      const round = await analyseRound(job);
       deps.metrics.analysisDuration.observe(labels, (now() - started) / 1000);
-      for (const check of result.checks) {
-        if (typeof check.value === 'number')
-          deps.metrics.metricValue.set({ ...labels, metric: check.name }, check.value);
-      }
-      const { outcome, reasons } = analysisOutcome(result.checks);
       return {
         observation: {
           type: 'ANALYSIS_RESULT',
           now: now(),
           effectId: effect.id,
-          outcome,
-          ...(reasons.length ? { reasons } : {}),
+          outcome: round.outcome,
+          ...(round.reasons.length ? { reasons: round.reasons } : {}),
+          ...(round.rollback ? { rollback: round.rollback } : {}),
         },
-        status: { lastAnalysis: result.checks.map(lastAnalysisEntry) },
+        status: {
+          lastAnalysis: round.checks.map(lastAnalysisEntry),
+          ...(round.judge ? { judge: round.judge } : {}),
+        },
       };
     } catch (error) {
       return {
@@ -331,4 +338,22 @@ export async function runAsyncEffect(
     }
   }
   throw new Error(`effect ${effect.kind} is not asynchronous`);
+}
+
+/** A look between rounds; an error waits for the next round, where it counts. */
+async function look(effectId: number, job: Judging, deps: EffectDeps): Promise<AsyncAnswer> {
+  try {
+    const found = await analyseLook(job);
+    if (!found.rollback) return { observation: { type: 'LOOK_RESULT', now: job.now(), effectId } };
+    return {
+      observation: { type: 'LOOK_RESULT', now: job.now(), effectId, rollback: found.rollback },
+      status: {
+        ...(found.checks.length ? { lastAnalysis: found.checks.map(lastAnalysisEntry) } : {}),
+        ...(found.judge ? { judge: found.judge } : {}),
+      },
+    };
+  } catch (error) {
+    deps.log.warn({ err: error }, 'fast-fail look could not run; the next round checks again');
+    return { observation: { type: 'LOOK_RESULT', now: job.now(), effectId } };
+  }
 }

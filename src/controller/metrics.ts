@@ -47,6 +47,42 @@ export function createMetrics(registry = new Registry()) {
       labelNames: [...perCanary, 'metric'],
       registers: [registry],
     }),
+    metricLimit: new Gauge({
+      name: 'sluice_canary_metric_limit',
+      help: "Each analysis metric's thresholdRange bound (bound: min or max)",
+      labelNames: [...perCanary, 'metric', 'bound'],
+      registers: [registry],
+    }),
+    judgeValue: new Gauge({
+      name: 'sluice_canary_judge_value',
+      help: 'Judged metric per arm since the rollout started (rates in %, latency p99)',
+      labelNames: [...perCanary, 'metric', 'workload'],
+      registers: [registry],
+    }),
+    judgeEffect: new Gauge({
+      name: 'sluice_canary_judge_effect',
+      help: 'Judged metric canary/primary ratio: estimate, interval lower/upper, and the limit the tolerance allows',
+      labelNames: [...perCanary, 'metric', 'bound'],
+      registers: [registry],
+    }),
+    judgeBayesFactor: new Gauge({
+      name: 'sluice_canary_judge_bayes_factor',
+      help: 'Evidence of a regression per judged metric (Bayes factor)',
+      labelNames: [...perCanary, 'metric'],
+      registers: [registry],
+    }),
+    judgeBayesFactorLimit: new Gauge({
+      name: 'sluice_canary_judge_bayes_factor_limit',
+      help: 'The Bayes factor at which the judge calls a regression',
+      labelNames: [...perCanary, 'metric'],
+      registers: [registry],
+    }),
+    judgeOutcome: new Gauge({
+      name: 'sluice_canary_judge_outcome',
+      help: 'Judged metric outcome: 0 pass, 1 undecided, 2 fail, 3 no data, 4 error',
+      labelNames: [...perCanary, 'metric'],
+      registers: [registry],
+    }),
     analysisDuration: new Histogram({
       name: 'sluice_canary_analysis_duration_seconds',
       help: 'Time to run one analysis step (all metric queries)',

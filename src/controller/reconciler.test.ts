@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../api/routes.ts';
+import { oneLine, type MetricProvider } from '../analysis/providers/provider.ts';
 import { silentLogger } from '../log.ts';
 import { commandAnnotations } from '../api/commands.ts';
 import { parseUrlPolicy } from '../hooks/url-policy.ts';
@@ -19,12 +20,34 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 const KEY = 'shop/podinfo';
 const MINUTE = 60_000;
 
-function setup(object: CanaryObject = canaryObject(), deps: Partial<ReconcilerDeps> = {}) {
+/** Both arms serve steady traffic; `errors.canary` is the canary's error share (the primary fails 0.5 %). */
+function steadyTraffic(clock: { now: number }, errors: { canary: number }): MetricProvider {
+  const answer = (raw: string) => {
+    const query = oneLine(raw);
+    const primary = query.includes('"podinfo-primary"');
+    const share = primary ? 0.005 : errors.canary;
+    // Counted since T0 at 50 requests per second on each arm; the judge takes differences.
+    const requests = 50 * ((clock.now - T0) / 1000);
+    return query.includes('response_code=~') ? requests * share : requests;
+  };
+  return {
+    type: 'prometheus',
+    runQuery: async (query) => answer(query),
+    isOnline: async () => ({ online: true }),
+  };
+}
+
+function setup(
+  object: CanaryObject = canaryObject(),
+  deps: Partial<ReconcilerDeps> = {},
+  provider?: (clock: { now: number }) => MetricProvider,
+) {
   const { store, target, router, events, notifications } = fakeWorld();
   store.put(object);
   const metrics = createMetrics(new Registry());
   const scheduled: (number | null)[] = [];
   const clock = { now: T0 };
+  const metricProvider = provider?.(clock);
   const reconciler = new CanaryReconciler({
     kube: store.kube(),
     log: silentLogger,
@@ -36,6 +59,9 @@ function setup(object: CanaryObject = canaryObject(), deps: Partial<ReconcilerDe
     schedule: (_key, at) => scheduled.push(at),
     now: () => clock.now,
     workloadFor: () => ({ target, router }),
+    ...(metricProvider
+      ? { analysis: { createProvider: () => metricProvider }, metricsServer: 'http://prometheus.test' }
+      : {}),
     ...deps,
   });
   const status = () => store.get('shop', 'podinfo')!.status!;
@@ -451,6 +477,53 @@ describe('CanaryReconciler', () => {
     expect(target.calls).not.toContain('restore');
     expect(events.events.at(-1)).toMatch(
       /^Warning RestoreFailed: the target was not restored: .*spec\.analysis\.interval/,
+    );
+  });
+
+  it('looks with the judge every checkEvery between steps without writing status, and rolls back on a decisive look', async () => {
+    const errors = { canary: 0.005 };
+    const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });
+    const { reconciler, target, status, scheduled, statusPatches, initialize, events, clock } = setup(
+      canary,
+      {},
+      (time) => steadyTraffic(time, errors),
+    );
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    // Looks from the start, the pre-rollout step after an interval, then 50 %.
+    for (let i = 0; i < 30 && status().canaryWeight !== 50; i += 1) {
+      clock.now = scheduled.at(-1)!;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    const written = statusPatches();
+    // Healthy looks between steps: each wakes the canary five seconds later and writes nothing.
+    for (let i = 0; i < 3; i += 1) {
+      const at = scheduled.at(-1)!;
+      expect(at - clock.now).toBeLessThanOrEqual(5000);
+      clock.now = at;
+      await reconciler.reconcile(KEY);
+    }
+    expect(statusPatches()).toBe(written);
+    expect(status().phase).toBe('Progressing');
+    // The canary starts failing 5 % of its requests: a look rolls it back, before the next step.
+    errors.canary = 0.05;
+    for (let i = 0; i < 20 && status().phase === 'Progressing'; i += 1) {
+      clock.now = scheduled.at(-1)!;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status()).toMatchObject({ phase: 'Failed', failedChecks: 0 });
+    expect(status().message).toMatch(
+      /^rolling back: fast-fail check between steps: judge: errors: canary 5 % /,
+    );
+    expect(status().judge).toMatchObject({
+      revision: 'rev-2',
+      verdicts: [{ name: 'errors', outcome: 'fail' }],
+    });
+    expect(events.events).toContainEqual(
+      expect.stringMatching(/^Warning RolledBack: rolling back: fast-fail/),
     );
   });
 });

@@ -14,7 +14,7 @@ import {
 import { validateMetricChecks } from '../analysis/validate.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import { stepAll } from '../machine/driver.ts';
+import { canWaitSince, stepAll } from '../machine/driver.ts';
 import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
@@ -186,7 +186,11 @@ export class CanaryReconciler {
         ? { ...seen.lastCommand, result: commandResult(first.issued) }
         : seen.lastCommand;
     // 3. Carry out its effects, feeding each completion back.
-    const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step, release));
+    const carried = await this.effects.carryOut(
+      key,
+      first,
+      this.work(run, prepared, seen, step, release, previous),
+    );
     // An effect error that will not go away stalls the canary instead of being retried.
     const permanent =
       carried.issue ??
@@ -213,7 +217,8 @@ export class CanaryReconciler {
       recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
       return this.stall(run, [permanent], prepared, status);
     }
-    await this.status.write(key, run.object, status, run.log, { canWait: carried.happened.canWait });
+    const canWait = carried.happened.canWait || canWaitSince(previous.machine, carried.result.snapshot);
+    await this.status.write(key, run.object, status, run.log, { canWait });
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
@@ -347,6 +352,7 @@ export class CanaryReconciler {
     seen: Seen,
     step: EffectWork['step'],
     release: Release | undefined,
+    previous: CanaryStatus,
   ): EffectWork {
     return {
       ...prepared,
@@ -357,6 +363,7 @@ export class CanaryReconciler {
       step,
       intervalMs: prepared.plan.intervalMs,
       established: run.object.status !== undefined,
+      judge: previous.judge,
       now: seen.now,
       log: run.log,
     };

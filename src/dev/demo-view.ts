@@ -1,4 +1,4 @@
-import type { AnalysisResult } from '../api/status.ts';
+import type { AnalysisResult, JudgeVerdictStatus } from '../api/status.ts';
 
 /** What one frame of the demo's live view shows. */
 export interface DemoFrame {
@@ -12,6 +12,8 @@ export interface DemoFrame {
   failedChecks: number;
   threshold: number;
   analysis: readonly AnalysisResult[];
+  /** The statistical judge's verdicts (sluice demo --judge). */
+  judge?: readonly JudgeVerdictStatus[];
   /** Requests in the last few seconds, by the workload that answered them. */
   traffic: { total: number; canary: number; errors: number; rps: number };
   slack: readonly string[];
@@ -62,6 +64,14 @@ export function renderDemoFrame(frame: DemoFrame): string {
     lines.push(
       `  ${result.passed ? '✔' : '✖'} ${result.name.padEnd(22)} ${value(result).padStart(8)}   ${result.threshold ?? ''}`,
     );
+  }
+  if (frame.judge) {
+    // The judge's evidence: both arms, the effect with its interval, the Bayes factor.
+    lines.push('', 'Judge (canary against primary, since the rollout started)');
+    if (frame.judge.length === 0) lines.push('  (no look yet)');
+    const mark = { pass: '✔', undecided: '…', fail: '✖', noData: '?', error: '!' } as const;
+    for (const verdict of frame.judge)
+      lines.push(`  ${mark[verdict.outcome]} ${verdict.outcome.padEnd(9)} ${verdict.reason}`);
   }
   lines.push('', 'Slack');
   if (frame.slack.length === 0) lines.push('  (no messages yet)');

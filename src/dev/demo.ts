@@ -1,4 +1,4 @@
-import type { AnalysisResult } from '../api/status.ts';
+import type { AnalysisResult, JudgeVerdictStatus } from '../api/status.ts';
 import type { Kube } from '../kube/client.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { down, exportLines, up, type ClusterEnv } from './cluster.ts';
@@ -18,6 +18,8 @@ export interface DemoOptions {
   tty: boolean;
   /** Stop waiting for an outcome after this long. */
   timeoutMs?: number;
+  /** The statistical judge's run: a subtle bad release, caught by comparing with the primary. */
+  judge?: boolean;
 }
 
 const NAMESPACE = 'demo';
@@ -30,6 +32,7 @@ interface CanaryStatusView {
   failedChecks?: number;
   lastAppliedSpec?: string;
   lastAnalysis?: AnalysisResult[];
+  judge?: { verdicts: JudgeVerdictStatus[] };
 }
 
 /** The demo app's Deployment; a release changes the image tag and, for a bad one, the env. */
@@ -61,8 +64,14 @@ export function demoDeployment(version: string, env: Record<string, string> = {}
   };
 }
 
-/** The demo's Canary: built-in metrics, a load-test webhook, a Slack alert. */
-export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyUrl: string) {
+/**
+ * With `--judge`: the judge compares canary and primary every 2 s, and the fixed checks get
+ * a tolerant threshold, so what rolls the subtle bad release back is the judge's evidence.
+ */
+const JUDGE_ANALYSIS = { judge: { builtins: ['errors', 'latency'] }, checkEvery: '2s', threshold: 10 };
+
+/** The demo's Canary: built-in metrics, a load-test webhook, a Slack alert (and the judge, with --judge). */
+export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyUrl: string, judge = false) {
   return {
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'Canary',
@@ -96,13 +105,14 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
           },
         ],
         alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+        ...(judge ? JUDGE_ANALYSIS : {}),
       },
     },
   };
 }
 
 /** The demo's Slack AlertProvider, the app at 1.0.0 and its Canary, applied as a user would. */
-export async function deployDemoApp(stack: AppStack, provider: DemoProvider): Promise<void> {
+export async function deployDemoApp(stack: AppStack, provider: DemoProvider, judge = false): Promise<void> {
   const { kube } = stack;
   await applyManifest(kube, {
     apiVersion: 'v1',
@@ -117,7 +127,7 @@ export async function deployDemoApp(stack: AppStack, provider: DemoProvider): Pr
     spec: { type: 'slack', channel: 'releases', secretRef: { name: 'slack-url' } },
   });
   await applyManifest(kube, demoDeployment('1.0.0'));
-  await applyManifest(kube, demoCanary(provider, stack.loadtesterUrl!, stack.runtime.proxies[0]!.url));
+  await applyManifest(kube, demoCanary(provider, stack.loadtesterUrl!, stack.runtime.proxies[0]!.url, judge));
 }
 
 /** The demo's stack: one proxy for the app, the load tester, the Slack stand-in and the dashboard. */
@@ -196,7 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let exitCode = 1;
   try {
     await progress.step(`deploying ${APP} with a Canary (${options.provider})`, () =>
-      deployDemoApp(stack, options.provider),
+      deployDemoApp(stack, options.provider, options.judge),
     );
     load = startDemoLoad({ url: `${proxyUrl}/`, rps: 20 });
     const traffic = new TrafficWindow(load);
@@ -213,8 +223,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         canaryWeight: status.canaryWeight ?? 0,
         maxWeight: 60,
         failedChecks: status.failedChecks ?? 0,
-        threshold: 2,
+        threshold: options.judge ? JUDGE_ANALYSIS.threshold : 2,
         analysis: status.lastAnalysis ?? [],
+        ...(options.judge ? { judge: status.judge?.verdicts ?? [] } : {}),
         traffic: traffic.sample(Date.now()),
         slack: stack.slack!.messages.map((m) => m.text),
         outcomes,
@@ -231,6 +242,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         frame.canaryWeight,
         frame.failedChecks,
         frame.analysis,
+        frame.judge?.map((v) => v.outcome),
         frame.slack.length,
       ]);
       if (key !== lastPrinted) {
@@ -272,13 +284,19 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
     outcomes.push(`${good.phase === 'Succeeded' ? '✔' : '✖'} release 1.1.0 (healthy): ${good.phase}`);
 
-    await applyManifest(kube, demoDeployment('1.2.0', { ERROR_RATE: '0.3', LATENCY_MS: '40' }));
+    // With --judge the bad release is subtle: 3 % errors, which "success rate ≥ 99" with a
+    // threshold of 10 would take many intervals to act on; the judge sees them on the canary only.
+    const fault: Record<string, string> = options.judge
+      ? { ERROR_RATE: '0.03' }
+      : { ERROR_RATE: '0.3', LATENCY_MS: '40' };
+    const badName = options.judge ? 'release 1.2.0 (3% errors)' : 'release 1.2.0 (30% errors)';
+    await applyManifest(kube, demoDeployment('1.2.0', fault));
     const bad = await waitFor(
-      'release 1.2.0 (30% errors): expected to be rolled back',
+      `${badName}: expected to be rolled back${options.judge ? ' by the judge' : ''}`,
       (s) => s.lastAppliedSpec !== good.lastAppliedSpec && (s.phase === 'Succeeded' || s.phase === 'Failed'),
     );
     outcomes.push(
-      `${bad.phase === 'Failed' ? '✔' : '✖'} release 1.2.0 (30% errors): ${bad.phase === 'Failed' ? 'rolled back' : bad.phase}`,
+      `${bad.phase === 'Failed' ? '✔' : '✖'} ${badName}: ${bad.phase === 'Failed' ? 'rolled back' : bad.phase}`,
     );
     // One last frame with the rollback's Slack message in it.
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -262,6 +262,15 @@ function rolloutStarted(transitions: readonly TakenTransition[]): boolean {
   );
 }
 
+/**
+ * canWait over a whole reconcile: from the snapshot it started with to the one it ends
+ * with. A look asked and answered within it changes nothing anyone acts on.
+ */
+export function canWaitSince(persisted: unknown, after: PersistedMachine): boolean {
+  const before = PersistedMachine.safeParse(persisted);
+  return before.success && canWait(before.data, after);
+}
+
 function restoredAfter(transitions: readonly TakenTransition[], context: Context): number | null {
   const restore = context.restore;
   if (restore?.restoredAt == null || !transitions.some((t) => t.actions.includes('recordRestore')))
@@ -275,9 +284,14 @@ export function canWait(before: PersistedMachine, after: PersistedMachine): bool
   if (!isDeepStrictEqual(before.historyValue ?? {}, after.historyValue ?? {})) return false;
   const was = before.context;
   const now = after.context;
+  // A look between rounds that was asked and answered (nothing decisive) leaves only its id
+  // spent and the next look armed.
+  const sameQueue = isDeepStrictEqual(was.pending, now.pending);
   for (const key of Object.keys(now) as (keyof Context)[]) {
     if (isDeepStrictEqual(was[key], now[key])) continue;
     if (key === 'nextTickAt' && now.nextTickAt !== null) continue;
+    if (key === 'nextLookAt' && now.nextLookAt !== null) continue;
+    if (key === 'seq' && sameQueue) continue;
     if ((key === 'canary' || key === 'primary') && !was[key].ready && now[key].ready) continue;
     return false;
   }
@@ -328,6 +342,8 @@ export function statusOf(context: Context, plan: Plan): MachineStatus {
 export function wakeAt(context: Context, plan: Plan): number | null {
   if (context.suspendedAt !== null) return null;
   const { pauseUntil: _pause, ...due } = deadlines(context, plan);
-  const times = [context.nextTickAt, ...Object.values(due)].filter((t): t is number => t !== null);
+  const analysing = context.phase === 'Progressing' || context.phase === 'WaitingPromotion';
+  const look = analysing && context.look === null ? context.nextLookAt : null;
+  const times = [context.nextTickAt, look, ...Object.values(due)].filter((t): t is number => t !== null);
   return times.length > 0 ? Math.min(...times) : null;
 }

@@ -375,6 +375,86 @@ const scenarios: Scenario[] = [
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing', PROMOTION),
     routes: ['0', '100', '0'],
   },
+  // ---- The judge and failFast metrics: looks between rounds ----
+  {
+    name: 'the judge looks every checkEvery between rounds; steps still advance on the interval',
+    analysis: { stepWeight: 50, checkEvery: '20s', judge: {} },
+    run: (sim) => {
+      start(sim);
+      expect(sim.last!.wakeAt).toBe(sim.now + 20_000); // the first look comes before the first round
+      sim.tick(); // pre-rollout → 50 %
+      for (let i = 0; i < 2; i++) sim.tick(20_000); // two looks, nothing decisive
+      expect(sim.last!.effects.filter((e) => e.kind === 'runLook')).toHaveLength(0); // answered and gone
+      expect(sim.log.filter((entry) => entry.observation.type === 'LOOK_RESULT')).toHaveLength(2);
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      sim.tick(20_000); // one interval since the round: the step, not a look
+      expect(sim.last!.status.canaryWeight).toBe(100);
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '50', '100', '0'],
+  },
+  {
+    name: 'a decisive regression found by a look rolls back at once, between steps, saying why',
+    analysis: { stepWeight: 20, threshold: 5, checkEvery: '10s', judge: {} },
+    world: { looks: [null, null, 'judge: errors: canary 2.5 % vs primary 0.5 %: regression (increase)'] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      for (let i = 0; i < 3; i++) sim.tick(10_000);
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '20', '0'],
+    events: [
+      'rolling back: fast-fail check between steps: judge: errors: canary 2.5 % vs primary 0.5 %: regression (increase)',
+    ],
+    status: { failedChecks: 0 },
+    check: (sim) => expect(sim.last!.wakeAt).toBeNull(),
+  },
+  {
+    name: 'looks go on while waiting at confirm-promotion, and roll back from there',
+    analysis: { stepWeight: 100, checkEvery: '10s', judge: {}, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['WaitingPromotion']);
+      sim.tick(10_000); // a look while the gate's round is open
+      expect(sim.phase).toBe('WaitingPromotion');
+      sim.world.looks = ['failFast restarts: 3 > max 0'];
+      sim.tick(10_000);
+    },
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    events: ['rolling back: fast-fail check between steps: failFast restarts: 3 > max 0'],
+  },
+  {
+    name: 'a critical regression at a round rolls back at once, whatever the threshold',
+    analysis: { stepWeight: 20, threshold: 5, judge: {} },
+    world: { analysis: ['failed'], analysisRollback: 'judge: errors: regression (increase)' },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick();
+    },
+    phases: ROLLED_BACK,
+    events: ['rolling back: judge: errors: regression (increase)'],
+  },
+  {
+    name: 'a look answered after the analysis ended is only confirmed; a look found nothing stays quiet',
+    analysis: { stepWeight: 20, checkEvery: '10s', metrics: [{ ...METRICS[0], failFast: true }] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.now += 10_000;
+      sim.send({ type: 'TICK' }); // a look asked, not answered yet
+      const look = sim.last!.effects.find((e) => e.kind === 'runLook')!;
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      expect(sim.last!.effects.some((e) => e.kind === 'runLook')).toBe(false);
+      sim.observe({ type: 'LOOK_RESULT', effectId: look.id, rollback: 'too late' });
+      expect(sim.phase).toBe('Promoting');
+      sim.tickUntil(DONE);
+    },
+    phases: afterBootstrap('Progressing', PROMOTION),
+  },
   {
     name: 'a rollback webhook answering 2xx rolls back while progressing',
     analysis: { stepWeight: 20, metrics: METRICS, webhooks: [hook('rollback'), hook('post-rollout')] },

@@ -10,8 +10,11 @@ import {
   countFailedCheck,
   gateApproved,
   holdAtGate,
+  lookDue,
+  openLook,
   holdInconclusive,
   openRound,
+  recordLook,
   recordRoundResult,
   requestConfirmPromotion,
   requestConfirmRollout,
@@ -113,6 +116,8 @@ const ANALYSING_ON = {
   TICK: [
     { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
     { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
+    // Between rounds (or while one waits at a gate): the judge and failFast metrics.
+    { guard: 'lookDueBetweenRounds', actions: 'openLook' },
     { guard: 'tickEarly' },
     { guard: 'roundOpen' },
     { guard: 'canaryNotReady', actions: 'waitForCanary' },
@@ -124,6 +129,10 @@ const ANALYSING_ON = {
   ],
   ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
   WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+  LOOK_RESULT: [
+    { guard: 'lookFoundRegression', target: 'idle.failed', actions: ['recordLook', rollBack('fastFail')] },
+    { actions: 'recordLook' },
+  ],
   REVISION: [
     { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
     { guard: 'newRevision', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
@@ -177,6 +186,11 @@ export const canaryMachine = setup({
     answersRound: ({ context, event }) =>
       'effectId' in event && context.round !== null && context.round.awaiting.includes(event.effectId),
     rollbackHookFired: ({ context }) => context.round?.rollback != null,
+    lookDueBetweenRounds: ({ context, event }) =>
+      lookDue(context, event.plan, event.now) &&
+      ((context.nextTickAt !== null && event.now < context.nextTickAt) || context.round !== null),
+    lookFoundRegression: ({ context, event }) =>
+      event.type === 'LOOK_RESULT' && context.look?.id === event.effectId && event.rollback !== undefined,
     checksFailed: ({ context }) => checksFailed(context),
     failedChecksAtThreshold: ({ context, event }) =>
       checksFailed(context) && context.failedChecks + 1 >= event.plan.threshold,
@@ -234,7 +248,7 @@ export const canaryMachine = setup({
       if (e.type === 'EFFECT_DONE') confirmEffect(d, e.effectId, e.now);
     }),
     recordLateResult: edit((d, e) => {
-      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') {
+      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT' || e.type === 'LOOK_RESULT') {
         recordLateResult(d, { ...e, passed: e.type === 'WEBHOOK_RESULT' ? e.passed : undefined }, e.now);
       }
     }),
@@ -257,6 +271,10 @@ export const canaryMachine = setup({
       if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') recordRoundResult(d, e, e.now);
     }),
     countFailedCheck: edit((d, e) => countFailedCheck(d, e.plan)),
+    openLook: edit((d, e) => openLook(d, e.plan, e.now)),
+    recordLook: edit((d, e) => {
+      if (e.type === 'LOOK_RESULT') recordLook(d, e, e.now);
+    }),
     holdInconclusive: edit((d, e) => holdInconclusive(d, e.plan)),
     advance: edit((d, e, params: { gateApproved: boolean }) =>
       advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
@@ -312,6 +330,7 @@ export const canaryMachine = setup({
         EFFECT_DONE: { actions: 'confirmEffect' },
         WEBHOOK_RESULT: { actions: 'recordLateResult' },
         ANALYSIS_RESULT: { actions: 'recordLateResult' },
+        LOOK_RESULT: { actions: 'recordLateResult' },
         MANUAL: [
           { guard: command('pause'), actions: 'pause' },
           { guard: command('resume'), actions: 'resume' },

@@ -135,7 +135,29 @@ describe('planFromSpec', () => {
       threshold: 1,
       progressDeadlineMs: 600_000,
       hasMetrics: false,
+      lookEveryMs: 0,
     });
+  });
+
+  it('a judge alone is an analysis; the judge or a failFast metric looks every checkEvery', () => {
+    const judged = planFromSpec({ analysis: CanaryAnalysis.parse({ stepWeight: 10, judge: {} }) });
+    expect(judged).toMatchObject({ hasMetrics: true, lookEveryMs: 5000 });
+    const failFast = planFromSpec({
+      analysis: CanaryAnalysis.parse({
+        stepWeight: 10,
+        interval: '30s',
+        checkEvery: '10s',
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, failFast: true }],
+      }),
+    });
+    expect(failFast).toMatchObject({ hasMetrics: true, lookEveryMs: 10_000 });
+    const plain = planFromSpec({
+      analysis: CanaryAnalysis.parse({
+        stepWeight: 10,
+        metrics: [{ name: 'request-success-rate' }],
+      }),
+    });
+    expect(plain.lookEveryMs).toBe(0);
   });
 
   it('names the field when the analysis cannot progress', () => {

@@ -1,4 +1,10 @@
-import { strategyOf, type CanarySpec, type HookType, type Strategy } from '../api/canary.ts';
+import {
+  DEFAULT_CHECK_EVERY,
+  strategyOf,
+  type CanarySpec,
+  type HookType,
+  type Strategy,
+} from '../api/canary.ts';
 import { durationMs } from '../api/duration.ts';
 
 // The plan is the machine's view of a Canary spec: a short program of steps plus the few
@@ -42,7 +48,13 @@ export interface Plan {
   progressDeadlineMs: number;
   /** The webhook types the Canary configures, sorted. */
   hooks: HookType[];
+  /** A round runs the analysis: metric checks, the judge, or both. */
   hasMetrics: boolean;
+  /**
+   * Between rounds, look at the judge and the failFast metrics this often (ms; 0: no looks).
+   * `analysis.checkEvery`, at most the interval.
+   */
+  lookEveryMs: number;
   skipAnalysis: boolean;
   suspend: boolean;
 }
@@ -108,6 +120,8 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
   }
 
   const weights = steps.flatMap((step) => (step.kind === 'setWeight' ? [step.weight] : []));
+  const intervalMs = durationMs(analysis.interval ?? '60s', 'spec.analysis.interval');
+  const looks = analysis.judge !== undefined || (analysis.metrics ?? []).some((metric) => metric.failFast);
   return {
     strategy,
     steps,
@@ -117,10 +131,16 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
     mirror,
     threshold: analysis.threshold ?? 1,
     inconclusiveLimit: analysis.inconclusiveLimit ?? 1,
-    intervalMs: durationMs(analysis.interval ?? '60s', 'spec.analysis.interval'),
+    intervalMs,
     progressDeadlineMs: (spec.progressDeadlineSeconds ?? 600) * 1000,
     hooks,
-    hasMetrics: (analysis.metrics?.length ?? 0) > 0,
+    hasMetrics: (analysis.metrics?.length ?? 0) > 0 || analysis.judge !== undefined,
+    lookEveryMs: looks
+      ? Math.min(
+          intervalMs,
+          durationMs(analysis.checkEvery ?? DEFAULT_CHECK_EVERY, 'spec.analysis.checkEvery'),
+        )
+      : 0,
     skipAnalysis: spec.skipAnalysis ?? false,
     suspend: spec.suspend ?? false,
   };

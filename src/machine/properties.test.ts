@@ -59,12 +59,20 @@ const analysisArb = fc
     threshold: fc.integer({ min: 1, max: 4 }),
     inconclusiveLimit: fc.integer({ min: 1, max: 3 }),
     stepWeightPromotion: fc.option(fc.integer({ min: 10, max: 60 }), { nil: undefined }),
-    metrics: fc.boolean().map((on) => (on ? [{ name: 'request-success-rate' }] : [])),
+    metrics: fc
+      .constantFrom('none', 'check', 'failFast')
+      .map((kind) =>
+        kind === 'none'
+          ? []
+          : [{ name: 'request-success-rate', ...(kind === 'failFast' ? { failFast: true } : {}) }],
+      ),
+    // The judge, and the looks between rounds it (or a failFast metric) asks for.
+    judge: fc.boolean(),
     webhooks,
   })
-  .map(({ shape, mirror, ...rest }) => {
+  .map(({ shape, mirror, judge, ...rest }) => {
     const { kind, ...fields } = shape;
-    const base = { ...rest, ...fields, interval: '1m' };
+    const base = { ...rest, ...fields, interval: '1m', ...(judge ? { judge: {}, checkEvery: '10s' } : {}) };
     if (kind === 'ab') return { ...base, match: [{ headers: { 'x-canary': { exact: 'yes' } } }] };
     return { ...base, ...(mirror ? { mirror } : {}) };
   })
@@ -78,7 +86,14 @@ type Command =
   | { k: 'tick'; ms: number }
   | { k: 'ready'; canary: Readiness | undefined; primary: Readiness | undefined }
   | { k: 'revision'; revision: string }
-  | { k: 'answer'; pick: number; passed: boolean; outcome: AnalysisOutcome }
+  | {
+      k: 'answer';
+      pick: number;
+      passed: boolean;
+      outcome: AnalysisOutcome;
+      /** A look finds, or an analysis carries, a decisive regression. */
+      decisive: boolean;
+    }
   | { k: 'answerAll'; good: boolean }
   | { k: 'manual'; command: ManualCommand }
   | { k: 'flags'; suspend: boolean; skipAnalysis: boolean }
@@ -98,7 +113,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .constantFrom(1000, MINUTE, MINUTE, 2 * MINUTE, 5 * MINUTE)
+      .constantFrom(1000, 10_000, 10_000, MINUTE, MINUTE, 2 * MINUTE, 5 * MINUTE)
       .map((ms) => ({ k: 'tick' as const, ms })),
   },
   {
@@ -124,6 +139,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
         'noData' as const,
         'inconclusive' as const,
       ),
+      decisive: fc.boolean(),
     }),
   },
   {
@@ -147,8 +163,25 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.nat(200).map((effectId) => ({ k: 'stale' as const, effectId })) },
 );
 
-function answerFor(effect: Effect, now: number, passed: boolean, outcome: AnalysisOutcome): Observation {
-  if (effect.kind === 'runAnalysis') return { type: 'ANALYSIS_RESULT', now, effectId: effect.id, outcome };
+function answerFor(
+  effect: Effect,
+  now: number,
+  passed: boolean,
+  outcome: AnalysisOutcome,
+  decisive = false,
+): Observation {
+  if (effect.kind === 'runAnalysis') {
+    const rollback = decisive && outcome === 'failed' ? { rollback: 'judge: errors: regression' } : {};
+    return { type: 'ANALYSIS_RESULT', now, effectId: effect.id, outcome, ...rollback };
+  }
+  if (effect.kind === 'runLook') {
+    return {
+      type: 'LOOK_RESULT',
+      now,
+      effectId: effect.id,
+      ...(decisive ? { rollback: 'judge: regression' } : {}),
+    };
+  }
   if (effect.kind === 'runWebhooks') {
     return { type: 'WEBHOOK_RESULT', now, effectId: effect.id, passed, name: `${effect.type}-hook` };
   }
@@ -158,7 +191,7 @@ function answerFor(effect: Effect, now: number, passed: boolean, outcome: Analys
 function defaultAnswer(effect: Effect, now: number, good: boolean): Observation {
   // A rollback hook answering 2xx ends the run at once; only targeted answers fire it.
   const passed = effect.kind === 'runWebhooks' && effect.type === 'rollback' ? false : good;
-  return answerFor(effect, now, passed, good ? 'passed' : 'failed');
+  return answerFor(effect, now, passed, good ? 'passed' : 'failed', effect.kind === 'runLook' && !good);
 }
 
 interface Trace {
@@ -245,6 +278,19 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
         }
       }
     }
+    // Looks between rounds: asked only while analysing, and a decisive one rolls back at once.
+    const analysing = (phase: string | undefined) => phase === 'Progressing' || phase === 'WaitingPromotion';
+    if (result.effects.some((e) => e.kind === 'runLook') && !analysing(result.status.phase))
+      fail(`a look pending in ${result.status.phase}`);
+    if (
+      observation.type === 'LOOK_RESULT' &&
+      observation.rollback &&
+      pendingBefore.some((e) => e.id === observation.effectId) &&
+      analysing(phaseBefore) &&
+      result.status.phase !== 'Failed'
+    ) {
+      fail('a decisive look did not roll back');
+    }
     if (result.status.phase === 'Failed' && phaseBefore !== 'Failed') failedRevision = context.revision;
     const size = JSON.stringify(result.snapshot).length;
     if (size > 4096) fail(`snapshot of ${size} characters`);
@@ -293,7 +339,7 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
       case 'answer': {
         const effects = last?.effects ?? [];
         const target = effects[c.pick % Math.max(1, effects.length)];
-        if (target) send(answerFor(target, now, c.passed, c.outcome));
+        if (target) send(answerFor(target, now, c.passed, c.outcome, c.decisive));
         break;
       }
       case 'answerAll':

@@ -35,6 +35,8 @@ export function cancelRound(d: Context): void {
 /** Starts the checks of one interval: rollback hooks, then pre-rollout hooks or rollout hooks + metrics. */
 export function openRound(d: Context, plan: Plan, now: number): void {
   d.nextTickAt = now + plan.intervalMs;
+  // The round runs the judge too: the next look is one checkEvery after it.
+  if (plan.lookEveryMs > 0) d.nextLookAt = now + plan.lookEveryMs;
   const round = newRound(now);
   d.round = round;
   const phase = d.phase;
@@ -80,6 +82,7 @@ export function recordRoundResult(
         effectId: number;
         outcome: AnalysisOutcome;
         reasons?: string[];
+        rollback?: string;
       },
   now: number,
 ): void {
@@ -89,6 +92,7 @@ export function recordRoundResult(
   round.awaiting = round.awaiting.filter((id) => id !== event.effectId);
   confirmEffect(d, event.effectId, now);
   if (event.type === 'ANALYSIS_RESULT') {
+    if (event.rollback) round.rollback = event.rollback;
     if (event.outcome !== 'passed') {
       const why = event.reasons?.length ? event.reasons.join('; ') : 'no reason given';
       if (event.outcome === 'inconclusive') round.inconclusive.push(why);
@@ -223,4 +227,32 @@ export function requestConfirmPromotion(d: Context, plan: Plan, now: number): vo
     return;
   }
   requestGate(d, plan, now, 'confirm-promotion');
+}
+
+// ---- Looks between rounds (fast-fail) ----
+
+/** A look is due: the judge or failFast metrics, between the interval's rounds. */
+export function lookDue(d: Context, plan: Plan, now: number): boolean {
+  return plan.lookEveryMs > 0 && d.look === null && d.nextLookAt !== null && now >= d.nextLookAt;
+}
+
+/** Asks for one look and arms the next. */
+export function openLook(d: Context, plan: Plan, now: number): void {
+  d.nextLookAt = now + plan.lookEveryMs;
+  d.look = { id: enqueue(d, { kind: 'runLook', revision: currentRevision(d) }), rollback: null };
+}
+
+/** The look answered: it leaves the queue; a decisive regression stays on it for the rollback to say. */
+export function recordLook(d: Context, event: { effectId: number; rollback?: string }, now: number): void {
+  confirmEffect(d, event.effectId, now);
+  if (d.look?.id !== event.effectId) return;
+  d.look = event.rollback ? { ...d.look, rollback: event.rollback } : null;
+}
+
+/** Drops the look in flight and stops looking (the analysis ended or is suspended). */
+export function cancelLook(d: Context): void {
+  const look = d.look;
+  if (look) drop(d, (effect) => effect.id === look.id);
+  d.look = null;
+  d.nextLookAt = null;
 }

@@ -2,7 +2,7 @@ import { isPrimaryOnly, PRIMARY_ONLY } from '../api/routes.ts';
 import { freshTrack, promotePending } from './clocks.ts';
 import { hasHook, programKey, type Plan } from './plan.ts';
 import { currentRevision, drop, enqueue, runWebhooks, say, sayStep, setRoutes } from './queue.ts';
-import { cancelRound, INCONCLUSIVE } from './round.ts';
+import { cancelLook, cancelRound, INCONCLUSIVE } from './round.ts';
 import type { Context } from './types.ts';
 
 // The bodies of the machine's transitions between phases: starting a rollout, promoting,
@@ -17,6 +17,7 @@ import type { Context } from './types.ts';
  */
 function clearRolloutState(d: Context): void {
   cancelRound(d);
+  cancelLook(d);
   drop(d, (effect) => effect.kind === 'promote' || effect.kind === 'runAnalysis');
   d.cursor = 0;
   d.pauseUntil = null;
@@ -50,6 +51,7 @@ export function startCanary(d: Context, plan: Plan, now: number): void {
   enqueue(d, { kind: 'scaleCanary', to: 'up' });
   d.canary = freshTrack();
   d.nextTickAt = now + plan.intervalMs;
+  startLooking(d, plan, now);
   d.message = 'scaling up the canary';
 }
 
@@ -65,6 +67,12 @@ export function restartAnalysis(d: Context, plan: Plan, now: number, revision: s
   enqueue(d, { kind: 'scaleCanary', to: 'up' });
   d.canary = freshTrack();
   d.nextTickAt = now + plan.intervalMs;
+  startLooking(d, plan, now);
+}
+
+/** The looks between rounds (judge, failFast metrics) start with the canary. */
+function startLooking(d: Context, plan: Plan, now: number): void {
+  if (plan.lookEveryMs > 0) d.nextLookAt = now + plan.lookEveryMs;
 }
 
 export function switchRevision(d: Context, revision: string): void {
@@ -78,6 +86,7 @@ export type PromotionCause = 'analysis' | 'command' | 'skipAnalysis';
 
 export function startPromotion(d: Context, plan: Plan, now: number, cause: PromotionCause): void {
   cancelRound(d);
+  cancelLook(d);
   d.gateWaiting = null;
   d.pauseUntil = null;
   // A person who promotes means "go on": a standing pause command ends here.
@@ -138,7 +147,13 @@ export function canaryRetired(d: Context): boolean {
 // ---- Ending ----
 
 export type RollbackCause =
-  'failedChecks' | 'canaryDeadline' | 'primaryDeadline' | 'rollbackHook' | 'aborted' | 'noProgress';
+  | 'failedChecks'
+  | 'canaryDeadline'
+  | 'primaryDeadline'
+  | 'rollbackHook'
+  | 'aborted'
+  | 'noProgress'
+  | 'fastFail';
 
 /** How a rollout ends. */
 export type RolloutEnd =
@@ -176,6 +191,7 @@ const ENDS = {
 export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
   // Read before the round goes: a rollback says what it was for.
   const rollbackHook = d.round?.rollback;
+  const fastFail = d.look?.rollback;
   const failures = d.round?.failures ?? [];
   clearRolloutState(d);
   d.nextTickAt = null;
@@ -206,6 +222,7 @@ export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
         rollbackHook: rollbackHook ?? 'a rollback webhook asked for it',
         aborted: 'aborted by command',
         noProgress: `no progress within the progress deadline (${seconds}s): ${end.detail ?? 'effects kept failing'}`,
+        fastFail: `fast-fail check between steps: ${fastFail ?? 'a decisive regression'}`,
       }[end.cause];
       say(d, 'Warning', 'RolledBack', `rolling back: ${reason}`, 'error');
       if (hasHook(plan, 'post-rollout') && d.revision !== null) runWebhooks(d, 'post-rollout', 'Failed');
@@ -282,6 +299,7 @@ export function ignoreCommand(d: Context, command: string): void {
 
 export function freeze(d: Context, now: number): void {
   cancelRound(d);
+  cancelLook(d);
   d.suspendedAt = now;
   say(d, 'Normal', 'Suspended', 'canary suspended: analysis frozen');
 }

@@ -47,7 +47,11 @@ export type Observation =
       effectId: number;
       outcome: AnalysisOutcome;
       reasons?: string[];
+      /** A decisive regression (a critical judged metric): roll back at once, whatever the threshold. */
+      rollback?: string;
     }
+  /** The answer to a `runLook` effect; `rollback` says why when the look found a decisive regression. */
+  | { type: 'LOOK_RESULT'; now: number; effectId: number; rollback?: string }
   /** A person's command (the controller reads it from the Canary's annotations once per id). */
   | { type: 'MANUAL'; now: number; command: ManualCommand }
   /**
@@ -104,6 +108,11 @@ export const Effect = z.discriminatedUnion('kind', [
     muted: z.boolean().optional(),
   }),
   /**
+   * A look between rounds (analysis.checkEvery): the judge and the failFast metrics once.
+   * Only a decisive regression counts; anything else waits for the next round.
+   */
+  z.object({ id: effectId, kind: z.literal('runLook'), revision: z.string() }),
+  /**
    * A Kubernetes Event on the Canary; the controller also sends it to `event` webhooks.
    * `step` marks a routine step of a rollout (a weight, an iteration, a pause): status says
    * the same, so the controller writes it as an Event only when asked to (`--step-events`).
@@ -145,7 +154,7 @@ export const Round = z.object({
   inconclusive: z.array(z.string()).default([]),
   /** How many of the failures come from webhooks with muteAlert: all of them mutes the alert. */
   mutedFailures: z.int().min(0).default(0),
-  /** Set when a rollback webhook asked for a rollback. */
+  /** Set when a rollback webhook, or a decisive regression in the analysis, asked for a rollback. */
   rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
   gate: z
@@ -204,6 +213,13 @@ export const Context = z.object({
   /** Consecutive inconclusive rounds at the current step (analysis.inconclusiveLimit pauses). */
   inconclusiveRounds: z.int().min(0).default(0),
   nextTickAt: time.nullable().default(null),
+  /** When the next look between rounds is due (plan.lookEveryMs), while analysing. */
+  nextLookAt: time.nullable().default(null),
+  /** The look in flight, and the rollback its answer asked for. */
+  look: z
+    .object({ id: effectId, rollback: z.string().nullable().default(null) })
+    .nullable()
+    .default(null),
   canary: ReadinessTrack,
   primary: ReadinessTrack,
   /** The promote effect of the current promotion has been carried out. */
@@ -245,6 +261,8 @@ export function initialContext(now: number): Context {
     gateWaiting: null,
     inconclusiveRounds: 0,
     nextTickAt: null,
+    nextLookAt: null,
+    look: null,
     canary: { ready: false, since: null, unreadyMs: 0 },
     primary: { ready: false, since: null, unreadyMs: 0 },
     promotionApplied: false,

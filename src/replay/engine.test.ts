@@ -180,6 +180,6 @@ describe('failFast metrics', () => {
     // before the five failed rounds the threshold would need.
     expect(outcome.at - T0).toBeLessThan(20_000);
     expect(outcome.steps[0]).toMatchObject({ kind: 'look' });
-    expect(outcome.reason).toMatch(/fail-fast request-success-rate: 95 < min 99/);
+    expect(outcome.reason).toMatch(/failFast request-success-rate: 95 < min 99/);
   });
 });

@@ -1,9 +1,10 @@
 import type { Canary } from '../api/canary.ts';
-import { analysisOutcome, runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
+import { runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
 import {
   judge,
-  lookOutcome,
   judgeConfig,
+  lookAnswer,
+  roundAnswer,
   type JudgeConfig,
   type JudgeResult,
   type JudgeVerdict,
@@ -29,10 +30,9 @@ import {
 // query is evaluated at the replayed instant; thresholds, templates and the judge all take
 // part. Side effects are not carried out: routes, scaling and promotion are confirmed at
 // once, webhooks are not called (gates are taken as open, rollback hooks as silent).
-//
-// Until the machine has fast-fail rounds of its own, a decisive verdict between steps (a
-// critical judged metric, a failFast metric) is given to the machine as what it will be,
-// an immediate rollback: the `abort` command. The benchmark runs this same engine.
+// Looks between rounds (the judge and failFast metrics every checkEvery) are the machine's
+// own: it asks for them (runLook) and the replay answers at the replayed instant. The
+// benchmark runs this same engine.
 
 export interface ReplayInput {
   canary: Canary;
@@ -119,13 +119,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   const { canary } = input;
   const analysis = canary.spec.analysis;
   const judgeSettings: JudgeConfig | undefined = judgeConfig(analysis);
-  const basePlan = planFromSpec(canary.spec);
-  // A judge alone is still an analysis to run at every round.
-  const plan: Plan = judgeSettings ? { ...basePlan, hasMetrics: true } : basePlan;
+  const plan: Plan = planFromSpec(canary.spec);
   const metrics = analysis.metrics ?? [];
   const failFast = metrics.filter((metric) => metric.failFast);
-  const lookEveryMs =
-    judgeSettings?.checkEveryMs ?? (failFast.length ? checkEveryOf(analysis.checkEvery) : 0);
 
   const context = canaryContext(canary);
   if (input.prometheus) context.metricsServer = input.prometheus;
@@ -159,15 +155,10 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   };
   const steps: ReplayStep[] = [];
   let judgeState: JudgeResult['state'] | undefined;
+  /** What decided a rollback when the judge or a failFast check did. */
   let decisive: string | undefined;
-  let aborted = false;
   /** Per step, how many Events the machine had recorded when it was pushed. */
   const eventMarks: number[] = [];
-  const abort = (at: number) => {
-    if (aborted) return;
-    aborted = true;
-    send(loop, { type: 'MANUAL', now: at, command: 'abort' });
-  };
 
   const lookJudge = async (at: number, explain: boolean): Promise<JudgeResult | undefined> => {
     if (!judgeSettings) return undefined;
@@ -186,9 +177,7 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   ): Promise<Observation> => {
     const result: AnalysisResult = await runAnalysis(metrics, analysisDeps(at));
     const judged = await lookJudge(at, input.explain ?? true);
-    const checked = analysisOutcome(result.checks);
-    const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
-    const reasons = [...checked.reasons, ...judgment.failures];
+    const answer = roundAnswer(result.checks, judged);
     steps.push({
       at,
       kind: 'round',
@@ -199,15 +188,27 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       events: [],
     });
     eventMarks.push(loop.events.length);
-    if (judgment.rollback) decisive = `judge: ${judgment.rollback}`;
+    decisive ??= answer.rollback;
     return {
       type: 'ANALYSIS_RESULT',
       now: at,
       effectId: effect.id,
-      // The judge's failures outweigh what the checks alone came to.
-      outcome: judgment.failures.length > 0 ? 'failed' : checked.outcome,
-      ...(reasons.length ? { reasons } : {}),
+      outcome: answer.outcome,
+      ...(answer.reasons.length ? { reasons: answer.reasons } : {}),
+      ...(answer.rollback ? { rollback: answer.rollback } : {}),
     };
+  };
+
+  const answerLook = async (effect: Effect & { kind: 'runLook' }, at: number): Promise<Observation> => {
+    const rollback = await fastFailLook(at);
+    decisive ??= rollback;
+    return { type: 'LOOK_RESULT', now: at, effectId: effect.id, ...(rollback ? { rollback } : {}) };
+  };
+
+  const answer = (effect: Effect, at: number): Promise<Observation> | Observation => {
+    if (effect.kind === 'runAnalysis') return answerAnalysis(effect, at);
+    if (effect.kind === 'runLook') return answerLook(effect, at);
+    return confirm(effect, at);
   };
 
   /** Answers every pending effect until the machine asks for nothing new. */
@@ -218,13 +219,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
       const answers: Observation[] = [];
       for (const effect of open) {
         loop.answered.add(effect.id);
-        answers.push(effect.kind === 'runAnalysis' ? await answerAnalysis(effect, at) : confirm(effect, at));
+        answers.push(await answer(effect, at));
       }
       send(loop, ...answers);
-      if (decisive) {
-        abort(at);
-        return;
-      }
     }
   };
 
@@ -240,27 +237,11 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   await lookJudge(at0, false);
 
   let now = at0;
-  let nextLook = lookEveryMs > 0 ? at0 + lookEveryMs : Number.POSITIVE_INFINITY;
-  const finished = () => ['Succeeded', 'Failed'].includes(loop.last!.status.phase) || decisive !== undefined;
+  const finished = () => ['Succeeded', 'Failed'].includes(loop.last!.status.phase);
   while (!finished()) {
-    const wake = loop.last!.wakeAt ?? Number.POSITIVE_INFINITY;
-    const next = Math.min(wake, nextLook);
-    if (next > input.to) break;
+    const next = loop.last!.wakeAt;
+    if (next === null || next > input.to) break;
     now = next;
-    if (next === nextLook) {
-      nextLook += lookEveryMs;
-      const phase = loop.last!.status.phase;
-      if (next < wake && (phase === 'Progressing' || phase === 'WaitingPromotion')) {
-        const reason = await fastFailLook(now);
-        if (reason) {
-          decisive = reason;
-          abort(now);
-          break;
-        }
-        continue;
-      }
-      if (next < wake) continue;
-    }
     send(loop, { type: 'READINESS', now, canary: 'ready', primary: 'ready' }, { type: 'TICK', now });
     await settle(now);
   }
@@ -268,13 +249,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   async function fastFailLook(at: number): Promise<string | undefined> {
     const judged = await lookJudge(at, false);
     const checks = failFast.length ? (await runAnalysis(failFast, analysisDeps(at))).checks : [];
-    const failing = checks.filter((check) => !check.passed && check.error === undefined);
-    const judgment = judged ? lookOutcome(judged, false) : undefined;
-    const reasons = [
-      ...(judgment?.rollback ? [`judge: ${judgment.rollback}`] : []),
-      ...failing.map((c) => `fail-fast ${c.reason}`),
-    ];
-    if (reasons.length) {
+    const rollback = lookAnswer(checks, judged);
+    if (rollback) {
       steps.push({
         at,
         kind: 'look',
@@ -285,9 +261,8 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
         events: [],
       });
       eventMarks.push(loop.events.length);
-      return reasons.join('; ');
     }
-    return undefined;
+    return rollback;
   }
 
   const phase = loop.last!.status.phase;
@@ -296,15 +271,10 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     step.events = loop.events.slice(eventMarks[i], eventMarks[i + 1] ?? loop.events.length);
   });
   const result: ReplayResult =
-    phase === 'Succeeded' ? 'promote' : phase === 'Failed' || decisive ? 'rollback' : 'undecided';
+    phase === 'Succeeded' ? 'promote' : phase === 'Failed' ? 'rollback' : 'undecided';
   const reason =
     result === 'undecided'
       ? `no decision by the end of the window (phase ${phase}, canary at ${loop.last!.status.canaryWeight} %)`
       : (decisive ?? loop.last!.status.message);
   return { result, at: now, reason, steps, elapsedMs: now - input.from };
-}
-
-function checkEveryOf(text: string | undefined): number {
-  const judgeDefaults = judgeConfig({ checkEvery: text, judge: { builtins: ['errors'] } });
-  return judgeDefaults?.checkEveryMs ?? 5000;
 }

@@ -25,10 +25,6 @@ export type FieldCoverage =
   /** Nothing sets it yet, said here so it cannot be forgotten (reported with issue 13). */
   | { gap: string };
 
-/** The judge's fields: built and tested in src/analysis and src/replay, run by the controller once wired. */
-const JUDGE_WIRING =
-  'issue 15: the controller runs the judge and the failFast checks at every round and every checkEvery (sluice replay runs them today)';
-
 const ISTIO = ['src/routers/istio.test.ts', 'test/routers/istio.test.ts'];
 const GATEWAY = ['src/routers/gatewayapi.test.ts', 'test/routers/gatewayapi.test.ts'];
 const SMI = ['src/routers/smi.test.ts', 'test/routers/smi.test.ts'];
@@ -193,16 +189,18 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.analysis.metrics[].failureCondition': { tested: ['src/analysis/evaluate.test.ts'] },
   'spec.analysis.metrics[].dryRun': { tested: ['test/analysis/http-providers.test.ts'] },
   'spec.analysis.metrics[].failFast': {
-    tested: ['src/replay/engine.test.ts', 'test/api/validation.test.ts'],
-    awaiting: JUDGE_WIRING,
+    tested: ['src/controller/judging.test.ts', 'src/machine/machine.test.ts', 'src/replay/engine.test.ts'],
   },
   'spec.analysis.judge': {
-    tested: ['src/analysis/judge.test.ts', 'src/replay/engine.test.ts', 'test/replay/replay.test.ts'],
-    awaiting: JUDGE_WIRING,
+    tested: [
+      'src/analysis/judge.test.ts',
+      'src/controller/judging.test.ts',
+      'test/e2e/judge-rollback.test.ts',
+      'test/e2e/judge-promote.test.ts',
+    ],
   },
   'spec.analysis.checkEvery': {
-    tested: ['src/replay/engine.test.ts', 'test/replay/replay.test.ts'],
-    awaiting: JUDGE_WIRING,
+    tested: ['src/machine/plan.test.ts', 'src/machine/machine.test.ts', 'test/e2e/judge-rollback.test.ts'],
   },
   'spec.analysis.webhooks[].name': { tested: ['src/hooks/webhook.test.ts'] },
   'spec.analysis.webhooks[].type': { tested: ['src/hooks/webhook.test.ts'] },
@@ -252,6 +250,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'status.trackedConfigs': { tested: ['test/e2e/configmap-change.test.ts'] },
   'status.lastTransitionTime': { tested: ['src/machine/driver.test.ts'] },
   'status.message': { tested: ['test/controller/invalid.test.ts'] },
+  'status.judge': { tested: ['test/e2e/judge-rollback.test.ts', 'src/controller/judging.test.ts'] },
   'status.revisionDetectedAt': { tested: ['test/controller/rollout.test.ts'], mentions: 'lead_time' },
   'status.release': { tested: ['src/controller/reconciler.test.ts', 'test/controller/dora.test.ts'] },
   'status.sessionAffinityCookie': {

@@ -26,6 +26,10 @@ export interface SimWorld {
   mutedHooks?: readonly HookType[];
   /** Confirm setRoutes/scale/promote/messages at once (false: leave them pending, as after a crash). */
   confirmEffects: boolean;
+  /** Answers of successive looks between rounds: a rollback reason, or null for nothing decisive; the last repeats. */
+  looks: (string | null)[];
+  /** A failed analysis also asks for an immediate rollback (a critical judged metric), saying this. */
+  analysisRollback?: string;
 }
 
 export interface SimEntry {
@@ -50,6 +54,7 @@ export class Simulation {
   readonly #options: StepOptions;
   readonly #answered = new Set<number>();
   #analysisCount = 0;
+  #lookCount = 0;
 
   constructor(plan: Plan, options: { now?: number; world?: Partial<SimWorld>; step?: StepOptions } = {}) {
     this.plan = plan;
@@ -60,6 +65,7 @@ export class Simulation {
       analysis: ['passed'],
       hooks: {},
       confirmEffects: true,
+      looks: [null],
       ...options.world,
     };
     this.#options = options.step ?? {};
@@ -96,7 +102,8 @@ export class Simulation {
   }
 
   #answers(effect: Effect): boolean {
-    if (effect.kind === 'runAnalysis' || effect.kind === 'runWebhooks') return true;
+    if (effect.kind === 'runAnalysis' || effect.kind === 'runWebhooks' || effect.kind === 'runLook')
+      return true;
     return this.world.confirmEffects;
   }
 
@@ -110,7 +117,16 @@ export class Simulation {
         effectId: effect.id,
         outcome,
         ...(outcome === 'passed' ? {} : { reasons: [`request-success-rate ${outcome}`] }),
+        ...(outcome === 'failed' && this.world.analysisRollback
+          ? { rollback: this.world.analysisRollback }
+          : {}),
       };
+    }
+    if (effect.kind === 'runLook') {
+      const looks = this.world.looks;
+      const rollback = looks[Math.min(this.#lookCount, looks.length - 1)] ?? null;
+      this.#lookCount += 1;
+      return { type: 'LOOK_RESULT', effectId: effect.id, ...(rollback ? { rollback } : {}) };
     }
     if (effect.kind === 'runWebhooks') {
       const passed = this.world.hooks[effect.type] ?? effect.type !== 'rollback';
