@@ -237,10 +237,9 @@ function referenceTo(kind: 'MetricTemplate' | 'AlertProvider') {
 
 /** Fields of Flagger's for providers Sluice does not route: kept in the schema so the apiserver refuses them by name. */
 const NO_ROUTER_FIELDS = [
-  ['routeRef', 'spec.routeRef is APISIX’s; Sluice has no APISIX router'],
   [
     'upstreamRef',
-    'spec.upstreamRef is Gloo’s; Sluice has no Gloo router (gatewayapi routes through Gloo Gateway)',
+    'spec.upstreamRef is Gloo Edge’s; Sluice’s gloo provider routes through Gloo Gateway’s Gateway API (list the Gateway in spec.service.gatewayRefs)',
   ],
 ] as const;
 const NO_APP_MESH = [
@@ -566,7 +565,7 @@ export const CanarySpec = withRules(
       .describe('Ingress routed by the nginx provider'),
     routeRef: kindRef('ApisixRoute', 'APISIX route')
       .optional()
-      .describe('APISIX route (refused: Sluice has no APISIX router)'),
+      .describe('ApisixRoute routed by the apisix provider (its canary copy is generated)'),
     upstreamRef: z
       .object({
         apiVersion: z.string().min(1).describe('API version of the Gloo Upstream'),
@@ -575,7 +574,7 @@ export const CanarySpec = withRules(
         namespace: z.string().optional().describe('Namespace of the Gloo Upstream'),
       })
       .optional()
-      .describe('Gloo Upstream (refused: Sluice has no Gloo router)'),
+      .describe('Gloo Edge Upstream (refused: the gloo provider routes through Gloo Gateway)'),
     service: CanaryService.describe('The Services and routing object generated for the target'),
     analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
     progressDeadlineSeconds: z
@@ -595,7 +594,7 @@ export const CanarySpec = withRules(
       rule: `!has(self.${field})`,
       message,
       fieldPath: `.${field}`,
-      check: (spec: { routeRef?: unknown; upstreamRef?: unknown }) => spec[field] === undefined,
+      check: (spec: { upstreamRef?: unknown }) => spec[field] === undefined,
     })),
     {
       rule: "!has(self.autoscalerRef) || self.targetRef.kind != 'DaemonSet'",

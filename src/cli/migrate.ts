@@ -210,8 +210,7 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
   // Fields of providers Sluice has no router for: the apiserver refuses them, so they go.
   const service = isObject(spec.service) ? spec.service : undefined;
   const dropped: [string, JsonObject | undefined, string][] = [
-    ['spec.routeRef (APISIX)', spec, 'routeRef'],
-    ['spec.upstreamRef (Gloo)', spec, 'upstreamRef'],
+    ['spec.upstreamRef (Gloo Edge)', spec, 'upstreamRef'],
     ['spec.service.meshName (App Mesh)', service, 'meshName'],
     ['spec.service.backends (App Mesh)', service, 'backends'],
   ];
@@ -219,6 +218,12 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
     if (parent?.[key] === undefined) continue;
     delete parent[key];
     report(context, `${what}: dropped; Sluice has no router for it (the apiserver refuses the field)`);
+  }
+  if (spec.provider === 'gloo' && !(isObject(spec.service) && Array.isArray(spec.service.gatewayRefs))) {
+    report(
+      context,
+      'spec.provider: gloo routes through Gloo Gateway’s Gateway API in Sluice (an HTTPRoute, not a Gloo Edge RouteTable): add spec.service.gatewayRefs naming the Gateway',
+    );
   }
   const targetKind = isObject(spec.targetRef) ? spec.targetRef.kind : undefined;
   if (typeof targetKind === 'string' && !(TARGET_KINDS as readonly string[]).includes(targetKind)) {

@@ -142,7 +142,7 @@ function parentRefs(canary: Canary): JsonObject[] {
     throw new RouterConfigError(
       canaryRef(canary),
       'spec.service.gatewayRefs',
-      'is required by provider gatewayapi: list the Gateways the HTTPRoute attaches to',
+      `is required by provider ${canary.spec.provider ?? 'gatewayapi'}: list the parents the HTTPRoute attaches to`,
     );
   }
   return refs.map((ref) => {
@@ -384,7 +384,11 @@ export function routesFromHttpRoute(canary: Canary, route: JsonObject): Routes |
   };
 }
 
-export function gatewayApiRouter(deps: RouterDeps): Router {
+/** Which provider writes the HTTPRoute: plain Gateway API, or Gloo Gateway and Linkerd through it. */
+export type GatewayApiKind = 'gatewayapi' | 'gloo' | 'linkerd';
+
+export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatewayapi'): Router {
+  const capabilities = kind === 'gatewayapi' ? GATEWAY_CAPABILITIES : routesCapabilities(kind);
   const routeRef = (canary: Canary): ObjectRef => ({
     apiVersion: GATEWAY_API_VERSION,
     kind: 'HTTPRoute',
@@ -402,8 +406,8 @@ export function gatewayApiRouter(deps: RouterDeps): Router {
   }
 
   return {
-    provider: 'gatewayapi',
-    capabilities: GATEWAY_CAPABILITIES,
+    provider: kind,
+    capabilities,
 
     async reconcile(canary) {
       await reconcileServices(deps, canary, await deps.targetPods(canary));
@@ -417,7 +421,7 @@ export function gatewayApiRouter(deps: RouterDeps): Router {
     },
 
     async setRoutes(canary, routes) {
-      checkRoutes(canary, 'gatewayapi', GATEWAY_CAPABILITIES, routes);
+      checkRoutes(canary, kind, capabilities, routes);
       await applyRoute(canary, routes, await getObject(deps.kube, routeRef(canary)));
     },
 

@@ -508,3 +508,161 @@ export function translateNginxMatches(
   }
   return { annotations, issues };
 }
+
+// ---- Contour ------------------------------------------------------------------------------
+
+const CONTOUR_WHY: Record<string, string> = {
+  method: 'an HTTPProxy route has no method condition',
+  scheme: 'an HTTPProxy route has no scheme condition',
+  authority: 'Contour matches the host through the root HTTPProxy’s virtualhost (spec.service.hosts)',
+  withoutHeaders: 'Sluice writes no negative header conditions for Contour',
+  sourceLabels: 'Contour does not match on the calling workload',
+  sourceNamespace: 'Contour does not match on the calling workload’s namespace',
+  port: 'Contour routes by host and path, not per-match port',
+  gateways: 'gateways are Istio’s',
+  ignoreUriCase: 'Contour matches paths case-sensitively',
+  statPrefix: 'Contour has no per-match statistics prefix',
+};
+
+/**
+ * Istio matches as Contour HTTPProxy route conditions: one list of conditions per match
+ * (conditions within a route all hold; a request matching any match means one route per
+ * match). `uri.prefix` becomes Contour's `prefix`, which compares whole path segments
+ * (`/api` matches `/api` and `/api/v1`, not `/apiv2`); header `prefix`/`suffix` become
+ * anchored regular expressions; query parameters keep their kind.
+ */
+export function translateContourMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { conditions: JsonObject[][]; issues: MatchIssue[] } {
+  const conditions: JsonObject[][] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const list: JsonObject[] = [];
+    for (const key of Object.keys(match)) {
+      if (['name', 'uri', 'headers', 'queryParams'].includes(key)) continue;
+      issues.push({
+        path: `${at}.${key}`,
+        message: `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
+      });
+    }
+    if (match.uri) {
+      const uri = readStringMatch(
+        match.uri,
+        `${at}.uri`,
+        ['exact', 'prefix', 'regex'],
+        'Contour (path)',
+        issues,
+      );
+      if (uri && uri.kind !== 'regex' && !uri.value.startsWith('/')) {
+        issues.push({ path: `${at}.uri.${uri.kind}`, message: 'Contour needs a path that starts with /' });
+      } else if (uri) list.push({ [uri.kind]: uri.value });
+    }
+    const seen = new Map<string, string>();
+    for (const [name, value] of entries(match.headers)) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined) {
+        issues.push({
+          path: `${at}.headers.${name}`,
+          message: `names the header ${other} again (header names ignore case); give one condition per header`,
+        });
+        continue;
+      }
+      seen.set(name.toLowerCase(), name);
+      const read = readStringMatch(value, `${at}.headers.${name}`, STRING_MATCH_KINDS, 'Contour', issues);
+      if (!read) continue;
+      list.push({
+        header:
+          read.kind === 'exact'
+            ? { name, exact: read.value }
+            : { name, regex: asRegex(read.kind, read.value) },
+      });
+    }
+    for (const [name, value] of entries(match.queryParams)) {
+      const read = readStringMatch(value, `${at}.queryParams.${name}`, STRING_MATCH_KINDS, 'Contour', issues);
+      if (read) list.push({ queryParameter: { name, [read.kind]: read.value } });
+    }
+    conditions.push(list);
+  });
+  return { conditions, issues };
+}
+
+// ---- APISIX -------------------------------------------------------------------------------
+
+/**
+ * spec.analysis.match as APISIX route expressions (ApisixRoute v2 `match.exprs`), one rule
+ * per match: headers and query parameters, `exact` as Equal, everything else as an anchored
+ * RegexMatch (APISIX searches a pattern; Istio matches the whole value). Path, method and
+ * host stay those of the ApisixRoute in spec.routeRef, so they are refused here.
+ */
+export function translateApisixMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { exprs: JsonObject[][]; issues: MatchIssue[] } {
+  const exprs: JsonObject[][] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const list: JsonObject[] = [];
+    for (const key of Object.keys(match)) {
+      if (['name', 'headers', 'queryParams'].includes(key)) continue;
+      issues.push({
+        path: `${at}.${key}`,
+        message:
+          'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
+      });
+    }
+    for (const [key, scope] of [
+      ['headers', 'Header'],
+      ['queryParams', 'Query'],
+    ] as const) {
+      for (const [name, value] of entries(match[key])) {
+        const read = readStringMatch(value, `${at}.${key}.${name}`, STRING_MATCH_KINDS, 'APISIX', issues);
+        if (!read) continue;
+        list.push(
+          read.kind === 'exact'
+            ? { subject: { scope, name }, op: 'Equal', value: read.value }
+            : {
+                subject: { scope, name },
+                op: 'RegexMatch',
+                value: `^(?:${asRegex(read.kind, read.value)})$`,
+              },
+        );
+      }
+    }
+    if (!list.length && !issues.some((issue) => issue.path.startsWith(at)))
+      issues.push({
+        path: at,
+        message: 'matches every request; APISIX’s canary rule needs a header or query condition',
+      });
+    exprs.push(list);
+  });
+  return { exprs, issues };
+}
+
+/**
+ * Contour's A/B routes: each A/B match combined with each route match, as conditions, and
+ * the default routes (the route matches). An A/B route whose conditions equal a default
+ * route's could not be told apart from it (Contour refuses two routes with the same
+ * conditions), so that is an issue.
+ */
+export function contourAbConditions(
+  analysis: readonly HTTPMatchRequest[] | undefined,
+  service: readonly HTTPMatchRequest[] | undefined,
+): { ab: JsonObject[][]; defaults: JsonObject[][]; issues: MatchIssue[] } {
+  const combined = combineMatches(analysis ?? [], service);
+  const translated = translateContourMatches(combined.matches, 'spec.analysis.match');
+  const own = translateContourMatches(service, 'spec.service.match').conditions;
+  const defaults = own.length ? own : [[]];
+  const issues = [...translateContourMatches(analysis, 'spec.analysis.match').issues, ...combined.issues];
+  if (issues.length === 0) issues.push(...translated.issues);
+  translated.conditions.forEach((conditions, i) => {
+    if (defaults.some((other) => sameJson(other, conditions)))
+      issues.push({
+        path: 'spec.analysis.match',
+        message: `match ${i} (combined with spec.service.match) adds no condition to the route it narrows; Contour needs one to tell the A/B route from the default`,
+      });
+  });
+  return { ab: translated.conditions, defaults, issues };
+}

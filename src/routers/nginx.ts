@@ -48,10 +48,27 @@ export function ingressRefName(canary: Canary): string {
     throw new RouterConfigError(
       canaryRef(canary),
       'spec.ingressRef',
-      'is required by provider nginx: name the Ingress that routes to the Service',
+      `is required by provider ${canary.spec.provider ?? 'nginx'}: name the Ingress that routes to the Service`,
     );
   }
   return ref.name;
+}
+
+/** The Ingress spec.ingressRef names; an error naming the field when it does not exist. */
+export async function readIngressRef(kube: RouterDeps['kube'], canary: Canary): Promise<JsonObject> {
+  const ref: ObjectRef = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: ingressRefName(canary), namespace: canaryNamespace(canary) },
+  };
+  const source = await getObject(kube, ref);
+  if (!source)
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'spec.ingressRef',
+      `names ${describe(ref)}, which does not exist`,
+    );
+  return source;
 }
 
 export function canaryIngressName(canary: Canary): string {
@@ -151,25 +168,15 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
     metadata: { name: canaryIngressName(canary), namespace: canaryNamespace(canary) },
   });
 
-  async function readSource(canary: Canary): Promise<JsonObject> {
-    const ref: ObjectRef = {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      metadata: { name: ingressRefName(canary), namespace: canaryNamespace(canary) },
-    };
-    const source = await getObject(deps.kube, ref);
-    if (!source)
-      throw new RouterConfigError(
-        canaryRef(canary),
-        'spec.ingressRef',
-        `names ${describe(ref)}, which does not exist`,
-      );
-    return source;
-  }
-
   async function applyIngress(canary: Canary, routes: Routes): Promise<void> {
     const live = await getObject(deps.kube, canaryRefOf(canary));
-    const desired = canaryIngressObject(canary, await readSource(canary), routes, live, prefix);
+    const desired = canaryIngressObject(
+      canary,
+      await readIngressRef(deps.kube, canary),
+      routes,
+      live,
+      prefix,
+    );
     await applyIfChanged(deps.kube, desired, live);
   }
 

@@ -112,6 +112,10 @@ const routing = [
   ['gateway.networking.k8s.io', 'httproutes'],
   ['split.smi-spec.io', 'trafficsplits'],
   ['networking.k8s.io', 'ingresses'],
+  ['projectcontour.io', 'httpproxies'],
+  ['traefik.io', 'traefikservices'],
+  ['kuma.io', 'meshhttproutes'],
+  ['apisix.apache.org', 'apisixroutes'],
 ] as const;
 
 /** What the controller's code does (src/controller, targets, routers, analysis, notify). */
@@ -142,6 +146,10 @@ const NEEDED: Access[] = [
   // The routing objects read at every step come from informers.
   ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
   ...each(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: '' }),
+  ...routing
+    .slice(5)
+    .flatMap(([group, resource]) => each(['list', 'watch'], { group, resource, namespace: '' })),
+  ...each(['get', 'list', 'watch', 'patch'], { group: 'serving.knative.dev', resource: 'services' }),
   { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
   ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
 ];
