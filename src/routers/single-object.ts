@@ -42,6 +42,14 @@ export interface SingleObjectRouting {
   read(canary: Canary, live: JsonObject): Routes | undefined;
   /** Whether the router routes through the apex, primary and canary Services (all but knative). */
   services?: boolean;
+  /**
+   * An object the routing object points at (Traefik's mirroring service), applied before
+   * it whenever `desired` returns one, and released with it.
+   */
+  companion?: {
+    ref(canary: Canary): ObjectRef;
+    desired(canary: Canary, routes: SetRoutesOptions, live: JsonObject | undefined): DesiredObject | undefined;
+  };
   /** revertOnDeletion for the object; default: deleted if Sluice created it, else its spec given back. */
   release?(canary: Canary): Promise<void>;
 }
@@ -58,6 +66,12 @@ export function singleObjectRouter(deps: RouterDeps, routing: SingleObjectRoutin
   const services = routing.services ?? true;
 
   async function applyRoutes(canary: Canary, routes: SetRoutesOptions, live: JsonObject | undefined) {
+    const companion = routing.companion;
+    if (companion) {
+      const current = await getObject(deps.kube, companion.ref(canary));
+      const wanted = companion.desired(canary, routes, current);
+      if (wanted) await applyIfChanged(deps.kube, wanted, current);
+    }
     await applyIfChanged(deps.kube, await routing.desired(canary, routes, live), live);
   }
 
@@ -87,6 +101,7 @@ export function singleObjectRouter(deps: RouterDeps, routing: SingleObjectRoutin
     async finalize(canary) {
       if (routing.release) await routing.release(canary);
       else await releaseObject(deps.kube, routing.ref(canary));
+      if (routing.companion) await releaseObject(deps.kube, routing.companion.ref(canary));
       if (services) await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
     },
   };

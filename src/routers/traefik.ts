@@ -14,11 +14,12 @@ import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 
 // Traefik: a TraefikService `<svc>` that the team's IngressRoute routes to (kind:
-// TraefikService). Weighted, it splits between `<svc>-primary` and `<svc>-canary`;
-// mirroring, it sends everything to the primary and a copy to the canary. The two are
-// one of a kind each in Traefik's schema, so a mirrored step replaces the weights (Sluice
-// mirrors with all traffic on the primary). The services lists are atomic: fields another
-// tool set on Sluice's two entries (passHostHeader, a strategy …) are carried over.
+// TraefikService), splitting by weight between `<svc>-primary` and `<svc>-canary`. To
+// mirror, it sends the primary's share to a second TraefikService `<svc>-mirror`, which sends
+// everything to the primary and a copy to the canary: `<svc>` always stays a weighted
+// service (Traefik takes one kind per TraefikService, and a field another tool co-owns
+// could not be dropped by switching kinds). The services lists are atomic: fields another
+// tool set on Sluice's entries (passHostHeader, a strategy …) are carried over.
 
 export const TRAEFIK_API_VERSION = 'traefik.io/v1alpha1';
 
@@ -47,81 +48,100 @@ function foreignFields(live: JsonObject | undefined, name: string): JsonObject {
   );
 }
 
+export function mirrorName(canary: Canary): string {
+  return `${serviceName(canary, 'apex')}-mirror`;
+}
+
+function metadata(canary: Canary, name: string, live: JsonObject | undefined): JsonObject & { name: string } {
+  const service = canary.spec.service;
+  return {
+    name,
+    namespace: canaryNamespace(canary),
+    labels: copiedMetadata(service.apex?.labels),
+    annotations: {
+      ...copiedMetadata(service.apex?.annotations),
+      ...ownershipAnnotations(canary.metadata.name, live),
+    },
+  };
+}
+
+function entry(canary: Canary, live: JsonObject | undefined, name: string, extra: JsonObject): JsonObject {
+  return { ...foreignFields(live, name), name, port: canary.spec.service.port, ...extra };
+}
+
 export function traefikServiceObject(
   canary: Canary,
   routes: SetRoutesOptions,
   live: JsonObject | undefined,
 ): DesiredObject {
-  const service = canary.spec.service;
   const primary = serviceName(canary, 'primary');
   const canarySvc = serviceName(canary, 'canary');
-  const entry = (name: string, extra: JsonObject): JsonObject => ({
-    ...foreignFields(live, name),
-    name,
-    port: service.port,
-    ...extra,
-  });
-  let spec: JsonObject;
+  if (routes.mirror && routes.canaryWeight > 0) {
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'routes',
+      `Traefik mirrors with all traffic on the primary (got ${routes.primaryWeight}/${routes.canaryWeight} with mirror)`,
+    );
+  }
+  // While mirroring, the primary's own entry stays at weight 0 (keeping what others set on it).
+  const services = [
+    entry(canary, live, primary, { weight: routes.mirror ? 0 : routes.primaryWeight }),
+    entry(canary, live, canarySvc, { weight: routes.canaryWeight }),
+  ];
   if (routes.mirror) {
-    if (routes.canaryWeight > 0) {
-      throw new RouterConfigError(
-        canaryRef(canary),
-        'routes',
-        `Traefik mirrors with all traffic on the primary (got ${routes.primaryWeight}/${routes.canaryWeight} with mirror)`,
-      );
-    }
-    const percent = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight ?? 100;
-    spec = { mirroring: { ...entry(primary, {}), mirrors: [entry(canarySvc, { percent })] } };
-  } else {
-    spec = {
-      weighted: {
-        services: [
-          entry(primary, { weight: routes.primaryWeight }),
-          entry(canarySvc, { weight: routes.canaryWeight }),
-        ],
-      },
-    };
+    services.push({
+      ...foreignFields(live, mirrorName(canary)),
+      name: mirrorName(canary),
+      kind: 'TraefikService',
+      weight: routes.primaryWeight,
+    });
   }
   return {
     apiVersion: TRAEFIK_API_VERSION,
     kind: 'TraefikService',
-    metadata: {
-      name: serviceName(canary, 'apex'),
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
+    metadata: metadata(canary, serviceName(canary, 'apex'), live),
+    spec: { weighted: { services } },
+  };
+}
+
+/** The mirroring service `<svc>-mirror`, written while Sluice mirrors (and left as it is after). */
+export function traefikMirrorObject(
+  canary: Canary,
+  routes: SetRoutesOptions,
+  live: JsonObject | undefined,
+): DesiredObject | undefined {
+  if (!routes.mirror) return undefined;
+  const percent = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight ?? 100;
+  return {
+    apiVersion: TRAEFIK_API_VERSION,
+    kind: 'TraefikService',
+    metadata: metadata(canary, mirrorName(canary), live),
+    spec: {
+      mirroring: {
+        ...entry(canary, live, serviceName(canary, 'primary'), {}),
+        mirrors: [entry(canary, live, serviceName(canary, 'canary'), { percent })],
       },
     },
-    spec,
   };
 }
 
 export function routesFromTraefikService(canary: Canary, object: JsonObject): Routes | undefined {
+  const services =
+    (object.spec as { weighted?: { services?: { name?: string; weight?: number }[] } } | undefined)?.weighted
+      ?.services ?? [];
+  const find = (name: string) => services.find((candidate) => candidate.name === name);
   const primary = serviceName(canary, 'primary');
   const canarySvc = serviceName(canary, 'canary');
-  const spec = (object.spec ?? {}) as {
-    weighted?: { services?: { name?: string; weight?: number }[] };
-    mirroring?: { name?: string; mirrors?: { name?: string }[] };
-  };
-  if (spec.mirroring?.name === primary) {
-    return {
-      primaryWeight: 100,
-      canaryWeight: 0,
-      mirror: (spec.mirroring.mirrors ?? []).some((mirror) => mirror.name === canarySvc),
-      match: false,
-    };
-  }
-  const services = spec.weighted?.services ?? [];
-  const find = (name: string) => services.find((entry) => entry.name === name);
-  if (!find(primary) && !find(canarySvc)) return undefined;
+  const mirror = find(mirrorName(canary));
+  if (!find(primary) && !find(canarySvc) && !mirror) return undefined;
   // Traefik's default weight is 1.
-  const weightOf = (name: string) => {
-    const entry = find(name);
-    return entry ? (entry.weight ?? 1) : 0;
+  const weightOf = (found: { weight?: number } | undefined) => (found ? (found.weight ?? 1) : 0);
+  return {
+    primaryWeight: weightOf(find(primary)) + weightOf(mirror),
+    canaryWeight: weightOf(find(canarySvc)),
+    mirror: mirror !== undefined && weightOf(mirror) > 0,
+    match: false,
   };
-  return { primaryWeight: weightOf(primary), canaryWeight: weightOf(canarySvc), mirror: false, match: false };
 }
 
 export function traefikRouter(deps: RouterDeps): Router {
@@ -133,6 +153,10 @@ export function traefikRouter(deps: RouterDeps): Router {
   return singleObjectRouter(deps, {
     kind: 'traefik',
     ref,
+    companion: {
+      ref: (canary) => ({ ...ref(canary), metadata: { ...ref(canary).metadata, name: mirrorName(canary) } }),
+      desired: traefikMirrorObject,
+    },
     desired: traefikServiceObject,
     read: routesFromTraefikService,
   });
