@@ -306,11 +306,14 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
       );
     });
 
-    await progress.step('installing CRDs (Sluice, Istio, Gateway API, SMI, Contour, Traefik, Knative)', async (update) => {
-      const files = await crdFiles(options.extraCrds ?? []);
-      update(`${files.length} files`);
-      await installCrds(kc, files);
-    });
+    await progress.step(
+      'installing CRDs (Sluice, Istio, Gateway API, SMI, Contour, Traefik, Knative)',
+      async (update) => {
+        const files = await crdFiles(options.extraCrds ?? []);
+        update(`${files.length} files`);
+        await installCrds(kc, files);
+      },
+    );
     // As an install has it: the controller's leader Lease lives there by default.
     await apply(
       connect(kc),
@@ -559,7 +562,16 @@ async function crdFiles(extra: string[]): Promise<string[]> {
   const contour = await goModuleDir('github.com/projectcontour/contour', VERSIONS.contour);
   files.push(join(contour, 'examples', 'contour', '01-crds.yaml'));
   const traefik = await goModuleDir('github.com/traefik/traefik/v3', VERSIONS.traefik);
-  files.push(join(traefik, 'docs', 'content', 'reference', 'dynamic-configuration', 'kubernetes-crd-definition-v1.yml'));
+  files.push(
+    join(
+      traefik,
+      'docs',
+      'content',
+      'reference',
+      'dynamic-configuration',
+      'kubernetes-crd-definition-v1.yml',
+    ),
+  );
   const knative = await goModuleDir('knative.dev/serving', VERSIONS.knativeServing);
   files.push(...(await yamlIn(join(knative, 'config', 'core', '300-resources'))));
   for (const path of extra) {

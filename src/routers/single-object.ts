@@ -48,7 +48,11 @@ export interface SingleObjectRouting {
    */
   companion?: {
     ref(canary: Canary): ObjectRef;
-    desired(canary: Canary, routes: SetRoutesOptions, live: JsonObject | undefined): DesiredObject | undefined;
+    desired(
+      canary: Canary,
+      routes: SetRoutesOptions,
+      live: JsonObject | undefined,
+    ): DesiredObject | undefined;
   };
   /** revertOnDeletion for the object; default: deleted if Sluice created it, else its spec given back. */
   release?(canary: Canary): Promise<void>;

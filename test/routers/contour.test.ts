@@ -59,7 +59,11 @@ describe('contour router', () => {
     expect(routes).toHaveLength(1);
     expect(weights(routes[0])).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
     expect(routes[0]!.timeoutPolicy).toEqual({ response: '15s' });
-    expect(routes[0]!.retryPolicy).toEqual({ count: 3, perTryTimeout: '5s', retryOn: ['5xx', 'connect-failure'] });
+    expect(routes[0]!.retryPolicy).toEqual({
+      count: 3,
+      perTryTimeout: '5s',
+      retryOn: ['5xx', 'connect-failure'],
+    });
     expect(routes[0]!.requestHeadersPolicy).toEqual({ set: [{ name: 'x-via', value: 'sluice' }] });
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
@@ -76,7 +80,10 @@ describe('contour router', () => {
       const routesNow = { primaryWeight: 100 - canaryWeight, canaryWeight, mirror: false, match: false };
       await sluice.router.setRoutes(canary, routesNow);
       ({ routes } = await proxy());
-      expect(weights(routes[0])).toEqual({ 'podinfo-primary': 100 - canaryWeight, 'podinfo-canary': canaryWeight });
+      expect(weights(routes[0])).toEqual({
+        'podinfo-primary': 100 - canaryWeight,
+        'podinfo-canary': canaryWeight,
+      });
       expect(await sluice.router.getRoutes(canary)).toEqual(routesNow);
     }
 
@@ -86,7 +93,10 @@ describe('contour router', () => {
     await sluice.target.scaleCanary(canary, 'zero');
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
-    await eventually('revert done', async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done);
+    await eventually(
+      'revert done',
+      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
+    );
     expect(await exists(ns.kube, CONTOUR, 'HTTPProxy', ns.name, APP)).toBe(false);
   });
 

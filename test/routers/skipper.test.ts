@@ -27,7 +27,11 @@ describe('skipper router', () => {
               host: 'podinfo.example.com',
               http: {
                 paths: [
-                  { path: '/', pathType: 'Prefix', backend: { service: { name: APP, port: { number: 9898 } } } },
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: APP, port: { number: 9898 } } },
+                  },
                 ],
               },
             },
@@ -53,16 +57,24 @@ describe('skipper router', () => {
     // No canary traffic: the canary Ingress is off, the team's serves.
     expect(ingress.metadata.annotations?.['zalando.org/skipper-predicate']).toBe('False() && Method("GET")');
     expect(ingress.metadata.annotations?.['team.example.com/owner']).toBe('shop');
-    const paths = (ingress.spec.rules as { http: { paths: { backend: { service: { name: string } } }[] } }[])[0]!
-      .http.paths;
+    const paths = (
+      ingress.spec.rules as { http: { paths: { backend: { service: { name: string } } }[] } }[]
+    )[0]!.http.paths;
     expect(paths.map((path) => path.backend.service.name)).toEqual(['podinfo-primary', 'podinfo-canary']);
 
-    await sluice.router.setRoutes(canary, { primaryWeight: 80, canaryWeight: 20, mirror: false, match: false });
+    await sluice.router.setRoutes(canary, {
+      primaryWeight: 80,
+      canaryWeight: 20,
+      mirror: false,
+      match: false,
+    });
     ingress = await canaryIngress();
     expect(ingress.metadata.annotations?.['zalando.org/backend-weights']).toBe(
       JSON.stringify({ 'podinfo-primary': 80, 'podinfo-canary': 20 }),
     );
-    expect(ingress.metadata.annotations?.['zalando.org/skipper-predicate']).toBe('Weight(100) && Method("GET")');
+    expect(ingress.metadata.annotations?.['zalando.org/skipper-predicate']).toBe(
+      'Weight(100) && Method("GET")',
+    );
     expect(await sluice.router.getRoutes(canary)).toEqual({
       primaryWeight: 80,
       canaryWeight: 20,

@@ -66,7 +66,10 @@ describe('traefik router', () => {
     ).rejects.toThrow(RoutingNotSupportedError);
 
     await sluice.router.setRoutes(canary, PRIMARY_ONLY);
-    await eventually('revert done', async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done);
+    await eventually(
+      'revert done',
+      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
+    );
     expect(await exists(ns.kube, TRAEFIK, 'TraefikService', ns.name, APP)).toBe(false);
     expect(await exists(ns.kube, TRAEFIK, 'TraefikService', ns.name, 'podinfo-mirror')).toBe(false);
   });
