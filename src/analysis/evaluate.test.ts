@@ -9,6 +9,7 @@ import {
   type CheckResult,
 } from './evaluate.ts';
 import type { ProviderRequest } from './providers/factory.ts';
+import { SecretValues } from './providers/secret.ts';
 import {
   MetricError,
   type MetricProvider,
@@ -371,6 +372,35 @@ describe('runAnalysis', () => {
       d,
     );
     expect(requests[0]?.credentials).toEqual({ bearerToken: 'shared/prom-auth' });
+  });
+
+  it('keeps the Secret out of the reason when the provider echoes what it was sent (issue 16 §5 leak)', async () => {
+    const password = 'pr0m-passw0rd';
+    const apiKey = 'dd-api-key-123';
+    const basic = Buffer.from(`sluice:${password}`).toString('base64');
+    const echoed = new MetricError('auth', {
+      provider: 'prometheus',
+      query: 'authed',
+      message: `prometheus refused the credentials (HTTP 401): you sent authorization=Basic ${basic}; dd-api-key=${apiKey}; x=${encodeURIComponent(password)}`,
+    });
+    const { deps: d } = deps([['authed', echoed]], {
+      getCredentials: async () => ({
+        basicAuth: { username: 'sluice', password },
+        secret: new SecretValues('shared/prom-auth', {
+          username: 'sluice',
+          password,
+          datadog_api_key: apiKey,
+        }),
+      }),
+    });
+    const result = await runAnalysis(
+      [{ name: 'a', templateRef: { name: 'auth', namespace: 'shared' }, thresholdRange: { min: 1 } }],
+      d,
+    );
+    const reason = result.checks[0]?.reason ?? '';
+    expect(reason).toBe(
+      'a: prometheus refused the credentials (HTTP 401): you sent authorization=Basic [redacted]; dd-api-key=[redacted]; x=[redacted]',
+    );
   });
 
   it('fails checks that cannot be prepared, naming the template and variable', async () => {

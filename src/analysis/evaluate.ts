@@ -1,5 +1,6 @@
 import { durationMs } from '../api/duration.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { basicAuthForm, redact } from '../redact.ts';
 import { builtinQuery, isBuiltinMetric } from './builtins.ts';
 import { CelConditionError, evaluateCondition } from './cel.ts';
 import { createProvider as defaultCreateProvider, type ProviderRequest } from './providers/factory.ts';
@@ -18,6 +19,7 @@ import {
   TemplateRenderError,
   renderTemplate,
   templateModel,
+  type TemplateDialect,
   type TemplateModel,
 } from './template.ts';
 import type {
@@ -217,15 +219,33 @@ function renderWeb(
   const headers = Object.fromEntries(
     Object.entries(web.headers ?? {}).map(([name, value]) => [
       name,
-      renderTemplate(value, model, `${label} spec.web.headers.${name}`),
+      renderTemplate(value, model, `${label} spec.web.headers.${name}`, 'header'),
     ]),
   );
   return {
     ...web,
-    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`) } : {}),
+    ...(url ? { url: renderTemplate(url, model, `${label} spec.web.url`, 'url') } : {}),
     ...(web.body ? { body: renderTemplate(web.body, model, `${label} spec.web.body`) } : {}),
     headers,
   };
+}
+
+/** Prometheus takes PromQL; every other provider a language of its own (see TemplateDialect). */
+export function queryDialect(type: string | undefined): TemplateDialect {
+  return !type || type === 'prometheus' ? 'promql' : 'query';
+}
+
+/** Every credential value a provider may send, in the forms it sends them. */
+export function credentialSecrets(credentials: ProviderCredentials | undefined): string[] {
+  if (!credentials) return [];
+  const { basicAuth } = credentials;
+  return [
+    ...(credentials.secret?.values() ?? []),
+    ...(credentials.bearerToken ? [credentials.bearerToken] : []),
+    ...(basicAuth ? [basicAuth.password, basicAuthForm(basicAuth.username, basicAuth.password)] : []),
+    ...Object.values(credentials.headers ?? {}),
+    ...(credentials.datadog ? [credentials.datadog.apiKey, credentials.datadog.applicationKey] : []),
+  ].filter((value) => value.trim().length > 0);
 }
 
 async function prepareTemplate(
@@ -233,6 +253,7 @@ async function prepareTemplate(
   deps: AnalysisDeps,
   model: TemplateModel,
   intervalMs: number,
+  secrets: string[],
 ): Promise<PreparedQuery> {
   const { canary } = deps;
   const create = deps.createProvider ?? defaultCreateProvider;
@@ -252,13 +273,14 @@ async function prepareTemplate(
     if (spec.web.timeout) timeoutMs = durationMs(spec.web.timeout, `${label} spec.web.timeout`);
   } else {
     if (!spec.query) throw new Error(`${label} has no spec.query`);
-    query = renderTemplate(spec.query, model, label);
+    query = renderTemplate(spec.query, model, label, queryDialect(providerSpec.type));
   }
   let credentials: ProviderCredentials | undefined;
   if (providerSpec.secretRef) {
     if (!deps.getCredentials)
       throw new Error(`${label}: provider.secretRef is set but no Secret reader was given`);
     credentials = await deps.getCredentials(ref.namespace, providerSpec.secretRef);
+    secrets.push(...credentialSecrets(credentials));
   }
   let provider: MetricProvider;
   try {
@@ -282,7 +304,8 @@ async function prepareTemplate(
   return { query, provider, check: effective, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
-async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<PreparedQuery> {
+/** `secrets` receives the credential values read for the check, for redacting its errors. */
+async function prepare(check: MetricCheck, deps: AnalysisDeps, secrets: string[]): Promise<PreparedQuery> {
   const { canary } = deps;
   const create = deps.createProvider ?? defaultCreateProvider;
   const interval = check.interval || DEFAULT_METRIC_INTERVAL;
@@ -297,10 +320,10 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
     });
 
   if (check.templateRef) {
-    return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs);
+    return prepareTemplate({ ...check, templateRef: check.templateRef }, deps, model, intervalMs, secrets);
   }
   if (check.query) {
-    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`);
+    const query = renderTemplate(check.query, model, `metric ${check.name} (inline query)`, 'promql');
     return { query, provider: prometheus(), check };
   }
   if (isBuiltinMetric(check.name)) {
@@ -309,6 +332,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps): Promise<Prepared
       builtinQuery(canary.provider, check.name),
       model,
       `built-in ${check.name} (${provider})`,
+      'promql',
     );
     return { query, provider: prometheus(), check };
   }
@@ -333,8 +357,9 @@ async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error
 async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
   const logger = deps.logger ?? silentLogger;
   let query: string | undefined;
+  const secrets: string[] = [];
   try {
-    const prepared = await prepare(check, deps);
+    const prepared = await prepare(check, deps, secrets);
     query = prepared.query;
     const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const type = prepared.provider.type;
@@ -352,6 +377,8 @@ async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckRe
     );
     return evaluateMetric(prepared.check, { value }, query);
   } catch (error) {
+    // A provider's error may quote its answer, and servers echo credentials back.
+    if (error instanceof Error && secrets.length > 0) error.message = redact(error.message, secrets);
     return evaluateMetric(check, { error }, query);
   }
 }

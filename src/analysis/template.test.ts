@@ -104,6 +104,71 @@ describe('renderTemplate', () => {
   });
 });
 
+describe('renderTemplate with hostile values (issue 16 §5; properties in bench/security/escaping.ts)', () => {
+  const hostile = (v: string, target = 'podinfo') =>
+    templateModel({ name: 'c', namespace: 'test', target }, '1m', { v });
+
+  it('escapes a value into the PromQL string it stands in', () => {
+    expect(renderTemplate('x{a="{{ variables.v }}"}', hostile('"} or vector(1) #'), 't', 'promql')).toBe(
+      String.raw`x{a="\"} or vector(1) #"}`,
+    );
+    expect(renderTemplate("x{a='{{ variables.v }}'}", hostile("it's \\ \n"), 't', 'promql')).toBe(
+      String.raw`x{a='it\'s \\ \n'}`,
+    );
+    // A variable in a regex matcher stays a regex; a name there matches only itself.
+    expect(renderTemplate('x{a=~"{{ variables.v }}"}', hostile('a|b.*'), 't', 'promql')).toBe(
+      'x{a=~"a|b.*"}',
+    );
+    expect(renderTemplate('x{pod=~"{{ target }}-.+"}', hostile('', 'app.v2'), 't', 'promql')).toBe(
+      String.raw`x{pod=~"app\\.v2-.+"}`,
+    );
+  });
+
+  it('refuses a value outside quotes that is not one token, naming the variable', () => {
+    let error: unknown;
+    try {
+      renderTemplate(
+        'sum by ({{ variables.v }}) (up)',
+        hostile('le) (up) or (vector(1)'),
+        'MetricTemplate a/b',
+        'promql',
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TemplateRenderError);
+    expect((error as TemplateRenderError).variable).toBe('v');
+    expect((error as TemplateRenderError).message).toMatch(
+      /^MetricTemplate a\/b: the value of variables\.v, "le\) \(up\) or \(vector\(1\)", stands outside a quoted string, where it must be a PromQL name, number or duration/,
+    );
+    expect(renderTemplate('x > {{ variables.v }}', hostile('0.95'), 't', 'promql')).toBe('x > 0.95');
+    expect(renderTemplate('{service:{{ target }}}', hostile('', 'my-app.v2'), 't', 'query')).toBe(
+      '{service:my-app.v2}',
+    );
+    expect(() => renderTemplate('{service:{{ variables.v }}}', hostile('a,env:prod'), 't', 'query')).toThrow(
+      /must be one word/,
+    );
+    expect(() => renderTemplate('up # {{ variables.v }}', hostile('x\nvector(1)'), 't', 'promql')).toThrow(
+      /would end the comment/,
+    );
+    expect(() => renderTemplate('x{a=`{{ variables.v }}`}', hostile('`'), 't', 'promql')).toThrow(
+      /backquote/,
+    );
+  });
+
+  it('percent-encodes values in URLs and keeps them out of the path structure', () => {
+    expect(
+      renderTemplate('https://h/s/{{ variables.v }}?w={{ variables.v }}', hostile('a/b&c=d'), 't', 'url'),
+    ).toBe('https://h/s/a%2Fb%26c%3Dd?w=a%2Fb%26c%3Dd');
+    expect(() => renderTemplate('https://h/s/{{ variables.v }}/x', hostile('..'), 't', 'url')).toThrow(
+      /would move the URL's path/,
+    );
+    expect(() => renderTemplate('{{ variables.v }}', hostile('a\r\nX-Evil: 1'), 't', 'header')).toThrow(
+      /line break/,
+    );
+  });
+});
+
 describe('templateModel', () => {
   it('defaults service, ingress and route to the target and interval to 1m', () => {
     const defaults = templateModel({ name: 'c', namespace: 'n', target: 'app' }, undefined, undefined);

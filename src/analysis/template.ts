@@ -6,6 +6,11 @@ import type { CanaryContext } from './types.ts';
 // model, with missingkey=error). This renders that subset, with `{{- -}}` trimming,
 // `{{/* comments */}}` and `{{ index variables "key-with-dash" }}`, and refuses anything
 // else so a typo never reaches Prometheus as literal text.
+//
+// A value never changes the shape of the query it is written into (a Canary author sets
+// templateVariables for a template a platform team may own): inside a quoted string it is
+// escaped so the string holds exactly the value; outside quotes it must be one plain token
+// (see placeValue and docs/decisions/0013-query-escaping.md).
 
 export interface TemplateModel {
   name: string;
@@ -156,15 +161,189 @@ function evaluateAction(action: string, source: string, model: TemplateModel, te
   );
 }
 
-/** Renders a query template; throws a TemplateRenderError naming the template and variable. */
-export function renderTemplate(text: string, model: TemplateModel, template: string): string {
-  return parse(text, template)
-    .map((part) => ('text' in part ? part.text : evaluateAction(part.action, part.source, model, template)))
-    .join('');
+/**
+ * What a template is written in, which decides how a value is placed in it:
+ * - `promql`: Prometheus' strings ("…", '…', `…`), `#` comments, regex matchers (=~, !~);
+ *   outside quotes a value must be a PromQL name, number or duration.
+ * - `query`: any other query language with "…" / '…' strings and backslash escapes
+ *   (Datadog, NRQL, InfluxQL, Flux, SignalFlow, Graphite, JSON); outside quotes one token.
+ * - `url`: every value is percent-encoded (a path segment or query value, never a `/`, `?` or `&`).
+ * - `header`: a header value; line breaks are refused.
+ */
+export type TemplateDialect = 'promql' | 'query' | 'url' | 'header';
+
+/** The model functions that are Kubernetes names: regex-quoted inside a PromQL regex matcher. */
+const NAME_FUNCTIONS: ReadonlySet<string> = new Set(TEMPLATE_FUNCTIONS.filter((name) => name !== 'interval'));
+
+/** Where in the template text an action stands. */
+interface Position {
+  /** The quote the action stands inside of, if any. */
+  quote: '"' | "'" | '`' | undefined;
+  /** Inside a PromQL `# …` comment. */
+  comment: boolean;
+  /** The quoted string is the value of a regex matcher (`=~"…"`, `!~"…"`). */
+  regex: boolean;
+  /** In a URL, after the `?`. */
+  urlQuery: boolean;
+}
+
+/** Follows quotes and comments through a literal part of the template (values never move them). */
+class Scanner {
+  position: Position = { quote: undefined, comment: false, regex: false, urlQuery: false };
+  #previous = '';
+  readonly #dialect: TemplateDialect;
+
+  constructor(dialect: TemplateDialect) {
+    this.#dialect = dialect;
+  }
+
+  read(text: string): void {
+    if (this.#dialect === 'url' && text.includes('?')) this.position.urlQuery = true;
+    if (this.#dialect === 'url' || this.#dialect === 'header') return;
+    let escaped = false;
+    for (const char of text) {
+      const at = this.position;
+      if (at.comment) {
+        if (char === '\n' || char === '\r') at.comment = false;
+      } else if (at.quote) {
+        if (escaped) escaped = false;
+        else if (char === '\\' && at.quote !== '`') escaped = true;
+        else if (char === at.quote) {
+          at.quote = undefined;
+          at.regex = false;
+        }
+      } else if (char === '"' || char === "'" || char === '`') {
+        at.quote = char;
+        at.regex = this.#dialect === 'promql' && /[=!]~\s*$/.test(this.#previous);
+      } else if (char === '#' && this.#dialect === 'promql') {
+        at.comment = true;
+      }
+      if (!at.quote && !at.comment) this.#previous = (this.#previous + char).slice(-8);
+    }
+  }
+}
+
+const PROMQL_NAME = /^[A-Za-z_:][A-Za-z0-9_:]*$/;
+const PROMQL_NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const PROMQL_DURATION = /^(?:\d+(?:ms|[smhdwy]))+$/;
+const QUERY_TOKEN = /^[\p{L}\p{N}_.:/-]*$/u;
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+/** RE2 metacharacters, so a name in a regex matcher matches only itself. */
+function quoteRegex(value: string): string {
+  return value.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+}
+
+/** The body of a "…" or '…' string that holds exactly `value` (Go, PromQL and JSON escapes). */
+export function escapeQuoted(value: string, quote: '"' | "'"): string {
+  let out = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (char === '\\' || char === quote) out += `\\${char}`;
+    else if (char === '\n') out += '\\n';
+    else if (char === '\r') out += '\\r';
+    else if (char === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029)
+      out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += char;
+  }
+  return out;
+}
+
+function shown(value: string): string {
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…"` : text;
+}
+
+/**
+ * Writes one value where the template put it, so it can never end a string, open one, or
+ * add an operator: escaped inside quotes, one plain token outside them.
+ */
+function placeValue(
+  value: string,
+  action: string,
+  at: Position,
+  dialect: TemplateDialect,
+  fail: (message: string) => never,
+): string {
+  if (!value.isWellFormed()) fail(`the value of ${action} is not well-formed unicode (a lone surrogate)`);
+  if (dialect === 'url') {
+    // A URL parser resolves `.` and `..` path segments, even percent-encoded: refused there.
+    if (!at.urlQuery && (value === '.' || value === '..'))
+      fail(`the value of ${action}, ${shown(value)}, would move the URL's path`);
+    return encodeURIComponent(value);
+  }
+  if (dialect === 'header') {
+    if (/[\n\r\0]/.test(value)) fail(`the value of ${action} has a line break, which a header cannot hold`);
+    return value;
+  }
+  if (at.comment) {
+    if (LINE_BREAK.test(value)) fail(`the value of ${action} has a line break, which would end the comment`);
+    return value;
+  }
+  if (at.quote === '`') {
+    if (value.includes('`'))
+      fail(`the value of ${action} has a backquote, which a \`raw string\` cannot hold`);
+    return at.regex && NAME_FUNCTIONS.has(action) ? quoteRegex(value) : value;
+  }
+  if (at.quote) {
+    return escapeQuoted(at.regex && NAME_FUNCTIONS.has(action) ? quoteRegex(value) : value, at.quote);
+  }
+  if (dialect === 'promql') {
+    if (value === '' || PROMQL_NAME.test(value) || PROMQL_NUMBER.test(value) || PROMQL_DURATION.test(value))
+      return value;
+    fail(
+      `the value of ${action}, ${shown(value)}, stands outside a quoted string, where it must be a PromQL name, number or duration; quote it in the template (label="{{ ${action} }}")`,
+    );
+  }
+  if (QUERY_TOKEN.test(value)) return value;
+  return fail(
+    `the value of ${action}, ${shown(value)}, stands outside a quoted string, where it must be one word of letters, digits and _ . : / -; quote it in the template`,
+  );
+}
+
+/** The variable an action reads, for errors: `variables.cluster`, `target`. */
+function actionName(action: string): string {
+  const field = VARIABLE_FIELD.exec(action);
+  const indexed = INDEX_VARIABLE.exec(action);
+  const key = field?.[1] ?? indexed?.[1]?.replace(/\\(.)/g, '$1') ?? indexed?.[2];
+  return key === undefined ? action : `variables.${key}`;
+}
+
+/**
+ * Renders a query template; throws a TemplateRenderError naming the template and variable.
+ * `dialect` says how values are written into the text (see TemplateDialect).
+ */
+export function renderTemplate(
+  text: string,
+  model: TemplateModel,
+  template: string,
+  dialect: TemplateDialect = 'query',
+): string {
+  const scanner = new Scanner(dialect);
+  let out = '';
+  for (const part of parse(text, template)) {
+    if ('text' in part) {
+      scanner.read(part.text);
+      out += part.text;
+      continue;
+    }
+    const value = evaluateAction(part.action, part.source, model, template);
+    if (part.action.startsWith('/*')) continue;
+    const name = actionName(part.action);
+    out += placeValue(value, name, scanner.position, dialect, (message) => {
+      throw new TemplateRenderError(template, message, name.replace(/^variables\./, ''));
+    });
+  }
+  return out;
 }
 
 /** The first problem with a template's syntax or variable names, or undefined; for admission. */
-export function checkTemplate(text: string, variables?: Record<string, string>): string | undefined {
+export function checkTemplate(
+  text: string,
+  variables?: Record<string, string>,
+  dialect: TemplateDialect = 'query',
+): string | undefined {
   const model: TemplateModel = {
     name: 'x',
     namespace: 'x',
@@ -176,7 +355,7 @@ export function checkTemplate(text: string, variables?: Record<string, string>):
     variables: variables ?? new Proxy({}, { get: () => 'x' }),
   };
   try {
-    renderTemplate(text, model, 'query');
+    renderTemplate(text, model, 'query', dialect);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

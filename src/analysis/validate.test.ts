@@ -16,6 +16,30 @@ describe('validateMetricChecks', () => {
     ).toEqual([]);
   });
 
+  it('refuses an inline query whose variable would change its shape (issue 16 §5)', () => {
+    expect(
+      validateMetricChecks([
+        {
+          name: 'q',
+          query: 'sum by ({{ variables.by }}) (up)',
+          templateVariables: { by: 'le) (up) or vector(1' },
+        },
+        {
+          name: 'ok',
+          query: 'up{a="{{ variables.by }}"}',
+          templateVariables: { by: 'le) (up) or vector(1' },
+        },
+      ]),
+    ).toEqual([
+      {
+        path: 'spec.analysis.metrics[0].query',
+        message: expect.stringMatching(
+          /the value of variables\.by, .* stands outside a quoted string, where it must be a PromQL name, number or duration/,
+        ),
+      },
+    ]);
+  });
+
   it('names the field and the problem of each invalid check', () => {
     expect(
       validateMetricChecks([

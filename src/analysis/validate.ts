@@ -26,7 +26,7 @@ export function validateMetricChecks(
       if (problem) issues.push({ path: `${path}.${field}`, message: problem });
     }
     if (metric.query !== undefined) {
-      const problem = checkTemplate(metric.query, metric.templateVariables ?? {});
+      const problem = checkTemplate(metric.query, metric.templateVariables ?? {}, 'promql');
       if (problem) issues.push({ path: `${path}.query`, message: problem });
     }
     if (metric.interval !== undefined && !((parseDuration(metric.interval) ?? 0) > 0)) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   CrossNamespaceObjectReference,
   CustomMetadata,
+  LocalObjectReference,
   ObjectMeta,
   PRESERVE_UNKNOWN,
   StringMap,
@@ -385,6 +386,9 @@ export const CanaryWebhook = z.object({
     .boolean()
     .optional()
     .describe('Sluice: accept any TLS certificate from this receiver (self-signed in-cluster services)'),
+  secretRef: LocalObjectReference.optional().describe(
+    'Sluice: a Secret in the Canary\'s namespace whose key "token" is sent as "Authorization: Bearer <token>" (the load tester\'s --token-file)',
+  ),
 });
 export type CanaryWebhook = z.output<typeof CanaryWebhook>;
 

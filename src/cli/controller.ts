@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
+import { kubeSecretReader } from '../hooks/webhook.ts';
+import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
 import { connect } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { kubeconfigSource, loadKubeConfigOrFail, StartupError } from '../startup.ts';
@@ -46,6 +48,7 @@ const controllerFlags = z.object({
     .max(1024, 'must be at most 1024'),
   resync: duration(1000),
   stepEvents: z.boolean().optional(),
+  allowedUrlHosts: z.string().optional(),
   dashboardAddress: z.string().optional(),
   dashboardReadOnly: z.boolean().optional(),
   slackSigningSecretFile: z.string().optional(),
@@ -56,9 +59,12 @@ type ControllerFlags = z.output<typeof controllerFlags> & GlobalNotifyOptions;
 const FLAG_NAMES: Record<string, string> = { namespace: '-n/--namespace' };
 
 /** The global notifiers, or a StartupError naming their flags. */
-function notifiersOf(flags: GlobalNotifyOptions): ReturnType<typeof globalNotifiers> {
+function notifiersOf(
+  flags: GlobalNotifyOptions,
+  deps: Parameters<typeof globalNotifiers>[1],
+): ReturnType<typeof globalNotifiers> {
   try {
-    return globalNotifiers(flags);
+    return globalNotifiers(flags, deps);
   } catch (error) {
     throw new StartupError(
       `${error instanceof Error ? error.message : String(error)}; fix --slack-url or --msteams-url (or SLACK_URL, MSTEAMS_URL)`,
@@ -159,6 +165,12 @@ export function registerController(program: Command): void {
         'YAML map of Slack user id to the buttons they may press (approve, deny, rollback, pause)',
       ).env('SLACK_USERS_FILE'),
     );
+  command.addOption(
+    new Option(
+      `${URL_POLICY_FLAG} <list>`,
+      'hosts webhooks and notifications may call: cluster-local (*.svc, *.svc.cluster.local), host names, *.domain, IPs, CIDRs (default: any)',
+    ).env('ALLOWED_URL_HOSTS'),
+  );
   addNotificationOptions(command);
   command.action(async (_options: unknown, cmd: Command) => {
     const flags = parseControllerFlags(cmd.optsWithGlobals());
@@ -173,6 +185,8 @@ export function registerController(program: Command): void {
         ? [flags.namespace]
         : undefined;
     const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
+    const urlPolicy = urlPolicyOf(flags);
+    const notifierDeps = urlPolicy ? { urlPolicy } : {};
     const events = new EventRecorder({ kube, component: 'sluice', instance: identity, logger: log });
     const handlers: HttpHandler[] = [];
     if (flags.slackSigningSecretFile) {
@@ -198,8 +212,11 @@ export function registerController(program: Command): void {
       log,
       events,
       notifications: new Notifications({
-        resolve: kubeNotifierResolver(kube),
-        global: notifiersOf({ ...flags, slackInteractive: Boolean(flags.slackSigningSecretFile) }),
+        resolve: kubeNotifierResolver(kube, notifierDeps),
+        global: notifiersOf(
+          { ...flags, slackInteractive: Boolean(flags.slackSigningSecretFile) },
+          notifierDeps,
+        ),
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
@@ -208,6 +225,7 @@ export function registerController(program: Command): void {
       ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
       ...(flags.eventWebhook ? { globalEventWebhook: flags.eventWebhook } : {}),
       ...(flags.stepEvents ? { stepEvents: true } : {}),
+      webhookDeps: { readSecret: kubeSecretReader(kube), logger: log, ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
       resyncMs: flags.resync,
       leaderElection: {
@@ -256,4 +274,25 @@ export function registerController(program: Command): void {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+}
+
+/**
+ * --allowed-url-hosts, or a StartupError naming it; the operator's own URLs must pass the
+ * list too, or the controller does not start (a StartupError naming their flag).
+ */
+function urlPolicyOf(flags: ControllerFlags): UrlPolicy | undefined {
+  if (!flags.allowedUrlHosts) return undefined;
+  try {
+    const policy = parseUrlPolicy(flags.allowedUrlHosts);
+    for (const [flag, url] of [
+      ['--slack-url', flags.slackUrl],
+      ['--msteams-url', flags.msteamsUrl],
+      ['--event-webhook', flags.eventWebhook],
+    ] as const) {
+      if (url) checkUrl(policy, url, flag);
+    }
+    return policy;
+  } catch (error) {
+    throw new StartupError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
 }

@@ -22,6 +22,7 @@ const flagsSchema = z.object({
   gateNamespace: z.string().optional(),
   timeout: z.string(),
   logLevel: z.string(),
+  tokenFile: z.string().optional(),
 });
 type Flags = z.infer<typeof flagsSchema>;
 
@@ -52,6 +53,10 @@ export function registerLoadtester(program: Command): void {
     .option('--gate-configmap <name>', 'ConfigMap that holds gate state', 'sluice-loadtester-gates')
     .option('--gate-namespace <namespace>', "namespace of the gate ConfigMap (default: the pod's namespace)")
     .option('--timeout <duration>', 'longest a load test or command may run', '1h')
+    .option(
+      '--token-file <path>',
+      'require "Authorization: Bearer <token>" on every endpoint but /healthz and /metrics, the token read from this file (a mounted Secret)',
+    )
     .option('--log-level <level>', 'debug, info, warn or error', process.env.SLUICE_LOG_LEVEL ?? 'info')
     .action(async (_options: unknown, command: Command) => {
       // With globals: the program may own --kubeconfig (sluice get/promote share it).
@@ -83,6 +88,7 @@ async function runLoadtester(flags: Flags): Promise<void> {
     }
   }
   const allowedCommandPrefixes = flags.allowCmdPrefix.map((prefix) => splitCommand(prefix));
+  const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile);
   const gates = gateStore(flags, logger);
   try {
     await gates.check();
@@ -100,6 +106,7 @@ async function runLoadtester(flags: Flags): Promise<void> {
     allowedCommandPrefixes,
     taskTimeoutMs,
     logger,
+    ...(token === undefined ? {} : { token }),
   });
   const port = await loadtester.listen(flags.port, flags.host);
   logger.info(
@@ -108,6 +115,7 @@ async function runLoadtester(flags: Flags): Promise<void> {
       namespaceRegexp: flags.namespaceRegexp ?? '(all)',
       allowedCommandPrefixes: flags.allowCmdPrefix,
       gates: gates.location,
+      token: token === undefined ? 'none (every caller is served)' : `required (${flags.tokenFile})`,
     },
     'load tester listening',
   );
@@ -134,6 +142,23 @@ function gateStore(flags: Flags, logger: Logger): GateStore {
     kc.getContextObject(kc.getCurrentContext())?.namespace ??
     'default';
   return new ConfigMapGateStore({ kube: connect(kc), namespace, name: flags.gateConfigmap });
+}
+
+/** The token of --token-file: the file's content without surrounding whitespace, never empty. */
+function readToken(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new StartupError(
+      `sluice loadtester: --token-file: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  if (!text) throw new StartupError(`sluice loadtester: --token-file: ${path} is empty`);
+  if (/\s/.test(text))
+    throw new StartupError(`sluice loadtester: --token-file: the token in ${path} has whitespace inside`);
+  return text;
 }
 
 function podNamespace(): string | undefined {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CanaryWebhook as ApiCanaryWebhook } from '../api/canary.ts';
+import type { UrlRefusedError } from './url-policy.ts';
 
 // Webhook definitions come from the Canary API (src/api/canary.ts, Flagger's
 // `analysis.webhooks[]` plus Sluice's `insecureSkipVerify`).
@@ -11,6 +12,12 @@ export const canaryWebhookSchema = ApiCanaryWebhook;
 export type CanaryWebhook = Omit<z.output<typeof canaryWebhookSchema>, 'timeout'> & {
   /** Per-attempt timeout, a Go duration; 10s when absent (the API always sets one). */
   timeout?: string;
+  /**
+   * The URL's path is a secret too (the operator's --event-webhook, often a chat service's
+   * incoming webhook): messages show only its origin. A Canary's own hooks show their path,
+   * which the Canary holds in clear text anyway.
+   */
+  secretPath?: boolean;
 };
 export type CanaryWebhookInput = z.input<typeof canaryWebhookSchema>;
 
@@ -37,4 +44,6 @@ export interface WebhookResult {
   message: string;
   durationMs: number;
   attempts: number;
+  /** Set when --allowed-url-hosts refused the URL (or a redirect or DNS answer of it). */
+  refused?: UrlRefusedError;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canaryWebhookSchema, type CanaryWebhook, type CanaryWebhookInput } from './types.ts';
+import { parseUrlPolicy } from './url-policy.ts';
 import {
   alertMuted,
   callWebhook,
@@ -9,6 +10,7 @@ import {
   redact,
   runWebhooks,
   safeUrl,
+  webhookPayload,
   webhookTimeoutMs,
   type WebhookRequest,
   type WebhookResponse,
@@ -257,7 +259,7 @@ describe('event webhooks', () => {
     const own = hook({ name: 'mine', type: 'event' });
     expect(eventWebhooks([own, hook()], 'http://global.test/')).toEqual([own]);
     expect(eventWebhooks([hook()], 'http://global.test/')).toEqual([
-      { name: 'events', type: 'event', url: 'http://global.test/' },
+      { name: 'events', type: 'event', url: 'http://global.test/', secretPath: true },
     ]);
     expect(eventWebhooks([hook()], undefined)).toEqual([]);
   });
@@ -298,5 +300,62 @@ describe('helpers', () => {
     expect(canaryChecksum({ trackedConfigs: { a: '2', b: '1' }, lastAppliedSpec: 'rev1' })).toBe(a);
     expect(canaryChecksum({ trackedConfigs: { a: '2', b: '1' }, lastAppliedSpec: 'rev2' })).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('webhook secrets (issue 16 §5)', () => {
+  it("sends a secretRef's token as a bearer token and keeps it out of the result when the receiver echoes it", async () => {
+    const token = 'gate-t0ken-42';
+    const transport = scripted([{ status: 500, body: `unexpected authorization: Bearer ${token}` }]);
+    const result = await callWebhook(hook({ secretRef: { name: 'gate' } }), webhookPayload(context, {}), {
+      transport,
+      readSecret: async (namespace, name): Promise<Record<string, string>> =>
+        namespace === 'test' && name === 'gate' ? { token } : {},
+    });
+    expect(transport.requests[0]?.headers).toEqual({ authorization: `Bearer ${token}` });
+    expect(result.message).toBe(
+      'webhook load-test (rollout) at http://receiver.test/hook answered 500: unexpected authorization: Bearer [redacted]',
+    );
+  });
+
+  it('refuses a URL outside --allowed-url-hosts without calling it, with a typed refusal', async () => {
+    const transport = scripted([{ status: 200, body: 'ok' }]);
+    const result = await callWebhook(
+      hook({ url: 'http://169.254.169.254/latest' }),
+      webhookPayload(context, {}),
+      {
+        transport,
+        urlPolicy: parseUrlPolicy('cluster-local'),
+      },
+    );
+    expect(transport.requests).toHaveLength(0);
+    expect(result.passed).toBe(false);
+    expect(result.refused?.field).toBe('webhook load-test url');
+    expect(result.message).toBe(
+      'webhook load-test (rollout) at http://169.254.169.254/latest: refused: webhook load-test url: host "169.254.169.254" is not allowed by --allowed-url-hosts=cluster-local',
+    );
+  });
+});
+
+describe('the global event webhook (issue 16 §5 leak)', () => {
+  it('names only its origin: its path is the operator’s secret', async () => {
+    const [global] = eventWebhooks([], 'https://hooks.chat.test/services/T0/B0/s3cr3tpath');
+    const transport = scripted([{ status: 404, body: 'no such hook /services/T0/B0/s3cr3tpath' }]);
+    const result = await callWebhook(global!, webhookPayload(context, {}), { transport });
+    expect(result.message).toBe(
+      'webhook events (event) at https://hooks.chat.test answered 404: no such hook [redacted]',
+    );
+  });
+});
+
+describe('an invalid webhook URL (issue 16 §5 leak)', () => {
+  it('is reported without its text, which may hold a token', async () => {
+    const result = await callWebhook(
+      { name: 'events', type: 'event', url: 'http://[bad host/hook?token=t0ken-in-url' },
+      webhookPayload(context, {}),
+    );
+    expect(result.passed).toBe(false);
+    expect(result.message).not.toContain('t0ken-in-url');
+    expect(result.message).toMatch(/the url is not a valid URL$/);
   });
 });

@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
 import got from 'got';
 import { formatDuration, parseDuration } from '../api/duration.ts';
+import { decodeSecretData } from '../analysis/providers/secret.ts';
+import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { redact } from '../redact.ts';
 import type { CanaryWebhook, CanaryWebhookPayload, HookType, WebhookResult } from './types.ts';
+import { checkUrl, guardedGotOptions, urlRefusal, UrlRefusedError, type UrlPolicy } from './url-policy.ts';
 
 export interface WebhookRequest {
   url: string;
@@ -11,6 +15,12 @@ export interface WebhookRequest {
   timeoutMs: number;
   insecureSkipVerify: boolean;
   signal?: AbortSignal;
+  /** Extra headers: `authorization` when the hook has a secretRef. */
+  headers?: Record<string, string>;
+  /** The operator's --allowed-url-hosts, held to on every redirect and DNS answer. */
+  urlPolicy?: UrlPolicy;
+  /** Names the URL's origin in a refusal, e.g. `webhook load-test url`. */
+  field?: string;
 }
 
 export interface WebhookResponse {
@@ -30,7 +40,14 @@ export interface WebhookDeps {
   logger?: Logger;
   /** Aborts the call (controller shutdown); the result is then a failure. */
   signal?: AbortSignal;
+  /** The operator's --allowed-url-hosts: URLs outside it are refused, never called. */
+  urlPolicy?: UrlPolicy;
+  /** Reads a Secret's decoded data in a namespace, for a hook's secretRef. */
+  readSecret?(namespace: string, name: string): Promise<Record<string, string>>;
 }
+
+/** The Secret key a hook's secretRef is read for. */
+export const WEBHOOK_TOKEN_KEY = 'token';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 /** Flagger gives event hooks 5 s: they are fire-and-forget and must not pile up. */
@@ -47,12 +64,13 @@ const BODY_SNIPPET_CHARS = 500;
 export const gotTransport: WebhookTransport = async (request) => {
   const response = await got.post(request.url, {
     body: request.body,
-    headers: { 'content-type': 'application/json', 'user-agent': 'sluice-webhook' },
+    headers: { 'content-type': 'application/json', 'user-agent': 'sluice-webhook', ...request.headers },
     timeout: { request: request.timeoutMs },
     retry: { limit: 0 },
     throwHttpErrors: false,
     https: { rejectUnauthorized: !request.insecureSkipVerify },
     signal: request.signal,
+    ...guardedGotOptions(request.urlPolicy, request.field ?? 'webhook url'),
   });
   return { status: response.statusCode, body: response.body };
 };
@@ -75,6 +93,15 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** Only the scheme, host and port of a URL. */
+export function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /** Whether a failed attempt is worth repeating: 5xx answers and network errors, never 4xx. */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500;
@@ -83,6 +110,7 @@ export function isRetryableStatus(status: number): boolean {
 /** Certificate problems do not heal on a retry; other network errors may. */
 export function isRetryableError(error: unknown): boolean {
   if (error instanceof Error && error.name === 'AbortError') return false;
+  if (urlRefusal(error)) return false;
   const code = errorCode(error);
   return !(code && /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code));
 }
@@ -97,6 +125,8 @@ function errorCode(error: unknown): string | undefined {
 
 /** A short reason for a network error, without the URL (which may carry a token). */
 export function describeNetworkError(error: unknown, timeoutMs: number, url: string): string {
+  const refusal = urlRefusal(error);
+  if (refusal) return `refused: ${refusal.message}`;
   const code = errorCode(error);
   switch (code) {
     case 'ETIMEDOUT':
@@ -115,28 +145,8 @@ export function describeNetworkError(error: unknown, timeoutMs: number, url: str
   }
 }
 
-/** Replaces every occurrence of the given secrets (and their URL forms) in a text. */
-export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
-    out = out.split(secret).join('[redacted]');
-    try {
-      const parsed = new URL(secret);
-      for (const part of [
-        parsed.href,
-        `${parsed.origin}${parsed.pathname}`,
-        parsed.pathname,
-        parsed.search,
-      ]) {
-        if (part.length >= 4 && part !== '/') out = out.split(part).join('[redacted]');
-      }
-    } catch {
-      // not a URL: the plain replacement above is all there is
-    }
-  }
-  return out;
-}
+/** Replaces every form of the given secrets in a text (see src/redact.ts). */
+export { redact } from '../redact.ts';
 
 function snippet(body: string): string {
   const text = body.trim().replace(/\s+/g, ' ');
@@ -159,19 +169,42 @@ export async function callWebhook(
   const now = deps.now ?? (() => performance.now());
   const logger = deps.logger ?? silentLogger;
   const timeoutMs = webhookTimeoutMs(hook);
-  const label = `webhook ${hook.name} (${hook.type}) at ${safeUrl(hook.url)}`;
+  const shown = hook.secretPath ? safeOrigin(hook.url) : safeUrl(hook.url);
+  const label = `webhook ${hook.name} (${hook.type}) at ${shown}`;
   const started = now();
 
+  const field = `webhook ${hook.name} url`;
   try {
     new URL(hook.url);
   } catch {
     return {
       passed: false,
-      message: `${label}: url "${hook.url}" is not a valid URL`,
+      message: `${label}: the url is not a valid URL`,
       durationMs: 0,
       attempts: 0,
     };
   }
+  try {
+    checkUrl(deps.urlPolicy, hook.url, field);
+  } catch (error) {
+    if (!(error instanceof UrlRefusedError)) throw error;
+    logger.warn({ webhook: hook.name, type: hook.type, host: error.host }, error.message);
+    return {
+      passed: false,
+      message: `${label}: refused: ${error.message}`,
+      durationMs: 0,
+      attempts: 0,
+      refused: error,
+    };
+  }
+  let token: string | undefined;
+  if (hook.secretRef) {
+    const read = await webhookToken(hook, payload.namespace, deps);
+    if ('error' in read)
+      return { passed: false, message: `${label}: ${read.error}`, durationMs: 0, attempts: 0 };
+    token = read.token;
+  }
+  const secrets = [hook.url, token];
 
   const body = JSON.stringify(payload);
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
@@ -196,6 +229,9 @@ export async function callWebhook(
         timeoutMs,
         insecureSkipVerify: hook.insecureSkipVerify ?? false,
         signal: deps.signal,
+        field,
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+        ...(deps.urlPolicy ? { urlPolicy: deps.urlPolicy } : {}),
       });
       return { ok: true, response };
     } catch (error) {
@@ -220,23 +256,48 @@ export async function callWebhook(
     result = {
       passed,
       status,
-      message: `${label} answered ${status}${tries}${answer ? `: ${redact(answer, [hook.url])}` : ''}`,
+      message: `${label} answered ${status}${tries}${answer ? `: ${redact(answer, secrets)}` : ''}`,
       durationMs,
       attempts,
     };
   } else {
+    const refused = urlRefusal(last.error);
     result = {
       passed: false,
-      message: `${label}: ${describeNetworkError(last.error, timeoutMs, hook.url)}${tries}`,
+      message: `${label}: ${redact(describeNetworkError(last.error, timeoutMs, hook.url), secrets)}${tries}`,
       durationMs,
       attempts,
+      ...(refused ? { refused } : {}),
     };
   }
+  const { refused: _refused, ...loggable } = result;
   logger.debug(
-    { webhook: hook.name, type: hook.type, canary: `${payload.name}.${payload.namespace}`, ...result },
+    { webhook: hook.name, type: hook.type, canary: `${payload.name}.${payload.namespace}`, ...loggable },
     'webhook called',
   );
   return result;
+}
+
+/** The bearer token of a hook's secretRef, or why it cannot be had (never the value). */
+async function webhookToken(
+  hook: CanaryWebhook,
+  namespace: string,
+  deps: WebhookDeps,
+): Promise<{ token: string } | { error: string }> {
+  const ref = hook.secretRef;
+  if (!ref) return { error: 'no secretRef' };
+  const where = `secretRef: Secret ${namespace}/${ref.name}`;
+  if (!deps.readSecret)
+    return { error: `${where} cannot be read: this controller was given no Secret reader` };
+  let data: Record<string, string>;
+  try {
+    data = await deps.readSecret(namespace, ref.name);
+  } catch (error) {
+    return { error: `${where}: ${apiErrorMessage(error)}` };
+  }
+  const token = data[WEBHOOK_TOKEN_KEY]?.trim();
+  if (!token) return { error: `${where} has no key "${WEBHOOK_TOKEN_KEY}" (the bearer token to send)` };
+  return { token };
 }
 
 /** The result of one hook in a run, with the hook's identity. */
@@ -318,7 +379,7 @@ export interface CanaryEvent {
 export function eventWebhooks(hooks: readonly CanaryWebhook[], globalEventWebhook?: string): CanaryWebhook[] {
   const own = hooks.filter((hook) => hook.type === 'event');
   if (own.length > 0 || !globalEventWebhook) return own;
-  return [{ name: 'events', type: 'event', url: globalEventWebhook }];
+  return [{ name: 'events', type: 'event', url: globalEventWebhook, secretPath: true }];
 }
 
 /** An event hook's body: event fields in metadata (Flagger's keys), hook metadata never overriding them. */
@@ -374,4 +435,10 @@ export function canaryChecksum(status: {
     .update(JSON.stringify({ trackedConfigs: tracked, lastAppliedSpec: status.lastAppliedSpec ?? '' }))
     .digest('hex')
     .slice(0, 16);
+}
+
+/** WebhookDeps.readSecret from the Kubernetes API: a Secret's decoded data. */
+export function kubeSecretReader(kube: Pick<Kube, 'core'>): NonNullable<WebhookDeps['readSecret']> {
+  return async (namespace, name) =>
+    decodeSecretData(await kube.core.readNamespacedSecret({ name, namespace }));
 }

@@ -43,6 +43,11 @@ export function createLoadtesterMetrics(registry: Registry = new Registry()) {
       help: 'Asynchronous tasks (load tests, commands) running now',
       registers: [registry],
     }),
+    unauthorized: new Counter({
+      name: 'sluice_loadtester_unauthorized_requests_total',
+      help: 'Requests refused with 401 for want of the bearer token (--token-file)',
+      registers: [registry],
+    }),
     gateChecks: new Counter({
       name: 'sluice_loadtester_gate_checks_total',
       help: 'Gate checks answered, by canary, gate kind and answer',

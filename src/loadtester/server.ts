@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatDuration } from '../api/duration.ts';
@@ -25,6 +25,29 @@ export interface LoadtesterOptions {
   metrics?: LoadtesterMetrics;
   /** For tests: replaces the HTTP sender of load runs. */
   loadDeps?: Pick<LoadDeps, 'send'>;
+  /**
+   * When set (--token-file), every endpoint but /healthz and /metrics wants
+   * `Authorization: Bearer <token>` and answers 401 without it.
+   */
+  token?: string;
+}
+
+/** Endpoints open without the token: probes and Prometheus. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics']);
+
+/** Compares a presented token with the expected one in constant time (digests of equal length). */
+export function tokenMatches(presented: string | undefined, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  // Hashing both sides first: timingSafeEqual needs equal lengths, and the length of the
+  // presented value must not decide how long the comparison takes.
+  const same = timingSafeEqual(digest(presented ?? ''), digest(expected));
+  return presented !== undefined && same;
+}
+
+/** The token of an `Authorization: Bearer …` header. */
+function bearerToken(request: IncomingMessage): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
 }
 
 export const DEFAULT_TASK_TIMEOUT_MS = 60 * 60_000;
@@ -113,6 +136,23 @@ export class Loadtester {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://loadtester').pathname;
     let result: Answer;
+    const token = this.#options.token;
+    if (token !== undefined && !OPEN_PATHS.has(path) && !tokenMatches(bearerToken(request), token)) {
+      this.#logger.warn(
+        {
+          path,
+          remote: request.socket.remoteAddress,
+          presented: request.headers.authorization !== undefined,
+        },
+        'request refused: no valid bearer token',
+      );
+      this.metrics.unauthorized.inc();
+      // Drain the body so the connection can be reused, then refuse.
+      request.resume();
+      response.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
+      response.end('Unauthorized: this load tester wants "Authorization: Bearer <token>" (--token-file)\n');
+      return;
+    }
     try {
       result = await this.#route(path, request);
     } catch (error) {

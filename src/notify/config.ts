@@ -1,3 +1,4 @@
+import type { UrlPolicy } from '../hooks/url-policy.ts';
 import type { NotifyTransport } from './http.ts';
 
 /** A notifier's settings once its URL and token are resolved (from a Secret or a flag). */
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   timeoutMs?: number;
   retries?: number;
   backoff?: { initialDelayMs: number; maxDelayMs: number };
+  /** The operator's --allowed-url-hosts (src/hooks/url-policy.ts). */
+  urlPolicy?: UrlPolicy;
 }
 
 /** Throws an error naming the provider (not the URL) when the URL is not http(s). */

@@ -2,6 +2,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Kube } from '../kube/client.ts';
 import type { NotifierDeps } from './config.ts';
 import { createNotifier } from './factory.ts';
+import { NotifyError } from './http.ts';
 import { severityAllows, type Notification, type Notifier } from './notifier.ts';
 import { AlertProviderError, getAlertProvider, resolveAlertProvider, type CanaryAlert } from './providers.ts';
 
@@ -19,7 +20,8 @@ export interface NotificationsDeps {
 
 export interface DispatchReport {
   sent: string[];
-  failed: Array<{ provider: string; error: string }>;
+  /** `refused`: --allowed-url-hosts refused the provider's URL (field and host, never the URL). */
+  failed: Array<{ provider: string; error: string; refused?: { field: string; host: string } }>;
 }
 
 export const DEFAULT_NOTIFY_DEADLINE_MS = 15_000;
@@ -102,7 +104,12 @@ export class Notifications {
         } catch (error) {
           // NotifyError and AlertProviderError messages never carry URLs or tokens.
           const message = error instanceof Error ? error.message : String(error);
-          report.failed.push({ provider: target.label, error: message });
+          const refused = error instanceof NotifyError ? error.refused : undefined;
+          report.failed.push({
+            provider: target.label,
+            error: message,
+            ...(refused ? { refused: { field: refused.field, host: refused.host } } : {}),
+          });
           logger.warn({ canary, provider: target.label, error: message }, 'notification not delivered');
         }
       }),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseUrlPolicy } from '../hooks/url-policy.ts';
 import { NotifyError, postJson, type NotifyRequest, type NotifyTransport } from './http.ts';
 
 const url = 'https://hooks.test/services/T000/B000/SECRETPATH';
@@ -57,5 +58,26 @@ describe('postJson', () => {
     );
     expect(error2?.message).toMatch(/^notifier slack: /);
     expect(error2?.message).not.toContain('SECRETPATH');
+  });
+});
+
+describe('postJson under --allowed-url-hosts (issue 16 §5)', () => {
+  it('refuses a URL outside the list without sending, naming the provider, the host and the flag', async () => {
+    const transport = recording([{ status: 204, body: '' }]);
+    const error = await postJson(
+      url,
+      { a: 1 },
+      {
+        provider: 'alertprovider test/slack',
+        transport,
+        urlPolicy: parseUrlPolicy('cluster-local'),
+      },
+    ).catch((caught: unknown) => caught);
+    expect(transport.requests).toHaveLength(0);
+    expect(error).toBeInstanceOf(NotifyError);
+    expect((error as NotifyError).message).toBe(
+      'notifier alertprovider test/slack: refused: notifier alertprovider test/slack url: host "hooks.test" is not allowed by --allowed-url-hosts=cluster-local',
+    );
+    expect((error as NotifyError).refused?.host).toBe('hooks.test');
   });
 });

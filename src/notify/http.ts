@@ -1,12 +1,23 @@
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
 import got from 'got';
 import { describeNetworkError, redact } from '../hooks/webhook.ts';
+import {
+  checkUrl,
+  guardedGotOptions,
+  urlRefusal,
+  UrlRefusedError,
+  type UrlPolicy,
+} from '../hooks/url-policy.ts';
 
 export interface NotifyRequest {
   url: string;
   body: string;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** The operator's --allowed-url-hosts, held to on every redirect and DNS answer. */
+  urlPolicy?: UrlPolicy;
+  /** Names the URL's origin in a refusal: the provider. */
+  field?: string;
 }
 
 /** One HTTP attempt; throws on network errors, returns any HTTP answer. */
@@ -19,6 +30,7 @@ export const gotNotifyTransport: NotifyTransport = async (request) => {
     timeout: { request: request.timeoutMs },
     retry: { limit: 0 },
     throwHttpErrors: false,
+    ...guardedGotOptions(request.urlPolicy, request.field ?? 'notifier url'),
   });
   return { status: response.statusCode, body: response.body };
 };
@@ -32,6 +44,8 @@ export interface PostOptions {
   retries?: number;
   transport?: NotifyTransport;
   backoff?: { initialDelayMs: number; maxDelayMs: number };
+  /** The operator's --allowed-url-hosts: a URL outside it is refused, never called. */
+  urlPolicy?: UrlPolicy;
 }
 
 /** Flagger gives a notification 5 s; a chat service slower than that is down for us. */
@@ -42,12 +56,15 @@ export const DEFAULT_NOTIFY_RETRIES = 1;
 export class NotifyError extends Error {
   readonly provider: string;
   readonly status: number | undefined;
+  /** Set when --allowed-url-hosts refused the URL, a redirect of it or what its name resolves to. */
+  readonly refused: UrlRefusedError | undefined;
 
-  constructor(provider: string, reason: string, status?: number) {
+  constructor(provider: string, reason: string, status?: number, refused?: UrlRefusedError) {
     super(`notifier ${provider}: ${reason}`);
     this.name = 'NotifyError';
     this.provider = provider;
     this.status = status;
+    this.refused = refused;
   }
 }
 
@@ -58,6 +75,14 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
   const transport = options.transport ?? gotNotifyTransport;
   const timeoutMs = options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
   const secrets = [url, options.token];
+  const field = `notifier ${options.provider} url`;
+  try {
+    checkUrl(options.urlPolicy, url, field);
+  } catch (error) {
+    if (error instanceof UrlRefusedError)
+      throw new NotifyError(options.provider, `refused: ${error.message}`, undefined, error);
+    throw error;
+  }
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'sluice-notifier',
@@ -68,7 +93,7 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
   const policy = retry(
     handleWhenResult((value) => {
       const attempt = value as Attempt;
-      return attempt.ok ? attempt.status >= 500 : true;
+      return attempt.ok ? attempt.status >= 500 : !urlRefusal(attempt.error);
     }),
     {
       maxAttempts: options.retries ?? DEFAULT_NOTIFY_RETRIES,
@@ -77,7 +102,17 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
   );
   const last = await policy.execute(async (): Promise<Attempt> => {
     try {
-      return { ok: true, ...(await transport({ url, body, headers, timeoutMs })) };
+      return {
+        ok: true,
+        ...(await transport({
+          url,
+          body,
+          headers,
+          timeoutMs,
+          field,
+          ...(options.urlPolicy ? { urlPolicy: options.urlPolicy } : {}),
+        })),
+      };
     } catch (error) {
       return { ok: false, error };
     }
@@ -86,6 +121,8 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
     throw new NotifyError(
       options.provider,
       redact(describeNetworkError(last.error, timeoutMs, url), secrets),
+      undefined,
+      urlRefusal(last.error),
     );
   }
   if (last.status < 200 || last.status >= 300) {

@@ -419,6 +419,7 @@ describe('Helm chart (deploy/chart)', () => {
       concurrency: all.controller.concurrency,
       resync: all.controller.resync,
       stepEvents: true,
+      allowedUrlHosts: 'cluster-local,hooks.slack.com,*.webhook.office.com,events.example.com',
       slackUrl: 'https://hooks.slack.com/services/T000/B000/XXXX',
       slackToken: 'xoxb-not-a-real-token',
       slackUser: 'sluice',

@@ -12,6 +12,7 @@ import { apply, connect, isNotFound, loadKubeConfig, type Kube } from '../../src
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { DENIED, describeAccess, NEEDED, rbacMismatch, type Access } from './access.ts';
 import { find, kustomizeBuild, REPO, RoleObject, Workload, type Manifest } from './render.ts';
 
 // The RBAC of deploy/ is enough, and no more: the rendered ClusterRole, Role and bindings
@@ -65,20 +66,6 @@ afterAll(async () => {
   }
 });
 
-interface Access {
-  verb: string;
-  group?: string;
-  resource: string;
-  subresource?: string;
-  /** Default: the test namespace; '' asks cluster-wide. */
-  namespace?: string;
-  name?: string;
-}
-
-const describeAccess = (a: Access) =>
-  `${a.verb} ${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}` +
-  `${a.name ? ` ${a.name}` : ''} in ${a.namespace === '' ? 'all namespaces' : (a.namespace ?? 'its namespace')}`;
-
 /** Asks the apiserver, as the ServiceAccount, whether it may do this. */
 async function allowed(access: Access): Promise<boolean> {
   const review = await sa.wire.request<unknown>(
@@ -104,91 +91,14 @@ async function allowed(access: Access): Promise<boolean> {
   return z.object({ status: z.object({ allowed: z.boolean() }) }).parse(review).status.allowed;
 }
 
-const each = (verbs: string[], rest: Omit<Access, 'verb'>): Access[] =>
-  verbs.map((verb) => ({ verb, ...rest }));
-const routing = [
-  ['networking.istio.io', 'virtualservices'],
-  ['networking.istio.io', 'destinationrules'],
-  ['gateway.networking.k8s.io', 'httproutes'],
-  ['split.smi-spec.io', 'trafficsplits'],
-  ['networking.k8s.io', 'ingresses'],
-  ['projectcontour.io', 'httpproxies'],
-  ['traefik.io', 'traefikservices'],
-  ['kuma.io', 'meshhttproutes'],
-  ['apisix.apache.org', 'apisixroutes'],
-] as const;
-
-/** What the controller's code does (src/controller, targets, routers, analysis, notify). */
-const NEEDED: Access[] = [
-  ...each(['list', 'watch'], { group: 'sluice.dev', resource: 'canaries', namespace: '' }),
-  ...each(['get', 'patch'], { group: 'sluice.dev', resource: 'canaries' }),
-  { verb: 'patch', group: 'sluice.dev', resource: 'canaries', subresource: 'status' },
-  { verb: 'update', group: 'sluice.dev', resource: 'canaries', subresource: 'finalizers' },
-  { verb: 'get', group: 'sluice.dev', resource: 'metrictemplates', namespace: 'istio-system' },
-  { verb: 'get', group: 'sluice.dev', resource: 'alertproviders' },
-  ...['deployments', 'daemonsets'].flatMap((resource) => [
-    ...each(['list', 'watch'], { group: 'apps', resource, namespace: '' }),
-    ...each(['get', 'create', 'patch', 'delete'], { group: 'apps', resource }),
-  ]),
-  { verb: 'list', group: 'apps', resource: 'replicasets' },
-  ...each(['get', 'create', 'patch', 'delete'], {
-    group: 'autoscaling',
-    resource: 'horizontalpodautoscalers',
-  }),
-  ...['configmaps', 'secrets'].flatMap((resource) => [
-    ...each(['list', 'watch'], { resource, namespace: '' }),
-    ...each(['get', 'create', 'patch'], { resource }),
-  ]),
-  ...each(['get', 'create', 'patch', 'delete'], { resource: 'services' }),
-  { verb: 'list', resource: 'pods' },
-  ...each(['create', 'patch'], { resource: 'events' }),
-  ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
-  // The routing objects read at every step come from informers.
-  ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
-  ...each(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: '' }),
-  ...routing
-    .slice(5)
-    .flatMap(([group, resource]) => each(['list', 'watch'], { group, resource, namespace: '' })),
-  ...each(['get', 'list', 'watch', 'patch'], { group: 'serving.knative.dev', resource: 'services' }),
-  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
-  ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
-];
-
-/** What it never does, and must not be able to. */
-const DENIED: Access[] = [
-  { verb: '*', resource: 'secrets', namespace: '' },
-  ...each(['delete', 'update', 'deletecollection'], { resource: 'secrets' }),
-  ...each(['delete', 'update'], { resource: 'configmaps' }),
-  ...each(['create', 'delete'], { resource: 'pods' }),
-  { verb: 'create', resource: 'pods', subresource: 'exec' },
-  { verb: 'create', resource: 'serviceaccounts', subresource: 'token' },
-  { verb: 'deletecollection', group: 'apps', resource: 'deployments' },
-  { verb: 'update', group: 'apps', resource: 'deployments' },
-  ...each(['create', 'update', 'delete'], { group: 'sluice.dev', resource: 'canaries' }),
-  ...each(['create', 'patch', 'delete'], { group: 'sluice.dev', resource: 'metrictemplates' }),
-  ...each(['create', 'delete'], { resource: 'namespaces', namespace: '' }),
-  { verb: 'get', resource: 'nodes', namespace: '' },
-  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', namespace: '' },
-  ...each(['escalate', 'bind'], {
-    group: 'rbac.authorization.k8s.io',
-    resource: 'clusterroles',
-    namespace: '',
-  }),
-  { verb: 'impersonate', resource: 'users', namespace: '' },
-  { verb: 'delete', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', namespace: '' },
-  // The Lease: only its own, only in its own namespace.
-  ...each(['get', 'update'], {
-    group: 'coordination.k8s.io',
-    resource: 'leases',
-    name: 'kube-controller-manager',
-  }),
-  ...each(['create', 'update'], {
-    group: 'coordination.k8s.io',
-    resource: 'leases',
-    namespace: 'kube-system',
-  }),
-  { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' },
-];
+describe('the RBAC rules of deploy/ (issue 16 §5)', () => {
+  it('grant exactly what the controller needs: no wildcard, nothing else', () => {
+    const rules = [find(base, 'ClusterRole'), find(base, 'Role')].flatMap(
+      (role) => RoleObject.parse(role).rules,
+    );
+    expect(rbacMismatch(rules)).toEqual({ wildcards: [], unneeded: [], missing: [] });
+  });
+});
 
 describe('the ServiceAccount of deploy/', () => {
   it('may do everything the controller does', async () => {

@@ -6,7 +6,7 @@ import { freePort } from '../../src/dev/process.ts';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { expect } from 'vitest';
-import { testEnv } from './env.ts';
+import { testEnv, type SluiceTestEnv } from './env.ts';
 import { eventually } from './kube.ts';
 
 /** The sluice CLI as users run it, on this Node (24), from the sources. */
@@ -29,8 +29,10 @@ export async function startControllerProcess(options: {
   args?: string[];
   kubeconfig?: string;
   env?: NodeJS.ProcessEnv;
+  /** The control plane, outside vitest (`npm run chaos`); inside, the suite's own. */
+  cluster?: Pick<SluiceTestEnv, 'kubeconfig' | 'prometheusUrl' | 'stateDir'>;
 }): Promise<SluiceProcess> {
-  const { kubeconfig, prometheusUrl, stateDir } = testEnv();
+  const { kubeconfig, prometheusUrl, stateDir } = options.cluster ?? testEnv();
   const port = await freePort();
   const logs = join(stateDir, 'logs', 'controllers');
   await mkdir(logs, { recursive: true });

@@ -41,6 +41,11 @@ export class SecretValues {
     return value;
   }
 
+  /** Every value, for redacting what a provider answered (never to be logged). */
+  values(): string[] {
+    return [...this.#data.values()];
+  }
+
   toJSON(): string {
     return `[Secret ${this.name}]`;
   }
