@@ -117,6 +117,165 @@ histogram_quantile(0.99,
 * 1000`,
     },
   },
+  contour: {
+    providers: ['contour'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Contour's Envoy (cluster <namespace>_<service>-canary_<port>)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  traefik: {
+    providers: ['traefik'],
+    requires:
+      'traefik_service_requests_total and traefik_service_request_duration_seconds_bucket from Traefik (service <namespace>-<service>-canary-<port>@kubernetescrd)',
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(traefik_service_requests_total{
+    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(traefik_service_requests_total{
+  service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(traefik_service_request_duration_seconds_bucket{
+    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
+  kuma: {
+    providers: ['kuma'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Kuma's data plane proxies (cluster <service>-canary_<namespace>_svc_<port>, or the MeshService cluster of Kuma 2.9+)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  apisix: {
+    providers: ['apisix'],
+    requires:
+      "apisix_http_status and apisix_http_latency_bucket from APISIX's prometheus plugin (route <namespace>_<route>-<service>-canary_<rule>)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(apisix_http_status{
+    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(apisix_http_status{
+  route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(apisix_http_latency_bucket{
+    type="request",
+    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  gloo: {
+    providers: ['gloo'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Gloo Gateway's Envoy (Kubernetes Service clusters kube_…_<service>-canary_…)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  skipper: {
+    providers: ['skipper'],
+    requires:
+      "skipper_serve_route_duration_seconds from Skipper (route ids of the canary Ingress: kube_<namespace>__<ingress>_canary__…__<service>_canary, names with '-' written as '_')",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(skipper_serve_route_duration_seconds_count{
+    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(skipper_serve_route_duration_seconds_count{
+  route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(skipper_serve_route_duration_seconds_bucket{
+    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
   // Gateway API and plain Kubernetes have no mesh telemetry: the app's own histogram
   // http_request_duration_seconds{status} (as podinfo and most HTTP middlewares export
   // it), with the namespace and pod labels Prometheus' Kubernetes discovery attaches.
