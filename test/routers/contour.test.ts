@@ -54,8 +54,9 @@ describe('contour router', () => {
     expect(sluice.router.provider).toBe('contour');
     await bootstrap(canary, sluice);
 
-    let { object, routes } = await proxy();
-    expect(object.spec.virtualhost).toEqual({ fqdn: 'podinfo.example.com' });
+    const first = await proxy();
+    let routes = first.routes;
+    expect(first.object.spec.virtualhost).toEqual({ fqdn: 'podinfo.example.com' });
     expect(routes).toHaveLength(1);
     expect(weights(routes[0])).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
     expect(routes[0]!.timeoutPolicy).toEqual({ response: '15s' });
