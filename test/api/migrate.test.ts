@@ -184,7 +184,7 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary shop/legacy: metadata.creationTimestamp: set by the apiserver; dropped',
       'Canary shop/legacy: metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]: belongs to the Flagger object; dropped',
       'Canary shop/legacy: spec.canaryAnalysis: deprecated by Flagger; renamed to spec.analysis',
-      'Canary shop/legacy: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
+      'Canary shop/legacy: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
       'Canary shop/legacy: spec.service.meshName (App Mesh): dropped; Sluice has no router for it (the apiserver refuses the field)',
       'Canary shop/legacy: spec.service.backends (App Mesh): dropped; Sluice has no router for it (the apiserver refuses the field)',
       'Canary shop/legacy: spec.analysis.interval: Flagger raises 5s to 10s; written as 10s',
@@ -194,7 +194,7 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary shop/legacy: spec.analysis.webhooks[0].timeout: "" means 10s in Flagger; removed (default 10s)',
       'Canary shop/legacy: spec.analysis.alerts[0].severity: empty means info in Flagger; written as info',
       'Canary shop/legacy: spec.service.someOldField: not a field of the Sluice Canary; dropped',
-      'Canary shop/legacy: still needs a fix before Sluice serves it: Canary shop/legacy is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>)',
+      'Canary shop/legacy: still needs a fix before Sluice serves it: Canary shop/legacy is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>)',
       'AlertProvider shop/team-chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
       'Service shop/legacy: not a Flagger object; passed through unchanged',
     ]);

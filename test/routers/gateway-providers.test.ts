@@ -8,7 +8,7 @@ import { applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targe
 
 const ns = useNamespace('routers-gw-providers');
 const GATEWAY = 'gateway.networking.k8s.io/v1';
-type Rule = { name?: string; backendRefs: { name: string; weight?: number }[]; filters?: { type: string }[] };
+type Rule = { name?: string; backendRefs: { name: string; weight?: number }[]; filters?: unknown[] };
 
 describe('HTTPRoute through gloo and linkerd', () => {
   it('linkerd with gatewayRefs writes an HTTPRoute attached to the Service; it cannot mirror', async () => {
@@ -61,7 +61,7 @@ describe('HTTPRoute through gloo and linkerd', () => {
         provider: 'gloo',
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
         service: { port: 8080, gatewayRefs: [{ name: 'gloo-gateway', namespace: 'gloo-system' }] },
-        analysis: { interval: '10s', stepWeight: 10, maxWeight: 50 },
+        analysis: { interval: '10s', stepWeight: 10, maxWeight: 50, mirror: true, mirrorWeight: 20 },
       },
       'cart',
     );

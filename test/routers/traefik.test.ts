@@ -22,7 +22,7 @@ describe('traefik router', () => {
     const canary = canaryFor(ns.name, {
       provider: 'traefik',
       service: { port: 9898, targetPort: 'http' },
-      analysis: { interval: '10s', iterations: 2, mirror: true, mirrorWeight: 25 },
+      analysis: { interval: '10s', stepWeight: 10, maxWeight: 60, mirror: true, mirrorWeight: 25 },
     });
     const sluice = sluiceFor(canary, ns.kube);
     await bootstrap(canary, sluice);
