@@ -42,6 +42,10 @@ export const MIN_ANALYSIS_INTERVAL = '10s';
 export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 
+/** What a generated route carries (spec.service.protocol); http when unset. */
+export const ROUTE_PROTOCOLS = ['http', 'grpc', 'tcp'] as const;
+export type RouteProtocol = (typeof ROUTE_PROTOCOLS)[number];
+
 /** Target kinds Sluice releases; Flagger's `Service` is accepted by the CRD and refused by Sluice's validation. */
 export const TARGET_KINDS = ['Deployment', 'DaemonSet'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -255,6 +259,12 @@ export const CanaryService = withRules(
     portName: z.string().default(DEFAULT_PORT_NAME).describe('Name of the Service port'),
     targetPort: intOrString().optional().describe('Container port number or name; defaults to port'),
     appProtocol: z.string().optional().describe('appProtocol of the Service port'),
+    protocol: z
+      .enum(ROUTE_PROTOCOLS)
+      .optional()
+      .describe(
+        'What the generated route carries: http (default), grpc (Gateway API GRPCRoute: weights, mirror, header and method matches) or tcp (Gateway API TCPRoute: weights only)',
+      ),
     portDiscovery: z.boolean().optional().describe('Also expose every container port of the target'),
     timeout: z.string().optional().describe('Request timeout on the generated route, e.g. 30s'),
     gateways: z.array(z.string()).optional().describe('Istio gateways the VirtualService is bound to'),

@@ -62,11 +62,13 @@ const ASKS = {
   trafficPolicy: { service: { trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } },
   ingressRef: { spec: { ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' } } },
   routeRef: { spec: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } } },
+  protocol: { service: { protocol: 'grpc' } },
 } satisfies Record<RoutingFeatureName, Patch>;
 
 /** For each partial support: a spec beyond what the provider expresses, and the field refused. */
 const BEYOND: Partial<Record<RouterKind, Partial<Record<RoutingFeatureName, [Patch, string]>>>> = {
   gatewayapi: {
+    protocol: [{ service: { protocol: 'tcp', timeout: '5s' } }, 'spec.service.timeout'],
     abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
     routeMatch: [
       { service: { match: [{ uri: { prefix: '/api' }, ignoreUriCase: true }] } },
@@ -96,6 +98,10 @@ const BEYOND: Partial<Record<RouterKind, Partial<Record<RoutingFeatureName, [Pat
     ],
   },
   gloo: {
+    protocol: [
+      { service: { protocol: 'grpc', match: [{ uri: { prefix: '/api' } }] } },
+      'spec.service.match[0].uri.prefix',
+    ],
     abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
     routeMatch: [{ service: { match: [{ ignoreUriCase: true }] } }, 'spec.service.match[0].ignoreUriCase'],
   },

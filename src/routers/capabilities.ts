@@ -16,7 +16,9 @@ import {
   istioMatchIssues,
   MATCH_EVERYTHING,
   translateGatewayMatches,
+  grpcAbMatches,
   translateApisixMatches,
+  translateGrpcMatches,
   translateContourMatches,
   translateNginxMatches,
   type MatchIssue,
@@ -173,6 +175,15 @@ export const ROUTING_FEATURES = {
     verb: 'route through an Ingress',
     fields: ['spec.ingressRef'],
     asked: ({ spec }) => present([['spec.ingressRef', spec.ingressRef]]),
+  },
+  protocol: {
+    title: 'gRPC / TCP routes',
+    verb: 'write a gRPC or TCP route',
+    fields: ['spec.service.protocol'],
+    asked: ({ spec }) =>
+      spec.service.protocol !== undefined && spec.service.protocol !== 'http'
+        ? ['spec.service.protocol']
+        : [],
   },
   routeRef: {
     title: 'APISIX route',
@@ -447,6 +458,41 @@ function apisixMatchCheck(canary: Canary): MatchIssue[] {
   return translateApisixMatches(canary.spec.analysis.match, 'spec.analysis.match').issues;
 }
 
+/** What a GRPCRoute or a TCPRoute cannot carry of the spec, and the gRPC matches it cannot express. */
+function gatewayProtocolCheck(canary: Canary): MatchIssue[] {
+  const { service, analysis } = canary.spec;
+  const protocol = service.protocol ?? 'http';
+  if (protocol === 'http') return [];
+  const grpcLacks: [string, unknown][] = [
+    ['spec.service.timeout', service.timeout],
+    ['spec.service.rewrite', service.rewrite],
+    ['spec.service.retries', service.retries],
+    ['spec.service.corsPolicy', service.corsPolicy],
+    ['spec.analysis.sessionAffinity', analysis.sessionAffinity],
+  ];
+  const tcpLacks: [string, unknown][] = [
+    ...grpcLacks,
+    ['spec.service.match', service.match?.length ? service.match : undefined],
+    ['spec.analysis.match', analysis.match?.length ? analysis.match : undefined],
+    ['spec.analysis.mirror', analysis.mirror ? true : undefined],
+    ['spec.service.headers', service.headers],
+    ['spec.service.mirror', service.mirror?.length ? service.mirror : undefined],
+    ['spec.service.hosts', service.hosts?.length ? service.hosts : undefined],
+  ];
+  const kind = protocol === 'grpc' ? 'a GRPCRoute' : 'a TCPRoute';
+  const issues: MatchIssue[] = (protocol === 'grpc' ? grpcLacks : tcpLacks)
+    .filter(([, value]) => value !== undefined)
+    .map(([path]) => ({
+      path,
+      message: `${kind} (spec.service.protocol: ${protocol}) cannot carry it${protocol === 'tcp' ? ': a TCPRoute has weights only' : ''}`,
+    }));
+  if (protocol === 'grpc') {
+    issues.push(...translateGrpcMatches(service.match, 'spec.service.match').issues);
+    if (analysis.match?.length) issues.push(...grpcAbMatches(analysis.match, service.match).issues);
+  }
+  return issues;
+}
+
 /** A router that takes one host. */
 function oneHostCheck(what: string): SupportCheck {
   return (canary) =>
@@ -470,6 +516,7 @@ function serviceParentsCheck(canary: Canary): MatchIssue[] {
 }
 
 const NOT_APISIX = no('the routeRef is the apisix provider’s');
+const HTTP_ONLY = no('it routes HTTP only; gRPC and TCP routes are Gateway API’s (provider gatewayapi)');
 const WEIGHTS_ONLY = (what: string): Support => no(`${what} has weights only`);
 
 const ON_THE_INGRESS =
@@ -505,6 +552,7 @@ function onTheIngressRoute(): Record<
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   };
 }
 
@@ -537,6 +585,11 @@ const GATEWAY_API_SUPPORT = {
   trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
   ingressRef: no('the ingressRef is the nginx and skipper providers’'),
   routeRef: NOT_APISIX,
+  protocol: {
+    level: 'partial',
+    note: 'grpc: a GRPCRoute (weights, mirror, header and service/method matches); tcp: a TCPRoute (weights only)',
+    check: gatewayProtocolCheck,
+  },
 } as const satisfies Record<RoutingFeatureName, Support>;
 
 /** Every provider × every routing feature. */
@@ -563,6 +616,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: yes(),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   gatewayapi: GATEWAY_API_SUPPORT,
   smi: {
@@ -589,6 +643,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   nginx: {
     weights: yes(),
@@ -614,6 +669,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   kubernetes: {
     weights: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
@@ -635,6 +691,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   contour: {
     weights: yes(),
@@ -672,6 +729,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   traefik: {
     weights: yes(),
@@ -704,6 +762,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   apisix: {
     weights: yes(),
@@ -729,6 +788,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: no('the ingressRef is the nginx and skipper providers’'),
     routeRef: { level: 'required', why: 'name the ApisixRoute that routes to the Service' },
+    protocol: HTTP_ONLY,
   },
   gloo: {
     ...GATEWAY_API_SUPPORT,
@@ -754,6 +814,7 @@ export const ROUTER_SUPPORT = {
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
     ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
     routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   knative: {
     weights: yes(),
@@ -764,6 +825,7 @@ export const ROUTER_SUPPORT = {
   },
   linkerd: {
     ...GATEWAY_API_SUPPORT,
+    protocol: no('Sluice writes Linkerd’s HTTPRoute only'),
     mirror: no('Linkerd has no request mirroring'),
     sessionAffinity: no('Sluice relies on no backend-level filters with Linkerd'),
     rewrite: no('Linkerd’s HTTPRoute has no URLRewrite filter'),

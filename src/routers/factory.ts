@@ -54,6 +54,12 @@ const cache = (apiVersion: string, plural: string, kind: string): CachedResource
   kind,
 });
 const HTTP_ROUTES = cache(GATEWAY_API_VERSION, 'httproutes', 'HTTPRoute');
+/** spec.service.protocol grpc and tcp: the same router writes these instead. */
+const GATEWAY_ROUTES = [
+  HTTP_ROUTES,
+  cache(GATEWAY_API_VERSION, 'grpcroutes', 'GRPCRoute'),
+  cache(GATEWAY_API_VERSION, 'tcproutes', 'TCPRoute'),
+];
 
 export const ROUTERS = {
   istio: {
@@ -67,7 +73,7 @@ export const ROUTERS = {
       },
     ],
   },
-  gatewayapi: { create: (deps) => gatewayApiRouter(deps), caches: [HTTP_ROUTES] },
+  gatewayapi: { create: (deps) => gatewayApiRouter(deps), caches: GATEWAY_ROUTES },
   smi: {
     create: (deps, parsed) => smiRouter(deps, parsed.kind === 'smi' ? parsed.version : 'v1alpha2'),
     caches: [],
@@ -90,7 +96,7 @@ export const ROUTERS = {
     create: (deps) => apisixRouter(deps),
     caches: [cache(APISIX_API_VERSION, 'apisixroutes', 'ApisixRoute')],
   },
-  gloo: { create: (deps) => gatewayApiRouter(deps, 'gloo'), caches: [HTTP_ROUTES] },
+  gloo: { create: (deps) => gatewayApiRouter(deps, 'gloo'), caches: GATEWAY_ROUTES },
   skipper: { create: (deps) => skipperRouter(deps), caches: [] },
   knative: {
     create: (deps) => knativeRouter(deps),

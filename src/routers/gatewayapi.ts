@@ -10,7 +10,14 @@ import {
   type ObjectRef,
 } from '../targets/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
-import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
+import {
+  gatewayMatches,
+  grpcAbMatches,
+  MATCH_EVERYTHING,
+  mergeGatewayMatches,
+  throwFirst,
+  translateGrpcMatches,
+} from './match.ts';
 import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
@@ -323,7 +330,13 @@ export function httpRouteObject(
   live: JsonObject | undefined,
 ): DesiredObject {
   const service = canary.spec.service;
-  const rules = gatewayRules(canary, routes);
+  const kind = gatewayRouteKind(canary);
+  const rules =
+    kind === 'GRPCRoute'
+      ? grpcRules(canary, routes)
+      : kind === 'TCPRoute'
+        ? tcpRules(canary, routes)
+        : gatewayRules(canary, routes);
   const sluiceFilters = rules.flatMap((rule) => (rule.filters as JsonObject[] | undefined) ?? []);
   const foreign = foreignItems(canary, live, sluiceFilters);
   for (const rule of rules) {
@@ -339,7 +352,7 @@ export function httpRouteObject(
   );
   return {
     apiVersion: GATEWAY_API_VERSION,
-    kind: 'HTTPRoute',
+    kind,
     metadata: {
       name: serviceName(canary, 'apex'),
       namespace: canaryNamespace(canary),
@@ -352,10 +365,80 @@ export function httpRouteObject(
     },
     spec: {
       parentRefs: parentRefs(canary),
-      ...(service.hosts?.length ? { hostnames: [...service.hosts] } : {}),
+      ...(service.hosts?.length && kind !== 'TCPRoute' ? { hostnames: [...service.hosts] } : {}),
       rules: [...rules, ...foreign.rules],
     },
   };
+}
+
+/** The route kind spec.service.protocol asks for. */
+export function gatewayRouteKind(canary: Canary): 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' {
+  const protocol = canary.spec.service.protocol ?? 'http';
+  return protocol === 'grpc' ? 'GRPCRoute' : protocol === 'tcp' ? 'TCPRoute' : 'HTTPRoute';
+}
+
+/** GRPCRoute rules: as the HTTPRoute's, with gRPC matches and without timeouts or rewrites. */
+export function grpcRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  const service = canary.spec.service;
+  const mirrorWeight = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight;
+  const mirror = routes.mirror
+    ? {
+        type: 'RequestMirror',
+        requestMirror: {
+          backendRef: { group: '', kind: 'Service', name: serviceName(canary, 'canary'), port: service.port },
+          ...(mirrorWeight !== undefined ? { percent: mirrorWeight } : {}),
+        },
+      }
+    : undefined;
+  const split = (primaryWeight: number, canaryWeight: number) => [
+    backendRef(canary, serviceName(canary, 'primary'), primaryWeight),
+    backendRef(canary, serviceName(canary, 'canary'), canaryWeight),
+  ];
+  const rule = (name: string, matches: JsonObject[], backendRefs: JsonObject[], filters: JsonObject[]) => ({
+    name,
+    ...(matches.length ? { matches } : {}),
+    ...(filters.length ? { filters } : {}),
+    backendRefs,
+  });
+  if (!routes.match) {
+    const own = throwFirst(translateGrpcMatches(service.match, 'spec.service.match')).matches;
+    return [
+      rule(
+        GATEWAY_RULES.weighted,
+        own,
+        split(routes.primaryWeight, routes.canaryWeight),
+        specFilters(canary, { mirror }),
+      ),
+    ];
+  }
+  const { ab, defaults } = throwFirst(grpcAbMatches(canary.spec.analysis.match, service.match));
+  return [
+    rule(
+      GATEWAY_RULES.abMatch,
+      ab,
+      split(routes.primaryWeight, routes.canaryWeight),
+      specFilters(canary, { mirror }),
+    ),
+    rule(
+      GATEWAY_RULES.abDefault,
+      defaults,
+      [backendRef(canary, serviceName(canary, 'primary'), 100)],
+      specFilters(canary),
+    ),
+  ];
+}
+
+/** The TCPRoute's one rule: weights, nothing else. */
+export function tcpRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  return [
+    {
+      name: GATEWAY_RULES.weighted,
+      backendRefs: [
+        backendRef(canary, serviceName(canary, 'primary'), routes.primaryWeight),
+        backendRef(canary, serviceName(canary, 'canary'), routes.canaryWeight),
+      ],
+    },
+  ];
 }
 
 /** The routes a live HTTPRoute holds, or undefined when Sluice's rule is not there. */
@@ -391,11 +474,11 @@ export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatew
   const capabilities = kind === 'gatewayapi' ? GATEWAY_CAPABILITIES : routesCapabilities(kind);
   const routeRef = (canary: Canary): ObjectRef => ({
     apiVersion: GATEWAY_API_VERSION,
-    kind: 'HTTPRoute',
+    kind: gatewayRouteKind(canary),
     metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
   });
   const describeRoute = (canary: Canary) =>
-    `HTTPRoute ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
+    `${gatewayRouteKind(canary)} ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
 
   async function applyRoute(
     canary: Canary,

@@ -666,3 +666,88 @@ export function contourAbConditions(
   });
   return { ab: translated.conditions, defaults, issues };
 }
+
+// ---- Gateway API GRPCRoute ------------------------------------------------------------------
+
+const GRPC_SERVICE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
+const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+/**
+ * Istio matches as GRPCRouteMatches. A gRPC call's path is `/<service>/<method>`, so
+ * `uri.exact` of that form becomes a method match on both, and `uri.prefix` of the form
+ * `/<service>/` a match on the service; headers keep their conditions (prefix and suffix as
+ * regular expressions). Nothing else of a request is a gRPC route condition. A match with no
+ * conditions is every call (`{}`).
+ */
+export function translateGrpcMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { matches: JsonObject[]; issues: MatchIssue[] } {
+  const result: JsonObject[] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const converted: JsonObject = {};
+    for (const key of Object.keys(match)) {
+      if (['name', 'uri', 'headers'].includes(key)) continue;
+      issues.push({
+        path: `${at}.${key}`,
+        message:
+          'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
+      });
+    }
+    if (match.uri) {
+      const uri = readStringMatch(match.uri, `${at}.uri`, ['exact', 'prefix'], 'GRPCRoute (uri)', issues);
+      const parts = uri?.value.split('/') ?? [];
+      if (
+        uri?.kind === 'exact' &&
+        parts.length === 3 &&
+        parts[0] === '' &&
+        GRPC_SERVICE.test(parts[1]!) &&
+        GRPC_METHOD.test(parts[2]!)
+      ) {
+        converted.method = { type: 'Exact', service: parts[1], method: parts[2] };
+      } else if (
+        uri?.kind === 'prefix' &&
+        parts.length === 3 &&
+        parts[0] === '' &&
+        parts[2] === '' &&
+        GRPC_SERVICE.test(parts[1]!)
+      ) {
+        converted.method = { type: 'Exact', service: parts[1] };
+      } else if (uri) {
+        issues.push({
+          path: `${at}.uri.${uri.kind}`,
+          message: `a gRPC route matches "/<service>/<method>" exactly or "/<service>/" as a prefix (got "${uri.value}")`,
+        });
+      }
+    }
+    const headers = entries(match.headers).flatMap(([name, value]) => {
+      const read = readStringMatch(value, `${at}.headers.${name}`, STRING_MATCH_KINDS, 'GRPCRoute', issues);
+      if (!read) return [];
+      return read.kind === 'exact'
+        ? [{ name, type: 'Exact', value: read.value }]
+        : [{ name, type: 'RegularExpression', value: asRegex(read.kind, read.value) }];
+    });
+    if (headers.length > GATEWAY_LIMITS.headers)
+      issues.push({
+        path: `${at}.headers`,
+        message: `GRPCRoute takes at most ${GATEWAY_LIMITS.headers} per match`,
+      });
+    if (headers.length) converted.headers = headers;
+    result.push(converted);
+  });
+  return { matches: result, issues };
+}
+
+/** The A/B and default GRPCRoute matches: the A/B ones within the route's own, and those. */
+export function grpcAbMatches(
+  analysis: readonly HTTPMatchRequest[] | undefined,
+  service: readonly HTTPMatchRequest[] | undefined,
+): { ab: JsonObject[]; defaults: JsonObject[]; issues: MatchIssue[] } {
+  const combined = combineMatches(analysis ?? [], service);
+  const ab = translateGrpcMatches(combined.matches, 'spec.analysis.match');
+  const issues = [...translateGrpcMatches(analysis, 'spec.analysis.match').issues, ...combined.issues];
+  if (issues.length === 0) issues.push(...ab.issues);
+  return { ab: ab.matches, defaults: translateGrpcMatches(service, 'spec.service.match').matches, issues };
+}

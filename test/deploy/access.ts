@@ -30,6 +30,8 @@ const routing = [
   ['traefik.io', 'traefikservices'],
   ['kuma.io', 'meshhttproutes'],
   ['apisix.apache.org', 'apisixroutes'],
+  ['gateway.networking.k8s.io', 'grpcroutes'],
+  ['gateway.networking.k8s.io', 'tcproutes'],
 ] as const;
 /** The routing objects whose informers the controller starts besides VirtualServices and HTTPRoutes. */
 const CACHED_ROUTING = routing.slice(5);
