@@ -69,7 +69,8 @@ describe('builtinQuery', () => {
         expect(query).toContain('[30s]');
         // The namespace, as a label value or as part of the provider's own names for the canary.
         expect(query).toMatch(set === 'nginx' ? /ingress="podinfo-ing"/ : /[_"(]test[_"()-]/);
-        if (query.includes('-canary') || query.includes('_canary')) expect(query).toMatch(/podinfo[-_]canary/);
+        if (query.includes('-canary') || query.includes('_canary'))
+          expect(query).toMatch(/podinfo[-_]canary/);
         if (metric === 'request-duration') expect(query).toMatch(/^histogram_quantile\(0\.99,/);
         else expect(query).toMatch(/\* 100$/);
       });
@@ -88,5 +89,30 @@ describe('builtinQuery', () => {
     expect(builtinQuery('nginx', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
     expect(builtinQuery('kubernetes', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
     expect(builtinQuery('linkerd', 'request-duration')).not.toContain('* 1000');
+  });
+});
+
+describe('built-in gRPC success rate (spec.service.protocol: grpc)', () => {
+  it('counts calls by gRPC status: server failures as 5xx are for HTTP, the rest as answers', () => {
+    const istio = builtinQuery('istio', 'request-success-rate', 'grpc');
+    expect(istio).toContain('grpc_response_status!~"2|4|12|13|14|15"');
+    expect(istio).toContain('request_protocol="grpc"');
+    const app = builtinQuery('gatewayapi', 'request-success-rate', 'grpc');
+    expect(app).toContain('grpc_server_handled_total');
+    expect(app).toContain(
+      'grpc_code!~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"',
+    );
+    expect(checkTemplate(app)).toBeUndefined();
+    // Latency is the same histogram either way; HTTP stays the default.
+    expect(builtinQuery('gatewayapi', 'request-duration', 'grpc')).toBe(
+      builtinQuery('gatewayapi', 'request-duration'),
+    );
+    expect(builtinQuery('istio', 'request-success-rate')).not.toContain('grpc');
+  });
+
+  it('names the provider and the protocol where there is no gRPC built-in', () => {
+    expect(() => builtinQuery('nginx', 'request-success-rate', 'grpc')).toThrowError(
+      'provider "nginx" has no built-in gRPC request-success-rate metric (spec.service.protocol: grpc); use a MetricTemplate',
+    );
   });
 });

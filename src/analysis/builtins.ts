@@ -18,7 +18,19 @@ export interface BuiltinQuerySet {
   /** The series the mesh / controller / app must export, for the docs and error messages. */
   requires: string;
   queries: Record<BuiltinMetric, string>;
+  /** The success rate of gRPC calls (spec.service.protocol: grpc), by their gRPC status. */
+  grpc?: { requires: string; 'request-success-rate': string };
 }
+
+/**
+ * gRPC statuses that count as the server failing, as 5xx do for HTTP: Unknown, DeadlineExceeded,
+ * Unimplemented, Internal, Unavailable and DataLoss (codes 2, 4, 12, 13, 14, 15). The others
+ * (NotFound, InvalidArgument, …) are answers about the call, like 4xx.
+ */
+export const GRPC_SERVER_ERRORS = {
+  names: 'Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss',
+  codes: '2|4|12|13|14|15',
+} as const;
 
 export const BUILTIN_QUERY_SETS = {
   istio: {
@@ -51,6 +63,28 @@ histogram_quantile(0.99,
     destination_workload=~"{{ target }}"
   }[{{ interval }}]))
 )`,
+    },
+    grpc: {
+      requires: 'istio_requests_total with grpc_response_status from the sidecars (reporter="destination")',
+      'request-success-rate': `
+(
+  sum(rate(istio_requests_total{
+    reporter="destination",
+    destination_workload_namespace="{{ namespace }}",
+    destination_workload=~"{{ target }}",
+    request_protocol="grpc",
+    grpc_response_status!~"${GRPC_SERVER_ERRORS.codes}"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(istio_requests_total{
+  reporter="destination",
+  destination_workload_namespace="{{ namespace }}",
+  destination_workload=~"{{ target }}",
+  request_protocol="grpc"
+}[{{ interval }}]))
+* 100`,
     },
   },
   linkerd: {
@@ -308,6 +342,25 @@ histogram_quantile(0.99,
 )
 * 1000`,
     },
+    grpc: {
+      requires:
+        "the app's own grpc_server_handled_total{grpc_code} (go-grpc-prometheus and most gRPC middlewares), scraped with namespace and pod labels",
+      'request-success-rate': `
+(
+  sum(rate(grpc_server_handled_total{
+    namespace="{{ namespace }}",
+    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",
+    grpc_code!~"${GRPC_SERVER_ERRORS.names}"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(grpc_server_handled_total{
+  namespace="{{ namespace }}",
+  pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
+}[{{ interval }}]))
+* 100`,
+    },
   },
 } as const satisfies Record<string, BuiltinQuerySet>;
 
@@ -335,15 +388,29 @@ export function builtinProviders(): string[] {
 }
 
 /**
- * The query template of a built-in metric for a provider; throws an error naming both
- * when the provider has no built-in metrics.
+ * The query template of a built-in metric for a provider (and, for gRPC routes, the
+ * protocol: the success rate is then by gRPC status); throws an error naming both when the
+ * provider has no such built-in metric.
  */
-export function builtinQuery(provider: string | undefined, metric: BuiltinMetric): string {
+export function builtinQuery(
+  provider: string | undefined,
+  metric: BuiltinMetric,
+  protocol: string = 'http',
+): string {
   const set = builtinQuerySet(provider);
   if (!set) {
     throw new Error(
       `provider "${provider}" has no built-in ${metric} metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
     );
   }
-  return BUILTIN_QUERY_SETS[set].queries[metric].trim();
+  const queries: BuiltinQuerySet = BUILTIN_QUERY_SETS[set];
+  if (protocol === 'grpc' && metric === 'request-success-rate') {
+    if (!queries.grpc) {
+      throw new Error(
+        `provider "${provider}" has no built-in gRPC ${metric} metric (spec.service.protocol: grpc); use a MetricTemplate`,
+      );
+    }
+    return queries.grpc[metric].trim();
+  }
+  return queries.queries[metric].trim();
 }
