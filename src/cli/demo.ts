@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { runDemo, type DemoProvider } from '../dev/demo.ts';
+import { DEMO_PROVIDERS, runDemo, type DemoProvider } from '../dev/demo.ts';
 import { consoleProgress } from '../dev/progress.ts';
 
 /** `sluice demo`: the main job — a release promoted and a bad one rolled back, live, on loopback. */
@@ -10,9 +10,7 @@ export function registerDemo(program: Command): void {
       'run the local demo: a healthy release promoted and a bad one rolled back, with live progress',
     )
     .addOption(
-      new Option('--provider <provider>', 'routing through')
-        .choices(['istio', 'gatewayapi'])
-        .default('istio'),
+      new Option('--provider <provider>', 'routing through').choices([...DEMO_PROVIDERS]).default('istio'),
     )
     .option('--keep', 'leave everything running afterwards (Ctrl-C stops it)')
     .option('--dir <path>', 'state directory', '.sluice/demo')
