@@ -7,6 +7,7 @@ import { CRD_DEFINITIONS, structuralSchema, type JsonSchema } from '../api/crd.t
 import { parseDuration } from '../api/duration.ts';
 import { isMetricProviderType, metricProviderList } from '../api/metric-providers.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
+import { checkCapabilities } from '../routers/capabilities.ts';
 import {
   formatIssues,
   parseAlertProvider,
@@ -328,6 +329,12 @@ function migrateObject(input: JsonObject, kind: Kind, context: Context): JsonObj
         : parseAlertProvider(result);
   if (!parsed.ok)
     report(context, `still needs a fix before Sluice serves it: ${formatIssues(result, parsed.issues)}`);
+  // What its provider cannot route is refused by the controller at the first reconcile: say so now.
+  else if ('canary' in parsed) {
+    const issues = checkCapabilities(parsed.canary);
+    if (issues.length)
+      report(context, `still needs a fix before Sluice serves it: ${formatIssues(result, issues)}`);
+  }
   return result;
 }
 
