@@ -470,6 +470,38 @@ export function routesFromHttpRoute(canary: Canary, route: JsonObject): Routes |
 /** Which provider writes the HTTPRoute: plain Gateway API, or Gloo Gateway and Linkerd through it. */
 export type GatewayApiKind = 'gatewayapi' | 'gloo' | 'linkerd';
 
+/**
+ * A route attached to Services (Gateway API's mesh binding) applies to the port its
+ * parentRef names, so each other port of the Service gets a route of its own, `<svc>-<port>`,
+ * with the same rules and weights. (A Gateway's listeners decide its ports: one route.)
+ */
+export function perPortRoutes(
+  canary: Canary,
+  routes: SetRoutesOptions,
+  ports: readonly number[],
+  live: (name: string) => JsonObject | undefined,
+): DesiredObject[] {
+  const refs = canary.spec.service.gatewayRefs ?? [];
+  const services =
+    refs.length > 0 &&
+    refs.every((ref) => ref.kind === 'Service' && (ref.group === '' || ref.group === 'core'));
+  if (!services) return [];
+  return ports
+    .filter((port) => port !== canary.spec.service.port)
+    .map((port) => {
+      const name = `${serviceName(canary, 'apex')}-${port}`;
+      const forPort: Canary = {
+        ...canary,
+        spec: {
+          ...canary.spec,
+          service: { ...canary.spec.service, port, gatewayRefs: refs.map((ref) => ({ ...ref, port })) },
+        },
+      };
+      const object = httpRouteObject(forPort, routes, live(name));
+      return { ...object, metadata: { ...object.metadata, name } };
+    });
+}
+
 export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatewayapi'): Router {
   const capabilities = kind === 'gatewayapi' ? GATEWAY_CAPABILITIES : routesCapabilities(kind);
   const routeRef = (canary: Canary): ObjectRef => ({
@@ -486,6 +518,22 @@ export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatew
     live: JsonObject | undefined,
   ): Promise<void> {
     await applyIfChanged(deps.kube, httpRouteObject(canary, routes, live), live);
+    const current = new Map<string, JsonObject | undefined>();
+    for (const ref of await portRefs(canary)) current.set(ref.metadata.name, await getObject(deps.kube, ref));
+    const ports = Object.values((await deps.targetPods(canary)).ports);
+    for (const object of perPortRoutes(canary, routes, ports, (name) => current.get(name))) {
+      await applyIfChanged(deps.kube, object, current.get(object.metadata.name));
+    }
+  }
+
+  /** The per-port routes this Canary has (see perPortRoutes), as references. */
+  async function portRefs(canary: Canary): Promise<ObjectRef[]> {
+    const ports = Object.values((await deps.targetPods(canary)).ports);
+    return perPortRoutes(canary, PRIMARY_ONLY, ports, () => undefined).map((object) => ({
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      metadata: { name: object.metadata.name, namespace: canaryNamespace(canary) },
+    }));
   }
 
   return {
@@ -518,6 +566,7 @@ export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatew
 
     async finalize(canary) {
       await releaseObject(deps.kube, routeRef(canary));
+      for (const ref of await portRefs(canary)) await releaseObject(deps.kube, ref);
       await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
     },
   };
