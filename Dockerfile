@@ -19,7 +19,9 @@ COPY tsconfig.json tsconfig.build.json ./
 # The dashboard's front end: `npm run build` bundles it into dist/web (no CDN at run time).
 COPY web ./web
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The local stack (dist/dev: control plane harness, runtime, traffic layer, demo) is
+# development tooling the CLI loads only for `sluice dev` and `sluice demo`: not shipped.
+RUN npm run build && rm -rf dist/dev && npm prune --omit=dev --ignore-scripts
 # Type declarations, TypeScript sources, source maps and docs are never loaded at run time:
 # dropping them halves node_modules (about 160 MB to 80 MB).
 RUN find node_modules dist -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \

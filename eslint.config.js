@@ -1,6 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The layers (docs/development.md): api imports nothing of Sluice; the machine imports only
+// api; nothing below the CLI imports the local stack (src/dev). Tests are exempt: they
+// may use test/support and scripts/.
+const layer = (files, patterns) => ({
+  files,
+  ignores: ['**/*.test.ts'],
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+});
+const NO_DEV = {
+  regex: '^\\.\\.?/(?:.*/)?dev/',
+  message: 'src/dev is development tooling: only src/cli loads it (lazily, see src/cli/dev-stack.ts).',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.sluice/', 'coverage/'] },
   js.configs.recommended,
@@ -13,4 +26,21 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    ...layer(['src/**/*.ts'], [NO_DEV]),
+    ignores: ['**/*.test.ts', 'src/cli/**', 'src/dev/**'],
+  },
+  layer(
+    ['src/machine/**/*.ts'],
+    [
+      {
+        regex: '^\\.\\./(?!api/)',
+        message: 'The machine is pure: it imports only src/api (and packages), never I/O code.',
+      },
+    ],
+  ),
+  layer(
+    ['src/api/**/*.ts'],
+    [{ regex: '^\\.\\./', message: 'src/api is the bottom layer: it imports nothing else of Sluice.' }],
+  ),
 );

@@ -28,13 +28,16 @@ export async function startController(
   kind: ControllerKind,
   namespace: string,
   extraArgs: string[] = [],
+  options: { pollMs?: number } = {},
 ): Promise<ControllerProcess> {
   // BENCH_SLUICE_ARGS / BENCH_FLAGGER_ARGS add controller flags, to try settings (recorded in the result).
   const fromEnv = (process.env[kind === 'sluice' ? 'BENCH_SLUICE_ARGS' : 'BENCH_FLAGGER_ARGS'] ?? '')
     .split(/\s+/)
     .filter(Boolean);
   const args = [...fromEnv, ...extraArgs];
-  return kind === 'sluice' ? startSluice(env, namespace, args) : startFlagger(env, namespace, args);
+  return kind === 'sluice'
+    ? startSluice(env, namespace, args, options.pollMs)
+    : startFlagger(env, namespace, args);
 }
 
 async function scrape(port: number): Promise<Sample[]> {
@@ -86,6 +89,7 @@ async function startSluice(
   env: BenchEnv,
   namespace: string,
   extraArgs: string[],
+  pollMs?: number,
 ): Promise<ControllerProcess> {
   const port = await freePort();
   return spawnController(
@@ -115,6 +119,7 @@ async function startSluice(
     ],
     '/readyz',
     CONTAINER_ENV,
+    pollMs,
   );
 }
 
@@ -154,6 +159,8 @@ async function spawnController(
   args: string[],
   healthPath: string,
   extraEnv: Record<string, string> = {},
+  /** How often to ask `healthPath` while the process starts (the startup bench times it). */
+  pollMs = 200,
 ): Promise<ControllerProcess> {
   const logFile = join(env.logDir, `${kind}-${namespace}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
@@ -184,7 +191,7 @@ async function spawnController(
       await stop();
       throw new Error(`${kind} not healthy on port ${port} after 60s; log: ${logFile}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return { kind, pid: child.pid, port, logFile, metrics: () => scrape(port), stop };
 }

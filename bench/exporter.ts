@@ -1,6 +1,6 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serveMetrics, type MetricsEndpoint } from '../src/dev/metrics-endpoint.ts';
+import { serveMetrics, type MetricsEndpoint } from '../test/support/metrics-endpoint.ts';
 
 // One endpoint serving Istio's destination-side series for every benchmarked workload:
 // istio_requests_total and istio_request_duration_milliseconds_bucket with

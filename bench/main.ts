@@ -6,6 +6,7 @@ import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
+import { figureRows, keyFigures, runJudgeBench, type Scenario } from './judge.ts';
 import { loadAverage } from './proc.ts';
 import {
   compareFigures,
@@ -18,11 +19,12 @@ import {
 } from './report.ts';
 import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.ts';
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
+import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle> [flags]`: each benchmark brings up its own
-// local control plane in .sluice/bench-<name>, prints progress on stderr, a table and — as
-// the very last line on stdout — one line of key=value figures, and writes the full result
-// as JSON under bench/results/.
+// `npm run bench -- <scale|rollback-latency|idle|startup|judge> [flags]`: each benchmark but `judge`
+// brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
+// stderr, a table and — as the very last line on stdout — one line of key=value figures, and
+// writes the full result as JSON under bench/results/.
 
 const RESULTS_DIR = resolve('bench', 'results');
 
@@ -164,11 +166,11 @@ async function runScale(
 }
 
 /**
- * A benchmark of one configuration (rollback-latency, idle): its own control plane, the
+ * A benchmark of one configuration (rollback-latency, idle, startup): its own control plane, the
  * controllers alternately for each round, the medians, the JSON result and the key=value line.
  */
 async function runEach<R extends { controller: ControllerKind; figures: Figures; load: number[] }>(
-  bench: 'rollback-latency' | 'idle',
+  bench: 'rollback-latency' | 'idle' | 'startup',
   flags: CommonFlags,
   runOne: (env: BenchEnv, kind: ControllerKind, round: number) => Promise<R>,
   title: (loads: string) => string,
@@ -216,6 +218,43 @@ const runIdle = (flags: CommonFlags & IdleOptions) =>
       `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${loads})`,
     { n: flags.canaries },
   );
+
+const runStartup = (flags: CommonFlags & StartupOptions) =>
+  runEach<StartupRun>(
+    'startup',
+    flags,
+    (env, _kind, round) => startupRun(env, round, flags),
+    (loads) =>
+      `startup: the controller with nothing to reconcile, ${flags.idleS}s idle (median of ${flags.rounds} round(s); load1 at start: ${loads})`,
+    {},
+  );
+
+async function runJudge(flags: { trials: number; seed: number; scenarios: Scenario[] }): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const results = await runJudgeBench({ ...flags, onProgress: (text) => progress.info(text) });
+  const lines: string[] = [];
+  for (const scenario of flags.scenarios) {
+    const title =
+      scenario === 'target'
+        ? 'judge vs fixed rule: canary 10 % of 100 req/s, 0.5 % baseline errors'
+        : 'judge vs fixed rule: 20–200 req/s, canary 5–50 %, 0.1–1 % baseline errors';
+    print(`${title} (${flags.trials} trials per case, seed ${flags.seed})`);
+    for (const row of figureRows(results[scenario])) print(row);
+    print();
+    lines.push(
+      keyValueLine(
+        'judge',
+        { scenario, trials: flags.trials, seed: flags.seed },
+        keyFigures(results[scenario]),
+      ),
+    );
+  }
+  await saveResult(progress, 'judge', started, host, { flags, results });
+  // The target scenario's figures (the ones with targets) are the very last line.
+  for (const line of [...lines].sort((a) => (a.includes('scenario=target') ? 1 : -1))) print(line);
+}
 
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
@@ -288,6 +327,31 @@ export function buildProgram(): Command {
       interval: opts.interval as string,
     });
   });
+  program
+    .command('startup')
+    .description('the controller started with nothing to reconcile: time to ready, memory at idle')
+    .option('--keep', 'leave the control plane running afterwards', false)
+    .option('--rounds <n>', 'repeat (medians are reported)', positiveInt, 5)
+    .option('--idle <seconds>', 'idle time after ready, measured', positiveInt, 30)
+    .action(async (opts: Record<string, unknown>) => {
+      await runStartup({
+        ...(opts as unknown as CommonFlags),
+        idleS: opts.idle as number,
+      });
+    });
+  program
+    .command('judge')
+    .description('the statistical judge against the fixed-threshold rule on generated traffic of known truth')
+    .option('--trials <n>', 'trials per case and scenario', positiveInt, 1000)
+    .option('--seed <n>', 'seed of the first trial (trial i uses seed + i)', positiveInt, 1)
+    .addOption(
+      new Option('--scenario <name...>', 'target: 10 % of 100 req/s at 0.5 % errors; mixed: random traffic')
+        .choices(['target', 'mixed'])
+        .default(['target', 'mixed']),
+    )
+    .action(async (opts: { trials: number; seed: number; scenario: Scenario[] }) => {
+      await runJudge({ trials: opts.trials, seed: opts.seed, scenarios: opts.scenario });
+    });
   return program;
 }
 

@@ -3,12 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  renderGuardTable,
-  renderMermaid,
-  renderStateTable,
-  renderTransitionTable,
-} from '../src/machine/diagram.ts';
+import { renderGuardTable, renderMermaid, renderStateTable, renderTransitionTable } from './state-diagram.ts';
 
 // The hand-written part. {{…}} markers are replaced with tables and the diagram generated
 // from the machine, so the picture never drifts from the code.

@@ -13,6 +13,7 @@ import {
   type MetricProvider,
   type MetricValue,
   type ProviderCredentials,
+  type QueryOptions,
 } from './providers/provider.ts';
 import {
   DEFAULT_METRIC_INTERVAL,
@@ -197,10 +198,12 @@ export interface AnalysisDeps {
   /** Aborts every query of the step (controller shutdown). */
   signal?: AbortSignal;
   now?: () => number;
+  /** Evaluate every query as of this instant (ms) instead of now: `sluice replay`. */
+  at?: number;
   logger?: Logger;
 }
 
-interface PreparedQuery {
+export interface PreparedQuery {
   query: string;
   provider: MetricProvider;
   /** The check with the template's default conditions filled in. */
@@ -248,7 +251,8 @@ export function credentialSecrets(credentials: ProviderCredentials | undefined):
   ].filter((value) => value.trim().length > 0);
 }
 
-async function prepareTemplate(
+/** Renders a MetricTemplate's query for `model` and builds its provider (shared with the judge). */
+export async function prepareTemplate(
   check: MetricCheck & { templateRef: { name: string; namespace?: string } },
   deps: AnalysisDeps,
   model: TemplateModel,
@@ -354,26 +358,55 @@ async function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => Error
   }
 }
 
-async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
+/** Provider types that evaluate a query at a past instant (`QueryOptions.at`), for replay. */
+export const HISTORICAL_PROVIDER_TYPES = ['prometheus', 'datadog'] as const;
+
+/**
+ * Runs one prepared query with the analysis' timeout, abort signal and instant (`deps.at`);
+ * `run` picks the provider method (a number, or labelled series for the judge).
+ */
+export async function runPrepared<T>(
+  prepared: PreparedQuery,
+  deps: Pick<AnalysisDeps, 'queryTimeoutMs' | 'signal' | 'at' | 'logger'>,
+  what: string,
+  run: (provider: MetricProvider, query: string, options: QueryOptions) => Promise<T>,
+): Promise<T> {
   const logger = deps.logger ?? silentLogger;
+  const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const type = prepared.provider.type;
+  if (deps.at !== undefined && !(HISTORICAL_PROVIDER_TYPES as readonly string[]).includes(type)) {
+    throw new MetricError('query', {
+      provider: type,
+      query: prepared.query,
+      message: `${type} provider cannot answer for a past instant; sluice replay reads ${HISTORICAL_PROVIDER_TYPES.join(' and ')}`,
+    });
+  }
+  logger.debug({ metric: what, provider: type, query: prepared.query }, 'running metric query');
+  const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
+  return withDeadline(
+    run(prepared.provider, prepared.query, {
+      signal,
+      timeoutMs,
+      ...(deps.at === undefined ? {} : { at: deps.at }),
+    }),
+    timeoutMs + Math.min(1000, timeoutMs),
+    () =>
+      new MetricError('timeout', {
+        provider: type,
+        query: prepared.query,
+        message: `${type} did not answer within ${timeoutMs}ms: ${prepared.query}`,
+      }),
+  );
+}
+
+async function runCheck(check: MetricCheck, deps: AnalysisDeps): Promise<CheckResult> {
   let query: string | undefined;
   const secrets: string[] = [];
   try {
     const prepared = await prepare(check, deps, secrets);
     query = prepared.query;
-    const timeoutMs = prepared.timeoutMs ?? deps.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const type = prepared.provider.type;
-    logger.debug({ metric: check.name, provider: type, query }, 'running metric query');
-    const { signal } = querySignal({ timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) });
-    const value = await withDeadline(
-      prepared.provider.runQuery(prepared.query, { signal, timeoutMs }),
-      timeoutMs + Math.min(1000, timeoutMs),
-      () =>
-        new MetricError('timeout', {
-          provider: type,
-          query: prepared.query,
-          message: `${type} did not answer within ${timeoutMs}ms: ${prepared.query}`,
-        }),
+    const value = await runPrepared(prepared, deps, check.name, (provider, text, options) =>
+      provider.runQuery(text, options),
     );
     return evaluateMetric(prepared.check, { value }, query);
   } catch (error) {

@@ -14,7 +14,7 @@ import {
   percentage,
   withRules,
 } from './common.ts';
-import { parseDuration } from './duration.ts';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { providerSpellings } from './providers.ts';
 import { CanaryStatus } from './status.ts';
 
@@ -34,6 +34,9 @@ export const DEFAULT_MAX_WEIGHT = 100;
 export const DEFAULT_PORT_NAME = 'http';
 export const DEFAULT_SESSION_MAX_AGE = 86_400;
 export const MIN_ANALYSIS_INTERVAL = '10s';
+/** (Sluice) Default cadence of the judge and failFast checks between steps. */
+export const DEFAULT_CHECK_EVERY = '5s';
+export const MIN_CHECK_EVERY = '1s';
 
 /**
  * Metric names that need no template: the router's own success rate and p99 latency
@@ -346,8 +349,18 @@ export const CanaryMetric = withRules(
       .optional()
       .describe('(Sluice) CEL over result: the check fails when true'),
     dryRun: z.boolean().optional().describe('(Sluice) evaluate and report, never fail the analysis'),
+    failFast: z
+      .boolean()
+      .optional()
+      .describe('(Sluice) also check between steps, every analysis.checkEvery; a failure rolls back at once'),
   }),
   [
+    {
+      rule: '!(has(self.failFast) && self.failFast && has(self.dryRun) && self.dryRun)',
+      message: 'failFast cannot be combined with dryRun: a dry-run check never rolls back',
+      fieldPath: '.failFast',
+      check: (metric) => !(metric.failFast === true && metric.dryRun === true),
+    },
     {
       rule: `has(self.templateRef) || has(self.query) || self.name in [${builtinList}]`,
       message: `templateRef or query is required unless the metric name is one of ${BUILTIN_METRICS.join(', ')}`,
@@ -418,6 +431,145 @@ export const SessionAffinity = z.object({
   cookieName: z.string().min(1).describe('Cookie that pins a user to the canary'),
   maxAge: z.int().min(1).default(DEFAULT_SESSION_MAX_AGE).describe('Cookie lifetime in seconds'),
 });
+
+// ---- The statistical judge (Sluice) --------------------------------------------------
+
+/** Judged metrics Sluice knows for every provider with built-in metrics. */
+export const JUDGE_BUILTINS = ['errors', 'latency'] as const;
+export type JudgeBuiltin = (typeof JUDGE_BUILTINS)[number];
+export const DEFAULT_JUDGE_CONFIDENCE = 0.99;
+export const JUDGE_DIRECTIONS = ['increase', 'decrease', 'either'] as const;
+export type JudgeDirection = (typeof JUDGE_DIRECTIONS)[number];
+
+/** `10%` (relative) or `0.5` (absolute, in the metric's unit). */
+export const TOLERANCE_PATTERN = '^[0-9]+(\\.[0-9]+)?%?$';
+
+export const JudgeQuery = z.object({
+  templateRef: CrossNamespaceObjectReference.describe(
+    'MetricTemplate whose query is run once with {{ target }} = the canary workload, once with the primary',
+  ),
+  templateVariables: StringMap.optional().describe('Variables for the template, as {{ variables.<key> }}'),
+});
+export type JudgeQuery = z.output<typeof JudgeQuery>;
+
+const judgeBuiltinList = JUDGE_BUILTINS.map((name) => `'${name}'`).join(', ');
+
+export const JudgedMetric = withRules(
+  z.object({
+    name: z.string().min(1).max(63).describe('Name of the judged metric; errors and latency are built in'),
+    rate: z
+      .object({
+        events: JudgeQuery.describe('Count of bad events (e.g. 5xx answers) since {{ interval }} ago'),
+        total: JudgeQuery.describe('Count of all events (e.g. requests) since {{ interval }} ago'),
+      })
+      .optional()
+      .describe('A rate metric: two counts per workload, bad events over all events'),
+    distribution: JudgeQuery.optional().describe(
+      'A distribution metric: histogram bucket counts per workload, one series per le label',
+    ),
+    maxIncrease: z
+      .string()
+      .regex(new RegExp(TOLERANCE_PATTERN), {
+        message: 'expected a relative tolerance such as "10%" or an absolute one such as "0.5"',
+      })
+      .optional()
+      .describe(
+        'Tolerated worsening of the canary against the primary: "10%" (relative) or a number in the metric\'s unit (percentage points for rates, the bucket unit for distributions, milliseconds for latency)',
+      ),
+    direction: z
+      .enum(JUDGE_DIRECTIONS)
+      .default('increase')
+      .describe('Which change is a regression: increase (default), decrease, or either'),
+    critical: z
+      .boolean()
+      .default(true)
+      .describe('A decided regression rolls back at once (false: it counts as a failed check per interval)'),
+  }),
+  [
+    {
+      rule: '!(has(self.rate) && has(self.distribution))',
+      message: 'set at most one of rate or distribution',
+      fieldPath: '.distribution',
+      check: (metric) => !(metric.rate && metric.distribution),
+    },
+    {
+      rule: `has(self.rate) || has(self.distribution) || self.name in [${judgeBuiltinList}]`,
+      message: `rate or distribution is required unless the name is a built-in judged metric (${JUDGE_BUILTINS.join(', ')})`,
+      fieldPath: '.rate',
+      check: (metric) =>
+        metric.rate !== undefined ||
+        metric.distribution !== undefined ||
+        (JUDGE_BUILTINS as readonly string[]).includes(metric.name),
+    },
+  ],
+);
+export type JudgedMetric = z.output<typeof JudgedMetric>;
+
+const isCustom = (metric: { rate?: unknown; distribution?: unknown }) =>
+  metric.rate !== undefined || metric.distribution !== undefined;
+
+export const Judge = withRules(
+  z.object({
+    confidence: z
+      .number()
+      .min(0.5)
+      .max(0.9999)
+      .default(DEFAULT_JUDGE_CONFIDENCE)
+      .describe('How sure the judge must be before it calls a regression (0.5–0.9999)'),
+    builtins: z
+      .array(z.enum(JUDGE_BUILTINS))
+      .max(JUDGE_BUILTINS.length)
+      .default([...JUDGE_BUILTINS])
+      .describe('Built-in judged metrics to run (default both: errors and latency)'),
+    metrics: z
+      .array(JudgedMetric)
+      .max(16)
+      .optional()
+      .describe('Settings for the built-ins (by name) and custom judged metrics'),
+  }),
+  [
+    {
+      rule: 'self.builtins.all(b, self.builtins.exists_one(c, c == b))',
+      message: 'spec.analysis.judge.builtins must not repeat a name',
+      fieldPath: '.builtins',
+      check: (judge) => new Set(judge.builtins).size === judge.builtins.length,
+    },
+    {
+      rule: '!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))',
+      message: 'spec.analysis.judge.metrics names must be unique',
+      fieldPath: '.metrics',
+      check: (judge) =>
+        new Set((judge.metrics ?? []).map((m) => m.name)).size === (judge.metrics ?? []).length,
+    },
+    {
+      rule: '!has(self.metrics) || self.metrics.all(m, has(m.rate) || has(m.distribution) || m.name in self.builtins)',
+      message:
+        'a judged metric without rate or distribution configures a built-in, which must be listed in spec.analysis.judge.builtins',
+      fieldPath: '.metrics',
+      check: (judge) =>
+        (judge.metrics ?? []).every(
+          (m) => isCustom(m) || (judge.builtins as readonly string[]).includes(m.name),
+        ),
+    },
+    {
+      rule: '!has(self.metrics) || self.metrics.all(m, !(has(m.rate) || has(m.distribution)) || !(m.name in self.builtins))',
+      message:
+        'a custom judged metric cannot take the name of a built-in in spec.analysis.judge.builtins; rename it or remove the built-in',
+      fieldPath: '.metrics',
+      check: (judge) =>
+        (judge.metrics ?? []).every(
+          (m) => !isCustom(m) || !(judge.builtins as readonly string[]).includes(m.name),
+        ),
+    },
+    {
+      rule: 'size(self.builtins) > 0 || (has(self.metrics) && size(self.metrics) > 0)',
+      message: 'spec.analysis.judge has nothing to judge: list a built-in or a custom metric',
+      fieldPath: '.builtins',
+      check: (judge) => judge.builtins.length > 0 || (judge.metrics?.length ?? 0) > 0,
+    },
+  ],
+);
+export type Judge = z.output<typeof Judge>;
 
 /** One explicit step (Sluice, Argo-style): exactly one of setWeight, pause, analysis. */
 export const AnalysisStep = withRules(
@@ -498,6 +650,14 @@ export const CanaryAnalysis = withRules(
       .max(100)
       .optional()
       .describe('(Sluice) explicit steps instead of stepWeight/stepWeights/maxWeight'),
+    judge: Judge.optional().describe(
+      '(Sluice) compare the canary with the primary statistically, every checkEvery (see docs/judge.md)',
+    ),
+    checkEvery: durationAtLeast(MIN_CHECK_EVERY, 'spec.analysis.checkEvery')
+      .optional()
+      .describe(
+        `(Sluice) cadence of the judge and failFast checks between steps (default ${DEFAULT_CHECK_EVERY}; not below the scrape interval)`,
+      ),
   }),
   [
     {
@@ -549,6 +709,26 @@ export const CanaryAnalysis = withRules(
       fieldPath: '.stepWeights',
       check: (a) =>
         !a.stepWeights?.length || a.maxWeight === undefined || a.stepWeights.at(-1)! <= a.maxWeight,
+    },
+    {
+      rule:
+        `!has(self.checkEvery) || !self.checkEvery.matches(r'${DURATION_PATTERN}') || ` +
+        `!self.interval.matches(r'${DURATION_PATTERN}') || duration(self.checkEvery) <= duration(self.interval)`,
+      message: 'spec.analysis.checkEvery must not be longer than spec.analysis.interval',
+      fieldPath: '.checkEvery',
+      check: (a) =>
+        a.checkEvery === undefined ||
+        (parseDuration(a.checkEvery) ?? 0) <= (parseDuration(a.interval) ?? Number.POSITIVE_INFINITY),
+    },
+    {
+      rule: '!has(self.checkEvery) || has(self.judge) || (has(self.metrics) && self.metrics.exists(m, has(m.failFast) && m.failFast))',
+      message:
+        'spec.analysis.checkEvery only paces the judge and failFast metrics; set analysis.judge or a failFast metric, or remove it',
+      fieldPath: '.checkEvery',
+      check: (a) =>
+        a.checkEvery === undefined ||
+        a.judge !== undefined ||
+        (a.metrics ?? []).some((metric) => metric.failFast === true),
     },
   ],
 );

@@ -73,6 +73,7 @@ export const HandledCommand = z.object({
       'Accepted, or why it was ignored (commandResult in src/api/commands.ts; the controller does not write it yet)',
     ),
 });
+export type HandledCommand = z.output<typeof HandledCommand>;
 
 export const CanaryStatus = z
   .looseObject({

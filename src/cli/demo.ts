@@ -1,6 +1,9 @@
 import { Option, type Command } from 'commander';
-import { DEMO_PROVIDERS, runDemo, type DemoProvider } from '../dev/demo.ts';
-import { consoleProgress } from '../dev/progress.ts';
+import { loadDevStack } from './dev-stack.ts';
+
+/** The providers the local traffic layer stands in for (src/dev/demo.ts has a title and series for each). */
+export const DEMO_PROVIDERS = ['istio', 'gatewayapi', 'contour', 'traefik'] as const;
+export type DemoProvider = (typeof DEMO_PROVIDERS)[number];
 
 /** `sluice demo`: the main job — a release promoted and a bad one rolled back, live, on loopback. */
 export function registerDemo(program: Command): void {
@@ -15,6 +18,9 @@ export function registerDemo(program: Command): void {
     .option('--keep', 'leave everything running afterwards (Ctrl-C stops it)')
     .option('--dir <path>', 'state directory', '.sluice/demo')
     .action(async (options: { provider: DemoProvider; keep?: boolean; dir: string }) => {
+      // The demo and the local stack load only now (dev-stack.ts).
+      const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
+      const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
       const code = await runDemo({
         provider: options.provider,
         keep: Boolean(options.keep),

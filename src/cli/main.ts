@@ -1,6 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { isEntryPoint } from '../entry-point.ts';
 import { VERSION } from '../version.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerDev } from './dev.ts';
@@ -9,6 +8,7 @@ import { registerController } from './controller.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerLoadtester } from './loadtester.ts';
+import { registerReplay } from './replay.ts';
 
 /**
  * The `sluice` command. Each area registers its own subcommands with a
@@ -28,6 +28,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDev(program);
   registerLoadtester(program);
+  registerReplay(program);
   return program;
 }
 
@@ -49,14 +50,4 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) await run(process.argv);
+if (isEntryPoint(import.meta.url)) await run(process.argv);

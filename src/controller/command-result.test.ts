@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CanaryAnalysis } from '../api/canary.ts';
 import { COMMAND_ACCEPTED, commandResult } from '../api/commands.ts';
 import { planFromSpec } from '../machine/plan.ts';
-import { Simulation } from '../machine/simulate.ts';
+import { Simulation } from '../../test/support/simulate.ts';
 
 // status.lastCommand.result comes from the effects of the step a command was fed into: the
 // machine's own CommandIgnored Event when it did not fit the phase, Accepted otherwise.

@@ -1,5 +1,5 @@
 import type { Canary } from '../api/canary.ts';
-import type { AnalysisResult as StatusAnalysisEntry } from '../api/status.ts';
+import type { CanaryStatus } from '../api/status.ts';
 import {
   lastAnalysisEntry,
   runAnalysis,
@@ -37,8 +37,8 @@ export interface EffectDeps {
   kube: Kube;
   log: Logger;
   metrics: ControllerMetrics;
-  events: EventRecorder;
-  notifications: Notifications;
+  events: Pick<EventRecorder, 'record'>;
+  notifications: Pick<Notifications, 'notify'>;
   globalEventWebhook?: string;
   /** Routine steps become Kubernetes Events too (ControllerOptions.stepEvents). */
   stepEvents?: boolean;
@@ -151,8 +151,8 @@ export async function runSyncEffect(
 
 export interface AsyncAnswer {
   observation: Observation;
-  /** Set for analysis: the entries for status.lastAnalysis. */
-  analysis?: StatusAnalysisEntry[];
+  /** What the answer adds to the Canary's status (an analysis: status.lastAnalysis). */
+  status?: Partial<CanaryStatus>;
 }
 
 /** Starts a webhook run or an analysis; the promise never rejects. */
@@ -254,7 +254,7 @@ export async function runAsyncEffect(
           outcome: result.passed ? 'passed' : noData ? 'noData' : 'failed',
           ...(failing.length ? { reasons: failing.map((c) => c.reason) } : {}),
         },
-        analysis: result.checks.map(lastAnalysisEntry),
+        status: { lastAnalysis: result.checks.map(lastAnalysisEntry) },
       };
     } catch (error) {
       return {

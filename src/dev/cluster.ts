@@ -15,8 +15,6 @@ import { VERSIONS } from './versions.ts';
 /** The repository (or installed package) root: two levels above this file in src/ and dist/. */
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 
-export const DEFAULT_DEV_DIR = '.sluice/dev';
-
 export interface ClusterEnv {
   stateDir: string;
   kubeconfig: string;

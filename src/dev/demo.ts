@@ -7,9 +7,9 @@ import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
 import type { Progress } from './progress.ts';
 import { applyManifest, startAppStack, type AppStack } from './stack.ts';
 
-/** The providers the local traffic layer stands in for. */
-export const DEMO_PROVIDERS = ['istio', 'gatewayapi', 'contour', 'traefik'] as const;
-export type DemoProvider = (typeof DEMO_PROVIDERS)[number];
+import type { DemoProvider } from '../cli/demo.ts';
+
+export type { DemoProvider };
 
 const DEMO_TITLES: Record<DemoProvider, string> = {
   istio: 'Istio (VirtualService)',

@@ -18,6 +18,8 @@ export interface Pki {
 }
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/** A new P-256 key and a certificate for ten years (self-signed, or signed with -CA). */
+const NEW_CERT = ['req', '-x509', ...EC, '-days', '3650'];
 
 const exists = (path: string) =>
   access(path).then(
@@ -38,11 +40,7 @@ export async function createPki(dir: string): Promise<Pki> {
   };
   if (!(await exists(pki.caCert))) {
     await run('openssl', [
-      'req',
-      '-x509',
-      ...EC,
-      '-days',
-      '3650',
+      ...NEW_CERT,
       '-subj',
       '/CN=sluice-local-ca',
       '-keyout',
@@ -84,11 +82,7 @@ async function issue(
   extensions: string[],
 ): Promise<void> {
   await run('openssl', [
-    'req',
-    '-x509',
-    ...EC,
-    '-days',
-    '3650',
+    ...NEW_CERT,
     '-subj',
     subject,
     '-CA',

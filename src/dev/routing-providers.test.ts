@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testCanary } from '../api/testing.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { httpProxyObject } from '../routers/contour.ts';
 import { traefikMirrorObject, traefikServiceObject } from '../routers/traefik.ts';
 import { decide, type RouteRequest } from './routing.ts';
@@ -22,7 +22,7 @@ const weightsOf = (decision: { backends: { backend?: { service: string }; weight
   Object.fromEntries(decision.backends.map((b) => [b.backend?.service, b.weight]));
 
 describe('local routing by an HTTPProxy (contour)', () => {
-  const canary = testCanary({
+  const canary = canaryWith({
     provider: 'contour',
     service: { port: 8080, timeout: '5s', match: [{ uri: { prefix: '/api' } }] },
     analysis: { iterations: 2, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] },
@@ -76,7 +76,7 @@ describe('local routing by an HTTPProxy (contour)', () => {
 });
 
 describe('local routing by a TraefikService (traefik)', () => {
-  const canary = testCanary({ provider: 'traefik', service: { port: 8080 } });
+  const canary = canaryWith({ provider: 'traefik', service: { port: 8080 } });
   const objects = (routes: Parameters<typeof traefikServiceObject>[1]) => {
     const main = traefikServiceObject(canary, routes, undefined);
     const mirror = traefikMirrorObject(canary, routes, undefined);

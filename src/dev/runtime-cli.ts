@@ -1,9 +1,7 @@
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
 import { createLogger } from '../log.ts';
-import { runApp } from './app.ts';
-import { DEFAULT_DEV_DIR, env } from './cluster.ts';
+import { env } from './cluster.ts';
 import { formatCounts, startDemoLoad } from './loadgen.ts';
 import { startLocalRuntime } from './runtime.ts';
 import type { ProxySpec } from './traffic.ts';
@@ -38,8 +36,6 @@ export function parseProxySpec(text: string): Omit<ProxySpec, 'namespace'> & { n
   };
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 const runtimeFlags = z.object({
   dir: z.string(),
   kubeconfig: z.string().optional(),
@@ -62,109 +58,76 @@ function flagError(command: string, error: z.ZodError): Error {
   return new Error(`sluice dev ${command}: --${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
 }
 
-/** `sluice dev runtime|load|app`: the local runtime, traffic layer and demo load (development tooling). */
-export function registerDevRuntime(dev: Command): void {
-  dev
-    .command('runtime')
-    .description(
-      'run demo-app processes for demo pods (label demo.sluice.dev/app=true) and traffic proxies that route by the live VirtualService/HTTPRoute',
-    )
-    .option('--dir <path>', 'state directory of the local control plane', DEFAULT_DEV_DIR)
-    .option('--kubeconfig <path>', 'another cluster than the local control plane in --dir')
-    .option('--prometheus-targets <dir>', 'Prometheus file_sd directory (default: the local control plane’s)')
-    .option('-n, --namespace <namespace>', 'run pods and read routing in this namespace only (default: all)')
-    .option('--proxy <spec>', 'a proxy: [namespace/]service[:port][=host,…] (repeatable)', collect, [])
-    .option('--log-level <level>', 'debug, info, warn or error', process.env.SLUICE_LOG_LEVEL ?? 'info')
-    .action(async (_options: unknown, command: Command) => {
-      const parsed = runtimeFlags.safeParse(command.optsWithGlobals());
-      if (!parsed.success) throw flagError('runtime', parsed.error);
-      const flags = parsed.data;
-      const proxies = flags.proxy.map(parseProxySpec);
-      const cluster = await env(flags.dir);
-      const kubeconfig = flags.kubeconfig ?? cluster?.kubeconfig;
-      if (!kubeconfig) {
-        throw new Error(
-          `sluice dev runtime: no running local control plane in ${flags.dir} (start one with: sluice dev up), and no --kubeconfig`,
-        );
-      }
-      const targetsDir =
-        flags.prometheusTargets ?? (flags.kubeconfig ? undefined : cluster?.prometheusTargetsDir);
-      const runtime = await startLocalRuntime({
-        kubeconfig,
-        stateDir: cluster?.stateDir ?? flags.dir,
-        ...(targetsDir ? { prometheusTargetsDir: targetsDir } : {}),
-        ...(flags.namespace ? { namespace: flags.namespace } : {}),
-        proxies,
-        log: createLogger({ level: flags.logLevel, name: 'sluice-dev-runtime' }),
-      });
-      // One JSON line on stdout, so a parent process (sluice demo, a test) can read the URLs.
-      process.stdout.write(
-        `${JSON.stringify({
-          metricsUrl: runtime.metricsUrl,
-          runtimeDir: runtime.runtimeDir,
-          proxies: runtime.proxies.map((p) => ({
-            namespace: p.spec.namespace,
-            service: p.spec.service,
-            url: p.url,
-          })),
-        })}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      await runtime.stop();
-    });
+/** `sluice dev runtime` (registered in src/cli/dev.ts): demo-app processes and traffic proxies until interrupted. */
+export async function runRuntime(options: unknown): Promise<void> {
+  const parsed = runtimeFlags.safeParse(options);
+  if (!parsed.success) throw flagError('runtime', parsed.error);
+  const flags = parsed.data;
+  const proxies = flags.proxy.map(parseProxySpec);
+  const cluster = await env(flags.dir);
+  const kubeconfig = flags.kubeconfig ?? cluster?.kubeconfig;
+  if (!kubeconfig) {
+    throw new Error(
+      `sluice dev runtime: no running local control plane in ${flags.dir} (start one with: sluice dev up), and no --kubeconfig`,
+    );
+  }
+  const targetsDir =
+    flags.prometheusTargets ?? (flags.kubeconfig ? undefined : cluster?.prometheusTargetsDir);
+  const runtime = await startLocalRuntime({
+    kubeconfig,
+    stateDir: cluster?.stateDir ?? flags.dir,
+    ...(targetsDir ? { prometheusTargetsDir: targetsDir } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    proxies,
+    log: createLogger({ level: flags.logLevel, name: 'sluice-dev-runtime' }),
+  });
+  // One JSON line on stdout, so a parent process (sluice demo, a test) can read the URLs.
+  process.stdout.write(
+    `${JSON.stringify({
+      metricsUrl: runtime.metricsUrl,
+      runtimeDir: runtime.runtimeDir,
+      proxies: runtime.proxies.map((p) => ({
+        namespace: p.spec.namespace,
+        service: p.spec.service,
+        url: p.url,
+      })),
+    })}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await runtime.stop();
+}
 
-  dev
-    .command('load')
-    .description('send constant-rate demo traffic and show the share each status, version and workload gets')
-    .requiredOption('--url <url>', 'where to send requests (a proxy URL from sluice dev runtime)')
-    .option('--rps <n>', 'requests per second', '20')
-    .option('--duration <duration>', 'stop after this long (default: until interrupted)')
-    .option('-H, --header <name:value>', 'a request header, e.g. x-canary:insider (repeatable)', collect, [])
-    .option('--every <duration>', 'how often to print the counts', '2s')
-    .action(async (_options: unknown, command: Command) => {
-      const parsed = loadFlags.safeParse(command.opts());
-      if (!parsed.success) throw flagError('load', parsed.error);
-      const flags = parsed.data;
-      const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
-      if (flags.duration !== undefined && !durationMs) {
-        throw new Error(
-          `sluice dev load: --duration: "${flags.duration}" is not a duration such as 30s or 5m`,
-        );
-      }
-      const everyMs = parseDuration(flags.every);
-      if (!everyMs)
-        throw new Error(`sluice dev load: --every: "${flags.every}" is not a duration such as 2s`);
-      const headers: Record<string, string> = {};
-      for (const header of flags.header) {
-        const colon = header.indexOf(':');
-        if (colon <= 0) throw new Error(`sluice dev load: --header: "${header}" is not name:value`);
-        headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
-      }
-      const load = startDemoLoad({
-        url: flags.url,
-        rps: flags.rps,
-        headers,
-        ...(durationMs ? { durationMs } : {}),
-      });
-      const ticker = setInterval(() => process.stdout.write(`${formatCounts(load.counts())}\n`), everyMs);
-      const stop = () => void load.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const final = await load.done;
-      clearInterval(ticker);
-      process.stdout.write(`${formatCounts(final)}\n`);
-    });
-
-  dev
-    .command('app', { hidden: true })
-    .description(
-      'run the demo app itself (PORT, ERROR_RATE, LATENCY_MS, LATENCY_JITTER_MS, VERSION, READY_DELAY_MS)',
-    )
-    .action(async () => {
-      // The server keeps the process alive; SIGTERM/SIGINT stop it.
-      await runApp();
-    });
+/** `sluice dev load`: constant-rate demo traffic, printing the counts as it goes. */
+export async function runLoad(options: unknown): Promise<void> {
+  const parsed = loadFlags.safeParse(options);
+  if (!parsed.success) throw flagError('load', parsed.error);
+  const flags = parsed.data;
+  const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+  if (flags.duration !== undefined && !durationMs) {
+    throw new Error(`sluice dev load: --duration: "${flags.duration}" is not a duration such as 30s or 5m`);
+  }
+  const everyMs = parseDuration(flags.every);
+  if (!everyMs) throw new Error(`sluice dev load: --every: "${flags.every}" is not a duration such as 2s`);
+  const headers: Record<string, string> = {};
+  for (const header of flags.header) {
+    const colon = header.indexOf(':');
+    if (colon <= 0) throw new Error(`sluice dev load: --header: "${header}" is not name:value`);
+    headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
+  }
+  const load = startDemoLoad({
+    url: flags.url,
+    rps: flags.rps,
+    headers,
+    ...(durationMs ? { durationMs } : {}),
+  });
+  const ticker = setInterval(() => process.stdout.write(`${formatCounts(load.counts())}\n`), everyMs);
+  const stop = () => void load.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const final = await load.done;
+  clearInterval(ticker);
+  process.stdout.write(`${formatCounts(final)}\n`);
 }

@@ -21,9 +21,8 @@ import {
   resolvePodEnv,
   scrapeLabels,
   workloadOf,
-  type ConfigLookup,
-  type Pod,
 } from './pods.ts';
+import type { ConfigLookup, Pod } from './pods.ts';
 import { ProcessRegistry, type PodProcess } from './registry.ts';
 import { ScrapeTargets } from './targets.ts';
 import {

@@ -389,10 +389,7 @@ export function eventWebhookPayload(
   event: CanaryEvent,
 ): CanaryWebhookPayload {
   return {
-    name: context.name,
-    namespace: context.namespace,
-    phase: context.phase,
-    checksum: context.checksum,
+    ...webhookPayload(context, hook),
     metadata: {
       ...hook.metadata,
       eventMessage: event.message,

@@ -5,7 +5,7 @@ import { formatDuration } from '../api/duration.ts';
 import { canaryWebhookPayloadSchema, type CanaryWebhookPayload } from '../hooks/types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { listenError } from '../startup.ts';
-import { CommandSyntaxError, isAllowed, runCommand, splitCommand } from './command.ts';
+import { CommandSyntaxError, isAllowed, runCommand, splitCommand, type CommandResult } from './command.ts';
 import { gateKey, type GateKind, type GateStore } from './gates.ts';
 import { parseLoadSpec, runLoad, TaskSpecError, type LoadDeps, type LoadSpec } from './load.ts';
 import { createLoadtesterMetrics, type LoadtesterMetrics } from './metrics.ts';
@@ -341,6 +341,17 @@ export class Loadtester {
     }
     const timeoutMs = this.#options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
     const logOutput = metadata.logCmdOutput === 'true';
+    const logFinished = (result: CommandResult) =>
+      this.#logger.info(
+        {
+          canary,
+          command: argv.join(' '),
+          ok: result.ok,
+          durationMs: result.durationMs,
+          ...(logOutput || !result.ok ? { output: result.output } : {}),
+        },
+        'command finished',
+      );
     if (type === 'cmd') {
       // Flagger runs `cmd` tasks in the background (hey, k6 …): answer 202 at once.
       return this.#startTask(
@@ -350,32 +361,14 @@ export class Loadtester {
         argv.join(' '),
         async (signal) => {
           const result = await runCommand(argv, timeoutMs, signal);
-          this.#logger.info(
-            {
-              canary,
-              command: argv.join(' '),
-              ok: result.ok,
-              durationMs: result.durationMs,
-              ...(logOutput || !result.ok ? { output: result.output } : {}),
-            },
-            'command finished',
-          );
+          logFinished(result);
           return result.ok;
         },
       );
     }
     const result = await runCommand(argv, timeoutMs);
     this.metrics.runs.inc({ canary, type, result: result.ok ? 'passed' : 'failed' });
-    this.#logger.info(
-      {
-        canary,
-        command: argv.join(' '),
-        ok: result.ok,
-        durationMs: result.durationMs,
-        ...(logOutput || !result.ok ? { output: result.output } : {}),
-      },
-      'command finished',
-    );
+    logFinished(result);
     if (!result.ok) return answer(500, `command ${argv.join(' ')} failed: ${result.output}`);
     return answer(200, metadata.returnCmdOutput === 'true' ? result.output : '');
   }

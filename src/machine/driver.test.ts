@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { CanaryAnalysis } from '../api/canary.ts';
 import { CanaryStatus } from '../api/status.ts';
-import { MachineSnapshotError, parseSnapshot, step, stepAll, type StepResult } from './driver.ts';
+import {
+  canWait,
+  MachineSnapshotError,
+  parseSnapshot,
+  step,
+  stepAll,
+  type PersistedMachine,
+  type StepResult,
+} from './driver.ts';
 import { planFromSpec, type Plan } from './plan.ts';
-import { Simulation } from './simulate.ts';
+import { Simulation } from '../../test/support/simulate.ts';
 import type { Observation } from './types.ts';
 
 const METRICS = [{ name: 'request-success-rate' }];
@@ -205,5 +213,79 @@ describe('snapshots stored through a JSON merge patch', () => {
       expect(stored.snapshot).toEqual(straight.snapshot);
     }
     expect(JSON.stringify(dropNulls(stored!.snapshot))).not.toContain('null');
+  });
+});
+
+describe('canWait: a status change nobody acts on', () => {
+  /** The snapshot of a canary progressing with its canary not ready yet, and a variant of it. */
+  function waitingForCanary() {
+    const sim = new Simulation(plan({ stepWeight: 25, metrics: METRICS }), { now: T0 });
+    sim.initialize('rev-1');
+    sim.world.canary = 'notReady';
+    sim.observe({ type: 'REVISION', revision: 'rev-2' });
+    sim.tick();
+    const before = sim.last!.snapshot;
+    const changed = (change: (context: PersistedMachine['context']) => void): PersistedMachine => {
+      const after = structuredClone(before);
+      change(after.context);
+      return after;
+    };
+    return { sim, before, changed };
+  }
+
+  it('holds back the canary or primary turning ready, with its deadline going away', () => {
+    const { before, changed } = waitingForCanary();
+    expect(before.context.canary.ready).toBe(false);
+    const ready = changed((c) => (c.canary = { ready: true, since: null, unreadyMs: 994 }));
+    expect(canWait(before, ready)).toBe(true);
+    const notReadyPrimary = changed((c) => (c.primary = { ready: false, since: T0, unreadyMs: 0 }));
+    const primaryReady = structuredClone(notReadyPrimary);
+    primaryReady.context.primary = { ready: true, since: null, unreadyMs: 1013 };
+    expect(canWait(notReadyPrimary, primaryReady)).toBe(true);
+  });
+
+  it('writes at once a workload turning unready, a new deadline, or anything else', () => {
+    const { before, changed } = waitingForCanary();
+    const ready = changed((c) => (c.canary = { ready: true, since: null, unreadyMs: 0 }));
+    expect(canWait(ready, before)).toBe(false);
+    expect(
+      canWait(
+        before,
+        changed((c) => (c.canary.since = T0 + 1)),
+      ),
+    ).toBe(false);
+    expect(
+      canWait(
+        before,
+        changed((c) => (c.message = 'advance canary weight 25')),
+      ),
+    ).toBe(false);
+    expect(
+      canWait(
+        before,
+        changed((c) => (c.routes = { ...c.routes, canaryWeight: 25 })),
+      ),
+    ).toBe(false);
+    expect(canWait(before, { ...before, value: { active: 'waiting' } })).toBe(false);
+    expect(stepAll(undefined, plan({ stepWeight: 25 }), [{ type: 'TICK', now: T0 }]).happened.canWait).toBe(
+      false,
+    );
+  });
+
+  it('matches the machine: a second tick waiting for the canary can wait, the one that moves traffic cannot', () => {
+    const { sim, before: firstWait } = waitingForCanary();
+    expect(sim.last!.status.message).toBe('waiting for the canary to become ready');
+    sim.tick();
+    const secondWait = sim.last!.snapshot;
+    expect(canWait(firstWait, secondWait)).toBe(true);
+
+    sim.world.canary = 'ready';
+    sim.observe({ type: 'READINESS', canary: 'ready', primary: 'ready' });
+    const ready = sim.last!.snapshot;
+    expect(sim.last!.happened.canWait).toBe(true);
+    expect(canWait(secondWait, ready)).toBe(true);
+    sim.tick();
+    expect(sim.last!.status.canaryWeight).toBe(25);
+    expect(canWait(ready, sim.last!.snapshot)).toBe(false);
   });
 });

@@ -1,8 +1,12 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { createActor, type InspectionEvent, type Snapshot } from 'xstate';
+import type { Strategy } from '../api/canary.ts';
+import type { Routes } from '../api/routes.ts';
 import { canaryMachine } from './machine.ts';
-import { deadlineAt } from './ops.ts';
+import { deadlineAt } from './clocks.ts';
 import { planKey, type Plan } from './plan.ts';
+import type { RolloutEnd } from './transitions.ts';
 import { Context, type Effect, type Observation, type Phase } from './types.ts';
 
 // The driver is the machine's whole surface for the controller: persisted snapshot in,
@@ -45,6 +49,47 @@ export interface MachineStatus {
   message: string;
 }
 
+/** The Canary status fields statusOf derives from the machine, and the snapshot itself. */
+export const MACHINE_STATUS_FIELDS: ReadonlySet<string> = new Set([
+  'phase',
+  'canaryWeight',
+  'failedChecks',
+  'iterations',
+  'lastAppliedSpec',
+  'lastPromotedSpec',
+  'lastTransitionTime',
+  'nextStepAt',
+  'deadlines',
+  'message',
+  'machine',
+] satisfies (keyof MachineStatus | 'machine')[]);
+
+/** One transition the machine took (`always` for an eventless one). */
+export interface TakenTransition {
+  event: string;
+  from: string;
+  /** The target state, or null when the machine stayed where it was. */
+  to: string | null;
+  actions: string[];
+}
+
+/** What a call to the driver did: for the controller's status writes, metrics and logs. */
+export interface Happened {
+  transitions: TakenTransition[];
+  /** A revision other than the promoted one began its analysis (the bootstrap is not a rollout). */
+  rolloutStarted: boolean;
+  /** How a rollout ended, when one did (see endRollout). */
+  ended: RolloutEnd['outcome'] | null;
+  /**
+   * Nothing changed that a person or another controller acts on: only a workload turned
+   * ready (its deadline goes away) and/or a step that found one not ready re-armed its
+   * tick. The controller may hold such a status back until its next write (docs/decisions/0007).
+   */
+  canWait: boolean;
+  /** The plan's strategy, for metrics. */
+  strategy: Strategy;
+}
+
 export interface StepResult {
   /** Store under status.machine; pass back on the next call. */
   snapshot: PersistedMachine;
@@ -57,8 +102,11 @@ export interface StepResult {
   /** The effects first requested by this call and still pending (superseded ones are left out). */
   issued: Effect[];
   status: MachineStatus;
+  /** Where the machine wants traffic now (the routes of its last setRoutes). */
+  routes: Routes;
   /** When the controller should send the next TICK (null: no tick needed). */
   wakeAt: number | null;
+  happened: Happened;
 }
 
 export interface StepOptions {
@@ -108,11 +156,15 @@ export function stepAll(
   const first = observations[0];
   if (!first) throw new Error('stepAll: expected at least one observation');
   const restored = persisted === undefined ? undefined : parseSnapshot(persisted);
+  const transitions: TakenTransition[] = [];
   // `input` only seeds a new machine; a restored one keeps its context.
   const actor = createActor(canaryMachine, {
     input: { now: first.now },
     snapshot: restored as unknown as Snapshot<unknown> | undefined,
-    inspect: options.inspect,
+    inspect: (event) => {
+      if (event.type === '@xstate.microstep') transitions.push(...event._transitions.map(taken));
+      options.inspect?.(event);
+    },
   });
   actor.start();
   const seqBefore = actor.getSnapshot().context.seq;
@@ -132,8 +184,86 @@ export function stepAll(
     effects: context.pending,
     issued: context.pending.filter((effect) => effect.id > seqBefore),
     status: statusOf(context, plan),
+    routes: context.routes,
     wakeAt: wakeAt(context, plan),
+    happened: {
+      transitions,
+      rolloutStarted: rolloutStarted(restored?.context, context),
+      ended: endOf(transitions),
+      canWait: restored !== undefined && canWait(restored, snapshot),
+      strategy: plan.strategy,
+    },
   };
+}
+
+/** What two calls did, one after the other (a reconcile feeds effect answers back). */
+export function mergeHappened(first: Happened, then: Happened): Happened {
+  return {
+    transitions: [...first.transitions, ...then.transitions],
+    rolloutStarted: first.rolloutStarted || then.rolloutStarted,
+    ended: then.ended ?? first.ended,
+    canWait: first.canWait && then.canWait,
+    strategy: then.strategy,
+  };
+}
+
+function nameOf(action: unknown): string {
+  if (typeof action === 'string') return action;
+  if (action && typeof action === 'object' && 'type' in action) return String(action.type);
+  return 'anonymous';
+}
+
+function taken(transition: {
+  eventType: string;
+  source: { path: string[] };
+  target?: readonly { path: string[] }[] | undefined;
+  actions: readonly unknown[];
+}): TakenTransition {
+  const target = transition.target?.[0];
+  return {
+    event: transition.eventType === '' ? 'always' : transition.eventType,
+    from: transition.source.path.join('.'),
+    to: target ? target.path.join('.') : null,
+    actions: transition.actions.map(nameOf),
+  };
+}
+
+/** The machine actions that end a rollout (machine.ts), by the end they stand for. */
+const ENDING_ACTIONS: Record<string, RolloutEnd['outcome']> = {
+  completePromotion: 'promoted',
+  rollBack: 'rolledBack',
+  cancelRollout: 'cancelled',
+  recoverByRevert: 'recovered',
+};
+
+function endOf(transitions: readonly TakenTransition[]): RolloutEnd['outcome'] | null {
+  let ended: RolloutEnd['outcome'] | null = null;
+  for (const t of transitions) for (const action of t.actions) ended = ENDING_ACTIONS[action] ?? ended;
+  return ended;
+}
+
+function rolloutStarted(before: Context | undefined, after: Context): boolean {
+  return (
+    after.phase !== 'Initializing' &&
+    after.revision !== null &&
+    after.revision !== (before?.revision ?? null) &&
+    after.revision !== after.lastPromoted
+  );
+}
+
+/** Only readiness settling (a workload turned ready) and a re-armed tick between two snapshots. */
+export function canWait(before: PersistedMachine, after: PersistedMachine): boolean {
+  if (!isDeepStrictEqual(before.value, after.value)) return false;
+  if (!isDeepStrictEqual(before.historyValue ?? {}, after.historyValue ?? {})) return false;
+  const was = before.context;
+  const now = after.context;
+  for (const key of Object.keys(now) as (keyof Context)[]) {
+    if (isDeepStrictEqual(was[key], now[key])) continue;
+    if (key === 'nextTickAt' && now.nextTickAt !== null) continue;
+    if ((key === 'canary' || key === 'primary') && !was[key].ready && now[key].ready) continue;
+    return false;
+  }
+  return true;
 }
 
 function iso(ms: number): string {

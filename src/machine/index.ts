@@ -30,4 +30,3 @@ export {
   type Phase,
   type Readiness,
 } from './types.ts';
-export { Simulation, type SimWorld } from './simulate.ts';

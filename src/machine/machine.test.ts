@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import { CanaryAnalysis } from '../api/canary.ts';
-import { machineStates, machineTransitions, transitionKey } from './diagram.ts';
+import { CanaryAnalysis, HOOK_TYPES } from '../api/canary.ts';
+import { machineStates, machineTransitions, transitionKey } from '../../scripts/state-diagram.ts';
 import type { MachineStatus } from './driver.ts';
 import { planFromSpec, type PlanSpec } from './plan.ts';
-import { Simulation, type SimWorld } from './simulate.ts';
+import { Simulation, type SimWorld } from '../../test/support/simulate.ts';
 import type { Phase } from './types.ts';
 
 // A table of scenarios: given a spec, a world (readiness, check outcomes, webhook answers)
@@ -48,26 +48,18 @@ function withPlan(sim: Simulation, analysis: object, spec: Spec = {}): void {
 
 const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
 const hook = (type: string) => ({ name: `${type}-hook`, type, url: `http://hooks.test/${type}` });
-const ALL_HOOKS = [
-  'confirm-rollout',
-  'pre-rollout',
-  'rollout',
-  'confirm-traffic-increase',
-  'confirm-promotion',
-  'post-rollout',
-  'rollback',
-  'event',
-].map(hook);
+const ALL_HOOKS = HOOK_TYPES.map(hook);
 const DONE: Phase[] = ['Succeeded', 'Failed'];
-const PROMOTED: Phase[] = [
+/** The phases of a promotion once the analysis is done. */
+const PROMOTION: Phase[] = ['Promoting', 'Finalising', 'Succeeded'];
+/** The phases a scenario goes through: the bootstrap, then these. */
+const afterBootstrap = (...phases: (Phase | Phase[])[]): Phase[] => [
   'Initializing',
   'Initialized',
-  'Progressing',
-  'Promoting',
-  'Finalising',
-  'Succeeded',
+  ...phases.flat(),
 ];
-const ROLLED_BACK: Phase[] = ['Initializing', 'Initialized', 'Progressing', 'Failed'];
+const PROMOTED = afterBootstrap('Progressing', PROMOTION);
+const ROLLED_BACK = afterBootstrap('Progressing', 'Failed');
 
 /** Initializes with rev-1, then a new revision rev-2 arrives. */
 function start(sim: Simulation): void {
@@ -256,16 +248,7 @@ const scenarios: Scenario[] = [
   {
     name: 'the webhook types are called at their points',
     analysis: { stepWeight: 50, metrics: METRICS, webhooks: ALL_HOOKS },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Waiting',
-      'Progressing',
-      'WaitingPromotion',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Waiting', 'Progressing', 'WaitingPromotion', PROMOTION),
     routes: ['0', '50', '100', '0'],
     hooks: [
       'rollback',
@@ -294,7 +277,7 @@ const scenarios: Scenario[] = [
       sim.world.hooks['confirm-rollout'] = true;
       sim.tickUntil(DONE);
     },
-    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Promoting', 'Finalising', 'Succeeded'],
+    phases: afterBootstrap('Waiting', 'Progressing', PROMOTION),
     check: (sim) => {
       expect(sim.hooks().filter((type) => type === 'confirm-rollout')).toHaveLength(5);
       expect(
@@ -350,7 +333,7 @@ const scenarios: Scenario[] = [
       expect(sim.last!.status).toMatchObject({ phase: 'WaitingPromotion', failedChecks: 1 });
       sim.tick();
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
     events: [
       'waiting for approval: confirm-promotion',
       'halt advancement: failed checks 1/2: no data',
@@ -371,29 +354,12 @@ const scenarios: Scenario[] = [
       sim.world.hooks['confirm-promotion'] = true;
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'WaitingPromotion',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', PROMOTION),
   },
   {
     name: 'blue/green confirm-promotion comes before the final switch',
     analysis: { iterations: 1, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'WaitingPromotion',
-      'Progressing',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing', PROMOTION),
     routes: ['0', '100', '0'],
   },
   {
@@ -416,7 +382,7 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 20, webhooks: [hook('rollback'), hook('confirm-rollout')] },
     world: { hooks: { 'confirm-rollout': false, rollback: true } },
     run: start,
-    phases: ['Initializing', 'Initialized', 'Waiting', 'Failed'],
+    phases: afterBootstrap('Waiting', 'Failed'),
   },
   {
     name: 'a rollback webhook rolls back while waiting for confirm-promotion',
@@ -429,7 +395,7 @@ const scenarios: Scenario[] = [
       sim.world.hooks.rollback = true;
       sim.tick();
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
   },
   {
     name: 'a failing pre-rollout webhook counts as a failed check',
@@ -544,7 +510,7 @@ const scenarios: Scenario[] = [
       sim.now += 60_000;
       sim.observe({ type: 'READINESS', canary: 'notReady' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
   },
   {
     name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
@@ -560,7 +526,7 @@ const scenarios: Scenario[] = [
       sim.now += 120_000;
       sim.observe({ type: 'TICK' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Failed'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
   },
   {
     name: 'a primary that never becomes ready after promotion is rolled back (Promoting)',
@@ -577,7 +543,7 @@ const scenarios: Scenario[] = [
       sim.now += 70_000;
       sim.observe({ type: 'TICK' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Failed'],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Failed'),
     events: ['rolling back: primary not ready within the progress deadline (120s) after promotion'],
     check: (sim) => {
       // The primary runs rev-2 now; reverting the target to rev-1 is therefore a new rollout.
@@ -593,7 +559,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(['Promoting']);
       sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Failed'],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Failed'),
   },
   {
     name: 'a primary that stops being ready while finalising is rolled back',
@@ -612,7 +578,7 @@ const scenarios: Scenario[] = [
       sim.now += 70_000;
       sim.observe({ type: 'TICK' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Finalising', 'Failed'],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Finalising', 'Failed'),
   },
   {
     name: 'a primary reported past its deadline while finalising is rolled back',
@@ -624,7 +590,7 @@ const scenarios: Scenario[] = [
       sim.tick();
       sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Finalising', 'Failed'],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Finalising', 'Failed'),
   },
 
   // ---- Revisions ----
@@ -661,7 +627,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(['WaitingPromotion']);
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Progressing'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
     status: { lastAppliedSpec: 'rev-3', canaryWeight: 0 },
   },
   {
@@ -672,7 +638,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
       sim.tick();
     },
-    phases: ['Initializing', 'Initialized'],
+    phases: afterBootstrap(),
     routes: ['0'],
   },
   {
@@ -685,7 +651,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
       sim.tick();
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Succeeded'],
+    phases: afterBootstrap('Progressing', 'Succeeded'),
     routes: ['0', '20', '40', '0'],
     promoted: ['rev-1'],
     status: { lastPromotedSpec: 'rev-1', lastAppliedSpec: 'rev-1' },
@@ -703,7 +669,7 @@ const scenarios: Scenario[] = [
       expect(sim.last!.status).toMatchObject({ phase: 'Waiting', lastAppliedSpec: 'rev-3' });
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
-    phases: ['Initializing', 'Initialized', 'Waiting', 'Succeeded'],
+    phases: afterBootstrap('Waiting', 'Succeeded'),
   },
   {
     name: 'reverting while waiting for promotion cancels',
@@ -714,7 +680,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(['WaitingPromotion']);
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Succeeded'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Succeeded'),
   },
   {
     name: 'a new revision before the promote is carried out restarts; after it, it waits for Succeeded',
@@ -734,17 +700,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(['Succeeded']);
       sim.observe({ type: 'REVISION', revision: 'rev-4' });
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'Promoting',
-      'Progressing',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-      'Progressing',
-    ],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Progressing', PROMOTION, 'Progressing'),
     promoted: ['rev-1', 'rev-2', 'rev-3'],
   },
   {
@@ -756,7 +712,7 @@ const scenarios: Scenario[] = [
       sim.tickUntil(['Promoting']);
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Promoting', 'Succeeded'],
+    phases: afterBootstrap('Progressing', 'Promoting', 'Succeeded'),
     status: { lastPromotedSpec: 'rev-1' },
   },
 
@@ -787,15 +743,7 @@ const scenarios: Scenario[] = [
       );
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'WaitingPromotion',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', PROMOTION),
   },
   {
     name: 'suspend freezes the analysis and its clocks; resuming continues where it stopped',
@@ -835,7 +783,7 @@ const scenarios: Scenario[] = [
       sim.world.confirmEffects = true;
       sim.observe({ type: 'READINESS', primary: 'ready' });
     },
-    phases: ['Initializing', 'Initialized'],
+    phases: afterBootstrap(),
   },
   {
     name: 'changing the steps mid-analysis restarts it; other changes are taken as they come',
@@ -865,7 +813,7 @@ const scenarios: Scenario[] = [
       withPlan(sim, { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] });
       sim.tick();
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'WaitingPromotion', 'Progressing'],
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
   },
 
   // ---- Commands ----
@@ -886,7 +834,7 @@ const scenarios: Scenario[] = [
         lastPromotedSpec: 'rev-1',
       });
     },
-    phases: ['Initializing', 'Initialized', 'Progressing', 'Failed', 'Succeeded'],
+    phases: afterBootstrap('Progressing', 'Failed', 'Succeeded'),
     promoted: ['rev-1'],
     events: [
       'rolling back: aborted by command',
@@ -908,16 +856,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'Failed',
-      'Progressing',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Progressing', 'Failed', 'Progressing', PROMOTION),
     promoted: ['rev-1', 'rev-3'],
     events: ['rolling back: aborted by command', 'promote ignored: the canary is Failed'],
   },
@@ -931,16 +870,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'retry' });
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Progressing',
-      'Failed',
-      'Progressing',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Progressing', 'Failed', 'Progressing', PROMOTION),
     promoted: ['rev-1', 'rev-2'],
   },
   {
@@ -951,7 +881,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.observe({ type: 'MANUAL', command: 'retry' });
     },
-    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Failed', 'Waiting', 'Progressing'],
+    phases: afterBootstrap('Waiting', 'Progressing', 'Failed', 'Waiting', 'Progressing'),
   },
   {
     name: 'abort while waiting for approval, and promote from Waiting skips the analysis',
@@ -964,16 +894,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Waiting',
-      'Failed',
-      'Waiting',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Waiting', 'Failed', 'Waiting', PROMOTION),
     promoted: ['rev-1', 'rev-3'],
   },
   {
@@ -989,9 +910,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.observe({ type: 'MANUAL', command: 'abort' });
     },
-    phases: [
-      'Initializing',
-      'Initialized',
+    phases: afterBootstrap(
       'Progressing',
       'WaitingPromotion',
       'Failed',
@@ -999,7 +918,7 @@ const scenarios: Scenario[] = [
       'WaitingPromotion',
       'Promoting',
       'Failed',
-    ],
+    ),
   },
   {
     name: 'pause holds the weight while checks go on; resume continues',
@@ -1055,16 +974,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'resume' });
       sim.tickUntil(DONE);
     },
-    phases: [
-      'Initializing',
-      'Initialized',
-      'Waiting',
-      'Progressing',
-      'WaitingPromotion',
-      'Promoting',
-      'Finalising',
-      'Succeeded',
-    ],
+    phases: afterBootstrap('Waiting', 'Progressing', 'WaitingPromotion', PROMOTION),
   },
   {
     name: 'manual promote mid-analysis skips the remaining steps (and ends a pause)',
@@ -1089,7 +999,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.observe({ type: 'MANUAL', command: 'retry' });
     },
-    phases: ['Initializing', 'Initialized'],
+    phases: afterBootstrap(),
     events: ['abort ignored: the canary is Initialized', 'retry ignored: the canary is Initialized'],
   },
 
@@ -1105,7 +1015,7 @@ const scenarios: Scenario[] = [
       expect(sim.phase).toBe('Initializing');
       sim.observe({ type: 'READINESS', primary: 'ready' });
     },
-    phases: ['Initializing', 'Initialized'],
+    phases: afterBootstrap(),
     promoted: ['rev-1', 'rev-1b'],
     status: { lastPromotedSpec: 'rev-1b' },
   },
@@ -1145,7 +1055,7 @@ const scenarios: Scenario[] = [
       sim.settle();
       sim.tickUntil(DONE);
     },
-    phases: ['Initializing', 'Initialized', 'Waiting', 'Progressing', 'Promoting', 'Finalising', 'Succeeded'],
+    phases: afterBootstrap('Waiting', 'Progressing', PROMOTION),
     check: () => {
       // While Waiting, a tick with the gate still unanswered does not ask it twice.
       const waiting = simulation({ stepWeight: 50, webhooks: [hook('confirm-rollout')] });

@@ -1,6 +1,40 @@
 import { assign, setup } from 'xstate';
+import { observeReadiness, promotePending, scaleUpPending, unreadyFor, waitFor } from './clocks.ts';
 import { hasHook, planKey, programKey, type Plan } from './plan.ts';
-import * as ops from './ops.ts';
+import { advance } from './program.ts';
+import { confirmEffect, currentRevision, recordLateResult } from './queue.ts';
+import {
+  checksFailed,
+  countFailedCheck,
+  gateApproved,
+  holdAtGate,
+  openRound,
+  recordRoundResult,
+  requestConfirmPromotion,
+  requestConfirmRollout,
+  settled,
+} from './round.ts';
+import {
+  beginRollout,
+  canaryRetired,
+  endRollout,
+  finishInitialization,
+  freeze,
+  ignoreCommand,
+  initializePrimary,
+  pause,
+  primaryInitialized,
+  restartAnalysis,
+  resume,
+  retireCanary,
+  shiftTrafficToPrimary,
+  startCanary,
+  startPromotion,
+  switchRevision,
+  thaw,
+  type PromotionCause,
+  type RollbackCause,
+} from './transitions.ts';
 import { initialContext, type Context, type MachineEvent, type ManualCommand, type Phase } from './types.ts';
 
 // The canary state machine. Pure: every transition reads the event (with `now` and the
@@ -43,18 +77,6 @@ function isRevertToPrimary(context: Context, event: MachineEvent): boolean {
   return revision !== undefined && revision !== context.revision && revision === context.primaryRevision;
 }
 
-function settled(context: Context): boolean {
-  return context.round !== null && context.round.awaiting.length === 0;
-}
-
-function checksFailed(context: Context): boolean {
-  return settled(context) && context.round!.failures.length > 0;
-}
-
-function gateApproved(context: Context): boolean {
-  return settled(context) && context.round!.gate?.passed === true && !context.paused;
-}
-
 function commandOf(event: MachineEvent): ManualCommand | undefined {
   return event.type === 'MANUAL' ? event.command : undefined;
 }
@@ -70,13 +92,49 @@ function deadlineReached(
   if (!counting) return false;
   if (reported === 'deadlineExceeded') return true;
   if (reported === 'ready') return false;
-  return !track.ready && ops.unreadyFor(track, now) >= plan.progressDeadlineMs;
+  return !track.ready && unreadyFor(track, now) >= plan.progressDeadlineMs;
 }
 
 const phase = (value: Phase) => ({ type: 'enterPhase' as const, params: { phase: value } });
 const command = (value: ManualCommand) => ({ type: 'command' as const, params: { command: value } });
-const rollBack = (cause: ops.RollbackCause) => ({ type: 'rollBack' as const, params: { cause } });
-const promote = (cause: ops.PromotionCause) => ({ type: 'startPromotion' as const, params: { cause } });
+const rollBack = (cause: RollbackCause) => ({ type: 'rollBack' as const, params: { cause } });
+const promote = (cause: PromotionCause) => ({ type: 'startPromotion' as const, params: { cause } });
+
+// Progressing and WaitingPromotion both run the analysis at the current routes: the same
+// handlers, and the same first checks of a settled round. They differ in what a passing
+// round or an approved gate leads to (their own `always` entries after these).
+// `reenter` restarts progressing when it is the state already (a no-op from elsewhere).
+const ANALYSING_ON = {
+  TICK: [
+    { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+    { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
+    { guard: 'tickEarly' },
+    { guard: 'roundOpen' },
+    { guard: 'canaryNotReady', actions: 'waitForCanary' },
+    { actions: 'openRound' },
+  ],
+  READINESS: [
+    { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+    { actions: 'observeReadiness' },
+  ],
+  ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+  WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
+  REVISION: [
+    { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
+    { guard: 'newRevision', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
+  ],
+  MANUAL: [
+    { guard: command('promote'), target: 'promoting', actions: promote('command') },
+    { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+  ],
+} as const;
+
+const ANALYSING_ALWAYS = [
+  { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
+  { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
+  { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
+  { guard: 'checksFailed', actions: 'countFailedCheck' },
+] as const;
 
 export const canaryMachine = setup({
   types: {
@@ -95,7 +153,7 @@ export const canaryMachine = setup({
         readinessOf(event, 'canary'),
         event.now,
         event.plan,
-        !ops.scaleUpPending(context),
+        !scaleUpPending(context),
       ),
     primaryDeadlineReached: ({ context, event }) =>
       deadlineReached(
@@ -103,10 +161,10 @@ export const canaryMachine = setup({
         readinessOf(event, 'primary'),
         event.now,
         event.plan,
-        context.promotionApplied && !ops.promotePending(context),
+        context.promotionApplied && !promotePending(context),
       ),
     skipAnalysisReady: ({ context, event }) => event.plan.skipAnalysis && context.canary.ready,
-    primaryInitialized: ({ context }) => ops.primaryInitialized(context),
+    primaryInitialized: ({ context }) => primaryInitialized(context),
     // Rounds of checks
     roundOpen: ({ context }) => context.round !== null,
     answersRound: ({ context, event }) =>
@@ -134,7 +192,7 @@ export const canaryMachine = setup({
       event.plan.stepWeightPromotion > 0 &&
       event.plan.strategy !== 'abTesting' &&
       context.routes.canaryWeight > event.plan.stepWeightPromotion,
-    finalisingSettled: ({ context }) => ops.finalisingSettled(context),
+    canaryRetired: ({ context }) => canaryRetired(context),
     // Revisions
     revisionChanged: ({ context, event }) =>
       revisionOf(event) !== undefined && revisionOf(event) !== context.revision,
@@ -164,63 +222,63 @@ export const canaryMachine = setup({
       d.planKey = planKey(e.plan);
     }),
     confirmEffect: edit((d, e) => {
-      if (e.type === 'EFFECT_DONE') ops.confirmEffect(d, e.effectId, e.now);
+      if (e.type === 'EFFECT_DONE') confirmEffect(d, e.effectId, e.now);
     }),
     recordLateResult: edit((d, e) => {
       if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') {
-        ops.recordLateResult(d, { ...e, passed: e.type === 'WEBHOOK_RESULT' ? e.passed : undefined }, e.now);
+        recordLateResult(d, { ...e, passed: e.type === 'WEBHOOK_RESULT' ? e.passed : undefined }, e.now);
       }
     }),
     observeReadiness: edit((d, e) => {
-      if (e.type === 'READINESS') ops.observeReadiness(d, e, e.now);
+      if (e.type === 'READINESS') observeReadiness(d, e, e.now);
     }),
     initializePrimary: edit((d, e) => {
-      if (e.type === 'REVISION') ops.initializePrimary(d, e.revision);
+      if (e.type === 'REVISION') initializePrimary(d, e.revision);
     }),
-    finishInitialization: edit((d) => ops.finishInitialization(d)),
-    beginRollout: edit((d, e) => ops.beginRollout(d, e.plan, revisionOf(e) ?? ops.currentRevision(d))),
-    requestConfirmRollout: edit((d, e) => ops.requestConfirmRollout(d, e.plan, e.now)),
-    startCanary: edit((d, e) => ops.startCanary(d, e.plan, e.now)),
-    switchRevision: edit((d, e) => ops.switchRevision(d, revisionOf(e) ?? ops.currentRevision(d))),
-    restartAnalysis: edit((d, e) => ops.restartAnalysis(d, e.plan, e.now, revisionOf(e))),
-    cancelRollout: edit((d, e) => ops.cancelRollout(d, revisionOf(e) ?? ops.currentRevision(d))),
-    recoverByRevert: edit((d, e) => ops.recoverByRevert(d, revisionOf(e) ?? ops.currentRevision(d))),
-    waitForCanary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'canary')),
-    waitForPrimary: edit((d, e) => ops.waitFor(d, e.plan, e.now, 'primary')),
-    openRound: edit((d, e) => ops.openRound(d, e.plan, e.now)),
+    finishInitialization: edit((d) => finishInitialization(d)),
+    beginRollout: edit((d, e) => beginRollout(d, e.plan, revisionOf(e) ?? currentRevision(d))),
+    requestConfirmRollout: edit((d, e) => requestConfirmRollout(d, e.plan, e.now)),
+    startCanary: edit((d, e) => startCanary(d, e.plan, e.now)),
+    switchRevision: edit((d, e) => switchRevision(d, revisionOf(e) ?? currentRevision(d))),
+    restartAnalysis: edit((d, e) => restartAnalysis(d, e.plan, e.now, revisionOf(e))),
+    waitForCanary: edit((d, e) => waitFor(d, e.plan, e.now, 'canary')),
+    waitForPrimary: edit((d, e) => waitFor(d, e.plan, e.now, 'primary')),
+    openRound: edit((d, e) => openRound(d, e.plan, e.now)),
     recordRoundResult: edit((d, e) => {
-      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') ops.recordRoundResult(d, e, e.now);
+      if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') recordRoundResult(d, e, e.now);
     }),
-    countFailedCheck: edit((d, e) => ops.countFailedCheck(d, e.plan)),
+    countFailedCheck: edit((d, e) => countFailedCheck(d, e.plan)),
     advance: edit((d, e, params: { gateApproved: boolean }) =>
-      ops.advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
+      advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
     ),
-    holdAtGate: edit((d) => ops.holdAtGate(d)),
-    requestConfirmPromotion: edit((d, e) => {
-      if (d.paused) {
-        ops.holdAtGate(d);
-        d.message = 'advancement paused by command; checks go on';
-        return;
-      }
-      ops.requestGate(d, e.plan, e.now, 'confirm-promotion');
-    }),
-    startPromotion: edit((d, e, params: { cause: ops.PromotionCause }) =>
-      ops.startPromotion(d, e.plan, e.now, params.cause),
+    holdAtGate: edit((d) => holdAtGate(d)),
+    requestConfirmPromotion: edit((d, e) => requestConfirmPromotion(d, e.plan, e.now)),
+    startPromotion: edit((d, e, params: { cause: PromotionCause }) =>
+      startPromotion(d, e.plan, e.now, params.cause),
     ),
-    shiftTrafficToPrimary: edit((d, e) => ops.shiftTrafficToPrimary(d, e.plan, e.now)),
-    finalise: edit((d, e) => ops.finalise(d, e.plan, e.now)),
-    completePromotion: edit((d, e) => ops.completePromotion(d, e.plan)),
-    rollBack: edit((d, e, params: { cause: ops.RollbackCause }) => ops.rollBack(d, e.plan, params.cause)),
-    pause: edit((d) => ops.pause(d)),
-    resume: edit((d, e) => ops.resume(d, e.plan)),
-    ignoreCommand: edit((d, e) => ops.ignoreCommand(d, commandOf(e) ?? 'command')),
+    shiftTrafficToPrimary: edit((d, e) => shiftTrafficToPrimary(d, e.plan, e.now)),
+    retireCanary: edit((d, e) => retireCanary(d, e.plan, e.now)),
+    // The four ends of a rollout (transitions.ts, endRollout).
+    completePromotion: edit((d, e) => endRollout(d, e.plan, { outcome: 'promoted' })),
+    rollBack: edit((d, e, params: { cause: RollbackCause }) =>
+      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause }),
+    ),
+    cancelRollout: edit((d, e) =>
+      endRollout(d, e.plan, { outcome: 'cancelled', revision: revisionOf(e) ?? currentRevision(d) }),
+    ),
+    recoverByRevert: edit((d, e) =>
+      endRollout(d, e.plan, { outcome: 'recovered', revision: revisionOf(e) ?? currentRevision(d) }),
+    ),
+    pause: edit((d) => pause(d)),
+    resume: edit((d, e) => resume(d, e.plan)),
+    ignoreCommand: edit((d, e) => ignoreCommand(d, commandOf(e) ?? 'command')),
     freeze: edit((d, e) => {
       d.planKey = planKey(e.plan);
-      ops.freeze(d, e.now);
+      freeze(d, e.now);
     }),
     thaw: edit((d, e) => {
       d.planKey = planKey(e.plan);
-      ops.thaw(d, e.now);
+      thaw(d, e.now);
     }),
   },
 }).createMachine({
@@ -326,35 +384,9 @@ export const canaryMachine = setup({
 
         progressing: {
           entry: phase('Progressing'),
-          on: {
-            TICK: [
-              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
-              { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
-              { guard: 'tickEarly' },
-              { guard: 'roundOpen' },
-              { guard: 'canaryNotReady', actions: 'waitForCanary' },
-              { actions: 'openRound' },
-            ],
-            READINESS: [
-              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
-              { actions: 'observeReadiness' },
-            ],
-            ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
-            WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
-            REVISION: [
-              { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
-              { guard: 'newRevision', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
-            ],
-            MANUAL: [
-              { guard: command('promote'), target: 'promoting', actions: promote('command') },
-              { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
-            ],
-          },
+          on: ANALYSING_ON,
           always: [
-            { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
-            { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
-            { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
-            { guard: 'checksFailed', actions: 'countFailedCheck' },
+            ...ANALYSING_ALWAYS,
             { guard: 'checksPassed', actions: { type: 'advance', params: { gateApproved: false } } },
             { guard: 'gateApproved', actions: { type: 'advance', params: { gateApproved: true } } },
             { guard: 'gateClosed', actions: 'holdAtGate' },
@@ -365,35 +397,9 @@ export const canaryMachine = setup({
 
         waitingPromotion: {
           entry: phase('WaitingPromotion'),
-          on: {
-            TICK: [
-              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
-              { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
-              { guard: 'tickEarly' },
-              { guard: 'roundOpen' },
-              { guard: 'canaryNotReady', actions: 'waitForCanary' },
-              { actions: 'openRound' },
-            ],
-            READINESS: [
-              { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
-              { actions: 'observeReadiness' },
-            ],
-            ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
-            WEBHOOK_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
-            REVISION: [
-              { guard: 'revertedToPrimary', target: 'idle.succeeded', actions: 'cancelRollout' },
-              { guard: 'newRevision', target: 'progressing', actions: 'restartAnalysis' },
-            ],
-            MANUAL: [
-              { guard: command('promote'), target: 'promoting', actions: promote('command') },
-              { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
-            ],
-          },
+          on: ANALYSING_ON,
           always: [
-            { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
-            { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
-            { guard: 'stepsChanged', target: 'progressing', actions: 'restartAnalysis' },
-            { guard: 'checksFailed', actions: 'countFailedCheck' },
+            ...ANALYSING_ALWAYS,
             { guard: 'checksPassed', actions: 'requestConfirmPromotion' },
             {
               guard: 'gateApprovedWithStepsLeft',
@@ -417,7 +423,7 @@ export const canaryMachine = setup({
               { guard: 'tickEarly' },
               { guard: 'primaryNotReady', actions: 'waitForPrimary' },
               { guard: 'promotionStepsLeft', actions: 'shiftTrafficToPrimary' },
-              { target: 'finalising', actions: 'finalise' },
+              { target: 'finalising', actions: 'retireCanary' },
             ],
             READINESS: [
               {
@@ -452,7 +458,7 @@ export const canaryMachine = setup({
               { actions: 'observeReadiness' },
             ],
           },
-          always: { guard: 'finalisingSettled', target: 'idle.succeeded', actions: 'completePromotion' },
+          always: { guard: 'canaryRetired', target: 'idle.succeeded', actions: 'completePromotion' },
         },
       },
     },

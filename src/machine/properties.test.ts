@@ -5,7 +5,8 @@ import { CanaryAnalysis, HOOK_TYPES, type HookType } from '../api/canary.ts';
 import { step, stepAll, type StepResult } from './driver.ts';
 import { canaryMachine } from './machine.ts';
 import { planFromSpec, planKey, type Plan } from './plan.ts';
-import type { Effect, ManualCommand, Observation, Readiness, Routes } from './types.ts';
+import { sameRoutes, type Routes } from '../api/routes.ts';
+import type { Effect, ManualCommand, Observation, Readiness } from './types.ts';
 
 // Random observation sequences against random Canaries. Whatever arrives, in whatever
 // order, the invariants hold, and persisting/restoring anywhere changes nothing.
@@ -164,15 +165,6 @@ interface Trace {
   violations: string[];
   /** Promotions decided by the analysis (not a command or skipAnalysis) whose last analysis was checked. */
   checkedPromotions: number;
-}
-
-function sameRoutes(a: Routes, b: Routes): boolean {
-  return (
-    a.primaryWeight === b.primaryWeight &&
-    a.canaryWeight === b.canaryWeight &&
-    a.mirror === b.mirror &&
-    a.match === b.match
-  );
 }
 
 /** Runs commands through the driver (persisting through JSON every time) and checks the invariants after each step. */

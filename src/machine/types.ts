@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HOOK_TYPES } from '../api/canary.ts';
+import { Routes } from '../api/routes.ts';
 import { PHASES, type Phase } from '../api/status.ts';
 import type { Plan } from './plan.ts';
 
@@ -60,12 +61,7 @@ const effectId = z.int().min(1);
 export const SetRoutesEffect = z.object({
   id: effectId,
   kind: z.literal('setRoutes'),
-  primaryWeight: z.int().min(0).max(100),
-  canaryWeight: z.int().min(0).max(100),
-  /** Mirror primary traffic to the canary (responses from the primary only). */
-  mirror: z.boolean(),
-  /** A/B routes on: requests matching `analysis.match` get these weights, all others the primary. */
-  match: z.boolean(),
+  ...Routes.shape,
 });
 
 export const Effect = z.discriminatedUnion('kind', [
@@ -120,14 +116,6 @@ export const ReadinessTrack = z.object({
   unreadyMs: z.number().min(0),
 });
 export type ReadinessTrack = z.output<typeof ReadinessTrack>;
-
-export const Routes = z.object({
-  primaryWeight: z.int().min(0).max(100),
-  canaryWeight: z.int().min(0).max(100),
-  mirror: z.boolean(),
-  match: z.boolean(),
-});
-export type Routes = z.output<typeof Routes>;
 
 /** One interval's checks: the requests still unanswered and what the answers said. */
 export const Round = z.object({

@@ -1,12 +1,7 @@
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
-import {
-  canaryTitle,
-  displayFields,
-  SEVERITY_COLOURS,
-  type Notification,
-  type Notifier,
-} from './notifier.ts';
+import { canaryTitle, displayFields, SEVERITY_COLOURS } from './notifier.ts';
+import type { Notification, Notifier } from './notifier.ts';
 
 // Discord webhook with native embeds (not the Slack-compatible `/slack` endpoint Flagger
 // uses). Discord's limits: title 256, description 4096, 25 fields, field value 1024.

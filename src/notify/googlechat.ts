@@ -1,19 +1,11 @@
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
-import {
-  canaryTitle,
-  displayFields,
-  SEVERITY_COLOURS,
-  type Notification,
-  type Notifier,
-} from './notifier.ts';
+import { canaryTitle, displayFields, SEVERITY_COLOURS, escapeHtml } from './notifier.ts';
+import type { Notification, Notifier } from './notifier.ts';
 
 // Google Chat incoming webhook with a cardsV2 card: the canary as header, the message
 // coloured by severity, one decoratedText widget per field. Chat's card text accepts a
 // small HTML subset, so field values are escaped.
-
-const escape = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function googleChatPayload(notification: Notification) {
   const title = canaryTitle(notification);
@@ -28,11 +20,11 @@ export function googleChatPayload(notification: Notification) {
               widgets: [
                 {
                   textParagraph: {
-                    text: `<font color="#${SEVERITY_COLOURS[notification.severity]}"><b>${escape(notification.message)}</b></font>`,
+                    text: `<font color="#${SEVERITY_COLOURS[notification.severity]}"><b>${escapeHtml(notification.message)}</b></font>`,
                   },
                 },
                 ...displayFields(notification).map((field) => ({
-                  decoratedText: { topLabel: field.title, text: escape(field.value) },
+                  decoratedText: { topLabel: field.title, text: escapeHtml(field.value) },
                 })),
               ],
             },

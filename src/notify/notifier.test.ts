@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { displayFields, headline, severityAllows, SEVERITIES, type Notification } from './notifier.ts';
+import { SAMPLE_NOTIFICATION } from '../../test/support/notification.ts';
+import { displayFields, headline, severityAllows, SEVERITIES } from './notifier.ts';
 
-const sample: Notification = {
-  canary: { name: 'podinfo', namespace: 'test' },
-  phase: 'Progressing',
-  severity: 'warn',
-  message: 'halt: request-success-rate 93.1% < 99%',
-  fields: {
-    target: 'Deployment/podinfo.test',
-    weight: 20,
-    failedChecks: 2,
-    threshold: 5,
-    cluster: 'prod-eu',
-  },
-};
+const sample = SAMPLE_NOTIFICATION;
 
 describe('severityAllows', () => {
   it('info gets all, warn gets warn+error, error gets error', () => {

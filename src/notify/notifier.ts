@@ -78,3 +78,8 @@ const RANK: Record<Severity, number> = { info: 0, warn: 1, error: 2 };
 export function severityAllows(alertSeverity: Severity | undefined, messageSeverity: Severity): boolean {
   return RANK[messageSeverity] >= RANK[alertSeverity ?? 'info'];
 }
+
+/** &, < and > escaped, for chat formats that read a small HTML subset (Slack mrkdwn, Google Chat). */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { SAMPLE_NOTIFICATION } from '../../test/support/notification.ts';
 import { discordPayload, discordUrl } from './discord.ts';
 import { genericPayload } from './generic.ts';
 import { googleChatPayload } from './googlechat.ts';
 import { msteamsPayload } from './msteams.ts';
-import type { Notification } from './notifier.ts';
 import { slackPayload } from './slack.ts';
 
-const sample: Notification = {
-  canary: { name: 'podinfo', namespace: 'test' },
-  phase: 'Progressing',
-  severity: 'warn',
-  message: 'halt: request-success-rate 93.1% < 99%',
-  fields: {
-    target: 'Deployment/podinfo.test',
-    weight: 20,
-    failedChecks: 2,
-    threshold: 5,
-    cluster: 'prod-eu',
-  },
-};
+const sample = SAMPLE_NOTIFICATION;
 
 // Each provider's documented shape, asserted field by field.
 

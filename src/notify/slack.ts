@@ -1,20 +1,11 @@
 import { actionsFor } from '../chatops/buttons.ts';
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
-import {
-  canaryTitle,
-  displayFields,
-  headline,
-  SEVERITY_COLOURS,
-  type Notification,
-  type Notifier,
-} from './notifier.ts';
+import { canaryTitle, displayFields, headline, SEVERITY_COLOURS, escapeHtml } from './notifier.ts';
+import type { Notification, Notifier } from './notifier.ts';
 
 // Slack incoming webhook: the headline as a section block, a coloured attachment (colour
 // by severity) whose blocks hold the fields. Slack wants &, <, > escaped in mrkdwn.
-
-const escape = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Slack allows at most 10 fields in one section block. */
 const MAX_FIELDS = 10;
@@ -27,8 +18,8 @@ export function slackPayload(
   const actions = config.interactive ? actionsFor(notification) : undefined;
   const fields = displayFields(notification)
     .slice(0, MAX_FIELDS)
-    .map((field) => ({ type: 'mrkdwn', text: `*${escape(field.title)}*\n${escape(field.value)}` }));
-  const text = escape(headline(notification));
+    .map((field) => ({ type: 'mrkdwn', text: `*${escapeHtml(field.title)}*\n${escapeHtml(field.value)}` }));
+  const text = escapeHtml(headline(notification));
   return {
     // With top-level blocks, `text` is only the push-notification fallback: the
     // headline is shown once, and the coloured attachment below it carries the fields.
@@ -41,7 +32,7 @@ export function slackPayload(
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `*${escape(canaryTitle(notification))}*: ${escape(notification.message)}`,
+          text: `*${escapeHtml(canaryTitle(notification))}*: ${escapeHtml(notification.message)}`,
         },
       },
       ...(actions ? [actions] : []),

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { testCanary } from '../api/testing.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { apisixRouteObject, canaryRouteName, routesFromApisixRoute } from './apisix.ts';
 import { RouterConfigError } from './router.ts';
 
 // APISIX's module is not served to the build, so no apiserver has its schema: the object is
 // checked here against the shape of the ApisixRoute v2 reference.
 
-const canary = testCanary({
+const canary = canaryWith({
   provider: 'apisix',
   routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'shop' },
   service: { port: 8080 },

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
-import type { DesiredObject, ObjectRef } from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
 import { contourAbConditions, throwFirst, translateContourMatches } from './match.ts';
 import { ownershipAnnotations } from './owned.ts';
 import {

@@ -1,25 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { fieldIssue, isFieldError, parseCanary } from '../api/validate.ts';
+import { fieldIssue, isFieldError } from '../api/validate.ts';
+import { canaryWith as fixture } from '../../test/support/canaries.ts';
 import { parseProvider, routerFor, UnsupportedProviderError } from './factory.ts';
 import { checkRoutes, PRIMARY_ONLY, RoutingNotSupportedError, sameRoutes } from './router.ts';
 import { KUBERNETES_CAPABILITIES } from './kubernetes.ts';
 import { SMI_CAPABILITIES } from './smi.ts';
 
-function canaryWith(provider?: string, match = false) {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: {
-      ...(provider ? { provider } : {}),
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      service: { port: 80 },
-      analysis: match ? { iterations: 2, match: [{ headers: { a: { exact: '1' } } }] } : { stepWeight: 10 },
-    },
+const canaryWith = (provider?: string, match = false) =>
+  fixture({
+    ...(provider ? { provider } : {}),
+    analysis: match ? { iterations: 2, match: [{ headers: { a: { exact: '1' } } }] } : { stepWeight: 10 },
   });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.canary;
-}
 
 const deps = { kube: {} as never, targetPods: () => Promise.reject(new Error('unused')) };
 

@@ -8,7 +8,7 @@ import {
   type ParsedProvider,
   type RouterKind,
 } from '../api/providers.ts';
-import { canaryRef } from '../targets/meta.ts';
+import { canaryRef } from '../kube/meta.ts';
 import { gatewayApiRouter, GATEWAY_API_VERSION } from './gatewayapi.ts';
 import { istioRouter, ISTIO_API_VERSION } from './istio.ts';
 import { kubernetesRouter } from './kubernetes.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Canary, CanaryInput } from '../api/canary.ts';
-import { parseCanary } from '../api/validate.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { CanaryInput } from '../api/canary.ts';
+import { canaryWith as fixture } from '../../test/support/canaries.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 import {
   foreignItems,
   gatewayDuration,
@@ -12,21 +12,8 @@ import {
 } from './gatewayapi.ts';
 import { PRIMARY_ONLY } from './router.ts';
 
-function canaryWith(spec: Partial<CanaryInput['spec']> = {}): Canary {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
-    spec: {
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      service: { port: 80, gatewayRefs: [{ name: 'edge' }] },
-      analysis: { stepWeight: 10 },
-      ...spec,
-    },
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.canary;
-}
+const canaryWith = (spec: Partial<CanaryInput['spec']> = {}) =>
+  fixture({ service: { port: 80, gatewayRefs: [{ name: 'edge' }] }, ...spec }, { metadata: { uid: 'u-1' } });
 
 const backend = (name: string, weight: number) => ({ group: '', kind: 'Service', name, port: 80, weight });
 const split = (primaryWeight: number, canaryWeight: number) => ({

@@ -1,14 +1,8 @@
 import type { Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
-import {
-  applyIfChanged,
-  getObject,
-  isSubset,
-  type DesiredObject,
-  type ObjectRef,
-} from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { applyIfChanged, getObject, isSubset, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import {
   gatewayMatches,

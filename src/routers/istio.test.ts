@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Canary, CanaryInput } from '../api/canary.ts';
-import { parseCanary } from '../api/validate.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { CanaryInput } from '../api/canary.ts';
+import { canaryWith as fixture } from '../../test/support/canaries.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 import {
   destinationRuleObject,
   foreignRoutes,
@@ -12,22 +12,8 @@ import {
 } from './istio.ts';
 import { PRIMARY_ONLY } from './router.ts';
 
-function canaryWith(spec: Partial<CanaryInput['spec']> = {}, status?: JsonObject): Canary {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
-    spec: {
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      service: { port: 80 },
-      analysis: { stepWeight: 10 },
-      ...spec,
-    },
-    ...(status ? { status } : {}),
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.canary;
-}
+const canaryWith = (spec: Partial<CanaryInput['spec']> = {}, status?: JsonObject) =>
+  fixture(spec, { metadata: { uid: 'u-1' }, ...(status ? { status } : {}) });
 
 const split = (primaryWeight: number, canaryWeight: number) => ({
   primaryWeight,

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
-import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { istioMatchIssues, MatchNotSupportedError, mergeMatches } from './match.ts';
 import { ownershipAnnotations, releaseObject } from './owned.ts';

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryNamespace, canaryRef } from '../targets/meta.ts';
-import { applyObject, getObject, type DesiredObject } from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
+import { applyObject, getObject, type DesiredObject } from '../kube/objects.ts';
 import { annotationsOf } from './owned.ts';
 import {
   RouterConfigError,

@@ -1,5 +1,5 @@
 import type { Canary } from '../api/canary.ts';
-import { canaryNamespace, canaryRef } from '../targets/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { routesCapabilities } from './capabilities.ts';
 import {
   checkRoutes,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { testCanary } from '../api/testing.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { meshHttpRouteObject, routesFromMeshHttpRoute } from './kuma.ts';
 import { PRIMARY_ONLY } from './router.ts';
 
 // Kuma's module is not served to the build, so no apiserver has its schema: the object is
 // checked here against the shape of Kuma's MeshHTTPRoute reference.
 
-const canary = testCanary({
+const canary = canaryWith({
   provider: 'kuma',
   service: {
     port: 8080,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Canary, HTTPMatchRequest, StringMatch } from '../api/canary.ts';
 import { ROUTER_KINDS, type RouterKind } from '../api/providers.ts';
 import { parseCanary } from '../api/validate.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 import { checkCapabilities } from './capabilities.ts';
 import { gatewayRules } from './gatewayapi.ts';
 import { istioHttpRoutes } from './istio.ts';

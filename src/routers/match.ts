@@ -1,6 +1,6 @@
 import type { HTTPMatchRequest, StringMatch } from '../api/canary.ts';
 import type { ValidationIssue } from '../api/validate.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 
 // Request matches are written in Istio's terms (Flagger's API: spec.service.match and
 // spec.analysis.match). Each router either expresses a match whole or refuses it, naming

@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { Canary, CanaryInput } from '../api/canary.ts';
-import { parseCanary } from '../api/validate.ts';
+import type { CanaryInput } from '../api/canary.ts';
+import { canaryWith as fixture } from '../../test/support/canaries.ts';
 import { canaryIngressObject, matchAnnotations, routesFromIngress } from './nginx.ts';
 import { PRIMARY_ONLY } from './router.ts';
 
-function canaryWith(analysis: CanaryInput['spec']['analysis'] = { stepWeight: 10 }): Canary {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: {
-      provider: 'nginx',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
-      service: { port: 80 },
-      analysis,
-    },
+const canaryWith = (analysis: CanaryInput['spec']['analysis'] = { stepWeight: 10 }) =>
+  fixture({
+    provider: 'nginx',
+    ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
+    analysis,
   });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.canary;
-}
 
 const N = 'nginx.ingress.kubernetes.io';
 const source = {

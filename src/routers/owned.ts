@@ -1,13 +1,7 @@
 import type { Kube } from '../kube/client.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { CANARY_ANNOTATION, CREATED_ANNOTATION } from '../targets/meta.ts';
-import {
-  applyObject,
-  deleteObject,
-  getObject,
-  type DesiredObject,
-  type ObjectRef,
-} from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { CANARY_ANNOTATION, CREATED_ANNOTATION } from '../kube/meta.ts';
+import { applyObject, deleteObject, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 
 // Routing objects Sluice creates carry `sluice.dev/created`; one that existed before
 // (a VirtualService or HTTPRoute the team wrote, now taken over) instead keeps its

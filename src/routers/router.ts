@@ -1,4 +1,5 @@
 import type { Canary } from '../api/canary.ts';
+import type { Routes } from '../api/routes.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { EventSink, TargetPods } from '../targets/target.ts';
@@ -10,15 +11,8 @@ import type { EventSink, TargetPods } from '../targets/target.ts';
 // getRoutes reads what the apiserver really holds, so a hand edit shows up as drift and
 // the next setRoutes corrects it.
 
-/** Where traffic goes: the shape of the state machine's Routes. */
-export interface Routes {
-  primaryWeight: number;
-  canaryWeight: number;
-  /** Primary traffic is mirrored to the canary (responses come from the primary). */
-  mirror: boolean;
-  /** A/B: requests matching spec.analysis.match get the weights above; all others go to the primary. */
-  match: boolean;
-}
+// Routes, PRIMARY_ONLY and sameRoutes are the machine's too: defined once in api/routes.ts.
+export { PRIMARY_ONLY, sameRoutes, type Routes } from '../api/routes.ts';
 
 export interface SetRoutesOptions extends Routes {
   /** Percent of requests mirrored; defaults to spec.analysis.mirrorWeight, else all. */
@@ -103,8 +97,6 @@ export class RoutesNotFoundError extends Error {
   }
 }
 
-export const PRIMARY_ONLY: Routes = { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false };
-
 /** Checks the routes against the provider's capabilities and the Canary; throws what a person can act on. */
 export function checkRoutes(
   canary: Canary,
@@ -150,11 +142,4 @@ export function checkRoutes(
   if (routes.mirrorWeight !== undefined && (routes.mirrorWeight < 0 || routes.mirrorWeight > 100)) {
     throw new RouterConfigError(ref, 'mirrorWeight', `must be from 0 to 100 (got ${routes.mirrorWeight})`);
   }
-}
-
-/** Whether two routes send traffic the same way (no canary traffic and no mirror is the same however it is matched). */
-export function sameRoutes(a: Routes, b: Routes): boolean {
-  if (a.primaryWeight !== b.primaryWeight || a.canaryWeight !== b.canaryWeight || a.mirror !== b.mirror)
-    return false;
-  return a.match === b.match || (a.canaryWeight === 0 && !a.mirror);
 }

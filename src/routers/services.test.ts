@@ -1,31 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { parseCanary } from '../api/validate.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { apexSelectorWarning, serviceObject } from './services.ts';
 
-const parsed = parseCanary({
-  apiVersion: 'sluice.dev/v1alpha1',
-  kind: 'Canary',
-  metadata: { name: 'web', namespace: 'shop' },
-  spec: {
-    targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-    service: {
-      name: 'frontend',
-      port: 80,
-      targetPort: 'http',
-      appProtocol: 'http',
-      portDiscovery: true,
-      primary: {
-        labels: { track: 'stable' },
-        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
-      },
-      canary: { labels: { track: 'canary' }, annotations: { tier: 'canary' } },
-      apex: { labels: { track: 'apex' } },
+const canary = canaryWith({
+  service: {
+    name: 'frontend',
+    port: 80,
+    targetPort: 'http',
+    appProtocol: 'http',
+    portDiscovery: true,
+    primary: {
+      labels: { track: 'stable' },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', note: 'x' },
     },
-    analysis: { stepWeight: 10 },
+    canary: { labels: { track: 'canary' }, annotations: { tier: 'canary' } },
+    apex: { labels: { track: 'apex' } },
   },
 });
-if (!parsed.ok) throw new Error('fixture');
-const canary = parsed.canary;
 const pods = {
   selector: { label: 'app.kubernetes.io/name', value: 'web' },
   ports: { metrics: 9090, admin: 8081 },

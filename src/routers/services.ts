@@ -1,6 +1,6 @@
 import { serviceNames, type Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
-import type { JsonObject } from '../targets/kinds.ts';
+import type { JsonObject } from '../kube/kinds.ts';
 import {
   canarySubject,
   CANARY_ANNOTATION,
@@ -8,17 +8,11 @@ import {
   canaryNamespace,
   copiedMetadata,
   primaryValue,
-} from '../targets/meta.ts';
-import {
-  applyIfChanged,
-  applyObject,
-  deleteObject,
-  getObject,
-  type DesiredObject,
-} from '../targets/objects.ts';
+} from '../kube/meta.ts';
+import { applyIfChanged, applyObject, deleteObject, getObject, type DesiredObject } from '../kube/objects.ts';
 import type { EventSink, TargetPods } from '../targets/target.ts';
-import type { ManagedFieldsEntry } from '../targets/kinds.ts';
-import { fieldOwners } from '../targets/replicas.ts';
+import type { ManagedFieldsEntry } from '../kube/kinds.ts';
+import { fieldOwners } from '../kube/field-owners.ts';
 
 // The three Services every provider routes through: `<svc>` (the apex, what clients
 // call; it selects the primary's pods), `<svc>-primary` and `<svc>-canary`. Sluice applies

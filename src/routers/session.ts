@@ -1,5 +1,5 @@
 import type { Canary } from '../api/canary.ts';
-import { shortHash } from '../targets/revision.ts';
+import { shortHash } from '../kube/hash.ts';
 
 // Session affinity (spec.analysis.sessionAffinity): a response from the canary sets a
 // cookie, and requests carrying it keep going to the canary. The cookie's value is

@@ -1,14 +1,8 @@
 import type { Canary } from '../api/canary.ts';
 import type { RouterKind } from '../api/providers.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryRef } from '../targets/meta.ts';
-import {
-  applyIfChanged,
-  describe,
-  getObject,
-  type DesiredObject,
-  type ObjectRef,
-} from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryRef } from '../kube/meta.ts';
+import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { releaseObject } from './owned.ts';
 import {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseCanary } from '../api/validate.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
 import { routesFromTrafficSplit, splitWeight, trafficSplitObject } from './smi.ts';
 
-const parsed = parseCanary({
-  apiVersion: 'sluice.dev/v1alpha1',
-  kind: 'Canary',
-  metadata: { name: 'web', namespace: 'shop' },
-  spec: {
-    targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-    service: { port: 80 },
-    analysis: { stepWeight: 10 },
-  },
-});
-if (!parsed.ok) throw new Error('fixture');
-const canary = parsed.canary;
+// Weighted routing, as stepWeight asks for it.
+const canary = canaryWith({ analysis: { stepWeight: 10 } });
 
 describe('trafficSplitObject', () => {
   it('splits the apex service between the canary and primary Services, in the chosen API version', () => {

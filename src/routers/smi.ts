@@ -1,9 +1,9 @@
 import type { Canary } from '../api/canary.ts';
 import type { SmiVersion } from '../api/providers.ts';
 import { routesCapabilities } from './capabilities.ts';
-import type { JsonObject } from '../targets/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../targets/meta.ts';
-import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../targets/objects.ts';
+import type { JsonObject } from '../kube/kinds.ts';
+import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,

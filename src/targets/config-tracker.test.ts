@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configKey, referencedConfigs, trackingDisabled, withPrimaryConfigs } from './config-tracker.ts';
-import type { PodSpec } from './kinds.ts';
+import type { PodSpec } from '../kube/kinds.ts';
 
 const spec: PodSpec = {
   initContainers: [{ name: 'init', envFrom: [{ secretRef: { name: 'init-secret' } }] }],

@@ -1,13 +1,13 @@
 import type { Kube } from '../kube/client.ts';
 import type { Canary } from '../api/canary.ts';
-import { ConfigMap, Metadata, parseWire, Secret, type OwnerReference, type PodSpec } from './kinds.ts';
+import { ConfigMap, Metadata, parseWire, Secret, type OwnerReference, type PodSpec } from '../kube/kinds.ts';
 import {
   CANARY_ANNOTATION,
   CHECKSUM_ANNOTATION,
   CONFIG_TRACKING_ANNOTATION,
   copiedMetadata,
-} from './meta.ts';
-import { applyObject, describe, getObject, type DesiredObject } from './objects.ts';
+} from '../kube/meta.ts';
+import { applyObject, describe, getObject, type DesiredObject } from '../kube/objects.ts';
 import { configChecksum } from './revision.ts';
 
 // ConfigMaps and Secrets the target's pods read are part of its revision. On promotion

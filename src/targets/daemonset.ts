@@ -1,6 +1,6 @@
-import { DaemonSet } from './kinds.ts';
-import { SCALE_TO_ZERO_NODE_SELECTOR } from './meta.ts';
-import { applyObject } from './objects.ts';
+import { DaemonSet } from '../kube/kinds.ts';
+import { SCALE_TO_ZERO_NODE_SELECTOR } from '../kube/meta.ts';
+import { applyObject } from '../kube/objects.ts';
 import { primaryDaemonSet } from './primary.ts';
 import { currentDaemonSetPods, daemonSetReadiness } from './readiness.ts';
 import type { ScaleResult, Target, TargetDeps } from './target.ts';

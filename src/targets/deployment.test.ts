@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentKind } from './deployment.ts';
-import type { Deployment, Pod } from './kinds.ts';
+import type { Deployment, Pod } from '../kube/kinds.ts';
 import { deploymentReadiness } from './readiness.ts';
 
 const options = { threshold: 100, progressDeadlineSeconds: 600, now: Date.parse('2026-06-01T12:00:00Z') };

@@ -1,11 +1,12 @@
 import { readTargetHpa } from './hpa.ts';
-import { Deployment } from './kinds.ts';
+import { Deployment } from '../kube/kinds.ts';
 import { labelSelectorString, primaryDeployment } from './primary.ts';
 import { currentDeploymentPods, deploymentReadiness, type ReplicaSetInfo } from './readiness.ts';
-import { decideReplicas, GITOPS_MANAGERS } from './replicas.ts';
-import { applyObject } from './objects.ts';
+import { GITOPS_MANAGERS } from '../kube/field-owners.ts';
+import { decideReplicas } from './replicas.ts';
+import { applyObject } from '../kube/objects.ts';
 import type { ScaleResult, Target, TargetDeps } from './target.ts';
-import { canarySubject } from './meta.ts';
+import { canarySubject } from '../kube/meta.ts';
 import { workloadTarget, type WorkloadContext, type WorkloadKind } from './workload.ts';
 
 // A Deployment target: the primary is a Deployment `<name>-primary`; the idle canary is

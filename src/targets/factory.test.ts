@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testCanary } from '../api/testing.ts';
+import { canaryWith as testCanary } from '../../test/support/canaries.ts';
 import { fieldIssue, isFieldError } from '../api/validate.ts';
 import { targetFor, UnsupportedTargetError } from './factory.ts';
 

@@ -1,7 +1,7 @@
 import { TARGET_KINDS, type Canary, type TargetKind } from '../api/canary.ts';
 import { daemonSetTarget } from './daemonset.ts';
 import { deploymentTarget } from './deployment.ts';
-import { canaryRef } from './meta.ts';
+import { canaryRef } from '../kube/meta.ts';
 import type { Target, TargetDeps } from './target.ts';
 
 /** One target implementation per kind the API lists (src/api/canary.ts); the compiler checks the map is complete. */

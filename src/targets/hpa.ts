@@ -1,8 +1,8 @@
 import type { Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
-import { HorizontalPodAutoscaler, parseWire, type OwnerReference } from './kinds.ts';
-import { CANARY_ANNOTATION, canaryRef, copiedMetadata, primaryName } from './meta.ts';
-import { applyIfChanged, getObject, type DesiredObject } from './objects.ts';
+import { HorizontalPodAutoscaler, parseWire, type OwnerReference } from '../kube/kinds.ts';
+import { CANARY_ANNOTATION, canaryRef, copiedMetadata, primaryName } from '../kube/meta.ts';
+import { applyIfChanged, getObject, type DesiredObject } from '../kube/objects.ts';
 
 // With spec.autoscalerRef the primary gets its own HPA, a copy of the target's that
 // scales `<name>-primary`. The target's HPA is left as it is: Kubernetes' HPA does not

@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseCanary } from '../api/validate.ts';
-import type { Deployment } from './kinds.ts';
-import { copiedMetadata, selectorLabel } from './meta.ts';
-import { isSubset, stamped, unchanged } from './objects.ts';
+import { canaryWith } from '../../test/support/canaries.ts';
+import type { Deployment } from '../kube/kinds.ts';
+import { copiedMetadata, selectorLabel } from '../kube/meta.ts';
+import { isSubset, stamped, unchanged } from '../kube/objects.ts';
 import { primaryDeployment, primaryPodSpec } from './primary.ts';
 
-const parsed = parseCanary({
-  apiVersion: 'sluice.dev/v1alpha1',
-  kind: 'Canary',
-  metadata: { name: 'web', namespace: 'shop' },
-  spec: {
-    targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-    service: { port: 80 },
-    analysis: { stepWeight: 10 },
-  },
-});
-if (!parsed.ok) throw new Error('fixture');
-const canary = parsed.canary;
+const canary = canaryWith();
 
 const target: Deployment = {
   apiVersion: 'apps/v1',

@@ -1,6 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import { withPrimaryConfigs } from './config-tracker.ts';
-import type { DaemonSet, Deployment, JsonObject, LabelSelector, PodSpec, PodTemplate } from './kinds.ts';
+import type {
+  DaemonSet,
+  Deployment,
+  JsonObject,
+  LabelSelector,
+  PodSpec,
+  PodTemplate,
+} from '../kube/kinds.ts';
 import {
   CANARY_ANNOTATION,
   REVISION_ANNOTATION,
@@ -10,8 +17,8 @@ import {
   primaryName,
   primaryValue,
   type SelectorLabel,
-} from './meta.ts';
-import type { DesiredObject } from './objects.ts';
+} from '../kube/meta.ts';
+import type { DesiredObject } from '../kube/objects.ts';
 
 // The primary workload as a pure function of the target: same pod spec, the selector
 // label suffixed with -primary so primary and canary pods never mix, tracked configs
@@ -118,14 +125,16 @@ export function primaryDeployment(target: Deployment, input: PrimaryInput, repli
         'strategy',
       ]),
       replicas,
-      selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
-      template: primaryPodTemplate(
-        target.spec.template,
-        input.selector,
-        input.trackedConfigs,
-        input.revision,
-      ),
+      ...primaryPods(target, input),
     },
+  };
+}
+
+/** The selector and pod template of a primary: the target's pods, labelled as the primary's. */
+function primaryPods(target: Deployment | DaemonSet, input: PrimaryInput) {
+  return {
+    selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
+    template: primaryPodTemplate(target.spec.template, input.selector, input.trackedConfigs, input.revision),
   };
 }
 
@@ -136,13 +145,7 @@ export function primaryDaemonSet(target: DaemonSet, input: PrimaryInput): Desire
     metadata: primaryMetadata(target, input.canary, input.selector),
     spec: {
       ...pick(target.spec, ['minReadySeconds', 'revisionHistoryLimit', 'updateStrategy']),
-      selector: { matchLabels: { [input.selector.label]: primaryValue(input.selector) } },
-      template: primaryPodTemplate(
-        target.spec.template,
-        input.selector,
-        input.trackedConfigs,
-        input.revision,
-      ),
+      ...primaryPods(target, input),
     },
   };
 }

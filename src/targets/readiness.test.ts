@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DaemonSet, Deployment, Pod } from './kinds.ts';
+import type { DaemonSet, Deployment, Pod } from '../kube/kinds.ts';
 import {
   currentDaemonSetPods,
   currentDeploymentPods,

@@ -1,4 +1,4 @@
-import type { ContainerStatus, DaemonSet, Deployment, Pod, WorkloadCondition } from './kinds.ts';
+import type { ContainerStatus, DaemonSet, Deployment, Pod, WorkloadCondition } from '../kube/kinds.ts';
 
 // Readiness of a workload from its status and its pods, as pure functions. Three answers,
 // the ones the state machine takes: ready, notReady (keep waiting, the canary's progress

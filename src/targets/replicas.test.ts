@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ManagedFieldsEntry } from './kinds.ts';
-import { decideReplicas, fieldOwners } from './replicas.ts';
+import type { ManagedFieldsEntry } from '../kube/kinds.ts';
+import { fieldOwners } from '../kube/field-owners.ts';
+import { decideReplicas } from './replicas.ts';
 
 const owns = (manager: string, operation: string, subresource?: string): ManagedFieldsEntry => ({
   manager,

@@ -1,5 +1,5 @@
-import { FIELD_MANAGER } from '../kube/client.ts';
-import type { ManagedFieldsEntry } from './kinds.ts';
+import { fieldOwners, GITOPS_MANAGERS, type FieldOwner } from '../kube/field-owners.ts';
+import type { ManagedFieldsEntry } from '../kube/kinds.ts';
 
 // Who owns the target's spec.replicas decides whether Sluice may scale it (see
 // docs/decisions/0006-gitops-replicas.md). Server-side apply records an owner per field:
@@ -8,53 +8,6 @@ import type { ManagedFieldsEntry } from './kinds.ts';
 // to zero would start a tug of war. Sluice then leaves replicas alone and says why, once
 // per attempt, without writing. When the manifest leaves replicas out, nobody declarative
 // owns it and Sluice scales freely; the reconciler never notices.
-
-/** Field managers of GitOps reconcilers that re-assert what they applied even without server-side apply. */
-export const GITOPS_MANAGERS: readonly string[] = [
-  'kustomize-controller',
-  'helm-controller',
-  'argocd-controller',
-  'argocd-application-controller',
-  'fleet-agent',
-  'kapp',
-];
-
-export interface FieldOwner {
-  manager: string;
-  operation: string;
-  /** A declarative owner sets the field again on its next sync. */
-  declarative: boolean;
-}
-
-function ownsPath(fields: unknown, path: readonly string[]): boolean {
-  let node = fields;
-  for (const segment of path) {
-    if (node === null || typeof node !== 'object') return false;
-    node = (node as Record<string, unknown>)[segment];
-  }
-  return node !== undefined;
-}
-
-/** The managers that own a field (path in fieldsV1 form, e.g. ['f:spec', 'f:replicas']), other than Sluice. */
-export function fieldOwners(
-  managedFields: readonly ManagedFieldsEntry[] | undefined,
-  path: readonly string[],
-  gitopsManagers: readonly string[] = GITOPS_MANAGERS,
-): FieldOwner[] {
-  const owners: FieldOwner[] = [];
-  for (const entry of managedFields ?? []) {
-    const manager = entry.manager ?? '';
-    // Writes through the scale subresource (the HPA) own replicas too, imperatively.
-    if (manager === FIELD_MANAGER || !ownsPath(entry.fieldsV1, path)) continue;
-    const operation = entry.operation ?? 'Update';
-    owners.push({
-      manager,
-      operation,
-      declarative: !entry.subresource && (operation === 'Apply' || gitopsManagers.includes(manager)),
-    });
-  }
-  return owners;
-}
 
 export type ReplicasDecision =
   /** The target already has the replicas Sluice wants. */

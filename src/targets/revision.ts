@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { PodTemplate } from './kinds.ts';
-import { SCALE_TO_ZERO_NODE_SELECTOR } from './meta.ts';
+import type { PodTemplate } from '../kube/kinds.ts';
+import { shortHash, stableStringify } from '../kube/hash.ts';
+import { SCALE_TO_ZERO_NODE_SELECTOR } from '../kube/meta.ts';
 
 // A revision names what would run: the pod template plus the content of every ConfigMap
 // and Secret it reads. Equal revisions mean an equal release, so a target reverted in Git
@@ -14,24 +14,6 @@ export interface Revision {
   podTemplateHash: string;
   /** Checksum of each tracked config, keyed `configmap/<name>` or `secret/<name>` (Flagger's keys). */
   configs: Record<string, string>;
-}
-
-/** JSON with object keys sorted, so equal values always serialise alike. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => stableStringify(item ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, item]) => `${JSON.stringify(key)}:${stableStringify(item)}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-/** 16 hex digits of SHA-256: short enough for status and labels, long enough never to collide by chance. */
-export function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Drops null, empty objects and empty lists: the apiserver treats them as absent, so must the hash. */

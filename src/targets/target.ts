@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { PodChecks } from './pod-checks.ts';
 import type { ReadinessReport } from './readiness.ts';
 import type { Revision } from './revision.ts';
-import type { SelectorLabel } from './meta.ts';
+import type { SelectorLabel } from '../kube/meta.ts';
 
 // A target is the workload a Canary releases (Deployment or DaemonSet). The state
 // machine decides when to promote, scale or check readiness; the controller calls these.

@@ -10,7 +10,7 @@ import {
   type DaemonSet,
   type Deployment,
   type OwnerReference,
-} from './kinds.ts';
+} from '../kube/kinds.ts';
 import {
   canaryNamespace,
   canaryRef,
@@ -19,8 +19,8 @@ import {
   primaryValue,
   selectorLabel,
   type SelectorLabel,
-} from './meta.ts';
-import { applyIfChanged, deleteObject, getObject, type DesiredObject } from './objects.ts';
+} from '../kube/meta.ts';
+import { applyIfChanged, deleteObject, getObject, type DesiredObject } from '../kube/objects.ts';
 import { labelSelectorString, type PrimaryInput } from './primary.ts';
 import type { ReadinessOptions, ReadinessReport } from './readiness.ts';
 import { revisionOf, type Revision } from './revision.ts';

@@ -44,6 +44,21 @@ describe('prometheus provider against the real Prometheus', () => {
     expect(await prometheus.runQuery('\n  sum(\n vector(1)\n) * 100\n')).toBe(100);
   });
 
+  it('evaluates a query at a past instant (replay) and returns labelled series (histogram buckets)', async () => {
+    const at = Date.now() - 3_600_000;
+    expect(await prometheus.runQuery('time()', { at })).toBeCloseTo(at / 1000, 3);
+    const buckets = await prometheus.runSeriesQuery!(
+      'label_replace(vector(4), "le", "0.5", "", "") or label_replace(vector(9), "le", "+Inf", "", "")',
+    );
+    expect(buckets.map((b) => [b.labels.le, b.value]).sort()).toEqual([
+      ['+Inf', 9],
+      ['0.5', 4],
+    ]);
+    await expect(prometheus.runSeriesQuery!('absent_series_for_sure_total')).rejects.toMatchObject({
+      kind: 'noData',
+    });
+  });
+
   it('sends a query too long for a URL as a POST', async () => {
     const long = `vector(1)${' + vector(0)'.repeat(600)}`;
     expect(long.length).toBeGreaterThan(4000);

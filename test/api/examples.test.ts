@@ -32,6 +32,8 @@ const NOT_SLUICE: Record<string, string> = {
   'docs/gitops.md: spec:': 'an Argo CD Application setting (ignoreDifferences), not a Sluice object',
   'docs/install.md: # kustomization.yaml in your GitOps repository': 'built by test/deploy/manifests.test.ts',
   'docs/install.md: patches:': 'built by test/deploy/manifests.test.ts',
+  "docs/install.md: # the load tester's Deployment: a Secret mounted as a file":
+    'the load tester with --token-file: test/security/loopback.test.ts',
 };
 
 const base = (spec: Json): Sluice => ({

@@ -150,13 +150,24 @@ describe.each(CRD_DEFINITIONS.map((d) => [d.kind, d] as const))('%s', (kind, def
 
 it('awaits phase two of issue 13 for exactly these fields', () => {
   const awaited = Object.entries(CANARY_FIELDS).flatMap(([field, entry]) =>
-    'awaiting' in entry ? [field] : [],
+    'awaiting' in entry && !entry.awaiting.startsWith('issue 15') ? [field] : [],
   );
   expect(awaited).toEqual([
     'spec.analysis.webhooks[].muteAlert',
     'status.sessionAffinityCookie',
     'status.previousSessionAffinityCookie',
     'status.lastCommand.result',
+  ]);
+});
+
+it("awaits the judge's wiring into the controller (issue 15) for exactly these fields", () => {
+  const awaited = Object.entries(CANARY_FIELDS).flatMap(([field, entry]) =>
+    'awaiting' in entry && entry.awaiting.startsWith('issue 15') ? [field] : [],
+  );
+  expect(awaited).toEqual([
+    'spec.analysis.metrics[].failFast',
+    'spec.analysis.judge',
+    'spec.analysis.checkEvery',
   ]);
 });
 

@@ -133,6 +133,74 @@ const INVALID_CANARIES: InvalidCase[] = [
     message: 'thresholdRange.min must be <= thresholdRange.max',
   },
   {
+    name: 'failFast on a dry-run metric',
+    change: (s) => Object.assign(s.analysis.metrics[0]!, { failFast: true, dryRun: true }),
+    field: 'spec.analysis.metrics[0].failFast',
+    message: 'failFast cannot be combined with dryRun',
+  },
+  {
+    name: 'checkEvery longer than the interval',
+    change: (s) => Object.assign(s.analysis, { judge: {}, checkEvery: '1m' }),
+    field: 'spec.analysis.checkEvery',
+    message: 'spec.analysis.checkEvery must not be longer than spec.analysis.interval',
+  },
+  {
+    name: 'checkEvery with nothing to pace',
+    change: (s) => Object.assign(s.analysis, { checkEvery: '5s' }),
+    field: 'spec.analysis.checkEvery',
+    message: 'spec.analysis.checkEvery only paces the judge and failFast metrics',
+  },
+  {
+    name: 'judge confidence above 0.9999',
+    change: (s) => Object.assign(s.analysis, { judge: { confidence: 1 } }),
+    field: 'spec.analysis.judge.confidence',
+    // The apiserver prints a fractional maximum rounded down ("less than or equal to 0").
+    message: 'should be less than or equal to',
+  },
+  {
+    name: 'judged metric with a malformed tolerance',
+    change: (s) =>
+      Object.assign(s.analysis, { judge: { metrics: [{ name: 'errors', maxIncrease: '+10 %' }] } }),
+    field: 'spec.analysis.judge.metrics[0].maxIncrease',
+    message: 'should match',
+  },
+  {
+    name: 'custom judged metric without rate or distribution',
+    change: (s) => Object.assign(s.analysis, { judge: { metrics: [{ name: 'queue-errors' }] } }),
+    field: 'spec.analysis.judge.metrics[0].rate',
+    message: 'rate or distribution is required unless the name is a built-in judged metric',
+  },
+  {
+    name: 'judged metric with both rate and distribution',
+    change: (s) =>
+      Object.assign(s.analysis, {
+        judge: {
+          metrics: [
+            {
+              name: 'queue',
+              rate: { events: { templateRef: { name: 'bad' } }, total: { templateRef: { name: 'all' } } },
+              distribution: { templateRef: { name: 'buckets' } },
+            },
+          ],
+        },
+      }),
+    field: 'spec.analysis.judge.metrics[0].distribution',
+    message: 'set at most one of rate or distribution',
+  },
+  {
+    name: 'built-in judged metric configured but switched off',
+    change: (s) =>
+      Object.assign(s.analysis, { judge: { builtins: ['errors'], metrics: [{ name: 'latency' }] } }),
+    field: 'spec.analysis.judge.metrics',
+    message: 'must be listed in spec.analysis.judge.builtins',
+  },
+  {
+    name: 'judge with nothing to judge',
+    change: (s) => Object.assign(s.analysis, { judge: { builtins: [] } }),
+    field: 'spec.analysis.judge.builtins',
+    message: 'spec.analysis.judge has nothing to judge',
+  },
+  {
     name: 'unknown webhook type',
     change: (s) => Object.assign(s.analysis.webhooks[0]!, { type: 'pre-deploy' }),
     field: 'spec.analysis.webhooks[0].type',
@@ -238,6 +306,37 @@ describe('invalid Canaries', () => {
     expect(parseCanary(object).ok).toBe(true);
     const stored = await apply(ns.kube, object);
     expect(stored.metadata?.name).toBe('baseline');
+  });
+
+  it('accepts a judge with built-ins, overrides and custom metrics, and fills in its defaults', async () => {
+    const spec = validSpec();
+    Object.assign(spec.analysis as Spec, {
+      checkEvery: '5s',
+      judge: {
+        metrics: [
+          { name: 'errors', maxIncrease: '0.5' },
+          {
+            name: 'queue-errors',
+            rate: { events: { templateRef: { name: 'bad' } }, total: { templateRef: { name: 'all' } } },
+            direction: 'either',
+            critical: false,
+          },
+          {
+            name: 'render-time',
+            distribution: { templateRef: { name: 'render-buckets' } },
+            maxIncrease: '10%',
+          },
+        ],
+      },
+    });
+    const object = canary('judged', spec);
+    expect(parseCanary(object).ok).toBe(true);
+    const stored = (await apply(ns.kube, object)) as { spec?: { analysis?: { judge?: Spec } } };
+    expect(stored.spec?.analysis?.judge).toMatchObject({
+      confidence: 0.99,
+      builtins: ['errors', 'latency'],
+      metrics: [{ name: 'errors', direction: 'increase', critical: true }, { critical: false }, {}],
+    });
   });
 
   it(`covers at least 12 distinct rules (${INVALID_CANARIES.length})`, () => {

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CONTROLLER_NODE_FLAGS } from '../../bench/controllers.ts';
@@ -122,6 +122,33 @@ describe('Dockerfile', () => {
     for (const copy of copies.filter((c) => c.includes('node_modules') || c.includes('dist')))
       expect(copy).toMatch(/^--from=build /);
     for (const run of all(runtime(), 'RUN')) expect(run).not.toMatch(/npm (ci|install|i )|yarn|pnpm/);
+  });
+
+  it('leaves the local stack out: dist/dev is removed, and the CLI loads src/dev only for dev and demo', async () => {
+    const runs = all(build(), 'RUN').join(' && ');
+    expect(runs).toMatch(/npm run build && rm -rf dist\/dev /);
+    // Every module `sluice controller` loads at start-up: the static imports from the CLI's entry.
+    const loaded = new Set<string>();
+    const pending = [join(REPO, 'src/cli/main.ts')];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      const text = await readFile(file, 'utf8');
+      for (const [, specifier = ''] of text.matchAll(
+        /^(?:import|export)\s+(?!type\s)[^;]*?from\s+'(\.[^']+)'/gms,
+      ))
+        pending.push(join(dirname(file), specifier));
+    }
+    const dev = [...loaded].map((f) => relative(REPO, f)).filter((f) => f.startsWith('src/dev/'));
+    expect(dev).toEqual([]);
+    expect([...loaded].map((f) => relative(REPO, f))).toContain('src/controller/reconciler.ts');
+    // The CLI reaches src/dev through loadDevStack alone, which explains what is missing.
+    for (const file of ['src/cli/dev.ts', 'src/cli/demo.ts']) {
+      const text = await readFile(join(REPO, file), 'utf8');
+      const dynamic = [...text.matchAll(/import\('\.\.\/dev\//g)].length;
+      expect(dynamic, file).toBeGreaterThan(0);
+      expect([...text.matchAll(/loadDevStack\(\(\) => import\('\.\.\/dev\//g)].length, file).toBe(dynamic);
+    }
   });
 
   it('runs as the unprivileged uid the manifests expect, with the CLI as entry point', async () => {

@@ -12,7 +12,7 @@ import { buildProgram } from '../../src/cli/main.ts';
 import { goModuleDir, run } from '../../src/dev/binaries.ts';
 import { installCrds } from '../../src/dev/cluster.ts';
 import { consoleProgress } from '../../src/dev/progress.ts';
-import { ensureTool } from '../../src/dev/tools.ts';
+import { ensureTool } from '../support/tools.ts';
 import { apiErrorMessage, apply, loadKubeConfig, statusCode } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';

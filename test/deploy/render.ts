@@ -3,10 +3,10 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { run } from '../../src/dev/binaries.ts';
 import { consoleProgress } from '../../src/dev/progress.ts';
-import { ensureTool } from '../../src/dev/tools.ts';
+import { ensureTool } from '../support/tools.ts';
 
 // Renders deploy/ the way users install it: `kustomize build` and `helm template`, with
-// kustomize v5 and Helm 3 built from their pinned Go modules (src/dev/tools.ts) on first use.
+// kustomize v5 and Helm 3 built from their pinned Go modules (test/support/tools.ts) on first use.
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const DEPLOY = `${REPO}deploy`;

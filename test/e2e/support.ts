@@ -3,7 +3,7 @@
 // real process as in `sluice demo`), the demo app's manifests, and a recorder that follows
 // a canary's status and the real traffic the load generator saw at each moment.
 
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { z } from 'zod';
 import type { ClusterEnv } from '../../src/dev/cluster.ts';
 import {
@@ -14,10 +14,10 @@ import {
 } from '../../src/dev/loadgen.ts';
 import { startAppStack, type AppStack, type AppStackOptions } from '../../src/dev/stack.ts';
 import { loadKubeConfig, type Kube } from '../../src/kube/client.ts';
-import { CanaryStatus } from '../../src/api/status.ts';
+import { CanaryStatus, type AnalysisResult } from '../../src/api/status.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually } from '../support/kube.ts';
+import { eventually, useNamespace, type TestNamespace } from '../support/kube.ts';
 import { applyAsUser, canaryEvents, waitForPhase } from '../support/sluice.ts';
 
 export const APP = 'podinfo';
@@ -456,4 +456,221 @@ export function waitForPrimaryVersion(stack: AppStack, version: string) {
 /** A readable summary for assertion messages and failure logs. */
 export function describeCounts(counts: LoadCounts): string {
   return JSON.stringify({ total: counts.total, byStatus: counts.byStatus, byWorkload: counts.byWorkload });
+}
+
+// ---- One scenario: its stack, the demo app, its Canary, real traffic, a recorder ----
+
+/** The built-in success rate over 20 s, at least 99 %. */
+export const SUCCESS_RATE = { name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } };
+/** The built-in p99 over 20 s, at most 500 ms. */
+export const DURATION = { name: 'request-duration', interval: '20s', thresholdRange: { max: 500 } };
+
+export interface ScenarioOptions {
+  /** The traffic layer's proxies, given the namespace (default: one for the apex Service). */
+  proxies?: (namespace: string) => AppStackOptions['proxies'];
+  loadtester?: boolean;
+  /** The Canary's spec over demoCanary's defaults (the stack is up: its URLs may be used). */
+  canary: (stack: AppStack) => Record<string, unknown>;
+  /** The first release, 1.0.0, with these options. */
+  deployment?: DeploymentOptions;
+  /** Runs before the Deployment is applied (e.g. the ConfigMap it reads). */
+  prepare?: (ns: TestNamespace) => Promise<unknown>;
+  /** Load generators by name, each through a proxy (default: `main`, through the first). */
+  loads?: Record<string, { proxy?: number } & Omit<DemoLoadOptions, 'url'>>;
+  /** What the recorder also notes at each sample (e.g. the apex Service's selector). */
+  probe?: (ns: TestNamespace) => Promise<string>;
+}
+
+/**
+ * One end-to-end scenario of a test file: its namespace and app stack, the demo app with a
+ * Canary, real traffic, a recorder — set up before the file's tests, stopped after them —
+ * and what its tests do and check, said once for all of them.
+ */
+export class Scenario {
+  readonly ns: TestNamespace;
+  /** The load generators by name; the first one is the one the bootstrap waits on. */
+  readonly loads: Record<string, DemoLoad> = {};
+  stack!: AppStack;
+  recorder!: Recorder;
+
+  constructor(ns: TestNamespace) {
+    this.ns = ns;
+  }
+
+  /** The first load generator (`main` unless named otherwise). */
+  get main(): DemoLoad {
+    return Object.values(this.loads)[0]!;
+  }
+
+  /** Applies the demo app's Deployment at `version` (a new revision). */
+  deploy(version: string, options?: DeploymentOptions) {
+    return apply(this.ns.kube, demoDeployment(this.ns.name, version, options));
+  }
+
+  /** Waits for the bootstrap and for real traffic on the primary; the recorder starts afresh. */
+  async bootstrapped(): Promise<Canary> {
+    const initialized = await waitForBootstrap(this.stack, this.main);
+    this.recorder.reset();
+    return initialized;
+  }
+
+  /** Waits for the outcome of the release after `previous` and for the recorder to have seen it. */
+  async outcome(previous: Canary, timeoutMs?: number): Promise<Canary> {
+    const done = await waitForOutcome(this.stack, previous, timeoutMs);
+    await this.recorder.catchUp();
+    return done;
+  }
+
+  waitFor(phase: string | ((canary: Canary) => boolean), options: { timeoutMs?: number } = {}) {
+    return waitForCanary(this.ns.kube, this.ns.name, phase, options);
+  }
+
+  primary(): Promise<PrimaryContainer> {
+    return primaryContainer(this.ns.kube, this.ns.name);
+  }
+
+  targetReplicas(): Promise<number | undefined> {
+    return targetReplicas(this.ns.kube, this.ns.name);
+  }
+
+  events(): Promise<string[]> {
+    return eventMessages(this.ns.kube, this.ns.name);
+  }
+
+  /** The VirtualService sends everything to the primary. */
+  async expectIstioOnPrimary(): Promise<void> {
+    expect(await virtualServiceWeights(this.ns.kube, this.ns.name)).toEqual({
+      [`${APP}-primary`]: 100,
+      [`${APP}-canary`]: 0,
+    });
+  }
+
+  /**
+   * Real traffic of one load generator answered by the primary only: more than `atLeast`
+   * requests within the time allowed, all as `version` when given (once the primary's pods
+   * rolled), none failed when `noErrors`.
+   */
+  async expectAnsweredByPrimary(
+    what: string,
+    options: { load?: string; atLeast: number; version?: string; noErrors?: boolean; timeoutMs?: number },
+  ): Promise<void> {
+    const traffic = options.load ? this.loads[options.load]! : this.main;
+    if (options.version) await waitForPrimaryVersion(this.stack, options.version);
+    const before = traffic.counts();
+    const grown = (now: Record<string, number>, was: Record<string, number>, key: string) =>
+      (now[key] ?? 0) - (was[key] ?? 0);
+    await eventually(
+      what,
+      async () => {
+        const now = traffic.counts();
+        const primary = grown(now.byWorkload, before.byWorkload, `${APP}-primary`);
+        const canary = grown(now.byWorkload, before.byWorkload, APP);
+        const errors = grown(now.byStatus, before.byStatus, '500');
+        const asVersion = options.version ? grown(now.byVersion, before.byVersion, options.version) : primary;
+        return (
+          primary > options.atLeast &&
+          canary === 0 &&
+          asVersion === primary &&
+          (!options.noErrors || errors === 0)
+        );
+      },
+      { timeoutMs: options.timeoutMs ?? 20_000 },
+    );
+  }
+
+  /**
+   * After a promotion to `version`: the primary runs it, the target is scaled to zero, and
+   * once the primary's pods rolled, `load`'s requests are answered by it as `version`;
+   * Slack said so.
+   */
+  async expectPromoted(version: string, load: string): Promise<void> {
+    expect((await this.primary()).image).toBe(`${IMAGE}:${version}`);
+    expect(await this.targetReplicas()).toBe(0);
+    await this.expectAnsweredByPrimary(`${load}' traffic answered by the primary as ${version}`, {
+      load,
+      atLeast: 10,
+      version,
+      timeoutMs: 30_000,
+    });
+    await this.waitForSlack('Slack told "promotion completed"', 'promotion completed');
+  }
+
+  /** The versions the primary's ready processes answer as. */
+  async primaryVersions(): Promise<string[]> {
+    return (await answersOf(this.stack, `${APP}-primary`)).map((a) => a.version);
+  }
+
+  /** The controller's delivery counters of this namespace and strategy. */
+  async expectDeliveryMetrics(
+    strategy: string,
+    expected: { started: number; promotions: number; rollbacks: number },
+  ): Promise<void> {
+    const labels = { namespace: this.ns.name, strategy };
+    const metric = (name: string) => controllerMetric(this.stack, `sluice_canary_${name}_total`, labels);
+    expect({
+      started: await metric('rollouts_started'),
+      promotions: await metric('promotions'),
+      rollbacks: await metric('rollbacks'),
+    }).toEqual(expected);
+  }
+
+  /** Waits until Slack got a line for this canary for each of `lines` (a message, or a pattern of one). */
+  waitForSlack(what: string, ...lines: (string | RegExp)[]) {
+    const prefix = `${APP}.${this.ns.name}: `;
+    const said = (line: string | RegExp, text: string) =>
+      typeof line === 'string'
+        ? text === prefix + line
+        : text.startsWith(prefix) && line.test(text.slice(prefix.length));
+    return eventually(what, async () =>
+      lines.every((line) => slackLines(this.stack).some((text) => said(line, text))),
+    );
+  }
+}
+
+/** Sets up this test file's scenario (see Scenario). */
+export function useScenario(prefix: string, options: ScenarioOptions): Scenario {
+  const scenario = new Scenario(useNamespace(prefix));
+  const { ns, loads } = scenario;
+  beforeAll(async () => {
+    const stack = await startStack(ns.name, {
+      proxies: options.proxies?.(ns.name) ?? [{ service: APP }],
+      ...(options.loadtester ? { loadtester: true } : {}),
+    });
+    scenario.stack = stack;
+    await options.prepare?.(ns);
+    await scenario.deploy('1.0.0', options.deployment);
+    await apply(ns.kube, demoCanary(ns.name, options.canary(stack)));
+    for (const [name, { proxy = 0, ...loadOptions }] of Object.entries(options.loads ?? { main: {} })) {
+      loads[name] = load(stack.runtime.proxies[proxy]!.url, loadOptions);
+    }
+    const probe = options.probe;
+    scenario.recorder = new Recorder(ns.kube, ns.name, loads, probe && (() => probe(ns))).start();
+  });
+  afterAll(async () => {
+    scenario.recorder?.stop();
+    await Promise.all(Object.values(loads).map((l) => l.stop()));
+    await scenario.stack?.stop();
+  });
+  return scenario;
+}
+
+/** The last analysis' checks by metric name. */
+export function analysisOf(canary: Canary): Record<string, AnalysisResult | undefined> {
+  return Object.fromEntries((canary.status?.lastAnalysis ?? []).map((a) => [a.name, a]));
+}
+
+/** The last analysis read a healthy release's real series: every request succeeded, fast enough. */
+export function expectHealthyAnalysis(canary: Canary): Record<string, AnalysisResult | undefined> {
+  const analysis = analysisOf(canary);
+  expect(analysis['request-success-rate']).toMatchObject({ passed: true, value: 100 });
+  expect(analysis['request-duration']?.passed).toBe(true);
+  return analysis;
+}
+
+/** An Istio Canary's spec that moves 50 % to the canary in one step, checked every 10 s. */
+export function istioAt50(analysis: Record<string, unknown>): Record<string, unknown> {
+  return {
+    provider: 'istio',
+    analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50, ...analysis },
+  };
 }

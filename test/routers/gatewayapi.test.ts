@@ -1,20 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
-import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { applyObject } from '../../src/kube/objects.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyDeployment, bootstrap, canaryFor, promote, release, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
   exists,
-  promote,
   read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+  bootstrapped,
+  expectWeightSteps,
+  promoteRelease,
+  revertUntilDone,
+} from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -49,8 +47,7 @@ function weights(rule: Rule | undefined): Record<string, number | undefined> {
 
 describe('gatewayapi router', () => {
   it('bootstraps, shifts weights, mirrors, routes A/B, promotes and finalizes, with the objects the apiserver holds', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'gatewayapi:v1',
       service: {
         port: 9898,
@@ -69,9 +66,6 @@ describe('gatewayapi router', () => {
         mirrorWeight: 20,
       },
     });
-    const sluice = sluiceFor(canary, ns.kube);
-
-    await bootstrap(canary, sluice);
     const { route, rules } = await httpRoute();
     expect(route.spec.parentRefs).toEqual([
       {
@@ -91,22 +85,7 @@ describe('gatewayapi router', () => {
     expect(weights(rules[0])).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
-    for (const [primaryWeight, canaryWeight] of [
-      [90, 10],
-      [50, 50],
-    ] as const) {
-      await sluice.router.setRoutes(canary, { primaryWeight, canaryWeight, mirror: false, match: false });
-      expect(weights((await httpRoute()).rules[0])).toEqual({
-        'podinfo-primary': primaryWeight,
-        'podinfo-canary': canaryWeight,
-      });
-      expect(await sluice.router.getRoutes(canary)).toEqual({
-        primaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
-    }
+    await expectWeightSteps(canary, sluice, async () => weights((await httpRoute()).rules[0]));
 
     await sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true });
     const mirrored = (await httpRoute()).rules[0]!;
@@ -138,18 +117,12 @@ describe('gatewayapi router', () => {
       match: true,
     });
 
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
-    const { promoted } = await promote(canary, sluice);
+    const { promoted } = await promoteRelease(ns, canary, sluice);
     expect(promoted.applied).toBe(true);
-    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
-    await sluice.target.scaleCanary(canary, 'zero');
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
     expect(weights((await httpRoute()).rules[0])).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
 
-    await eventually(
-      'revert done',
-      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
-    );
+    await revertUntilDone(canary, sluice);
     expect(await exists(ns.kube, GATEWAY, 'HTTPRoute', ns.name, APP)).toBe(false);
     expect((await read(ns.kube, 'v1', 'Service', ns.name, APP)).spec.selector).toEqual({ app: APP });
     expect(await exists(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`)).toBe(false);

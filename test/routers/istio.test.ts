@@ -1,19 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, sameRoutes } from '../../src/routers/router.ts';
-import { revertOnDeletion } from '../../src/routers/revert.ts';
-import { applyObject } from '../../src/targets/objects.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { applyObject } from '../../src/kube/objects.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyDeployment, bootstrap, canaryFor, promote, release, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
   exists,
-  promote,
   read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+  bootstrapped,
+  expectWeightSteps,
+  promoteRelease,
+  revertUntilDone,
+} from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.
@@ -42,8 +40,8 @@ function weights(route: Route | undefined): Record<string, number | undefined> {
 
 describe('istio router', () => {
   it('bootstraps, shifts weights, mirrors, routes A/B, promotes and finalizes, with the objects the apiserver holds', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    // Bootstrap: primary, Services, DestinationRules, VirtualService at 100/0.
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'istio',
       service: {
         port: 9898,
@@ -70,10 +68,6 @@ describe('istio router', () => {
         mirrorWeight: 25,
       },
     });
-    const sluice = sluiceFor(canary, ns.kube);
-
-    // Bootstrap: primary, Services, DestinationRules, VirtualService at 100/0.
-    await bootstrap(canary, sluice);
     const { vs, http } = await virtualService();
     expect(vs.spec.hosts).toEqual(['podinfo.example.com', APP]);
     expect(vs.spec.gateways).toEqual(['public-gateway.istio-system.svc.cluster.local']);
@@ -97,22 +91,7 @@ describe('istio router', () => {
     expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`)).spec.replicas).toBe(2);
 
     // Weights 90/10, then 50/50.
-    for (const [primaryWeight, canaryWeight] of [
-      [90, 10],
-      [50, 50],
-    ] as const) {
-      await sluice.router.setRoutes(canary, { primaryWeight, canaryWeight, mirror: false, match: false });
-      expect(weights((await virtualService()).http[0])).toEqual({
-        'podinfo-primary': primaryWeight,
-        'podinfo-canary': canaryWeight,
-      });
-      expect(await sluice.router.getRoutes(canary)).toEqual({
-        primaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
-    }
+    await expectWeightSteps(canary, sluice, async () => weights((await virtualService()).http[0]));
 
     // Setting the same routes again writes nothing.
     const before = (await virtualService()).vs.metadata.resourceVersion;
@@ -154,11 +133,8 @@ describe('istio router', () => {
     });
 
     // Promote a new image, route everything back, scale the canary down.
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
-    const { promoted } = await promote(canary, sluice);
+    const { promoted } = await promoteRelease(ns, canary, sluice);
     expect(promoted.applied).toBe(true);
-    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
-    await sluice.target.scaleCanary(canary, 'zero');
     const primary = await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`);
     const template = primary.spec.template as { spec: { containers: { image: string }[] } };
     expect(template.spec.containers[0]!.image).toBe('ghcr.io/stefanprodan/podinfo:6.1.0');
@@ -166,10 +142,7 @@ describe('istio router', () => {
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
     // Finalize (revertOnDeletion): the target takes the traffic back, Sluice's objects go.
-    const reverted = await eventually('revert done', async () => {
-      const result = await revertOnDeletion(canary, sluice.target, sluice.router);
-      return result.done ? result : undefined;
-    });
+    const reverted = await revertUntilDone(canary, sluice);
     expect(reverted.message).toMatch(/Deployment .*podinfo-primary/);
     expect(await exists(ns.kube, ISTIO, 'VirtualService', ns.name, APP)).toBe(false);
     expect(await exists(ns.kube, ISTIO, 'DestinationRule', ns.name, `${APP}-primary`)).toBe(false);

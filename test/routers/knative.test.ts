@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Canary } from '../../src/api/canary.ts';
 import { routerFor } from '../../src/routers/factory.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import { read } from '../targets/fixtures.ts';
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+import { promote, release } from '../targets/fixtures.ts';
+import { APP, exists, read, bootstrapped, revertUntilDone } from './support.ts';
 
 // The kubernetes provider: blue/green by switching the apex Service's selector, no mesh.
 
@@ -32,8 +22,7 @@ async function apexEndpoints(): Promise<string[]> {
 
 describe('kubernetes router', () => {
   it('switches the apex Service between primary and canary pods; weights in between, mirror and A/B are refused', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'kubernetes',
       service: {
         port: 9898,
@@ -44,9 +33,6 @@ describe('kubernetes router', () => {
       },
       analysis: { interval: '10s', iterations: 3 },
     });
-    const sluice = sluiceFor(canary, ns.kube);
-
-    await bootstrap(canary, sluice);
     expect(await apexSelector()).toEqual({ app: 'podinfo-primary' });
     const apex = await read(ns.kube, 'v1', 'Service', ns.name, APP);
     expect(apex.metadata.labels).toMatchObject({ app: APP, tier: 'web' });
@@ -121,10 +107,7 @@ describe('kubernetes router', () => {
     expect(await apexSelector()).toEqual({ app: 'podinfo-primary' });
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
-    await eventually(
-      'revert done',
-      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
-    );
+    await revertUntilDone(canary, sluice);
     expect(await apexSelector()).toEqual({ app: APP });
     expect(await exists(ns.kube, 'v1', 'Service', ns.name, `${APP}-primary`)).toBe(false);
     expect(await exists(ns.kube, 'v1', 'Service', ns.name, `${APP}-canary`)).toBe(false);

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+import { applyObject } from '../../src/kube/objects.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyDeployment, bootstrap, canaryFor, sluiceFor } from '../targets/fixtures.ts';
+import { APP, exists, read, promoteRelease, revertUntilDone } from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 
@@ -136,10 +126,7 @@ describe('nginx router', () => {
       match: true,
     });
 
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
-    await promote(canary, sluice);
-    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
-    await sluice.target.scaleCanary(canary, 'zero');
+    await promoteRelease(ns, canary, sluice);
     const back = (await canaryIngress()).metadata.annotations ?? {};
     // Server-side apply removed the A/B annotations Sluice stopped setting.
     expect(back[`${NGINX}/canary-by-header`]).toBeUndefined();
@@ -154,10 +141,7 @@ describe('nginx router', () => {
     );
     expect(managers).not.toContain('sluice');
 
-    await eventually(
-      'revert done',
-      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
-    );
+    await revertUntilDone(canary, sluice);
     expect(await exists(ns.kube, 'networking.k8s.io/v1', 'Ingress', ns.name, 'podinfo-canary')).toBe(false);
     expect(await exists(ns.kube, 'networking.k8s.io/v1', 'Ingress', ns.name, 'podinfo')).toBe(true);
     expect((await read(ns.kube, 'v1', 'Service', ns.name, APP)).spec.selector).toEqual({ app: APP });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import { APP, applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
 

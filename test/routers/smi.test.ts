@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyDeployment, bootstrap, canaryFor, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
   exists,
-  promote,
   read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+  bootstrapped,
+  expectWeightSteps,
+  promoteRelease,
+  revertUntilDone,
+} from './support.ts';
 
 // The smi router against the real apiserver with the SMI TrafficSplit CRD (v1alpha1-3).
 
@@ -27,8 +25,7 @@ async function backends(version: string, name = APP): Promise<Record<string, num
 
 describe('smi router', () => {
   it('runs a rollout through a TrafficSplit (smi:v1alpha3); mirror and A/B are refused, naming the provider', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'smi:v1alpha3:osm',
       service: { port: 9898, targetPort: 'http', hosts: ['podinfo.shop.svc.cluster.local'] },
       analysis: {
@@ -39,32 +36,14 @@ describe('smi router', () => {
         iterations: 2,
       },
     });
-    const sluice = sluiceFor(canary, ns.kube);
     expect(sluice.router.provider).toBe('smi:v1alpha3');
-
-    await bootstrap(canary, sluice);
     const split = await read(ns.kube, 'split.smi-spec.io/v1alpha3', 'TrafficSplit', ns.name, APP);
     expect(split.apiVersion).toBe('split.smi-spec.io/v1alpha3');
     expect(split.spec.service).toBe('podinfo.shop.svc.cluster.local');
     expect(await backends('v1alpha3')).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
-    for (const [primaryWeight, canaryWeight] of [
-      [90, 10],
-      [50, 50],
-    ] as const) {
-      await sluice.router.setRoutes(canary, { primaryWeight, canaryWeight, mirror: false, match: false });
-      expect(await backends('v1alpha3')).toEqual({
-        'podinfo-primary': primaryWeight,
-        'podinfo-canary': canaryWeight,
-      });
-      expect(await sluice.router.getRoutes(canary)).toEqual({
-        primaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
-    }
+    await expectWeightSteps(canary, sluice, () => backends('v1alpha3'));
 
     // TrafficSplit has no mirror and no matches: refused before anything is written.
     await expect(sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true })).rejects.toThrow(
@@ -75,16 +54,10 @@ describe('smi router', () => {
     ).rejects.toThrow(/provider smi:v1alpha3 cannot route by request match/);
     expect(await backends('v1alpha3')).toEqual({ 'podinfo-primary': 50, 'podinfo-canary': 50 });
 
-    await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
-    await promote(canary, sluice);
-    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
-    await sluice.target.scaleCanary(canary, 'zero');
+    await promoteRelease(ns, canary, sluice);
     expect(await backends('v1alpha3')).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
 
-    await eventually(
-      'revert done',
-      async () => (await revertOnDeletion(canary, sluice.target, sluice.router)).done,
-    );
+    await revertUntilDone(canary, sluice);
     expect(await exists(ns.kube, 'split.smi-spec.io/v1alpha3', 'TrafficSplit', ns.name, APP)).toBe(false);
     expect((await read(ns.kube, 'v1', 'Service', ns.name, APP)).spec.selector).toEqual({ app: APP });
   });

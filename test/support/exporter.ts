@@ -1,4 +1,4 @@
-import { serveMetrics, type MetricsEndpoint } from '../../src/dev/metrics-endpoint.ts';
+import { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.ts';
 
 // A small exporter the tests drive: it serves, in Prometheus text format, the series each
 // mesh / controller / app exports for one canary workload (Istio, Linkerd, ingress-nginx,

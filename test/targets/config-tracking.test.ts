@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
   APP,

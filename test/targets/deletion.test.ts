@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Canary } from '../../src/api/canary.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './fixtures.ts';
 

@@ -5,8 +5,8 @@ import type { Kube } from '../../src/kube/client.ts';
 import { routerFor } from '../../src/routers/factory.ts';
 import type { Router } from '../../src/routers/router.ts';
 import { targetFor } from '../../src/targets/factory.ts';
-import type { JsonObject } from '../../src/targets/kinds.ts';
-import { applyObject, getObject, type DesiredObject } from '../../src/targets/objects.ts';
+import type { JsonObject } from '../../src/kube/kinds.ts';
+import { applyObject, getObject, type DesiredObject } from '../../src/kube/objects.ts';
 import type { Target, TargetDeps } from '../../src/targets/target.ts';
 import { eventually } from '../support/kube.ts';
 

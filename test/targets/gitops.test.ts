@@ -1,7 +1,7 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/notify/events.ts';
-import { applyObject } from '../../src/targets/objects.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import {
   applyDeployment,

@@ -74,7 +74,7 @@ export function createDatadogProvider(config: DatadogConfig): MetricProvider {
     async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
       const query = oneLine(rawQuery);
       const context = { provider: 'datadog', query };
-      const to = Math.floor(now() / 1000);
+      const to = Math.floor((options?.at ?? now()) / 1000);
       const url = `${address}/api/v1/query`;
       const answer = await httpCall(
         {

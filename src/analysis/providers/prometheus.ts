@@ -7,6 +7,7 @@ import {
   oneLine,
   querySignal,
   toMetricValue,
+  type LabelledValue,
   type MetricProvider,
   type MetricValue,
   type ProviderCredentials,
@@ -58,6 +59,18 @@ export function parseSample(text: string): number {
 
 /** The value(s) of a successful /api/v1/query body, or a MetricError. */
 export function prometheusResultToValue(body: unknown, query: string): MetricValue {
+  const series = prometheusResultToSeries(body, query);
+  return toMetricValue(
+    series.map((one) => one.value),
+    { provider: 'prometheus', query },
+  );
+}
+
+/**
+ * Every series of a successful /api/v1/query body with its labels (a scalar has none).
+ * Values are parsed but not judged: NaN and ±Inf are left for the caller to report.
+ */
+export function prometheusResultToSeries(body: unknown, query: string): LabelledValue[] {
   const context = { provider: 'prometheus', query };
   const parsed = responseSchema.safeParse(body);
   if (!parsed.success) {
@@ -75,12 +88,9 @@ export function prometheusResultToValue(body: unknown, query: string): MetricVal
   }
   switch (data.resultType) {
     case 'vector':
-      return toMetricValue(
-        data.result.map((series) => parseSample(series.value[1])),
-        context,
-      );
+      return data.result.map((series) => ({ labels: series.metric, value: parseSample(series.value[1]) }));
     case 'scalar':
-      return toMetricValue([parseSample(data.result[1])], context);
+      return [{ labels: {}, value: parseSample(data.result[1]) }];
     case 'matrix':
       throw new MetricError('query', {
         ...context,
@@ -213,8 +223,8 @@ export function createPrometheusProvider(config: PrometheusConfig): MetricProvid
   const auth = config.credentials?.bearerToken ? undefined : config.credentials?.basicAuth;
   const httpsAgent = config.insecureSkipVerify ? new Agent({ rejectUnauthorized: false }) : undefined;
 
-  async function runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
-    const query = oneLine(rawQuery);
+  /** Sends one instant query (at `options.at`, or now) and returns the raw body. */
+  async function fetchBody(query: string, options?: QueryOptions): Promise<unknown> {
     const { signal, timeoutMs } = querySignal(options);
     let body: unknown;
     // One driver per query: the interceptors carry this query's signal and capture its body.
@@ -239,17 +249,36 @@ export function createPrometheusProvider(config: PrometheusConfig): MetricProvid
       responseInterceptor: { onFulfilled: onResponse, onRejected: jsonErrorBody },
     });
     try {
-      await driver.instantQuery(query);
+      await driver.instantQuery(query, options?.at);
     } catch (error) {
       // The library parses the result itself and may trip over shapes we handle below.
       if (body === undefined) throw normalizePrometheusError(error, { query, address, timeoutMs });
     }
-    return prometheusResultToValue(body, query);
+    return body;
+  }
+
+  async function runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    const query = oneLine(rawQuery);
+    return prometheusResultToValue(await fetchBody(query, options), query);
+  }
+
+  async function runSeriesQuery(rawQuery: string, options?: QueryOptions): Promise<LabelledValue[]> {
+    const query = oneLine(rawQuery);
+    const series = prometheusResultToSeries(await fetchBody(query, options), query);
+    if (series.length === 0) {
+      throw new MetricError('noData', {
+        provider: 'prometheus',
+        query,
+        message: `no values from prometheus for query ${query}`,
+      });
+    }
+    return series;
   }
 
   return {
     type: 'prometheus',
     runQuery,
+    runSeriesQuery,
     async isOnline(options?: QueryOptions) {
       try {
         const value = await runQuery(ONLINE_QUERY, options);

@@ -47,6 +47,18 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Per-query timeout in milliseconds (providers default to 10 s). */
   timeoutMs?: number;
+  /**
+   * Evaluate the query as of this instant (ms since the epoch) instead of now, for
+   * `sluice replay`. Only the types in HISTORICAL_PROVIDER_TYPES (evaluate.ts) are asked to;
+   * the analysis refuses the others before querying.
+   */
+  at?: number;
+}
+
+/** One series of a query's answer with its labels (e.g. a histogram bucket and its `le`). */
+export interface LabelledValue {
+  labels: Record<string, string>;
+  value: number;
 }
 
 export type OnlineStatus = { online: true } | { online: false; error: MetricError };
@@ -60,6 +72,11 @@ export interface MetricProvider {
    * MetricError. Empty results, NaN and ±Inf are errors, never values.
    */
   runQuery(query: string, options?: QueryOptions): Promise<MetricValue>;
+  /**
+   * Optional: every series of the answer with its labels, for judged distribution metrics
+   * (histogram buckets by `le`). Rejects with `noData` when nothing matched.
+   */
+  runSeriesQuery?(query: string, options?: QueryOptions): Promise<LabelledValue[]>;
   /** Asks the provider whether it is reachable and accepts the credentials. */
   isOnline(options?: QueryOptions): Promise<OnlineStatus>;
 }

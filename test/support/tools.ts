@@ -1,8 +1,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exists, run, withLock } from './binaries.ts';
-import type { Progress } from './progress.ts';
-import { cacheRoot } from './versions.ts';
+import { exists, run, withLock } from '../../src/dev/binaries.ts';
+import type { Progress } from '../../src/dev/progress.ts';
+import { cacheRoot } from '../../src/dev/versions.ts';
 
 // Packaging tools the deploy tests render with: kustomize v5 and Helm 3, built from their
 // pinned Go modules like the control plane is (Debian's kubectl carries a kustomize from

@@ -1,8 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { apiErrorMessage, apply, isNotFound, type ApplyOptions, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, apply, isNotFound, type ApplyOptions, type Kube } from './client.ts';
 import type { JsonObject } from './kinds.ts';
 import { APPLIED_HASH_ANNOTATION } from './meta.ts';
-import { shortHash, stableStringify } from './revision.ts';
+import { shortHash, stableStringify } from './hash.ts';
 
 // Object access shared by targets and routers: reads that treat "not found" as a value,
 // server-side apply that names the object in its errors, and apply-if-changed, which

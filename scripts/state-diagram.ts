@@ -1,5 +1,5 @@
 import type { AnyStateNode, AnyTransitionDefinition } from 'xstate';
-import { canaryMachine } from './machine.ts';
+import { canaryMachine } from '../src/machine/machine.ts';
 
 // Reads the machine definition (states, transitions, guards, actions) so that the
 // documentation and the coverage test both come from the one source of truth.
@@ -50,7 +50,7 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   programComplete: 'every step of the program is done',
   stepsChanged: 'the spec changed the program (weights, steps, iterations, strategy) mid-analysis',
   promotionStepsLeft: 'stepWeightPromotion is set and the canary still has more than one step of traffic',
-  finalisingSettled: 'the final routes and the scale-down were carried out',
+  canaryRetired: 'the final routes and the scale-down were carried out',
   revisionChanged: 'the target revision differs from the one recorded',
   newRevision: 'the revision is neither the one analysed nor the one the primary runs',
   newRevisionNeedsConfirmation: 'a new revision, and confirm-rollout webhooks exist',
@@ -141,7 +141,10 @@ export function machineTransitions(): TransitionInfo[] {
         guard: describeGuard(transition.guard),
         targets: (transition.target ?? []).map(relativePath),
         actions: transition.actions.map(describeAction),
-        reenter: transition.reenter,
+        // Re-entering matters only for a target inside the source (itself or a child).
+        reenter:
+          transition.reenter &&
+          (transition.target ?? []).some((t) => relativePath(t).startsWith(relativePath(node))),
       });
     }
   });
@@ -233,7 +236,7 @@ export function renderGuardTable(): string {
   const missing = [...used].filter((guard) => !(guard in GUARD_DESCRIPTIONS));
   if (missing.length > 0) {
     throw new Error(
-      `diagram: describe these guards in GUARD_DESCRIPTIONS (src/machine/diagram.ts): ${missing.join(', ')}`,
+      `diagram: describe these guards in GUARD_DESCRIPTIONS (scripts/state-diagram.ts): ${missing.join(', ')}`,
     );
   }
   const rows = [...used].sort().map((guard) => `| ${guard} | ${cell(GUARD_DESCRIPTIONS[guard]!)} |`);

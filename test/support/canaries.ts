@@ -1,10 +1,12 @@
-import type { Canary, CanaryInput } from './canary.ts';
-import { formatIssues, parseCanary } from './validate.ts';
+import type { Canary, CanaryInput } from '../../src/api/canary.ts';
+import { formatIssues, parseCanary } from '../../src/api/validate.ts';
 
-// For tests: a Canary parsed as the controller parses one, from the spec fields a test cares
-// about on top of a small valid one (Deployment `web` in `shop`, port 80, stepWeight 10).
-
-export function testCanary(
+/**
+ * A Canary for unit tests, parsed as the controller parses one: Deployment `web` in
+ * namespace `shop`, port 80, 10 % steps. `spec` replaces these defaults field by field;
+ * `metadata` adds to the name and namespace; `status` is set when given.
+ */
+export function canaryWith(
   spec: Partial<CanaryInput['spec']> = {},
   extra: { metadata?: Partial<CanaryInput['metadata']>; status?: Record<string, unknown> } = {},
 ): Canary {

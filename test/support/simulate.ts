@@ -1,7 +1,7 @@
-import type { HookType } from '../api/canary.ts';
-import { step, type PersistedMachine, type StepOptions, type StepResult } from './driver.ts';
-import type { Plan } from './plan.ts';
-import type { Effect, Observation, Phase, Readiness } from './types.ts';
+import type { HookType } from '../../src/api/canary.ts';
+import { step, type PersistedMachine, type StepOptions, type StepResult } from '../../src/machine/driver.ts';
+import type { Plan } from '../../src/machine/plan.ts';
+import type { Effect, Observation, Phase, Readiness } from '../../src/machine/types.ts';
 
 // A simulated controller: it keeps the snapshot the way status.machine would, carries out
 // effects instantly and answers requests from a scripted "world". Tests drive it with

@@ -1,0 +1,100 @@
+import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
+import type { CanaryStatus, HandledCommand } from '../api/status.ts';
+import type { ValidationIssue } from '../api/validate.ts';
+import { apiErrorMessage } from '../kube/client.ts';
+import type { StepResult } from '../machine/driver.ts';
+import type { EffectFailure } from './effect-runner.ts';
+
+// The Canary status a reconcile writes, built from the one before it: after the machine
+// stepped (rolloutStatus), when the target cannot be read (problemStatus), when the spec is
+// invalid (stalledStatus), while a deletion restores the target (terminatingStatus).
+
+/** Status fields the machine may leave out: when it does, they are gone from the status. */
+const MACHINE_OPTIONAL = ['nextStepAt', 'deadlines', 'lastAppliedSpec', 'lastPromotedSpec'] as const;
+
+export interface RolloutStatusInput {
+  previous: CanaryStatus;
+  /** The driver's last result of this reconcile. */
+  result: StepResult;
+  /** A rollout began in this reconcile (StepResult.happened.rolloutStarted). */
+  rolloutStarted: boolean;
+  failure: EffectFailure | undefined;
+  trackedConfigs: Record<string, string>;
+  generation: number | undefined;
+  /** What effect answers added (status.lastAnalysis). */
+  reported: Partial<CanaryStatus>;
+  lastCommand: HandledCommand | undefined;
+  now: number;
+}
+
+export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
+  const { previous, result, failure, generation, now } = input;
+  const { message, ...machine } = result.status;
+  const retrying = failure ? apiErrorMessage(failure.error) : undefined;
+  const status: CanaryStatus = {
+    ...previous,
+    ...machine,
+    message: retrying ? `${message} (retrying: ${retrying})` : message,
+    trackedConfigs: input.trackedConfigs,
+    observedGeneration: generation,
+    conditions: conditionsForPhase(previous.conditions, {
+      phase: machine.phase,
+      ...(generation !== undefined ? { generation } : {}),
+      message: retrying ? `${message}; retrying after error: ${retrying}` : message,
+      now: new Date(now),
+    }),
+    machine: result.snapshot,
+    ...input.reported,
+    ...(input.lastCommand ? { lastCommand: input.lastCommand } : {}),
+    ...(input.rolloutStarted ? { revisionDetectedAt: new Date(now).toISOString() } : {}),
+  };
+  for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
+  return status;
+}
+
+/** A problem that may go away (a target not created yet): Ready=False with the reason. */
+export function problemStatus(
+  previous: CanaryStatus,
+  message: string,
+  generation: number | undefined,
+  now: number,
+): CanaryStatus {
+  const phase = previous.phase ?? 'Initializing';
+  return {
+    ...previous,
+    phase,
+    message,
+    observedGeneration: generation,
+    conditions: conditionsForPhase(previous.conditions, {
+      phase,
+      ...(generation !== undefined ? { generation } : {}),
+      message,
+      now: new Date(now),
+    }),
+  };
+}
+
+/** An invalid spec: Stalled=True naming the fields; the rollout state stays as it was. */
+export function stalledStatus(
+  previous: CanaryStatus,
+  message: string,
+  issues: readonly ValidationIssue[],
+  generation: number | undefined,
+  now: number,
+): CanaryStatus {
+  return {
+    ...previous,
+    observedGeneration: generation,
+    message,
+    conditions: stalledConditions(previous.conditions, {
+      issues,
+      ...(generation !== undefined ? { generation } : {}),
+      now: new Date(now),
+    }),
+  };
+}
+
+/** revertOnDeletion: the target is being restored before the Canary goes. */
+export function terminatingStatus(previous: CanaryStatus): CanaryStatus {
+  return { ...previous, phase: 'Terminating', message: 'restoring the target before deletion' };
+}

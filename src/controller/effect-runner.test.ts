@@ -1,0 +1,170 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Canary } from '../api/canary.ts';
+import type { MetricProvider } from '../analysis/providers/provider.ts';
+import { silentLogger } from '../log.ts';
+import { stepAll, type StepResult } from '../machine/driver.ts';
+import { planFromSpec } from '../machine/plan.ts';
+import type { Observation } from '../machine/types.ts';
+import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
+import { EffectRunner, type EffectWork } from './effect-runner.ts';
+import { createMetrics } from './metrics.ts';
+
+// The effect runner against in-memory fakes: effects carried out in order, completions
+// fed back to the real machine, analyses in the background, drift set back.
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const KEY = 'shop/podinfo';
+const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
+
+function setup(analysis: Record<string, unknown> = {}, options: { analysisWaitMs?: number } = {}) {
+  const canary = Canary.parse(canaryObject(analysis));
+  const plan = planFromSpec(canary.spec);
+  const { store, target, router, events, notifications } = fakeWorld();
+  const requeued: string[] = [];
+  const queries: string[] = [];
+  const provider: MetricProvider = {
+    type: 'prometheus',
+    runQuery: async (query) => {
+      queries.push(query);
+      return 100;
+    },
+    isOnline: async () => ({ online: true }),
+  };
+  const runner = new EffectRunner({
+    kube: store.kube(),
+    log: silentLogger,
+    metrics: createMetrics(new Registry()),
+    events,
+    notifications,
+    requeue: (key) => requeued.push(key),
+    analysis: { createProvider: () => provider },
+    now: () => T0,
+    ...options,
+  });
+  const step = (persisted: unknown, observations: Observation[]) => stepAll(persisted, plan, observations);
+  const work = (now = T0, established = true): EffectWork => ({
+    canary,
+    subject: { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', name: 'podinfo', namespace: 'shop' },
+    target,
+    router,
+    trackedConfigs: {},
+    generation: 1,
+    step,
+    intervalMs: plan.intervalMs,
+    established,
+    now,
+    log: silentLogger,
+  });
+  /** The machine of a canary at 50 % of a new revision, at the tick that runs its analysis. */
+  const progressing = async (): Promise<StepResult> => {
+    const created = step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]);
+    const promoted = await runner.carryOut(KEY, created, work());
+    const initialized = await runner.carryOut(
+      KEY,
+      step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready', canary: 'ready' }]),
+      work(),
+    );
+    const started = await runner.carryOut(
+      KEY,
+      step(initialized.result.snapshot, [{ type: 'REVISION', now: T0, revision: 'rev-2' }]),
+      work(),
+    );
+    const first = await runner.carryOut(
+      KEY,
+      step(started.result.snapshot, [
+        { type: 'READINESS', now: T0 + 1000, canary: 'ready', primary: 'ready' },
+        { type: 'TICK', now: T0 + plan.intervalMs },
+      ]),
+      work(),
+    );
+    expect(first.result.status.canaryWeight).toBe(50);
+    return step(first.result.snapshot, [{ type: 'TICK', now: T0 + 2 * plan.intervalMs }]);
+  };
+  return { runner, target, router, events, requeued, queries, step, work, progressing };
+}
+
+describe('EffectRunner', () => {
+  it('carries out the effects in order and feeds each completion back until the machine asks for nothing new', async () => {
+    const { runner, target, router, events, step, work } = setup();
+    const created = step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]);
+    const promoted = await runner.carryOut(KEY, created, work());
+    expect(target.calls).toEqual(['promote rev-1']);
+    expect(promoted.result.effects).toEqual([]);
+
+    const ready = step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]);
+    expect(ready.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary', 'recordEvent', 'notify']);
+    const carried = await runner.carryOut(KEY, ready, work());
+    expect(router.calls).toEqual(['reconcile', 'setRoutes 100/0']);
+    expect(target.calls.at(-1)).toBe('scale zero');
+    expect(events.events).toEqual(['Normal Initialized: initialization done']);
+    expect(carried.result.effects).toEqual([]);
+    expect(carried.result.status.phase).toBe('Initialized');
+    expect(carried.happened.transitions.map((t) => t.to)).toContain('active.idle.initialized');
+    expect(carried.failure).toBeUndefined();
+  });
+
+  it('takes an analysis answer within the reconcile that asked for it, and reports it for status', async () => {
+    const { runner, target, requeued, queries, work, progressing } = setup({ metrics: METRICS });
+    const tick = await progressing();
+    expect(tick.effects.map((e) => e.kind)).toContain('runAnalysis');
+    const carried = await runner.carryOut(KEY, tick, work(T0 + 120_000));
+    expect(queries).toHaveLength(1);
+    expect(requeued).toEqual([]);
+    expect(carried.result.status.phase).toBe('Promoting');
+    expect(target.calls.at(-1)).toBe('promote rev-2');
+    expect(carried.reported.lastAnalysis).toEqual([
+      expect.objectContaining({ name: 'request-success-rate', passed: true, value: 100 }),
+    ]);
+  });
+
+  it('starts an effect once while it runs, and hands its answer to the next reconcile', async () => {
+    const { runner, requeued, queries, work, progressing } = setup(
+      { metrics: METRICS },
+      { analysisWaitMs: 0 },
+    );
+    const tick = await progressing();
+    await runner.carryOut(KEY, tick, work());
+    await runner.carryOut(KEY, tick, work());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(queries).toHaveLength(1);
+    expect(requeued).toEqual([KEY]);
+    const answers = runner.takeAnswers(KEY);
+    expect(answers).toEqual([expect.objectContaining({ type: 'ANALYSIS_RESULT', outcome: 'passed' })]);
+    expect(runner.takeAnswers(KEY)).toEqual([]);
+  });
+
+  it('stops at the first effect that fails, after feeding back those carried out before it', async () => {
+    const { runner, target, step, work } = setup();
+    const promoted = await runner.carryOut(
+      KEY,
+      step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
+      work(),
+    );
+    target.failing.set('scale', new Error('exceeded quota'));
+    const ready = step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]);
+    const carried = await runner.carryOut(KEY, ready, work());
+    expect(carried.failure?.effect.kind).toBe('scaleCanary');
+    expect(String(carried.failure?.error)).toContain('exceeded quota');
+    expect(carried.result.effects.map((e) => e.kind)).toEqual(['scaleCanary', 'recordEvent', 'notify']);
+  });
+
+  it('sets routes edited by hand back, looking at most once an interval', async () => {
+    const { runner, router, events, step, work } = setup();
+    const created = step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]);
+    const promoted = await runner.carryOut(KEY, created, work());
+    const idle = (
+      await runner.carryOut(
+        KEY,
+        step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]),
+        work(),
+      )
+    ).result;
+    router.routes = { primaryWeight: 30, canaryWeight: 70, mirror: false, match: false };
+    await runner.carryOut(KEY, idle, work(T0 + 1000));
+    expect(router.routes).toEqual({ primaryWeight: 30, canaryWeight: 70, mirror: false, match: false });
+    await runner.carryOut(KEY, idle, work(T0 + 60_000));
+    expect(router.calls.at(-1)).toBe('setRoutes 100/0');
+    expect(events.events.at(-1)).toBe('Warning RoutesDrifted: routes were 30/70; set back to 100/0');
+  });
+});

@@ -1,0 +1,165 @@
+import type { CanaryStatus } from '../api/status.ts';
+import { apiErrorMessage, isConflict, type Kube } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import { MACHINE_STATUS_FIELDS } from '../machine/driver.ts';
+import { canaryRef, type CanaryObject } from './canary-object.ts';
+import { deepEqual, mergePatchDiff, withoutNulls } from './merge-patch.ts';
+import type { ControllerMetrics } from './metrics.ts';
+
+// Status writes of every canary: one JSON merge patch of the status subresource, guarded
+// by resourceVersion, retried on a conflict with a spec change. A status whose change can
+// wait (the machine says so: readiness settled, a re-armed tick) is held back and written
+// with the canary's next write that counts, or at a clean shutdown
+// (docs/decisions/0007-write-budget.md). A crash in between loses only that: on restart
+// readiness is observed again (the unready time counted meanwhile brings a progress
+// deadline nearer, never further: it fails safe) and an overdue tick runs at once.
+
+interface Written {
+  /** The newest status: the one last written, or one held back. */
+  latest: CanaryStatus | undefined;
+  /** The status as the apiserver has it: last written, or read before the first write. */
+  stored: CanaryStatus | undefined;
+  /** `latest` is held back: the object to write it on at the next write or at shutdown. */
+  heldOn: CanaryObject | undefined;
+  resourceVersion: string | undefined;
+}
+
+export interface WriteOptions {
+  /** The machine says nothing changed that anyone acts on (StepResult.happened.canWait). */
+  canWait?: boolean;
+}
+
+/** Compares resourceVersions, which are etcd revisions in practice (opaque by contract). */
+function newerVersion(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  try {
+    return BigInt(a) >= BigInt(b) ? a : b;
+  } catch {
+    return b;
+  }
+}
+
+/** A status merge patch that touches only what the machine derives (nothing the reconciler adds). */
+function onlyMachineFields(patch: unknown): boolean {
+  return (
+    typeof patch === 'object' &&
+    patch !== null &&
+    Object.keys(patch).every((field) => MACHINE_STATUS_FIELDS.has(field))
+  );
+}
+
+export class StatusWriter {
+  private readonly canaries = new Map<string, Written>();
+  private readonly deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics };
+
+  constructor(deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics }) {
+    this.deps = deps;
+  }
+
+  private of(key: string, object: CanaryObject): Written {
+    let written = this.canaries.get(key);
+    if (!written) {
+      written = {
+        latest: object.status,
+        stored: object.status,
+        heldOn: undefined,
+        resourceVersion: object.metadata.resourceVersion,
+      };
+      this.canaries.set(key, written);
+    }
+    return written;
+  }
+
+  /** The canary's newest status: held back, written, or as the object carries it. */
+  latest(key: string, object: CanaryObject): CanaryStatus {
+    return this.of(key, object).latest ?? object.status ?? {};
+  }
+
+  forget(key: string): void {
+    this.canaries.delete(key);
+  }
+
+  reset(): void {
+    this.canaries.clear();
+  }
+
+  /**
+   * Writes `status` as one merge patch of what changed since the stored status; nothing
+   * when nothing changed. With `canWait`, a change of the machine's fields only is held back.
+   */
+  async write(
+    key: string,
+    object: CanaryObject,
+    status: CanaryStatus,
+    log: Logger,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const written = this.of(key, object);
+    const before = written.stored ?? object.status ?? {};
+    const diff = mergePatchDiff(before, status);
+    if (diff === undefined || (options.canWait && onlyMachineFields(diff))) {
+      written.latest = status;
+      written.heldOn = diff === undefined ? undefined : object;
+      if (diff !== undefined)
+        log.debug('only readiness or the next tick moved; written with the next status change');
+      return;
+    }
+    let resourceVersion = newerVersion(written.resourceVersion, object.metadata.resourceVersion);
+    const ref = canaryRef(object);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const stored = await this.deps.kube.wire.mergePatchObject<CanaryObject>(
+          ref,
+          { metadata: { resourceVersion }, status: diff },
+          { subresource: 'status', fieldManager: 'sluice' },
+        );
+        this.deps.metrics.apiWrites.inc({ write: 'status' });
+        Object.assign(written, {
+          latest: status,
+          stored: status,
+          heldOn: undefined,
+          resourceVersion: stored.metadata.resourceVersion,
+        });
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        // Someone else changed the Canary. If its status is still ours (a spec or metadata
+        // change), write again on the new version; otherwise start over from what is stored.
+        const fresh = await this.deps.kube.wire.getObject<CanaryObject>(ref);
+        if (deepEqual(withoutNulls(fresh.status?.machine), withoutNulls(before.machine))) {
+          resourceVersion = fresh.metadata.resourceVersion;
+          log.debug({ attempt }, 'status write conflicted with a spec change; retrying');
+          continue;
+        }
+        Object.assign(written, {
+          latest: fresh.status,
+          stored: fresh.status,
+          heldOn: undefined,
+          resourceVersion: fresh.metadata.resourceVersion,
+        });
+        throw new Error(
+          `status of Canary ${object.metadata.namespace}/${object.metadata.name} was changed by someone else; reconciling again`,
+          { cause: error },
+        );
+      }
+    }
+    throw new Error(
+      `status of Canary ${object.metadata.namespace}/${object.metadata.name}: conflicts on every attempt`,
+    );
+  }
+
+  /** Writes every status held back: before a clean stop. */
+  async flush(log: Logger): Promise<void> {
+    await Promise.all(
+      [...this.canaries.entries()].map(async ([key, written]) => {
+        const object = written.heldOn;
+        if (!object || !written.latest) return;
+        const canaryLog = log.child({ canary: `${object.metadata.name}.${object.metadata.namespace}` });
+        await this.write(key, object, written.latest, canaryLog).catch((error: unknown) =>
+          canaryLog.warn({ err: error }, `held-back status not written: ${apiErrorMessage(error)}`),
+        );
+      }),
+    );
+  }
+}

@@ -1,0 +1,61 @@
+import type { Plan } from './plan.ts';
+import type { Context, Readiness, ReadinessTrack } from './types.ts';
+
+// Readiness clocks: how long the canary and the primary have been not ready, summed over
+// every stretch, against the progress deadline. Timestamps in the context, never timers
+// (xstate `after` timers do not survive a restore).
+
+export function freshTrack(): ReadinessTrack {
+  return { ready: false, since: null, unreadyMs: 0 };
+}
+
+/** Starts the deadline clock: not ready from now on. */
+export function startedTrack(now: number): ReadinessTrack {
+  return { ready: false, since: now, unreadyMs: 0 };
+}
+
+export function observe(track: ReadinessTrack, readiness: Readiness, now: number): void {
+  if (readiness === 'ready') {
+    if (track.since !== null) track.unreadyMs += Math.max(0, now - track.since);
+    track.since = null;
+    track.ready = true;
+  } else {
+    if (track.ready || track.since === null) track.since = now;
+    track.ready = false;
+  }
+}
+
+/** Time spent not ready, summed over every stretch since the clock started. */
+export function unreadyFor(track: ReadinessTrack, now: number): number {
+  return track.unreadyMs + (track.since === null ? 0 : Math.max(0, now - track.since));
+}
+
+/** When the deadline runs out if the workload stays not ready (null while ready or not counting). */
+export function deadlineAt(track: ReadinessTrack, deadlineMs: number): number | null {
+  if (track.ready || track.since === null) return null;
+  return track.since + Math.max(0, deadlineMs - track.unreadyMs);
+}
+
+export function scaleUpPending(d: Context): boolean {
+  return d.pending.some((effect) => effect.kind === 'scaleCanary' && effect.to === 'up');
+}
+
+export function promotePending(d: Context): boolean {
+  return d.pending.some((effect) => effect.kind === 'promote');
+}
+
+/** Readiness observed while the matching effect is still pending describes the old spec: ignored. */
+export function observeReadiness(
+  d: Context,
+  event: { canary?: Readiness; primary?: Readiness },
+  now: number,
+): void {
+  if (event.canary && !scaleUpPending(d)) observe(d.canary, event.canary, now);
+  if (event.primary && !promotePending(d)) observe(d.primary, event.primary, now);
+}
+
+/** A step found the workload not ready: look again one interval later. */
+export function waitFor(d: Context, plan: Plan, now: number, what: 'canary' | 'primary'): void {
+  d.nextTickAt = now + plan.intervalMs;
+  d.message = `waiting for the ${what} to become ready`;
+}

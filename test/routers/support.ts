@@ -1,0 +1,73 @@
+import { expect } from 'vitest';
+import type { CanaryInput } from '../../src/api/canary.ts';
+import type { Canary } from '../../src/api/canary.ts';
+import { PRIMARY_ONLY } from '../../src/routers/router.ts';
+import { revertOnDeletion } from '../../src/routers/revert.ts';
+import { eventually, type TestNamespace } from '../support/kube.ts';
+import {
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  promote,
+  release,
+  sluiceFor,
+  type DeploymentOptions,
+  type Sluice,
+} from '../targets/fixtures.ts';
+
+// What every router test does the same way, against the real apiserver: a target and its
+// Canary bootstrapped, weights stepped and read back, a release promoted, the Canary
+// deleted with revertOnDeletion.
+
+export { APP, exists, read } from '../targets/fixtures.ts';
+
+/** The target (two replicas unless told), its Canary with `spec`, the Sluice parts for it, bootstrapped. */
+export async function bootstrapped(
+  ns: TestNamespace,
+  spec: Partial<CanaryInput['spec']>,
+  options: { name?: string; deployment?: DeploymentOptions } = {},
+): Promise<{ canary: Canary; sluice: Sluice }> {
+  await applyDeployment(ns.kube, ns.name, { replicas: 2, ...options.deployment });
+  const canary = canaryFor(ns.name, spec, options.name);
+  const sluice = sluiceFor(canary, ns.kube);
+  await bootstrap(canary, sluice);
+  return { canary, sluice };
+}
+
+/** Routes 90/10, then 50/50: each as the provider's object holds it (`held`) and as getRoutes reads it back. */
+export async function expectWeightSteps(
+  canary: Canary,
+  sluice: Sluice,
+  held: () => Promise<Record<string, number | string | undefined>>,
+): Promise<void> {
+  for (const [primaryWeight, canaryWeight] of [
+    [90, 10],
+    [50, 50],
+  ] as const) {
+    await sluice.router.setRoutes(canary, { primaryWeight, canaryWeight, mirror: false, match: false });
+    expect(await held()).toEqual({ 'podinfo-primary': primaryWeight, 'podinfo-canary': canaryWeight });
+    expect(await sluice.router.getRoutes(canary)).toEqual({
+      primaryWeight,
+      canaryWeight,
+      mirror: false,
+      match: false,
+    });
+  }
+}
+
+/** A new release (podinfo 6.1.0) promoted: all traffic back on the primary, the canary scaled down. */
+export async function promoteRelease(ns: TestNamespace, canary: Canary, sluice: Sluice) {
+  await release(ns.kube, ns.name, 'ghcr.io/stefanprodan/podinfo:6.1.0');
+  const promoted = await promote(canary, sluice);
+  await sluice.router.setRoutes(canary, PRIMARY_ONLY);
+  await sluice.target.scaleCanary(canary, 'zero');
+  return promoted;
+}
+
+/** revertOnDeletion, called until it says it is done. */
+export function revertUntilDone(canary: Canary, sluice: Sluice) {
+  return eventually('revert done', async () => {
+    const result = await revertOnDeletion(canary, sluice.target, sluice.router);
+    return result.done ? result : undefined;
+  });
+}
