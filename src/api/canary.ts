@@ -49,6 +49,16 @@ export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 export const ROUTE_PROTOCOLS = ['http', 'grpc', 'tcp'] as const;
 export type RouteProtocol = (typeof ROUTE_PROTOCOLS)[number];
 
+/** Knative Serving's API group: a Service of it is the target of a knative Canary. */
+export const KNATIVE_GROUP = 'serving.knative.dev';
+/** The port a Knative Service is called on; what a knative Canary's spec.service stands for. */
+const KNATIVE_PORT = 80;
+
+/** Whether spec.targetRef names a Knative Service. */
+export function isKnativeTarget(ref: { apiVersion: string; kind: string }): boolean {
+  return ref.kind === 'Service' && ref.apiVersion.startsWith(`${KNATIVE_GROUP}/`);
+}
+
 /** Target kinds Sluice releases; Flagger's `Service` is accepted by the CRD and refused by Sluice's validation. */
 export const TARGET_KINDS = ['Deployment', 'DaemonSet'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -769,7 +779,9 @@ export const CanarySpec = withRules(
       })
       .optional()
       .describe('Gloo Edge Upstream (refused: the gloo provider routes through Gloo Gateway)'),
-    service: CanaryService.describe('The Services and routing object generated for the target'),
+    service: CanaryService.optional().describe(
+      'The Services and routing object generated for the target (required, but for a knative Canary, which has none)',
+    ),
     analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
     progressDeadlineSeconds: z
       .int()
@@ -796,8 +808,50 @@ export const CanarySpec = withRules(
       fieldPath: '.autoscalerRef',
       check: (spec) => spec.autoscalerRef === undefined || spec.targetRef.kind !== 'DaemonSet',
     },
+    {
+      rule: `has(self.service) || (has(self.provider) && self.provider == 'knative')`,
+      message:
+        'spec.service is required (a knative Canary, which routes between the Knative Service’s revisions, has none)',
+      fieldPath: '.service',
+      check: (spec) => spec.service !== undefined || spec.provider === 'knative',
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || !has(self.service)`,
+      message:
+        'a knative Canary has no spec.service: Knative routes between the revisions of the Service in spec.targetRef (remove spec.service)',
+      fieldPath: '.service',
+      check: (spec) => spec.provider !== 'knative' || spec.service === undefined,
+    },
+    {
+      rule: `(has(self.provider) && self.provider == 'knative') == (self.targetRef.kind == 'Service' && self.targetRef.apiVersion.startsWith('${KNATIVE_GROUP}/'))`,
+      message: `a Knative Service (${KNATIVE_GROUP}) is released by provider knative, and provider knative releases a Knative Service: set both or neither`,
+      fieldPath: '.targetRef',
+      check: (spec) => (spec.provider === 'knative') === isKnativeTarget(spec.targetRef),
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || !has(self.autoscalerRef)`,
+      message:
+        'spec.autoscalerRef does not apply to a knative Canary: Knative scales every revision itself (remove it)',
+      fieldPath: '.autoscalerRef',
+      check: (spec) => spec.provider !== 'knative' || spec.autoscalerRef === undefined,
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || ((!has(self.analysis.primaryReadyThreshold) || self.analysis.primaryReadyThreshold == ${DEFAULT_READY_THRESHOLD}) && (!has(self.analysis.canaryReadyThreshold) || self.analysis.canaryReadyThreshold == ${DEFAULT_READY_THRESHOLD}))`,
+      message:
+        'spec.analysis.primaryReadyThreshold and canaryReadyThreshold do not apply to a knative Canary: a revision is ready when Knative says so, not by a share of pods (remove them)',
+      fieldPath: '.analysis',
+      check: (spec) =>
+        spec.provider !== 'knative' ||
+        (spec.analysis.primaryReadyThreshold === DEFAULT_READY_THRESHOLD &&
+          spec.analysis.canaryReadyThreshold === DEFAULT_READY_THRESHOLD),
+    },
   ],
-);
+  // Routers and targets read spec.service; a knative Canary has no Services of Sluice's, so
+  // it gets none but the names (from the target, as for every Canary without service.name).
+).transform((spec) => ({
+  ...spec,
+  service: spec.service ?? { port: KNATIVE_PORT, portName: DEFAULT_PORT_NAME },
+}));
 export type CanarySpec = z.output<typeof CanarySpec>;
 
 export const Canary = z.object({

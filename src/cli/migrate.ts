@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
-import { AUTOSCALER_KINDS, MIN_ANALYSIS_INTERVAL, TARGET_KINDS } from '../api/canary.ts';
+import { AUTOSCALER_KINDS, isKnativeTarget, MIN_ANALYSIS_INTERVAL, TARGET_KINDS } from '../api/canary.ts';
 import { API_VERSION } from '../api/common.ts';
 import { CRD_DEFINITIONS, structuralSchema, type JsonSchema } from '../api/crd.ts';
 import { parseDuration } from '../api/duration.ts';
@@ -227,7 +227,16 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
     );
   }
   const targetKind = isObject(spec.targetRef) ? spec.targetRef.kind : undefined;
-  if (typeof targetKind === 'string' && !(TARGET_KINDS as readonly string[]).includes(targetKind)) {
+  const targetApi = isObject(spec.targetRef) ? spec.targetRef.apiVersion : undefined;
+  const knative =
+    typeof targetApi === 'string' &&
+    typeof targetKind === 'string' &&
+    isKnativeTarget({ apiVersion: targetApi, kind: targetKind });
+  if (
+    typeof targetKind === 'string' &&
+    !(TARGET_KINDS as readonly string[]).includes(targetKind) &&
+    !knative
+  ) {
     report(
       context,
       `spec.targetRef.kind ${targetKind}: kept, but Sluice releases ${TARGET_KINDS.join(' and ')} only; the controller marks the Canary Stalled`,

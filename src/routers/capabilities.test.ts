@@ -37,7 +37,7 @@ const BASES: Record<RouterKind, Patch> = {
   apisix: { spec: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } } },
   gloo: { service: { gatewayRefs: [{ name: 'edge' }] } },
   skipper: { spec: { ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' } } },
-  knative: {},
+  knative: { spec: { targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'web' } } },
   linkerd: { service: { gatewayRefs: LINKERD_PARENTS } },
 };
 
@@ -128,6 +128,8 @@ function canary(...patches: Patch[]): Canary {
     spec.service = { ...(spec.service as object), ...patch.service };
     spec.analysis = { ...(spec.analysis as object), ...patch.analysis };
   }
+  // A knative Canary has no spec.service (the schema refuses one).
+  if (spec.provider === 'knative' && !patches.some((patch) => patch.service)) delete spec.service;
   const analysis = spec.analysis as Record<string, unknown>;
   // Explicit steps replace every other way of moving traffic.
   if (analysis.steps !== undefined) analysis.iterations = analysis.stepWeight = undefined;
@@ -161,6 +163,11 @@ describe('checkCapabilities', () => {
       const support: Support = ROUTER_SUPPORT[kind][feature];
       // Linkerd's parents are Services (the base has one); a Gateway would be refused.
       const ask = kind === 'linkerd' && feature === 'gatewayRefs' ? {} : ASKS[feature];
+      if (kind === 'knative' && (ask as Patch).service !== undefined) {
+        // Refused before the table: a knative Canary has no spec.service at all.
+        expect(() => canary(base(kind), ask)).toThrow(/a knative Canary has no spec\.service/);
+        return;
+      }
       const asked = canary(base(kind), ask);
       const fields = ROUTING_FEATURES[feature].asked(asked);
       expect(fields.length, `the sample asks for ${feature}`).toBeGreaterThan(0);

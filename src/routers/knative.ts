@@ -1,6 +1,11 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
+import {
+  KNATIVE_SERVICE_API_VERSION,
+  PRIMARY_REVISION_ANNOTATION,
+  primaryRevisionOf,
+} from '../targets/knative.ts';
 import { applyObject, getObject, type DesiredObject } from '../kube/objects.ts';
 import { annotationsOf } from './owned.ts';
 import {
@@ -19,21 +24,14 @@ import { singleObjectRouter } from './single-object.ts';
 // revision) and the latest revision, the canary. Sluice owns, by server-side apply,
 // spec.traffic and that annotation only: the template and everything else stay the team's.
 
-export const KNATIVE_API_VERSION = 'serving.knative.dev/v1';
-export const PRIMARY_REVISION_ANNOTATION = 'sluice.dev/primary-revision';
-/** Flagger's annotation for the same, read when a Canary moves over. */
-export const FLAGGER_PRIMARY_REVISION_ANNOTATION = 'flagger.app/primary-revision';
+export { KNATIVE_SERVICE_API_VERSION as KNATIVE_API_VERSION, PRIMARY_REVISION_ANNOTATION };
 
 type Traffic = { revisionName?: string; latestRevision?: boolean; percent?: number };
 
 /** The revision the primary runs: Sluice's annotation, Flagger's, or the latest created one. */
 export function primaryRevision(canary: Canary, live: JsonObject | undefined): string {
-  const annotations = annotationsOf(live);
   const status = live?.status as { latestCreatedRevisionName?: string } | undefined;
-  const revision =
-    annotations[PRIMARY_REVISION_ANNOTATION] ??
-    annotations[FLAGGER_PRIMARY_REVISION_ANNOTATION] ??
-    status?.latestCreatedRevisionName;
+  const revision = (live && primaryRevisionOf(live)) ?? status?.latestCreatedRevisionName;
   if (!revision) {
     throw new RouterConfigError(
       canaryRef(canary),
@@ -58,7 +56,7 @@ export function knativeServiceObject(
   }
   const primary = primaryRevision(canary, live);
   return {
-    apiVersion: KNATIVE_API_VERSION,
+    apiVersion: KNATIVE_SERVICE_API_VERSION,
     kind: 'Service',
     metadata: {
       name: canary.spec.targetRef.name,
@@ -90,7 +88,7 @@ export function routesFromKnativeService(canary: Canary, service: JsonObject): R
 
 export function knativeRouter(deps: RouterDeps): Router {
   const ref = (canary: Canary): DesiredObject => ({
-    apiVersion: KNATIVE_API_VERSION,
+    apiVersion: KNATIVE_SERVICE_API_VERSION,
     kind: 'Service',
     metadata: { name: canary.spec.targetRef.name, namespace: canaryNamespace(canary) },
   });

@@ -542,6 +542,9 @@ export function translateContourMatches(
     const list: JsonObject[] = [];
     for (const key of Object.keys(match)) {
       if (['name', 'uri', 'headers', 'queryParams'].includes(key)) continue;
+      // The flag belongs to a uri condition (see combineMatches); a case-sensitive path is
+      // what Contour does anyway.
+      if (key === 'ignoreUriCase' && (!match.uri || !match.ignoreUriCase)) continue;
       issues.push({
         path: `${at}.${key}`,
         message: `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,

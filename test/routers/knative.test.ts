@@ -41,7 +41,6 @@ describe('knative router', () => {
       spec: {
         provider: 'knative',
         targetRef: { apiVersion: KNATIVE, kind: 'Service', name: 'podinfo' },
-        service: { port: 80 },
         analysis: { interval: '10s', stepWeight: 10, maxWeight: 50 },
       },
     });
