@@ -17,7 +17,6 @@ import {
   checkRoutes,
   PRIMARY_ONLY,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -26,6 +25,7 @@ import {
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { cookieRegex, sessionCookie, setCookie } from './session.ts';
+import { readRoutes } from './single-object.ts';
 
 // Gateway API (gateway.networking.k8s.io/v1): an HTTPRoute `<svc>` attached to the
 // Gateways in spec.service.gatewayRefs, with weighted backendRefs to `<svc>-primary` and
@@ -550,13 +550,14 @@ export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatew
       await applyRoute(canary, routes, await getObject(deps.kube, routeRef(canary)));
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, routeRef(canary));
-      const routes = live ? routesFromHttpRoute(canary, live) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(canaryRef(canary), describeRoute(canary), live !== undefined);
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(
+        deps,
+        canary,
+        routeRef(canary),
+        (live) => routesFromHttpRoute(canary, live),
+        describeRoute(canary),
+      ),
 
     async finalize(canary) {
       await releaseObject(deps.kube, routeRef(canary));

@@ -9,7 +9,6 @@ import {
   checkRoutes,
   PRIMARY_ONLY,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -18,6 +17,7 @@ import {
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { cookieRegex, sessionCookie, setCookie } from './session.ts';
+import { readRoutes } from './single-object.ts';
 
 // Istio: a VirtualService `<svc>` with weighted destinations `<svc>-primary` and
 // `<svc>-canary`, and a DestinationRule for each (spec.service.trafficPolicy). Mirroring,
@@ -310,17 +310,8 @@ export function istioRouter(deps: RouterDeps): Router {
       await applyVirtualService(canary, routes, await getObject(deps.kube, vsRef(canary)));
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, vsRef(canary));
-      const routes = live ? routesFromVirtualService(canary, live) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(
-          canaryRef(canary),
-          `VirtualService ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`,
-          live !== undefined,
-        );
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(deps, canary, vsRef(canary), (live) => routesFromVirtualService(canary, live)),
 
     async finalize(canary) {
       await releaseObject(deps.kube, vsRef(canary));

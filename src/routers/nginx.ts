@@ -8,7 +8,6 @@ import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './
 import {
   checkRoutes,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -16,6 +15,7 @@ import {
   type SetRoutesOptions,
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
+import { readRoutes } from './single-object.ts';
 
 // NGINX Ingress: a canary Ingress `<ingress>-canary`, a copy of spec.ingressRef whose
 // backend is `<svc>-canary`, steered by ingress-nginx's canary annotations: canary-weight
@@ -201,13 +201,8 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
       await applyIngress(canary, routes);
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, canaryRefOf(canary));
-      const routes = live ? routesFromIngress(live, prefix) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(canaryRef(canary), describe(canaryRefOf(canary)), live !== undefined);
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(deps, canary, canaryRefOf(canary), (live) => routesFromIngress(live, prefix)),
 
     async finalize(canary) {
       await releaseObject(deps.kube, canaryRefOf(canary));

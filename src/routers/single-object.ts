@@ -52,6 +52,20 @@ export interface SingleObjectRouting {
   release?(canary: Canary): Promise<void>;
 }
 
+/** The routes a router's object holds; RoutesNotFoundError names the object when it has none of Sluice's. */
+export async function readRoutes(
+  deps: Pick<RouterDeps, 'kube'>,
+  canary: Canary,
+  ref: ObjectRef,
+  read: (live: JsonObject) => Routes | undefined,
+  described = describe(ref),
+): Promise<Routes> {
+  const live = await getObject(deps.kube, ref);
+  const routes = live ? read(live) : undefined;
+  if (!routes) throw new RoutesNotFoundError(canaryRef(canary), described, live !== undefined);
+  return routes;
+}
+
 /** Routes to keep when reconciling: what is live, made valid for the current spec. */
 export function keptRoutes(canary: Canary, live: Routes | undefined): Routes {
   if (!live || live.primaryWeight + live.canaryWeight !== 100) return PRIMARY_ONLY;
@@ -88,13 +102,8 @@ export function singleObjectRouter(deps: RouterDeps, routing: SingleObjectRoutin
       await applyRoutes(canary, routes, await getObject(deps.kube, routing.ref(canary)));
     },
 
-    async getRoutes(canary) {
-      const ref = routing.ref(canary);
-      const live = await getObject(deps.kube, ref);
-      const routes = live ? routing.read(canary, live) : undefined;
-      if (!routes) throw new RoutesNotFoundError(canaryRef(canary), describe(ref), live !== undefined);
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(deps, canary, routing.ref(canary), (live) => routing.read(canary, live)),
 
     async finalize(canary) {
       if (routing.release) await routing.release(canary);

@@ -106,6 +106,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   },
   'spec.service.targetPort': { tested: ['test/routers/istio.test.ts'] },
   'spec.service.appProtocol': { tested: SERVICES },
+  'spec.service.protocol': { tested: ['test/routers/gatewayapi-grpc-tcp.test.ts'] },
   'spec.service.portDiscovery': { tested: SERVICES },
   'spec.service.timeout': {
     routing: 'timeout',
