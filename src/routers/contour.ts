@@ -1,9 +1,9 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
 import { contourAbConditions, throwFirst, translateContourMatches } from './match.ts';
-import { ownershipAnnotations } from './owned.ts';
+import { apexObjectMetadata } from './owned.ts';
 import {
   RouterConfigError,
   type RouterDeps,
@@ -138,15 +138,7 @@ export function httpProxyObject(
   return {
     apiVersion: CONTOUR_API_VERSION,
     kind: 'HTTPProxy',
-    metadata: {
-      name: serviceName(canary, 'apex'),
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
+    metadata: apexObjectMetadata(canary, serviceName(canary, 'apex'), live),
     spec: {
       ...(service.hosts?.length ? { virtualhost: { fqdn: service.hosts[0] } } : {}),
       routes: [...own, ...foreignRoutes],

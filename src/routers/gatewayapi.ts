@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, getObject, isSubset, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import {
@@ -12,7 +12,7 @@ import {
   throwFirst,
   translateGrpcMatches,
 } from './match.ts';
-import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
+import { apexObjectMetadata, annotationsOf, releaseObject } from './owned.ts';
 import {
   checkRoutes,
   PRIMARY_ONLY,
@@ -347,16 +347,9 @@ export function httpRouteObject(
   return {
     apiVersion: GATEWAY_API_VERSION,
     kind,
-    metadata: {
-      name: serviceName(canary, 'apex'),
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-        [OWNED_FILTERS_ANNOTATION]: JSON.stringify(unique),
-      },
-    },
+    metadata: apexObjectMetadata(canary, serviceName(canary, 'apex'), live, {
+      annotations: { [OWNED_FILTERS_ANNOTATION]: JSON.stringify(unique) },
+    }),
     spec: {
       parentRefs: parentRefs(canary),
       ...(service.hosts?.length && kind !== 'TCPRoute' ? { hostnames: [...service.hosts] } : {}),

@@ -1,10 +1,10 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { istioMatchIssues, MatchNotSupportedError, mergeMatches } from './match.ts';
-import { ownershipAnnotations, releaseObject } from './owned.ts';
+import { apexObjectMetadata, ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
   PRIMARY_ONLY,
@@ -205,15 +205,7 @@ export function virtualServiceObject(
   return {
     apiVersion: ISTIO_API_VERSION,
     kind: 'VirtualService',
-    metadata: {
-      name: apex,
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
+    metadata: apexObjectMetadata(canary, apex, live),
     spec: compact({
       hosts,
       gateways,

@@ -1,9 +1,9 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
 import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
-import { ownershipAnnotations } from './owned.ts';
+import { apexObjectMetadata } from './owned.ts';
 import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
@@ -55,17 +55,11 @@ export function meshHttpRouteObject(
   return {
     apiVersion: KUMA_API_VERSION,
     kind: 'MeshHTTPRoute',
-    metadata: {
-      name: serviceName(canary, 'apex'),
-      namespace: canaryNamespace(canary),
-      labels: { ...copiedMetadata(service.apex?.labels), [KUMA_MESH_LABEL]: mesh },
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-        // Which of the rules is which: Kuma's rules carry no names.
-        'sluice.dev/rules': routes.match ? `${RULES.abMatch},default` : RULES.weighted,
-      },
-    },
+    metadata: apexObjectMetadata(canary, serviceName(canary, 'apex'), live, {
+      labels: { [KUMA_MESH_LABEL]: mesh },
+      // Which of the rules is which: Kuma's rules carry no names.
+      annotations: { 'sluice.dev/rules': routes.match ? `${RULES.abMatch},default` : RULES.weighted },
+    }),
     spec: {
       targetRef: { kind: 'Mesh' },
       to: [

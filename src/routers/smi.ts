@@ -2,9 +2,9 @@ import type { Canary } from '../api/canary.ts';
 import type { SmiVersion } from '../api/providers.ts';
 import { routesCapabilities } from './capabilities.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace } from '../kube/meta.ts';
 import type { DesiredObject } from '../kube/objects.ts';
-import { ownershipAnnotations } from './owned.ts';
+import { apexObjectMetadata } from './owned.ts';
 import type { Router, RouterCapabilities, RouterDeps, Routes } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
@@ -29,15 +29,7 @@ export function trafficSplitObject(
   return {
     apiVersion: `split.smi-spec.io/${version}`,
     kind: 'TrafficSplit',
-    metadata: {
-      name: apex,
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
+    metadata: apexObjectMetadata(canary, apex, live),
     spec: {
       // The root service clients address: the first host, else the apex Service.
       service: service.hosts?.[0] ?? apex,

@@ -1,8 +1,8 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
-import { ownershipAnnotations } from './owned.ts';
+import { apexObjectMetadata } from './owned.ts';
 import {
   RouterConfigError,
   type Router,
@@ -52,19 +52,6 @@ export function mirrorName(canary: Canary): string {
   return `${serviceName(canary, 'apex')}-mirror`;
 }
 
-function metadata(canary: Canary, name: string, live: JsonObject | undefined): JsonObject & { name: string } {
-  const service = canary.spec.service;
-  return {
-    name,
-    namespace: canaryNamespace(canary),
-    labels: copiedMetadata(service.apex?.labels),
-    annotations: {
-      ...copiedMetadata(service.apex?.annotations),
-      ...ownershipAnnotations(canary.metadata.name, live),
-    },
-  };
-}
-
 function entry(canary: Canary, live: JsonObject | undefined, name: string, extra: JsonObject): JsonObject {
   return { ...foreignFields(live, name), name, port: canary.spec.service.port, ...extra };
 }
@@ -99,7 +86,7 @@ export function traefikServiceObject(
   return {
     apiVersion: TRAEFIK_API_VERSION,
     kind: 'TraefikService',
-    metadata: metadata(canary, serviceName(canary, 'apex'), live),
+    metadata: apexObjectMetadata(canary, serviceName(canary, 'apex'), live),
     spec: { weighted: { services } },
   };
 }
@@ -115,7 +102,7 @@ export function traefikMirrorObject(
   return {
     apiVersion: TRAEFIK_API_VERSION,
     kind: 'TraefikService',
-    metadata: metadata(canary, mirrorName(canary), live),
+    metadata: apexObjectMetadata(canary, mirrorName(canary), live),
     spec: {
       mirroring: {
         ...entry(canary, live, serviceName(canary, 'primary'), {}),
