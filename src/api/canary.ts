@@ -3,11 +3,11 @@ import {
   CrossNamespaceObjectReference,
   CustomMetadata,
   LocalObjectReference,
-  ObjectMeta,
   PRESERVE_UNKNOWN,
   StringMap,
   API_VERSION,
   celExpression,
+  customResource,
   durationAtLeast,
   durationString,
   intOrString,
@@ -854,13 +854,7 @@ export const CanarySpec = withRules(
 }));
 export type CanarySpec = z.output<typeof CanarySpec>;
 
-export const Canary = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('Canary'),
-  metadata: ObjectMeta,
-  spec: CanarySpec,
-  status: CanaryStatus.optional(),
-});
+export const Canary = customResource('Canary', CanarySpec, CanaryStatus);
 export type Canary = z.output<typeof Canary>;
 /** A Canary as written by a person (defaults not yet applied). */
 export type CanaryInput = z.input<typeof Canary>;

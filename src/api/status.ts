@@ -50,6 +50,11 @@ export const Conditions = z
   .array(Condition)
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
+/** The status of an object the controller only checks (a MetricTemplate, an AlertProvider). */
+export function conditionsStatus(what: string) {
+  return z.looseObject({ conditions: Conditions.optional().describe(`Conditions of the ${what}`) });
+}
+
 /** The outcome of one metric check at the latest analysis step. */
 export const AnalysisResult = z.object({
   name: z.string().describe('Metric name'),

@@ -67,6 +67,20 @@ function start(sim: Simulation): void {
   sim.observe({ type: 'REVISION', revision: 'rev-2' });
 }
 
+/** One step to 100 % with metrics, and a confirm-promotion gate that says no (a fresh world each time). */
+function heldForPromotion(): Pick<Scenario, 'analysis' | 'world'> {
+  return {
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+  };
+}
+
+/** start(), then ticks until the canary waits for promotion. */
+function startUntilWaitingPromotion(sim: Simulation): void {
+  start(sim);
+  sim.tickUntil(['WaitingPromotion']);
+}
+
 function runToEnd(sim: Simulation): void {
   start(sim);
   sim.tickUntil(DONE);
@@ -346,8 +360,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'confirm-promotion passing later promotes',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
       start(sim);
       for (let i = 0; i < 4; i++) sim.tick();
@@ -389,8 +402,7 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 100, webhooks: [hook('rollback'), hook('confirm-promotion')] },
     world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.tick();
       sim.world.hooks.rollback = true;
       sim.tick();
@@ -496,13 +508,11 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a canary stuck at confirm-promotion that stops being ready is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    ...heldForPromotion(),
     // The deadline counts every not-ready moment since scale-up: 60s to start + 120s now.
     spec: { progressDeadlineSeconds: 180 },
-    world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.world.canary = 'notReady';
       sim.tick();
       sim.tick();
@@ -514,12 +524,10 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    ...heldForPromotion(),
     spec: { progressDeadlineSeconds: 180 },
-    world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.world.canary = 'notReady';
       sim.tick(); // not ready from now on: waits for the canary
       expect(sim.last!.status.message).toBe('waiting for the canary to become ready');
@@ -620,11 +628,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a new revision while waiting for promotion restarts the analysis',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
     },
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
@@ -673,11 +679,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'reverting while waiting for promotion cancels',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Succeeded'),
@@ -731,11 +735,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'skipAnalysis set while waiting for promotion promotes',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       withPlan(
         sim,
         { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
@@ -805,11 +807,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'changing the steps while waiting for promotion restarts the analysis',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       withPlan(sim, { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] });
       sim.tick();
     },
@@ -899,11 +899,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'abort while waiting for promotion, and while promoting',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(['WaitingPromotion']);
