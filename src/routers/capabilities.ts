@@ -521,6 +521,25 @@ const WEIGHTS_ONLY = (what: string): Support => no(`${what} has weights only`);
 
 const ON_THE_INGRESS =
   'the Ingress in spec.ingressRef decides this (set it there; the canary Ingress copies its annotations)';
+
+/** The features of a router that routes through a copy of the team's Ingress (nginx, skipper). */
+const THROUGH_AN_INGRESS = {
+  routeMatch: no(ON_THE_INGRESS),
+  cors: no(ON_THE_INGRESS),
+  retries: no(ON_THE_INGRESS),
+  timeout: no(ON_THE_INGRESS),
+  rewrite: no(ON_THE_INGRESS),
+  headers: no(ON_THE_INGRESS),
+  requestMirrors: no(ON_THE_INGRESS),
+  hosts: no(ON_THE_INGRESS),
+  gateways: no('gateways are Istio’s'),
+  gatewayRefs: no('gatewayRefs are Gateway API’s'),
+  delegation: no('delegation is Istio’s'),
+  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+  ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
+  routeRef: NOT_APISIX,
+  protocol: HTTP_ONLY,
+} as const satisfies Partial<Record<RoutingFeatureName, Support>>;
 const BLUE_GREEN = 'it switches the apex Service between the primary and the canary, all traffic at once';
 
 const KUMA_POLICY = 'Kuma sets this through its own policies (MeshTimeout, MeshRetry), not the route';
@@ -655,21 +674,7 @@ export const ROUTER_SUPPORT = {
     },
     mirror: no('ingress-nginx has no canary mirroring'),
     sessionAffinity: no('ingress-nginx’s canary has no session cookie Sluice can set'),
-    routeMatch: no(ON_THE_INGRESS),
-    cors: no(ON_THE_INGRESS),
-    retries: no(ON_THE_INGRESS),
-    timeout: no(ON_THE_INGRESS),
-    rewrite: no(ON_THE_INGRESS),
-    headers: no(ON_THE_INGRESS),
-    requestMirrors: no(ON_THE_INGRESS),
-    hosts: no(ON_THE_INGRESS),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...THROUGH_AN_INGRESS,
   },
   kubernetes: {
     weights: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
@@ -800,21 +805,7 @@ export const ROUTER_SUPPORT = {
     abMatch: no('Sluice routes Skipper by backend weights only'),
     mirror: no('Sluice routes Skipper by backend weights only'),
     sessionAffinity: no('Sluice routes Skipper by backend weights only'),
-    routeMatch: no(ON_THE_INGRESS),
-    cors: no(ON_THE_INGRESS),
-    retries: no(ON_THE_INGRESS),
-    timeout: no(ON_THE_INGRESS),
-    rewrite: no(ON_THE_INGRESS),
-    headers: no(ON_THE_INGRESS),
-    requestMirrors: no(ON_THE_INGRESS),
-    hosts: no(ON_THE_INGRESS),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...THROUGH_AN_INGRESS,
   },
   knative: {
     weights: yes(),
