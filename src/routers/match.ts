@@ -233,6 +233,19 @@ const GATEWAY_METHODS = new Set([
 /** Gateway API's limits: matches per rule, headers and query params per match. */
 export const GATEWAY_LIMITS = { matches: 64, headers: 16, queryParams: 16 } as const;
 /** The match of a rule without conditions: Gateway API's default, every request. */
+/** An issue for each field of a match that the provider has no counterpart for. */
+function refuseKeys(
+  match: HTTPMatchRequest,
+  at: string,
+  supported: readonly string[],
+  why: (key: string) => string,
+  issues: MatchIssue[],
+): void {
+  for (const key of Object.keys(match)) {
+    if (!supported.includes(key)) issues.push({ path: `${at}.${key}`, message: why(key) });
+  }
+}
+
 export const MATCH_EVERYTHING: JsonObject = { path: { type: 'PathPrefix', value: '/' } };
 
 const GATEWAY_WHY: Record<string, string> = {
@@ -264,13 +277,13 @@ export function translateGatewayMatches(
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
     const converted: JsonObject = {};
-    for (const key of Object.keys(match)) {
-      if (['name', 'uri', 'method', 'headers', 'queryParams'].includes(key)) continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message: `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'method', 'headers', 'queryParams'],
+      (key) => `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
+      issues,
+    );
     if (match.uri) {
       const uri = readStringMatch(
         match.uri,
@@ -439,14 +452,13 @@ export function translateNginxMatches(
   let cookie: { at: string; name: string } | undefined;
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
-    for (const key of Object.keys(match)) {
-      if (key === 'name' || key === 'headers') continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message:
-          'has no ingress-nginx equivalent: ingress-nginx routes a canary by one header or one cookie only',
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'headers'],
+      () => 'has no ingress-nginx equivalent: ingress-nginx routes a canary by one header or one cookie only',
+      issues,
+    );
     const conditions = entries(match.headers);
     if (conditions.length !== 1) {
       if (conditions.length > 1)
@@ -540,16 +552,16 @@ export function translateContourMatches(
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
     const list: JsonObject[] = [];
-    for (const key of Object.keys(match)) {
-      if (['name', 'uri', 'headers', 'queryParams'].includes(key)) continue;
-      // The flag belongs to a uri condition (see combineMatches); a case-sensitive path is
-      // what Contour does anyway.
-      if (key === 'ignoreUriCase' && (!match.uri || !match.ignoreUriCase)) continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message: `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
-      });
-    }
+    // ignoreUriCase belongs to a uri condition (see combineMatches); a case-sensitive path is
+    // what Contour does anyway.
+    const caseFree = match.uri !== undefined && match.ignoreUriCase === true;
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'headers', 'queryParams', ...(caseFree ? [] : ['ignoreUriCase'])],
+      (key) => `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
+      issues,
+    );
     if (match.uri) {
       const uri = readStringMatch(
         match.uri,
@@ -608,14 +620,14 @@ export function translateApisixMatches(
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
     const list: JsonObject[] = [];
-    for (const key of Object.keys(match)) {
-      if (['name', 'headers', 'queryParams'].includes(key)) continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message:
-          'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'headers', 'queryParams'],
+      () =>
+        'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
+      issues,
+    );
     for (const [key, scope] of [
       ['headers', 'Header'],
       ['queryParams', 'Query'],
@@ -691,14 +703,14 @@ export function translateGrpcMatches(
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
     const converted: JsonObject = {};
-    for (const key of Object.keys(match)) {
-      if (['name', 'uri', 'headers'].includes(key)) continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message:
-          'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'headers'],
+      () =>
+        'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
+      issues,
+    );
     if (match.uri) {
       const uri = readStringMatch(match.uri, `${at}.uri`, ['exact', 'prefix'], 'GRPCRoute (uri)', issues);
       const parts = uri?.value.split('/') ?? [];
