@@ -320,7 +320,10 @@ describe('cross-field rules', () => {
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'Canary',
       metadata: { name: 'x' },
-      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' }, analysis: { stepWeight: 10 } },
+      spec: {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        analysis: { stepWeight: 10 },
+      },
     });
     expect(withoutService.ok ? [] : withoutService.issues).toEqual([
       {
