@@ -8,7 +8,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, getFileInfo, resolveConfig } from 'prettier';
 import { ALERT_PROVIDERS, ALERT_PROVIDER_TYPES } from '../src/api/alert-provider.ts';
-import { ROUTER_KINDS, ROUTER_PROVIDERS, UNROUTED_PROVIDERS } from '../src/api/providers.ts';
+import {
+  ROUTER_KINDS,
+  ROUTER_PROVIDERS,
+  UNROUTED_PROVIDERS,
+  type RouterProviderInfo,
+} from '../src/api/providers.ts';
 import {
   ROUTER_SUPPORT,
   ROUTING_FEATURE_NAMES,
@@ -54,17 +59,18 @@ export function routingMatrix(): string {
 
 /** The spec.provider strings of each router, and Flagger's that Sluice does not route. */
 export function providerTable(): string {
-  const rows = ROUTER_KINDS.map(
-    (kind) =>
-      `| ${ROUTER_PROVIDERS[kind].spellings.map(code).join(', ')} | ${ROUTER_PROVIDERS[kind].object} |`,
-  );
+  const rows = ROUTER_KINDS.map((kind) => {
+    const info: RouterProviderInfo = ROUTER_PROVIDERS[kind];
+    const when = info.selectedBy ? ` with ${code(info.selectedBy)}` : '';
+    return `| ${info.spellings.map(code).join(', ')}${when} | ${info.object} |`;
+  });
   const unrouted = Object.entries(UNROUTED_PROVIDERS).map(([name, why]) => `${code(name)} (${why})`);
   return [
     '| `spec.provider` | Router |',
     '| --- | --- |',
     ...rows,
     '',
-    `\`smi:<version>\` may end in \`:<mesh>\` (\`smi:v1alpha3:osm\`); \`smi\`, \`linkerd\` and \`osm\` mean v1alpha2.`,
+    `\`smi:<version>\` may end in \`:<mesh>\` (\`smi:v1alpha3:osm\`); \`smi\`, \`linkerd\` (without \`spec.service.gatewayRefs\`) and \`osm\` mean v1alpha2.`,
     `Refused, naming the field: ${unrouted.join('; ')}.`,
   ].join('\n');
 }

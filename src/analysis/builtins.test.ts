@@ -25,7 +25,10 @@ describe('builtinQuerySet', () => {
     ['gatewayapi:v1', 'app'],
     ['gatewayapi:v1beta1', undefined],
     ['kubernetes', 'app'],
-    ['contour', undefined],
+    ['contour', 'contour'],
+    ['traefik', 'traefik'],
+    ['skipper', 'skipper'],
+    ['knative', undefined],
   ])('maps provider %j to %j', (provider, set) => {
     expect(builtinQuerySet(provider)).toBe(set);
   });
@@ -39,8 +42,8 @@ describe('built-in query sets', () => {
 
 describe('builtinQuery', () => {
   it('names the provider and the alternatives when there is no built-in', () => {
-    expect(() => builtinQuery('contour', 'request-duration')).toThrowError(
-      `provider "contour" has no built-in request-duration metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
+    expect(() => builtinQuery('knative', 'request-duration')).toThrowError(
+      `provider "knative" has no built-in request-duration metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
     );
   });
 
@@ -64,7 +67,10 @@ describe('builtinQuery', () => {
         const query = renderTemplate(text, model, set);
         expect(query).not.toContain('{{');
         expect(query).toContain('[30s]');
-        expect(query).toContain(set === 'nginx' ? 'ingress="podinfo-ing"' : '"test"');
+        // The namespace, as a label value or as part of the provider's own names for the canary.
+        expect(query).toMatch(set === 'nginx' ? /ingress="podinfo-ing"/ : /[_"(]test[_"()-]/);
+        if (query.includes('-canary') || query.includes('_canary'))
+          expect(query).toMatch(/podinfo[-_]canary/);
         if (metric === 'request-duration') expect(query).toMatch(/^histogram_quantile\(0\.99,/);
         else expect(query).toMatch(/\* 100$/);
       });
@@ -83,5 +89,30 @@ describe('builtinQuery', () => {
     expect(builtinQuery('nginx', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
     expect(builtinQuery('kubernetes', 'request-duration')).toMatch(/_seconds_bucket[\s\S]*\* 1000$/);
     expect(builtinQuery('linkerd', 'request-duration')).not.toContain('* 1000');
+  });
+});
+
+describe('built-in gRPC success rate (spec.service.protocol: grpc)', () => {
+  it('counts calls by gRPC status: server failures as 5xx are for HTTP, the rest as answers', () => {
+    const istio = builtinQuery('istio', 'request-success-rate', 'grpc');
+    expect(istio).toContain('grpc_response_status!~"2|4|12|13|14|15"');
+    expect(istio).toContain('request_protocol="grpc"');
+    const app = builtinQuery('gatewayapi', 'request-success-rate', 'grpc');
+    expect(app).toContain('grpc_server_handled_total');
+    expect(app).toContain(
+      'grpc_code!~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"',
+    );
+    expect(checkTemplate(app)).toBeUndefined();
+    // Latency is the same histogram either way; HTTP stays the default.
+    expect(builtinQuery('gatewayapi', 'request-duration', 'grpc')).toBe(
+      builtinQuery('gatewayapi', 'request-duration'),
+    );
+    expect(builtinQuery('istio', 'request-success-rate')).not.toContain('grpc');
+  });
+
+  it('names the provider and the protocol where there is no gRPC built-in', () => {
+    expect(() => builtinQuery('nginx', 'request-success-rate', 'grpc')).toThrowError(
+      'provider "nginx" has no built-in gRPC request-success-rate metric (spec.service.protocol: grpc); use a MetricTemplate',
+    );
   });
 });

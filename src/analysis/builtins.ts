@@ -18,7 +18,19 @@ export interface BuiltinQuerySet {
   /** The series the mesh / controller / app must export, for the docs and error messages. */
   requires: string;
   queries: Record<BuiltinMetric, string>;
+  /** The success rate of gRPC calls (spec.service.protocol: grpc), by their gRPC status. */
+  grpc?: { requires: string; 'request-success-rate': string };
 }
+
+/**
+ * gRPC statuses that count as the server failing, as 5xx do for HTTP: Unknown, DeadlineExceeded,
+ * Unimplemented, Internal, Unavailable and DataLoss (codes 2, 4, 12, 13, 14, 15). The others
+ * (NotFound, InvalidArgument, …) are answers about the call, like 4xx.
+ */
+export const GRPC_SERVER_ERRORS = {
+  names: 'Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss',
+  codes: '2|4|12|13|14|15',
+} as const;
 
 export const BUILTIN_QUERY_SETS = {
   istio: {
@@ -51,6 +63,28 @@ histogram_quantile(0.99,
     destination_workload=~"{{ target }}"
   }[{{ interval }}]))
 )`,
+    },
+    grpc: {
+      requires: 'istio_requests_total with grpc_response_status from the sidecars (reporter="destination")',
+      'request-success-rate': `
+(
+  sum(rate(istio_requests_total{
+    reporter="destination",
+    destination_workload_namespace="{{ namespace }}",
+    destination_workload=~"{{ target }}",
+    request_protocol="grpc",
+    grpc_response_status!~"${GRPC_SERVER_ERRORS.codes}"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(istio_requests_total{
+  reporter="destination",
+  destination_workload_namespace="{{ namespace }}",
+  destination_workload=~"{{ target }}",
+  request_protocol="grpc"
+}[{{ interval }}]))
+* 100`,
     },
   },
   linkerd: {
@@ -117,6 +151,165 @@ histogram_quantile(0.99,
 * 1000`,
     },
   },
+  contour: {
+    providers: ['contour'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Contour's Envoy (cluster <namespace>_<service>-canary_<port>)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  traefik: {
+    providers: ['traefik'],
+    requires:
+      'traefik_service_requests_total and traefik_service_request_duration_seconds_bucket from Traefik (service <namespace>-<service>-canary-<port>@kubernetescrd)',
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(traefik_service_requests_total{
+    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(traefik_service_requests_total{
+  service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(traefik_service_request_duration_seconds_bucket{
+    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
+  kuma: {
+    providers: ['kuma'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Kuma's data plane proxies (cluster <service>-canary_<namespace>_svc_<port>, or the MeshService cluster of Kuma 2.9+)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  apisix: {
+    providers: ['apisix'],
+    requires:
+      "apisix_http_status and apisix_http_latency_bucket from APISIX's prometheus plugin (route <namespace>_<route>-<service>-canary_<rule>)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(apisix_http_status{
+    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(apisix_http_status{
+  route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(apisix_http_latency_bucket{
+    type="request",
+    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  gloo: {
+    providers: ['gloo'],
+    requires:
+      "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Gloo Gateway's Envoy (Kubernetes Service clusters kube_…_<service>-canary_…)",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
+  }[{{ interval }}]))
+)`,
+    },
+  },
+  skipper: {
+    providers: ['skipper'],
+    requires:
+      "skipper_serve_route_duration_seconds from Skipper (route ids of the canary Ingress: kube_<namespace>__<ingress>_canary__…__<service>_canary, names with '-' written as '_')",
+    queries: {
+      'request-success-rate': `
+(
+  sum(rate(skipper_serve_route_duration_seconds_count{
+    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?",
+    code!~"5.."
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(skipper_serve_route_duration_seconds_count{
+  route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
+}[{{ interval }}]))
+* 100`,
+      'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(skipper_serve_route_duration_seconds_bucket{
+    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
+  }[{{ interval }}]))
+)
+* 1000`,
+    },
+  },
   // Gateway API and plain Kubernetes have no mesh telemetry: the app's own histogram
   // http_request_duration_seconds{status} (as podinfo and most HTTP middlewares export
   // it), with the namespace and pod labels Prometheus' Kubernetes discovery attaches.
@@ -149,6 +342,25 @@ histogram_quantile(0.99,
 )
 * 1000`,
     },
+    grpc: {
+      requires:
+        "the app's own grpc_server_handled_total{grpc_code} (go-grpc-prometheus and most gRPC middlewares), scraped with namespace and pod labels",
+      'request-success-rate': `
+(
+  sum(rate(grpc_server_handled_total{
+    namespace="{{ namespace }}",
+    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",
+    grpc_code!~"${GRPC_SERVER_ERRORS.names}"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(grpc_server_handled_total{
+  namespace="{{ namespace }}",
+  pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
+}[{{ interval }}]))
+* 100`,
+    },
   },
 } as const satisfies Record<string, BuiltinQuerySet>;
 
@@ -176,15 +388,29 @@ export function builtinProviders(): string[] {
 }
 
 /**
- * The query template of a built-in metric for a provider; throws an error naming both
- * when the provider has no built-in metrics.
+ * The query template of a built-in metric for a provider (and, for gRPC routes, the
+ * protocol: the success rate is then by gRPC status); throws an error naming both when the
+ * provider has no such built-in metric.
  */
-export function builtinQuery(provider: string | undefined, metric: BuiltinMetric): string {
+export function builtinQuery(
+  provider: string | undefined,
+  metric: BuiltinMetric,
+  protocol: string = 'http',
+): string {
   const set = builtinQuerySet(provider);
   if (!set) {
     throw new Error(
       `provider "${provider}" has no built-in ${metric} metric; use one of ${builtinProviders().join(', ')}, or a MetricTemplate`,
     );
   }
-  return BUILTIN_QUERY_SETS[set].queries[metric].trim();
+  const queries: BuiltinQuerySet = BUILTIN_QUERY_SETS[set];
+  if (protocol === 'grpc' && metric === 'request-success-rate') {
+    if (!queries.grpc) {
+      throw new Error(
+        `provider "${provider}" has no built-in gRPC ${metric} metric (spec.service.protocol: grpc); use a MetricTemplate`,
+      );
+    }
+    return queries.grpc[metric].trim();
+  }
+  return queries.queries[metric].trim();
 }

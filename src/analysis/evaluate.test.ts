@@ -486,10 +486,10 @@ describe('runAnalysis', () => {
 
   it('fails built-in metrics for a provider without them', async () => {
     const { deps: d } = deps([]);
-    d.canary = { ...d.canary, provider: 'contour' };
+    d.canary = { ...d.canary, provider: 'knative' };
     const result = await runAnalysis([{ name: 'request-duration', thresholdRange: { max: 500 } }], d);
     expect(result.checks[0]?.reason).toMatch(
-      /^request-duration: provider "contour" has no built-in request-duration metric/,
+      /^request-duration: provider "knative" has no built-in request-duration metric/,
     );
   });
 

@@ -371,7 +371,7 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps, secrets: string[]
   if (isBuiltinMetric(check.name)) {
     const provider = canary.provider || 'istio';
     const query = renderTemplate(
-      builtinQuery(canary.provider, check.name),
+      builtinQuery(canary.provider, check.name, canary.protocol),
       model,
       `built-in ${check.name} (${provider})`,
       'promql',

@@ -9,6 +9,7 @@ import {
   summarizeJudge,
   type JudgeDeps,
 } from './judge.ts';
+import { ARM_MATCHER, JUDGE_QUERY_SETS } from './judge/builtins.ts';
 import {
   MetricError,
   oneLine,
@@ -87,8 +88,14 @@ function deps(provider: MetricProvider, extra: Partial<JudgeDeps> = {}): JudgeDe
   };
 }
 
+/** Providers whose judged queries tell the arms apart by the Service a request went to. */
+const BY_SERVICE = new Set(['contour', 'traefik', 'kuma', 'gloo', 'skipper']);
+const JUDGED = Object.keys(BUILTIN_QUERY_SETS).filter(
+  (set) => !('unavailable' in JUDGE_QUERY_SETS[set as keyof typeof JUDGE_QUERY_SETS]),
+);
+
 describe('judge() with the built-in metrics', () => {
-  it.each(Object.keys(BUILTIN_QUERY_SETS))('queries both arms for the %s provider', async (set) => {
+  it.each(JUDGED)('queries both arms for the %s provider', async (set) => {
     const provider = BUILTIN_QUERY_SETS[set as keyof typeof BUILTIN_QUERY_SETS].providers[0];
     const recorded: Recorded[] = [];
     const fake = fakeProvider(
@@ -122,6 +129,12 @@ describe('judge() with the built-in metrics', () => {
     if (set === 'nginx') {
       expect(texts).toContain('canary!=""');
       expect(texts).toContain('canary=""');
+    } else if (BY_SERVICE.has(set)) {
+      // The Service names of both arms, every placeholder filled (kuma's and gloo's name it twice).
+      const service = set === 'skipper' ? /podinfo_(canary|primary)/g : /podinfo-(canary|primary)/g;
+      expect(new Set([...texts.matchAll(service)].map((m) => m[1]))).toEqual(new Set(['canary', 'primary']));
+      expect(texts).not.toContain(ARM_MATCHER);
+      expect(texts).not.toMatch(/primary[-_]primary/);
     } else {
       expect(texts).toMatch(/"podinfo"|"podinfo-\[/);
       expect(texts).toContain('podinfo-primary');
@@ -210,6 +223,19 @@ describe('judge() with the built-in metrics', () => {
     expect(lookOutcome(second, true).failures).toEqual(['latency: prometheus is unreachable']);
     expect(summarizeJudge(second)).toBe(
       'judge: 1 of 2 metrics show no regression; latency: prometheus is unreachable',
+    );
+  });
+
+  it('refuses the built-ins for apisix, whose series cannot tell the arms apart, saying why', async () => {
+    const config = judgeConfig({ judge: { builtins: ['errors'] } })!;
+    const apisix = await judge(
+      config,
+      deps(fakeProvider([], []), { canary: { ...canary, provider: 'apisix' } }),
+      undefined,
+      { now: 0 },
+    );
+    expect(apisix.verdicts[0]!.reason).toMatch(
+      /^errors: provider "apisix" has no built-in judged metric errors: APISIX's series .* use custom judged metrics/,
     );
   });
 

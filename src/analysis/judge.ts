@@ -11,7 +11,7 @@ import {
   type CheckResult,
   type PreparedQuery,
 } from './evaluate.ts';
-import { ARM_MATCHER, JUDGE_QUERY_SETS } from './judge/builtins.ts';
+import { ARM_MATCHER, JUDGE_QUERY_SETS, type JudgeQuerySet, type NoJudgeQuerySet } from './judge/builtins.ts';
 import { metricKey, type JudgeConfig, type JudgedMetricConfig } from './judge/config.ts';
 import type { Bucket } from './judge/histogram.ts';
 import {
@@ -99,7 +99,15 @@ async function prepareArm(
   deps: JudgeDeps,
   secrets: string[],
 ): Promise<ArmQueries> {
-  const canary: CanaryContext = { ...deps.canary, target: armTarget(deps.canary, arm) };
+  // Only the workload changes per arm: the names that default to the target stay the canary's.
+  const { target } = deps.canary;
+  const canary: CanaryContext = {
+    ...deps.canary,
+    service: deps.canary.service || target,
+    ingress: deps.canary.ingress || target,
+    route: deps.canary.route || target,
+    target: armTarget(deps.canary, arm),
+  };
   const interval = formatDuration(windowMs);
   const source = metric.source;
   if ('builtin' in source) {
@@ -109,8 +117,13 @@ async function prepareArm(
         `provider "${deps.canary.provider}" has no built-in judged metric ${metric.name}; use one of ${builtinProviders().join(', ')}, or a custom judged metric from MetricTemplates`,
       );
     }
-    const set = JUDGE_QUERY_SETS[setName];
-    const armMatcher = 'arms' in set ? set.arms[arm] : '';
+    const set: JudgeQuerySet | NoJudgeQuerySet = JUDGE_QUERY_SETS[setName];
+    if ('unavailable' in set) {
+      throw new Error(
+        `provider "${deps.canary.provider}" has no built-in judged metric ${metric.name}: ${set.unavailable}`,
+      );
+    }
+    const armMatcher = set.arms?.[arm] ?? '';
     const model = templateModel(canary, interval, {});
     const provider = (deps.createProvider ?? defaultCreateProvider)({
       provider: { type: 'prometheus' },
@@ -122,7 +135,7 @@ async function prepareArm(
     const texts = metric.name === 'errors' ? [set.errors, set.requests] : [set.latencyBuckets];
     return {
       prepared: texts.map((text) => ({
-        query: renderTemplate(text.trim().replace(ARM_MATCHER, armMatcher), model, label, 'promql'),
+        query: renderTemplate(text.trim().replaceAll(ARM_MATCHER, armMatcher), model, label, 'promql'),
         provider,
         check: { name: metric.name },
       })),

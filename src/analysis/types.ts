@@ -81,6 +81,8 @@ export interface CanaryContext {
   route?: string;
   /** `spec.provider`: selects the built-in queries (default istio). */
   provider?: string;
+  /** `spec.service.protocol`: grpc makes the built-in success rate one by gRPC status. */
+  protocol?: string;
   /** `spec.metricsServer`: Prometheus for built-in and inline queries. */
   metricsServer?: string;
 }
@@ -100,7 +102,7 @@ export function canaryContext(canary: {
     provider?: string;
     metricsServer?: string;
     targetRef: { name: string };
-    service?: { name?: string };
+    service?: { name?: string; protocol?: string };
     ingressRef?: { name: string };
     routeRef?: { name: string };
   };
@@ -115,6 +117,7 @@ export function canaryContext(canary: {
     ingress: spec.ingressRef?.name || target,
     route: spec.routeRef?.name || target,
     ...(spec.provider ? { provider: spec.provider } : {}),
+    ...(spec.service?.protocol ? { protocol: spec.service.protocol } : {}),
     ...(spec.metricsServer ? { metricsServer: spec.metricsServer } : {}),
   };
 }

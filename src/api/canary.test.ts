@@ -314,9 +314,80 @@ describe('cross-field rules', () => {
     });
     expect(result.ok ? [] : result.issues).toEqual([
       { path: 'spec.targetRef', message: 'is required' },
-      { path: 'spec.service', message: 'is required' },
       { path: 'spec.analysis', message: 'is required' },
     ]);
+    const withoutService = parseCanary({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Canary',
+      metadata: { name: 'x' },
+      spec: {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        analysis: { stepWeight: 10 },
+      },
+    });
+    expect(withoutService.ok ? [] : withoutService.issues).toEqual([
+      {
+        path: 'spec.service',
+        message:
+          'spec.service is required (a knative Canary, which routes between the Knative Service’s revisions, has none)',
+      },
+    ]);
+  });
+
+  it('takes a knative Canary without spec.service, as Flagger writes one, and only that', () => {
+    const knative = {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Canary',
+      metadata: { name: 'x' },
+      spec: {
+        provider: 'knative',
+        targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'x' },
+        analysis: { stepWeight: 10 },
+      },
+    };
+    const result = parseCanary(knative);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    if (result.ok) expect(result.canary.spec.service.name).toBeUndefined();
+    const withService = parseCanary({ ...knative, spec: { ...knative.spec, service: { port: 80 } } });
+    expect(withService.ok ? [] : withService.issues.map((issue) => issue.path)).toEqual(['spec.service']);
+    const deployment = parseCanary({
+      ...knative,
+      spec: { ...knative.spec, targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' } },
+    });
+    expect(deployment.ok ? [] : deployment.issues.map((issue) => issue.path)).toEqual(['spec.targetRef']);
+  });
+
+  it('refuses what a knative Canary would ignore: an autoscaler, ready thresholds', () => {
+    const knative = {
+      provider: 'knative',
+      targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'x' },
+    };
+    const issues = (spec: Record<string, unknown>) => {
+      const result = parseCanary({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'Canary',
+        metadata: { name: 'x' },
+        spec: { ...knative, analysis: { stepWeight: 10 }, ...spec },
+      });
+      return result.ok ? [] : result.issues;
+    };
+    expect(
+      issues({ autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'x' } }),
+    ).toEqual([
+      {
+        path: 'spec.autoscalerRef',
+        message:
+          'spec.autoscalerRef does not apply to a knative Canary: Knative scales every revision itself (remove it)',
+      },
+    ]);
+    expect(issues({ analysis: { stepWeight: 10, canaryReadyThreshold: 50 } })).toEqual([
+      {
+        path: 'spec.analysis',
+        message:
+          'spec.analysis.primaryReadyThreshold and canaryReadyThreshold do not apply to a knative Canary: a revision is ready when Knative says so, not by a share of pods (remove them)',
+      },
+    ]);
+    expect(issues({ analysis: { stepWeight: 10, primaryReadyThreshold: 100 } })).toEqual([]);
   });
 
   it('accepts a named or numbered targetPort', () => {

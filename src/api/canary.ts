@@ -47,6 +47,20 @@ export const MIN_CHECK_EVERY = '1s';
 export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 
+/** What a generated route carries (spec.service.protocol); http when unset. */
+export const ROUTE_PROTOCOLS = ['http', 'grpc', 'tcp'] as const;
+export type RouteProtocol = (typeof ROUTE_PROTOCOLS)[number];
+
+/** Knative Serving's API group: a Service of it is the target of a knative Canary. */
+export const KNATIVE_GROUP = 'serving.knative.dev';
+/** The port a Knative Service is called on; what a knative Canary's spec.service stands for. */
+const KNATIVE_PORT = 80;
+
+/** Whether spec.targetRef names a Knative Service. */
+export function isKnativeTarget(ref: { apiVersion: string; kind: string }): boolean {
+  return ref.kind === 'Service' && ref.apiVersion.startsWith(`${KNATIVE_GROUP}/`);
+}
+
 /** Target kinds Sluice releases; Flagger's `Service` is accepted by the CRD and refused by Sluice's validation. */
 export const TARGET_KINDS = ['Deployment', 'DaemonSet'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -243,10 +257,9 @@ function referenceTo(kind: 'MetricTemplate' | 'AlertProvider') {
 
 /** Fields of Flagger's for providers Sluice does not route: kept in the schema so the apiserver refuses them by name. */
 const NO_ROUTER_FIELDS = [
-  ['routeRef', 'spec.routeRef is APISIX’s; Sluice has no APISIX router'],
   [
     'upstreamRef',
-    'spec.upstreamRef is Gloo’s; Sluice has no Gloo router (gatewayapi routes through Gloo Gateway)',
+    'spec.upstreamRef is Gloo Edge’s; Sluice’s gloo provider routes through Gloo Gateway’s Gateway API (list the Gateway in spec.service.gatewayRefs)',
   ],
 ] as const;
 const NO_APP_MESH = [
@@ -261,6 +274,12 @@ export const CanaryService = withRules(
     portName: z.string().default(DEFAULT_PORT_NAME).describe('Name of the Service port'),
     targetPort: intOrString().optional().describe('Container port number or name; defaults to port'),
     appProtocol: z.string().optional().describe('appProtocol of the Service port'),
+    protocol: z
+      .enum(ROUTE_PROTOCOLS)
+      .optional()
+      .describe(
+        'What the generated route carries: http (default), grpc (Gateway API GRPCRoute: weights, mirror, header and method matches) or tcp (Gateway API TCPRoute: weights only)',
+      ),
     portDiscovery: z.boolean().optional().describe('Also expose every container port of the target'),
     timeout: z.string().optional().describe('Request timeout on the generated route, e.g. 30s'),
     gateways: z.array(z.string()).optional().describe('Istio gateways the VirtualService is bound to'),
@@ -759,7 +778,7 @@ export const CanarySpec = withRules(
       .describe('Ingress routed by the nginx provider'),
     routeRef: kindRef('ApisixRoute', 'APISIX route')
       .optional()
-      .describe('APISIX route (refused: Sluice has no APISIX router)'),
+      .describe('ApisixRoute routed by the apisix provider (its canary copy is generated)'),
     upstreamRef: z
       .object({
         apiVersion: z.string().min(1).describe('API version of the Gloo Upstream'),
@@ -768,8 +787,10 @@ export const CanarySpec = withRules(
         namespace: z.string().optional().describe('Namespace of the Gloo Upstream'),
       })
       .optional()
-      .describe('Gloo Upstream (refused: Sluice has no Gloo router)'),
-    service: CanaryService.describe('The Services and routing object generated for the target'),
+      .describe('Gloo Edge Upstream (refused: the gloo provider routes through Gloo Gateway)'),
+    service: CanaryService.optional().describe(
+      'The Services and routing object generated for the target (required, but for a knative Canary, which has none)',
+    ),
     analysis: CanaryAnalysis.describe('How a new revision is checked and how traffic moves'),
     progressDeadlineSeconds: z
       .int()
@@ -788,7 +809,7 @@ export const CanarySpec = withRules(
       rule: `!has(self.${field})`,
       message,
       fieldPath: `.${field}`,
-      check: (spec: { routeRef?: unknown; upstreamRef?: unknown }) => spec[field] === undefined,
+      check: (spec: { upstreamRef?: unknown }) => spec[field] === undefined,
     })),
     {
       rule: "!has(self.autoscalerRef) || self.targetRef.kind != 'DaemonSet'",
@@ -796,8 +817,50 @@ export const CanarySpec = withRules(
       fieldPath: '.autoscalerRef',
       check: (spec) => spec.autoscalerRef === undefined || spec.targetRef.kind !== 'DaemonSet',
     },
+    {
+      rule: `has(self.service) || (has(self.provider) && self.provider == 'knative')`,
+      message:
+        'spec.service is required (a knative Canary, which routes between the Knative Service’s revisions, has none)',
+      fieldPath: '.service',
+      check: (spec) => spec.service !== undefined || spec.provider === 'knative',
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || !has(self.service)`,
+      message:
+        'a knative Canary has no spec.service: Knative routes between the revisions of the Service in spec.targetRef (remove spec.service)',
+      fieldPath: '.service',
+      check: (spec) => spec.provider !== 'knative' || spec.service === undefined,
+    },
+    {
+      rule: `(has(self.provider) && self.provider == 'knative') == (self.targetRef.kind == 'Service' && self.targetRef.apiVersion.startsWith('${KNATIVE_GROUP}/'))`,
+      message: `a Knative Service (${KNATIVE_GROUP}) is released by provider knative, and provider knative releases a Knative Service: set both or neither`,
+      fieldPath: '.targetRef',
+      check: (spec) => (spec.provider === 'knative') === isKnativeTarget(spec.targetRef),
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || !has(self.autoscalerRef)`,
+      message:
+        'spec.autoscalerRef does not apply to a knative Canary: Knative scales every revision itself (remove it)',
+      fieldPath: '.autoscalerRef',
+      check: (spec) => spec.provider !== 'knative' || spec.autoscalerRef === undefined,
+    },
+    {
+      rule: `!(has(self.provider) && self.provider == 'knative') || ((!has(self.analysis.primaryReadyThreshold) || self.analysis.primaryReadyThreshold == ${DEFAULT_READY_THRESHOLD}) && (!has(self.analysis.canaryReadyThreshold) || self.analysis.canaryReadyThreshold == ${DEFAULT_READY_THRESHOLD}))`,
+      message:
+        'spec.analysis.primaryReadyThreshold and canaryReadyThreshold do not apply to a knative Canary: a revision is ready when Knative says so, not by a share of pods (remove them)',
+      fieldPath: '.analysis',
+      check: (spec) =>
+        spec.provider !== 'knative' ||
+        (spec.analysis.primaryReadyThreshold === DEFAULT_READY_THRESHOLD &&
+          spec.analysis.canaryReadyThreshold === DEFAULT_READY_THRESHOLD),
+    },
   ],
-);
+  // Routers and targets read spec.service; a knative Canary has no Services of Sluice's, so
+  // it gets none but the names (from the target, as for every Canary without service.name).
+).transform((spec) => ({
+  ...spec,
+  service: spec.service ?? { port: KNATIVE_PORT, portName: DEFAULT_PORT_NAME },
+}));
 export type CanarySpec = z.output<typeof CanarySpec>;
 
 export const Canary = customResource('Canary', CanarySpec, CanaryStatus);

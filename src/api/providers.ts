@@ -8,6 +8,8 @@ export interface RouterProviderInfo {
   object: string;
   /** The spec.provider strings that pick this router (Flagger's spellings). */
   spellings: readonly string[];
+  /** A spelling shared with another router picks this one only when the Canary sets this field. */
+  selectedBy?: 'spec.service.gatewayRefs';
 }
 
 export const SMI_VERSIONS = ['v1alpha1', 'v1alpha2', 'v1alpha3'] as const;
@@ -27,6 +29,18 @@ export const ROUTER_PROVIDERS = {
   },
   nginx: { object: 'canary Ingress (ingress-nginx)', spellings: ['nginx'] },
   kubernetes: { object: 'apex Service selector (blue/green)', spellings: ['kubernetes'] },
+  contour: { object: 'HTTPProxy (projectcontour.io/v1)', spellings: ['contour'] },
+  traefik: { object: 'TraefikService (traefik.io/v1alpha1)', spellings: ['traefik'] },
+  kuma: { object: 'MeshHTTPRoute (kuma.io/v1alpha1)', spellings: ['kuma'] },
+  apisix: { object: 'canary ApisixRoute (apisix.apache.org/v2)', spellings: ['apisix'] },
+  gloo: { object: 'HTTPRoute through Gloo Gateway (gateway.networking.k8s.io/v1)', spellings: ['gloo'] },
+  skipper: { object: 'canary Ingress with backend weights (Skipper)', spellings: ['skipper'] },
+  knative: { object: 'Knative Service traffic targets (serving.knative.dev/v1)', spellings: ['knative'] },
+  linkerd: {
+    object: 'HTTPRoute attached to the Service (Linkerd 2.12+, Gateway API mesh)',
+    spellings: ['linkerd'],
+    selectedBy: 'spec.service.gatewayRefs',
+  },
 } as const satisfies Record<string, RouterProviderInfo>;
 
 export type RouterKind = keyof typeof ROUTER_PROVIDERS;
@@ -42,39 +56,44 @@ export const DEFAULT_PROVIDER = 'istio';
 export const UNROUTED_PROVIDERS: Readonly<Record<string, string>> = {
   appmesh: 'App Mesh is not a provider Sluice routes',
   'appmesh:v1beta2': 'App Mesh is not a provider Sluice routes',
-  contour: 'Contour is not a provider Sluice routes yet; gatewayapi routes through Contour’s Gateway API',
-  gloo: 'Gloo is not a provider Sluice routes yet; gatewayapi routes through Gloo Gateway’s Gateway API',
-  skipper: 'Skipper is not a provider Sluice routes',
-  traefik: 'Traefik is not a provider Sluice routes yet; gatewayapi routes through Traefik’s Gateway API',
-  kuma: 'Kuma is not a provider Sluice routes yet',
-  apisix: 'APISIX is not a provider Sluice routes yet',
   'gatewayapi:v1beta1': 'use gatewayapi: Sluice writes gateway.networking.k8s.io/v1 HTTPRoutes',
 };
 
-export type ParsedProvider =
-  | { kind: 'istio' }
-  | { kind: 'gatewayapi' }
-  | { kind: 'smi'; version: SmiVersion }
-  | { kind: 'nginx' }
-  | { kind: 'kubernetes' };
+export type ParsedProvider = { kind: 'smi'; version: SmiVersion } | { kind: Exclude<RouterKind, 'smi'> };
+
+/** What of the Canary, besides the provider string, picks a router (see `selectedBy`). */
+export interface ProviderContext {
+  /** spec.service.gatewayRefs is set: `linkerd` routes through Gateway API instead of SMI. */
+  gatewayRefs?: boolean;
+}
+
+/** The context parseProvider needs from a Canary's spec. */
+export function providerContext(spec: { service?: { gatewayRefs?: readonly unknown[] } }): ProviderContext {
+  return { gatewayRefs: (spec.service?.gatewayRefs?.length ?? 0) > 0 };
+}
 
 /**
  * Parses a provider string. `smi:<version>` may carry a mesh suffix (`smi:v1alpha3:osm`,
- * as Flagger accepts); plain `smi`, `linkerd` and `osm` mean v1alpha2. Undefined for a
- * string Sluice does not route.
+ * as Flagger accepts); plain `smi`, `linkerd` and `osm` mean v1alpha2. `linkerd` with
+ * spec.service.gatewayRefs routes through Gateway API HTTPRoutes (as Linkerd 2.12+ reads
+ * them) instead. Undefined for a string Sluice does not route.
  */
-export function parseProvider(provider: string): ParsedProvider | undefined {
+export function parseProvider(provider: string, context: ProviderContext = {}): ParsedProvider | undefined {
   const value = provider.trim();
   const smi = /^smi:(v1alpha[0-9]+)(?::[a-z0-9-]+)?$/.exec(value);
   if (smi) {
     const version = SMI_VERSIONS.find((known) => known === smi[1]);
     return version ? { kind: 'smi', version } : undefined;
   }
-  for (const kind of ROUTER_KINDS) {
-    if (!(ROUTER_PROVIDERS[kind].spellings as readonly string[]).includes(value)) continue;
-    return kind === 'smi' ? { kind, version: DEFAULT_SMI_VERSION } : { kind };
-  }
-  return undefined;
+  const matching = ROUTER_KINDS.filter((kind) =>
+    (ROUTER_PROVIDERS[kind].spellings as readonly string[]).includes(value),
+  );
+  const info = (kind: RouterKind): RouterProviderInfo => ROUTER_PROVIDERS[kind];
+  const chosen =
+    matching.find((kind) => info(kind).selectedBy === 'spec.service.gatewayRefs' && context.gatewayRefs) ??
+    matching.find((kind) => info(kind).selectedBy === undefined);
+  if (!chosen) return undefined;
+  return chosen === 'smi' ? { kind: chosen, version: DEFAULT_SMI_VERSION } : { kind: chosen };
 }
 
 /** The provider name a router reports: `istio`, `smi:v1alpha2`, … */
@@ -84,7 +103,7 @@ export function providerName(parsed: ParsedProvider): string {
 
 /** Every spec.provider string Sluice routes, for messages and docs. */
 export function providerSpellings(): string[] {
-  return ROUTER_KINDS.flatMap((kind) => [...ROUTER_PROVIDERS[kind].spellings]);
+  return [...new Set(ROUTER_KINDS.flatMap((kind) => [...ROUTER_PROVIDERS[kind].spellings]))];
 }
 
 /** Why a provider string is refused, and what would work. */

@@ -1,4 +1,4 @@
-import { AUTOSCALER_KINDS, TARGET_KINDS, type Canary } from './canary.ts';
+import { AUTOSCALER_KINDS, isKnativeTarget, TARGET_KINDS, type Canary } from './canary.ts';
 import { parseProvider, unsupportedProviderMessage } from './providers.ts';
 import type { ValidationIssue } from './validate.ts';
 
@@ -13,10 +13,13 @@ export function unsupportedValues(canary: Canary): ValidationIssue[] {
   if (spec.provider !== undefined && !parseProvider(spec.provider)) {
     issues.push({ path: 'spec.provider', message: unsupportedProviderMessage(spec.provider) });
   }
-  if (!(TARGET_KINDS as readonly string[]).includes(spec.targetRef.kind)) {
+  if (
+    !(TARGET_KINDS as readonly string[]).includes(spec.targetRef.kind) &&
+    !isKnativeTarget(spec.targetRef)
+  ) {
     issues.push({
       path: 'spec.targetRef.kind',
-      message: `${spec.targetRef.kind} is not supported; expected ${TARGET_KINDS.join(' or ')}`,
+      message: `${spec.targetRef.kind} is not supported; expected ${TARGET_KINDS.join(' or ')} (or a Knative Service with provider knative)`,
     });
   }
   const autoscaler = spec.autoscalerRef?.kind;

@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { loadDevStack } from './dev-stack.ts';
 
-const PROVIDERS = ['istio', 'gatewayapi'] as const;
+/** The providers the local traffic layer stands in for (src/dev/demo.ts has a title and series for each). */
+export const DEMO_PROVIDERS = ['istio', 'gatewayapi', 'contour', 'traefik'] as const;
+export type DemoProvider = (typeof DEMO_PROVIDERS)[number];
 
 /** `sluice demo`: the main job — a release promoted and a bad one rolled back, live, on loopback. */
 export function registerDemo(program: Command): void {
@@ -10,33 +12,28 @@ export function registerDemo(program: Command): void {
     .description(
       'run the local demo: a healthy release promoted and a bad one rolled back, with live progress',
     )
-    .addOption(new Option('--provider <provider>', 'routing through').choices(PROVIDERS).default('istio'))
+    .addOption(
+      new Option('--provider <provider>', 'routing through').choices([...DEMO_PROVIDERS]).default('istio'),
+    )
     .option('--keep', 'leave everything running afterwards (Ctrl-C stops it)')
     .option('--dir <path>', 'state directory', '.sluice/demo')
     .option(
       '--judge',
       "the statistical judge's run: a subtle bad release (3% errors) rolled back on the judge's evidence, shown live",
     )
-    .action(
-      async (options: {
-        provider: (typeof PROVIDERS)[number];
-        keep?: boolean;
-        dir: string;
-        judge?: boolean;
-      }) => {
-        // The demo and the local stack load only now (dev-stack.ts).
-        const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
-        const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
-        const code = await runDemo({
-          provider: options.provider,
-          keep: Boolean(options.keep),
-          stateDir: options.dir,
-          progress: consoleProgress(),
-          write: (text) => process.stdout.write(text),
-          tty: Boolean(process.stdout.isTTY),
-          judge: Boolean(options.judge),
-        });
-        process.exitCode = code;
-      },
-    );
+    .action(async (options: { provider: DemoProvider; keep?: boolean; dir: string; judge?: boolean }) => {
+      // The demo and the local stack load only now (dev-stack.ts).
+      const { runDemo } = await loadDevStack(() => import('../dev/demo.ts'), 'demo');
+      const { consoleProgress } = await loadDevStack(() => import('../dev/progress.ts'), 'demo');
+      const code = await runDemo({
+        provider: options.provider,
+        keep: Boolean(options.keep),
+        stateDir: options.dir,
+        progress: consoleProgress(),
+        write: (text) => process.stdout.write(text),
+        tty: Boolean(process.stdout.isTTY),
+        judge: Boolean(options.judge),
+      });
+      process.exitCode = code;
+    });
 }

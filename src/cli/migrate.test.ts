@@ -117,8 +117,8 @@ describe('migrate', () => {
   it('keeps unsupported providers and says what will happen; rewrites gatewayapi:v1beta1', () => {
     const { reports } = migrate(flaggerCanary.replace('provider: istio', 'provider: appmesh:v1beta2'));
     expect(reports).toEqual([
-      'Canary test/podinfo: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
-      'Canary test/podinfo: still needs a fix before Sluice serves it: Canary test/podinfo is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>)',
+      'Canary test/podinfo: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
+      'Canary test/podinfo: still needs a fix before Sluice serves it: Canary test/podinfo is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>)',
     ]);
     const gateway = migrate(flaggerCanary.replace('provider: istio', 'provider: gatewayapi:v1beta1'));
     expect(gateway.reports[0]).toBe(

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
-import { AUTOSCALER_KINDS, MIN_ANALYSIS_INTERVAL, TARGET_KINDS } from '../api/canary.ts';
+import { AUTOSCALER_KINDS, isKnativeTarget, MIN_ANALYSIS_INTERVAL, TARGET_KINDS } from '../api/canary.ts';
 import { API_VERSION } from '../api/common.ts';
 import { CRD_DEFINITIONS, structuralSchema, type JsonSchema } from '../api/crd.ts';
 import { parseDuration } from '../api/duration.ts';
 import { isMetricProviderType, metricProviderList } from '../api/metric-providers.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
+import { checkCapabilities } from '../routers/capabilities.ts';
 import {
   formatIssues,
   parseAlertProvider,
@@ -210,8 +211,7 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
   // Fields of providers Sluice has no router for: the apiserver refuses them, so they go.
   const service = isObject(spec.service) ? spec.service : undefined;
   const dropped: [string, JsonObject | undefined, string][] = [
-    ['spec.routeRef (APISIX)', spec, 'routeRef'],
-    ['spec.upstreamRef (Gloo)', spec, 'upstreamRef'],
+    ['spec.upstreamRef (Gloo Edge)', spec, 'upstreamRef'],
     ['spec.service.meshName (App Mesh)', service, 'meshName'],
     ['spec.service.backends (App Mesh)', service, 'backends'],
   ];
@@ -220,8 +220,23 @@ function migrateCanarySpec(spec: JsonObject, context: Context): void {
     delete parent[key];
     report(context, `${what}: dropped; Sluice has no router for it (the apiserver refuses the field)`);
   }
+  if (spec.provider === 'gloo' && !(isObject(spec.service) && Array.isArray(spec.service.gatewayRefs))) {
+    report(
+      context,
+      'spec.provider: gloo routes through Gloo Gateway’s Gateway API in Sluice (an HTTPRoute, not a Gloo Edge RouteTable): add spec.service.gatewayRefs naming the Gateway',
+    );
+  }
   const targetKind = isObject(spec.targetRef) ? spec.targetRef.kind : undefined;
-  if (typeof targetKind === 'string' && !(TARGET_KINDS as readonly string[]).includes(targetKind)) {
+  const targetApi = isObject(spec.targetRef) ? spec.targetRef.apiVersion : undefined;
+  const knative =
+    typeof targetApi === 'string' &&
+    typeof targetKind === 'string' &&
+    isKnativeTarget({ apiVersion: targetApi, kind: targetKind });
+  if (
+    typeof targetKind === 'string' &&
+    !(TARGET_KINDS as readonly string[]).includes(targetKind) &&
+    !knative
+  ) {
     report(
       context,
       `spec.targetRef.kind ${targetKind}: kept, but Sluice releases ${TARGET_KINDS.join(' and ')} only; the controller marks the Canary Stalled`,
@@ -323,6 +338,12 @@ function migrateObject(input: JsonObject, kind: Kind, context: Context): JsonObj
         : parseAlertProvider(result);
   if (!parsed.ok)
     report(context, `still needs a fix before Sluice serves it: ${formatIssues(result, parsed.issues)}`);
+  // What its provider cannot route is refused by the controller at the first reconcile: say so now.
+  else if ('canary' in parsed) {
+    const issues = checkCapabilities(parsed.canary);
+    if (issues.length)
+      report(context, `still needs a fix before Sluice serves it: ${formatIssues(result, issues)}`);
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
+import { KNATIVE_GROUP } from '../api/canary.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Notifications } from '../notify/dispatcher.ts';
@@ -302,7 +303,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
           );
           continue;
         }
-        const informer = new Informer<KubernetesObject>(kube, path, log, () => undefined);
+        // A Knative Service is a knative Canary's target as well as its routing object: its
+        // changes wake the canaries that release it, as a Deployment's do.
+        const onEvent = group === KNATIVE_GROUP && kind === 'Service' ? onWorkload : () => undefined;
+        const informer = new Informer<KubernetesObject>(kube, path, log, onEvent);
         routing.push(informer);
         addToCache(`${group}/${version}/${kind}`, informer);
         void informer.start();

@@ -304,11 +304,14 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
       );
     });
 
-    await progress.step('installing CRDs (Sluice, Istio, Gateway API, SMI)', async (update) => {
-      const files = await crdFiles(options.extraCrds ?? []);
-      update(`${files.length} files`);
-      await installCrds(kc, files);
-    });
+    await progress.step(
+      'installing CRDs (Sluice, Istio, Gateway API, SMI, Contour, Traefik, Knative)',
+      async (update) => {
+        const files = await crdFiles(options.extraCrds ?? []);
+        update(`${files.length} files`);
+        await installCrds(kc, files);
+      },
+    );
     // As an install has it: the controller's leader Lease lives there by default.
     await apply(
       connect(kc),
@@ -551,6 +554,24 @@ async function crdFiles(extra: string[]): Promise<string[]> {
   files.push(join(istio, 'kubernetes', 'customresourcedefinitions.gen.yaml'));
   const gateway = await goModuleDir('sigs.k8s.io/gateway-api', VERSIONS.gatewayApi);
   files.push(...(await yamlIn(join(gateway, 'config', 'crd', 'standard'))));
+  // Each provider's routing CRDs from the module the provider publishes, at a pinned version.
+  // Kuma, APISIX, Gloo Edge and Skipper's modules are not served to the build (and Skipper
+  // routes through Ingress, which needs none); docs/routing.md says which is which.
+  const contour = await goModuleDir('github.com/projectcontour/contour', VERSIONS.contour);
+  files.push(join(contour, 'examples', 'contour', '01-crds.yaml'));
+  const traefik = await goModuleDir('github.com/traefik/traefik/v3', VERSIONS.traefik);
+  files.push(
+    join(
+      traefik,
+      'docs',
+      'content',
+      'reference',
+      'dynamic-configuration',
+      'kubernetes-crd-definition-v1.yml',
+    ),
+  );
+  const knative = await goModuleDir('knative.dev/serving', VERSIONS.knativeServing);
+  files.push(...(await yamlIn(join(knative, 'config', 'core', '300-resources'))));
   for (const path of extra) {
     const entries = await yamlIn(path);
     files.push(...(entries.length ? entries : [path]));

@@ -7,7 +7,23 @@ import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
 import type { Progress } from './progress.ts';
 import { applyManifest, startAppStack, type AppStack } from './stack.ts';
 
-export type DemoProvider = 'istio' | 'gatewayapi';
+import type { DemoProvider } from '../cli/demo.ts';
+
+export type { DemoProvider };
+
+const DEMO_TITLES: Record<DemoProvider, string> = {
+  istio: 'Istio (VirtualService)',
+  gatewayapi: 'Gateway API (HTTPRoute)',
+  contour: 'Contour (HTTPProxy)',
+  traefik: 'Traefik (TraefikService)',
+};
+/** The request series each provider's built-in metrics read, for the final screen. */
+const DEMO_SERIES: Record<DemoProvider, string> = {
+  istio: 'istio_requests_total',
+  gatewayapi: 'http_request_duration_seconds_count',
+  contour: 'envoy_cluster_upstream_rq',
+  traefik: 'traefik_service_requests_total',
+};
 
 export interface DemoOptions {
   provider: DemoProvider;
@@ -82,7 +98,8 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
       progressDeadlineSeconds: 60,
       service: {
         port: 9898,
-        hosts: [`${APP}.${NAMESPACE}`],
+        // A TraefikService has no host: the IngressRoute in front of it decides that.
+        ...(provider === 'traefik' ? {} : { hosts: [`${APP}.${NAMESPACE}`] }),
         ...(provider === 'gatewayapi'
           ? { gatewayRefs: [{ name: 'demo-gateway', namespace: NAMESPACE }] }
           : {}),
@@ -138,7 +155,8 @@ export function startDemoStack(env: ClusterEnv, provider: DemoProvider, log: Log
     proxies: [
       {
         service: APP,
-        hosts: [`${APP}.${NAMESPACE}`],
+        // A TraefikService has no host: the IngressRoute in front of it decides that.
+        ...(provider === 'traefik' ? {} : { hosts: [`${APP}.${NAMESPACE}`] }),
         ...(provider === 'gatewayapi' ? { gateway: { name: 'demo-gateway', namespace: NAMESPACE } } : {}),
       },
     ],
@@ -215,7 +233,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     let lastPrinted = '';
     const show = (stage: string, status: CanaryStatusView) => {
       const frame: DemoFrame = {
-        title: `Sluice demo — ${APP}.${NAMESPACE} on ${options.provider === 'istio' ? 'Istio (VirtualService)' : 'Gateway API (HTTPRoute)'}`,
+        title: `Sluice demo — ${APP}.${NAMESPACE} on ${DEMO_TITLES[options.provider]}`,
         stage,
         elapsedMs: Date.now() - started,
         phase: status.phase ?? 'Pending',
@@ -328,7 +346,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
           `  npx sluice status ${APP} -n ${NAMESPACE} --watch     # follow the canary`,
           `  npx sluice get -A                                   # every canary`,
           `  curl -s ${proxyUrl}/                    # the app through the mesh stand-in`,
-          `  open ${env.prometheusUrl}/graph?g0.expr=istio_requests_total   # Prometheus`,
+          `  open ${env.prometheusUrl}/graph?g0.expr=${DEMO_SERIES[options.provider]}   # Prometheus`,
           `  Logs: ${stack.logDir}`,
           '',
         ].join('\n'),

@@ -5,6 +5,8 @@
 
 import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
+import { httpProxyApplies, routeHttpProxy, type HttpProxy } from './routing-contour.ts';
+import { routeTraefikService, traefikServiceFor, type TraefikService } from './routing-traefik.ts';
 
 export const CLUSTER_DOMAIN = 'svc.cluster.local';
 
@@ -31,6 +33,8 @@ export interface ProxyIdentity {
 export interface BackendRef {
   service: string;
   namespace: string;
+  /** The Service port the route names (Contour's and Traefik's series carry it). */
+  port?: number;
 }
 
 export interface HeaderOps {
@@ -55,7 +59,7 @@ export interface MirrorTarget {
 }
 
 export interface RouteSource {
-  kind: 'VirtualService' | 'HTTPRoute' | 'Service';
+  kind: 'VirtualService' | 'HTTPRoute' | 'HTTPProxy' | 'TraefikService' | 'Service';
   namespace: string;
   name: string;
   /** Index of the http[] rule / rules[] entry that matched. */
@@ -323,7 +327,7 @@ export function applyHeaderOps(
   return out;
 }
 
-function mergeHeaderOps(...all: (HeaderOps | undefined)[]): HeaderOps {
+export function mergeHeaderOps(...all: (HeaderOps | undefined)[]): HeaderOps {
   const merged = emptyHeaderOps();
   for (const ops of all) {
     if (!ops) continue;
@@ -517,15 +521,19 @@ export function httpRouteApplies(route: HttpRoute, identity: ProxyIdentity): boo
   });
 }
 
+/** A path prefix compared by whole path elements: /foo matches /foo and /foo/bar, not /foobar. */
+export function pathPrefixMatches(value: string, path: string): boolean {
+  const prefix = value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
+  if (prefix === '/') return true;
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
 function gatewayPathMatches(match: HttpRouteMatch, path: string): boolean {
   const type = match.path?.type ?? 'PathPrefix';
   const value = match.path?.value ?? '/';
   if (type === 'Exact') return path === value;
   if (type === 'RegularExpression') return fullMatch(value, path);
-  // PathPrefix matches whole path elements: /foo matches /foo and /foo/bar, not /foobar.
-  const prefix = value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
-  if (prefix === '/') return true;
-  return path === prefix || path.startsWith(`${prefix}/`);
+  return pathPrefixMatches(value, path);
 }
 
 function gatewayValueMatches(
@@ -680,10 +688,13 @@ export function routeHttpRoutes(
 export interface RoutingObjects {
   virtualServices: readonly VirtualService[];
   httpRoutes: readonly HttpRoute[];
+  httpProxies?: readonly HttpProxy[];
+  traefikServices?: readonly TraefikService[];
 }
 
 export type RoutingResult =
-  { decision: RouteDecision } | { noRoute: { kind: 'VirtualService' | 'HTTPRoute'; name: string } };
+  | { decision: RouteDecision }
+  | { noRoute: { kind: 'VirtualService' | 'HTTPRoute' | 'HTTPProxy' | 'TraefikService'; name: string } };
 
 /**
  * Decides a request for a proxy: its VirtualService if one names it, else the HTTPRoutes
@@ -700,6 +711,13 @@ export function decide(
     const decision = routeVirtualService(vs, request);
     return decision ? { decision } : { noRoute: { kind: 'VirtualService', name: vs.metadata.name } };
   }
+  const proxy = (objects.httpProxies ?? []).find((candidate) => httpProxyApplies(candidate, identity));
+  if (proxy) {
+    const decision = routeHttpProxy(proxy, request);
+    return decision ? { decision } : { noRoute: { kind: 'HTTPProxy', name: proxy.metadata.name } };
+  }
+  const traefik = traefikServiceFor(objects.traefikServices ?? [], identity);
+  if (traefik) return { decision: routeTraefikService(traefik, objects.traefikServices ?? []) };
   const routes = objects.httpRoutes.filter((route) => httpRouteApplies(route, identity));
   if (routes.length > 0) {
     const decision = routeHttpRoutes(routes, request);

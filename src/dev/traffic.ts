@@ -24,6 +24,8 @@ import type { Kube } from '../kube/client.ts';
 import { statusCode } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { PodProcess, ProcessRegistry } from './registry.ts';
+import { httpProxySchema, type HttpProxy } from './routing-contour.ts';
+import { traefikServiceSchema, type TraefikService } from './routing-traefik.ts';
 import {
   applyHeaderOps,
   decide,
@@ -85,6 +87,8 @@ export class ClusterRoutes {
   readonly #slices = new Map<string, SliceEndpoints>();
   readonly #virtualServices = new Map<string, VirtualService>();
   readonly #httpRoutes = new Map<string, HttpRoute>();
+  readonly #httpProxies = new Map<string, HttpProxy>();
+  readonly #traefikServices = new Map<string, TraefikService>();
 
   constructor(kube: Kube, log: Logger, namespace?: string) {
     this.#kube = kube;
@@ -163,6 +167,18 @@ export class ClusterRoutes {
         plural: 'httproutes',
         onEvent: parsed(httpRouteSchema, this.#httpRoutes, 'HTTPRoute'),
       },
+      {
+        group: 'projectcontour.io',
+        version: 'v1',
+        plural: 'httpproxies',
+        onEvent: parsed(httpProxySchema, this.#httpProxies, 'HTTPProxy'),
+      },
+      {
+        group: 'traefik.io',
+        version: 'v1alpha1',
+        plural: 'traefikservices',
+        onEvent: parsed(traefikServiceSchema, this.#traefikServices, 'TraefikService'),
+      },
     ];
     await Promise.all(
       watches.map(async ({ group, version, plural, onEvent }) => {
@@ -196,6 +212,8 @@ export class ClusterRoutes {
     return {
       virtualServices: [...this.#virtualServices.values()],
       httpRoutes: [...this.#httpRoutes.values()],
+      httpProxies: [...this.#httpProxies.values()],
+      traefikServices: [...this.#traefikServices.values()],
     };
   }
 
@@ -269,9 +287,57 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
-  record(labels: IstioLabels, durationMs: number): void {
+  // Contour's Envoy and Traefik count the same requests under their own names, so the
+  // built-in queries of the contour and traefik providers read this runtime too.
+  readonly #envoyRequests = new Counter({
+    name: 'envoy_cluster_upstream_rq',
+    help: 'Requests per upstream cluster, named as Contour names Envoy clusters (<namespace>_<service>_<port>)',
+    labelNames: ['envoy_cluster_name', 'envoy_response_code'],
+    registers: [this.registry],
+  });
+  readonly #envoyTime = new Histogram({
+    name: 'envoy_cluster_upstream_rq_time',
+    help: 'Upstream request time in milliseconds per cluster, as Envoy reports it',
+    labelNames: ['envoy_cluster_name'],
+    buckets: ISTIO_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #traefikRequests = new Counter({
+    name: 'traefik_service_requests_total',
+    help: 'Requests per Traefik service (<namespace>-<service>-<port>@kubernetescrd)',
+    labelNames: ['service', 'code', 'method', 'protocol'],
+    registers: [this.registry],
+  });
+  readonly #traefikDuration = new Histogram({
+    name: 'traefik_service_request_duration_seconds',
+    help: 'Request duration per Traefik service in seconds',
+    labelNames: ['service', 'code', 'method', 'protocol'],
+    buckets: [0.1, 0.3, 1.2, 5],
+    registers: [this.registry],
+  });
+
+  record(
+    labels: IstioLabels,
+    durationMs: number,
+    request: { method: string; port?: number } = { method: 'GET' },
+  ): void {
     this.#requests.inc(labels);
     this.#duration.observe(labels, durationMs);
+    const namespace = labels.destination_service_namespace;
+    const service = labels.destination_service_name;
+    if (namespace === 'unknown' || service === 'unknown') return;
+    const port = request.port ?? 80;
+    const cluster = `${namespace}_${service}_${port}`;
+    this.#envoyRequests.inc({ envoy_cluster_name: cluster, envoy_response_code: labels.response_code });
+    this.#envoyTime.observe({ envoy_cluster_name: cluster }, durationMs);
+    const traefik = {
+      service: `${namespace}-${service}-${port}@kubernetescrd`,
+      code: labels.response_code,
+      method: request.method,
+      protocol: 'http',
+    };
+    this.#traefikRequests.inc(traefik);
+    this.#traefikDuration.observe(traefik, durationMs / 1000);
   }
 }
 
@@ -531,6 +597,7 @@ export async function startProxy(spec: ProxySpec, deps: ProxyDeps): Promise<Runn
           deps.metrics.record(
             destinationLabels(source, backend, target.process, response.statusCode ?? 0),
             now() - begun,
+            { method: request.method, ...(backend.port ? { port: backend.port } : {}) },
           ),
         );
       },
@@ -547,7 +614,10 @@ export async function startProxy(spec: ProxySpec, deps: ProxyDeps): Promise<Runn
       backend: BackendRef | undefined,
       extra: Record<string, string> = {},
     ) => {
-      deps.metrics.record(sourceFailureLabels(source, backend, status, flags), now() - begun);
+      deps.metrics.record(sourceFailureLabels(source, backend, status, flags), now() - begun, {
+        method: req.method ?? 'GET',
+        ...(backend?.port ? { port: backend.port } : {}),
+      });
       if (res.headersSent) return void res.destroy();
       res.writeHead(status, { 'content-type': 'text/plain', 'x-sluice-route': flags, ...extra });
       res.end(`${reason}\n`);
@@ -629,7 +699,10 @@ export async function startProxy(spec: ProxySpec, deps: ProxyDeps): Promise<Runn
     });
     upstream.pipe(res);
     upstream.once('end', () =>
-      deps.metrics.record(destinationLabels(source, backend, target.process, status), now() - begun),
+      deps.metrics.record(destinationLabels(source, backend, target.process, status), now() - begun, {
+        method: request.method,
+        ...(backend.port ? { port: backend.port } : {}),
+      }),
     );
     upstream.once('error', () => res.destroy());
   };

@@ -23,6 +23,10 @@ export const VERSIONS = {
   },
   istioApi: 'v1.31.1',
   gatewayApi: 'v1.6.3',
+  /** Upstream routing CRDs of the providers whose Go modules the module proxy serves. */
+  contour: 'v1.33.8',
+  traefik: 'v3.7.13',
+  knativeServing: 'v0.51.0',
 } as const;
 
 /** Where built binaries live: outside the repository, shared by every clone. */

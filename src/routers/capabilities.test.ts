@@ -21,6 +21,9 @@ type Patch = {
   spec?: Partial<Spec>;
 };
 
+/** Linkerd's Gateway API routing attaches to the Service itself. */
+const LINKERD_PARENTS = [{ group: 'core', kind: 'Service', name: 'web', port: 80 }];
+
 /** What each provider needs to route at all, so one feature at a time can be asked for. */
 const BASES: Record<RouterKind, Patch> = {
   istio: {},
@@ -28,6 +31,14 @@ const BASES: Record<RouterKind, Patch> = {
   smi: { spec: { provider: 'smi:v1alpha3' } },
   nginx: { spec: { ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' } } },
   kubernetes: { analysis: { iterations: 3 } },
+  contour: {},
+  traefik: {},
+  kuma: {},
+  apisix: { spec: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } } },
+  gloo: { service: { gatewayRefs: [{ name: 'edge' }] } },
+  skipper: { spec: { ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' } } },
+  knative: { spec: { targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'web' } } },
+  linkerd: { service: { gatewayRefs: LINKERD_PARENTS } },
 };
 
 /** A spec that asks for one feature in a way every provider that has the feature can express. */
@@ -50,11 +61,14 @@ const ASKS = {
   delegation: { service: { delegation: true } },
   trafficPolicy: { service: { trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } },
   ingressRef: { spec: { ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' } } },
+  routeRef: { spec: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } } },
+  protocol: { service: { protocol: 'grpc' } },
 } satisfies Record<RoutingFeatureName, Patch>;
 
 /** For each partial support: a spec beyond what the provider expresses, and the field refused. */
 const BEYOND: Partial<Record<RouterKind, Partial<Record<RoutingFeatureName, [Patch, string]>>>> = {
   gatewayapi: {
+    protocol: [{ service: { protocol: 'tcp', timeout: '5s' } }, 'spec.service.timeout'],
     abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
     routeMatch: [
       { service: { match: [{ uri: { prefix: '/api' }, ignoreUriCase: true }] } },
@@ -62,6 +76,39 @@ const BEYOND: Partial<Record<RouterKind, Partial<Record<RoutingFeatureName, [Pat
     ],
   },
   smi: { hosts: [{ service: { hosts: ['a.example.com', 'b.example.com'] } }, 'spec.service.hosts[1]'] },
+  contour: {
+    abMatch: [
+      { analysis: { iterations: 2, match: [{ method: { exact: 'GET' } }] } },
+      'spec.analysis.match[0].method',
+    ],
+    mirror: [{ analysis: { iterations: 2, mirror: true, mirrorWeight: 0 } }, 'spec.analysis.mirrorWeight'],
+    routeMatch: [{ service: { match: [{ authority: { exact: 'a' } }] } }, 'spec.service.match[0].authority'],
+    retries: [{ service: { retries: { attempts: 2, retryOn: '503' } } }, 'spec.service.retries.retryOn'],
+    headers: [{ service: { headers: { request: { add: { a: '1' } } } } }, 'spec.service.headers.request.add'],
+    hosts: [{ service: { hosts: ['a.example.com', 'b.example.com'] } }, 'spec.service.hosts[1]'],
+  },
+  kuma: {
+    abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
+    routeMatch: [{ service: { match: [{ scheme: { exact: 'https' } }] } }, 'spec.service.match[0].scheme'],
+  },
+  apisix: {
+    abMatch: [
+      { analysis: { iterations: 2, match: [{ uri: { prefix: '/a' } }] } },
+      'spec.analysis.match[0].uri',
+    ],
+  },
+  gloo: {
+    protocol: [
+      { service: { protocol: 'grpc', match: [{ uri: { prefix: '/api' } }] } },
+      'spec.service.match[0].uri.prefix',
+    ],
+    abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
+    routeMatch: [{ service: { match: [{ ignoreUriCase: true }] } }, 'spec.service.match[0].ignoreUriCase'],
+  },
+  linkerd: {
+    abMatch: [{ analysis: { iterations: 2, match: [{ port: 8080 }] } }, 'spec.analysis.match[0].port'],
+    routeMatch: [{ service: { match: [{ ignoreUriCase: true }] } }, 'spec.service.match[0].ignoreUriCase'],
+  },
   nginx: {
     abMatch: [
       { analysis: { iterations: 2, match: [{ headers: { a: { exact: '1' }, b: { exact: '2' } } }] } },
@@ -81,6 +128,8 @@ function canary(...patches: Patch[]): Canary {
     spec.service = { ...(spec.service as object), ...patch.service };
     spec.analysis = { ...(spec.analysis as object), ...patch.analysis };
   }
+  // A knative Canary has no spec.service (the schema refuses one).
+  if (spec.provider === 'knative' && !patches.some((patch) => patch.service)) delete spec.service;
   const analysis = spec.analysis as Record<string, unknown>;
   // Explicit steps replace every other way of moving traffic.
   if (analysis.steps !== undefined) analysis.iterations = analysis.stepWeight = undefined;
@@ -112,7 +161,14 @@ describe('checkCapabilities', () => {
   describe.each(ROUTER_KINDS)('provider %s', (kind) => {
     it.each(ROUTING_FEATURE_NAMES)('%s: as the table says', (feature) => {
       const support: Support = ROUTER_SUPPORT[kind][feature];
-      const asked = canary(base(kind), ASKS[feature]);
+      // Linkerd's parents are Services (the base has one); a Gateway would be refused.
+      const ask = kind === 'linkerd' && feature === 'gatewayRefs' ? {} : ASKS[feature];
+      if (kind === 'knative' && (ask as Patch).service !== undefined) {
+        // Refused before the table: a knative Canary has no spec.service at all.
+        expect(() => canary(base(kind), ask)).toThrow(/a knative Canary has no spec\.service/);
+        return;
+      }
+      const asked = canary(base(kind), ask);
       const fields = ROUTING_FEATURES[feature].asked(asked);
       expect(fields.length, `the sample asks for ${feature}`).toBeGreaterThan(0);
       const issues = checkCapabilities(asked).filter((issue) => issue.feature === feature);
@@ -130,7 +186,8 @@ describe('checkCapabilities', () => {
         return;
       }
       expect(issues).toEqual([]);
-      if (support.level === 'required') {
+      // Without gatewayRefs, linkerd is the smi router: the requirement is the choice itself.
+      if (support.level === 'required' && kind !== 'linkerd') {
         const without = canary(base(kind));
         (without.spec as Record<string, unknown>)[feature] = undefined;
         if (feature === 'gatewayRefs') without.spec.service.gatewayRefs = undefined;

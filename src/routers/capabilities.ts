@@ -3,6 +3,7 @@ import { parseDuration } from '../api/duration.ts';
 import {
   DEFAULT_PROVIDER,
   parseProvider,
+  providerContext,
   providerName,
   unsupportedProviderMessage,
   type RouterKind,
@@ -11,9 +12,14 @@ import type { ValidationIssue } from '../api/validate.ts';
 import {
   combineGatewayMatches,
   combineMatches,
+  contourAbConditions,
   istioMatchIssues,
   MATCH_EVERYTHING,
   translateGatewayMatches,
+  grpcAbMatches,
+  translateApisixMatches,
+  translateGrpcMatches,
+  translateContourMatches,
   translateNginxMatches,
   type MatchIssue,
 } from './match.ts';
@@ -169,6 +175,21 @@ export const ROUTING_FEATURES = {
     verb: 'route through an Ingress',
     fields: ['spec.ingressRef'],
     asked: ({ spec }) => present([['spec.ingressRef', spec.ingressRef]]),
+  },
+  protocol: {
+    title: 'gRPC / TCP routes',
+    verb: 'write a gRPC or TCP route',
+    fields: ['spec.service.protocol'],
+    asked: ({ spec }) =>
+      spec.service.protocol !== undefined && spec.service.protocol !== 'http'
+        ? ['spec.service.protocol']
+        : [],
+  },
+  routeRef: {
+    title: 'APISIX route',
+    verb: 'route through an ApisixRoute',
+    fields: ['spec.routeRef'],
+    asked: ({ spec }) => present([['spec.routeRef', spec.routeRef]]),
   },
 } as const satisfies Record<string, RoutingFeature>;
 
@@ -349,9 +370,246 @@ function nginxMatchCheck(canary: Canary): MatchIssue[] {
   return translateNginxMatches(canary.spec.analysis.match, 'spec.analysis.match', 'nginx').issues;
 }
 
+/** Contour: each A/B match becomes a route of its own, which must differ from the default routes. */
+function contourMatchCheck(canary: Canary): MatchIssue[] {
+  return contourAbConditions(canary.spec.analysis.match, canary.spec.service.match).issues;
+}
+
+function contourRouteMatchCheck(canary: Canary): MatchIssue[] {
+  return translateContourMatches(canary.spec.service.match, 'spec.service.match').issues;
+}
+
+function contourMirrorCheck(canary: Canary): MatchIssue[] {
+  if (canary.spec.analysis.mirrorWeight !== 0) return [];
+  return [
+    {
+      path: 'spec.analysis.mirrorWeight',
+      message: 'Contour reads a mirror weight of 0 as 100 %: give 1–100, or leave mirroring off',
+    },
+  ];
+}
+
+/** Contour's headers policies set and remove; they do not add. */
+function contourHeadersCheck(canary: Canary): MatchIssue[] {
+  const issues: MatchIssue[] = [];
+  const headers = (canary.spec.service.headers ?? {}) as Record<string, unknown>;
+  for (const [side, operations] of Object.entries(headers)) {
+    if (side !== 'request' && side !== 'response') {
+      issues.push({
+        path: `spec.service.headers.${side}`,
+        message: 'Contour changes request and response headers only',
+      });
+      continue;
+    }
+    for (const key of Object.keys((operations ?? {}) as object)) {
+      if (key !== 'set' && key !== 'remove')
+        issues.push({
+          path: `spec.service.headers.${side}.${key}`,
+          message: 'Contour’s headers policy takes set and remove only',
+        });
+    }
+  }
+  return issues;
+}
+
+/** Envoy's retry conditions, as the HTTPProxy schema lists them. */
+const CONTOUR_RETRY_ON = new Set([
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'http3-post-connect-failure',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+]);
+
+function contourRetriesCheck(canary: Canary): MatchIssue[] {
+  const retries = canary.spec.service.retries;
+  if (!retries) return [];
+  const issues: MatchIssue[] = Object.keys(retries)
+    .filter((key) => !['attempts', 'perTryTimeout', 'retryOn'].includes(key))
+    .map((key) => ({
+      path: `spec.service.retries.${key}`,
+      message: 'Contour’s retry policy takes attempts, perTryTimeout and retryOn only',
+    }));
+  for (const on of (retries.retryOn ?? '')
+    .split(',')
+    .map((value) => value.trim())
+    .filter(Boolean)) {
+    if (!CONTOUR_RETRY_ON.has(on))
+      issues.push({
+        path: 'spec.service.retries.retryOn',
+        message: `"${on}" is not a retry condition Contour takes; expected some of ${[...CONTOUR_RETRY_ON].join(', ')}`,
+      });
+  }
+  return issues;
+}
+
+function apisixMatchCheck(canary: Canary): MatchIssue[] {
+  return translateApisixMatches(canary.spec.analysis.match, 'spec.analysis.match').issues;
+}
+
+/** What a GRPCRoute or a TCPRoute cannot carry of the spec, and the gRPC matches it cannot express. */
+function gatewayProtocolCheck(canary: Canary): MatchIssue[] {
+  const { service, analysis } = canary.spec;
+  const protocol = service.protocol ?? 'http';
+  if (protocol === 'http') return [];
+  const grpcLacks: [string, unknown][] = [
+    ['spec.service.timeout', service.timeout],
+    ['spec.service.rewrite', service.rewrite],
+    ['spec.service.retries', service.retries],
+    ['spec.service.corsPolicy', service.corsPolicy],
+    ['spec.analysis.sessionAffinity', analysis.sessionAffinity],
+  ];
+  const tcpLacks: [string, unknown][] = [
+    ...grpcLacks,
+    ['spec.service.match', service.match?.length ? service.match : undefined],
+    ['spec.analysis.match', analysis.match?.length ? analysis.match : undefined],
+    ['spec.analysis.mirror', analysis.mirror ? true : undefined],
+    ['spec.service.headers', service.headers],
+    ['spec.service.mirror', service.mirror?.length ? service.mirror : undefined],
+    ['spec.service.hosts', service.hosts?.length ? service.hosts : undefined],
+  ];
+  const kind = protocol === 'grpc' ? 'a GRPCRoute' : 'a TCPRoute';
+  const issues: MatchIssue[] = (protocol === 'grpc' ? grpcLacks : tcpLacks)
+    .filter(([, value]) => value !== undefined)
+    .map(([path]) => ({
+      path,
+      message: `${kind} (spec.service.protocol: ${protocol}) cannot carry it${protocol === 'tcp' ? ': a TCPRoute has weights only' : ''}`,
+    }));
+  if (protocol === 'grpc') {
+    issues.push(...translateGrpcMatches(service.match, 'spec.service.match').issues);
+    if (analysis.match?.length) issues.push(...grpcAbMatches(analysis.match, service.match).issues);
+  }
+  return issues;
+}
+
+/** A router that takes one host. */
+function oneHostCheck(what: string): SupportCheck {
+  return (canary) =>
+    (canary.spec.service.hosts?.length ?? 0) <= 1
+      ? []
+      : [{ path: 'spec.service.hosts[1]', message: `${what}; list one host only` }];
+}
+
+/** Linkerd attaches an HTTPRoute to Services (Gateway API's mesh binding), not to Gateways. */
+function serviceParentsCheck(canary: Canary): MatchIssue[] {
+  return (canary.spec.service.gatewayRefs ?? []).flatMap((ref, i) =>
+    ref.kind === 'Service' && (ref.group === '' || ref.group === 'core')
+      ? []
+      : [
+          {
+            path: `spec.service.gatewayRefs[${i}]`,
+            message: `Linkerd attaches an HTTPRoute to a Service (group core, kind Service), not to a ${ref.kind ?? 'Gateway'}`,
+          },
+        ],
+  );
+}
+
+const NOT_APISIX = no('the routeRef is the apisix provider’s');
+const HTTP_ONLY = no('it routes HTTP only; gRPC and TCP routes are Gateway API’s (provider gatewayapi)');
+const WEIGHTS_ONLY = (what: string): Support => no(`${what} has weights only`);
+
 const ON_THE_INGRESS =
   'the Ingress in spec.ingressRef decides this (set it there; the canary Ingress copies its annotations)';
+
+/** The features of a router that routes through a copy of the team's Ingress (nginx, skipper). */
+const THROUGH_AN_INGRESS = {
+  routeMatch: no(ON_THE_INGRESS),
+  cors: no(ON_THE_INGRESS),
+  retries: no(ON_THE_INGRESS),
+  timeout: no(ON_THE_INGRESS),
+  rewrite: no(ON_THE_INGRESS),
+  headers: no(ON_THE_INGRESS),
+  requestMirrors: no(ON_THE_INGRESS),
+  hosts: no(ON_THE_INGRESS),
+  gateways: no('gateways are Istio’s'),
+  gatewayRefs: no('gatewayRefs are Gateway API’s'),
+  delegation: no('delegation is Istio’s'),
+  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+  ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
+  routeRef: NOT_APISIX,
+  protocol: HTTP_ONLY,
+} as const satisfies Partial<Record<RoutingFeatureName, Support>>;
 const BLUE_GREEN = 'it switches the apex Service between the primary and the canary, all traffic at once';
+
+const KUMA_POLICY = 'Kuma sets this through its own policies (MeshTimeout, MeshRetry), not the route';
+const ON_THE_APISIX_ROUTE =
+  'the ApisixRoute in spec.routeRef decides this (set it there; the canary ApisixRoute copies its rule)';
+const KNATIVE_NONE = ROUTING_FEATURE_NAMES.filter((name) => name !== 'weights' && name !== 'steps');
+
+/** Traefik: the IngressRoute the team writes routes to the TraefikService Sluice writes. */
+function onTheIngressRoute(): Record<
+  Exclude<RoutingFeatureName, 'weights' | 'steps' | 'abMatch' | 'mirror'>,
+  Support
+> {
+  const there = no(
+    'the IngressRoute that routes to TraefikService <svc> decides this (set it there, or in its Middlewares)',
+  );
+  return {
+    sessionAffinity: no('Sluice does not write the TraefikService’s sticky cookie'),
+    routeMatch: there,
+    cors: there,
+    retries: there,
+    timeout: there,
+    rewrite: there,
+    headers: there,
+    requestMirrors: no('spec.service.mirror is Gateway API’s'),
+    hosts: there,
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
+  };
+}
+
+/** What an HTTPRoute expresses (gatewayapi; gloo and linkerd write the same object). */
+const GATEWAY_API_SUPPORT = {
+  weights: yes(),
+  steps: yes(),
+  abMatch: {
+    level: 'partial',
+    note: 'uri (exact, prefix by path element, regex), method (exact), headers and queryParams',
+    check: gatewayAbMatchCheck,
+  },
+  mirror: yes(),
+  sessionAffinity: yes(cookieWithinRouteCheck),
+  routeMatch: {
+    level: 'partial',
+    note: 'as for A/B matches',
+    check: gatewayRouteMatchCheck,
+  },
+  cors: no('Sluice does not write Gateway API’s CORS filter yet'),
+  retries: no('HTTPRoute retries are not in Gateway API’s standard channel'),
+  timeout: yes(durationCheck),
+  rewrite: yes(gatewayRewriteCheck),
+  headers: yes(gatewayHeadersCheck),
+  requestMirrors: yes(),
+  hosts: yes(),
+  gateways: no('Gateway API attaches the HTTPRoute through spec.service.gatewayRefs'),
+  gatewayRefs: { level: 'required', why: 'list the Gateways the HTTPRoute attaches to' },
+  delegation: no('delegation is Istio’s'),
+  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+  ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+  routeRef: NOT_APISIX,
+  protocol: {
+    level: 'partial',
+    note: 'grpc: a GRPCRoute (weights, mirror, header and service/method matches); tcp: a TCPRoute (weights only)',
+    check: gatewayProtocolCheck,
+  },
+} as const satisfies Record<RoutingFeatureName, Support>;
 
 /** Every provider × every routing feature. */
 export const ROUTER_SUPPORT = {
@@ -375,36 +633,11 @@ export const ROUTER_SUPPORT = {
     gatewayRefs: no('Istio binds the VirtualService to gateways through spec.service.gateways'),
     delegation: yes(delegationCheck),
     trafficPolicy: yes(),
-    ingressRef: no('the ingressRef is the nginx provider’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
-  gatewayapi: {
-    weights: yes(),
-    steps: yes(),
-    abMatch: {
-      level: 'partial',
-      note: 'uri (exact, prefix by path element, regex), method (exact), headers and queryParams',
-      check: gatewayAbMatchCheck,
-    },
-    mirror: yes(),
-    sessionAffinity: yes(cookieWithinRouteCheck),
-    routeMatch: {
-      level: 'partial',
-      note: 'as for A/B matches',
-      check: gatewayRouteMatchCheck,
-    },
-    cors: no('Sluice does not write Gateway API’s CORS filter yet'),
-    retries: no('HTTPRoute retries are not in Gateway API’s standard channel'),
-    timeout: yes(durationCheck),
-    rewrite: yes(gatewayRewriteCheck),
-    headers: yes(gatewayHeadersCheck),
-    requestMirrors: yes(),
-    hosts: yes(),
-    gateways: no('Gateway API attaches the HTTPRoute through spec.service.gatewayRefs'),
-    gatewayRefs: { level: 'required', why: 'list the Gateways the HTTPRoute attaches to' },
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx provider’s'),
-  },
+  gatewayapi: GATEWAY_API_SUPPORT,
   smi: {
     weights: yes(),
     steps: yes(),
@@ -427,7 +660,9 @@ export const ROUTER_SUPPORT = {
     gatewayRefs: no('gatewayRefs are Gateway API’s'),
     delegation: no('delegation is Istio’s'),
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx provider’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
   },
   nginx: {
     weights: yes(),
@@ -439,19 +674,7 @@ export const ROUTER_SUPPORT = {
     },
     mirror: no('ingress-nginx has no canary mirroring'),
     sessionAffinity: no('ingress-nginx’s canary has no session cookie Sluice can set'),
-    routeMatch: no(ON_THE_INGRESS),
-    cors: no(ON_THE_INGRESS),
-    retries: no(ON_THE_INGRESS),
-    timeout: no(ON_THE_INGRESS),
-    rewrite: no(ON_THE_INGRESS),
-    headers: no(ON_THE_INGRESS),
-    requestMirrors: no(ON_THE_INGRESS),
-    hosts: no(ON_THE_INGRESS),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
+    ...THROUGH_AN_INGRESS,
   },
   kubernetes: {
     weights: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
@@ -471,7 +694,139 @@ export const ROUTER_SUPPORT = {
     gatewayRefs: no('gatewayRefs are Gateway API’s'),
     delegation: no('delegation is Istio’s'),
     trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx provider’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
+  },
+  contour: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: {
+      level: 'partial',
+      note: 'uri (exact, prefix by path segment, regex), headers and queryParams; each match a route of its own',
+      check: contourMatchCheck,
+    },
+    mirror: {
+      level: 'partial',
+      note: 'mirrorWeight 1–100 (Contour reads 0 as all)',
+      check: contourMirrorCheck,
+    },
+    sessionAffinity: no('Sluice writes no session cookie for Contour'),
+    routeMatch: { level: 'partial', note: 'as for A/B matches', check: contourRouteMatchCheck },
+    cors: no('Contour’s CORS policy belongs to the root HTTPProxy’s virtualhost'),
+    retries: {
+      level: 'partial',
+      note: 'attempts, perTryTimeout and Envoy’s retryOn conditions',
+      check: contourRetriesCheck,
+    },
+    timeout: yes(durationCheck),
+    rewrite: no('Sluice does not write Contour’s path rewrite policy'),
+    headers: { level: 'partial', note: 'set and remove (Contour does not add)', check: contourHeadersCheck },
+    requestMirrors: no('spec.service.mirror is Gateway API’s'),
+    hosts: {
+      level: 'partial',
+      note: 'one host: the root HTTPProxy’s virtualhost.fqdn (without hosts, a root HTTPProxy includes it)',
+      check: oneHostCheck('an HTTPProxy has one virtualhost'),
+    },
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s (a root HTTPProxy includes Sluice’s instead)'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
+  },
+  traefik: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: no('a TraefikService has weights and mirrors only; the IngressRoute decides what reaches it'),
+    mirror: yes(),
+    ...onTheIngressRoute(),
+  },
+  kuma: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: {
+      level: 'partial',
+      note: 'as for gatewayapi: uri, method, headers and queryParams',
+      check: gatewayAbMatchCheck,
+    },
+    mirror: no('Sluice does not write MeshHTTPRoute’s mirror filter'),
+    sessionAffinity: no('Sluice writes no session cookie for Kuma'),
+    routeMatch: { level: 'partial', note: 'as for A/B matches', check: gatewayRouteMatchCheck },
+    cors: no(KUMA_POLICY),
+    retries: no(KUMA_POLICY),
+    timeout: no(KUMA_POLICY),
+    rewrite: no('Sluice does not write MeshHTTPRoute’s rewrite filter'),
+    headers: no('Sluice does not write MeshHTTPRoute’s header filters'),
+    requestMirrors: no('spec.service.mirror is Gateway API’s'),
+    hosts: no('a MeshHTTPRoute routes the Service’s own traffic'),
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: NOT_APISIX,
+    protocol: HTTP_ONLY,
+  },
+  apisix: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: {
+      level: 'partial',
+      note: 'headers (exact, or a pattern) and queryParams, each match a route of its own',
+      check: apisixMatchCheck,
+    },
+    mirror: no('APISIX’s proxy-mirror plugin is not one Sluice writes'),
+    sessionAffinity: no('Sluice writes no session cookie for APISIX'),
+    routeMatch: no(ON_THE_APISIX_ROUTE),
+    cors: no(ON_THE_APISIX_ROUTE),
+    retries: no(ON_THE_APISIX_ROUTE),
+    timeout: no(ON_THE_APISIX_ROUTE),
+    rewrite: no(ON_THE_APISIX_ROUTE),
+    headers: no(ON_THE_APISIX_ROUTE),
+    requestMirrors: no(ON_THE_APISIX_ROUTE),
+    hosts: no(ON_THE_APISIX_ROUTE),
+    gateways: no('gateways are Istio’s'),
+    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    delegation: no('delegation is Istio’s'),
+    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    routeRef: { level: 'required', why: 'name the ApisixRoute that routes to the Service' },
+    protocol: HTTP_ONLY,
+  },
+  gloo: {
+    ...GATEWAY_API_SUPPORT,
+    sessionAffinity: no('Sluice relies on no backend-level filters with Gloo Gateway'),
+  },
+  skipper: {
+    weights: yes(),
+    steps: yes(),
+    abMatch: no('Sluice routes Skipper by backend weights only'),
+    mirror: no('Sluice routes Skipper by backend weights only'),
+    sessionAffinity: no('Sluice routes Skipper by backend weights only'),
+    ...THROUGH_AN_INGRESS,
+  },
+  knative: {
+    weights: yes(),
+    steps: yes(),
+    ...(Object.fromEntries(
+      KNATIVE_NONE.map((feature) => [feature, WEIGHTS_ONLY('a Knative Service’s traffic block')]),
+    ) as Record<(typeof KNATIVE_NONE)[number], Support>),
+  },
+  linkerd: {
+    ...GATEWAY_API_SUPPORT,
+    protocol: no('Sluice writes Linkerd’s HTTPRoute only'),
+    mirror: no('Linkerd has no request mirroring'),
+    sessionAffinity: no('Sluice relies on no backend-level filters with Linkerd'),
+    rewrite: no('Linkerd’s HTTPRoute has no URLRewrite filter'),
+    requestMirrors: no('Linkerd has no request mirroring'),
+    hosts: no('an HTTPRoute attached to a Service routes the Service’s own traffic (hostnames do not apply)'),
+    gatewayRefs: {
+      level: 'required',
+      why: 'list the Service the HTTPRoute attaches to (group core, kind Service): with them, linkerd routes through Gateway API, without them through SMI',
+      check: serviceParentsCheck,
+    },
   },
 } as const satisfies Record<RouterKind, Record<RoutingFeatureName, Support>>;
 
@@ -517,7 +872,7 @@ export interface CapabilityOptions {
  */
 export function checkCapabilities(canary: Canary, options: CapabilityOptions = {}): CapabilityIssue[] {
   const provider = canary.spec.provider ?? options.defaultProvider ?? DEFAULT_PROVIDER;
-  const parsed = parseProvider(provider);
+  const parsed = parseProvider(provider, providerContext(canary.spec));
   if (!parsed) {
     return [
       {

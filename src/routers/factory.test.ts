@@ -40,7 +40,7 @@ describe('routerFor', () => {
       try {
         // Parsing refuses it already; routerFor refuses it too, for objects that were not parsed.
         const canary = canaryWith('istio');
-        canary.spec.provider = 'contour';
+        canary.spec.provider = 'appmesh';
         routerFor(canary, deps);
       } catch (e) {
         return e;
@@ -53,10 +53,10 @@ describe('routerFor', () => {
     expect((error as UnsupportedProviderError).supported).toContain('gatewayapi:v1');
     expect(fieldIssue(error as UnsupportedProviderError)).toEqual({
       path: 'spec.provider',
-      message: expect.stringMatching(/^"contour" is not supported \(Contour .*\); expected one of istio, /),
+      message: expect.stringMatching(/^"appmesh" is not supported \(App Mesh .*\); expected one of istio, /),
     });
     expect((error as Error).message).toMatch(
-      /^Canary shop\/web: spec.provider "contour" is not supported \(Contour is .*\); expected one of istio/,
+      /^Canary shop\/web: spec.provider "appmesh" is not supported \(App Mesh is .*\); expected one of istio/,
     );
   });
 });

@@ -2,6 +2,7 @@ import type { Canary } from '../api/canary.ts';
 import {
   DEFAULT_PROVIDER,
   parseProvider,
+  providerContext,
   providerSpellings,
   unsupportedProviderMessage,
   type ParsedProvider,
@@ -14,6 +15,12 @@ import { kubernetesRouter } from './kubernetes.ts';
 import { nginxRouter } from './nginx.ts';
 import type { Router, RouterDeps } from './router.ts';
 import { smiRouter } from './smi.ts';
+import { apisixRouter, APISIX_API_VERSION } from './apisix.ts';
+import { contourRouter, CONTOUR_API_VERSION } from './contour.ts';
+import { knativeRouter, KNATIVE_API_VERSION } from './knative.ts';
+import { kumaRouter, KUMA_API_VERSION } from './kuma.ts';
+import { skipperRouter } from './skipper.ts';
+import { traefikRouter, TRAEFIK_API_VERSION } from './traefik.ts';
 
 // Picks the router for spec.provider, with Flagger's provider strings (src/api/providers.ts).
 // ROUTERS is checked by the compiler to have one entry per provider kind.
@@ -40,6 +47,19 @@ export interface RouterRegistration {
 
 const group = (apiVersion: string) => apiVersion.split('/')[0]!;
 const version = (apiVersion: string) => apiVersion.split('/')[1]!;
+const cache = (apiVersion: string, plural: string, kind: string): CachedResource => ({
+  group: group(apiVersion),
+  version: version(apiVersion),
+  plural,
+  kind,
+});
+const HTTP_ROUTES = cache(GATEWAY_API_VERSION, 'httproutes', 'HTTPRoute');
+/** spec.service.protocol grpc and tcp: the same router writes these instead. */
+const GATEWAY_ROUTES = [
+  HTTP_ROUTES,
+  cache(GATEWAY_API_VERSION, 'grpcroutes', 'GRPCRoute'),
+  cache(GATEWAY_API_VERSION, 'tcproutes', 'TCPRoute'),
+];
 
 export const ROUTERS = {
   istio: {
@@ -53,23 +73,36 @@ export const ROUTERS = {
       },
     ],
   },
-  gatewayapi: {
-    create: (deps) => gatewayApiRouter(deps),
-    caches: [
-      {
-        group: group(GATEWAY_API_VERSION),
-        version: version(GATEWAY_API_VERSION),
-        plural: 'httproutes',
-        kind: 'HTTPRoute',
-      },
-    ],
-  },
+  gatewayapi: { create: (deps) => gatewayApiRouter(deps), caches: GATEWAY_ROUTES },
   smi: {
     create: (deps, parsed) => smiRouter(deps, parsed.kind === 'smi' ? parsed.version : 'v1alpha2'),
     caches: [],
   },
   nginx: { create: (deps) => nginxRouter(deps), caches: [] },
   kubernetes: { create: (deps) => kubernetesRouter(deps), caches: [] },
+  contour: {
+    create: (deps) => contourRouter(deps),
+    caches: [cache(CONTOUR_API_VERSION, 'httpproxies', 'HTTPProxy')],
+  },
+  traefik: {
+    create: (deps) => traefikRouter(deps),
+    caches: [cache(TRAEFIK_API_VERSION, 'traefikservices', 'TraefikService')],
+  },
+  kuma: {
+    create: (deps) => kumaRouter(deps),
+    caches: [cache(KUMA_API_VERSION, 'meshhttproutes', 'MeshHTTPRoute')],
+  },
+  apisix: {
+    create: (deps) => apisixRouter(deps),
+    caches: [cache(APISIX_API_VERSION, 'apisixroutes', 'ApisixRoute')],
+  },
+  gloo: { create: (deps) => gatewayApiRouter(deps, 'gloo'), caches: GATEWAY_ROUTES },
+  skipper: { create: (deps) => skipperRouter(deps), caches: [] },
+  knative: {
+    create: (deps) => knativeRouter(deps),
+    caches: [cache(KNATIVE_API_VERSION, 'services', 'Service')],
+  },
+  linkerd: { create: (deps) => gatewayApiRouter(deps, 'linkerd'), caches: [HTTP_ROUTES] },
 } as const satisfies Record<RouterKind, RouterRegistration>;
 
 /** Every routing resource some router reads at every step, once each. */
@@ -108,7 +141,7 @@ export interface RouterFactoryOptions {
 /** The router for a Canary's spec.provider; throws UnsupportedProviderError for one Sluice does not route. */
 export function routerFor(canary: Canary, deps: RouterDeps, options: RouterFactoryOptions = {}): Router {
   const provider = canary.spec.provider ?? options.defaultProvider ?? DEFAULT_PROVIDER;
-  const parsed = parseProvider(provider);
+  const parsed = parseProvider(provider, providerContext(canary.spec));
   if (!parsed) {
     throw new UnsupportedProviderError(
       canaryRef(canary),

@@ -1,16 +1,22 @@
 import type { Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, getObject, isSubset, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
-import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
-import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
+import {
+  gatewayMatches,
+  grpcAbMatches,
+  MATCH_EVERYTHING,
+  mergeGatewayMatches,
+  throwFirst,
+  translateGrpcMatches,
+} from './match.ts';
+import { apexObjectMetadata, annotationsOf, releaseObject } from './owned.ts';
 import {
   checkRoutes,
   PRIMARY_ONLY,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -19,6 +25,7 @@ import {
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { cookieRegex, sessionCookie, setCookie } from './session.ts';
+import { readRoutes } from './single-object.ts';
 
 // Gateway API (gateway.networking.k8s.io/v1): an HTTPRoute `<svc>` attached to the
 // Gateways in spec.service.gatewayRefs, with weighted backendRefs to `<svc>-primary` and
@@ -137,7 +144,7 @@ function parentRefs(canary: Canary): JsonObject[] {
     throw new RouterConfigError(
       canaryRef(canary),
       'spec.service.gatewayRefs',
-      'is required by provider gatewayapi: list the Gateways the HTTPRoute attaches to',
+      `is required by provider ${canary.spec.provider ?? 'gatewayapi'}: list the parents the HTTPRoute attaches to`,
     );
   }
   return refs.map((ref) => {
@@ -318,7 +325,13 @@ export function httpRouteObject(
   live: JsonObject | undefined,
 ): DesiredObject {
   const service = canary.spec.service;
-  const rules = gatewayRules(canary, routes);
+  const kind = gatewayRouteKind(canary);
+  const rules =
+    kind === 'GRPCRoute'
+      ? grpcRules(canary, routes)
+      : kind === 'TCPRoute'
+        ? tcpRules(canary, routes)
+        : gatewayRules(canary, routes);
   const sluiceFilters = rules.flatMap((rule) => (rule.filters as JsonObject[] | undefined) ?? []);
   const foreign = foreignItems(canary, live, sluiceFilters);
   for (const rule of rules) {
@@ -334,23 +347,86 @@ export function httpRouteObject(
   );
   return {
     apiVersion: GATEWAY_API_VERSION,
-    kind: 'HTTPRoute',
-    metadata: {
-      name: serviceName(canary, 'apex'),
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-        [OWNED_FILTERS_ANNOTATION]: JSON.stringify(unique),
-      },
-    },
+    kind,
+    metadata: apexObjectMetadata(canary, serviceName(canary, 'apex'), live, {
+      annotations: { [OWNED_FILTERS_ANNOTATION]: JSON.stringify(unique) },
+    }),
     spec: {
       parentRefs: parentRefs(canary),
-      ...(service.hosts?.length ? { hostnames: [...service.hosts] } : {}),
+      ...(service.hosts?.length && kind !== 'TCPRoute' ? { hostnames: [...service.hosts] } : {}),
       rules: [...rules, ...foreign.rules],
     },
   };
+}
+
+/** The route kind spec.service.protocol asks for. */
+export function gatewayRouteKind(canary: Canary): 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' {
+  const protocol = canary.spec.service.protocol ?? 'http';
+  return protocol === 'grpc' ? 'GRPCRoute' : protocol === 'tcp' ? 'TCPRoute' : 'HTTPRoute';
+}
+
+/** GRPCRoute rules: as the HTTPRoute's, with gRPC matches and without timeouts or rewrites. */
+export function grpcRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  const service = canary.spec.service;
+  const mirrorWeight = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight;
+  const mirror = routes.mirror
+    ? {
+        type: 'RequestMirror',
+        requestMirror: {
+          backendRef: { group: '', kind: 'Service', name: serviceName(canary, 'canary'), port: service.port },
+          ...(mirrorWeight !== undefined ? { percent: mirrorWeight } : {}),
+        },
+      }
+    : undefined;
+  const split = (primaryWeight: number, canaryWeight: number) => [
+    backendRef(canary, serviceName(canary, 'primary'), primaryWeight),
+    backendRef(canary, serviceName(canary, 'canary'), canaryWeight),
+  ];
+  const rule = (name: string, matches: JsonObject[], backendRefs: JsonObject[], filters: JsonObject[]) => ({
+    name,
+    ...(matches.length ? { matches } : {}),
+    ...(filters.length ? { filters } : {}),
+    backendRefs,
+  });
+  if (!routes.match) {
+    const own = throwFirst(translateGrpcMatches(service.match, 'spec.service.match')).matches;
+    return [
+      rule(
+        GATEWAY_RULES.weighted,
+        own,
+        split(routes.primaryWeight, routes.canaryWeight),
+        specFilters(canary, { mirror }),
+      ),
+    ];
+  }
+  const { ab, defaults } = throwFirst(grpcAbMatches(canary.spec.analysis.match, service.match));
+  return [
+    rule(
+      GATEWAY_RULES.abMatch,
+      ab,
+      split(routes.primaryWeight, routes.canaryWeight),
+      specFilters(canary, { mirror }),
+    ),
+    rule(
+      GATEWAY_RULES.abDefault,
+      defaults,
+      [backendRef(canary, serviceName(canary, 'primary'), 100)],
+      specFilters(canary),
+    ),
+  ];
+}
+
+/** The TCPRoute's one rule: weights, nothing else. */
+export function tcpRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+  return [
+    {
+      name: GATEWAY_RULES.weighted,
+      backendRefs: [
+        backendRef(canary, serviceName(canary, 'primary'), routes.primaryWeight),
+        backendRef(canary, serviceName(canary, 'canary'), routes.canaryWeight),
+      ],
+    },
+  ];
 }
 
 /** The routes a live HTTPRoute holds, or undefined when Sluice's rule is not there. */
@@ -379,14 +455,50 @@ export function routesFromHttpRoute(canary: Canary, route: JsonObject): Routes |
   };
 }
 
-export function gatewayApiRouter(deps: RouterDeps): Router {
+/** Which provider writes the HTTPRoute: plain Gateway API, or Gloo Gateway and Linkerd through it. */
+export type GatewayApiKind = 'gatewayapi' | 'gloo' | 'linkerd';
+
+/**
+ * A route attached to Services (Gateway API's mesh binding) applies to the port its
+ * parentRef names, so each other port of the Service gets a route of its own, `<svc>-<port>`,
+ * with the same rules and weights. (A Gateway's listeners decide its ports: one route.)
+ */
+export function perPortRoutes(
+  canary: Canary,
+  routes: SetRoutesOptions,
+  ports: readonly number[],
+  live: (name: string) => JsonObject | undefined,
+): DesiredObject[] {
+  const refs = canary.spec.service.gatewayRefs ?? [];
+  const services =
+    refs.length > 0 &&
+    refs.every((ref) => ref.kind === 'Service' && (ref.group === '' || ref.group === 'core'));
+  if (!services) return [];
+  return ports
+    .filter((port) => port !== canary.spec.service.port)
+    .map((port) => {
+      const name = `${serviceName(canary, 'apex')}-${port}`;
+      const forPort: Canary = {
+        ...canary,
+        spec: {
+          ...canary.spec,
+          service: { ...canary.spec.service, port, gatewayRefs: refs.map((ref) => ({ ...ref, port })) },
+        },
+      };
+      const object = httpRouteObject(forPort, routes, live(name));
+      return { ...object, metadata: { ...object.metadata, name } };
+    });
+}
+
+export function gatewayApiRouter(deps: RouterDeps, kind: GatewayApiKind = 'gatewayapi'): Router {
+  const capabilities = kind === 'gatewayapi' ? GATEWAY_CAPABILITIES : routesCapabilities(kind);
   const routeRef = (canary: Canary): ObjectRef => ({
     apiVersion: GATEWAY_API_VERSION,
-    kind: 'HTTPRoute',
+    kind: gatewayRouteKind(canary),
     metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
   });
   const describeRoute = (canary: Canary) =>
-    `HTTPRoute ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
+    `${gatewayRouteKind(canary)} ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`;
 
   async function applyRoute(
     canary: Canary,
@@ -394,11 +506,27 @@ export function gatewayApiRouter(deps: RouterDeps): Router {
     live: JsonObject | undefined,
   ): Promise<void> {
     await applyIfChanged(deps.kube, httpRouteObject(canary, routes, live), live);
+    const current = new Map<string, JsonObject | undefined>();
+    for (const ref of await portRefs(canary)) current.set(ref.metadata.name, await getObject(deps.kube, ref));
+    const ports = Object.values((await deps.targetPods(canary)).ports);
+    for (const object of perPortRoutes(canary, routes, ports, (name) => current.get(name))) {
+      await applyIfChanged(deps.kube, object, current.get(object.metadata.name));
+    }
+  }
+
+  /** The per-port routes this Canary has (see perPortRoutes), as references. */
+  async function portRefs(canary: Canary): Promise<ObjectRef[]> {
+    const ports = Object.values((await deps.targetPods(canary)).ports);
+    return perPortRoutes(canary, PRIMARY_ONLY, ports, () => undefined).map((object) => ({
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      metadata: { name: object.metadata.name, namespace: canaryNamespace(canary) },
+    }));
   }
 
   return {
-    provider: 'gatewayapi',
-    capabilities: GATEWAY_CAPABILITIES,
+    provider: kind,
+    capabilities,
 
     async reconcile(canary) {
       await reconcileServices(deps, canary, await deps.targetPods(canary));
@@ -412,20 +540,22 @@ export function gatewayApiRouter(deps: RouterDeps): Router {
     },
 
     async setRoutes(canary, routes) {
-      checkRoutes(canary, 'gatewayapi', GATEWAY_CAPABILITIES, routes);
+      checkRoutes(canary, kind, capabilities, routes);
       await applyRoute(canary, routes, await getObject(deps.kube, routeRef(canary)));
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, routeRef(canary));
-      const routes = live ? routesFromHttpRoute(canary, live) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(canaryRef(canary), describeRoute(canary), live !== undefined);
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(
+        deps,
+        canary,
+        routeRef(canary),
+        (live) => routesFromHttpRoute(canary, live),
+        describeRoute(canary),
+      ),
 
     async finalize(canary) {
       await releaseObject(deps.kube, routeRef(canary));
+      for (const ref of await portRefs(canary)) await releaseObject(deps.kube, ref);
       await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
     },
   };

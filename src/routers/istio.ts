@@ -1,15 +1,14 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { istioMatchIssues, MatchNotSupportedError, mergeMatches } from './match.ts';
-import { ownershipAnnotations, releaseObject } from './owned.ts';
+import { apexObjectMetadata, ownershipAnnotations, releaseObject } from './owned.ts';
 import {
   checkRoutes,
   PRIMARY_ONLY,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -18,6 +17,7 @@ import {
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { cookieRegex, sessionCookie, setCookie } from './session.ts';
+import { readRoutes } from './single-object.ts';
 
 // Istio: a VirtualService `<svc>` with weighted destinations `<svc>-primary` and
 // `<svc>-canary`, and a DestinationRule for each (spec.service.trafficPolicy). Mirroring,
@@ -61,12 +61,37 @@ function baseRoute(canary: Canary): JsonObject {
   });
 }
 
-function destination(canary: Canary, host: string, weight: number): JsonObject {
-  return { destination: { host, port: { number: canary.spec.service.port } }, weight };
+function destination(port: number, host: string, weight: number): JsonObject {
+  return { destination: { host, port: { number: port } }, weight };
 }
 
-/** The HTTP routes Sluice wants for these routes. */
-export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
+/**
+ * The HTTP routes Sluice wants for these routes. With several Service ports (`ports`: the
+ * others besides spec.service.port), each port gets the same routes first, matched on that
+ * port and sent to it (named `<route>-<port>`), so every port is split with the same weights;
+ * a route match that names a port itself keeps to it.
+ */
+export function istioHttpRoutes(
+  canary: Canary,
+  routes: SetRoutesOptions,
+  ports: readonly number[] = [],
+): JsonObject[] {
+  const main = istioRoutesForPort(canary, routes, canary.spec.service.port);
+  const explicit = (canary.spec.service.match ?? []).some((match) => match.port !== undefined);
+  if (explicit) return main;
+  const perPort = ports
+    .filter((port) => port !== canary.spec.service.port)
+    .flatMap((port) =>
+      istioRoutesForPort(canary, routes, port).map((route) => ({
+        ...route,
+        name: `${String(route.name)}-${port}`,
+        match: ((route.match as JsonObject[] | undefined) ?? [{}]).map((match) => ({ ...match, port })),
+      })),
+    );
+  return [...perPort, ...main];
+}
+
+function istioRoutesForPort(canary: Canary, routes: SetRoutesOptions, port: number): JsonObject[] {
   const [issue] = [
     ...istioMatchIssues(canary.spec.service.match, 'spec.service.match'),
     ...(routes.match ? istioMatchIssues(canary.spec.analysis.match, 'spec.analysis.match') : []),
@@ -78,13 +103,13 @@ export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonO
   const mirrorWeight = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight;
   const mirror = routes.mirror
     ? compact({
-        mirror: { host: canarySvc, port: { number: canary.spec.service.port } },
+        mirror: { host: canarySvc, port: { number: port } },
         mirrorPercentage: mirrorWeight !== undefined ? { value: mirrorWeight } : undefined,
       })
     : {};
   const split = [
-    destination(canary, primary, routes.primaryWeight),
-    destination(canary, canarySvc, routes.canaryWeight),
+    destination(port, primary, routes.primaryWeight),
+    destination(port, canarySvc, routes.canaryWeight),
   ];
 
   if (routes.match) {
@@ -97,7 +122,7 @@ export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonO
         route: split,
         ...mirror,
       },
-      { ...base, name: ISTIO_ROUTES.abDefault, route: [destination(canary, primary, 100)] },
+      { ...base, name: ISTIO_ROUTES.abDefault, route: [destination(port, primary, 100)] },
     ];
   }
   const weighted: JsonObject = { ...base, name: ISTIO_ROUTES.weighted, route: split, ...mirror };
@@ -115,7 +140,7 @@ export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonO
       ...base,
       name: ISTIO_ROUTES.sticky,
       match: cookieMatch,
-      route: [destination(canary, primary, 0), destination(canary, canarySvc, 100)],
+      route: [destination(port, primary, 0), destination(port, canarySvc, 100)],
     };
     return [sticky, weighted];
   }
@@ -138,6 +163,9 @@ export function istioHttpRoutes(canary: Canary, routes: SetRoutesOptions): JsonO
 
 function isSluiceRoute(route: JsonObject, hosts: ReadonlySet<string>): boolean {
   if (SLUICE_ROUTE_NAMES.has(route.name)) return true;
+  // Routes for the other Service ports: `<route>-<port>`.
+  if ([...SLUICE_ROUTE_NAMES].some((name) => new RegExp(`^${String(name)}-[0-9]+$`).test(String(route.name))))
+    return true;
   const destinations = (route.route as { destination?: { host?: string } }[] | undefined) ?? [];
   return destinations.some((d) => hosts.has(d.destination?.host ?? ''));
 }
@@ -153,6 +181,7 @@ export function virtualServiceObject(
   canary: Canary,
   routes: SetRoutesOptions,
   live: JsonObject | undefined,
+  ports: readonly number[] = [],
 ): DesiredObject {
   const service = canary.spec.service;
   const apex = serviceName(canary, 'apex');
@@ -176,19 +205,11 @@ export function virtualServiceObject(
   return {
     apiVersion: ISTIO_API_VERSION,
     kind: 'VirtualService',
-    metadata: {
-      name: apex,
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
+    metadata: apexObjectMetadata(canary, apex, live),
     spec: compact({
       hosts,
       gateways,
-      http: [...foreignRoutes(canary, live), ...istioHttpRoutes(canary, routes)],
+      http: [...foreignRoutes(canary, live), ...istioHttpRoutes(canary, routes, ports)],
     }),
   };
 }
@@ -257,7 +278,8 @@ export function istioRouter(deps: RouterDeps): Router {
     routes: SetRoutesOptions,
     live: JsonObject | undefined,
   ): Promise<void> {
-    await applyIfChanged(deps.kube, virtualServiceObject(canary, routes, live), live);
+    const ports = Object.values((await deps.targetPods(canary)).ports);
+    await applyIfChanged(deps.kube, virtualServiceObject(canary, routes, live, ports), live);
   }
 
   return {
@@ -280,17 +302,8 @@ export function istioRouter(deps: RouterDeps): Router {
       await applyVirtualService(canary, routes, await getObject(deps.kube, vsRef(canary)));
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, vsRef(canary));
-      const routes = live ? routesFromVirtualService(canary, live) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(
-          canaryRef(canary),
-          `VirtualService ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`,
-          live !== undefined,
-        );
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(deps, canary, vsRef(canary), (live) => routesFromVirtualService(canary, live)),
 
     async finalize(canary) {
       await releaseObject(deps.kube, vsRef(canary));

@@ -8,6 +8,9 @@ import { checkCapabilities } from './capabilities.ts';
 import { gatewayRules } from './gatewayapi.ts';
 import { istioHttpRoutes } from './istio.ts';
 import { canaryIngressObject, NGINX_ANNOTATION_PREFIX } from './nginx.ts';
+import { apisixRouteObject } from './apisix.ts';
+import { contourRoutes } from './contour.ts';
+import { kumaRules } from './kuma.ts';
 import { checkRoutes, RoutingNotSupportedError } from './router.ts';
 import { routesCapabilities } from './capabilities.ts';
 
@@ -103,6 +106,14 @@ function istioMatches(match: HTTPMatchRequest, request: Request, prefix: Prefix 
   );
 }
 
+/** The routers without A/B matches. */
+const NO_AB = new Set<RouterKind>(['smi', 'kubernetes', 'traefik', 'skipper', 'knative']);
+
+/** APISIX's canary keeps the route's own paths: what it adds is the A/B match alone. */
+function abSends(canary: Canary, request: Request): boolean {
+  return (canary.spec.analysis.match ?? []).some((match) => istioMatches(match, request));
+}
+
 /** What the spec asks: a request matching an A/B match, within a route match when there are any. */
 function specSends(canary: Canary, request: Request, prefix: Prefix): boolean {
   const ab = canary.spec.analysis.match ?? [];
@@ -134,6 +145,31 @@ function gatewayMatches(match: JsonObject, request: Request): boolean {
     headers.every((h) => value(h.type, h.value, header(request, h.name))) &&
     query.every((q) => value(q.type, q.value, request.query[q.name]))
   );
+}
+
+/** Contour's route conditions, all of which must hold. */
+function contourMatches(conditions: JsonObject[], request: Request): boolean {
+  return conditions.every((condition) => {
+    if (typeof condition.prefix === 'string') return pathPrefix(condition.prefix, request.path);
+    if (typeof condition.exact === 'string') return request.path === condition.exact;
+    if (typeof condition.regex === 'string') return fullMatch(condition.regex, request.path);
+    const h = condition.header as { name: string; exact?: string; regex?: string } | undefined;
+    if (h) {
+      const value = header(request, h.name);
+      if (value === undefined) return false;
+      return h.exact !== undefined ? value === h.exact : fullMatch(h.regex!, value);
+    }
+    const q = condition.queryParameter as { name: string } & StringMatch;
+    return stringMatches(q, request.query[q.name]);
+  });
+}
+
+/** An APISIX expression on a header or query parameter: Equal, or RegexMatch (searched). */
+function apisixExpr(expr: JsonObject, request: Request): boolean {
+  const subject = expr.subject as { scope: string; name: string };
+  const value = subject.scope === 'Header' ? header(request, subject.name) : request.query[subject.name];
+  if (value === undefined) return false;
+  return expr.op === 'Equal' ? value === expr.value : new RegExp(String(expr.value)).test(value);
 }
 
 /** ingress-nginx's canary by header (value or pattern, searched) then by cookie (`always`). */
@@ -309,24 +345,50 @@ const PROVIDER: Record<RouterKind, Record<string, unknown>> = {
     ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
   },
   kubernetes: { provider: 'kubernetes' },
+  contour: { provider: 'contour' },
+  traefik: { provider: 'traefik' },
+  kuma: { provider: 'kuma' },
+  apisix: {
+    provider: 'apisix',
+    routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' },
+  },
+  gloo: { provider: 'gloo' },
+  skipper: {
+    provider: 'skipper',
+    ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
+  },
+  knative: {
+    provider: 'knative',
+    targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'web' },
+  },
+  linkerd: { provider: 'linkerd' },
 };
 
+/** The routers that write Gateway API matches (an HTTPRoute, or Kuma's route of the same shape). */
+const GATEWAY_SHAPED = new Set<RouterKind>(['gatewayapi', 'gloo', 'linkerd', 'kuma']);
+/** Path prefixes compared by whole path elements. */
+const BY_ELEMENTS = new Set<RouterKind>([...GATEWAY_SHAPED, 'contour']);
+
 function canaryFor(kind: RouterKind, ab: HTTPMatchRequest[], route: HTTPMatchRequest[]): Canary {
-  const parsed = parseCanary({
+  const object = {
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'Canary',
     metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
     spec: {
-      ...PROVIDER[kind],
       targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      ...PROVIDER[kind],
       service: {
         port: 80,
         ...(route.length ? { match: route } : {}),
-        ...(kind === 'gatewayapi' ? { gatewayRefs: [{ name: 'edge' }] } : {}),
+        ...(kind === 'gatewayapi' || kind === 'gloo' ? { gatewayRefs: [{ name: 'edge' }] } : {}),
+        ...(kind === 'linkerd' ? { gatewayRefs: [{ group: 'core', kind: 'Service', name: 'web' }] } : {}),
       },
       analysis: { iterations: 2, match: ab },
     },
-  });
+  };
+  // A knative Canary has no spec.service (the schema refuses one): its route matches cannot even be written.
+  if (kind === 'knative') delete (object.spec as { service?: unknown }).service;
+  const parsed = parseCanary(object);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.canary;
 }
@@ -344,10 +406,41 @@ function routerSends(kind: RouterKind, canary: Canary): ((request: Request) => b
       const matches = rule.match as HTTPMatchRequest[];
       return (r) => matches.some((match) => istioMatches(match, r));
     }
-    case 'gatewayapi': {
+    case 'gatewayapi':
+    case 'gloo':
+    case 'linkerd': {
       const rule = gatewayRules(canary, AB_ROUTES).find((route) => route.name === 'ab-match')!;
       const matches = rule.matches as JsonObject[];
       return (r) => matches.some((match) => gatewayMatches(match, r));
+    }
+    case 'kuma': {
+      checkRoutes(canary, kind, routesCapabilities(kind), AB_ROUTES);
+      const matches = kumaRules(canary, AB_ROUTES)[0]!.matches as JsonObject[];
+      return (r) => matches.some((match) => gatewayMatches(match, r));
+    }
+    case 'contour': {
+      // Contour tries the route with more conditions first: the A/B routes, each a match.
+      const routes = contourRoutes(canary, AB_ROUTES).filter((route) =>
+        (route.services as { name: string }[]).some((service) => service.name === 'web-canary'),
+      );
+      return (r) =>
+        routes.some((route) => contourMatches((route.conditions as JsonObject[] | undefined) ?? [], r));
+    }
+    case 'apisix': {
+      const source = {
+        metadata: { name: 'web' },
+        spec: {
+          http: [
+            { name: 'main', match: { paths: ['/*'] }, backends: [{ serviceName: 'web', servicePort: 80 }] },
+          ],
+        },
+      };
+      const spec = apisixRouteObject(canary, source, AB_ROUTES, undefined).spec as { http: JsonObject[] };
+      const rules = spec.http.filter((rule) => String(rule.name).includes('-ab-'));
+      return (r) =>
+        rules.some((rule) =>
+          ((rule.match as { exprs?: JsonObject[] }).exprs ?? []).every((expr) => apisixExpr(expr, r)),
+        );
     }
     case 'nginx': {
       const annotations = canaryIngressObject(canary, ingress, AB_ROUTES, undefined).metadata
@@ -400,11 +493,11 @@ describe('every router expresses a match whole or refuses it', () => {
             ['abMatch', 'routeMatch', 'sessionAffinity'].includes(issue.feature ?? ''),
           );
           const abIssues = issues.filter((issue) => issue.feature === 'abMatch');
-          const routeRead = kind === 'istio' || kind === 'gatewayapi';
+          const routeRead = kind === 'istio' || GATEWAY_SHAPED.has(kind) || kind === 'contour';
           if (abIssues.length > 0 || (routeRead && issues.length > 0)) {
             // Refused up front; and should it get through, the router refuses to write it.
             expect(() => routerSends(kind, canary)).toThrow(
-              kind === 'smi' || kind === 'kubernetes' ? RoutingNotSupportedError : Error,
+              NO_AB.has(kind) ? RoutingNotSupportedError : Error,
             );
             return;
           }
@@ -415,7 +508,9 @@ describe('every router expresses a match whole or refuses it', () => {
             const wanted =
               kind === 'nginx'
                 ? nginxSpecSends(canary, r)
-                : specSends(canary, r, kind === 'gatewayapi' ? 'elements' : 'istio');
+                : kind === 'apisix'
+                  ? abSends(canary, r)
+                  : specSends(canary, r, BY_ELEMENTS.has(kind) ? 'elements' : 'istio');
             if (sends(r) !== wanted)
               throw new Error(
                 `${kind} ${sends(r) ? 'sends' : 'does not send'} ${JSON.stringify(r)} to the canary; the spec ${wanted ? 'does' : 'does not'}`,
@@ -428,8 +523,8 @@ describe('every router expresses a match whole or refuses it', () => {
         examples: EXAMPLES,
       },
     );
-    // The generator reaches specs each router can express (none for smi and kubernetes).
-    if (kind === 'smi' || kind === 'kubernetes') expect(expressed).toBe(0);
+    // The generator reaches specs each router can express (none for those without A/B).
+    if (NO_AB.has(kind)) expect(expressed).toBe(0);
     else expect(expressed).toBeGreaterThan(NUM_RUNS / 50);
   });
 });

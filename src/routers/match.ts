@@ -233,6 +233,19 @@ const GATEWAY_METHODS = new Set([
 /** Gateway API's limits: matches per rule, headers and query params per match. */
 export const GATEWAY_LIMITS = { matches: 64, headers: 16, queryParams: 16 } as const;
 /** The match of a rule without conditions: Gateway API's default, every request. */
+/** An issue for each field of a match that the provider has no counterpart for. */
+function refuseKeys(
+  match: HTTPMatchRequest,
+  at: string,
+  supported: readonly string[],
+  why: (key: string) => string,
+  issues: MatchIssue[],
+): void {
+  for (const key of Object.keys(match)) {
+    if (!supported.includes(key)) issues.push({ path: `${at}.${key}`, message: why(key) });
+  }
+}
+
 export const MATCH_EVERYTHING: JsonObject = { path: { type: 'PathPrefix', value: '/' } };
 
 const GATEWAY_WHY: Record<string, string> = {
@@ -264,13 +277,13 @@ export function translateGatewayMatches(
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
     const converted: JsonObject = {};
-    for (const key of Object.keys(match)) {
-      if (['name', 'uri', 'method', 'headers', 'queryParams'].includes(key)) continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message: `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'method', 'headers', 'queryParams'],
+      (key) => `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
+      issues,
+    );
     if (match.uri) {
       const uri = readStringMatch(
         match.uri,
@@ -439,14 +452,13 @@ export function translateNginxMatches(
   let cookie: { at: string; name: string } | undefined;
   (matches ?? []).forEach((match, i) => {
     const at = `${field}[${i}]`;
-    for (const key of Object.keys(match)) {
-      if (key === 'name' || key === 'headers') continue;
-      issues.push({
-        path: `${at}.${key}`,
-        message:
-          'has no ingress-nginx equivalent: ingress-nginx routes a canary by one header or one cookie only',
-      });
-    }
+    refuseKeys(
+      match,
+      at,
+      ['name', 'headers'],
+      () => 'has no ingress-nginx equivalent: ingress-nginx routes a canary by one header or one cookie only',
+      issues,
+    );
     const conditions = entries(match.headers);
     if (conditions.length !== 1) {
       if (conditions.length > 1)
@@ -507,4 +519,250 @@ export function translateNginxMatches(
     });
   }
   return { annotations, issues };
+}
+
+// ---- Contour ------------------------------------------------------------------------------
+
+const CONTOUR_WHY: Record<string, string> = {
+  method: 'an HTTPProxy route has no method condition',
+  scheme: 'an HTTPProxy route has no scheme condition',
+  authority: 'Contour matches the host through the root HTTPProxy’s virtualhost (spec.service.hosts)',
+  withoutHeaders: 'Sluice writes no negative header conditions for Contour',
+  sourceLabels: 'Contour does not match on the calling workload',
+  sourceNamespace: 'Contour does not match on the calling workload’s namespace',
+  port: 'Contour routes by host and path, not per-match port',
+  gateways: 'gateways are Istio’s',
+  ignoreUriCase: 'Contour matches paths case-sensitively',
+  statPrefix: 'Contour has no per-match statistics prefix',
+};
+
+/**
+ * Istio matches as Contour HTTPProxy route conditions: one list of conditions per match
+ * (conditions within a route all hold; a request matching any match means one route per
+ * match). `uri.prefix` becomes Contour's `prefix`, which compares whole path segments
+ * (`/api` matches `/api` and `/api/v1`, not `/apiv2`); header `prefix`/`suffix` become
+ * anchored regular expressions; query parameters keep their kind.
+ */
+export function translateContourMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { conditions: JsonObject[][]; issues: MatchIssue[] } {
+  const conditions: JsonObject[][] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const list: JsonObject[] = [];
+    // ignoreUriCase belongs to a uri condition (see combineMatches); a case-sensitive path is
+    // what Contour does anyway.
+    const caseFree = match.uri !== undefined && match.ignoreUriCase === true;
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'headers', 'queryParams', ...(caseFree ? [] : ['ignoreUriCase'])],
+      (key) => `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
+      issues,
+    );
+    if (match.uri) {
+      const uri = readStringMatch(
+        match.uri,
+        `${at}.uri`,
+        ['exact', 'prefix', 'regex'],
+        'Contour (path)',
+        issues,
+      );
+      if (uri && uri.kind !== 'regex' && !uri.value.startsWith('/')) {
+        issues.push({ path: `${at}.uri.${uri.kind}`, message: 'Contour needs a path that starts with /' });
+      } else if (uri) list.push({ [uri.kind]: uri.value });
+    }
+    const seen = new Map<string, string>();
+    for (const [name, value] of entries(match.headers)) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined) {
+        issues.push({
+          path: `${at}.headers.${name}`,
+          message: `names the header ${other} again (header names ignore case); give one condition per header`,
+        });
+        continue;
+      }
+      seen.set(name.toLowerCase(), name);
+      const read = readStringMatch(value, `${at}.headers.${name}`, STRING_MATCH_KINDS, 'Contour', issues);
+      if (!read) continue;
+      list.push({
+        header:
+          read.kind === 'exact'
+            ? { name, exact: read.value }
+            : { name, regex: asRegex(read.kind, read.value) },
+      });
+    }
+    for (const [name, value] of entries(match.queryParams)) {
+      const read = readStringMatch(value, `${at}.queryParams.${name}`, STRING_MATCH_KINDS, 'Contour', issues);
+      if (read) list.push({ queryParameter: { name, [read.kind]: read.value } });
+    }
+    conditions.push(list);
+  });
+  return { conditions, issues };
+}
+
+// ---- APISIX -------------------------------------------------------------------------------
+
+/**
+ * spec.analysis.match as APISIX route expressions (ApisixRoute v2 `match.exprs`), one rule
+ * per match: headers and query parameters, `exact` as Equal, everything else as an anchored
+ * RegexMatch (APISIX searches a pattern; Istio matches the whole value). Path, method and
+ * host stay those of the ApisixRoute in spec.routeRef, so they are refused here.
+ */
+export function translateApisixMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { exprs: JsonObject[][]; issues: MatchIssue[] } {
+  const exprs: JsonObject[][] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const list: JsonObject[] = [];
+    refuseKeys(
+      match,
+      at,
+      ['name', 'headers', 'queryParams'],
+      () =>
+        'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
+      issues,
+    );
+    for (const [key, scope] of [
+      ['headers', 'Header'],
+      ['queryParams', 'Query'],
+    ] as const) {
+      for (const [name, value] of entries(match[key])) {
+        const read = readStringMatch(value, `${at}.${key}.${name}`, STRING_MATCH_KINDS, 'APISIX', issues);
+        if (!read) continue;
+        list.push(
+          read.kind === 'exact'
+            ? { subject: { scope, name }, op: 'Equal', value: read.value }
+            : {
+                subject: { scope, name },
+                op: 'RegexMatch',
+                value: `^(?:${asRegex(read.kind, read.value)})$`,
+              },
+        );
+      }
+    }
+    if (!list.length && !issues.some((issue) => issue.path.startsWith(at)))
+      issues.push({
+        path: at,
+        message: 'matches every request; APISIX’s canary rule needs a header or query condition',
+      });
+    exprs.push(list);
+  });
+  return { exprs, issues };
+}
+
+/**
+ * Contour's A/B routes: each A/B match combined with each route match, as conditions, and
+ * the default routes (the route matches). An A/B route whose conditions equal a default
+ * route's could not be told apart from it (Contour refuses two routes with the same
+ * conditions), so that is an issue.
+ */
+export function contourAbConditions(
+  analysis: readonly HTTPMatchRequest[] | undefined,
+  service: readonly HTTPMatchRequest[] | undefined,
+): { ab: JsonObject[][]; defaults: JsonObject[][]; issues: MatchIssue[] } {
+  const combined = combineMatches(analysis ?? [], service);
+  const translated = translateContourMatches(combined.matches, 'spec.analysis.match');
+  const own = translateContourMatches(service, 'spec.service.match').conditions;
+  const defaults = own.length ? own : [[]];
+  const issues = [...translateContourMatches(analysis, 'spec.analysis.match').issues, ...combined.issues];
+  if (issues.length === 0) issues.push(...translated.issues);
+  translated.conditions.forEach((conditions, i) => {
+    if (defaults.some((other) => sameJson(other, conditions)))
+      issues.push({
+        path: 'spec.analysis.match',
+        message: `match ${i} (combined with spec.service.match) adds no condition to the route it narrows; Contour needs one to tell the A/B route from the default`,
+      });
+  });
+  return { ab: translated.conditions, defaults, issues };
+}
+
+// ---- Gateway API GRPCRoute ------------------------------------------------------------------
+
+const GRPC_SERVICE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
+const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+/**
+ * Istio matches as GRPCRouteMatches. A gRPC call's path is `/<service>/<method>`, so
+ * `uri.exact` of that form becomes a method match on both, and `uri.prefix` of the form
+ * `/<service>/` a match on the service; headers keep their conditions (prefix and suffix as
+ * regular expressions). Nothing else of a request is a gRPC route condition. A match with no
+ * conditions is every call (`{}`).
+ */
+export function translateGrpcMatches(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+): { matches: JsonObject[]; issues: MatchIssue[] } {
+  const result: JsonObject[] = [];
+  const issues: MatchIssue[] = [];
+  (matches ?? []).forEach((match, i) => {
+    const at = `${field}[${i}]`;
+    const converted: JsonObject = {};
+    refuseKeys(
+      match,
+      at,
+      ['name', 'uri', 'headers'],
+      () =>
+        'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
+      issues,
+    );
+    if (match.uri) {
+      const uri = readStringMatch(match.uri, `${at}.uri`, ['exact', 'prefix'], 'GRPCRoute (uri)', issues);
+      const parts = uri?.value.split('/') ?? [];
+      if (
+        uri?.kind === 'exact' &&
+        parts.length === 3 &&
+        parts[0] === '' &&
+        GRPC_SERVICE.test(parts[1]!) &&
+        GRPC_METHOD.test(parts[2]!)
+      ) {
+        converted.method = { type: 'Exact', service: parts[1], method: parts[2] };
+      } else if (
+        uri?.kind === 'prefix' &&
+        parts.length === 3 &&
+        parts[0] === '' &&
+        parts[2] === '' &&
+        GRPC_SERVICE.test(parts[1]!)
+      ) {
+        converted.method = { type: 'Exact', service: parts[1] };
+      } else if (uri) {
+        issues.push({
+          path: `${at}.uri.${uri.kind}`,
+          message: `a gRPC route matches "/<service>/<method>" exactly or "/<service>/" as a prefix (got "${uri.value}")`,
+        });
+      }
+    }
+    const headers = entries(match.headers).flatMap(([name, value]) => {
+      const read = readStringMatch(value, `${at}.headers.${name}`, STRING_MATCH_KINDS, 'GRPCRoute', issues);
+      if (!read) return [];
+      return read.kind === 'exact'
+        ? [{ name, type: 'Exact', value: read.value }]
+        : [{ name, type: 'RegularExpression', value: asRegex(read.kind, read.value) }];
+    });
+    if (headers.length > GATEWAY_LIMITS.headers)
+      issues.push({
+        path: `${at}.headers`,
+        message: `GRPCRoute takes at most ${GATEWAY_LIMITS.headers} per match`,
+      });
+    if (headers.length) converted.headers = headers;
+    result.push(converted);
+  });
+  return { matches: result, issues };
+}
+
+/** The A/B and default GRPCRoute matches: the A/B ones within the route's own, and those. */
+export function grpcAbMatches(
+  analysis: readonly HTTPMatchRequest[] | undefined,
+  service: readonly HTTPMatchRequest[] | undefined,
+): { ab: JsonObject[]; defaults: JsonObject[]; issues: MatchIssue[] } {
+  const combined = combineMatches(analysis ?? [], service);
+  const ab = translateGrpcMatches(combined.matches, 'spec.analysis.match');
+  const issues = [...translateGrpcMatches(analysis, 'spec.analysis.match').issues, ...combined.issues];
+  if (issues.length === 0) issues.push(...ab.issues);
+  return { ab: ab.matches, defaults: translateGrpcMatches(service, 'spec.service.match').matches, issues };
 }

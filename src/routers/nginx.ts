@@ -8,7 +8,6 @@ import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './
 import {
   checkRoutes,
   RouterConfigError,
-  RoutesNotFoundError,
   type Router,
   type RouterCapabilities,
   type RouterDeps,
@@ -16,6 +15,7 @@ import {
   type SetRoutesOptions,
 } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
+import { readRoutes } from './single-object.ts';
 
 // NGINX Ingress: a canary Ingress `<ingress>-canary`, a copy of spec.ingressRef whose
 // backend is `<svc>-canary`, steered by ingress-nginx's canary annotations: canary-weight
@@ -42,10 +42,27 @@ export function ingressRefName(canary: Canary): string {
     throw new RouterConfigError(
       canaryRef(canary),
       'spec.ingressRef',
-      'is required by provider nginx: name the Ingress that routes to the Service',
+      `is required by provider ${canary.spec.provider ?? 'nginx'}: name the Ingress that routes to the Service`,
     );
   }
   return ref.name;
+}
+
+/** The Ingress spec.ingressRef names; an error naming the field when it does not exist. */
+export async function readIngressRef(kube: RouterDeps['kube'], canary: Canary): Promise<JsonObject> {
+  const ref: ObjectRef = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: ingressRefName(canary), namespace: canaryNamespace(canary) },
+  };
+  const source = await getObject(kube, ref);
+  if (!source)
+    throw new RouterConfigError(
+      canaryRef(canary),
+      'spec.ingressRef',
+      `names ${describe(ref)}, which does not exist`,
+    );
+  return source;
 }
 
 export function canaryIngressName(canary: Canary): string {
@@ -145,25 +162,15 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
     metadata: { name: canaryIngressName(canary), namespace: canaryNamespace(canary) },
   });
 
-  async function readSource(canary: Canary): Promise<JsonObject> {
-    const ref: ObjectRef = {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      metadata: { name: ingressRefName(canary), namespace: canaryNamespace(canary) },
-    };
-    const source = await getObject(deps.kube, ref);
-    if (!source)
-      throw new RouterConfigError(
-        canaryRef(canary),
-        'spec.ingressRef',
-        `names ${describe(ref)}, which does not exist`,
-      );
-    return source;
-  }
-
   async function applyIngress(canary: Canary, routes: Routes): Promise<void> {
     const live = await getObject(deps.kube, canaryRefOf(canary));
-    const desired = canaryIngressObject(canary, await readSource(canary), routes, live, prefix);
+    const desired = canaryIngressObject(
+      canary,
+      await readIngressRef(deps.kube, canary),
+      routes,
+      live,
+      prefix,
+    );
     await applyIfChanged(deps.kube, desired, live);
   }
 
@@ -194,13 +201,8 @@ export function nginxRouter(deps: RouterDeps & { annotationPrefix?: string }): R
       await applyIngress(canary, routes);
     },
 
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, canaryRefOf(canary));
-      const routes = live ? routesFromIngress(live, prefix) : undefined;
-      if (!routes)
-        throw new RoutesNotFoundError(canaryRef(canary), describe(canaryRefOf(canary)), live !== undefined);
-      return routes;
-    },
+    getRoutes: (canary) =>
+      readRoutes(deps, canary, canaryRefOf(canary), (live) => routesFromIngress(live, prefix)),
 
     async finalize(canary) {
       await releaseObject(deps.kube, canaryRefOf(canary));

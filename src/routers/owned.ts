@@ -1,6 +1,7 @@
 import type { Kube } from '../kube/client.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { CANARY_ANNOTATION, CREATED_ANNOTATION } from '../kube/meta.ts';
+import type { Canary } from '../api/canary.ts';
+import { CANARY_ANNOTATION, CREATED_ANNOTATION, canaryNamespace, copiedMetadata } from '../kube/meta.ts';
 import { applyObject, deleteObject, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 
 // Routing objects Sluice creates carry `sluice.dev/created`; one that existed before
@@ -55,4 +56,27 @@ export async function releaseObject(
   };
   await applyObject(kube, restored);
   return 'restored';
+}
+
+/**
+ * The metadata of a routing object that stands for the apex Service: its name, the labels
+ * and annotations of spec.service.apex, Sluice's ownership annotations, then `annotations`.
+ */
+export function apexObjectMetadata(
+  canary: Canary,
+  name: string,
+  live: JsonObject | undefined,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): JsonObject & { name: string; namespace: string } {
+  const apex = canary.spec.service.apex;
+  return {
+    name,
+    namespace: canaryNamespace(canary),
+    labels: { ...copiedMetadata(apex?.labels), ...extra.labels },
+    annotations: {
+      ...copiedMetadata(apex?.annotations),
+      ...ownershipAnnotations(canary.metadata.name, live),
+      ...extra.annotations,
+    },
+  };
 }

@@ -2,20 +2,12 @@ import type { Canary } from '../api/canary.ts';
 import type { SmiVersion } from '../api/providers.ts';
 import { routesCapabilities } from './capabilities.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
-import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
-import { ownershipAnnotations, releaseObject } from './owned.ts';
-import {
-  checkRoutes,
-  PRIMARY_ONLY,
-  RoutesNotFoundError,
-  type Router,
-  type RouterCapabilities,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
-import { finalizeServices, reconcileServices, serviceName } from './services.ts';
+import { canaryNamespace } from '../kube/meta.ts';
+import type { DesiredObject } from '../kube/objects.ts';
+import { apexObjectMetadata } from './owned.ts';
+import type { Router, RouterCapabilities, RouterDeps, Routes } from './router.ts';
+import { serviceName } from './services.ts';
+import { singleObjectRouter } from './single-object.ts';
 
 // SMI (Linkerd, OSM and other meshes that read split.smi-spec.io): a TrafficSplit `<svc>`
 // whose backends are `<svc>-primary` and `<svc>-canary`. The API version comes from the
@@ -37,15 +29,7 @@ export function trafficSplitObject(
   return {
     apiVersion: `split.smi-spec.io/${version}`,
     kind: 'TrafficSplit',
-    metadata: {
-      name: apex,
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(service.apex?.labels),
-      annotations: {
-        ...copiedMetadata(service.apex?.annotations),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
+    metadata: apexObjectMetadata(canary, apex, live),
     spec: {
       // The root service clients address: the first host, else the apex Service.
       service: service.hosts?.[0] ?? apex,
@@ -84,50 +68,15 @@ export function routesFromTrafficSplit(canary: Canary, split: JsonObject): Route
 }
 
 export function smiRouter(deps: RouterDeps, version: SmiVersion): Router {
-  const provider = `smi:${version}`;
-  const splitRef = (canary: Canary): ObjectRef => ({
-    apiVersion: `split.smi-spec.io/${version}`,
-    kind: 'TrafficSplit',
-    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
+  return singleObjectRouter(deps, {
+    kind: 'smi',
+    provider: `smi:${version}`,
+    ref: (canary) => ({
+      apiVersion: `split.smi-spec.io/${version}`,
+      kind: 'TrafficSplit',
+      metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
+    }),
+    desired: (canary, routes, live) => trafficSplitObject(canary, version, routes, live),
+    read: routesFromTrafficSplit,
   });
-
-  async function applySplit(canary: Canary, routes: Routes, live: JsonObject | undefined): Promise<void> {
-    await applyIfChanged(deps.kube, trafficSplitObject(canary, version, routes, live), live);
-  }
-
-  return {
-    provider,
-    capabilities: SMI_CAPABILITIES,
-
-    async reconcile(canary) {
-      await reconcileServices(deps, canary, await deps.targetPods(canary));
-      const live = await getObject(deps.kube, splitRef(canary));
-      const current = live ? routesFromTrafficSplit(canary, live) : undefined;
-      const routes = current && current.primaryWeight + current.canaryWeight === 100 ? current : PRIMARY_ONLY;
-      await applySplit(canary, routes, live);
-    },
-
-    async setRoutes(canary: Canary, routes: SetRoutesOptions) {
-      checkRoutes(canary, provider, SMI_CAPABILITIES, routes);
-      await applySplit(canary, routes, await getObject(deps.kube, splitRef(canary)));
-    },
-
-    async getRoutes(canary) {
-      const live = await getObject(deps.kube, splitRef(canary));
-      const routes = live ? routesFromTrafficSplit(canary, live) : undefined;
-      if (!routes) {
-        throw new RoutesNotFoundError(
-          canaryRef(canary),
-          `TrafficSplit ${canaryNamespace(canary)}/${serviceName(canary, 'apex')}`,
-          live !== undefined,
-        );
-      }
-      return routes;
-    },
-
-    async finalize(canary) {
-      await releaseObject(deps.kube, splitRef(canary));
-      await finalizeServices(deps.kube, canary, await deps.targetPods(canary));
-    },
-  };
 }

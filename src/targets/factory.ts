@@ -1,6 +1,7 @@
-import { TARGET_KINDS, type Canary, type TargetKind } from '../api/canary.ts';
+import { isKnativeTarget, TARGET_KINDS, type Canary, type TargetKind } from '../api/canary.ts';
 import { daemonSetTarget } from './daemonset.ts';
 import { deploymentTarget } from './deployment.ts';
+import { knativeTarget } from './knative.ts';
 import { canaryRef } from '../kube/meta.ts';
 import type { Target, TargetDeps } from './target.ts';
 
@@ -27,6 +28,8 @@ export class UnsupportedTargetError extends Error {
 /** The target implementation for a Canary's spec.targetRef.kind. */
 export function targetFor(canary: Canary, deps: TargetDeps): Target {
   const kind = canary.spec.targetRef.kind;
+  // A Knative Service (provider knative) is released by revision, not by a -primary copy.
+  if (isKnativeTarget(canary.spec.targetRef)) return knativeTarget(deps);
   if (!(TARGET_KINDS as readonly string[]).includes(kind))
     throw new UnsupportedTargetError(canaryRef(canary), kind);
   return TARGETS[kind as TargetKind](deps);

@@ -36,6 +36,8 @@ describe('docs/metrics.md and analysis-templates/', () => {
         );
       }
       for (const provider of set.providers) expect(docs).toContain(`\`${provider}\``);
+      const grpc: { 'request-success-rate': string } | undefined = 'grpc' in set ? set.grpc : undefined;
+      if (grpc) expect(docs).toContain(`\`\`\`promql\n${grpc['request-success-rate'].trim()}\n\`\`\``);
     }
   });
 

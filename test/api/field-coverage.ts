@@ -31,8 +31,19 @@ const SMI = ['src/routers/smi.test.ts', 'test/routers/smi.test.ts'];
 const NGINX = ['src/routers/nginx.test.ts', 'test/routers/nginx.test.ts'];
 const NGINX_WEIGHTS = ['src/routers/nginx.test.ts'];
 const PLAN = ['src/machine/plan.test.ts'];
+const CONTOUR = ['test/routers/contour.test.ts'];
+const TRAEFIK = ['test/routers/traefik.test.ts'];
+const KUMA = ['src/routers/kuma.test.ts'];
+const APISIX = ['src/routers/apisix.test.ts'];
+const SKIPPER = ['test/routers/skipper.test.ts'];
+const KNATIVE = ['test/routers/knative.test.ts'];
+/** gloo and linkerd write gatewayapi's HTTPRoute (one writer), checked through each in this file too. */
+const GW_PROVIDERS = ['test/routers/gateway-providers.test.ts'];
+const PROPERTY = ['src/routers/match.property.test.ts'];
 const SERVICES = ['src/routers/services.test.ts'];
 const HPA = ['test/targets/hpa.test.ts'];
+
+const MIRRORS = { istio: ISTIO, gatewayapi: GATEWAY, contour: CONTOUR, traefik: TRAEFIK, gloo: GW_PROVIDERS };
 
 /** Canary fields (a key covers the fields under it). */
 export const CANARY_FIELDS: Record<string, FieldCoverage> = {
@@ -72,16 +83,13 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.autoscalerRef.primaryScalerReplicas': { tested: HPA, mentions: 'primaryScalerReplicas' },
   'spec.ingressRef': {
     routing: 'ingressRef',
-    tested: { nginx: NGINX },
+    tested: { nginx: NGINX, skipper: SKIPPER },
   },
   'spec.ingressRef.apiVersion': {
     refused: 'admission',
     sample: { ingressRef: { apiVersion: 'extensions/v1beta1', kind: 'Ingress', name: 'web' } },
   },
-  'spec.routeRef': {
-    refused: 'admission',
-    sample: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } },
-  },
+  'spec.routeRef': { routing: 'routeRef', tested: { apisix: APISIX } },
   'spec.upstreamRef': {
     refused: 'admission',
     sample: { upstreamRef: { apiVersion: 'gloo.solo.io/v1', kind: 'Upstream', name: 'web' } },
@@ -94,27 +102,50 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   },
   'spec.service.targetPort': { tested: ['test/routers/istio.test.ts'] },
   'spec.service.appProtocol': { tested: SERVICES },
+  'spec.service.protocol': { tested: ['test/routers/gatewayapi-grpc-tcp.test.ts'] },
   'spec.service.portDiscovery': { tested: SERVICES },
-  'spec.service.timeout': { routing: 'timeout', tested: { istio: ISTIO, gatewayapi: GATEWAY } },
+  'spec.service.timeout': {
+    routing: 'timeout',
+    tested: { istio: ISTIO, gatewayapi: GATEWAY, contour: CONTOUR, gloo: GATEWAY, linkerd: GATEWAY },
+  },
   'spec.service.gateways': { routing: 'gateways', tested: { istio: ISTIO } },
-  'spec.service.gatewayRefs': { routing: 'gatewayRefs', tested: { gatewayapi: GATEWAY } },
+  'spec.service.gatewayRefs': {
+    routing: 'gatewayRefs',
+    tested: { gatewayapi: GATEWAY, gloo: GW_PROVIDERS, linkerd: GW_PROVIDERS },
+  },
   'spec.service.hosts': {
     routing: 'hosts',
-    tested: { istio: ISTIO, gatewayapi: GATEWAY, smi: ['test/routers/smi.test.ts'] },
+    tested: {
+      istio: ISTIO,
+      gatewayapi: GATEWAY,
+      smi: ['test/routers/smi.test.ts'],
+      contour: CONTOUR,
+      gloo: GATEWAY,
+    },
   },
   'spec.service.delegation': { routing: 'delegation', tested: { istio: ['src/routers/istio.test.ts'] } },
   'spec.service.trafficPolicy': { routing: 'trafficPolicy', tested: { istio: ISTIO } },
   'spec.service.match': {
     routing: 'routeMatch',
     tested: {
-      istio: ['src/routers/match.property.test.ts'],
-      gatewayapi: ['src/routers/match.property.test.ts'],
+      istio: PROPERTY,
+      gatewayapi: PROPERTY,
+      contour: PROPERTY,
+      kuma: PROPERTY,
+      gloo: PROPERTY,
+      linkerd: PROPERTY,
     },
   },
-  'spec.service.rewrite': { routing: 'rewrite', tested: { istio: ISTIO, gatewayapi: GATEWAY } },
-  'spec.service.retries': { routing: 'retries', tested: { istio: ISTIO } },
-  'spec.service.headers': { routing: 'headers', tested: { istio: ISTIO, gatewayapi: GATEWAY } },
-  'spec.service.mirror': { routing: 'requestMirrors', tested: { gatewayapi: GATEWAY } },
+  'spec.service.rewrite': {
+    routing: 'rewrite',
+    tested: { istio: ISTIO, gatewayapi: GATEWAY, gloo: GATEWAY },
+  },
+  'spec.service.retries': { routing: 'retries', tested: { istio: ISTIO, contour: CONTOUR } },
+  'spec.service.headers': {
+    routing: 'headers',
+    tested: { istio: ISTIO, gatewayapi: GATEWAY, contour: CONTOUR, gloo: GATEWAY, linkerd: GATEWAY },
+  },
+  'spec.service.mirror': { routing: 'requestMirrors', tested: { gatewayapi: GATEWAY, gloo: GATEWAY } },
   'spec.service.corsPolicy': { routing: 'cors', tested: { istio: ISTIO } },
   'spec.service.meshName': { refused: 'admission', sample: { service: { port: 80, meshName: 'global' } } },
   'spec.service.backends': { refused: 'admission', sample: { service: { port: 80, backends: ['a'] } } },
@@ -137,7 +168,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   // Explicit steps are the plan's; each router only sets the weights they name.
   'spec.analysis.steps': {
     routing: 'steps',
-    tested: { istio: PLAN, gatewayapi: PLAN, smi: PLAN, nginx: PLAN },
+    tested: Object.fromEntries(Object.keys(routersWithWeights()).map((kind) => [kind, PLAN])),
   },
   'spec.analysis.iterations': { tested: PLAN },
   'spec.analysis.match': {
@@ -146,10 +177,15 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
       istio: ['src/routers/match.property.test.ts', 'test/routers/istio.test.ts'],
       gatewayapi: ['src/routers/match.property.test.ts', 'test/routers/gatewayapi.test.ts'],
       nginx: ['src/routers/match.property.test.ts', 'test/routers/nginx.test.ts'],
+      contour: [...PROPERTY, ...CONTOUR],
+      kuma: [...PROPERTY, ...KUMA],
+      apisix: [...PROPERTY, ...APISIX],
+      gloo: [...PROPERTY, ...GATEWAY],
+      linkerd: [...PROPERTY, ...GW_PROVIDERS],
     },
   },
-  'spec.analysis.mirror': { routing: 'mirror', tested: { istio: ISTIO, gatewayapi: GATEWAY } },
-  'spec.analysis.mirrorWeight': { routing: 'mirror', tested: { istio: ISTIO, gatewayapi: GATEWAY } },
+  'spec.analysis.mirror': { routing: 'mirror', tested: MIRRORS },
+  'spec.analysis.mirrorWeight': { routing: 'mirror', tested: MIRRORS },
   'spec.analysis.sessionAffinity': {
     routing: 'sessionAffinity',
     tested: { istio: ISTIO, gatewayapi: ['src/routers/gatewayapi.test.ts'] },
@@ -307,5 +343,13 @@ function routersWithWeights(extra: readonly string[] = PLAN): Partial<Record<Rou
     gatewayapi: [...extra, ...GATEWAY],
     smi: [...extra, ...SMI],
     nginx: [...extra, ...NGINX_WEIGHTS],
+    contour: [...extra, ...CONTOUR],
+    traefik: [...extra, ...TRAEFIK],
+    kuma: [...extra, ...KUMA],
+    apisix: [...extra, ...APISIX],
+    gloo: [...extra, ...GW_PROVIDERS],
+    skipper: [...extra, ...SKIPPER],
+    knative: [...extra, ...KNATIVE],
+    linkerd: [...extra, ...GW_PROVIDERS],
   };
 }

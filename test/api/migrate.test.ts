@@ -10,9 +10,11 @@ import { apply } from '../../src/kube/client.ts';
 import { METRIC_PROVIDER_TYPES } from '../../src/api/metric-providers.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
+import { checkCapabilities } from '../../src/routers/capabilities.ts';
 import { useNamespace } from '../support/kube.ts';
 
 const ns = useNamespace('api-migrate');
+
 const root = join(import.meta.dirname, '..', '..');
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
 
@@ -173,6 +175,47 @@ describe('sluice migrate against the real apiserver', () => {
     });
   });
 
+  it('converts Flagger Canaries of every provider Sluice routes since issue 18, and the results apply', async () => {
+    const text = await readFile(fixture('flagger-provider-canaries.yaml'), 'utf8');
+    const input = documents(text);
+    const { output, reports } = migrate(text);
+    expect(reports).toEqual([
+      'Canary test/kuma-podinfo: spec.analysis.metrics[0].threshold: deprecated by Flagger; kept, consider thresholdRange',
+      'Canary test/kuma-podinfo: spec.analysis.metrics[1].threshold: deprecated by Flagger; kept, consider thresholdRange',
+      'Canary test/gloo-podinfo: spec.provider: gloo routes through Gloo Gateway’s Gateway API in Sluice (an HTTPRoute, not a Gloo Edge RouteTable): add spec.service.gatewayRefs naming the Gateway',
+      'Canary test/gloo-podinfo: still needs a fix before Sluice serves it: Canary test/gloo-podinfo is invalid: spec.service.gatewayRefs: provider gloo needs spec.service.gatewayRefs: list the Gateways the HTTPRoute attaches to',
+      'Canary test/linkerd-gateway: spec.provider: "gatewayapi:v1beta1" written as gatewayapi (Sluice writes the same HTTPRoute at gateway.networking.k8s.io/v1)',
+    ]);
+    const migrated = documents(output);
+    const providers = migrated.map((object) => object.spec?.provider);
+    expect(providers).toEqual([
+      'contour',
+      'contour',
+      'traefik',
+      'kuma',
+      'apisix',
+      'skipper',
+      'gloo',
+      'linkerd',
+      'gatewayapi',
+      'knative',
+    ]);
+    // The Knative Canary, without a service block as Flagger writes it, is accepted too.
+    const stored = await applyAll(migrated);
+    stored.forEach((object) => {
+      const original = input.find((o) => o.metadata?.name === object.metadata?.name)!;
+      const { provider: _written, ...rest } = original.spec as Json;
+      expect(object.spec, object.metadata?.name).toMatchObject(rest);
+      const parsed = parseCanary(object);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+      // Routed as they are, but for the Gloo Edge Canary, which needs its Gateway named.
+      const issues = checkCapabilities(parsed.canary).map((issue) => issue.path);
+      expect(issues, object.metadata?.name).toEqual(
+        object.spec?.provider === 'gloo' ? ['spec.service.gatewayRefs'] : [],
+      );
+    });
+  });
+
   it('rewrites, drops and keeps legacy fields with a report for each, and the result applies', async () => {
     const text = await readFile(fixture('flagger-legacy.yaml'), 'utf8');
     const { output, reports } = migrate(text);
@@ -184,7 +227,7 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary shop/legacy: metadata.creationTimestamp: set by the apiserver; dropped',
       'Canary shop/legacy: metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]: belongs to the Flagger object; dropped',
       'Canary shop/legacy: spec.canaryAnalysis: deprecated by Flagger; renamed to spec.analysis',
-      'Canary shop/legacy: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
+      'Canary shop/legacy: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>); kept, and the controller marks the Canary Stalled until it is changed',
       'Canary shop/legacy: spec.service.meshName (App Mesh): dropped; Sluice has no router for it (the apiserver refuses the field)',
       'Canary shop/legacy: spec.service.backends (App Mesh): dropped; Sluice has no router for it (the apiserver refuses the field)',
       'Canary shop/legacy: spec.analysis.interval: Flagger raises 5s to 10s; written as 10s',
@@ -194,7 +237,7 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary shop/legacy: spec.analysis.webhooks[0].timeout: "" means 10s in Flagger; removed (default 10s)',
       'Canary shop/legacy: spec.analysis.alerts[0].severity: empty means info in Flagger; written as info',
       'Canary shop/legacy: spec.service.someOldField: not a field of the Sluice Canary; dropped',
-      'Canary shop/legacy: still needs a fix before Sluice serves it: Canary shop/legacy is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>)',
+      'Canary shop/legacy: still needs a fix before Sluice serves it: Canary shop/legacy is invalid: spec.provider: "appmesh:v1beta2" is not supported (App Mesh is not a provider Sluice routes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, knative (smi:<version> may end in :<mesh>)',
       'AlertProvider shop/team-chat: spec.type: Flagger\'s "gchat" is "googlechat" in Sluice; written as googlechat',
       'Service shop/legacy: not a Flagger object; passed through unchanged',
     ]);

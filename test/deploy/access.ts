@@ -26,7 +26,15 @@ const routing = [
   ['gateway.networking.k8s.io', 'httproutes'],
   ['split.smi-spec.io', 'trafficsplits'],
   ['networking.k8s.io', 'ingresses'],
+  ['projectcontour.io', 'httpproxies'],
+  ['traefik.io', 'traefikservices'],
+  ['kuma.io', 'meshhttproutes'],
+  ['apisix.apache.org', 'apisixroutes'],
+  ['gateway.networking.k8s.io', 'grpcroutes'],
+  ['gateway.networking.k8s.io', 'tcproutes'],
 ] as const;
+/** The routing objects whose informers the controller starts besides VirtualServices and HTTPRoutes. */
+const CACHED_ROUTING = routing.slice(5);
 
 /** What the controller's code does (src/controller, targets, routers, analysis, notify). */
 export const NEEDED: Access[] = [
@@ -56,6 +64,14 @@ export const NEEDED: Access[] = [
   // The routing objects read at every step come from informers.
   ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
   ...each(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: '' }),
+  ...CACHED_ROUTING.flatMap(([group, resource]) =>
+    each(['list', 'watch'], { group, resource, namespace: '' }),
+  ),
+  // A Knative target's traffic block (src/routers/knative.ts): read, watched and patched, never created.
+  ...each(['get', 'patch'], { group: 'serving.knative.dev', resource: 'services' }),
+  ...each(['list', 'watch'], { group: 'serving.knative.dev', resource: 'services', namespace: '' }),
+  // Whether a knative Canary's primary revision still serves (src/targets/knative.ts).
+  { verb: 'get', group: 'serving.knative.dev', resource: 'revisions' },
   { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
   ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
 ];

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
+
+// gloo (Gloo Gateway) and linkerd (2.12+, through Gateway API) write the same HTTPRoute as
+// gatewayapi, checked here against the Gateway API CRDs: Linkerd's attaches to the Service.
+
+const ns = useNamespace('routers-gw-providers');
+const GATEWAY = 'gateway.networking.k8s.io/v1';
+type Rule = { name?: string; backendRefs: { name: string; weight?: number }[]; filters?: unknown[] };
+
+describe('HTTPRoute through gloo and linkerd', () => {
+  it('linkerd with gatewayRefs writes an HTTPRoute attached to the Service; it cannot mirror', async () => {
+    await applyDeployment(ns.kube, ns.name, { name: 'orders', replicas: 1 });
+    const canary = canaryFor(
+      ns.name,
+      {
+        provider: 'linkerd',
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders' },
+        service: {
+          port: 8080,
+          gatewayRefs: [{ group: 'core', kind: 'Service', name: 'orders', port: 8080 }],
+        },
+        analysis: {
+          interval: '10s',
+          iterations: 2,
+          match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
+        },
+      },
+      'orders',
+    );
+    const sluice = sluiceFor(canary, ns.kube);
+    expect(sluice.router.provider).toBe('linkerd');
+    await bootstrap(canary, sluice);
+    await sluice.router.setRoutes(canary, {
+      primaryWeight: 0,
+      canaryWeight: 100,
+      mirror: false,
+      match: true,
+    });
+    const route = await read(ns.kube, GATEWAY, 'HTTPRoute', ns.name, 'orders');
+    expect(route.spec.parentRefs).toEqual([{ group: 'core', kind: 'Service', name: 'orders', port: 8080 }]);
+    expect((route.spec.rules as Rule[]).map((rule) => rule.name)).toEqual(['ab-match', 'ab-default']);
+    expect(await sluice.router.getRoutes(canary)).toEqual({
+      primaryWeight: 0,
+      canaryWeight: 100,
+      mirror: false,
+      match: true,
+    });
+    await expect(sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true })).rejects.toThrow(
+      RoutingNotSupportedError,
+    );
+  });
+
+  it('gloo writes the HTTPRoute to the Gloo Gateway, with weights and a mirror', async () => {
+    await applyDeployment(ns.kube, ns.name, { name: 'cart', replicas: 1 });
+    const canary = canaryFor(
+      ns.name,
+      {
+        provider: 'gloo',
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
+        service: { port: 8080, gatewayRefs: [{ name: 'gloo-gateway', namespace: 'gloo-system' }] },
+        analysis: { interval: '10s', stepWeight: 10, maxWeight: 50, mirror: true, mirrorWeight: 20 },
+      },
+      'cart',
+    );
+    const sluice = sluiceFor(canary, ns.kube);
+    expect(sluice.router.provider).toBe('gloo');
+    await bootstrap(canary, sluice);
+    await sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true });
+    await sluice.router.setRoutes(canary, {
+      primaryWeight: 60,
+      canaryWeight: 40,
+      mirror: false,
+      match: false,
+    });
+    const route = await read(ns.kube, GATEWAY, 'HTTPRoute', ns.name, 'cart');
+    const [weighted] = route.spec.rules as Rule[];
+    expect(weighted?.backendRefs.map((ref) => [ref.name, ref.weight])).toEqual([
+      ['cart-primary', 60],
+      ['cart-canary', 40],
+    ]);
+    expect(await sluice.router.getRoutes(canary)).toEqual({
+      primaryWeight: 60,
+      canaryWeight: 40,
+      mirror: false,
+      match: false,
+    });
+  });
+});
