@@ -523,8 +523,10 @@ describe('every router expresses a match whole or refuses it', () => {
         examples: EXAMPLES,
       },
     );
-    // The generator reaches specs each router can express (none for those without A/B).
+    // The generator reaches specs each router can express (none for those without A/B). nginx
+    // expresses about 4 % of them (13 in 300 runs on average): more than none is the bound that
+    // cannot fail by chance (a chance of 2e-6), where a share would fail a run in thirty.
     if (NO_AB.has(kind)) expect(expressed).toBe(0);
-    else expect(expressed).toBeGreaterThan(NUM_RUNS / 50);
+    else expect(expressed).toBeGreaterThan(0);
   });
 });
