@@ -128,6 +128,7 @@ export class EffectRunner {
         running.routedGeneration = work.generation;
       },
       trackedConfigs: work.trackedConfigs,
+      lastAppliedSpec: () => carried.result.status.lastAppliedSpec,
       phase: first.status.phase,
       weight: first.status.canaryWeight,
       failedChecks: first.status.failedChecks,
