@@ -47,7 +47,7 @@ export class ControllerSupervisor {
   }
 
   /** Starts one replica and waits until /healthz answers (60 s at most). */
-  async start(name = 'controller', extraArgs: string[] = []): Promise<Replica> {
+  async start(name = 'controller', extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Replica> {
     const port = await freePort();
     await mkdir(this.spec.logDir, { recursive: true });
     this.started += 1;
@@ -71,7 +71,7 @@ export class ControllerSupervisor {
         ...this.spec.args,
         ...extraArgs,
       ],
-      { env: { ...process.env, ...this.spec.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: { ...process.env, ...this.spec.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -67,8 +67,9 @@ async function create(
     if (error instanceof ApiException) {
       const body = StatusBody.safeParse(error.body);
       const status = (error as ApiException<unknown>).code;
-      if (status >= 500) throw new Error(`apiserver ${status} for case ${fuzz.id}: ${String(error.message)}`);
-      return { ok: false, message: body.success ? (body.data.message ?? '') : String(error.body) };
+      const message = body.success ? (body.data.message ?? '') : String(error.body);
+      // A 5xx is the apiserver failing on the input, not refusing it: reported as naming nothing.
+      return { ok: false, message: status >= 500 ? `HTTP ${status} (server error): ${message}` : message };
     }
     throw error;
   }

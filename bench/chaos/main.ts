@@ -1,12 +1,16 @@
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { env as clusterEnv } from '../../src/dev/cluster.ts';
 import { consoleProgress, type Progress } from '../../src/dev/progress.ts';
 import { loadAverage } from '../proc.ts';
 import { keyValueLine, table, writeResult, type Figures } from '../report.ts';
 import { createNamespace, deleteNamespace, startChaosEnv, suffix, type ChaosEnv } from './env.ts';
+import { auditApiserverArgs, auditPolicy } from '../audit.ts';
+import { failoverRun, REPLICA_USERS, type FailoverOptions } from './failover.ts';
 import { fuzzRun } from './fuzz.ts';
 import { killRun } from './kill.ts';
+import { FAULTS, outagesRun } from './outages.ts';
 
 // `npm run chaos -- <kill|failover|outages|fuzz|security> [flags]`: each scenario brings up
 // its own local control plane in .sluice/chaos-<name>, prints progress on stderr, a table and —
@@ -130,6 +134,62 @@ export function buildProgram(): Command {
         const run = await killRun(env, options, progress);
         return { figures: run.figures, failures: run.failures };
       });
+    });
+  program
+    .command('failover')
+    .description(
+      'two replicas with leader election; SIGKILL the leader, measure the takeover and writes by the non-leader',
+    )
+    .option('--kills <n>', 'how many leader kills', positiveInt, 20)
+    .option('--seed <n>', 'seed of the kill choices', nonNegativeInt, 1)
+    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
+    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
+    .option(
+      '--max-restart-delay <seconds>',
+      'restart the killed replica after a random 0–N s',
+      nonNegativeInt,
+      5,
+    )
+    .option('--interval <duration>', 'spec.analysis.interval', '10s')
+    .option('--timeout <seconds>', 'stop killing after this long', positiveInt, 3600)
+    .option('--keep', 'leave the control plane running afterwards', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const auditDir = resolve('.sluice', 'chaos-failover-audit');
+      await mkdir(auditDir, { recursive: true });
+      const policy = join(auditDir, 'policy.json');
+      const auditLog = join(auditDir, `audit-${Date.now()}.log`);
+      await writeFile(policy, auditPolicy(Object.values(REPLICA_USERS)));
+      const options: FailoverOptions = {
+        kills: opts.kills as number,
+        seed: opts.seed as number,
+        canaries: opts.canaries as number,
+        leaseDuration: opts.leaseDuration as string,
+        maxRestartDelayS: opts.maxRestartDelay as number,
+        interval: opts.interval as string,
+        timeoutS: opts.timeout as number,
+      };
+      await report(
+        'failover',
+        { seed: options.seed },
+        { keep: opts.keep as boolean },
+        (env, progress) => failoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
+        { apiserverArgs: auditApiserverArgs(policy, auditLog) },
+      );
+    });
+  program
+    .command('outages')
+    .description(
+      'kube-apiserver, etcd and Prometheus down or misbehaving, webhooks and Slack failing, mid-rollout',
+    )
+    .option('--only <names...>', `faults to run: ${FAULTS.map((f) => f.name).join(', ')}`)
+    .option('--interval <duration>', 'spec.analysis.interval', '10s')
+    .option('--keep', 'leave the control plane running afterwards', false)
+    .action(async (opts: { only?: string[]; interval: string; keep: boolean }) => {
+      const unknown = (opts.only ?? []).filter((name) => !FAULTS.some((f) => f.name === name));
+      if (unknown.length) throw new InvalidArgumentError(`unknown fault(s): ${unknown.join(', ')}`);
+      await report('outages', {}, opts, (env, progress) =>
+        outagesRun(env, { interval: opts.interval, ...(opts.only ? { only: opts.only } : {}) }, progress),
+      );
     });
   program
     .command('fuzz')
