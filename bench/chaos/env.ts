@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { down, recordedPids, up } from '../../src/dev/cluster.ts';
 import { killAllSync } from '../../src/dev/process.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { connect, isAlreadyExists, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import { BenchExporter } from '../exporter.ts';
+import { timestamp } from '../report.ts';
 
 // Where a chaos scenario runs: its own local control plane (`npm run chaos`, in
 // .sluice/chaos-<name>) or the test suite's (test/chaos), plus the Istio series exporter the
@@ -56,7 +57,8 @@ export async function startChaosEnv(options: {
   }
   const exporter = new BenchExporter({ fileName: `chaos-${options.name}-${randomBytes(3).toString('hex')}` });
   await exporter.start(cluster.prometheusTargetsDir);
-  const logDir = join(stateDir, 'logs', `chaos-${options.name}`);
+  // Outside the state directory, which `down` removes: the controllers' logs outlive the run.
+  const logDir = resolve('.sluice', 'chaos-logs', `${options.name}-${timestamp()}`);
   await mkdir(logDir, { recursive: true });
   return {
     cluster,

@@ -10,10 +10,10 @@ import { silentLogger } from '../../src/log.ts';
 import { WRITE_VERBS } from '../audit.ts';
 import type { Figures } from '../report.ts';
 import { median } from '../stats.ts';
-import { ControllerSupervisor, type Replica } from './controller.ts';
-import { createNamespace, deleteNamespace, suffix, type ChaosEnv } from './env.ts';
+import type { ControllerSupervisor, Replica } from './controller.ts';
+import type { ChaosEnv } from './env.ts';
 import { Random } from './random.ts';
-import { startRolloutFleet } from './rollouts.ts';
+import { startScenario } from './rollouts.ts';
 
 // `failover`: two replicas with leader election on a Lease, canaries rolling out all along;
 // the leader is SIGKILLed at random moments and restarted as the standby after 0–5 s. Measured:
@@ -86,63 +86,57 @@ export async function writesOutsideLeadership(
 
 export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progress: Progress) {
   const random = new Random(options.seed);
-  const namespace = `chaos-failover-${suffix()}`;
-  await createNamespace(env.kube, namespace);
   const kubeconfigs = {
     a: await addUser(env.cluster.stateDir, REPLICA_USERS.a, ['system:masters']),
     b: await addUser(env.cluster.stateDir, REPLICA_USERS.b, ['system:masters']),
   };
-  const supervisor = new ControllerSupervisor({
-    kubeconfig: env.cluster.kubeconfig,
-    prometheusUrl: env.cluster.prometheusUrl,
-    namespace,
-    logDir: env.logDir,
-    args: [
-      '--step-events',
-      '--mesh-provider',
-      'istio',
-      '--leader-election-namespace',
-      namespace,
-      '--lease-duration',
-      options.leaseDuration,
-    ],
-  });
   const replicas = new Map<Slot, Replica>();
+  let supervisor: ControllerSupervisor | undefined;
+  let leaseNamespace = '';
   const start = async (slot: Slot) => {
-    const replica = await supervisor.start(`replica-${slot}`, ['--kubeconfig', kubeconfigs[slot]], {
-      POD_NAME: `replica-${slot}`,
-    });
+    if (!supervisor) throw new Error('failover: no supervisor yet');
+    const replica = await supervisor.start(
+      `replica-${slot}`,
+      ['--kubeconfig', kubeconfigs[slot], '--leader-election-namespace', leaseNamespace],
+      {
+        POD_NAME: `replica-${slot}`,
+      },
+    );
     replicas.set(slot, replica);
   };
-  // Who holds the Lease, as its watch delivered it.
   const holders: { at: number; holder: string }[] = [];
-  const leaseWatch = new Informer<KubernetesObject>(
-    env.kube,
-    collectionPath('coordination.k8s.io', 'v1', 'leases', namespace),
-    silentLogger,
-    (event, object) => {
-      if (event === 'delete') return;
-      const holder = LeaseSpec.parse(object).spec?.holderIdentity ?? '';
-      if (holders.at(-1)?.holder !== holder) holders.push({ at: Date.now(), holder });
-    },
-  );
-  await leaseWatch.start();
   const holderNow = () => holders.at(-1)?.holder ?? '';
   const slotOf = (identity: string): Slot | undefined =>
     identity.startsWith('replica-a-') ? 'a' : identity.startsWith('replica-b-') ? 'b' : undefined;
   const leading: Record<Slot, { from: number; to: number }[]> = { a: [], b: [] };
 
-  const fleet = await startRolloutFleet(env, {
-    namespace,
+  // Who holds the Lease, as its watch delivered it (started with the replicas).
+  let leaseWatch: Informer<KubernetesObject> | undefined;
+  const scenario = await startScenario(env, progress, {
+    name: 'failover',
     canaries: options.canaries,
-    timing: { interval: options.interval, progressDeadlineSeconds: 300 },
-    progress,
-    startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events` });
+    interval: options.interval,
+    args: ['--lease-duration', options.leaseDuration],
+    start: async (started, namespace) => {
+      supervisor = started;
+      leaseNamespace = namespace;
+      leaseWatch = new Informer<KubernetesObject>(
+        env.kube,
+        collectionPath('coordination.k8s.io', 'v1', 'leases', namespace),
+        silentLogger,
+        (event, object) => {
+          if (event === 'delete') return;
+          const holder = LeaseSpec.parse(object).spec?.holderIdentity ?? '';
+          if (holders.at(-1)?.holder !== holder) holders.push({ at: Date.now(), holder });
+        },
+      );
+      await leaseWatch.start();
       await start('a');
       await start('b');
     },
   });
+  const { fleet } = scenario;
+  const control = scenario.supervisor;
   const takeovers: number[] = [];
   const failures: string[] = [];
   const started = Date.now();
@@ -156,7 +150,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
       const replica = slot && replicas.get(slot);
       if (!slot || !replica || !holder.endsWith(`-${replica.pid}`)) continue;
       const killedAt = Date.now();
-      await supervisor.stop(replica, 'SIGKILL');
+      await control.stop(replica, 'SIGKILL');
       leading[slot].push({ from: acquiredAt(holders, holder), to: killedAt });
       kills += 1;
       const restart = (async () => {
@@ -187,23 +181,19 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
       const holder = holderNow();
       if (holder.endsWith(`-${replica.pid}`))
         leading[slot].push({ from: acquiredAt(holders, holder), to: end });
-      await supervisor.stop(replica, 'SIGTERM');
+      await control.stop(replica, 'SIGTERM');
     }
-    await leaseWatch.stop();
-    await fleet.stop();
-    await deleteNamespace(env.kube, namespace);
+    await leaseWatch?.stop();
+    await scenario.stop();
   }
   const nonLeaderWrites = options.auditLog
     ? await writesOutsideLeadership(options.auditLog, leading)
     : undefined;
-  const { repeated, skipped } = fleet.sideEffects();
+  const checked = scenario.failures();
+  const { repeated, skipped } = checked;
   failures.push(
-    ...supervisor.uncleanExits.map((e) => `controller-exit: ${e}`),
+    ...checked.failures,
     ...(nonLeaderWrites?.outside ?? []).map((w) => `non-leader write: ${w}`),
-    ...fleet.wrongOutcomes.map((w) => `wrong outcome: ${w}`),
-    ...fleet.checker.violations.map((v) => `${v.kind}: ${v.what}`),
-    ...repeated.map((r) => `repeated: ${r}`),
-    ...skipped.map((s) => `skipped: ${s}`),
   );
   const leaseS = (parseDuration(options.leaseDuration) ?? 15_000) / 1000;
   const figures: Figures = {
@@ -219,7 +209,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
     violations: fleet.checker.count(),
     repeated_side_effects: repeated.length,
     skipped_steps: skipped.length,
-    unclean_exits: supervisor.uncleanExits.length,
+    unclean_exits: control.uncleanExits.length,
     duration_s: (Date.now() - started) / 1000,
   };
   return { figures, failures, details: { takeovers, leading } };

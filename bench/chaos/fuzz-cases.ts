@@ -287,7 +287,10 @@ export function fuzzCases(count: number, seed: number, namespace: string, receiv
         : kind === 'MetricTemplate'
           ? baseTemplate(namespace, name)
           : baseAlertProvider(namespace, name);
-    for (const [path, { value }] of mutations) set(object, path, value);
+    for (const [path, { value }] of mutations) {
+      // Names stay unique (a clash would be refused as "already exists", which says nothing of the field).
+      set(object, path, path === 'metadata.name' && typeof value === 'string' ? `${value}${id}` : value);
+    }
     // The namespace is the scenario's own; a fuzzed one would only be refused by the URL.
     set(object, 'metadata.namespace', namespace);
     return { id, kind, mutations: mutations.map(([path, { label }]) => `${path} = ${label}`), object };

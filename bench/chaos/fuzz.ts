@@ -4,12 +4,12 @@ import type { Progress } from '../../src/dev/progress.ts';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import type { Figures } from '../report.ts';
 import { mapLimit } from '../stats.ts';
-import { ControllerSupervisor, type Replica } from './controller.ts';
-import { createNamespace, deleteNamespace, suffix, type ChaosEnv } from './env.ts';
+import type { Replica } from './controller.ts';
+import type { ChaosEnv } from './env.ts';
 import { namesField } from './fuzz-names.ts';
 import { CEL_BOMBS, fuzzCases, type FuzzCase } from './fuzz-cases.ts';
 import { deployment } from './fleet.ts';
-import { startRolloutFleet } from './rollouts.ts';
+import { startScenario } from './rollouts.ts';
 
 // `fuzz`: hundreds of malformed or hostile Canaries, MetricTemplates and AlertProviders go to
 // the real apiserver while one healthy canary rolls out, and two canaries with real targets
@@ -76,27 +76,17 @@ async function create(
 }
 
 export async function fuzzRun(env: ChaosEnv, options: FuzzOptions, progress: Progress) {
-  const namespace = `chaos-fuzz-${suffix()}`;
-  await createNamespace(env.kube, namespace);
-  const supervisor = new ControllerSupervisor({
-    kubeconfig: env.cluster.kubeconfig,
-    prometheusUrl: env.cluster.prometheusUrl,
-    namespace,
-    logDir: env.logDir,
-    args: ['--no-leader-elect', '--step-events', '--mesh-provider', 'istio'],
-  });
   let replica: Replica | undefined;
-  // The healthy canary and two with a CEL bomb in their template: real targets, real rollouts.
-  const fleet = await startRolloutFleet(env, {
-    namespace,
+  // The healthy canary; two with a CEL bomb in their template come later: real targets, real rollouts.
+  const scenario = await startScenario(env, progress, {
+    name: 'fuzz',
     canaries: 1,
-    timing: { interval: options.interval, progressDeadlineSeconds: 300 },
-    progress,
-    startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events` });
+    interval: options.interval,
+    start: async (supervisor) => {
       replica = await supervisor.start('fuzz');
     },
   });
+  const { namespace, supervisor, fleet } = scenario;
   const healthy = fleet.workloads[0]!.name;
   const results: CaseResult[] = [];
   const bombOutcomes: Record<string, string> = {};
@@ -104,7 +94,13 @@ export async function fuzzRun(env: ChaosEnv, options: FuzzOptions, progress: Pro
   try {
     const bombs = await celBombs(env.kube, namespace, env.cluster.prometheusUrl, 15_000);
     const cases = fuzzCases(options.cases, options.seed, namespace, fleet.receiver.url);
-    const rollout = fleet.round(1, 600_000);
+    // A controller that dies is started again, as its Deployment would be (the exit still counts).
+    const watchdog = setInterval(() => {
+      if (!replica || (replica.child.exitCode === null && replica.child.signalCode === null)) return;
+      replica = undefined;
+      void supervisor.start('fuzz').then((next) => (replica = next));
+    }, 1000);
+    const rollout = fleet.round(1, 600_000).finally(() => clearInterval(watchdog));
     let created = 0;
     const outcomes = await progress.step(`sending ${cases.length} fuzzed objects`, (update) =>
       mapLimit(cases, options.concurrency, async (fuzz) => {
@@ -169,8 +165,7 @@ export async function fuzzRun(env: ChaosEnv, options: FuzzOptions, progress: Pro
     }
   } finally {
     if (replica) await supervisor.stop(replica, 'SIGTERM');
-    await fleet.stop();
-    await deleteNamespace(env.kube, namespace);
+    await scenario.stop();
   }
   const intervalS = Number.parseInt(options.interval, 10);
   const history = fleet.checker.history.get(healthy) ?? [];

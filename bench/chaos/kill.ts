@@ -1,8 +1,8 @@
-import { ControllerSupervisor, type Replica } from './controller.ts';
-import { createNamespace, deleteNamespace, suffix, type ChaosEnv } from './env.ts';
+import type { Replica } from './controller.ts';
+import type { ChaosEnv } from './env.ts';
 import type { Change } from './invariants.ts';
 import { Random } from './random.ts';
-import { startRolloutFleet } from './rollouts.ts';
+import { startScenario } from './rollouts.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import type { Figures } from '../report.ts';
 
@@ -66,26 +66,16 @@ function moment(
 
 export async function killRun(env: ChaosEnv, options: KillOptions, progress: Progress): Promise<KillRun> {
   const random = new Random(options.seed);
-  const namespace = `chaos-kill-${suffix()}`;
-  await createNamespace(env.kube, namespace);
-  const supervisor = new ControllerSupervisor({
-    kubeconfig: env.cluster.kubeconfig,
-    prometheusUrl: env.cluster.prometheusUrl,
-    namespace,
-    logDir: env.logDir,
-    args: ['--no-leader-elect', '--step-events', '--mesh-provider', 'istio'],
-  });
   let replica: Replica | undefined;
-  const fleet = await startRolloutFleet(env, {
-    namespace,
+  const scenario = await startScenario(env, progress, {
+    name: 'kill',
     canaries: options.canaries,
-    timing: { interval: options.interval, progressDeadlineSeconds: 300 },
-    progress,
-    startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events`, SLACK_URL: `${receiver.url}/slack` });
+    interval: options.interval,
+    start: async (supervisor) => {
       replica = await supervisor.start('kill');
     },
   });
+  const { supervisor, fleet } = scenario;
   const started = Date.now();
   const moments = Object.fromEntries(MOMENTS.map((m) => [m, 0])) as Record<KillMoment, number>;
   let kills = 0;
@@ -114,7 +104,6 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     killing = false;
   })();
   let round = 0;
-  const failures: string[] = [];
   try {
     while (killing || round === 0) {
       round += 1;
@@ -127,17 +116,9 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     await killer;
   } finally {
     if (replica) await supervisor.stop(replica, 'SIGTERM');
-    await fleet.stop();
-    await deleteNamespace(env.kube, namespace);
+    await scenario.stop();
   }
-  const { repeated, skipped } = fleet.sideEffects();
-  for (const exit of supervisor.uncleanExits) fleet.checker.violate('controller-exit', exit);
-  failures.push(
-    ...fleet.wrongOutcomes.map((w) => `wrong outcome: ${w}`),
-    ...fleet.checker.violations.map((v) => `${v.kind}: ${v.what}`),
-    ...repeated.map((r) => `repeated: ${r}`),
-    ...skipped.map((s) => `skipped: ${s}`),
-  );
+  const { failures, repeated, skipped } = scenario.failures();
   const figures: Figures = {
     kills,
     ...Object.fromEntries(MOMENTS.map((m) => [`kills_${m.replace('-', '_')}`, moments[m]])),

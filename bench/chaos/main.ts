@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { env as clusterEnv } from '../../src/dev/cluster.ts';
 import { consoleProgress, type Progress } from '../../src/dev/progress.ts';
+import { nonNegativeInt, positiveInt } from '../flags.ts';
 import { loadAverage } from '../proc.ts';
 import { keyValueLine, table, writeResult, type Figures } from '../report.ts';
 import { createNamespace, deleteNamespace, startChaosEnv, suffix, type ChaosEnv } from './env.ts';
@@ -20,18 +21,6 @@ import { FAULTS, outagesRun } from './outages.ts';
 // iterations; scenarios that kill control-plane processes need their own.
 
 const RESULTS_DIR = resolve('bench', 'results');
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
-  return n;
-};
-const nonNegativeInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got ${value}`);
-  return n;
-};
 
 function print(line = ''): void {
   process.stdout.write(`${line}\n`);

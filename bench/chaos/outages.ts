@@ -1,7 +1,7 @@
 import type { Progress } from '../../src/dev/progress.ts';
 import type { Figures } from '../report.ts';
-import { ControllerSupervisor, type Replica } from './controller.ts';
-import { createNamespace, deleteNamespace, suffix, type ChaosEnv } from './env.ts';
+import type { Replica } from './controller.ts';
+import type { ChaosEnv } from './env.ts';
 import {
   killProcess,
   startPrometheusProxy,
@@ -9,7 +9,7 @@ import {
   type PrometheusBehaviour,
 } from './faults.ts';
 import type { Behaviour, CallKind } from './receiver.ts';
-import { startRolloutFleet } from './rollouts.ts';
+import { startScenario } from './rollouts.ts';
 
 // `outages`: the control plane misbehaves in the middle of a rollout, one fault at a time. Each
 // fault gets a round of two releases, one healthy and one bad: the fault starts when the healthy
@@ -71,28 +71,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function outagesRun(env: ChaosEnv, options: OutageOptions, progress: Progress) {
   const faults = FAULTS.filter((f) => (options.only ? options.only.includes(f.name) : env.owned || !f.owned));
-  const namespace = `chaos-outages-${suffix()}`;
-  await createNamespace(env.kube, namespace);
   const proxy = await startPrometheusProxy(env.cluster.prometheusUrl);
-  const supervisor = new ControllerSupervisor({
-    kubeconfig: env.cluster.kubeconfig,
-    prometheusUrl: proxy.url,
-    namespace,
-    logDir: env.logDir,
-    args: ['--no-leader-elect', '--step-events', '--mesh-provider', 'istio'],
-  });
   let replica: Replica | undefined;
-  const fleet = await startRolloutFleet(env, {
-    namespace,
+  const scenario = await startScenario(env, progress, {
+    name: 'outages',
     // healthy-000 and bad-001.
     canaries: 2,
-    timing: { interval: options.interval, progressDeadlineSeconds: 600 },
-    progress,
-    startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events`, SLACK_URL: `${receiver.url}/slack` });
+    interval: options.interval,
+    progressDeadlineSeconds: 600,
+    prometheusUrl: proxy.url,
+    start: async (supervisor) => {
       replica = await supervisor.start('outages');
     },
   });
+  const { supervisor, fleet } = scenario;
   const healthy = fleet.workloads[0]!.name;
   const results: FaultResult[] = [];
   const started = Date.now();
@@ -149,9 +141,8 @@ export async function outagesRun(env: ChaosEnv, options: OutageOptions, progress
     }
   } finally {
     if (replica) await supervisor.stop(replica, 'SIGTERM');
-    await fleet.stop();
+    await scenario.stop();
     await proxy.close();
-    await deleteNamespace(env.kube, namespace);
   }
   const figures: Figures = {
     faults: results.length,

@@ -2,7 +2,8 @@ import type { Progress } from '../../src/dev/progress.ts';
 import { canaryChecksum } from '../../src/hooks/webhook.ts';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
-import type { ChaosEnv } from './env.ts';
+import { ControllerSupervisor } from './controller.ts';
+import { createNamespace, deleteNamespace, suffix, type ChaosEnv } from './env.ts';
 import {
   canary,
   configMap,
@@ -186,6 +187,79 @@ export async function startRolloutFleet(
       await checker.stop();
       await receiver.close();
       env.exporter.removeNamespace(namespace);
+    },
+  };
+}
+
+export interface Scenario {
+  namespace: string;
+  supervisor: ControllerSupervisor;
+  fleet: RolloutFleet;
+  /** Everything that did not hold: wrong outcomes, violations, repeats, skips, unclean exits. */
+  failures(): { failures: string[]; repeated: string[]; skipped: string[] };
+  /** Stops the fleet's watches and receiver and deletes the namespace (the caller stops its replicas first). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A scenario's namespace, controller supervisor (the controller's events and Slack messages go
+ * to the fleet's receiver) and rollout fleet; `start` starts the replicas once the objects exist.
+ */
+export async function startScenario(
+  env: ChaosEnv,
+  progress: Progress,
+  options: {
+    name: string;
+    canaries: number;
+    interval: string;
+    progressDeadlineSeconds?: number;
+    /** --metrics-server (default: the control plane's Prometheus). */
+    prometheusUrl?: string;
+    /** Controller flags besides the defaults (default: --no-leader-elect). */
+    args?: string[];
+    start: (supervisor: ControllerSupervisor, namespace: string) => Promise<void>;
+  },
+): Promise<Scenario> {
+  const namespace = `chaos-${options.name}-${suffix()}`;
+  await createNamespace(env.kube, namespace);
+  const supervisor = new ControllerSupervisor({
+    kubeconfig: env.cluster.kubeconfig,
+    prometheusUrl: options.prometheusUrl ?? env.cluster.prometheusUrl,
+    namespace,
+    logDir: env.logDir,
+    args: ['--step-events', '--mesh-provider', 'istio', ...(options.args ?? ['--no-leader-elect'])],
+  });
+  const fleet = await startRolloutFleet(env, {
+    namespace,
+    canaries: options.canaries,
+    timing: { interval: options.interval, progressDeadlineSeconds: options.progressDeadlineSeconds ?? 300 },
+    progress,
+    startController: async (receiver) => {
+      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events`, SLACK_URL: `${receiver.url}/slack` });
+      await options.start(supervisor, namespace);
+    },
+  });
+  return {
+    namespace,
+    supervisor,
+    fleet,
+    failures() {
+      const { repeated, skipped } = fleet.sideEffects();
+      for (const exit of supervisor.uncleanExits) fleet.checker.violate('controller-exit', exit);
+      return {
+        repeated,
+        skipped,
+        failures: [
+          ...fleet.wrongOutcomes.map((w) => `wrong outcome: ${w}`),
+          ...fleet.checker.violations.map((v) => `${v.kind}: ${v.what}`),
+          ...repeated.map((r) => `repeated: ${r}`),
+          ...skipped.map((s) => `skipped: ${s}`),
+        ],
+      };
+    },
+    async stop() {
+      await fleet.stop();
+      await deleteNamespace(env.kube, namespace);
     },
   };
 }
