@@ -11,6 +11,7 @@ import {
   type Regression,
   type TrafficParams,
 } from './traffic.ts';
+import { canaryObject } from '../test/support/canaries.ts';
 
 // `npm run bench -- judge`: the statistical judge against the fixed-threshold rule on traffic
 // whose truth is known. Every trial generates one environment (load, split, error rate,
@@ -61,17 +62,7 @@ export function benchCanary(method: Method, sharePercent: number): Canary {
       analysis.metrics.push({ name: 'request-duration', interval: '1m', thresholdRange: { max: 500 } });
     }
   }
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'podinfo', namespace: 'bench' },
-    spec: {
-      metricsServer: 'http://bench.invalid:9090',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-      service: { port: 9898 },
-      analysis,
-    },
-  });
+  const parsed = parseCanary(canaryObject('bench', { metricsServer: 'http://bench.invalid:9090', analysis }));
   if (!parsed.ok) throw new Error(`bench canary: ${JSON.stringify(parsed.issues)}`);
   return parsed.canary;
 }

@@ -41,6 +41,8 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   answersRound: 'the result answers a request of the current interval',
   rollbackHookFired: 'a rollback webhook answered 2xx',
   checksFailed: 'every check answered and at least one failed (no data counts as failed)',
+  checksInconclusive:
+    'every check answered, none failed, and an analysis was inconclusive (success and failure conditions both false)',
   failedChecksAtThreshold: 'the failed checks reach analysis.threshold with this one',
   checksPassed: 'every check of the interval answered and passed',
   gateApproved: 'the confirm gate answered 2xx (and no pause command holds the canary)',
@@ -51,6 +53,8 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   stepsChanged: 'the spec changed the program (weights, steps, iterations, strategy) mid-analysis',
   promotionStepsLeft: 'stepWeightPromotion is set and the canary still has more than one step of traffic',
   canaryRetired: 'the final routes and the scale-down were carried out',
+  restoring: 'a rollback was decided and the primary does not serve all traffic again yet',
+  primaryRestored: "the rollback's route write is done and the primary is ready (time to restore ends)",
   revisionChanged: 'the target revision differs from the one recorded',
   newRevision: 'the revision is neither the one analysed nor the one the primary runs',
   newRevisionNeedsConfirmation: 'a new revision, and confirm-rollout webhooks exist',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  analysisOutcome,
   evaluateMetric,
   lastAnalysisEntry,
   runAnalysis,
@@ -115,6 +116,55 @@ describe('evaluateMetric', () => {
     expect(evaluateMetric(check, { value: 3 }).passed).toBe(false);
     expect(evaluateMetric(check, { value: 0.5 }).passed).toBe(false);
     expect(evaluateMetric(check, { value: 11 }).reason).toBe('m: 11 > max 10');
+  });
+
+  it('is inconclusive when both conditions are set and neither holds (as in Argo Rollouts)', () => {
+    const check: MetricCheck = {
+      name: 'latency',
+      successCondition: 'result < 200.0',
+      failureCondition: 'result > 400.0',
+    };
+    expect(evaluateMetric(check, { value: 300 })).toMatchObject({
+      passed: false,
+      inconclusive: true,
+      value: 300,
+      reason:
+        'latency: inconclusive: neither successCondition "result < 200.0" nor failureCondition "result > 400.0" holds for result = 300',
+    });
+    expect(evaluateMetric(check, { value: 100 })).toMatchObject({ passed: true });
+    expect(evaluateMetric(check, { value: 500 }).inconclusive).toBeUndefined();
+    // One condition alone decides: a success condition that does not hold is a failure.
+    expect(
+      evaluateMetric({ name: 'l', successCondition: 'result < 200.0' }, { value: 300 }),
+    ).not.toHaveProperty('inconclusive');
+    // A value outside the thresholdRange fails before any condition is read.
+    expect(
+      evaluateMetric({ ...check, thresholdRange: { max: 250 } }, { value: 300 }).inconclusive,
+    ).toBeUndefined();
+    expect(lastAnalysisEntry(evaluateMetric(check, { value: 300 }))).toMatchObject({ inconclusive: true });
+  });
+
+  it('adds a step up: a failure outweighs no data, which outweighs inconclusive; dry runs do not count', () => {
+    const inconclusive = evaluateMetric(
+      { name: 'a', successCondition: 'result < 1.0', failureCondition: 'result > 5.0' },
+      { value: 3 },
+    );
+    const failed = evaluateMetric({ name: 'b', thresholdRange: { max: 1 } }, { value: 3 });
+    const missing = evaluateMetric({ name: 'c', thresholdRange: { max: 1 } }, { error: noData });
+    const passed = evaluateMetric({ name: 'd' }, { value: 1 });
+    expect(analysisOutcome([passed, inconclusive])).toEqual({
+      outcome: 'inconclusive',
+      reasons: [inconclusive.reason],
+    });
+    expect(analysisOutcome([inconclusive, missing])).toEqual({
+      outcome: 'noData',
+      reasons: [missing.reason],
+    });
+    expect(analysisOutcome([inconclusive, missing, failed])).toMatchObject({ outcome: 'failed' });
+    expect(analysisOutcome([passed, { ...failed, dryRun: true }])).toEqual({
+      outcome: 'passed',
+      reasons: [],
+    });
   });
 
   it('hands several series to a CEL condition and refuses them to a thresholdRange', () => {

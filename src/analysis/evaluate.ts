@@ -33,7 +33,9 @@ import type {
 
 // One analysis step: every metric check of the Canary runs concurrently, each with its own
 // timeout, and each gives a CheckResult with the reason a person reads in status and in
-// the Event. No data, NaN, ±Inf or any error is a failed check — never a pass.
+// the Event. No data, NaN, ±Inf or any error is a failed check — never a pass. A check
+// with both a success and a failure condition where neither holds is inconclusive (as in
+// Argo Rollouts): neither a pass nor a failure; the machine holds the step.
 
 export type CheckErrorKind = MetricErrorKind | 'template' | 'condition' | 'config';
 
@@ -49,6 +51,8 @@ export interface CheckResult {
   threshold?: string;
   /** Set when no verdict on a value was possible. */
   error?: CheckErrorKind;
+  /** Both a successCondition and a failureCondition are set and neither holds (passed is false). */
+  inconclusive?: true;
   /** The rendered query, for status and for pasting into the provider's console. */
   query?: string;
 }
@@ -57,6 +61,26 @@ export interface AnalysisResult {
   /** True when every check that is not dryRun passed. */
   passed: boolean;
   checks: CheckResult[];
+}
+
+/** What one analysis step adds up to, for the machine's ANALYSIS_RESULT. */
+export type AnalysisOutcome = 'passed' | 'failed' | 'noData' | 'inconclusive';
+
+/**
+ * A failure outweighs no data, and both outweigh an inconclusive check: the step is
+ * inconclusive only when every counted check that did not pass was inconclusive.
+ */
+export function analysisOutcome(checks: readonly CheckResult[]): {
+  outcome: AnalysisOutcome;
+  reasons: string[];
+} {
+  const failing = checks.filter((check) => !check.passed && !check.dryRun);
+  const reasons = failing.map((check) => check.reason);
+  if (failing.length === 0) return { outcome: 'passed', reasons };
+  if (failing.every((check) => check.inconclusive)) return { outcome: 'inconclusive', reasons };
+  const decided = failing.filter((check) => !check.inconclusive);
+  const noData = decided.every((check) => check.error === 'noData' || check.error === 'notANumber');
+  return { outcome: noData ? 'noData' : 'failed', reasons: decided.map((check) => check.reason) };
 }
 
 export type MetricOutcome = { value: MetricValue } | { error: unknown };
@@ -148,6 +172,7 @@ export function evaluateMetric(check: MetricCheck, outcome: MetricOutcome, query
     { field: 'failureCondition', expression: check.failureCondition, passWhen: false },
     { field: 'successCondition', expression: check.successCondition, passWhen: true },
   ] as const;
+  const both = Boolean(check.failureCondition && check.successCondition);
   for (const { field, expression, passWhen } of conditions) {
     if (!expression) continue;
     let holds: boolean;
@@ -161,7 +186,20 @@ export function evaluateMetric(check: MetricCheck, outcome: MetricOutcome, query
       );
     }
     const text = `${field} "${expression}" is ${holds} for result = ${describeValue(value)}`;
-    if (holds !== passWhen) return failed(text, undefined, value);
+    if (holds !== passWhen) {
+      // Only a failureCondition that holds is a failure when both are set.
+      if (both && passWhen) {
+        return {
+          ...failed(
+            `inconclusive: neither successCondition "${expression}" nor failureCondition "${check.failureCondition}" holds for result = ${describeValue(value)}`,
+            undefined,
+            value,
+          ),
+          inconclusive: true,
+        };
+      }
+      return failed(text, undefined, value);
+    }
     passes.push(text);
   }
 
@@ -434,6 +472,7 @@ export function lastAnalysisEntry(check: CheckResult): {
   value?: number;
   threshold?: string;
   passed: boolean;
+  inconclusive?: boolean;
   reason: string;
   dryRun: boolean;
 } {
@@ -442,6 +481,7 @@ export function lastAnalysisEntry(check: CheckResult): {
     ...(typeof check.value === 'number' ? { value: check.value } : {}),
     ...(check.threshold ? { threshold: check.threshold } : {}),
     passed: check.passed,
+    ...(check.inconclusive ? { inconclusive: true } : {}),
     reason: check.reason,
     dryRun: check.dryRun,
   };

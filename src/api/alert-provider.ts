@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { API_VERSION, LocalObjectReference, ObjectMeta, withRules } from './common.ts';
-import { Conditions } from './status.ts';
+import { LocalObjectReference, customResource, withRules } from './common.ts';
+import { conditionsStatus } from './status.ts';
 
 /**
  * AlertProvider types: Flagger's (slack, msteams, discord, rocket, gchat) plus Sluice's
@@ -66,15 +66,7 @@ export const AlertProviderSpec = withRules(
 );
 export type AlertProviderSpec = z.output<typeof AlertProviderSpec>;
 
-export const AlertProviderStatus = z.looseObject({
-  conditions: Conditions.optional().describe('Conditions of the provider'),
-});
+export const AlertProviderStatus = conditionsStatus('provider');
 
-export const AlertProvider = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('AlertProvider'),
-  metadata: ObjectMeta,
-  spec: AlertProviderSpec,
-  status: AlertProviderStatus.optional(),
-});
+export const AlertProvider = customResource('AlertProvider', AlertProviderSpec, AlertProviderStatus);
 export type AlertProvider = z.output<typeof AlertProvider>;

@@ -9,21 +9,12 @@ import {
   type CanaryInput,
 } from './canary.ts';
 import { parseCanary, type ValidationIssue } from './validate.ts';
+import { canaryObject } from '../../test/support/canaries.ts';
 
 type AnalysisInput = NonNullable<CanaryInput['spec']['analysis']>;
 
 function canary(analysis: Record<string, unknown>, spec: Record<string, unknown> = {}): unknown {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'podinfo', namespace: 'test' },
-    spec: {
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-      service: { port: 9898 },
-      analysis,
-      ...spec,
-    },
-  };
+  return canaryObject('test', { analysis, ...spec });
 }
 
 function parsed(analysis: Record<string, unknown>, spec: Record<string, unknown> = {}) {

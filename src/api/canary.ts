@@ -3,11 +3,11 @@ import {
   CrossNamespaceObjectReference,
   CustomMetadata,
   LocalObjectReference,
-  ObjectMeta,
   PRESERVE_UNKNOWN,
   StringMap,
   API_VERSION,
   celExpression,
+  customResource,
   durationAtLeast,
   durationString,
   intOrString,
@@ -26,6 +26,8 @@ import { CanaryStatus } from './status.ts';
 
 export const DEFAULT_ANALYSIS_INTERVAL = '60s';
 export const DEFAULT_THRESHOLD = 1;
+/** Argo Rollouts' default: the first inconclusive analysis pauses for a person. */
+export const DEFAULT_INCONCLUSIVE_LIMIT = 1;
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 export const DEFAULT_READY_THRESHOLD = 100;
 export const DEFAULT_WEBHOOK_TIMEOUT = '10s';
@@ -595,6 +597,13 @@ export const CanaryAnalysis = withRules(
       .default(DEFAULT_ANALYSIS_INTERVAL)
       .describe('Time between two analysis steps (at least 10s)'),
     threshold: z.int().min(1).default(DEFAULT_THRESHOLD).describe('Failed checks tolerated before rollback'),
+    inconclusiveLimit: z
+      .int()
+      .min(1)
+      .default(DEFAULT_INCONCLUSIVE_LIMIT)
+      .describe(
+        'Consecutive inconclusive analyses (a metric whose successCondition and failureCondition are both false) before the canary pauses for a person',
+      ),
     maxWeight: percentage(1)
       .optional()
       .describe('Highest canary weight; defaults to 100, or the last stepWeights entry'),
@@ -791,13 +800,7 @@ export const CanarySpec = withRules(
 );
 export type CanarySpec = z.output<typeof CanarySpec>;
 
-export const Canary = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('Canary'),
-  metadata: ObjectMeta,
-  spec: CanarySpec,
-  status: CanaryStatus.optional(),
-});
+export const Canary = customResource('Canary', CanarySpec, CanaryStatus);
 export type Canary = z.output<typeof Canary>;
 /** A Canary as written by a person (defaults not yet applied). */
 export type CanaryInput = z.input<typeof Canary>;

@@ -128,6 +128,21 @@ export const ObjectMeta = z.looseObject({
 });
 export type ObjectMeta = z.output<typeof ObjectMeta>;
 
+/** One of Sluice's custom resources: our apiVersion, its kind, metadata, spec and a status. */
+export function customResource<Kind extends string, Spec extends z.ZodType, Status extends z.ZodType>(
+  kind: Kind,
+  spec: Spec,
+  status: Status,
+) {
+  return z.object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(kind),
+    metadata: ObjectMeta,
+    spec,
+    status: status.optional(),
+  });
+}
+
 /** The syntax error in a CEL expression, or undefined when it parses. */
 export function celSyntaxError(expression: string): string | undefined {
   try {

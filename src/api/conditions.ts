@@ -54,6 +54,18 @@ export function setCondition(
   return list;
 }
 
+/** setCondition for each update in turn. */
+export function setConditions(
+  conditions: readonly Condition[] | undefined,
+  updates: readonly ConditionUpdate[],
+  now: Date,
+): Condition[] {
+  return updates.reduce<Condition[]>(
+    (list, update) => setCondition(list, update, now),
+    [...(conditions ?? [])],
+  );
+}
+
 /** Kubernetes writes times with second precision. */
 export function rfc3339(time: Date): string {
   return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -87,6 +99,8 @@ export interface PhaseConditionsInput {
   generation?: number;
   /** Detail for the Ready condition, e.g. "Canary analysis failed: 5 of 5 checks failed". */
   message?: string;
+  /** A more precise reason than the phase's own, while the phase holds (AnalysisInconclusive). */
+  reason?: string;
   now: Date;
 }
 
@@ -95,40 +109,27 @@ export function conditionsForPhase(
   previous: readonly Condition[] | undefined,
   input: PhaseConditionsInput,
 ): Condition[] {
-  const mapping = PHASE_CONDITIONS[input.phase];
+  const mapping = { ...PHASE_CONDITIONS[input.phase], ...(input.reason ? { reason: input.reason } : {}) };
   const message = input.message ?? `Canary is ${input.phase}`;
-  const generation = input.generation;
-  let conditions = setCondition(
+  // Stalled and Reconciling carry the phase's reason and message while they are True.
+  const flag = (on: boolean, offReason: string) =>
+    ({
+      status: on ? 'True' : 'False',
+      reason: on ? mapping.reason : offReason,
+      message: on ? message : '',
+    }) as const;
+  const common = { observedGeneration: input.generation };
+  return setConditions(
     previous,
-    {
-      type: CONDITION_TYPES.Ready,
-      status: mapping.ready,
-      reason: mapping.reason,
-      message,
-      observedGeneration: generation,
-    },
-    input.now,
-  );
-  conditions = setCondition(
-    conditions,
-    {
-      type: CONDITION_TYPES.Stalled,
-      status: mapping.stalled ? 'True' : 'False',
-      reason: mapping.stalled ? mapping.reason : 'NotStalled',
-      message: mapping.stalled ? message : '',
-      observedGeneration: generation,
-    },
-    input.now,
-  );
-  return setCondition(
-    conditions,
-    {
-      type: CONDITION_TYPES.Reconciling,
-      status: mapping.reconciling ? 'True' : 'False',
-      reason: mapping.reconciling ? mapping.reason : 'ReconciliationSucceeded',
-      message: mapping.reconciling ? message : '',
-      observedGeneration: generation,
-    },
+    [
+      { ...common, type: CONDITION_TYPES.Ready, status: mapping.ready, reason: mapping.reason, message },
+      { ...common, type: CONDITION_TYPES.Stalled, ...flag(mapping.stalled, 'NotStalled') },
+      {
+        ...common,
+        type: CONDITION_TYPES.Reconciling,
+        ...flag(mapping.reconciling, 'ReconciliationSucceeded'),
+      },
+    ],
     input.now,
   );
 }
@@ -148,19 +149,13 @@ export function stalledConditions(
   // The first issue's reason names the condition (UnsupportedByProvider …); InvalidSpec otherwise.
   const reason = input.issues.find((issue) => issue.reason)?.reason ?? INVALID_SPEC_REASON;
   const common = { reason, observedGeneration: input.generation };
-  let conditions = setCondition(
+  return setConditions(
     previous,
-    { ...common, type: CONDITION_TYPES.Stalled, status: 'True', message },
-    input.now,
-  );
-  conditions = setCondition(
-    conditions,
-    { ...common, type: CONDITION_TYPES.Ready, status: 'False', message },
-    input.now,
-  );
-  return setCondition(
-    conditions,
-    { ...common, type: CONDITION_TYPES.Reconciling, status: 'False', message: '' },
+    [
+      { ...common, type: CONDITION_TYPES.Stalled, status: 'True', message },
+      { ...common, type: CONDITION_TYPES.Ready, status: 'False', message },
+      { ...common, type: CONDITION_TYPES.Reconciling, status: 'False', message: '' },
+    ],
     input.now,
   );
 }

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { CANARY_COLUMNS } from '../../test/support/canaries.ts';
 import { withRules } from './common.ts';
 import {
   CRD_DEFINITIONS,
@@ -158,16 +159,7 @@ describe('buildCrd', () => {
   it('has the status subresource, short names and the printer columns', () => {
     expect(canaryVersion.subresources).toEqual({ status: {} });
     expect(canaryCrd.spec.names.shortNames).toEqual(['scn']);
-    expect(canaryVersion.additionalPrinterColumns.map((column) => column.name)).toEqual([
-      'Status',
-      'Weight',
-      'FailedChecks',
-      'Interval',
-      'Mirror',
-      'StepWeight',
-      'MaxWeight',
-      'LastTransitionTime',
-    ]);
+    expect(canaryVersion.additionalPrinterColumns.map((column) => column.name)).toEqual(CANARY_COLUMNS);
   });
 
   it('marks conditions as a map keyed by type', () => {

@@ -141,7 +141,6 @@ export interface PrinterColumn {
 export interface CrdDefinition {
   kind: string;
   plural: string;
-  singular: string;
   shortNames: string[];
   description: string;
   spec: z.ZodType;
@@ -149,11 +148,13 @@ export interface CrdDefinition {
   printerColumns: PrinterColumn[];
 }
 
+/** kubectl's own AGE column, for the kinds that have no status worth a column. */
+const AGE_COLUMN: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
 export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
   {
     kind: 'Canary',
     plural: 'canaries',
-    singular: 'canary',
     shortNames: ['scn'],
     description:
       'A progressive release of a Deployment or DaemonSet: traffic shifting checked by metrics and webhooks',
@@ -173,29 +174,21 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
   {
     kind: 'MetricTemplate',
     plural: 'metrictemplates',
-    singular: 'metrictemplate',
     shortNames: ['smt'],
     description: 'A reusable metric query for canary analysis, with the provider that runs it',
     spec: MetricTemplateSpec,
     status: MetricTemplateStatus,
-    printerColumns: [
-      { name: 'Provider', type: 'string', jsonPath: '.spec.provider.type' },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-    ],
+    printerColumns: [{ name: 'Provider', type: 'string', jsonPath: '.spec.provider.type' }, AGE_COLUMN],
   },
   {
     kind: 'AlertProvider',
     plural: 'alertproviders',
-    singular: 'alertprovider',
     shortNames: ['sap'],
     description:
       'Where canary notifications are sent (Slack, Microsoft Teams, Discord, Google Chat, a generic webhook)',
     spec: AlertProviderSpec,
     status: AlertProviderStatus,
-    printerColumns: [
-      { name: 'Type', type: 'string', jsonPath: '.spec.type' },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-    ],
+    printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.spec.type' }, AGE_COLUMN],
   },
 ];
 
@@ -214,7 +207,8 @@ export function buildCrd(definition: CrdDefinition): JsonSchema {
         kind: definition.kind,
         listKind: `${definition.kind}List`,
         plural: definition.plural,
-        singular: definition.singular,
+        // Kubernetes' convention: the singular is the kind in lower case.
+        singular: definition.kind.toLowerCase(),
         shortNames: definition.shortNames,
         categories: ['sluice'],
       },

@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import {
-  API_VERSION,
   LocalObjectReference,
-  ObjectMeta,
+  customResource,
   StringMap,
   celExpression,
   durationString,
   withRules,
 } from './common.ts';
 import { METRIC_PROVIDER_TYPES, metricProviderList } from './metric-providers.ts';
-import { Conditions } from './status.ts';
+import { conditionsStatus } from './status.ts';
 
 export { METRIC_PROVIDER_TYPES, type MetricProviderType } from './metric-providers.ts';
 
@@ -82,15 +81,7 @@ export const MetricTemplateSpec = withRules(
 );
 export type MetricTemplateSpec = z.output<typeof MetricTemplateSpec>;
 
-export const MetricTemplateStatus = z.looseObject({
-  conditions: Conditions.optional().describe('Conditions of the template'),
-});
+export const MetricTemplateStatus = conditionsStatus('template');
 
-export const MetricTemplate = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('MetricTemplate'),
-  metadata: ObjectMeta,
-  spec: MetricTemplateSpec,
-  status: MetricTemplateStatus.optional(),
-});
+export const MetricTemplate = customResource('MetricTemplate', MetricTemplateSpec, MetricTemplateStatus);
 export type MetricTemplate = z.output<typeof MetricTemplate>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PRESERVE_UNKNOWN, StringMap } from './common.ts';
+import { Release } from './release.ts';
 
 // Status is where a canary's state lives. The schema keeps unknown fields
 // (x-kubernetes-preserve-unknown-fields) so the controller can add a small field later
@@ -50,12 +51,23 @@ export const Conditions = z
   .array(Condition)
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
+/** The status of an object the controller only checks (a MetricTemplate, an AlertProvider). */
+export function conditionsStatus(what: string) {
+  return z.looseObject({ conditions: Conditions.optional().describe(`Conditions of the ${what}`) });
+}
+
 /** The outcome of one metric check at the latest analysis step. */
 export const AnalysisResult = z.object({
   name: z.string().describe('Metric name'),
   value: z.number().optional().describe('Observed value, when there was one'),
   threshold: z.string().optional().describe('What was required, as text (range or CEL condition)'),
   passed: z.boolean().describe('Whether the check passed'),
+  inconclusive: z
+    .boolean()
+    .optional()
+    .describe(
+      'Neither its successCondition nor its failureCondition held: the step is held, no failure counted',
+    ),
   reason: z.string().optional().describe('Why it failed (no data, provider error, out of range, …)'),
   dryRun: z.boolean().optional().describe('The check was informational only'),
 });
@@ -87,6 +99,9 @@ export const CanaryStatus = z
     lastTransitionTime: RFC3339.optional().describe('When the phase last changed'),
     message: z.string().optional().describe('What is happening now, in words (also in the Ready condition)'),
     revisionDetectedAt: RFC3339.optional().describe('When the revision under analysis was first seen'),
+    release: Release.optional().describe(
+      'The DORA annotations (dora.metrics/*) of the revision under analysis, from its pod template or the target',
+    ),
     sessionAffinityCookie: z
       .string()
       .optional()

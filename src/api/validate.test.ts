@@ -7,6 +7,7 @@ import {
   parseCanary,
   parseMetricTemplate,
 } from './validate.ts';
+import { canaryObject } from '../../test/support/canaries.ts';
 
 // Flagger's pkg/metrics/providers/factory.go, every case of its switch.
 const FLAGGER_METRIC_PROVIDERS = [
@@ -53,16 +54,10 @@ describe('formatPath', () => {
 
 describe('formatIssues', () => {
   it('names the object, each field and what was expected on one line', () => {
-    const obj = {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'podinfo', namespace: 'test' },
-      spec: {
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-        service: { port: 0 },
-        analysis: { stepWeight: 60, maxWeight: 50, interval: 'soon' },
-      },
-    };
+    const obj = canaryObject('test', {
+      service: { port: 0 },
+      analysis: { stepWeight: 60, maxWeight: 50, interval: 'soon' },
+    });
     const result = parseCanary(obj);
     expect(result.ok).toBe(false);
     if (result.ok) return;

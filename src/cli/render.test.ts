@@ -52,6 +52,34 @@ describe('renderStatus', () => {
     expect(screen).toMatch(/✖ request-duration\s+812\s+<= 500\s+812 > 500/);
     expect(screen).toContain('09:59:30  Normal   advance canary weight 20');
   });
+
+  it('marks an inconclusive check and shows the pause waiting for a person', () => {
+    const message =
+      'analysis inconclusive: paused for a person (sluice promote, sluice resume or sluice abort); checks go on';
+    const screen = renderStatus(
+      {
+        ...canary,
+        status: {
+          ...canary.status,
+          message,
+          lastAnalysis: [
+            {
+              name: 'latency',
+              value: 300,
+              threshold: 'successCondition: result < 200.0; failureCondition: result > 400.0',
+              passed: false,
+              inconclusive: true,
+              reason: 'latency: inconclusive: neither condition holds for result = 300',
+            },
+          ],
+        },
+      },
+      [],
+      now,
+    );
+    expect(screen).toContain(`Phase      Progressing — ${message}`);
+    expect(screen).toMatch(/\? latency \(inconclusive\)\s+300\s+successCondition/);
+  });
 });
 
 describe('helpers', () => {

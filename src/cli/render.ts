@@ -153,7 +153,7 @@ export function renderStatus(view: CanaryView, events: readonly EventView[], now
   if (s.lastAnalysis?.length) {
     lines.push('', 'Analysis');
     const rows = s.lastAnalysis.map((r) => [
-      `  ${r.passed ? '✔' : '✖'} ${r.name}${r.dryRun ? ' (dry run)' : ''}`,
+      `  ${r.passed ? '✔' : r.inconclusive ? '?' : '✖'} ${r.name}${r.dryRun ? ' (dry run)' : ''}${r.inconclusive ? ' (inconclusive)' : ''}`,
       r.value === undefined ? 'no value' : formatNumber(r.value),
       r.threshold ?? '',
       r.passed ? '' : (r.reason ?? ''),

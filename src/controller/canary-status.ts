@@ -1,8 +1,10 @@
 import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
+import type { Release } from '../api/release.ts';
 import type { CanaryStatus, HandledCommand } from '../api/status.ts';
 import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { StepResult } from '../machine/driver.ts';
+import { INCONCLUSIVE } from '../machine/round.ts';
 import type { EffectFailure } from './effect-runner.ts';
 
 // The Canary status a reconcile writes, built from the one before it: after the machine
@@ -16,8 +18,8 @@ export interface RolloutStatusInput {
   previous: CanaryStatus;
   /** The driver's last result of this reconcile. */
   result: StepResult;
-  /** A rollout began in this reconcile (StepResult.happened.rolloutStarted). */
-  rolloutStarted: boolean;
+  /** The DORA annotations of the revision under analysis (status.release). */
+  release: Release | undefined;
   failure: EffectFailure | undefined;
   trackedConfigs: Record<string, string>;
   generation: number | undefined;
@@ -40,14 +42,20 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
     conditions: conditionsForPhase(previous.conditions, {
       phase: machine.phase,
       ...(generation !== undefined ? { generation } : {}),
+      ...(result.snapshot.context.gateWaiting === INCONCLUSIVE ? { reason: 'AnalysisInconclusive' } : {}),
       message: retrying ? `${message}; retrying after error: ${retrying}` : message,
       now: new Date(now),
     }),
     machine: result.snapshot,
     ...input.reported,
     ...(input.lastCommand ? { lastCommand: input.lastCommand } : {}),
-    ...(input.rolloutStarted ? { revisionDetectedAt: new Date(now).toISOString() } : {}),
+    // First seen: a retry of the same revision keeps when it was detected (lead time's fallback start).
+    ...(machine.lastAppliedSpec !== undefined && machine.lastAppliedSpec !== previous.lastAppliedSpec
+      ? { revisionDetectedAt: new Date(now).toISOString() }
+      : {}),
   };
+  if (input.release && Object.keys(input.release).length > 0) status.release = input.release;
+  else delete status.release;
   for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
   return status;
 }

@@ -1,5 +1,6 @@
 import type { Canary } from '../api/canary.ts';
 import { sameRoutes } from '../api/routes.ts';
+import type { Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
@@ -38,6 +39,8 @@ export interface Carried {
 /** The canary a reconcile works on, as the effects need it. */
 export interface EffectWork {
   canary: Canary;
+  /** The DORA annotations of the revision under analysis, carried into Events, notifications, webhooks. */
+  release?: Release | undefined;
   subject: EventSubject;
   target: Target;
   router: Router;
@@ -129,6 +132,7 @@ export class EffectRunner {
       },
       trackedConfigs: work.trackedConfigs,
       lastAppliedSpec: () => carried.result.status.lastAppliedSpec,
+      release: work.release,
       phase: first.status.phase,
       weight: first.status.canaryWeight,
       failedChecks: first.status.failedChecks,

@@ -1,6 +1,8 @@
 import type { Canary } from '../api/canary.ts';
+import { releaseAnnotations, type Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import {
+  analysisOutcome,
   lastAnalysisEntry,
   runAnalysis,
   type AnalysisDeps,
@@ -30,6 +32,8 @@ export interface EffectContext {
   trackedConfigs: Record<string, string>;
   /** The revision under analysis now (it changes within a reconcile when a new one starts). */
   lastAppliedSpec(): string | undefined;
+  /** The DORA annotations of the revision under analysis (deployment id, commit sha). */
+  release?: Release | undefined;
   phase: string;
   weight: number;
   failedChecks: number;
@@ -110,7 +114,14 @@ export async function runSyncEffect(
     }
     case 'recordEvent': {
       if (!effect.step || deps.stepEvents) {
-        void deps.events.record(ctx.subject, effect.type, effect.reason, effect.message);
+        const annotations = releaseAnnotations(ctx.release);
+        void deps.events.record(
+          ctx.subject,
+          effect.type,
+          effect.reason,
+          effect.message,
+          Object.keys(annotations).length > 0 ? { annotations } : undefined,
+        );
         deps.metrics.apiWrites.inc({ write: 'event' });
       }
       void sendEventWebhooks(
@@ -125,6 +136,7 @@ export async function runSyncEffect(
             trackedConfigs: ctx.trackedConfigs,
             lastAppliedSpec: ctx.lastAppliedSpec(),
           }),
+          metadata: releaseAnnotations(ctx.release),
         },
         { message: effect.message, type: effect.type, timestamp: now() },
         deps.webhookDeps,
@@ -144,6 +156,8 @@ export async function runSyncEffect(
             threshold: canary.spec.analysis.threshold,
             target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
             ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
+            ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
+            ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
           },
         })
         .catch((error: unknown) => deps.log.warn({ err: error }, 'notification failed'));
@@ -179,6 +193,7 @@ export async function runAsyncEffect(
           namespace: ctx.subject.namespace,
           phase: effect.phase,
           checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs, lastAppliedSpec: effect.revision }),
+          metadata: releaseAnnotations(ctx.release),
         },
         deps.webhookDeps,
       );
@@ -249,16 +264,14 @@ export async function runAsyncEffect(
         if (typeof check.value === 'number')
           deps.metrics.metricValue.set({ ...labels, metric: check.name }, check.value);
       }
-      const failing = result.checks.filter((c) => !c.passed && !c.dryRun);
-      const noData =
-        failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
+      const { outcome, reasons } = analysisOutcome(result.checks);
       return {
         observation: {
           type: 'ANALYSIS_RESULT',
           now: now(),
           effectId: effect.id,
-          outcome: result.passed ? 'passed' : noData ? 'noData' : 'failed',
-          ...(failing.length ? { reasons: failing.map((c) => c.reason) } : {}),
+          outcome,
+          ...(reasons.length ? { reasons } : {}),
         },
         status: { lastAnalysis: result.checks.map(lastAnalysisEntry) },
       };

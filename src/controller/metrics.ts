@@ -2,12 +2,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /**
  * The controller's Prometheus metrics. Per-canary series carry `name` and `namespace`;
- * rollout outcomes carry the strategy. The DORA figures a rollout gives come from the
- * counters and histograms below:
- * - deployments per day: increase(sluice_canary_promotions_total[1d])
+ * rollout outcomes carry the strategy (the plan's). The DORA figures (docs/metrics.md#dora-metrics):
+ * - deployment frequency: increase(sluice_canary_promotions_total[1d])
  * - change failure rate: sluice_canary_rollbacks_total / sluice_canary_rollouts_started_total
- * - time to restore: sluice_canary_rollback_duration_seconds
- * - lead time: sluice_canary_lead_time_seconds (revision detected → promoted)
+ *   (a retry is a rollout started, so the rate never exceeds 1)
+ * - time to restore: sluice_canary_rollback_duration_seconds (rollback decided → the route
+ *   write that gave the ready primary all traffic)
+ * - lead time for changes: sluice_canary_lead_time_seconds (commit → promotion completed;
+ *   `source` says whether the commit time or the revision's detection started it)
  */
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
@@ -72,14 +74,14 @@ export function createMetrics(registry = new Registry()) {
     }),
     leadTime: new Histogram({
       name: 'sluice_canary_lead_time_seconds',
-      help: 'From a new revision detected to promotion completed',
-      labelNames: ['namespace', 'strategy'],
+      help: 'Lead time for changes: from the commit (dora.metrics/timestamp; source="commit") or else the revision detected (source="detection") to promotion completed',
+      labelNames: ['namespace', 'strategy', 'source'],
       buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
       registers: [registry],
     }),
     rollbackDuration: new Histogram({
       name: 'sluice_canary_rollback_duration_seconds',
-      help: 'Time to restore: from the rollback decision to all traffic back on the primary',
+      help: 'Time to restore: from the rollback decision to the route write that gave the ready primary all traffic',
       labelNames: ['namespace', 'strategy'],
       buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers: [registry],

@@ -1,5 +1,6 @@
 import type { Canary } from '../api/canary.ts';
 import { readCommand } from '../api/commands.ts';
+import type { ReleaseRead } from '../api/release.ts';
 import type { CanaryStatus, HandledCommand } from '../api/status.ts';
 import type { Logger } from '../log.ts';
 import type { Observation } from '../machine/types.ts';
@@ -16,6 +17,9 @@ export interface Seen {
   observations: Observation[];
   /** Checksums of the ConfigMaps and Secrets the target reads (status.trackedConfigs). */
   trackedConfigs: Record<string, string>;
+  /** The target's revision now, and the release its annotations describe. */
+  revision: string;
+  release: ReleaseRead | undefined;
   /** The command last acted on, this one when it is new (status.lastCommand). */
   lastCommand: HandledCommand | undefined;
   now: number;
@@ -48,5 +52,12 @@ export async function observe(
   } else if (command.kind === 'invalid') {
     void deps.events.record(deps.subject, 'Warning', 'InvalidCommand', command.message);
   }
-  return { observations, trackedConfigs: revision.configs, lastCommand, now };
+  return {
+    observations,
+    trackedConfigs: revision.configs,
+    revision: revision.revision,
+    release: revision.release,
+    lastCommand,
+    now,
+  };
 }

@@ -54,6 +54,7 @@ function setup(object: CanaryObject = canaryObject()) {
     target,
     router,
     events,
+    notifications,
     metrics,
     scheduled,
     clock,
@@ -103,6 +104,50 @@ describe('CanaryReconciler', () => {
     expect(text).toMatch(/sluice_canary_rollouts_started_total\{namespace="shop",strategy="canary"\} 1/);
     expect(text).toMatch(/sluice_canary_promotions_total\{namespace="shop",strategy="canary"\} 1/);
     expect(scheduled.at(-1)).toBeNull();
+  });
+
+  it('keeps the release of the revision in status, carries it into Events and notifications, and starts lead time at the commit', async () => {
+    const { reconciler, target, status, events, notifications, clock, metrics, until, initialize } = setup();
+    await initialize();
+    target.revisionNow = 'rev-2';
+    target.release = {
+      release: {
+        deploymentId: 'deploy-123',
+        commitSha: 'abc123',
+        committedAt: new Date(T0 - 10 * MINUTE).toISOString(),
+      },
+    };
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    expect(status().release).toEqual(target.release.release);
+    const done = await until(['Succeeded']);
+    const dora = { 'dora.metrics/deployment-id': 'deploy-123', 'dora.metrics/commit-sha': 'abc123' };
+    expect(events.annotations.get('Normal Succeeded: promotion completed')).toEqual(dora);
+    expect(notifications.sent.at(-1)?.fields).toMatchObject({
+      deploymentId: 'deploy-123',
+      commitSha: 'abc123',
+    });
+    const text = await metrics.registry.metrics();
+    const seconds = (Date.parse(done.lastTransitionTime!) - (T0 - 10 * MINUTE)) / 1000;
+    expect(text).toContain(
+      `sluice_canary_lead_time_seconds_sum{namespace="shop",strategy="canary",source="commit"} ${seconds}`,
+    );
+
+    // A revision without the annotation: lead time from its detection, and no release in status.
+    target.revisionNow = 'rev-3';
+    target.release = {
+      release: {},
+      problem: 'Deployment shop/podinfo metadata.annotations: dora.metrics/timestamp is "x"',
+    };
+    await until(['Progressing']);
+    expect(status().release).toBeUndefined();
+    expect(events.events).toContain(
+      'Warning InvalidAnnotation: Deployment shop/podinfo metadata.annotations: dora.metrics/timestamp is "x"',
+    );
+    await until(['Succeeded']);
+    expect(await metrics.registry.metrics()).toMatch(
+      /sluice_canary_lead_time_seconds_count\{namespace="shop",strategy="canary",source="detection"\} 1/,
+    );
   });
 
   it('holds back a status that only says the canary turned ready, and writes it at flush', async () => {

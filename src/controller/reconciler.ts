@@ -1,4 +1,5 @@
 import type { Canary } from '../api/canary.ts';
+import type { Release } from '../api/release.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import { formatIssues, parseCanary, type ValidationIssue } from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
@@ -131,20 +132,21 @@ export class CanaryReconciler {
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
     const first = step(previous.machine, seen.observations);
+    const release = this.release(run, previous, first.status.lastAppliedSpec, seen);
     // 3. Carry out its effects, feeding each completion back.
-    const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step));
+    const carried = await this.effects.carryOut(key, first, this.work(run, prepared, seen, step, release));
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
       ...carried,
-      rolloutStarted: carried.happened.rolloutStarted,
+      release,
       trackedConfigs: seen.trackedConfigs,
       generation: run.object.metadata.generation,
       lastCommand: seen.lastCommand,
       now: seen.now,
     });
     await this.status.write(key, run.object, status, run.log, { canWait: carried.happened.canWait });
-    recordRollout(this.deps.metrics, run.subject, previous, status, carried, seen.now);
+    recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
   }
@@ -234,9 +236,36 @@ export class CanaryReconciler {
     return seen;
   }
 
-  private work(run: Run, prepared: Prepared, seen: Seen, step: EffectWork['step']): EffectWork {
+  /**
+   * The release (DORA annotations) of the revision under analysis: read from the target
+   * while it still has that revision, else kept from status. An unreadable timestamp is
+   * reported once, when the revision is adopted.
+   */
+  private release(
+    run: Run,
+    previous: CanaryStatus,
+    analysed: string | undefined,
+    seen: Seen,
+  ): Release | undefined {
+    if (analysed === undefined || analysed !== seen.revision || !seen.release) return previous.release;
+    const { release, problem } = seen.release;
+    if (problem && analysed !== previous.lastAppliedSpec) {
+      run.log.warn(problem);
+      void this.deps.events.record(run.subject, 'Warning', 'InvalidAnnotation', problem);
+    }
+    return release;
+  }
+
+  private work(
+    run: Run,
+    prepared: Prepared,
+    seen: Seen,
+    step: EffectWork['step'],
+    release: Release | undefined,
+  ): EffectWork {
     return {
       ...prepared,
+      release,
       subject: run.subject,
       trackedConfigs: seen.trackedConfigs,
       generation: run.object.metadata.generation,

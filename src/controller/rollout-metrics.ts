@@ -1,5 +1,5 @@
 import type { CanaryStatus } from '../api/status.ts';
-import type { Happened, StepResult } from '../machine/driver.ts';
+import type { Happened } from '../machine/driver.ts';
 import type { ControllerMetrics } from './metrics.ts';
 
 // The last step of a reconcile: the canary's gauges from the status just written, and the
@@ -14,13 +14,29 @@ function statusValue(phase: string | undefined): number {
   return phase !== undefined && IDLE.has(phase) ? 3 : 0;
 }
 
+/** Where lead time for changes starts: the commit (dora.metrics/timestamp), else the revision's detection. */
+export type LeadTimeSource = 'commit' | 'detection';
+
+/** Lead time of a promotion that completed with `after`, or undefined when no start is known. */
+export function leadTime(after: CanaryStatus): { seconds: number; source: LeadTimeSource } | undefined {
+  const completed = Date.parse(after.lastTransitionTime ?? '');
+  if (!Number.isFinite(completed)) return undefined;
+  const committed = Date.parse(after.release?.committedAt ?? '');
+  const detected = Date.parse(after.revisionDetectedAt ?? '');
+  const [start, source]: [number, LeadTimeSource] = Number.isFinite(committed)
+    ? [committed, 'commit']
+    : [detected, 'detection'];
+  if (!Number.isFinite(start)) return undefined;
+  // A commit clock ahead of the controller's must not make a negative lead time.
+  return { seconds: Math.max(0, completed - start) / 1000, source };
+}
+
 export function recordRollout(
   metrics: ControllerMetrics,
   canary: { name: string; namespace: string },
   before: CanaryStatus,
   after: CanaryStatus,
-  step: { happened: Happened; result: StepResult },
-  now: number,
+  happened: Happened,
 ): void {
   const labels = { name: canary.name, namespace: canary.namespace };
   const weight = after.canaryWeight ?? 0;
@@ -33,21 +49,15 @@ export function recordRollout(
     metrics.phase.set({ ...labels, phase: after.phase }, 1);
   }
 
-  const { happened, result } = step;
+  // The DORA series (docs/metrics.md#dora-metrics); the strategy is the plan's.
   const byStrategy = { namespace: canary.namespace, strategy: happened.strategy };
   if (happened.rolloutStarted) metrics.rolloutsStarted.inc(byStrategy);
   if (happened.ended === 'promoted') {
     metrics.promotions.inc(byStrategy);
-    const detected = Date.parse(after.revisionDetectedAt ?? '');
-    if (Number.isFinite(detected)) metrics.leadTime.observe(byStrategy, (now - detected) / 1000);
+    const lead = leadTime(after);
+    if (lead) metrics.leadTime.observe({ ...byStrategy, source: lead.source }, lead.seconds);
   }
-  if (happened.ended === 'rolledBack') {
-    metrics.rollbacks.inc(byStrategy);
-    // Traffic is back on the primary within this reconcile unless the route change is still pending.
-    if (result.routes.canaryWeight === 0 && !result.effects.some((e) => e.kind === 'setRoutes')) {
-      const decided = Date.parse(after.lastTransitionTime ?? '');
-      if (Number.isFinite(decided))
-        metrics.rollbackDuration.observe(byStrategy, Math.max(0, now - decided) / 1000);
-    }
-  }
+  if (happened.ended === 'rolledBack') metrics.rollbacks.inc(byStrategy);
+  if (happened.restoredAfterMs !== null)
+    metrics.rollbackDuration.observe(byStrategy, happened.restoredAfterMs / 1000);
 }

@@ -48,6 +48,8 @@ export interface Verdict {
 export interface AnalysisEntry {
   name: string;
   passed: boolean;
+  /** Neither condition held: the step is held, no failure counted. */
+  inconclusive?: boolean;
   value?: number;
   threshold?: string;
   reason?: string;

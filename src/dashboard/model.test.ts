@@ -59,6 +59,21 @@ describe('dashboard model', () => {
     });
   });
 
+  it('shows a canary paused for a person after an inconclusive analysis, and the inconclusive check', () => {
+    const status = {
+      phase: 'Progressing',
+      canaryWeight: 20,
+      machine: { cursor: 2, paused: true, gateWaiting: 'inconclusive' },
+      lastAnalysis: [
+        { name: 'latency', value: 300, passed: false, inconclusive: true, reason: 'inconclusive' },
+      ],
+    };
+    expect(summarize(canary('podinfo', status))).toMatchObject({ paused: true, waitingFor: 'inconclusive' });
+    expect(analysisEntries(status)).toEqual([
+      { name: 'latency', value: 300, passed: false, inconclusive: true, reason: 'inconclusive', extra: {} },
+    ]);
+  });
+
   it('summarizes a canary without status or with an invalid spec without throwing', () => {
     expect(summarize({ metadata: { name: 'x', namespace: 'y' }, spec: { nonsense: true } })).toMatchObject({
       phase: 'Pending',

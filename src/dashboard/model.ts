@@ -92,6 +92,7 @@ function text(value: unknown): string | undefined {
 const KNOWN = new Set([
   'name',
   'passed',
+  'inconclusive',
   'value',
   'threshold',
   'reason',
@@ -119,6 +120,7 @@ export function analysisEntries(status: Record<string, unknown> | undefined): An
     const reason = text(raw.reason);
     if (reason !== undefined) entry.reason = reason;
     if (raw.dryRun === true) entry.dryRun = true;
+    if (raw.inconclusive === true) entry.inconclusive = true;
     const canary = estimate(raw.canary);
     if (canary !== undefined) entry.canary = canary;
     const primary = estimate(raw.primary);

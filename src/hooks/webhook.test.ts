@@ -281,6 +281,23 @@ describe('event webhooks', () => {
   });
 });
 
+describe('release metadata', () => {
+  it("carries Sluice's metadata (the release's dora.metrics keys) in every payload, over the hook's own", () => {
+    const release = { 'dora.metrics/deployment-id': 'deploy-123', 'dora.metrics/commit-sha': 'abc123' };
+    const withRelease = { ...context, metadata: release };
+    expect(
+      webhookPayload(withRelease, { metadata: { team: 'web', 'dora.metrics/commit-sha': 'spoof' } }),
+    ).toEqual({
+      ...context,
+      metadata: { team: 'web', ...release },
+    });
+    expect(
+      eventWebhookPayload(withRelease, {}, { message: 'promotion completed', type: 'Normal', timestamp: 1 })
+        .metadata,
+    ).toEqual({ ...release, eventMessage: 'promotion completed', eventType: 'Normal', timestamp: '1' });
+  });
+});
+
 describe('helpers', () => {
   it('safeUrl drops credentials and query', () => {
     expect(safeUrl('https://u:p@h.test:8443/a/b?x=1#f')).toBe('https://h.test:8443/a/b');

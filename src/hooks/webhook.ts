@@ -319,6 +319,8 @@ export interface CanaryHookContext {
   namespace: string;
   phase: string;
   checksum: string;
+  /** Sluice's own metadata for every hook (the release's dora.metrics/* keys); it wins over the hook's. */
+  metadata?: Record<string, string>;
 }
 
 /** The body one hook receives: the canary's identity plus the hook's own metadata. */
@@ -331,7 +333,7 @@ export function webhookPayload(
     namespace: context.namespace,
     phase: context.phase,
     checksum: context.checksum,
-    metadata: { ...hook.metadata },
+    metadata: { ...hook.metadata, ...context.metadata },
   };
 }
 
@@ -392,6 +394,7 @@ export function eventWebhookPayload(
     ...webhookPayload(context, hook),
     metadata: {
       ...hook.metadata,
+      ...context.metadata,
       eventMessage: event.message,
       eventType: event.type,
       timestamp: String(Math.trunc(event.timestamp)),

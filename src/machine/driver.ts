@@ -76,10 +76,20 @@ export interface TakenTransition {
 /** What a call to the driver did: for the controller's status writes, metrics and logs. */
 export interface Happened {
   transitions: TakenTransition[];
-  /** A revision other than the promoted one began its analysis (the bootstrap is not a rollout). */
+  /**
+   * A rollout began: a new revision (or a `retry` of a failed one) started its analysis, or
+   * a new revision restarted one in flight. Every end follows a start, so rollbacks never
+   * outnumber rollouts started (the bootstrap is not a rollout).
+   */
   rolloutStarted: boolean;
   /** How a rollout ended, when one did (see endRollout). */
   ended: RolloutEnd['outcome'] | null;
+  /**
+   * Time to restore, when a rolled-back primary came to serve all traffic again in this
+   * call: from the rollback decision to the route write that completed it (or the primary
+   * turning ready after it), in ms.
+   */
+  restoredAfterMs: number | null;
   /**
    * Nothing changed that a person or another controller acts on: only a workload turned
    * ready (its deadline goes away) and/or a step that found one not ready re-armed its
@@ -188,8 +198,9 @@ export function stepAll(
     wakeAt: wakeAt(context, plan),
     happened: {
       transitions,
-      rolloutStarted: rolloutStarted(restored?.context, context),
+      rolloutStarted: rolloutStarted(transitions),
       ended: endOf(transitions),
+      restoredAfterMs: restoredAfter(transitions, context),
       canWait: restored !== undefined && canWait(restored, snapshot),
       strategy: plan.strategy,
     },
@@ -202,6 +213,7 @@ export function mergeHappened(first: Happened, then: Happened): Happened {
     transitions: [...first.transitions, ...then.transitions],
     rolloutStarted: first.rolloutStarted || then.rolloutStarted,
     ended: then.ended ?? first.ended,
+    restoredAfterMs: then.restoredAfterMs ?? first.restoredAfterMs,
     canWait: first.canWait && then.canWait,
     strategy: then.strategy,
   };
@@ -242,13 +254,19 @@ function endOf(transitions: readonly TakenTransition[]): RolloutEnd['outcome'] |
   return ended;
 }
 
-function rolloutStarted(before: Context | undefined, after: Context): boolean {
-  return (
-    after.phase !== 'Initializing' &&
-    after.revision !== null &&
-    after.revision !== (before?.revision ?? null) &&
-    after.revision !== after.lastPromoted
+/** beginRollout (a new revision, or a retry), or a new revision restarting the analysis. */
+function rolloutStarted(transitions: readonly TakenTransition[]): boolean {
+  return transitions.some(
+    (t) =>
+      t.actions.includes('beginRollout') || (t.event === 'REVISION' && t.actions.includes('restartAnalysis')),
   );
+}
+
+function restoredAfter(transitions: readonly TakenTransition[], context: Context): number | null {
+  const restore = context.restore;
+  if (restore?.restoredAt == null || !transitions.some((t) => t.actions.includes('recordRestore')))
+    return null;
+  return Math.max(0, restore.restoredAt - restore.decidedAt);
 }
 
 /** Only readiness settling (a workload turned ready) and a re-armed tick between two snapshots. */

@@ -67,6 +67,20 @@ function start(sim: Simulation): void {
   sim.observe({ type: 'REVISION', revision: 'rev-2' });
 }
 
+/** One step to 100 % with metrics, and a confirm-promotion gate that says no (a fresh world each time). */
+function heldForPromotion(): Pick<Scenario, 'analysis' | 'world'> {
+  return {
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { hooks: { 'confirm-promotion': false } },
+  };
+}
+
+/** start(), then ticks until the canary waits for promotion. */
+function startUntilWaitingPromotion(sim: Simulation): void {
+  start(sim);
+  sim.tickUntil(['WaitingPromotion']);
+}
+
 function runToEnd(sim: Simulation): void {
   start(sim);
   sim.tickUntil(DONE);
@@ -346,8 +360,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'confirm-promotion passing later promotes',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
       start(sim);
       for (let i = 0; i < 4; i++) sim.tick();
@@ -389,8 +402,7 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 100, webhooks: [hook('rollback'), hook('confirm-promotion')] },
     world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.tick();
       sim.world.hooks.rollback = true;
       sim.tick();
@@ -496,13 +508,11 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a canary stuck at confirm-promotion that stops being ready is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    ...heldForPromotion(),
     // The deadline counts every not-ready moment since scale-up: 60s to start + 120s now.
     spec: { progressDeadlineSeconds: 180 },
-    world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.world.canary = 'notReady';
       sim.tick();
       sim.tick();
@@ -514,12 +524,10 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    ...heldForPromotion(),
     spec: { progressDeadlineSeconds: 180 },
-    world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.world.canary = 'notReady';
       sim.tick(); // not ready from now on: waits for the canary
       expect(sim.last!.status.message).toBe('waiting for the canary to become ready');
@@ -546,6 +554,13 @@ const scenarios: Scenario[] = [
     phases: afterBootstrap('Progressing', 'Promoting', 'Failed'),
     events: ['rolling back: primary not ready within the progress deadline (120s) after promotion'],
     check: (sim) => {
+      // Time to restore waits for the primary to serve again: ready after the route write.
+      expect(sim.dora().restoredAfterMs).toEqual([]);
+      sim.now += 45_000;
+      sim.observe({ type: 'READINESS', primary: 'ready' });
+      expect(sim.dora().restoredAfterMs).toEqual([45_000]);
+      sim.observe({ type: 'READINESS', primary: 'notReady' });
+      expect(sim.dora().restoredAfterMs).toEqual([45_000]);
       // The primary runs rev-2 now; reverting the target to rev-1 is therefore a new rollout.
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
       expect(sim.phase).toBe('Progressing');
@@ -620,11 +635,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a new revision while waiting for promotion restarts the analysis',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
     },
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
@@ -673,11 +686,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'reverting while waiting for promotion cancels',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Succeeded'),
@@ -731,11 +742,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'skipAnalysis set while waiting for promotion promotes',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       withPlan(
         sim,
         { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
@@ -805,11 +814,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'changing the steps while waiting for promotion restarts the analysis',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       withPlan(sim, { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] });
       sim.tick();
     },
@@ -899,11 +906,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'abort while waiting for promotion, and while promoting',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-    world: { hooks: { 'confirm-promotion': false } },
+    ...heldForPromotion(),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['WaitingPromotion']);
+      startUntilWaitingPromotion(sim);
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(['WaitingPromotion']);
@@ -975,6 +980,162 @@ const scenarios: Scenario[] = [
       sim.tickUntil(DONE);
     },
     phases: afterBootstrap('Waiting', 'Progressing', 'WaitingPromotion', PROMOTION),
+  },
+  // ---- What the driver reports for the DORA metrics (§8 of issue 13) ----
+  {
+    name: 'a retry is a rollout started: rollbacks never outnumber rollouts; time to restore ends at the route write',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    world: { analysis: ['failed', 'failed', 'passed'] },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(DONE);
+      sim.observe({ type: 'MANUAL', command: 'retry' });
+      sim.tickUntil(DONE);
+      sim.observe({ type: 'MANUAL', command: 'retry' });
+      sim.tickUntil(DONE);
+    },
+    phases: afterBootstrap('Progressing', 'Failed', 'Progressing', 'Failed', 'Progressing', PROMOTION),
+    check: (sim) => {
+      const dora = sim.dora();
+      expect(dora).toMatchObject({ started: 3, promoted: 1, rolledBack: 2 });
+      // The simulation carries out the rollback's route write at once, the primary is ready.
+      expect(dora.restoredAfterMs).toEqual([0, 0]);
+    },
+  },
+  {
+    name: 'a new revision restarting an analysis is a rollout started; a revision waiting for approval is not',
+    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
+    world: { hooks: { 'confirm-rollout': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.observe({ type: 'REVISION', revision: 'rev-3' }); // still waiting: the same rollout
+      sim.world.hooks['confirm-rollout'] = true;
+      sim.tick();
+      sim.tick();
+      sim.observe({ type: 'REVISION', revision: 'rev-4' }); // restarts the analysis
+      sim.tickUntil(DONE);
+      expect(sim.dora()).toMatchObject({ started: 2, promoted: 1, rolledBack: 0 });
+    },
+    phases: afterBootstrap('Waiting', 'Progressing', PROMOTION),
+  },
+  // ---- Inconclusive analyses (§9 of issue 13) ----
+  {
+    name: 'an inconclusive analysis holds the step, counts no failure, notifies once and pauses at the default limit 1; promote ends it',
+    analysis: { stepWeight: 50, metrics: METRICS },
+    world: { analysis: ['inconclusive'] },
+    run: (sim) => {
+      start(sim);
+      sim.tick(); // pre-rollout → 50
+      sim.tick(); // inconclusive → paused for a person
+      sim.tick();
+      sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.status).toMatchObject({ canaryWeight: 50, failedChecks: 0 });
+      expect(sim.snapshot!.context).toMatchObject({ paused: true, gateWaiting: 'inconclusive' });
+      expect(sim.last!.status.message).toMatch(/^analysis inconclusive: paused for a person/);
+      expect(sim.notifications().filter((m) => m.includes('inconclusive'))).toEqual([
+        'analysis inconclusive 1/1, paused for a person (sluice promote, sluice resume or sluice abort): request-success-rate inconclusive',
+      ]);
+      sim.observe({ type: 'MANUAL', command: 'promote' });
+      sim.tickUntil(DONE);
+      expect(sim.snapshot!.context).toMatchObject({
+        paused: false,
+        gateWaiting: null,
+        inconclusiveRounds: 0,
+      });
+    },
+    phases: PROMOTED,
+    routes: ['0', '50', '0'],
+  },
+  {
+    name: 'inconclusiveLimit 3: a passing round ends the streak; three in a row pause; resume goes on',
+    analysis: { stepWeight: 25, inconclusiveLimit: 3, metrics: METRICS },
+    world: {
+      analysis: [
+        'inconclusive',
+        'inconclusive',
+        'passed',
+        'inconclusive',
+        'inconclusive',
+        'inconclusive',
+        'passed',
+      ],
+    },
+    run: (sim) => {
+      start(sim);
+      sim.tick(); // → 25
+      sim.tick(); // inconclusive 1/3
+      expect(sim.last!.status.message).toMatch(/^analysis inconclusive 1\/3, holding the step/);
+      sim.tick(); // inconclusive 2/3
+      expect(sim.last!.status.canaryWeight).toBe(25);
+      sim.tick(); // passed → 50, the streak ends
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      sim.tick();
+      sim.tick();
+      expect(sim.snapshot!.context).toMatchObject({ paused: false, inconclusiveRounds: 2 });
+      sim.tick(); // 3/3 → paused
+      sim.tick(); // passes, but paused: the weight holds
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      expect(sim.snapshot!.context.paused).toBe(true);
+      sim.observe({ type: 'MANUAL', command: 'resume' });
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '25', '50', '75', '100', '0'],
+    status: { failedChecks: 0 },
+    check: (sim) =>
+      // Each streak is announced once, and the pause once more: a person has to act.
+      expect(sim.notifications().filter((m) => m.includes('inconclusive'))).toEqual([
+        'analysis inconclusive 1/3, holding the step: request-success-rate inconclusive',
+        'analysis inconclusive 1/3, holding the step: request-success-rate inconclusive',
+        'analysis inconclusive 3/3, paused for a person (sluice promote, sluice resume or sluice abort): request-success-rate inconclusive',
+      ]),
+  },
+  {
+    name: 'inconclusive while waiting for promotion pauses too; abort rolls back and the next rollout is not paused',
+    analysis: { stepWeight: 50, maxWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    world: { analysis: ['passed', 'inconclusive', 'passed'], hooks: { 'confirm-promotion': false } },
+    run: (sim) => {
+      start(sim);
+      sim.tick(); // → 50
+      sim.tick(); // passed → confirm-promotion says no
+      expect(sim.phase).toBe('WaitingPromotion');
+      sim.tick(); // inconclusive → paused
+      sim.world.hooks['confirm-promotion'] = true;
+      sim.tick(); // passed, but paused: the gate is not asked
+      expect(sim.phase).toBe('WaitingPromotion');
+      expect(sim.snapshot!.context.gateWaiting).toBe('inconclusive');
+      sim.observe({ type: 'MANUAL', command: 'abort' });
+      expect(sim.snapshot!.context).toMatchObject({ paused: false, gateWaiting: null });
+      sim.observe({ type: 'REVISION', revision: 'rev-3' });
+      sim.tickUntil(DONE);
+    },
+    phases: afterBootstrap(
+      'Progressing',
+      'WaitingPromotion',
+      'Failed',
+      'Progressing',
+      'WaitingPromotion',
+      PROMOTION,
+    ),
+  },
+  {
+    name: 'a failed check ends an inconclusive streak',
+    analysis: { stepWeight: 50, threshold: 3, inconclusiveLimit: 2, metrics: METRICS },
+    world: { analysis: ['inconclusive', 'failed', 'inconclusive', 'passed'] },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.tick(); // inconclusive 1/2
+      sim.tick(); // failed: the streak ends
+      expect(sim.snapshot!.context.inconclusiveRounds).toBe(0);
+      sim.tick(); // inconclusive 1/2 again: not paused
+      expect(sim.snapshot!.context.paused).toBe(false);
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    status: { failedChecks: 1 },
   },
   {
     name: 'manual promote mid-analysis skips the remaining steps (and ends a pause)',

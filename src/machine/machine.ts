@@ -5,9 +5,12 @@ import { advance } from './program.ts';
 import { confirmEffect, currentRevision, recordLateResult } from './queue.ts';
 import {
   checksFailed,
+  checksInconclusive,
+  checksPassed,
   countFailedCheck,
   gateApproved,
   holdAtGate,
+  holdInconclusive,
   openRound,
   recordRoundResult,
   requestConfirmPromotion,
@@ -24,6 +27,8 @@ import {
   initializePrimary,
   pause,
   primaryInitialized,
+  primaryRestored,
+  recordRestore,
   restartAnalysis,
   resume,
   retireCanary,
@@ -134,6 +139,7 @@ const ANALYSING_ALWAYS = [
   { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
   { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
   { guard: 'checksFailed', actions: 'countFailedCheck' },
+  { guard: 'checksInconclusive', actions: 'holdInconclusive' },
 ] as const;
 
 export const canaryMachine = setup({
@@ -173,8 +179,8 @@ export const canaryMachine = setup({
     checksFailed: ({ context }) => checksFailed(context),
     failedChecksAtThreshold: ({ context, event }) =>
       checksFailed(context) && context.failedChecks + 1 >= event.plan.threshold,
-    checksPassed: ({ context }) =>
-      settled(context) && context.round!.failures.length === 0 && context.round!.gate === null,
+    checksInconclusive: ({ context }) => checksInconclusive(context),
+    checksPassed: ({ context }) => checksPassed(context),
     gateApproved: ({ context }) => gateApproved(context),
     gateApprovedWithStepsLeft: ({ context, event }) =>
       gateApproved(context) && context.cursor + 1 < event.plan.steps.length,
@@ -193,6 +199,8 @@ export const canaryMachine = setup({
       event.plan.strategy !== 'abTesting' &&
       context.routes.canaryWeight > event.plan.stepWeightPromotion,
     canaryRetired: ({ context }) => canaryRetired(context),
+    restoring: ({ context }) => context.restore !== null && context.restore.restoredAt === null,
+    primaryRestored: ({ context }) => primaryRestored(context),
     // Revisions
     revisionChanged: ({ context, event }) =>
       revisionOf(event) !== undefined && revisionOf(event) !== context.revision,
@@ -248,6 +256,7 @@ export const canaryMachine = setup({
       if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') recordRoundResult(d, e, e.now);
     }),
     countFailedCheck: edit((d, e) => countFailedCheck(d, e.plan)),
+    holdInconclusive: edit((d, e) => holdInconclusive(d, e.plan)),
     advance: edit((d, e, params: { gateApproved: boolean }) =>
       advance(d, e.plan, e.now, { round: !params.gateApproved, gateApproved: params.gateApproved }),
     ),
@@ -258,10 +267,11 @@ export const canaryMachine = setup({
     ),
     shiftTrafficToPrimary: edit((d, e) => shiftTrafficToPrimary(d, e.plan, e.now)),
     retireCanary: edit((d, e) => retireCanary(d, e.plan, e.now)),
+    recordRestore: edit((d, e) => recordRestore(d, e.now)),
     // The four ends of a rollout (transitions.ts, endRollout).
     completePromotion: edit((d, e) => endRollout(d, e.plan, { outcome: 'promoted' })),
     rollBack: edit((d, e, params: { cause: RollbackCause }) =>
-      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause }),
+      endRollout(d, e.plan, { outcome: 'rolledBack', cause: params.cause, now: e.now }),
     ),
     cancelRollout: edit((d, e) =>
       endRollout(d, e.plan, { outcome: 'cancelled', revision: revisionOf(e) ?? currentRevision(d) }),
@@ -335,7 +345,11 @@ export const canaryMachine = setup({
             succeeded: { entry: phase('Succeeded') },
             failed: {
               entry: phase('Failed'),
+              // Time to restore ends when the primary serves all traffic again (the rollback's
+              // route write confirmed, the primary ready): readiness is watched until then.
+              always: { guard: 'primaryRestored', actions: 'recordRestore' },
               on: {
+                READINESS: { guard: 'restoring', actions: 'observeReadiness' },
                 // Git reverted the target to what the primary runs: nothing is left to roll out.
                 REVISION: [
                   {

@@ -36,6 +36,8 @@ export interface Plan {
   mirror: boolean;
   /** Failed checks that roll the canary back. */
   threshold: number;
+  /** Consecutive inconclusive rounds that pause the canary for a person. */
+  inconclusiveLimit: number;
   intervalMs: number;
   progressDeadlineMs: number;
   /** The webhook types the Canary configures, sorted. */
@@ -122,6 +124,7 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
     iterations,
     mirror,
     threshold: analysis.threshold ?? 1,
+    inconclusiveLimit: analysis.inconclusiveLimit ?? 1,
     intervalMs: durationMs(analysis.interval ?? '60s', 'spec.analysis.interval'),
     progressDeadlineMs: (spec.progressDeadlineSeconds ?? 600) * 1000,
     hooks,

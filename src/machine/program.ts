@@ -2,7 +2,7 @@ import { formatDuration } from '../api/duration.ts';
 import { PRIMARY_ONLY, type Routes } from '../api/routes.ts';
 import { hasHook, type Plan, type ProgramStep } from './plan.ts';
 import { say, sayStep, setRoutes } from './queue.ts';
-import { requestGate } from './round.ts';
+import { pausedMessage, requestGate } from './round.ts';
 import type { Context } from './types.ts';
 
 // The step program: the plan's steps (weights, mirror, match, switch, pauses, analyses,
@@ -55,8 +55,9 @@ export function advance(
 ): void {
   const round = d.round;
   d.round = null;
+  if (credit.round) d.inconclusiveRounds = 0;
   if (d.paused) {
-    d.message = 'advancement paused by command; checks go on';
+    d.message = pausedMessage(d);
     return;
   }
   if (credit.gateApproved) d.gateWaiting = null;
@@ -116,7 +117,7 @@ export function advance(
         const next = stepRoutes(step, d.routes) ?? d.routes;
         const gated = (step.kind === 'setWeight' || step.kind === 'mirror') && raisesTraffic(next, d.routes);
         if (gated && hasHook(plan, 'confirm-traffic-increase') && !approved) {
-          if (round) d.round = { ...round, awaiting: [], failures: [], gate: null };
+          if (round) d.round = { ...round, awaiting: [], failures: [], inconclusive: [], gate: null };
           requestGate(d, plan, now, 'confirm-traffic-increase');
           return;
         }

@@ -6,7 +6,7 @@ import { step, stepAll, type StepResult } from './driver.ts';
 import { canaryMachine } from './machine.ts';
 import { planFromSpec, planKey, type Plan } from './plan.ts';
 import { sameRoutes, type Routes } from '../api/routes.ts';
-import type { Effect, ManualCommand, Observation, Readiness } from './types.ts';
+import type { AnalysisOutcome, Effect, ManualCommand, Observation, Readiness } from './types.ts';
 
 // Random observation sequences against random Canaries. Whatever arrives, in whatever
 // order, the invariants hold, and persisting/restoring anywhere changes nothing.
@@ -57,6 +57,7 @@ const analysisArb = fc
     ),
     mirror: fc.boolean(),
     threshold: fc.integer({ min: 1, max: 4 }),
+    inconclusiveLimit: fc.integer({ min: 1, max: 3 }),
     stepWeightPromotion: fc.option(fc.integer({ min: 10, max: 60 }), { nil: undefined }),
     metrics: fc.boolean().map((on) => (on ? [{ name: 'request-success-rate' }] : [])),
     webhooks,
@@ -77,7 +78,7 @@ type Command =
   | { k: 'tick'; ms: number }
   | { k: 'ready'; canary: Readiness | undefined; primary: Readiness | undefined }
   | { k: 'revision'; revision: string }
-  | { k: 'answer'; pick: number; passed: boolean; outcome: 'passed' | 'failed' | 'noData' }
+  | { k: 'answer'; pick: number; passed: boolean; outcome: AnalysisOutcome }
   | { k: 'answerAll'; good: boolean }
   | { k: 'manual'; command: ManualCommand }
   | { k: 'flags'; suspend: boolean; skipAnalysis: boolean }
@@ -116,7 +117,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       k: fc.constant('answer' as const),
       pick: fc.nat(20),
       passed: fc.boolean(),
-      outcome: fc.constantFrom('passed' as const, 'passed' as const, 'failed' as const, 'noData' as const),
+      outcome: fc.constantFrom(
+        'passed' as const,
+        'passed' as const,
+        'failed' as const,
+        'noData' as const,
+        'inconclusive' as const,
+      ),
     }),
   },
   {
@@ -140,12 +147,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.nat(200).map((effectId) => ({ k: 'stale' as const, effectId })) },
 );
 
-function answerFor(
-  effect: Effect,
-  now: number,
-  passed: boolean,
-  outcome: 'passed' | 'failed' | 'noData',
-): Observation {
+function answerFor(effect: Effect, now: number, passed: boolean, outcome: AnalysisOutcome): Observation {
   if (effect.kind === 'runAnalysis') return { type: 'ANALYSIS_RESULT', now, effectId: effect.id, outcome };
   if (effect.kind === 'runWebhooks') {
     return { type: 'WEBHOOK_RESULT', now, effectId: effect.id, passed, name: `${effect.type}-hook` };

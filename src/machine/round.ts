@@ -1,12 +1,12 @@
 import { hasHook, type Plan } from './plan.ts';
 import { confirmEffect, currentRevision, drop, enqueue, runWebhooks, say } from './queue.ts';
-import type { Context, GateType, Round } from './types.ts';
+import type { AnalysisOutcome, Context, GateType, Round } from './types.ts';
 
 // One interval's checks (a round): the webhooks and the analysis asked at once, their
 // answers, and what the answers add up to. The machine's guards read the settled round.
 
 function newRound(now: number): Round {
-  return { openedAt: now, awaiting: [], failures: [], rollback: null, gate: null };
+  return { openedAt: now, awaiting: [], failures: [], inconclusive: [], rollback: null, gate: null };
 }
 
 function request(d: Context, round: Round, id: number): void {
@@ -63,7 +63,7 @@ export function recordRoundResult(
     | {
         type: 'ANALYSIS_RESULT';
         effectId: number;
-        outcome: 'passed' | 'failed' | 'noData';
+        outcome: AnalysisOutcome;
         reasons?: string[];
       },
   now: number,
@@ -76,7 +76,8 @@ export function recordRoundResult(
   if (event.type === 'ANALYSIS_RESULT') {
     if (event.outcome !== 'passed') {
       const why = event.reasons?.length ? event.reasons.join('; ') : 'no reason given';
-      round.failures.push(event.outcome === 'noData' ? `no data: ${why}` : why);
+      if (event.outcome === 'inconclusive') round.inconclusive.push(why);
+      else round.failures.push(event.outcome === 'noData' ? `no data: ${why}` : why);
     }
     return;
   }
@@ -101,6 +102,67 @@ export function checksFailed(context: Context): boolean {
   return settled(context) && context.round!.failures.length > 0;
 }
 
+/** Nothing failed, and an analysis could not decide: hold the step (a failure outweighs it). */
+export function checksInconclusive(context: Context): boolean {
+  return settled(context) && context.round!.failures.length === 0 && context.round!.inconclusive.length > 0;
+}
+
+export function checksPassed(context: Context): boolean {
+  const round = context.round;
+  return (
+    settled(context) &&
+    round!.failures.length === 0 &&
+    round!.inconclusive.length === 0 &&
+    round!.gate === null
+  );
+}
+
+/** The status message while advancement is paused: by a command, or for a person after inconclusive rounds. */
+export function pausedMessage(d: Context): string {
+  return d.gateWaiting === INCONCLUSIVE
+    ? `analysis inconclusive: paused for a person (sluice promote, sluice resume or sluice abort); checks go on`
+    : 'advancement paused by command; checks go on';
+}
+
+/** `gateWaiting` while paused for a person after inconclusive rounds. */
+export const INCONCLUSIVE = 'inconclusive';
+
+/**
+ * An inconclusive round: no failure counted, the step held. The first of a streak is
+ * announced; at analysis.inconclusiveLimit the canary pauses for a person (announced
+ * once more: someone has to act). A passing or failing round ends the streak.
+ */
+export function holdInconclusive(d: Context, plan: Plan): void {
+  const reasons = d.round?.inconclusive.join('; ') ?? '';
+  d.round = null;
+  d.inconclusiveRounds += 1;
+  const count = `${d.inconclusiveRounds}/${plan.inconclusiveLimit}`;
+  if (d.inconclusiveRounds >= plan.inconclusiveLimit && d.gateWaiting !== INCONCLUSIVE) {
+    d.paused = true;
+    d.gateWaiting = INCONCLUSIVE;
+    say(
+      d,
+      'Warning',
+      'AnalysisInconclusive',
+      `analysis inconclusive ${count}, paused for a person (sluice promote, sluice resume or sluice abort): ${reasons}`,
+      'warn',
+    );
+  } else if (d.inconclusiveRounds === 1) {
+    say(
+      d,
+      'Warning',
+      'AnalysisInconclusive',
+      `analysis inconclusive ${count}, holding the step: ${reasons}`,
+      'warn',
+    );
+  } else {
+    d.message =
+      d.gateWaiting === INCONCLUSIVE
+        ? `${pausedMessage(d)}: ${reasons}`
+        : `analysis inconclusive ${count}, holding the step: ${reasons}`;
+  }
+}
+
 export function gateApproved(context: Context): boolean {
   return settled(context) && context.round!.gate?.passed === true && !context.paused;
 }
@@ -109,6 +171,7 @@ export function countFailedCheck(d: Context, plan: Plan): void {
   const reasons = d.round?.failures.join('; ') ?? '';
   d.round = null;
   d.failedChecks += 1;
+  d.inconclusiveRounds = 0;
   say(
     d,
     'Warning',
@@ -123,7 +186,7 @@ export function holdAtGate(d: Context): void {
   d.round = null;
   if (!gate) return;
   if (gate.passed && d.paused) {
-    d.message = 'advancement paused by command; checks go on';
+    d.message = pausedMessage(d);
     return;
   }
   if (d.gateWaiting !== gate.type) {
@@ -138,7 +201,7 @@ export function holdAtGate(d: Context): void {
 export function requestConfirmPromotion(d: Context, plan: Plan, now: number): void {
   if (d.paused) {
     holdAtGate(d);
-    d.message = 'advancement paused by command; checks go on';
+    d.message = pausedMessage(d);
     return;
   }
   requestGate(d, plan, now, 'confirm-promotion');

@@ -41,7 +41,14 @@ function midRollout(): Context {
     { id: 2, kind: 'runWebhooks', type: 'rollback', phase: 'Progressing', revision: 'rev-2' },
     { id: 3, kind: 'promote', revision: 'rev-2' },
   ];
-  d.round = { openedAt: T0, awaiting: [1, 2], failures: ['error rate 7 > 5'], rollback: null, gate: null };
+  d.round = {
+    openedAt: T0,
+    awaiting: [1, 2],
+    failures: ['error rate 7 > 5'],
+    inconclusive: [],
+    rollback: null,
+    gate: null,
+  };
   return d;
 }
 
@@ -52,7 +59,7 @@ function ended(end: RolloutEnd, from = midRollout()): Context {
 
 const ENDS: RolloutEnd[] = [
   { outcome: 'promoted' },
-  { outcome: 'rolledBack', cause: 'aborted' },
+  { outcome: 'rolledBack', cause: 'aborted', now: T0 },
   { outcome: 'cancelled', revision: 'rev-1' },
   { outcome: 'recovered', revision: 'rev-1' },
 ];
@@ -78,10 +85,10 @@ describe('endRollout', () => {
   });
 
   it('a rollback sends primary-only routes and scales the canary down, even when the routes are there already', () => {
-    expect(ended({ outcome: 'rolledBack', cause: 'aborted' }).routes).toEqual(PRIMARY_ONLY);
+    expect(ended({ outcome: 'rolledBack', cause: 'aborted', now: T0 }).routes).toEqual(PRIMARY_ONLY);
     const idle = midRollout();
     idle.routes = { ...PRIMARY_ONLY };
-    expect(kinds(ended({ outcome: 'rolledBack', cause: 'aborted' }, idle))).toEqual([
+    expect(kinds(ended({ outcome: 'rolledBack', cause: 'aborted', now: T0 }, idle))).toEqual([
       'setRoutes',
       'scaleCanary',
       'recordEvent',
@@ -117,20 +124,20 @@ describe('endRollout', () => {
 
   it('keeps the failed checks except after a recovery, which is healthy again', () => {
     expect(ended({ outcome: 'promoted' }).failedChecks).toBe(1);
-    expect(ended({ outcome: 'rolledBack', cause: 'aborted' }).failedChecks).toBe(1);
+    expect(ended({ outcome: 'rolledBack', cause: 'aborted', now: T0 }).failedChecks).toBe(1);
     expect(ended({ outcome: 'cancelled', revision: 'rev-1' }).failedChecks).toBe(1);
     expect(ended({ outcome: 'recovered', revision: 'rev-1' }).failedChecks).toBe(0);
   });
 
   it('counts the failed check that made a rollback, and says which checks failed', () => {
-    const d = ended({ outcome: 'rolledBack', cause: 'failedChecks' });
+    const d = ended({ outcome: 'rolledBack', cause: 'failedChecks', now: T0 });
     expect(d.failedChecks).toBe(2);
     expect(d.message).toBe('rolling back: failed checks threshold reached 2: error rate 7 > 5');
   });
 
   it('keeps the iterations (how far it got) except after a promotion, which went all the way', () => {
     expect(ended({ outcome: 'promoted' }).iterations).toBe(0);
-    expect(ended({ outcome: 'rolledBack', cause: 'aborted' }).iterations).toBe(2);
+    expect(ended({ outcome: 'rolledBack', cause: 'aborted', now: T0 }).iterations).toBe(2);
     expect(ended({ outcome: 'cancelled', revision: 'rev-1' }).iterations).toBe(2);
     expect(ended({ outcome: 'recovered', revision: 'rev-1' }).iterations).toBe(2);
   });
@@ -146,7 +153,7 @@ describe('endRollout', () => {
     }
     expect(ended({ outcome: 'cancelled', revision: 'rev-1' }).revision).toBe('rev-1');
     expect(ended({ outcome: 'recovered', revision: 'rev-1' }).revision).toBe('rev-1');
-    expect(ended({ outcome: 'rolledBack', cause: 'aborted' }).revision).toBe('rev-2');
+    expect(ended({ outcome: 'rolledBack', cause: 'aborted', now: T0 }).revision).toBe('rev-2');
   });
 
   it('calls post-rollout webhooks after a promotion and a rollback only', () => {
@@ -155,7 +162,7 @@ describe('endRollout', () => {
         e.kind === 'runWebhooks' && e.type === 'post-rollout' ? [e.phase] : [],
       );
     expect(hooks({ outcome: 'promoted' })).toEqual(['Succeeded']);
-    expect(hooks({ outcome: 'rolledBack', cause: 'aborted' })).toEqual(['Failed']);
+    expect(hooks({ outcome: 'rolledBack', cause: 'aborted', now: T0 })).toEqual(['Failed']);
     expect(hooks({ outcome: 'cancelled', revision: 'rev-1' })).toEqual([]);
     expect(hooks({ outcome: 'recovered', revision: 'rev-1' })).toEqual([]);
   });

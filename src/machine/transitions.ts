@@ -2,7 +2,7 @@ import { isPrimaryOnly, PRIMARY_ONLY } from '../api/routes.ts';
 import { freshTrack, promotePending } from './clocks.ts';
 import { hasHook, programKey, type Plan } from './plan.ts';
 import { currentRevision, drop, enqueue, runWebhooks, say, sayStep, setRoutes } from './queue.ts';
-import { cancelRound } from './round.ts';
+import { cancelRound, INCONCLUSIVE } from './round.ts';
 import type { Context } from './types.ts';
 
 // The bodies of the machine's transitions between phases: starting a rollout, promoting,
@@ -21,6 +21,9 @@ function clearRolloutState(d: Context): void {
   d.cursor = 0;
   d.pauseUntil = null;
   d.pauseReleased = false;
+  // A pause for inconclusive analyses belongs to its rollout; a person's pause command stands.
+  if (d.gateWaiting === INCONCLUSIVE) d.paused = false;
+  d.inconclusiveRounds = 0;
   d.gateWaiting = null;
   d.promotionApplied = false;
 }
@@ -29,6 +32,7 @@ function clearRolloutState(d: Context): void {
 
 function startAnalysis(d: Context, plan: Plan): void {
   clearRolloutState(d);
+  d.restore = null;
   d.failedChecks = 0;
   d.iterations = 0;
   d.programKey = programKey(plan);
@@ -112,6 +116,20 @@ export function retireCanary(d: Context, plan: Plan, now: number): void {
   sayStep(d, 'Finalising', 'routing all traffic to the primary, scaling the canary down');
 }
 
+/** A rollback's route write is done and the primary is ready: it serves all traffic again. */
+export function primaryRestored(d: Context): boolean {
+  return (
+    d.restore !== null &&
+    d.restore.restoredAt === null &&
+    d.primary.ready &&
+    !d.pending.some((effect) => effect.kind === 'setRoutes')
+  );
+}
+
+export function recordRestore(d: Context, now: number): void {
+  if (d.restore) d.restore.restoredAt = now;
+}
+
 /** The routes and the scale-down of the Finalising phase are carried out. */
 export function canaryRetired(d: Context): boolean {
   return !d.pending.some((effect) => effect.kind === 'setRoutes' || effect.kind === 'scaleCanary');
@@ -127,7 +145,7 @@ export type RolloutEnd =
   /** Finalising is done: the primary runs the new revision and has all traffic. */
   | { outcome: 'promoted' }
   /** Traffic back to the primary, the canary down, the revision marked failed. */
-  | { outcome: 'rolledBack'; cause: RollbackCause }
+  | { outcome: 'rolledBack'; cause: RollbackCause; now: number }
   /** The target went back to the primary's revision during a rollout (a revert in Git). */
   | { outcome: 'cancelled'; revision: string }
   /** The target of a failed canary went back to the primary's revision: nothing is left to roll out. */
@@ -176,6 +194,7 @@ export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
       if (hasHook(plan, 'post-rollout')) runWebhooks(d, 'post-rollout', 'Succeeded');
       return;
     case 'rolledBack': {
+      d.restore = { decidedAt: end.now, restoredAt: null };
       if (end.cause === 'failedChecks') d.failedChecks += 1;
       const seconds = Math.round(plan.progressDeadlineMs / 1000);
       // The checks that failed this round: at threshold 1 no Halt Event said why, so the
@@ -248,6 +267,10 @@ export function resume(d: Context, plan: Plan): void {
   const atIndefinitePause = step?.kind === 'pause' && step.durationMs === null;
   if (!d.paused && !atIndefinitePause) return;
   d.paused = false;
+  if (d.gateWaiting === INCONCLUSIVE) {
+    d.gateWaiting = null;
+    d.inconclusiveRounds = 0;
+  }
   if (atIndefinitePause) d.pauseReleased = true;
   say(d, 'Normal', 'Resumed', 'advancement resumed by command');
 }

@@ -14,6 +14,8 @@ export type Readiness = 'ready' | 'notReady' | 'deadlineExceeded';
 export const MANUAL_COMMANDS = ['promote', 'abort', 'pause', 'resume', 'retry'] as const;
 export type ManualCommand = (typeof MANUAL_COMMANDS)[number];
 
+export type AnalysisOutcome = 'passed' | 'failed' | 'noData' | 'inconclusive';
+
 export type Observation =
   /** The analysis interval elapsed (the scheduler sends it at `wakeAt`; early ticks are ignored). */
   | { type: 'TICK'; now: number }
@@ -33,12 +35,15 @@ export type Observation =
       name?: string;
       message?: string;
     }
-  /** The answer to a `runAnalysis` effect; `noData` counts as a failed check. */
+  /**
+   * The answer to a `runAnalysis` effect; `noData` counts as a failed check, `inconclusive`
+   * (a check's success and failure conditions both false) holds the step without one.
+   */
   | {
       type: 'ANALYSIS_RESULT';
       now: number;
       effectId: number;
-      outcome: 'passed' | 'failed' | 'noData';
+      outcome: AnalysisOutcome;
       reasons?: string[];
     }
   /** A person's command (the controller reads it from the Canary's annotations once per id). */
@@ -122,6 +127,8 @@ export const Round = z.object({
   openedAt: time,
   awaiting: z.array(effectId),
   failures: z.array(z.string()),
+  /** Why the analysis was inconclusive (no failure counted; the step is held). */
+  inconclusive: z.array(z.string()).default([]),
   /** Set when a rollback webhook asked for a rollback. */
   rollback: z.string().nullable().default(null),
   /** A confirm gate asked after the checks passed (or, while Waiting, alongside them). */
@@ -173,8 +180,13 @@ export const Context = z.object({
   /** `sluice pause`: hold the canary where it is; checks go on. */
   paused: z.boolean(),
   round: Round.nullable().default(null),
-  /** The gate whose denial was already announced (announce once per wait). */
+  /**
+   * The gate whose denial was already announced (announce once per wait), `pause` at an
+   * indefinite pause step, or `inconclusive` while paused for a person after inconclusive rounds.
+   */
   gateWaiting: z.string().nullable().default(null),
+  /** Consecutive inconclusive rounds at the current step (analysis.inconclusiveLimit pauses). */
+  inconclusiveRounds: z.int().min(0).default(0),
   nextTickAt: time.nullable().default(null),
   canary: ReadinessTrack,
   primary: ReadinessTrack,
@@ -182,6 +194,14 @@ export const Context = z.object({
   promotionApplied: z.boolean(),
   /** Set while suspended by spec.suspend. */
   suspendedAt: time.nullable().default(null),
+  /**
+   * Time to restore: when a rollback was decided, and when the primary served all traffic
+   * again with its checks passing (the rollback's route write done, the primary ready).
+   */
+  restore: z
+    .object({ decidedAt: time, restoredAt: time.nullable().default(null) })
+    .nullable()
+    .default(null),
 });
 export type Context = z.output<typeof Context>;
 
@@ -207,10 +227,12 @@ export function initialContext(now: number): Context {
     paused: false,
     round: null,
     gateWaiting: null,
+    inconclusiveRounds: 0,
     nextTickAt: null,
     canary: { ready: false, since: null, unreadyMs: 0 },
     primary: { ready: false, since: null, unreadyMs: 0 },
     promotionApplied: false,
     suspendedAt: null,
+    restore: null,
   };
 }

@@ -59,7 +59,7 @@ export class EventRecorder {
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
-    options: { actor?: string } = {},
+    options: { actor?: string; annotations?: Record<string, string> } = {},
   ): Promise<void> {
     const note = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
     const key = [
@@ -71,9 +71,14 @@ export class EventRecorder {
       reason,
       note,
       options.actor ?? '',
+      JSON.stringify(options.annotations ?? {}),
     ].join('\u0000');
     const previous = this.#inFlight.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.#write(key, subject, type, reason, note, options.actor));
+    const annotations = {
+      ...options.annotations,
+      ...(options.actor ? { [ACTOR_ANNOTATION]: options.actor } : {}),
+    };
+    const next = previous.then(() => this.#write(key, subject, type, reason, note, annotations));
     this.#inFlight.set(key, next);
     void next.finally(() => {
       if (this.#inFlight.get(key) === next) this.#inFlight.delete(key);
@@ -87,7 +92,7 @@ export class EventRecorder {
     type: string,
     reason: string,
     message: string,
-    actor: string | undefined,
+    annotations: Record<string, string>,
   ): Promise<void> {
     const { kube } = this.#deps;
     const logger = this.#deps.logger ?? silentLogger;
@@ -117,7 +122,7 @@ export class EventRecorder {
       const eventName = `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
       await kube.core.createNamespacedEvent({
         namespace: subject.namespace,
-        body: this.#event(eventName, subject, type, reason, message, now, actor),
+        body: this.#event(eventName, subject, type, reason, message, now, annotations),
       });
       this.#series.set(key, { eventName, count: 1, lastSeen: now.getTime() });
     } catch (error) {
@@ -139,7 +144,7 @@ export class EventRecorder {
     reason: string,
     message: string,
     now: Date,
-    actor: string | undefined,
+    annotations: Record<string, string>,
   ): CoreV1Event {
     const component = this.#deps.component ?? 'sluice';
     const instance = this.#deps.instance ?? hostname();
@@ -149,7 +154,7 @@ export class EventRecorder {
       metadata: {
         name,
         namespace: subject.namespace,
-        ...(actor ? { annotations: { [ACTOR_ANNOTATION]: actor } } : {}),
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       },
       involvedObject: {
         apiVersion: subject.apiVersion,

@@ -30,6 +30,18 @@ describe('display', () => {
     ]);
   });
 
+  it("adds the release's deployment id and commit last", () => {
+    expect(
+      displayFields({
+        ...sample,
+        fields: { ...sample.fields, deploymentId: 'deploy-123', commitSha: 'abc123' },
+      }).slice(-2),
+    ).toEqual([
+      { title: 'Deployment', value: 'deploy-123' },
+      { title: 'Commit', value: 'abc123' },
+    ]);
+  });
+
   it('leaves out what is unknown and keeps a zero weight', () => {
     expect(displayFields({ ...sample, phase: '', fields: { weight: 0 } })).toEqual([
       { title: 'Canary weight', value: '0%' },

@@ -28,6 +28,9 @@ export interface NotificationFields {
   target?: string;
   /** The cluster name from the controller's --cluster-name. */
   cluster?: string;
+  /** The release's dora.metrics/deployment-id and commit-sha annotations. */
+  deploymentId?: string;
+  commitSha?: string;
 }
 
 export interface Notifier {
@@ -59,6 +62,8 @@ export function displayFields(notification: Notification): Array<{ title: string
     out.push({ title: 'Failed checks', value: `${fields.failedChecks}${of}` });
   }
   if (fields.cluster) out.push({ title: 'Cluster', value: fields.cluster });
+  if (fields.deploymentId) out.push({ title: 'Deployment', value: fields.deploymentId });
+  if (fields.commitSha) out.push({ title: 'Commit', value: fields.commitSha });
   return out;
 }
 

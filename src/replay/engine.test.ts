@@ -7,6 +7,7 @@ import {
   type QueryOptions,
 } from '../analysis/providers/provider.ts';
 import { replay } from './engine.ts';
+import { replayCanaryObject } from '../../test/support/canaries.ts';
 
 // The replay engine with an in-memory provider: the machine's timeline, the judge's
 // fast-fail looks between rounds, thresholds at rounds, and the outcome.
@@ -58,21 +59,7 @@ function steadyProvider(canaryErrors: number, seen: number[] = []): MetricProvid
 }
 
 function canary(analysis: Record<string, unknown>) {
-  const parsed = parseCanary({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'podinfo', namespace: 'test' },
-    spec: {
-      metricsServer: 'http://prometheus.test:9090',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-      service: { port: 9898 },
-      analysis: {
-        interval: '10s',
-        steps: [{ setWeight: 50 }, { analysis: {} }, { analysis: {} }],
-        ...analysis,
-      },
-    },
-  });
+  const parsed = parseCanary(replayCanaryObject('test', 'http://prometheus.test:9090', analysis));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.canary;
 }

@@ -1,5 +1,5 @@
 import type { Canary } from '../api/canary.ts';
-import { runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
+import { analysisOutcome, runAnalysis, type AnalysisResult, type CheckResult } from '../analysis/evaluate.ts';
 import {
   judge,
   lookOutcome,
@@ -186,9 +186,9 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
   ): Promise<Observation> => {
     const result: AnalysisResult = await runAnalysis(metrics, analysisDeps(at));
     const judged = await lookJudge(at, input.explain ?? true);
-    const failing = result.checks.filter((check) => !check.passed && !check.dryRun);
+    const checked = analysisOutcome(result.checks);
     const judgment = judged ? lookOutcome(judged, true) : { rollback: undefined, failures: [] };
-    const reasons = [...failing.map((c) => c.reason), ...judgment.failures];
+    const reasons = [...checked.reasons, ...judgment.failures];
     steps.push({
       at,
       kind: 'round',
@@ -200,14 +200,12 @@ export async function replay(input: ReplayInput): Promise<ReplayOutcome> {
     });
     eventMarks.push(loop.events.length);
     if (judgment.rollback) decisive = `judge: ${judgment.rollback}`;
-    const noData =
-      failing.length > 0 && failing.every((c) => c.error === 'noData' || c.error === 'notANumber');
     return {
       type: 'ANALYSIS_RESULT',
       now: at,
       effectId: effect.id,
-      outcome:
-        reasons.length === 0 ? 'passed' : noData && judgment.failures.length === 0 ? 'noData' : 'failed',
+      // The judge's failures outweigh what the checks alone came to.
+      outcome: judgment.failures.length > 0 ? 'failed' : checked.outcome,
       ...(reasons.length ? { reasons } : {}),
     };
   };

@@ -2,13 +2,7 @@ import type { Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
-import {
-  applyIfChanged,
-  getObject,
-  isSubset,
-  type DesiredObject,
-  type ObjectRef,
-} from '../kube/objects.ts';
+import { applyIfChanged, getObject, isSubset, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
 import { annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';

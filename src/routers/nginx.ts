@@ -1,13 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
-import {
-  applyIfChanged,
-  describe,
-  getObject,
-  type DesiredObject,
-  type ObjectRef,
-} from '../kube/objects.ts';
+import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { translateNginxMatches } from './match.ts';
 import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';

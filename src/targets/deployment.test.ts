@@ -2,27 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { deploymentKind } from './deployment.ts';
 import type { Deployment, Pod } from '../kube/kinds.ts';
 import { deploymentReadiness } from './readiness.ts';
+import { deploymentWith } from '../../test/support/workloads.ts';
 
 const options = { threshold: 100, progressDeadlineSeconds: 600, now: Date.parse('2026-06-01T12:00:00Z') };
 
 function deployment(replicas: number, generation: number, observedGeneration: number): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'shop', generation },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: 'web' } },
-      template: { spec: { containers: [{ name: 'app' }] } },
-    },
-    status: {
-      observedGeneration,
-      replicas,
-      updatedReplicas: replicas,
-      availableReplicas: 0,
-      readyReplicas: 0,
-    },
+  const status = {
+    observedGeneration,
+    replicas,
+    updatedReplicas: replicas,
+    availableReplicas: 0,
+    readyReplicas: 0,
   };
+  return deploymentWith(status, replicas, generation);
 }
 
 const crashing: Pod = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DaemonSet, Deployment, Pod } from '../kube/kinds.ts';
+import type { DaemonSet, Pod } from '../kube/kinds.ts';
 import {
   currentDaemonSetPods,
   currentDeploymentPods,
@@ -8,23 +8,12 @@ import {
   failingPod,
   requiredPods,
 } from './readiness.ts';
+import { deploymentWith } from '../../test/support/workloads.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const options = { threshold: 100, progressDeadlineSeconds: 600, now: NOW };
 
-function deployment(status: NonNullable<Deployment['status']>, replicas = 3, generation = 2): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'shop', generation },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: 'web' } },
-      template: { spec: { containers: [{ name: 'app' }] } },
-    },
-    status: { observedGeneration: generation, ...status },
-  };
-}
+const deployment = deploymentWith;
 
 function pod(name: string, status: NonNullable<Pod['status']>): Pod {
   return { metadata: { name }, status };

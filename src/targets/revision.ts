@@ -1,3 +1,4 @@
+import type { ReleaseRead } from '../api/release.ts';
 import type { PodTemplate } from '../kube/kinds.ts';
 import { shortHash, stableStringify } from '../kube/hash.ts';
 import { SCALE_TO_ZERO_NODE_SELECTOR } from '../kube/meta.ts';
@@ -14,6 +15,8 @@ export interface Revision {
   podTemplateHash: string;
   /** Checksum of each tracked config, keyed `configmap/<name>` or `secret/<name>` (Flagger's keys). */
   configs: Record<string, string>;
+  /** The release's DORA annotations (dora.metrics/*), when the target has them. */
+  release?: ReleaseRead;
 }
 
 /** Drops null, empty objects and empty lists: the apiserver treats them as absent, so must the hash. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Canary } from '../api/canary.ts';
+import { readRelease } from '../api/release.ts';
 import { silentLogger } from '../log.ts';
 import { checksums, readTrackedConfigs, syncPrimaryConfigs } from './config-tracker.ts';
 import { primaryHpaName, reconcilePrimaryHpa } from './hpa.ts';
@@ -143,7 +144,12 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
       target.spec.template.spec,
       contextOf(canary).describe(target.metadata.name),
     );
-    return { configs, revision: revisionOf(target.spec.template, checksums(configs)) };
+    const release = readRelease(
+      target.spec.template.metadata?.annotations,
+      target.metadata.annotations,
+      `${kind.kind} ${namespace}/${target.metadata.name}`,
+    );
+    return { configs, revision: { ...revisionOf(target.spec.template, checksums(configs)), release } };
   }
 
   const selectorOf = (target: W, canary: Canary): SelectorLabel =>

@@ -1,13 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
-import { kubeLookups } from '../../src/analysis/kube.ts';
+import { runAnalysis } from '../../src/analysis/evaluate.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
 import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { sendJson, serve, untrustedTls, type LocalServer, queryFailure } from './servers.ts';
+import {
+  sendJson,
+  serve,
+  untrustedTls,
+  type LocalServer,
+  queryFailure,
+  analysisDeps,
+  applyTemplate,
+} from './servers.ts';
 
 // The providers that read from the cluster, on the real apiserver:
 // - externalmetrics: a small external metrics API served on loopback and registered as an
@@ -21,13 +28,7 @@ const ns = useNamespace('analysis-cluster');
 
 const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 5000);
 
-function deps(): AnalysisDeps {
-  return {
-    canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo' },
-    ...kubeLookups(ns.kube),
-    queryTimeoutMs: 5000,
-  };
-}
+const deps = () => analysisDeps(ns, 5000);
 
 const GROUP_VERSION = 'external.metrics.k8s.io/v1beta1';
 
@@ -179,14 +180,9 @@ describe('externalmetrics through an APIService of the local control plane', () 
   });
 
   it("runs an externalmetrics MetricTemplate from Flagger's documented shape", async () => {
-    await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'MetricTemplate',
-      metadata: { name: 'external-success', namespace: ns.name },
-      spec: {
-        provider: { type: 'externalmetrics' },
-        query: '{{ namespace }}/success-rate?labelSelector=app%3D{{ target }}',
-      },
+    await applyTemplate(ns, 'external-success', {
+      provider: { type: 'externalmetrics' },
+      query: '{{ namespace }}/success-rate?labelSelector=app%3D{{ target }}',
     });
     const result = await runAnalysis(
       [{ name: 'success', templateRef: { name: 'external-success' }, thresholdRange: { min: 95 } }],

@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
-import { kubeLookups } from '../../src/analysis/kube.ts';
+import { runAnalysis } from '../../src/analysis/evaluate.ts';
 import { createDatadogProvider } from '../../src/analysis/providers/datadog.ts';
 import { createWebProvider } from '../../src/analysis/providers/web.ts';
-import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { sendJson, serve, untrustedTls, type LocalServer, queryFailure } from './servers.ts';
+import {
+  sendJson,
+  serve,
+  untrustedTls,
+  type LocalServer,
+  queryFailure,
+  analysisDeps,
+  applyTemplate,
+} from './servers.ts';
 
 // The datadog and web providers against real HTTP servers on 127.0.0.1 that speak the
 // APIs' formats, alone and through MetricTemplates applied to the real apiserver.
@@ -15,13 +21,7 @@ const ns = useNamespace('analysis-http');
 
 const failure = queryFailure;
 
-function deps(): AnalysisDeps {
-  return {
-    canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo', service: 'podinfo-svc' },
-    ...kubeLookups(ns.kube),
-    queryTimeoutMs: 3000,
-  };
-}
+const deps = () => analysisDeps(ns, 3000, 'podinfo-svc');
 
 // ---- Datadog ----------------------------------------------------------------------------
 
@@ -154,14 +154,9 @@ describe('datadog provider against a server speaking the Datadog API', () => {
   });
 
   it('runs a datadog MetricTemplate with keys from its Secret', async () => {
-    await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'MetricTemplate',
-      metadata: { name: 'dd-errors', namespace: ns.name },
-      spec: {
-        provider: { type: 'datadog', address: api.url, secretRef: { name: 'datadog' } },
-        query: 'avg:trace.http.request.errors{service:{{ target }},env:{{ variables.env }}}',
-      },
+    await applyTemplate(ns, 'dd-errors', {
+      provider: { type: 'datadog', address: api.url, secretRef: { name: 'datadog' } },
+      query: 'avg:trace.http.request.errors{service:{{ target }},env:{{ variables.env }}}',
     });
     const result = await runAnalysis(
       [
@@ -285,15 +280,10 @@ describe('web provider against a JSON HTTP API', () => {
 
   it('runs web MetricTemplates: rendered URL, body and JSONPath, Secret token, own timeout', async () => {
     const template = (name: string, web: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      apply(ns.kube, {
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'MetricTemplate',
-        metadata: { name, namespace: ns.name },
-        spec: {
-          provider: { type: 'web', address: api.url, secretRef: { name: 'web-token' } },
-          web,
-          ...extra,
-        },
+      applyTemplate(ns, name, {
+        provider: { type: 'web', address: api.url, secretRef: { name: 'web-token' } },
+        web,
+        ...extra,
       });
     await template('web-success', {
       url: `${api.url}/slo?service={{ target }}&window={{ interval }}`,

@@ -1,32 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis } from '../../src/analysis/evaluate.ts';
-import { kubeLookups } from '../../src/analysis/kube.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
-import {
-  MetricError,
-  type MetricErrorKind,
-  type MetricProvider,
-} from '../../src/analysis/providers/provider.ts';
+import { type MetricErrorKind, type MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { resolveProviderSecret } from '../../src/analysis/providers/secret.ts';
-import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { closedPort, sendJson, serve, untrustedTls, type LocalServer } from './servers.ts';
+import {
+  closedPort,
+  sendJson,
+  serve,
+  untrustedTls,
+  type LocalServer,
+  analysisDeps,
+  applyTemplate,
+  queryFailure,
+} from './servers.ts';
 
 // The Prometheus provider against the real Prometheus, and behind a real auth proxy whose
 // credentials come from a real Secret.
 
 const ns = useNamespace('analysis-prom');
 
-async function failure(provider: MetricProvider, query: string, timeoutMs?: number): Promise<MetricError> {
-  try {
-    await provider.runQuery(query, timeoutMs === undefined ? {} : { timeoutMs });
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error(`query ${query} did not fail`);
-}
+const failure = queryFailure;
 
 describe('prometheus provider against the real Prometheus', () => {
   let prometheus: MetricProvider;
@@ -222,34 +217,20 @@ describe('prometheus provider behind an auth proxy, credentials from a Secret', 
   });
 
   it("runs a MetricTemplate whose secretRef is read from the template's namespace", async () => {
-    await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'MetricTemplate',
-      metadata: { name: 'authed', namespace: ns.name },
-      spec: {
-        provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-token' } },
-        query: 'vector(99.5)',
-      },
+    await applyTemplate(ns, 'authed', {
+      provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-token' } },
+      query: 'vector(99.5)',
     });
-    await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'MetricTemplate',
-      metadata: { name: 'refused', namespace: ns.name },
-      spec: {
-        provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-wrong' } },
-        query: 'vector(99.5)',
-      },
+    await applyTemplate(ns, 'refused', {
+      provider: { type: 'prometheus', address: proxy.url, secretRef: { name: 'prom-wrong' } },
+      query: 'vector(99.5)',
     });
     const result = await runAnalysis(
       [
         { name: 'authed', templateRef: { name: 'authed' }, thresholdRange: { min: 99 } },
         { name: 'refused', templateRef: { name: 'refused' }, thresholdRange: { min: 99 } },
       ],
-      {
-        canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo' },
-        ...kubeLookups(ns.kube),
-        queryTimeoutMs: 5000,
-      },
+      analysisDeps(ns, 5000),
     );
     expect(result.checks.map((check) => [check.name, check.passed, check.error])).toEqual([
       ['authed', true, undefined],

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
-import { kubeLookups } from '../../src/analysis/kube.ts';
+import { runAnalysis } from '../../src/analysis/evaluate.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
 import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
-import { apply } from '../../src/kube/client.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { startGraphite, startInfluxd, type RunningServer } from '../support/metric-servers.ts';
-import { closedPort, queryFailure } from './servers.ts';
+import { closedPort, queryFailure, analysisDeps, applyTemplate } from './servers.ts';
 
 // The influxdb and graphite providers against the real servers Debian ships: bookworm's
 // InfluxDB 1.6 (InfluxQL; it has no Flux, which vendor-providers.test.ts covers against an
@@ -18,13 +16,7 @@ const ns = useNamespace('analysis-real');
 
 const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 5000);
 
-function deps(): AnalysisDeps {
-  return {
-    canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo' },
-    ...kubeLookups(ns.kube),
-    queryTimeoutMs: 5000,
-  };
-}
+const deps = () => analysisDeps(ns, 5000);
 
 async function template(
   name: string,
@@ -38,11 +30,9 @@ async function template(
       body: { metadata: { name }, stringData: secret },
     });
   }
-  await apply(ns.kube, {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'MetricTemplate',
-    metadata: { name, namespace: ns.name },
-    spec: { provider: { ...provider, ...(secret ? { secretRef: { name } } : {}) }, query },
+  await applyTemplate(ns, name, {
+    provider: { ...provider, ...(secret ? { secretRef: { name } } : {}) },
+    query,
   });
 }
 

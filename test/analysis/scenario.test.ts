@@ -76,22 +76,30 @@ function kindOf(name: string): 'success' | 'duration' | 'errors' | 'latency' | '
   return name;
 }
 
+/** What a healthy workload's checks give (the first phase, and the base of the others). */
+const HEALTHY: Record<string, Expectation> = {
+  success: pass(99.9, 100),
+  duration: pass(...OK_P99),
+  errors: pass(0),
+  latency: pass(...OK_P99),
+  gate: pass(0),
+  'cpu-throttling': pass(0),
+  'container-restarts': pass(0),
+  'oom-kills': pass(0),
+  'memory-saturation': pass(29.9, 30.1),
+};
+
+/** The expectation per check name: `expected` by kind of check (see kindOf). */
+const byKind =
+  (expected: Record<string, Expectation>) =>
+  (name: string): Expectation =>
+    expected[kindOf(name)]!;
+
 const phases: Phase[] = [
   {
     name: 'healthy',
     enter: () => exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 }),
-    expect: (name) =>
-      ({
-        success: pass(99.9, 100),
-        duration: pass(...OK_P99),
-        errors: pass(0),
-        latency: pass(...OK_P99),
-        gate: pass(0),
-        'cpu-throttling': pass(0),
-        'container-restarts': pass(0),
-        'oom-kills': pass(0),
-        'memory-saturation': pass(29.9, 30.1),
-      })[kindOf(name)]!,
+    expect: byKind(HEALTHY),
   },
   {
     name: 'error rate 5 %, CPU throttled, memory near the limit, an OOM kill',
@@ -100,18 +108,17 @@ const phases: Phase[] = [
       exporter.setSaturation({ throttledRatio: 0.5, memoryRatio: 0.95 });
       exporter.restart('OOMKilled');
     },
-    expect: (name) =>
-      ({
-        success: fail(94.8, 95.2),
-        duration: pass(...OK_P99),
-        errors: fail(4.8, 5.2),
-        latency: pass(...OK_P99),
-        gate: fail(0.5, 1e9),
-        'cpu-throttling': fail(49.5, 50.5),
-        'container-restarts': fail(0.5, 10),
-        'oom-kills': fail(0.5, 10),
-        'memory-saturation': fail(94.9, 95.1),
-      })[kindOf(name)]!,
+    expect: byKind({
+      success: fail(94.8, 95.2),
+      duration: pass(...OK_P99),
+      errors: fail(4.8, 5.2),
+      latency: pass(...OK_P99),
+      gate: fail(0.5, 1e9),
+      'cpu-throttling': fail(49.5, 50.5),
+      'container-restarts': fail(0.5, 10),
+      'oom-kills': fail(0.5, 10),
+      'memory-saturation': fail(94.9, 95.1),
+    }),
   },
   {
     name: 'latency 800 ms',
@@ -119,35 +126,13 @@ const phases: Phase[] = [
       exporter.setMode({ errorRatio: 0, latencyMs: 800 });
       exporter.setSaturation({ throttledRatio: 0, memoryRatio: 0.3 });
     },
-    expect: (name) =>
-      ({
-        success: pass(99.9, 100),
-        duration: fail(...SLOW_P99),
-        errors: pass(0),
-        latency: fail(...SLOW_P99),
-        gate: pass(0),
-        'cpu-throttling': pass(0),
-        'container-restarts': pass(0),
-        'oom-kills': pass(0),
-        'memory-saturation': pass(29.9, 30.1),
-      })[kindOf(name)]!,
+    expect: byKind({ ...HEALTHY, duration: fail(...SLOW_P99), latency: fail(...SLOW_P99) }),
   },
   {
     // Counters stop: request rates are 0, so ratios and quantiles are 0/0 (NaN).
     name: 'no traffic',
     enter: () => exporter.setMode({ rps: 0 }),
-    expect: (name) =>
-      ({
-        success: nan,
-        duration: nan,
-        errors: nan,
-        latency: nan,
-        gate: pass(0),
-        'cpu-throttling': pass(0),
-        'container-restarts': pass(0),
-        'oom-kills': pass(0),
-        'memory-saturation': pass(29.9, 30.1),
-      })[kindOf(name)]!,
+    expect: byKind({ ...HEALTHY, success: nan, duration: nan, errors: nan, latency: nan }),
   },
   {
     // The workload is gone: its series go stale and every query matches nothing.

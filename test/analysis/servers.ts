@@ -1,4 +1,8 @@
+import type { AnalysisDeps } from '../../src/analysis/evaluate.ts';
+import { kubeLookups } from '../../src/analysis/kube.ts';
 import { MetricError } from '../../src/analysis/providers/provider.ts';
+import { apply } from '../../src/kube/client.ts';
+import type { TestNamespace } from '../support/kube.ts';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -95,4 +99,23 @@ export async function queryFailure(
     throw error;
   }
   throw new Error(`query ${query} did not fail`);
+}
+
+/** runAnalysis's deps for Canary `podinfo` in the test namespace, on the real apiserver. */
+export function analysisDeps(ns: TestNamespace, queryTimeoutMs: number, service?: string): AnalysisDeps {
+  return {
+    canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo', ...(service ? { service } : {}) },
+    ...kubeLookups(ns.kube),
+    queryTimeoutMs,
+  };
+}
+
+/** Applies MetricTemplate `name` with `spec` in the test namespace. */
+export function applyTemplate(ns: TestNamespace, name: string, spec: Record<string, unknown>) {
+  return apply(ns.kube, {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'MetricTemplate',
+    metadata: { name, namespace: ns.name },
+    spec,
+  });
 }

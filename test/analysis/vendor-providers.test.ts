@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalysis, type AnalysisDeps } from '../../src/analysis/evaluate.ts';
-import { kubeLookups } from '../../src/analysis/kube.ts';
+import { runAnalysis } from '../../src/analysis/evaluate.ts';
 import { createProvider } from '../../src/analysis/providers/factory.ts';
 import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
-import { apply } from '../../src/kube/client.ts';
 import { useNamespace } from '../support/kube.ts';
-import { queryFailure, type LocalServer } from './servers.ts';
+import { queryFailure, type LocalServer, analysisDeps, applyTemplate } from './servers.ts';
 import {
   AWS,
   cloudWatchApi,
@@ -230,17 +228,11 @@ describe.each(
       namespace: ns.name,
       body: { metadata: { name }, stringData: vendor.secret(server) },
     });
-    await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'MetricTemplate',
-      metadata: { name, namespace: ns.name },
-      spec: { provider: { ...vendor.provider(server), secretRef: { name } }, query: vendor.query('single') },
+    await applyTemplate(ns, name, {
+      provider: { ...vendor.provider(server), secretRef: { name } },
+      query: vendor.query('single'),
     });
-    const deps: AnalysisDeps = {
-      canary: { name: 'podinfo', namespace: ns.name, target: 'podinfo' },
-      ...kubeLookups(ns.kube),
-      queryTimeoutMs: 3000,
-    };
+    const deps = analysisDeps(ns, 3000);
     const result = await runAnalysis(
       [{ name: 'vendor', templateRef: { name }, thresholdRange: { max: 3 }, interval: '1m' }],
       deps,

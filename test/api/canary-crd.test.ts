@@ -6,6 +6,7 @@ import { conditionsForPhase } from '../../src/api/conditions.ts';
 import { renderCrds } from '../../src/api/crd.ts';
 import { parseCanary } from '../../src/api/validate.ts';
 import { apply } from '../../src/kube/client.ts';
+import { CANARY_COLUMNS } from '../support/canaries.ts';
 import { useNamespace } from '../support/kube.ts';
 
 const ns = useNamespace('api-crd');
@@ -71,16 +72,20 @@ describe('defaults', () => {
 
 describe('status subresource', () => {
   it('stores phase, conditions, the machine snapshot and fields added later; spec writes do not touch it', async () => {
-    const canary = await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'status', namespace: ns.name },
-      spec: {
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'status' },
-        service: { port: 80 },
-        analysis: { interval: '30s', stepWeight: 20, maxWeight: 60, mirror: false },
-      },
-    });
+    // The same Canary before and after a spec write (with `extra` in its spec).
+    const statusCanary = (extra: Record<string, unknown> = {}) =>
+      apply(ns.kube, {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'Canary',
+        metadata: { name: 'status', namespace: ns.name },
+        spec: {
+          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'status' },
+          service: { port: 80 },
+          analysis: { interval: '30s', stepWeight: 20, maxWeight: 60, mirror: false },
+          ...extra,
+        },
+      });
+    const canary = await statusCanary();
     const now = new Date('2025-03-01T12:00:00Z');
     const status = {
       phase: 'Progressing',
@@ -112,17 +117,7 @@ describe('status subresource', () => {
     expect(parseCanary(patched).ok).toBe(true);
 
     // A spec write through the main resource leaves status alone.
-    const updated = await apply(ns.kube, {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'status', namespace: ns.name },
-      spec: {
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'status' },
-        service: { port: 80 },
-        analysis: { interval: '30s', stepWeight: 20, maxWeight: 60, mirror: false },
-        suspend: true,
-      },
-    });
+    const updated = await statusCanary({ suspend: true });
     expect((updated as Stored).status).toEqual(status);
   });
 
@@ -133,17 +128,7 @@ describe('status subresource', () => {
       metadata: { name: 'status', namespace: ns.name },
     });
     const table = await tableOf(path);
-    expect(table.columnDefinitions.map((column) => column.name)).toEqual([
-      'Name',
-      'Status',
-      'Weight',
-      'FailedChecks',
-      'Interval',
-      'Mirror',
-      'StepWeight',
-      'MaxWeight',
-      'LastTransitionTime',
-    ]);
+    expect(table.columnDefinitions.map((column) => column.name)).toEqual(['Name', ...CANARY_COLUMNS]);
     expect(table.rows[0]?.cells).toEqual([
       'status',
       'Progressing',

@@ -127,6 +127,9 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.service.canary': { tested: SERVICES, mentions: "track: 'canary'" },
   'spec.analysis.interval': { tested: PLAN },
   'spec.analysis.threshold': { tested: ['src/machine/machine.test.ts'] },
+  'spec.analysis.inconclusiveLimit': {
+    tested: ['src/machine/machine.test.ts', 'test/controller/inconclusive.test.ts'],
+  },
   'spec.analysis.maxWeight': { routing: 'weights', tested: routersWithWeights(), mentions: 'stepWeight' },
   'spec.analysis.stepWeight': { routing: 'weights', tested: routersWithWeights() },
   'spec.analysis.stepWeights': { routing: 'weights', tested: routersWithWeights(), mentions: 'stepWeight' },
@@ -252,6 +255,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'status.lastTransitionTime': { tested: ['src/machine/driver.test.ts'] },
   'status.message': { tested: ['test/controller/invalid.test.ts'] },
   'status.revisionDetectedAt': { tested: ['test/controller/rollout.test.ts'], mentions: 'lead_time' },
+  'status.release': { tested: ['src/controller/reconciler.test.ts', 'test/controller/dora.test.ts'] },
   'status.sessionAffinityCookie': {
     tested: ['src/routers/session.test.ts'],
     awaiting: 'the reconciler writes sessionAffinityStatus(canary) into status',

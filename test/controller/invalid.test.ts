@@ -18,6 +18,24 @@ import {
 const ns = useNamespace('invalid');
 let controller: SluiceProcess;
 
+/** Canary `bad`, whose one metric has `successCondition`. */
+const applyBad = (successCondition: string) =>
+  applyAsUser(
+    ns.kube,
+    canaryObject(
+      ns.name,
+      {
+        provider: 'kubernetes',
+        analysis: {
+          interval: '10s',
+          iterations: 2,
+          metrics: [{ name: 'errors', query: 'sum(up)', successCondition }],
+        },
+      },
+      'bad',
+    ),
+  );
+
 describe('invalid canaries', () => {
   beforeAll(async () => {
     controller = await startControllerProcess({ namespace: ns.name });
@@ -27,21 +45,7 @@ describe('invalid canaries', () => {
   afterAll(async () => controller?.kill());
 
   it('stalls the bad one, naming the field, and serves the good one', async () => {
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        {
-          provider: 'kubernetes',
-          analysis: {
-            interval: '10s',
-            iterations: 2,
-            metrics: [{ name: 'errors', query: 'sum(up)', successCondition: 'result >=' }],
-          },
-        },
-        'bad',
-      ),
-    );
+    await applyBad('result >=');
     await applyAsUser(
       ns.kube,
       canaryObject(ns.name, { provider: 'kubernetes', analysis: { interval: '10s', iterations: 2 } }, 'good'),
@@ -77,21 +81,7 @@ describe('invalid canaries', () => {
     ).rejects.toThrow();
 
     // Fixing the spec un-stalls it.
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        {
-          provider: 'kubernetes',
-          analysis: {
-            interval: '10s',
-            iterations: 2,
-            metrics: [{ name: 'errors', query: 'sum(up)', successCondition: 'result >= 0' }],
-          },
-        },
-        'bad',
-      ),
-    );
+    await applyBad('result >= 0');
     const fixed = await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'bad' });
     expect(
       (fixed.status?.conditions as { type: string; status: string }[]).find((c) => c.type === 'Stalled')

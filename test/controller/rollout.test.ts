@@ -34,6 +34,14 @@ const canary = () =>
     },
   });
 
+/** `sluice status --watch` on the Canary until it settles (at most 180 s). */
+const watchStatus = () =>
+  sluice(['status', 'podinfo', '-n', ns.name, '--watch', '--timeout', '180', '--interval', '500']);
+
+const primaryImage = async () =>
+  (await ns.kube.apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace: ns.name })).spec
+    ?.template.spec?.containers[0]?.image;
+
 describe('sluice controller: a full promotion and a full rollback', () => {
   beforeAll(async () => {
     exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
@@ -58,28 +66,14 @@ describe('sluice controller: a full promotion and a full rollback', () => {
   it('promotes a healthy release; status --watch exits 0', async () => {
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.1' }));
     await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase !== 'Initialized');
-    const watch = await sluice([
-      'status',
-      'podinfo',
-      '-n',
-      ns.name,
-      '--watch',
-      '--timeout',
-      '180',
-      '--interval',
-      '500',
-    ]);
+    const watch = await watchStatus();
     expect(watch.stderr).toBe('');
     expect(watch.code).toBe(0);
     expect(watch.stdout).toContain('Phase      Succeeded');
     expect(watch.stdout).toMatch(/canary 25%/);
     expect(watch.stdout).toMatch(/✔ request-success-rate\s+100/);
 
-    const primary = await ns.kube.apps.readNamespacedDeployment({
-      name: 'podinfo-primary',
-      namespace: ns.name,
-    });
-    expect(primary.spec?.template.spec?.containers[0]?.image).toBe('example.com/podinfo:1.0.1');
+    expect(await primaryImage()).toBe('example.com/podinfo:1.0.1');
     const events = await canaryEvents(ns.kube, ns.name);
     expect(events.get('advance canary weight 25')).toBe(1);
     expect(events.get('advance canary weight 50')).toBe(1);
@@ -87,24 +81,16 @@ describe('sluice controller: a full promotion and a full rollback', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text();
     expect(metrics).toMatch(/sluice_canary_promotions_total\{namespace="[^"]+",strategy="canary"\} 1/);
-    expect(metrics).toMatch(/sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary"\} 1/);
+    expect(metrics).toMatch(
+      /sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary",source="detection"\} 1/,
+    );
   });
 
   it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {
     exporter.setMode({ errorRatio: 0.2 });
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.2' }));
     await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase === 'Progressing');
-    const watch = await sluice([
-      'status',
-      'podinfo',
-      '-n',
-      ns.name,
-      '--watch',
-      '--timeout',
-      '180',
-      '--interval',
-      '500',
-    ]);
+    const watch = await watchStatus();
     expect(watch.code).toBe(1);
     expect(watch.stderr).toContain(`canary ${ns.name}/podinfo failed`);
     expect(watch.stdout).toMatch(/✖ request-success-rate\s+\d+(\.\d+)?\s+.*min 99/);
@@ -112,11 +98,7 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     const failed = await waitForPhase(ns.kube, ns.name, 'Failed');
     expect(failed.status?.canaryWeight).toBe(0);
     expect(failed.status?.failedChecks).toBe(2);
-    const primary = await ns.kube.apps.readNamespacedDeployment({
-      name: 'podinfo-primary',
-      namespace: ns.name,
-    });
-    expect(primary.spec?.template.spec?.containers[0]?.image).toBe('example.com/podinfo:1.0.1');
+    expect(await primaryImage()).toBe('example.com/podinfo:1.0.1');
     const route = (await ns.kube.wire.getObject({
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',

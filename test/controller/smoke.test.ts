@@ -5,6 +5,7 @@ import { apply } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
+import { canaryObject } from '../support/canaries.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 
 const ns = useNamespace('ctl-smoke');
@@ -43,17 +44,10 @@ describe('controller smoke', () => {
     });
     await apply(
       ns.kube,
-      {
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'Canary',
-        metadata: { name: 'podinfo', namespace: ns.name },
-        spec: {
-          provider: 'istio',
-          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-          service: { port: 9898 },
-          analysis: { interval: '10s', threshold: 2, maxWeight: 50, stepWeight: 50 },
-        },
-      },
+      canaryObject(ns.name, {
+        provider: 'istio',
+        analysis: { interval: '10s', threshold: 2, maxWeight: 50, stepWeight: 50 },
+      }),
       { fieldManager: 'kubectl' },
     );
     await eventually(

@@ -178,12 +178,12 @@ describe('the dashboard against the real Prometheus', () => {
     controller.failedChecks.set(canary, round - 1);
     controller.metricValue.set({ ...canary, metric: 'request-success-rate' }, 99.5);
     controller.analysisDuration.observe(canary, 0.2 * round);
-    for (const strategy of ['canary', 'blue-green']) {
+    for (const strategy of ['canary', 'blueGreen']) {
       const outcome = { namespace: canaryNamespace, strategy };
       controller.rolloutsStarted.inc(outcome, 2);
       controller.promotions.inc(outcome);
       controller.rollbacks.inc(outcome);
-      controller.leadTime.observe(outcome, 300 * round);
+      controller.leadTime.observe({ ...outcome, source: 'commit' }, 300 * round);
       controller.rollbackDuration.observe(outcome, 3 * round);
     }
     controller.reconcileDuration.observe(0.02 * round);

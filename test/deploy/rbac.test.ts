@@ -10,6 +10,7 @@ import { addUser } from '../../src/dev/cluster.ts';
 import { freePort } from '../../src/dev/process.ts';
 import { apply, connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/client.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { canaryObject } from '../support/canaries.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { DENIED, describeAccess, NEEDED, rbacMismatch, type Access } from './access.ts';
@@ -292,28 +293,19 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
   it('takes the lease, bootstraps, promotes, alerts, records events, rolls a crashing release back and reverts on deletion', async () => {
     await apply(
       ns.kube,
-      {
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'Canary',
-        metadata: { name: 'podinfo', namespace: ns.name },
-        spec: {
-          provider: 'istio',
-          targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-          autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'podinfo' },
-          service: { port: 9898 },
-          revertOnDeletion: true,
-          analysis: {
-            interval: '10s',
-            threshold: 2,
-            maxWeight: 50,
-            stepWeight: 50,
-            metrics: [
-              { name: 'always-one', templateRef: { name: 'always-one' }, thresholdRange: { min: 1 } },
-            ],
-            alerts: [{ name: 'receiver', severity: 'info', providerRef: { name: 'receiver' } }],
-          },
+      canaryObject(ns.name, {
+        provider: 'istio',
+        autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'podinfo' },
+        revertOnDeletion: true,
+        analysis: {
+          interval: '10s',
+          threshold: 2,
+          maxWeight: 50,
+          stepWeight: 50,
+          metrics: [{ name: 'always-one', templateRef: { name: 'always-one' }, thresholdRange: { min: 1 } }],
+          alerts: [{ name: 'receiver', severity: 'info', providerRef: { name: 'receiver' } }],
         },
-      } as KubernetesObject,
+      }),
       { fieldManager: 'kubectl' },
     );
 

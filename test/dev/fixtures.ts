@@ -1,8 +1,11 @@
 import type { V1Deployment, V1EnvVar, V1Service } from '@kubernetes/client-node';
 import { apply, type Kube } from '../../src/kube/client.ts';
+import { startLocalRuntime } from '../../src/dev/runtime.ts';
+import type { RunningProxy } from '../../src/dev/traffic.ts';
+import { testEnv } from '../support/env.ts';
 import { DEMO_APP_LABEL } from '../../src/dev/pods.ts';
 import type { LocalRuntime } from '../../src/dev/runtime.ts';
-import { eventually } from '../support/kube.ts';
+import { eventually, type TestNamespace } from '../support/kube.ts';
 import { query } from '../support/prometheus.ts';
 
 /** A Deployment of the demo app: its pods carry the demo label, so the runtime runs them. */
@@ -139,5 +142,52 @@ export function routable(proxyUrl: string, version: string) {
   return eventually(`the proxy reaching a ready ${version} process`, async () => {
     const t = await tally(proxyUrl, 4);
     return t.byVersion[version] === 4 || undefined;
+  });
+}
+
+/**
+ * What a router's bootstrap leaves for Canary `podinfo`: Deployments podinfo-primary
+ * (VERSION 1.0.0, `primaryReplicas`) and podinfo (the canary: VERSION 2.0.0 and
+ * `canaryEnv`), Services podinfo / podinfo-primary / podinfo-canary; then the local
+ * runtime proxying podinfo.test, with every process ready.
+ */
+export async function startPodinfoPair(
+  ns: TestNamespace,
+  options: { primaryReplicas: number; canaryEnv: V1EnvVar[] },
+): Promise<{ runtime: LocalRuntime; proxy: RunningProxy }> {
+  const env = testEnv();
+  await applyAll(ns.kube, [
+    demoDeployment(ns.name, 'podinfo-primary', {
+      ...(options.primaryReplicas > 1 ? { replicas: options.primaryReplicas } : {}),
+      env: [{ name: 'VERSION', value: '1.0.0' }],
+    }),
+    demoDeployment(ns.name, 'podinfo', { env: [{ name: 'VERSION', value: '2.0.0' }, ...options.canaryEnv] }),
+    service(ns.name, 'podinfo', 'podinfo-primary'),
+    service(ns.name, 'podinfo-primary', 'podinfo-primary'),
+    service(ns.name, 'podinfo-canary', 'podinfo'),
+  ]);
+  const runtime = await startLocalRuntime({
+    kubeconfig: env.kubeconfig,
+    stateDir: env.stateDir,
+    prometheusTargetsDir: env.prometheusTargetsDir,
+    namespace: ns.name,
+    proxies: [{ service: 'podinfo', hosts: ['podinfo.test'] }],
+  });
+  await readyProcesses(runtime, ns.name, 'podinfo-primary', options.primaryReplicas);
+  await readyProcesses(runtime, ns.name, 'podinfo', 1);
+  return { runtime, proxy: runtime.proxies[0] as RunningProxy };
+}
+
+/** Applies a routing object and waits until the proxy routes by it (a probe request says so). */
+export async function routeBy(
+  kube: Kube,
+  proxy: RunningProxy,
+  object: { kind: string },
+  probe: { headers?: Record<string, string>; version: string },
+): Promise<void> {
+  await applyAll(kube, [object]);
+  await eventually(`the proxy routing by the new ${object.kind}`, async () => {
+    const t = await tally(proxy.url, 10, { headers: probe.headers ?? {} });
+    return (t.byVersion[probe.version] ?? 0) > 0 || undefined;
   });
 }

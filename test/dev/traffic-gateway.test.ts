@@ -3,19 +3,11 @@ import { builtinQuery } from '../../src/analysis/builtins.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
 import { renderTemplate, templateModel } from '../../src/analysis/template.ts';
 import { startDemoLoad } from '../../src/dev/loadgen.ts';
-import { startLocalRuntime, type LocalRuntime } from '../../src/dev/runtime.ts';
+import type { LocalRuntime } from '../../src/dev/runtime.ts';
 import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  appRequests,
-  applyAll,
-  demoDeployment,
-  readyProcesses,
-  scrapedUpTo,
-  service,
-  tally,
-} from './fixtures.ts';
+import { appRequests, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
 
 // The shape Sluice's Gateway API router gives a Canary `podinfo` with gatewayRefs and
 // hosts: an HTTPRoute attached to a Gateway for podinfo.test, weighted backendRefs.
@@ -35,42 +27,18 @@ const primary = { name: 'podinfo-primary', port: 80 };
 const canary = { name: 'podinfo-canary', port: 80 };
 
 beforeAll(async () => {
-  const env = testEnv();
-  await applyAll(ns.kube, [
-    demoDeployment(ns.name, 'podinfo-primary', { env: [{ name: 'VERSION', value: '1.0.0' }] }),
-    demoDeployment(ns.name, 'podinfo', {
-      env: [
-        { name: 'VERSION', value: '2.0.0' },
-        { name: 'ERROR_RATE', value: '0.5' },
-      ],
-    }),
-    service(ns.name, 'podinfo', 'podinfo-primary'),
-    service(ns.name, 'podinfo-primary', 'podinfo-primary'),
-    service(ns.name, 'podinfo-canary', 'podinfo'),
-  ]);
-  runtime = await startLocalRuntime({
-    kubeconfig: env.kubeconfig,
-    stateDir: env.stateDir,
-    prometheusTargetsDir: env.prometheusTargetsDir,
-    namespace: ns.name,
-    proxies: [{ service: 'podinfo', hosts: ['podinfo.test'] }],
-  });
-  proxy = runtime.proxies[0] as RunningProxy;
-  await readyProcesses(runtime, ns.name, 'podinfo-primary', 1);
-  await readyProcesses(runtime, ns.name, 'podinfo', 1);
+  ({ runtime, proxy } = await startPodinfoPair(ns, {
+    primaryReplicas: 1,
+    canaryEnv: [{ name: 'ERROR_RATE', value: '0.5' }],
+  }));
 });
 
 afterAll(async () => {
   await runtime?.stop();
 });
 
-async function route(object: object, probe: { headers?: Record<string, string>; version: string }) {
-  await applyAll(ns.kube, [object]);
-  await eventually('the proxy routing by the new HTTPRoute', async () => {
-    const t = await tally(proxy.url, 10, { headers: probe.headers ?? {} });
-    return (t.byVersion[probe.version] ?? 0) > 0 || undefined;
-  });
-}
+const route = (object: { kind: string }, probe: { headers?: Record<string, string>; version: string }) =>
+  routeBy(ns.kube, proxy, object, probe);
 
 describe('the traffic layer with a Gateway API HTTPRoute', () => {
   it('splits traffic by backendRef weights (90/10)', async () => {

@@ -3,21 +3,12 @@ import { builtinQuery } from '../../src/analysis/builtins.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
 import { renderTemplate, templateModel } from '../../src/analysis/template.ts';
 import { startDemoLoad } from '../../src/dev/loadgen.ts';
-import { startLocalRuntime, type LocalRuntime } from '../../src/dev/runtime.ts';
+import type { LocalRuntime } from '../../src/dev/runtime.ts';
 import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { query } from '../support/prometheus.ts';
-import {
-  appRequests,
-  applyAll,
-  demoDeployment,
-  readyProcesses,
-  routable,
-  scrapedUpTo,
-  service,
-  tally,
-} from './fixtures.ts';
+import { appRequests, routable, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
 
 // The shape Sluice's Istio router gives a Canary `podinfo`: Deployments podinfo-primary and
 // podinfo (the canary), Services podinfo / podinfo-primary / podinfo-canary, and a
@@ -38,30 +29,13 @@ const primary = { destination: { host: 'podinfo-primary' } };
 const canary = { destination: { host: 'podinfo-canary' } };
 
 beforeAll(async () => {
-  const env = testEnv();
-  await applyAll(ns.kube, [
-    demoDeployment(ns.name, 'podinfo-primary', { replicas: 2, env: [{ name: 'VERSION', value: '1.0.0' }] }),
-    demoDeployment(ns.name, 'podinfo', {
-      env: [
-        { name: 'VERSION', value: '2.0.0' },
-        { name: 'ERROR_RATE', value: '0.5' },
-        { name: 'LATENCY_MS', value: '30' },
-      ],
-    }),
-    service(ns.name, 'podinfo', 'podinfo-primary'),
-    service(ns.name, 'podinfo-primary', 'podinfo-primary'),
-    service(ns.name, 'podinfo-canary', 'podinfo'),
-  ]);
-  runtime = await startLocalRuntime({
-    kubeconfig: env.kubeconfig,
-    stateDir: env.stateDir,
-    prometheusTargetsDir: env.prometheusTargetsDir,
-    namespace: ns.name,
-    proxies: [{ service: 'podinfo', hosts: ['podinfo.test'] }],
-  });
-  proxy = runtime.proxies[0] as RunningProxy;
-  await readyProcesses(runtime, ns.name, 'podinfo-primary', 2);
-  await readyProcesses(runtime, ns.name, 'podinfo', 1);
+  ({ runtime, proxy } = await startPodinfoPair(ns, {
+    primaryReplicas: 2,
+    canaryEnv: [
+      { name: 'ERROR_RATE', value: '0.5' },
+      { name: 'LATENCY_MS', value: '30' },
+    ],
+  }));
   await routable(proxy.url, '1.0.0');
 });
 
@@ -70,13 +44,8 @@ afterAll(async () => {
 });
 
 /** Applies a VirtualService and waits until the proxy routes by it (a probe request says so). */
-async function route(http: object[], probe: { headers?: Record<string, string>; version: string }) {
-  await applyAll(ns.kube, [virtualService(http)]);
-  await eventually(`the proxy routing by the new VirtualService`, async () => {
-    const t = await tally(proxy.url, 10, { headers: probe.headers ?? {} });
-    return (t.byVersion[probe.version] ?? 0) > 0 || undefined;
-  });
-}
+const route = (http: object[], probe: { headers?: Record<string, string>; version: string }) =>
+  routeBy(ns.kube, proxy, virtualService(http), probe);
 
 describe('the traffic layer with an Istio VirtualService', () => {
   it('sends everything to the apex Service (the primary) while there is no VirtualService', async () => {

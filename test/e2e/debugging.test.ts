@@ -32,24 +32,18 @@ afterAll(async () => {
   await controller?.kill();
 });
 
+/** Canary `name` on Istio for the Deployment of the same name, with `analysis`. */
+const applyIstioCanary = (name: string, analysis: Record<string, unknown>) =>
+  applyAsUser(ns.kube, canaryObject(ns.name, { provider: 'istio', analysis }, name));
+
 describe('e2e: what a person sees when a canary is stuck', () => {
   it('an invalid spec: Stalled (InvalidSpec) naming the field, in status, get, events and the log', async () => {
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name: 'broken' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        {
-          provider: 'istio',
-          analysis: {
-            interval: '10s',
-            stepWeight: 50,
-            metrics: [{ name: 'errors', query: 'sum(up)', successCondition: 'result >=' }],
-          },
-        },
-        'broken',
-      ),
-    );
+    await applyIstioCanary('broken', {
+      interval: '10s',
+      stepWeight: 50,
+      metrics: [{ name: 'errors', query: 'sum(up)', successCondition: 'result >=' }],
+    });
     const canary = await waitForCanary(ns.kube, ns.name, (c) => stalled(c)?.status === 'True', {
       name: 'broken',
       timeoutMs: 30_000,
@@ -119,23 +113,13 @@ describe('e2e: what a person sees when a canary is stuck', () => {
       ns.kube,
       podinfoDeployment({ namespace: ns.name, name: 'quiet', image: 'example.com/quiet:1' }),
     );
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        {
-          provider: 'istio',
-          analysis: {
-            interval: '10s',
-            threshold: 1,
-            stepWeight: 50,
-            maxWeight: 50,
-            metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-          },
-        },
-        'quiet',
-      ),
-    );
+    await applyIstioCanary('quiet', {
+      interval: '10s',
+      threshold: 1,
+      stepWeight: 50,
+      maxWeight: 50,
+      metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+    });
     await waitForCanary(ns.kube, ns.name, 'Initialized', { name: 'quiet', timeoutMs: 60_000 });
     await applyAsUser(
       ns.kube,

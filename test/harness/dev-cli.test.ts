@@ -8,6 +8,7 @@ import { apply, connect, loadKubeConfig, type Kube } from '../../src/kube/client
 import { freePort, isAlive } from '../../src/dev/process.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { eventually } from '../support/kube.ts';
+import { canaryObject } from '../support/canaries.ts';
 
 const run = promisify(execFile);
 const SLUICE = ['src/cli/main.ts'];
@@ -110,17 +111,10 @@ describe('sluice dev up|env|down', () => {
         await apply(kube, podinfo('quickstart'), { fieldManager: 'kubectl' });
         await apply(
           kube,
-          {
-            apiVersion: 'sluice.dev/v1alpha1',
-            kind: 'Canary',
-            metadata: { name: 'podinfo', namespace: 'quickstart' },
-            spec: {
-              provider: 'kubernetes',
-              targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-              service: { port: 9898 },
-              analysis: { interval: '10s', iterations: 2 },
-            },
-          },
+          canaryObject('quickstart', {
+            provider: 'kubernetes',
+            analysis: { interval: '10s', iterations: 2 },
+          }),
           { fieldManager: 'kubectl' },
         );
         await eventually(

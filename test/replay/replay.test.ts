@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { testEnv } from '../support/env.ts';
 import { eventually } from '../support/kube.ts';
 import { query, scrape, waitForSeries } from '../support/prometheus.ts';
+import { replayCanaryObject } from '../support/canaries.ts';
 
 // `sluice replay` against the real Prometheus of the harness: an exporter on loopback serves
 // Istio's series for two workloads and their primaries for about a minute while Prometheus
@@ -85,22 +86,9 @@ class IstioExporter {
 }
 
 function canaryYaml(namespace: string, analysis: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name: 'podinfo', namespace },
-    spec: {
-      provider: 'istio',
-      metricsServer: 'http://prometheus.monitoring:9090',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-      service: { port: 9898 },
-      analysis: {
-        interval: '10s',
-        steps: [{ setWeight: 50 }, { analysis: {} }, { analysis: {} }],
-        ...analysis,
-      },
-    },
-  });
+  return stringify(
+    replayCanaryObject(namespace, 'http://prometheus.monitoring:9090', analysis, { provider: 'istio' }),
+  );
 }
 
 interface CliRun {

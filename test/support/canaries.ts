@@ -26,3 +26,47 @@ export function canaryWith(
   if (!parsed.ok) throw new Error(formatIssues(object, parsed.issues));
   return parsed.canary;
 }
+
+/** The printer columns `kubectl get canaries` shows (after NAME), in order. */
+export const CANARY_COLUMNS = [
+  'Status',
+  'Weight',
+  'FailedChecks',
+  'Interval',
+  'Mirror',
+  'StepWeight',
+  'MaxWeight',
+  'LastTransitionTime',
+];
+
+/** A Canary as a person writes it (not parsed): `name` targets Deployment `name`, port 9898. */
+export function canaryObject(namespace: string, spec: Record<string, unknown>, name = 'podinfo') {
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Canary',
+    metadata: { name, namespace },
+    spec: {
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      service: { port: 9898 },
+      ...spec,
+    },
+  };
+}
+
+/** The Canary the replay tests replay: one 50 % step, then two analyses, 10 s apart. */
+export function replayCanaryObject(
+  namespace: string,
+  metricsServer: string,
+  analysis: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+) {
+  return canaryObject(namespace, {
+    ...spec,
+    metricsServer,
+    analysis: {
+      interval: '10s',
+      steps: [{ setWeight: 50 }, { analysis: {} }, { analysis: {} }],
+      ...analysis,
+    },
+  });
+}

@@ -1,3 +1,4 @@
+import type { ReleaseRead } from '../../src/api/release.ts';
 import { ApiException, type KubernetesObject } from '@kubernetes/client-node';
 import type { Canary } from '../../src/api/canary.ts';
 import { PRIMARY_ONLY, type Routes } from '../../src/api/routes.ts';
@@ -129,6 +130,8 @@ export class FakeCanaryStore {
 export class FakeTarget implements Target {
   readonly kind = 'Deployment' as const;
   revisionNow = 'rev-1';
+  /** The DORA annotations the target's revision carries. */
+  release: ReleaseRead | undefined;
   canary: ReadinessState = 'ready';
   primary: ReadinessState = 'ready';
   /** Fails the next calls of these methods with this error. */
@@ -142,7 +145,12 @@ export class FakeTarget implements Target {
   }
 
   #revision(): Revision {
-    return { revision: this.revisionNow, podTemplateHash: this.revisionNow, configs: {} };
+    return {
+      revision: this.revisionNow,
+      podTemplateHash: this.revisionNow,
+      configs: {},
+      ...(this.release ? { release: this.release } : {}),
+    };
   }
 
   async pods() {
@@ -219,8 +227,17 @@ export class FakeRouter implements Router {
 /** Kubernetes Events as recorded: `Type Reason: message`. */
 export class RecordedEvents {
   readonly events: string[] = [];
-  async record(_subject: EventSubject, type: string, reason: string, message: string): Promise<void> {
+  /** The annotations each Event was given, by `Type Reason: message`. */
+  readonly annotations = new Map<string, Record<string, string>>();
+  async record(
+    _subject: EventSubject,
+    type: string,
+    reason: string,
+    message: string,
+    options: { annotations?: Record<string, string> } = {},
+  ): Promise<void> {
     this.events.push(`${type} ${reason}: ${message}`);
+    if (options.annotations) this.annotations.set(`${type} ${reason}: ${message}`, options.annotations);
   }
 }
 

@@ -1,13 +1,19 @@
 import type { HookType } from '../../src/api/canary.ts';
-import { step, type PersistedMachine, type StepOptions, type StepResult } from '../../src/machine/driver.ts';
+import {
+  step,
+  type Happened,
+  type PersistedMachine,
+  type StepOptions,
+  type StepResult,
+} from '../../src/machine/driver.ts';
 import type { Plan } from '../../src/machine/plan.ts';
-import type { Effect, Observation, Phase, Readiness } from '../../src/machine/types.ts';
+import type { AnalysisOutcome, Effect, Observation, Phase, Readiness } from '../../src/machine/types.ts';
 
 // A simulated controller: it keeps the snapshot the way status.machine would, carries out
 // effects instantly and answers requests from a scripted "world". Tests drive it with
 // simulated time; it is also the reference for the real controller's loop.
 
-export type AnalysisOutcome = 'passed' | 'failed' | 'noData';
+export type { AnalysisOutcome };
 
 export interface SimWorld {
   canary: Readiness;
@@ -26,6 +32,7 @@ export interface SimEntry {
   phase: Phase;
   canaryWeight: number;
   issued: Effect[];
+  happened: Happened;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -68,6 +75,7 @@ export class Simulation {
       phase: result.status.phase,
       canaryWeight: result.status.canaryWeight,
       issued: result.issued,
+      happened: result.happened,
     });
     return result;
   }
@@ -165,6 +173,22 @@ export class Simulation {
         ? [`${effect.canaryWeight}${effect.mirror ? 'm' : ''}${effect.match ? 'ab' : ''}`]
         : [],
     );
+  }
+
+  /** What the driver said happened, over every call so far: rollouts started, ends, restores. */
+  dora(): { started: number; promoted: number; rolledBack: number; restoredAfterMs: number[] } {
+    const all = this.log.map((entry) => entry.happened);
+    return {
+      started: all.filter((h) => h.rolloutStarted).length,
+      promoted: all.filter((h) => h.ended === 'promoted').length,
+      rolledBack: all.filter((h) => h.ended === 'rolledBack').length,
+      restoredAfterMs: all.flatMap((h) => (h.restoredAfterMs === null ? [] : [h.restoredAfterMs])),
+    };
+  }
+
+  /** Messages of notifications (Slack and the like), in order. */
+  notifications(): string[] {
+    return this.issued().flatMap((effect) => (effect.kind === 'notify' ? [effect.message] : []));
   }
 
   /** Messages of recorded Events, in order. */

@@ -179,18 +179,7 @@ export function podinfoDeployment(options: PodinfoOptions) {
   };
 }
 
-export function canaryObject(namespace: string, spec: Record<string, unknown>, name = 'podinfo') {
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name, namespace },
-    spec: {
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-      service: { port: 9898 },
-      ...spec,
-    },
-  };
-}
+export { canaryObject } from './canaries.ts';
 
 export async function waitForPhase(
   kube: Kube,

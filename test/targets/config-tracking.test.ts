@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
   APP,
@@ -10,6 +9,7 @@ import {
   exists,
   read,
   sluiceFor,
+  applyConfig,
 } from './fixtures.ts';
 
 // ConfigMap and Secret tracking on the real apiserver: a config-only change is a new
@@ -31,15 +31,12 @@ type PodSpec = {
 };
 
 async function setConfig(message: string) {
-  await applyObject(
+  await applyConfig(
     ns.kube,
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'podinfo-config', namespace: ns.name },
-      data: { MESSAGE: message },
-    },
-    { fieldManager: 'kubectl' },
+    ns.name,
+    'ConfigMap',
+    { name: 'podinfo-config' },
+    { data: { MESSAGE: message } },
   );
 }
 
@@ -56,41 +53,21 @@ async function primaryConfig(): Promise<Record<string, string>> {
 describe('config tracking', () => {
   it('rolls out a ConfigMap change, promotes it to a -primary copy, and keeps a rolled-back config away from the primary', async () => {
     await setConfig('v1');
-    await applyObject(
+    await applyConfig(
       ns.kube,
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'podinfo-token', namespace: ns.name },
-        type: 'Opaque',
-        stringData: { token: 's3cret' },
-      },
-      { fieldManager: 'kubectl' },
+      ns.name,
+      'Secret',
+      { name: 'podinfo-token' },
+      { type: 'Opaque', stringData: { token: 's3cret' } },
     );
-    await applyObject(
+    await applyConfig(
       ns.kube,
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          name: 'podinfo-static',
-          namespace: ns.name,
-          annotations: { 'sluice.dev/config-tracking': 'disabled' },
-        },
-        data: { REGION: 'eu' },
-      },
-      { fieldManager: 'kubectl' },
+      ns.name,
+      'ConfigMap',
+      { name: 'podinfo-static', annotations: { 'sluice.dev/config-tracking': 'disabled' } },
+      { data: { REGION: 'eu' } },
     );
-    await applyObject(
-      ns.kube,
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'podinfo-ca', namespace: ns.name },
-        data: { 'ca.crt': 'pem' },
-      },
-      { fieldManager: 'kubectl' },
-    );
+    await applyConfig(ns.kube, ns.name, 'ConfigMap', { name: 'podinfo-ca' }, { data: { 'ca.crt': 'pem' } });
     await applyDeployment(ns.kube, ns.name, {
       replicas: 2,
       podSpec: {

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Canary } from '../../src/api/canary.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './fixtures.ts';
+import {
+  APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  exists,
+  read,
+  sluiceFor,
+  applyConfig,
+} from './fixtures.ts';
 
 // Deleting a Canary without revertOnDeletion leaves the primary serving: nothing Sluice
 // created is owned by the Canary, so the garbage collector removes none of it.
@@ -11,15 +20,12 @@ const ns = useNamespace('targets-delete');
 
 describe('deleting a Canary without revertOnDeletion', () => {
   it('leaves the primary, its configs, the Services and the routes serving', async () => {
-    await applyObject(
+    await applyConfig(
       ns.kube,
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'podinfo-config', namespace: ns.name },
-        data: { MESSAGE: 'hello' },
-      },
-      { fieldManager: 'kubectl' },
+      ns.name,
+      'ConfigMap',
+      { name: 'podinfo-config' },
+      { data: { MESSAGE: 'hello' } },
     );
     await applyDeployment(ns.kube, ns.name, {
       replicas: 2,

@@ -201,3 +201,18 @@ export async function promote(canary: Canary, sluice: Sluice) {
   );
   return { revision, promoted };
 }
+
+/** Applies a ConfigMap or Secret as a person would (field manager kubectl). */
+export function applyConfig(
+  kube: Pick<Kube, 'wire'>,
+  namespace: string,
+  kind: 'ConfigMap' | 'Secret',
+  metadata: { name: string; annotations?: Record<string, string> },
+  content: Record<string, unknown>,
+) {
+  return applyObject(
+    kube,
+    { apiVersion: 'v1', kind, metadata: { ...metadata, namespace }, ...content },
+    { fieldManager: 'kubectl' },
+  );
+}

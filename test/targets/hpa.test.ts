@@ -22,6 +22,9 @@ type Hpa = {
   metadata: { ownerReferences?: { kind: string; name: string }[] };
 };
 
+const readHpa = async (name: string) =>
+  (await read(ns.kube, 'autoscaling/v2', 'HorizontalPodAutoscaler', ns.name, name)) as unknown as Hpa;
+
 describe('HPA', () => {
   it('gives the primary its own HPA and keeps the idle canary from being scaled by the target HPA', async () => {
     await applyDeployment(ns.kube, ns.name, {
@@ -63,13 +66,7 @@ describe('HPA', () => {
     const sluice = sluiceFor(canary, ns.kube);
     await bootstrap(canary, sluice);
 
-    const primaryHpa = (await read(
-      ns.kube,
-      'autoscaling/v2',
-      'HorizontalPodAutoscaler',
-      ns.name,
-      `${APP}-primary`,
-    )) as unknown as Hpa;
+    const primaryHpa = await readHpa(`${APP}-primary`);
     expect(primaryHpa.spec.scaleTargetRef).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -85,24 +82,12 @@ describe('HPA', () => {
 
     // The target HPA still targets the target, which is idle at zero: the HPA controller
     // reports ScalingDisabled and never scales it back up.
-    const targetHpa = (await read(
-      ns.kube,
-      'autoscaling/v2',
-      'HorizontalPodAutoscaler',
-      ns.name,
-      APP,
-    )) as unknown as Hpa;
+    const targetHpa = await readHpa(APP);
     expect(targetHpa.spec.scaleTargetRef.name).toBe(APP);
     const disabled = await eventually(
       'target HPA ScalingActive=False',
       async () => {
-        const hpa = (await read(
-          ns.kube,
-          'autoscaling/v2',
-          'HorizontalPodAutoscaler',
-          ns.name,
-          APP,
-        )) as unknown as Hpa;
+        const hpa = await readHpa(APP);
         return hpa.status?.conditions?.find((c) => c.type === 'ScalingActive' && c.status === 'False');
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
@@ -132,13 +117,7 @@ describe('HPA', () => {
     expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, `${APP}-primary`)).spec.replicas).toBe(
       primaryBefore,
     );
-    const updated = (await read(
-      ns.kube,
-      'autoscaling/v2',
-      'HorizontalPodAutoscaler',
-      ns.name,
-      `${APP}-primary`,
-    )) as unknown as Hpa;
+    const updated = await readHpa(`${APP}-primary`);
     expect(updated.spec.maxReplicas).toBe(5);
     await sluice.target.scaleCanary(canary, 'zero');
     expect((await read(ns.kube, 'apps/v1', 'Deployment', ns.name, APP)).spec.replicas).toBe(0);

@@ -9,7 +9,7 @@ import type {
 import { MetricChart, WeightChart } from './charts.tsx';
 import { api } from './client.ts';
 import { age, clock, formatNumber, shortRevision } from './format.ts';
-import { Link, PhaseBadge, stepText, WeightBar } from './shared.tsx';
+import { ColumnHeads, Link, PhaseBadge, stepText, WeightBar } from './shared.tsx';
 
 const BUTTONS: { command: DashboardCommand; label: string; help: string; confirm?: string }[] = [
   {
@@ -259,15 +259,7 @@ export function CanaryPage(props: {
         <h2 id="metrics-title">Metrics</h2>
         {detail.analysis.length ? (
           <table class="analysis">
-            <thead>
-              <tr>
-                <th scope="col">Metric</th>
-                <th scope="col">Result</th>
-                <th scope="col">Value</th>
-                <th scope="col">Limit</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
+            <ColumnHeads columns={['Metric', 'Result', 'Value', 'Limit', 'Detail']} />
             <tbody>
               {detail.analysis.map((a) => (
                 <tr data-metric={a.name}>
@@ -276,8 +268,8 @@ export function CanaryPage(props: {
                     {a.dryRun ? ' (dry run)' : ''}
                   </th>
                   <td class={a.passed ? 'ok-text' : 'bad-text'}>
-                    <span aria-hidden="true">{a.passed ? '✔ ' : '✖ '}</span>
-                    {a.passed ? 'passed' : 'failed'}
+                    <span aria-hidden="true">{a.passed ? '✔ ' : a.inconclusive ? '? ' : '✖ '}</span>
+                    {a.passed ? 'passed' : a.inconclusive ? 'inconclusive' : 'failed'}
                   </td>
                   <td>
                     {a.canary !== undefined && a.primary !== undefined

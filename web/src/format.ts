@@ -18,20 +18,29 @@ export function clock(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString([], { hour12: false });
 }
 
+type PhaseLook = { symbol: string; tone: 'ok' | 'bad' | 'busy' | 'wait' | 'idle' };
+
+// The looks phases share: done well, stopping, moving traffic, waiting, not started.
+const DONE: PhaseLook = { symbol: '✔', tone: 'ok' };
+const STOPPED: PhaseLook = { symbol: '■', tone: 'idle' };
+const PROMOTING: PhaseLook = { symbol: '▲', tone: 'busy' };
+const WAITING: PhaseLook = { symbol: '⏸', tone: 'wait' };
+const PENDING: PhaseLook = { symbol: '…', tone: 'idle' };
+
 /** Phases and how the page marks them: a symbol and a word as well as a colour. */
-export const PHASE_LOOK: Record<string, { symbol: string; tone: 'ok' | 'bad' | 'busy' | 'wait' | 'idle' }> = {
-  Succeeded: { symbol: '✔', tone: 'ok' },
-  Initialized: { symbol: '✔', tone: 'ok' },
+export const PHASE_LOOK: Record<string, PhaseLook> = {
+  Succeeded: DONE,
+  Initialized: DONE,
   Failed: { symbol: '✖', tone: 'bad' },
-  Terminating: { symbol: '■', tone: 'idle' },
-  Terminated: { symbol: '■', tone: 'idle' },
+  Terminating: STOPPED,
+  Terminated: STOPPED,
   Progressing: { symbol: '▶', tone: 'busy' },
-  Promoting: { symbol: '▲', tone: 'busy' },
-  Finalising: { symbol: '▲', tone: 'busy' },
-  Waiting: { symbol: '⏸', tone: 'wait' },
-  WaitingPromotion: { symbol: '⏸', tone: 'wait' },
-  Initializing: { symbol: '…', tone: 'idle' },
-  Pending: { symbol: '…', tone: 'idle' },
+  Promoting: PROMOTING,
+  Finalising: PROMOTING,
+  Waiting: WAITING,
+  WaitingPromotion: WAITING,
+  Initializing: PENDING,
+  Pending: PENDING,
 };
 
 export const PHASES = Object.keys(PHASE_LOOK);

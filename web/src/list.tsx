@@ -2,7 +2,7 @@ import { useMemo } from 'preact/hooks';
 import type { CanarySummary } from '../../src/dashboard/api.ts';
 import { filterSummaries } from '../../src/dashboard/order.ts';
 import { age, PHASES } from './format.ts';
-import { canaryHref, Link, navigate, PhaseBadge, stepText, WeightBar } from './shared.tsx';
+import { canaryHref, ColumnHeads, Link, navigate, PhaseBadge, stepText, WeightBar } from './shared.tsx';
 
 function Filter(props: {
   label: string;
@@ -71,17 +71,17 @@ export function ListPage(props: {
       ) : (
         <table class="canaries">
           <caption class="sr-only">Canaries, failing first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Canary</th>
-              <th scope="col">Phase</th>
-              <th scope="col">Weight</th>
-              <th scope="col">Step</th>
-              <th scope="col">Failed checks</th>
-              <th scope="col">Last transition</th>
-              <th scope="col">Verdict / message</th>
-            </tr>
-          </thead>
+          <ColumnHeads
+            columns={[
+              'Canary',
+              'Phase',
+              'Weight',
+              'Step',
+              'Failed checks',
+              'Last transition',
+              'Verdict / message',
+            ]}
+          />
           <tbody>
             {shown.map((c) => (
               <tr key={c.key} class={c.failing ? 'failing' : ''} data-canary={c.key}>

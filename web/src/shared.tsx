@@ -63,3 +63,16 @@ export function stepText(summary: CanarySummary): string {
   if (summary.stepWeights.length === 0) return summary.strategy;
   return `step ${summary.step}/${summary.stepWeights.length}`;
 }
+
+/** A table's column headers, each a `<th scope="col">` for screen readers. */
+export function ColumnHeads(props: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column) => (
+          <th scope="col">{column}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

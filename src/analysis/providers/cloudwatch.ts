@@ -2,7 +2,14 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import { httpAddress, jsonCall, probeRefusedAsInvalid, unexpectedAnswer, errorDetail } from './http.ts';
+import {
+  httpAddress,
+  jsonCall,
+  probeRefusedAsInvalid,
+  errorDetail,
+  parseAnswer,
+  type HttpProviderConfig,
+} from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -10,6 +17,8 @@ import {
   type MetricProvider,
   type MetricValue,
   type QueryOptions,
+  lookbackWindow,
+  type WindowedConfig,
 } from './provider.ts';
 
 // Amazon CloudWatch GetMetricData, as Flagger: the query is a JSON list of MetricDataQuery
@@ -18,7 +27,6 @@ import {
 // signed with AWS Signature Version 4 by @smithy/signature-v4. The window is ten metric
 // intervals; each returned result's newest value is one value.
 
-const LOOKBACK_INTERVALS = 10;
 const MAX_DATAPOINTS = 20;
 const TARGET = 'GraniteServiceVersion20100801.GetMetricData';
 
@@ -28,15 +36,11 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-export interface CloudWatchConfig {
+/** `address` defaults to https://monitoring.<region>.amazonaws.com. */
+export interface CloudWatchConfig extends HttpProviderConfig, WindowedConfig {
   region: string;
-  /** Default https://monitoring.<region>.amazonaws.com. */
-  address?: string;
   /** From the Secret; absent: the controller's own AWS identity (env, IRSA, …). */
   credentials?: AwsCredentials;
-  intervalMs: number;
-  insecureSkipVerify?: boolean;
-  now?: () => number;
 }
 
 const metricDataQuerySchema = z.looseObject({ Id: z.string().min(1) });
@@ -79,12 +83,11 @@ const responseSchema = z.object({
 /** The newest value of each returned result (by its timestamps; CloudWatch sorts newest first). */
 export function cloudWatchResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'cloudwatch', query };
-  const parsed = responseSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'a GetMetricData answer');
+  const answer = parseAnswer(responseSchema, body, context, 'a GetMetricData answer');
   const values: number[] = [];
-  for (const result of parsed.data.MetricDataResults) {
+  for (const result of answer.MetricDataResults) {
     if (result.StatusCode === 'InternalError' || result.StatusCode === 'Forbidden') {
-      const messages = (parsed.data.Messages ?? [])
+      const messages = (answer.Messages ?? [])
         .map((m) => m.Value)
         .filter(Boolean)
         .join('; ');
@@ -131,8 +134,7 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     service: 'monitoring',
     sha256: Hash.bind(null, 'sha256'),
   });
-  const now = config.now ?? Date.now;
-  const lookbackS = Math.max(1, Math.round((LOOKBACK_INTERVALS * config.intervalMs) / 1000));
+  const { now, lookbackSeconds } = lookbackWindow(config);
 
   async function getMetricData(
     input: Record<string, unknown>,
@@ -178,14 +180,14 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
 
   return {
     type: 'cloudwatch',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       const query = rawQuery.trim();
       const queries = parseMetricDataQueries(query);
       const end = Math.floor(now() / 1000);
       const body = await getMetricData(
         {
           MetricDataQueries: queries,
-          StartTime: end - lookbackS,
+          StartTime: end - lookbackSeconds,
           EndTime: end,
           MaxDatapoints: MAX_DATAPOINTS,
           ScanBy: 'TimestampDescending',
@@ -197,7 +199,7 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     },
     // As Flagger: a request with no queries must be refused as invalid (400), which CloudWatch
     // only says after it accepted the signature and the permission; 403 means it did not.
-    isOnline: (options?: QueryOptions) => {
+    isOnline: (options) => {
       const end = Math.floor(now() / 1000);
       return probeRefusedAsInvalid(() =>
         getMetricData(

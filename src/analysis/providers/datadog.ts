@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { httpCall, httpStatusError, parseJsonBody, errorDetail } from './http.ts';
+import { errorDetail, jsonCall, parseAnswer, probeCall, type HttpProviderConfig } from './http.ts';
 import {
   MetricError,
-  excerpt,
+  lookbackWindow,
   oneLine,
   toMetricValue,
   type MetricProvider,
   type MetricValue,
-  type QueryOptions,
+  type WindowedConfig,
 } from './provider.ts';
 
 // Datadog metrics query API v1: GET /api/v1/query?from&to&query with the DD-API-KEY and
@@ -15,18 +15,9 @@ import {
 
 export const DATADOG_DEFAULT_ADDRESS = 'https://api.datadoghq.com';
 
-/** Like Flagger, look back ten metric intervals so sparse series still have a point. */
-const LOOKBACK_INTERVALS = 10;
-
-export interface DatadogConfig {
-  address?: string;
+export interface DatadogConfig extends HttpProviderConfig, WindowedConfig {
   apiKey: string;
   applicationKey: string;
-  /** The metric interval in milliseconds (sets the query's time range). */
-  intervalMs: number;
-  insecureSkipVerify?: boolean;
-  /** Clock in milliseconds, for tests. */
-  now?: () => number;
 }
 
 const queryResponseSchema = z.object({
@@ -42,21 +33,15 @@ const datadogError = errorDetail(errorsSchema, (body) => body.errors.join('; '))
 /** The last non-null point of each series, from a /api/v1/query body. */
 export function datadogResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'datadog', query };
-  const parsed = queryResponseSchema.safeParse(body);
-  if (!parsed.success) {
-    throw new MetricError('http', {
-      ...context,
-      message: `datadog: the answer is not a metrics query response (${excerpt(JSON.stringify(body) ?? '')}): ${query}`,
-    });
-  }
-  if (parsed.data.status === 'error' || parsed.data.error) {
+  const answer = parseAnswer(queryResponseSchema, body, context, 'a metrics query response');
+  if (answer.status === 'error' || answer.error) {
     throw new MetricError('query', {
       ...context,
-      message: `datadog rejected the query: ${parsed.data.error ?? 'no detail'}: ${query}`,
+      message: `datadog rejected the query: ${answer.error ?? 'no detail'}: ${query}`,
     });
   }
   const values: number[] = [];
-  for (const series of parsed.data.series ?? []) {
+  for (const series of answer.series ?? []) {
     const last = series.pointlist.findLast(([, value]) => value !== null);
     if (last) values.push(last[1] as number);
   }
@@ -66,49 +51,33 @@ export function datadogResultToValue(body: unknown, query: string): MetricValue 
 export function createDatadogProvider(config: DatadogConfig): MetricProvider {
   const address = (config.address || DATADOG_DEFAULT_ADDRESS).replace(/\/+$/, '');
   const headers = { 'DD-API-KEY': config.apiKey, 'DD-APPLICATION-KEY': config.applicationKey };
-  const now = config.now ?? Date.now;
-  const lookbackSeconds = Math.max(1, Math.round((LOOKBACK_INTERVALS * config.intervalMs) / 1000));
+  const { now, lookbackSeconds } = lookbackWindow(config);
+  const insecureSkipVerify = config.insecureSkipVerify;
 
   return {
     type: 'datadog',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       const query = oneLine(rawQuery);
-      const context = { provider: 'datadog', query };
       const to = Math.floor((options?.at ?? now()) / 1000);
-      const url = `${address}/api/v1/query`;
-      const answer = await httpCall(
+      const body = await jsonCall(
         {
-          url,
+          url: `${address}/api/v1/query`,
           headers,
           searchParams: { from: String(to - lookbackSeconds), to: String(to), query },
-          insecureSkipVerify: config.insecureSkipVerify,
+          insecureSkipVerify,
         },
-        context,
+        { provider: 'datadog', query },
         options,
+        datadogError,
       );
-      if (answer.status < 200 || answer.status > 299) {
-        throw httpStatusError(answer, { ...context, url, detail: datadogError(answer.body) });
-      }
-      return datadogResultToValue(parseJsonBody(answer, context), query);
+      return datadogResultToValue(body, query);
     },
-    async isOnline(options?: QueryOptions) {
-      const url = `${address}/api/v1/validate`;
-      const context = { provider: 'datadog', query: 'GET /api/v1/validate' };
-      try {
-        const answer = await httpCall(
-          { url, headers, insecureSkipVerify: config.insecureSkipVerify },
-          context,
-          options,
-        );
-        if (answer.status >= 200 && answer.status <= 299) return { online: true };
-        return {
-          online: false,
-          error: httpStatusError(answer, { ...context, url, detail: datadogError(answer.body) }),
-        };
-      } catch (error) {
-        if (error instanceof MetricError) return { online: false, error };
-        throw error;
-      }
-    },
+    isOnline: (options) =>
+      probeCall(
+        { url: `${address}/api/v1/validate`, headers, insecureSkipVerify },
+        { provider: 'datadog', query: 'GET /api/v1/validate' },
+        options,
+        datadogError,
+      ),
   };
 }

@@ -1,14 +1,13 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
-import { unexpectedAnswer } from './http.ts';
+import { parseAnswer } from './http.ts';
 import {
   MetricError,
   toMetricValue,
   type MetricProvider,
   type MetricValue,
   type ProviderCredentials,
-  type QueryOptions,
 } from './provider.ts';
 
 // The Kubernetes external metrics API (external.metrics.k8s.io/v1beta1), as Flagger 1.43
@@ -79,12 +78,9 @@ const listSchema = z.object({
 
 export function externalMetricsToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'externalmetrics', query };
-  const parsed = listSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'an ExternalMetricValueList');
+  const answer = parseAnswer(listSchema, body, context, 'an ExternalMetricValueList');
   return toMetricValue(
-    parsed.data.items.map((item) =>
-      typeof item.value === 'number' ? item.value : parseQuantity(item.value),
-    ),
+    answer.items.map((item) => (typeof item.value === 'number' ? item.value : parseQuantity(item.value))),
     context,
   );
 }
@@ -150,7 +146,7 @@ export function createExternalMetricsProvider(config: ExternalMetricsConfig): Me
 
   return {
     type: 'externalmetrics',
-    async runQuery(rawQuery: string, _options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery) {
       const text = rawQuery.trim();
       return externalMetricsToValue(await list(parseExternalMetricsQuery(text), text), text);
     },

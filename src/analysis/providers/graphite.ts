@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer } from './http.ts';
+import {
+  httpAddress,
+  jsonCall,
+  probe,
+  unexpectedAnswer,
+  parseAnswer,
+  type HttpProviderConfig,
+} from './http.ts';
 import {
   MetricError,
   authHeaders,
@@ -16,10 +23,8 @@ import {
 // [{target, datapoints: [[value|null, timestamp], …]}], and each target's last non-null
 // point is its value.
 
-export interface GraphiteConfig {
-  address?: string;
+export interface GraphiteConfig extends HttpProviderConfig {
   credentials?: ProviderCredentials;
-  insecureSkipVerify?: boolean;
 }
 
 const pointValue = z.union([z.number(), z.string(), z.null()]);
@@ -30,10 +35,9 @@ const responseSchema = z.array(
 /** The last non-null point of each target. */
 export function graphiteResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'graphite', query };
-  const parsed = responseSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'a render API result');
+  const answer = parseAnswer(responseSchema, body, context, 'a render API result');
   const values: number[] = [];
-  for (const series of parsed.data) {
+  for (const series of answer) {
     const last = series.datapoints.findLast(([value]) => value !== null)?.[0];
     if (last === undefined || last === null) continue;
     const value = typeof last === 'number' ? last : Number(last);
@@ -85,12 +89,12 @@ export function createGraphiteProvider(config: GraphiteConfig): MetricProvider {
 
   return {
     type: 'graphite',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       const query = oneLine(rawQuery);
       return graphiteResultToValue(await render(query, options), query);
     },
     // A render of a series that need not exist: any JSON list means the API answers.
-    isOnline: (options?: QueryOptions) =>
+    isOnline: (options) =>
       probe(async () => {
         const query = 'target=sluice.online.probe&from=-1min';
         const body = await render(query, options);

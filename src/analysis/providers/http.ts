@@ -3,8 +3,16 @@ import got from 'got';
 import type { z } from 'zod';
 import { MetricError, excerpt, querySignal, type OnlineStatus, type QueryOptions } from './provider.ts';
 
-// The HTTP round trip shared by the datadog and web providers: one attempt (the analysis
-// retries on the next interval), a hard timeout, and transport failures as MetricErrors.
+// The HTTP round trip shared by the HTTP providers: one attempt (the analysis retries on the
+// next interval), a hard timeout, and transport failures as MetricErrors; and the pieces of
+// config, answer parsing and error reading they all have.
+
+/** What the config of every provider that calls a vendor's HTTP API has. */
+export interface HttpProviderConfig {
+  /** The API's base URL; each provider says whether it has a default. */
+  address?: string;
+  insecureSkipVerify?: boolean;
+}
 
 export interface HttpCall {
   url: string;
@@ -101,6 +109,20 @@ export function parseJsonBody(answer: HttpAnswer, context: { provider: string; q
   }
 }
 
+/** One round trip whose answer must be 2xx: any other is a MetricError (see httpStatusError). */
+export async function okCall(
+  call: HttpCall,
+  context: { provider: string; query: string },
+  options?: QueryOptions,
+  errorDetail?: (body: string) => string | undefined,
+): Promise<HttpAnswer> {
+  const answer = await httpCall(call, context, options);
+  if (answer.status < 200 || answer.status > 299) {
+    throw httpStatusError(answer, { ...context, url: call.url, detail: errorDetail?.(answer.body) });
+  }
+  return answer;
+}
+
 /** One JSON round trip: a non-2xx answer is a MetricError (see httpStatusError). */
 export async function jsonCall(
   call: HttpCall,
@@ -108,11 +130,7 @@ export async function jsonCall(
   options?: QueryOptions,
   errorDetail?: (body: string) => string | undefined,
 ): Promise<unknown> {
-  const answer = await httpCall(call, context, options);
-  if (answer.status < 200 || answer.status > 299) {
-    throw httpStatusError(answer, { ...context, url: call.url, detail: errorDetail?.(answer.body) });
-  }
-  return parseJsonBody(answer, context);
+  return parseJsonBody(await okCall(call, context, options, errorDetail), context);
 }
 
 /** isOnline from a probe: a MetricError means offline (with why); anything else propagates. */
@@ -124,6 +142,28 @@ export async function probe(work: () => Promise<unknown>): Promise<OnlineStatus>
     if (error instanceof MetricError) return { online: false, error };
     throw error;
   }
+}
+
+/** The answer read with the provider's documented schema, or an unexpectedAnswer error. */
+export function parseAnswer<T>(
+  schema: z.ZodType<T>,
+  body: unknown,
+  context: { provider: string; query: string },
+  what: string,
+): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw unexpectedAnswer(body, context, what);
+  return parsed.data;
+}
+
+/** isOnline by one round trip that must answer 2xx; the body is not read. */
+export function probeCall(
+  call: HttpCall,
+  context: { provider: string; query: string },
+  options?: QueryOptions,
+  errorDetail?: (body: string) => string | undefined,
+): Promise<OnlineStatus> {
+  return probe(() => okCall(call, context, options, errorDetail));
 }
 
 /** A MetricError for an answer whose shape is not the provider's documented one. */

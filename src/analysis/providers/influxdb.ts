@@ -6,8 +6,9 @@ import {
   httpStatusError,
   jsonCall,
   probe,
-  unexpectedAnswer,
   errorDetail,
+  parseAnswer,
+  type HttpProviderConfig,
 } from './http.ts';
 import {
   MetricError,
@@ -28,14 +29,12 @@ import {
 // - InfluxQL, when the query starts with SELECT: GET /query?db=<db>&q=…&epoch=ms (InfluxDB
 //   1.x, and 2.x through its compatibility API); each series' last non-null value.
 
-export interface InfluxConfig {
-  address?: string;
+export interface InfluxConfig extends HttpProviderConfig {
   credentials?: ProviderCredentials;
   /** Flux: the organisation (InfluxDB 2.x; 1.8 ignores it). */
   org?: string;
   /** InfluxQL: the database. */
   db?: string;
-  insecureSkipVerify?: boolean;
 }
 
 const FLUX_DIALECT = {
@@ -127,9 +126,8 @@ const influxQlSchema = z.object({
 /** An InfluxQL /query answer → the last non-null value of each series (one field selected). */
 export function influxQlResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'influxdb', query };
-  const parsed = influxQlSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'an InfluxQL query result');
-  const failed = parsed.data.error ?? parsed.data.results.find((result) => result.error)?.error;
+  const answer = parseAnswer(influxQlSchema, body, context, 'an InfluxQL query result');
+  const failed = answer.error ?? answer.results.find((result) => result.error)?.error;
   if (failed) {
     throw new MetricError('query', {
       ...context,
@@ -137,7 +135,7 @@ export function influxQlResultToValue(body: unknown, query: string): MetricValue
     });
   }
   const values: number[] = [];
-  for (const result of parsed.data.results) {
+  for (const result of answer.results) {
     for (const series of result.series ?? []) {
       const fields = series.columns.filter((column) => column !== 'time');
       if (fields.length !== 1) {
@@ -223,7 +221,7 @@ export function createInfluxProvider(config: InfluxConfig): MetricProvider {
 
   return {
     type: 'influxdb',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       if (isInfluxQl(rawQuery)) {
         const query = oneLine(rawQuery);
         return influxQlResultToValue(await influxQl(query, options), query);
@@ -233,7 +231,7 @@ export function createInfluxProvider(config: InfluxConfig): MetricProvider {
       return fluxCsvToValue(await flux(query, options), query);
     },
     // An authenticated query that needs no data: the databases (InfluxQL) or the buckets (Flux).
-    isOnline: (options?: QueryOptions) =>
+    isOnline: (options) =>
       probe(async () => {
         if (config.db) {
           const body = await influxQl('SHOW DATABASES', options);

@@ -164,7 +164,7 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
 
   return {
     type: 'keptn',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       const text = rawQuery.trim();
       const query = parseKeptnQuery(text);
       return query.kind === 'keptnmetric' ? keptnMetric(query, text) : analysis(query, text, options);

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail } from './http.ts';
+import {
+  httpAddress,
+  jsonCall,
+  probe,
+  unexpectedAnswer,
+  errorDetail,
+  parseAnswer,
+  type HttpProviderConfig,
+} from './http.ts';
 import {
   MetricError,
   oneLine,
@@ -19,15 +27,13 @@ import {
 export const NEWRELIC_INSIGHTS_ADDRESS = 'https://insights-api.newrelic.com';
 export const NEWRELIC_NERDGRAPH_ADDRESS = 'https://api.newrelic.com';
 
-export interface NewRelicConfig {
-  address?: string;
+export interface NewRelicConfig extends HttpProviderConfig {
   accountId: string;
   /** Insights query key (Flagger's newrelic_query_key). */
   queryKey?: string;
   /** User API key for NerdGraph (newrelic_api_key); preferred when both are set. */
   apiKey?: string;
   intervalMs: number;
-  insecureSkipVerify?: boolean;
 }
 
 /** Keys of a result row that describe it rather than hold the value. */
@@ -74,10 +80,8 @@ const insightsSchema = z.union([
 /** Values from an Insights query answer: one per row, or one per facet. */
 export function insightsResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'newrelic', query };
-  const parsed = insightsSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'an Insights query result');
-  const rows =
-    'facets' in parsed.data ? parsed.data.facets.flatMap((facet) => facet.results) : parsed.data.results;
+  const answer = parseAnswer(insightsSchema, body, context, 'an Insights query result');
+  const rows = 'facets' in answer ? answer.facets.flatMap((facet) => facet.results) : answer.results;
   return rowsToValue(rows, context);
 }
 
@@ -112,9 +116,8 @@ function nerdGraphErrorKind(errors: { extensions?: { errorClass?: string } }[]):
 /** Values from a NerdGraph nrql answer; GraphQL errors are the query's errors. */
 export function nerdGraphResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'newrelic', query };
-  const parsed = nerdGraphSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'a NerdGraph answer');
-  const errors = parsed.data.errors ?? [];
+  const answer = parseAnswer(nerdGraphSchema, body, context, 'a NerdGraph answer');
+  const errors = answer.errors ?? [];
   if (errors.length > 0) {
     const kind = nerdGraphErrorKind(errors);
     throw new MetricError(kind, {
@@ -122,7 +125,7 @@ export function nerdGraphResultToValue(body: unknown, query: string): MetricValu
       message: `newrelic ${kind === 'auth' ? 'refused the API key' : 'rejected the query'}: ${errors.map((error) => error.message).join('; ')}: ${query}`,
     });
   }
-  const rows = parsed.data.data?.actor?.account?.nrql?.results;
+  const rows = answer.data?.actor?.account?.nrql?.results;
   if (!rows) throw unexpectedAnswer(body, context, 'a NerdGraph nrql result');
   return rowsToValue(rows, context);
 }
@@ -181,12 +184,12 @@ export function createNewRelicProvider(config: NewRelicConfig): MetricProvider {
 
   return {
     type: 'newrelic',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       const nrql = `${oneLine(rawQuery)} SINCE ${since} seconds ago`;
       const body = await run(nrql, options);
       return nerdGraph ? nerdGraphResultToValue(body, nrql) : insightsResultToValue(body, nrql);
     },
-    isOnline: (options?: QueryOptions) =>
+    isOnline: (options) =>
       probe(async () => {
         if (!nerdGraph) return run('SELECT count(*) FROM Metric SINCE 1 minute ago', options);
         const query = 'NerdGraph account lookup';

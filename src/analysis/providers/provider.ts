@@ -107,6 +107,32 @@ export function requireSecret(
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
+/** Like Flagger, the vendor providers look back ten metric intervals so sparse series still have a point. */
+export const LOOKBACK_INTERVALS = 10;
+
+/** The config of a provider whose queries cover a window that ends now. */
+export interface WindowedConfig {
+  /** The metric interval in milliseconds (sets the query's time range). */
+  intervalMs: number;
+  /** Clock in milliseconds, for tests. */
+  now?: () => number;
+}
+
+/** The clock and the look-back (LOOKBACK_INTERVALS metric intervals) of a windowed provider. */
+export function lookbackWindow(config: WindowedConfig): {
+  now: () => number;
+  lookbackMs: number;
+  /** The look-back in whole seconds, at least one, for APIs that count in seconds. */
+  lookbackSeconds: number;
+} {
+  const lookbackMs = LOOKBACK_INTERVALS * config.intervalMs;
+  return {
+    now: config.now ?? Date.now,
+    lookbackMs,
+    lookbackSeconds: Math.max(1, Math.round(lookbackMs / 1000)),
+  };
+}
+
 /** Collapses whitespace so multi-line templates become one-line queries (as Flagger does). */
 export function oneLine(query: string): string {
   return query.replace(/\s+/g, ' ').trim();

@@ -2,7 +2,14 @@ import { Agent } from 'node:https';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import got from 'got';
 import { z } from 'zod';
-import { httpAddress, httpStatusError, jsonCall, probe, errorDetail } from './http.ts';
+import {
+  httpAddress,
+  httpStatusError,
+  jsonCall,
+  probe,
+  errorDetail,
+  type HttpProviderConfig,
+} from './http.ts';
 import {
   MetricError,
   excerpt,
@@ -11,6 +18,8 @@ import {
   type MetricProvider,
   type MetricValue,
   type QueryOptions,
+  lookbackWindow,
+  type WindowedConfig,
 } from './provider.ts';
 
 // Splunk Observability (SignalFx) SignalFlow, over the documented Server-Sent Events
@@ -20,14 +29,8 @@ import {
 // events. Like Flagger, the window is ten metric intervals and api.<realm> becomes
 // stream.<realm> for the query; each time series' last value is one value.
 
-const LOOKBACK_INTERVALS = 10;
-
-export interface SplunkConfig {
-  address?: string;
+export interface SplunkConfig extends HttpProviderConfig, WindowedConfig {
   token: string;
-  intervalMs: number;
-  insecureSkipVerify?: boolean;
-  now?: () => number;
 }
 
 /** The API host (api.<realm>…) and the stream host (stream.<realm>…) for an address. */
@@ -111,8 +114,7 @@ const insecureAgent = new Agent({ rejectUnauthorized: false });
 
 export function createSplunkProvider(config: SplunkConfig): MetricProvider {
   const { api, stream } = signalFxEndpoints(config.address ?? '');
-  const now = config.now ?? Date.now;
-  const lookbackMs = LOOKBACK_INTERVALS * config.intervalMs;
+  const { now, lookbackMs } = lookbackWindow(config);
 
   async function execute(program: string, options: QueryOptions | undefined): Promise<MetricValue> {
     const context = { provider: 'splunk', query: program };
@@ -174,8 +176,8 @@ export function createSplunkProvider(config: SplunkConfig): MetricProvider {
   return {
     type: 'splunk',
     // SignalFlow is line-oriented (one statement a line): sent as written.
-    runQuery: (rawQuery: string, options?: QueryOptions) => execute(rawQuery.trim(), options),
-    isOnline: (options?: QueryOptions) =>
+    runQuery: (rawQuery, options) => execute(rawQuery.trim(), options),
+    isOnline: (options) =>
       probe(() =>
         jsonCall(
           {

@@ -10,6 +10,8 @@ import {
   parseJsonBody,
   probeRefusedAsInvalid,
   unexpectedAnswer,
+  parseAnswer,
+  type HttpProviderConfig,
 } from './http.ts';
 import {
   MetricError,
@@ -30,12 +32,10 @@ import {
 export const STACKDRIVER_DEFAULT_ADDRESS = 'https://monitoring.googleapis.com';
 export const MONITORING_READ_SCOPE = 'https://www.googleapis.com/auth/monitoring.read';
 
-export interface StackdriverConfig {
-  address?: string;
+export interface StackdriverConfig extends HttpProviderConfig {
   project: string;
   /** The service-account key file (JSON); absent: application default credentials. */
   serviceAccountKey?: string;
-  insecureSkipVerify?: boolean;
   now?: () => number;
   /** Access tokens by key, shared by the providers of one controller (see tokenCache()). */
   tokens?: TokenCache;
@@ -149,10 +149,9 @@ function pointNumber(value: z.output<typeof pointValueSchema>): number | undefin
 /** The newest point (the first, as Cloud Monitoring orders them) of each series. */
 export function stackdriverResultToValue(body: unknown, query: string): MetricValue {
   const context = { provider: 'stackdriver', query };
-  const parsed = queryResponseSchema.safeParse(body);
-  if (!parsed.success) throw unexpectedAnswer(body, context, 'a timeSeries.query answer');
+  const answer = parseAnswer(queryResponseSchema, body, context, 'a timeSeries.query answer');
   const values: number[] = [];
-  for (const series of parsed.data.timeSeriesData ?? []) {
+  for (const series of answer.timeSeriesData ?? []) {
     const first = series.pointData?.[0]?.values[0];
     const value = first === undefined ? undefined : pointNumber(first);
     if (value !== undefined) values.push(value);
@@ -231,13 +230,13 @@ export function createStackdriverProvider(config: StackdriverConfig): MetricProv
 
   return {
     type: 'stackdriver',
-    async runQuery(rawQuery: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(rawQuery, options) {
       // MQL is line-oriented (`| align …`): sent as written.
       const mql = rawQuery.trim();
       return stackdriverResultToValue(await query(mql, options), mql);
     },
     // As Flagger: an empty query must be refused as INVALID_ARGUMENT (400) — which proves
     // the token and the project's permission are good; 401/403 are not.
-    isOnline: (options?: QueryOptions) => probeRefusedAsInvalid(() => query('', options)),
+    isOnline: (options) => probeRefusedAsInvalid(() => query('', options)),
   };
 }

@@ -1,5 +1,5 @@
 import { JSONPath } from 'jsonpath-plus';
-import { httpCall, httpStatusError, parseJsonBody, type HttpCall } from './http.ts';
+import { jsonCall, probeCall, type HttpCall } from './http.ts';
 import {
   MetricError,
   authHeaders,
@@ -8,7 +8,6 @@ import {
   type MetricProvider,
   type MetricValue,
   type ProviderCredentials,
-  type QueryOptions,
 } from './provider.ts';
 
 // A generic JSON endpoint: GET (or POST) the provider address, pick the number with a
@@ -77,25 +76,13 @@ export function createWebProvider(config: WebConfig): MetricProvider {
 
   return {
     type: 'web',
-    async runQuery(jsonPath: string, options?: QueryOptions): Promise<MetricValue> {
+    async runQuery(jsonPath, options) {
       const query = jsonPath.trim();
       const context = { provider: 'web', query: `${call.method} ${config.url} ${query}` };
-      const answer = await httpCall(call, context, options);
-      if (answer.status < 200 || answer.status > 299)
-        throw httpStatusError(answer, { ...context, url: config.url });
-      return pickJsonValue(parseJsonBody(answer, context), query);
+      return pickJsonValue(await jsonCall(call, context, options), query);
     },
-    async isOnline(options?: QueryOptions) {
-      const context = { provider: 'web', query: `${call.method} ${config.url}` };
-      try {
-        const answer = await httpCall(call, context, options);
-        if (answer.status >= 200 && answer.status <= 299) return { online: true };
-        return { online: false, error: httpStatusError(answer, { ...context, url: config.url }) };
-      } catch (error) {
-        if (error instanceof MetricError) return { online: false, error };
-        throw error;
-      }
-    },
+    isOnline: (options) =>
+      probeCall(call, { provider: 'web', query: `${call.method} ${config.url}` }, options),
   };
 }
 
