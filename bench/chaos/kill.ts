@@ -1,4 +1,4 @@
-import type { Replica } from './controller.ts';
+import type { ControllerSupervisor, Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
 import type { Change } from './invariants.ts';
 import { Random } from './random.ts';
@@ -64,6 +64,18 @@ function moment(
   });
 }
 
+/** Starts the controller again; a start that fails (its exit already counts as unclean) is retried. */
+async function restart(supervisor: ControllerSupervisor): Promise<Replica> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await supervisor.start('kill');
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 export async function killRun(env: ChaosEnv, options: KillOptions, progress: Progress): Promise<KillRun> {
   const random = new Random(options.seed);
   let replica: Replica | undefined;
@@ -97,7 +109,7 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
       moments[at] += 1;
       const delay = random.between(0, options.maxRestartDelayS * 1000);
       await new Promise((r) => setTimeout(r, delay));
-      replica = await supervisor.start('kill');
+      replica = await restart(supervisor);
       downMs += Date.now() - killedAt;
       if (kills % 5 === 0) progress.info(`${kills}/${options.kills} kills`);
     }
