@@ -31,9 +31,12 @@ export class BenchExporter {
   private endpoint: MetricsEndpoint | undefined;
   private targetFile: string | undefined;
   private readonly rps: number;
+  /** Its file_sd target file's name: two exporters on one Prometheus need two. */
+  private readonly fileName: string;
 
-  constructor(options: { rps?: number } = {}) {
+  constructor(options: { rps?: number; fileName?: string } = {}) {
     this.rps = options.rps ?? 10;
+    this.fileName = options.fileName ?? 'sluice-bench-exporter';
   }
 
   /** Starts serving healthy traffic for these workloads (idempotent per workload). */
@@ -99,7 +102,7 @@ export class BenchExporter {
   async start(prometheusTargetsDir: string): Promise<number> {
     this.endpoint = await serveMetrics(() => this.render());
     const { port } = this.endpoint;
-    this.targetFile = join(prometheusTargetsDir, 'sluice-bench-exporter.json');
+    this.targetFile = join(prometheusTargetsDir, `${this.fileName}.json`);
     await writeFile(
       this.targetFile,
       JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { bench: 'sluice' } }]),

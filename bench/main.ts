@@ -1,8 +1,9 @@
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
+import { positiveInt } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -28,12 +29,6 @@ import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
 const RESULTS_DIR = resolve('bench', 'results');
 
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
-  return n;
-};
 const countList = (value: string) => value.split(',').map((part) => positiveInt(part.trim()));
 
 interface CommonFlags {

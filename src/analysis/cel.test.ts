@@ -49,6 +49,22 @@ describe('checkCelExpression', () => {
     expect(checkCelExpression('result')).toMatch(/must evaluate to true or false/);
   });
 
+  it('refuses nested macros that would hold the event loop, before ever running them', () => {
+    // Found by `npm run chaos -- fuzz`: six nested all() over ten elements took seconds, and
+    // every other canary's analysis timed out meanwhile.
+    const ten = '[1,2,3,4,5,6,7,8,9,10]';
+    const bomb = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, ${ten}.all(e, ${ten}.all(f, a+b+c+d+e+f > 0))))))`;
+    const started = Date.now();
+    expect(checkCelExpression(bomb)).toMatch(/is too costly to evaluate: about \d+ steps and 6 macros/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(checkCelExpression('results.all(r, results.all(s, r <= s))')).toMatch(/too costly/);
+    const chain = `${ten}${'.map(x, x * 2)'.repeat(9)}.size() > 0`;
+    expect(checkCelExpression(chain)).toMatch(/9 macros/);
+    expect(
+      checkCelExpression(`${ten}.all(a, ${ten}.exists(b, a == b)) && results.all(r, r > 0.0)`),
+    ).toBeUndefined();
+  });
+
   it('gives the same answer for a cached expression', () => {
     const first = checkCelExpression('result >');
     expect(first).toBeDefined();

@@ -78,6 +78,53 @@ function problemsIn(expr: Expr | undefined, bound: ReadonlySet<string>, problems
   }
 }
 
+/**
+ * CEL has no step budget here and evaluation is synchronous: one Canary's nested macros
+ * (`[..].all(a, [..].all(b, …))`) would hold the controller's event loop for seconds and stall
+ * every other canary (found by `npm run chaos -- fuzz`). So an expression is refused before it
+ * ever runs when its estimated steps exceed MAX_CEL_STEPS or it has more than MAX_CEL_MACROS macros.
+ */
+export const MAX_CEL_STEPS = 100_000;
+export const MAX_CEL_MACROS = 8;
+/** The size assumed for a list not written out: `results` and what macros compute. */
+const ASSUMED_LIST_SIZE = 1000;
+
+/** Estimated evaluation steps of an expression, and how many macros (comprehensions) it has. */
+export function celCost(expr: Expr | undefined): { steps: number; macros: number } {
+  if (!expr) return { steps: 0, macros: 0 };
+  const kind = expr.exprKind;
+  const sum = (exprs: (Expr | undefined)[]) =>
+    exprs.map(celCost).reduce((a, b) => ({ steps: a.steps + b.steps, macros: a.macros + b.macros }), {
+      steps: 1,
+      macros: 0,
+    });
+  switch (kind.case) {
+    case 'selectExpr':
+      return sum([kind.value.operand]);
+    case 'callExpr':
+      return sum([kind.value.target, ...kind.value.args]);
+    case 'listExpr':
+      return sum(kind.value.elements);
+    case 'structExpr':
+      return sum(
+        kind.value.entries.flatMap((e) => [
+          e.keyKind.case === 'mapKey' ? e.keyKind.value : undefined,
+          e.value,
+        ]),
+      );
+    case 'comprehensionExpr': {
+      const c = kind.value;
+      const range = c.iterRange?.exprKind;
+      const size = range?.case === 'listExpr' ? range.value.elements.length : ASSUMED_LIST_SIZE;
+      const outside = sum([c.iterRange, c.accuInit, c.result]);
+      const body = sum([c.loopCondition, c.loopStep]);
+      return { steps: outside.steps + size * body.steps, macros: outside.macros + body.macros + 1 };
+    }
+    default:
+      return { steps: 1, macros: 0 };
+  }
+}
+
 function compile(expression: string): Program | CelConditionError {
   let parsed;
   try {
@@ -94,6 +141,13 @@ function compile(expression: string): Program | CelConditionError {
     return new CelConditionError(
       expression,
       `CEL expression "${expression}": ${[...new Set(problems)].join('; ')}`,
+    );
+  }
+  const cost = celCost(parsed.expr);
+  if (cost.steps > MAX_CEL_STEPS || cost.macros > MAX_CEL_MACROS) {
+    return new CelConditionError(
+      expression,
+      `CEL expression "${expression}" is too costly to evaluate: about ${cost.steps} steps and ${cost.macros} macros (at most ${MAX_CEL_STEPS} steps and ${MAX_CEL_MACROS} macros; lists not written out count as ${ASSUMED_LIST_SIZE} elements); nest fewer macros`,
     );
   }
   const program = planFor(parsed);

@@ -7,7 +7,8 @@ import { stepAll, type StepResult } from '../machine/driver.ts';
 import { planFromSpec } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
 import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
-import { EffectRunner, type EffectWork } from './effect-runner.ts';
+import { canaryChecksum, type WebhookRequest } from '../hooks/webhook.ts';
+import { EffectRunner, type EffectRunnerDeps, type EffectWork } from './effect-runner.ts';
 import { createMetrics } from './metrics.ts';
 
 // The effect runner against in-memory fakes: effects carried out in order, completions
@@ -17,7 +18,10 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 const KEY = 'shop/podinfo';
 const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
 
-function setup(analysis: Record<string, unknown> = {}, options: { analysisWaitMs?: number } = {}) {
+function setup(
+  analysis: Record<string, unknown> = {},
+  options: Partial<Pick<EffectRunnerDeps, 'analysisWaitMs' | 'globalEventWebhook' | 'webhookDeps'>> = {},
+) {
   const canary = Canary.parse(canaryObject(analysis));
   const plan = planFromSpec(canary.spec);
   const { store, target, router, events, notifications } = fakeWorld();
@@ -103,6 +107,38 @@ describe('EffectRunner', () => {
     expect(carried.result.status.phase).toBe('Initialized');
     expect(carried.happened.transitions.map((t) => t.to)).toContain('active.idle.initialized');
     expect(carried.failure).toBeUndefined();
+  });
+
+  it('sends event hooks the checksum of the revision they are about, as every other hook', async () => {
+    // Found by `npm run chaos -- kill`: the checksum left the revision out, so every revision's
+    // events looked alike to a receiver and it could not tell a repeat from the next rollout.
+    const sent: WebhookRequest[] = [];
+    const { progressing } = setup(
+      { metrics: METRICS },
+      {
+        globalEventWebhook: 'http://events.example/',
+        webhookDeps: {
+          transport: async (request) => {
+            sent.push(request);
+            return { status: 200, body: 'ok' };
+          },
+        },
+      },
+    );
+    await progressing();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const checksums = new Map(
+      sent.map((request) => {
+        const body = JSON.parse(request.body) as { checksum: string; metadata: { eventMessage: string } };
+        return [body.metadata.eventMessage, body.checksum];
+      }),
+    );
+    expect(checksums.get('new revision detected, starting canary analysis')).toBe(
+      canaryChecksum({ trackedConfigs: {}, lastAppliedSpec: 'rev-2' }),
+    );
+    expect(checksums.get('initialization done')).toBe(
+      canaryChecksum({ trackedConfigs: {}, lastAppliedSpec: 'rev-1' }),
+    );
   });
 
   it('takes an analysis answer within the reconcile that asked for it, and reports it for status', async () => {

@@ -149,6 +149,7 @@ export class EffectRunner {
         running.routedGeneration = work.generation;
       },
       trackedConfigs: work.trackedConfigs,
+      lastAppliedSpec: () => carried.result.status.lastAppliedSpec,
       release: work.release,
       phase: first.status.phase,
       weight: first.status.canaryWeight,

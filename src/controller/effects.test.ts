@@ -26,6 +26,7 @@ function setup(notify: Notifications['notify']) {
     weight: 50,
     failedChecks: 1,
     judge: judgeMemory({}, undefined),
+    lastAppliedSpec: () => undefined,
   };
   const deps: EffectDeps = {
     kube: fakeWorld().store.kube(),

@@ -33,6 +33,8 @@ export interface EffectContext {
   /** Runs router.reconcile once per spec generation before the first route change. */
   ensureRouting(): Promise<void>;
   trackedConfigs: Record<string, string>;
+  /** The revision under analysis now (it changes within a reconcile when a new one starts). */
+  lastAppliedSpec(): string | undefined;
   /** The DORA annotations of the revision under analysis (deployment id, commit sha). */
   release?: Release | undefined;
   phase: string;
@@ -134,7 +136,11 @@ export async function runSyncEffect(
           name: canary.metadata.name,
           namespace: ctx.subject.namespace,
           phase: ctx.phase,
-          checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs }),
+          // The revision too, as for every other hook: receivers tell one revision's events from another's.
+          checksum: canaryChecksum({
+            trackedConfigs: ctx.trackedConfigs,
+            lastAppliedSpec: ctx.lastAppliedSpec(),
+          }),
           metadata: releaseAnnotations(ctx.release),
         },
         { message: effect.message, type: effect.type, timestamp: now() },

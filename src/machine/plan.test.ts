@@ -160,6 +160,18 @@ describe('planFromSpec', () => {
     expect(plain.lookEveryMs).toBe(0);
   });
 
+  it('refuses more iterations than a plan can hold, naming the field, without building the plan', () => {
+    // Found by `npm run chaos -- fuzz`: iterations 2147483648 ran the controller out of memory.
+    const analysis = CanaryAnalysis.parse({
+      iterations: 2_147_483_648,
+      match: [{ headers: { x: { exact: 'y' } } }],
+    });
+    expect(() => planFromSpec({ analysis })).toThrow(
+      /spec\.analysis\.iterations: expected at most 1000, got 2147483648/,
+    );
+    expect(planFromSpec({ analysis: { ...analysis, iterations: 1000 } }).iterations).toBe(1000);
+  });
+
   it('names the field when the analysis cannot progress', () => {
     const analysis = { ...CanaryAnalysis.parse({ stepWeight: 10 }), stepWeight: undefined };
     expect(() => planFromSpec({ analysis })).toThrow(PlanError);

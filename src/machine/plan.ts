@@ -80,6 +80,12 @@ export class PlanError extends Error {
 /** Flagger runs this many blue/green iterations when the kubernetes provider has none set. */
 const KUBERNETES_DEFAULT_ITERATIONS = 10;
 
+/**
+ * The plan holds one step per iteration: `iterations: 2147483648` ran the controller out of
+ * memory, for every canary, again at each restart (found by `npm run chaos -- fuzz`).
+ */
+export const MAX_ITERATIONS = 1000;
+
 /** Normalizes a Canary spec into the plan the machine walks. */
 export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
   const analysis = spec.analysis;
@@ -94,6 +100,8 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
     iterations = iterations > 0 ? iterations : KUBERNETES_DEFAULT_ITERATIONS;
     mirror = false;
   }
+  if (iterations > MAX_ITERATIONS)
+    throw new PlanError('spec.analysis.iterations', `expected at most ${MAX_ITERATIONS}, got ${iterations}`);
   const hooks = [...new Set((analysis.webhooks ?? []).map((hook) => hook.type))].sort();
 
   let steps: ProgramStep[];
