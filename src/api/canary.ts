@@ -675,7 +675,7 @@ export const CanaryAnalysis = withRules(
     checkEvery: durationAtLeast(MIN_CHECK_EVERY, 'spec.analysis.checkEvery')
       .optional()
       .describe(
-        `(Sluice) cadence of the judge and failFast checks between steps (default ${DEFAULT_CHECK_EVERY}; not below the scrape interval)`,
+        `(Sluice) cadence of the judge and failFast checks between steps (default ${DEFAULT_CHECK_EVERY}; never sooner than the scrape interval the controller reads from --metrics-server, never later than the interval)`,
       ),
   }),
   [

@@ -8,6 +8,8 @@ import type { Notifications } from '../notify/dispatcher.ts';
 import type { EventRecorder } from '../notify/events.ts';
 import type { WebhookDeps } from '../hooks/webhook.ts';
 import type { AnalysisDeps } from '../analysis/evaluate.ts';
+import { fetchScrapeIntervalMs, scrapeIntervalSource } from '../analysis/scrape-interval.ts';
+import { redact } from '../redact.ts';
 import { Coalescer } from './coalesce.ts';
 import { workloadFingerprint } from './fingerprint.ts';
 import { Informer, collectionPath, type InformerEvent } from './informers.ts';
@@ -189,7 +191,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.globalEventWebhook ? { globalEventWebhook: options.globalEventWebhook } : {}),
     ...(options.stepEvents ? { stepEvents: true } : {}),
     ...(options.clusterName ? { clusterName: options.clusterName } : {}),
-    ...(options.metricsServer ? { metricsServer: options.metricsServer } : {}),
+    ...(options.metricsServer
+      ? { metricsServer: options.metricsServer, scrapeIntervalMs: scrapeInterval(options.metricsServer, log) }
+      : {}),
     ...(options.defaultProvider ? { defaultProvider: options.defaultProvider } : {}),
     ...(options.webhookDeps ? { webhookDeps: options.webhookDeps } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
@@ -417,4 +421,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ready,
     stop,
   };
+}
+
+/** Prometheus' scrape interval, read from the metrics server in the background. */
+function scrapeInterval(metricsServer: string, log: Logger): () => number | undefined {
+  const url = new URL(metricsServer);
+  const secrets = [url.username, url.password].filter(Boolean);
+  return scrapeIntervalSource({
+    fetch: () => fetchScrapeIntervalMs(metricsServer),
+    now: Date.now,
+    onError: (error) =>
+      log.warn(
+        `could not read Prometheus' scrape interval from --metrics-server (${redact(String(error instanceof Error ? error.message : error), secrets)}); checkEvery is used as written`,
+      ),
+  });
 }

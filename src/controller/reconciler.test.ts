@@ -480,6 +480,33 @@ describe('CanaryReconciler', () => {
     );
   });
 
+  it("looks no sooner than Prometheus' scrape interval, whatever checkEvery says", async () => {
+    const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });
+    const { reconciler, target, status, scheduled, initialize, clock } = setup(
+      canary,
+      { scrapeIntervalMs: () => 15_000 },
+      (time) => steadyTraffic(time, { canary: 0.005 }),
+    );
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    for (let i = 0; i < 30 && status().canaryWeight !== 50; i += 1) {
+      clock.now = scheduled.at(-1)!;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    const gaps: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const at = scheduled.at(-1)!;
+      gaps.push(at - clock.now);
+      clock.now = at;
+      await reconciler.reconcile(KEY);
+    }
+    // Looks every 15 s (the step interval is 1m, so no step comes between).
+    expect(gaps).toEqual([15_000, 15_000, 15_000]);
+  });
+
   it('looks with the judge every checkEvery between steps without writing status, and rolls back on a decisive look', async () => {
     const errors = { canary: 0.005 };
     const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });

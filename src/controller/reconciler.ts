@@ -46,6 +46,8 @@ export interface ReconcilerDeps extends EffectDeps {
   /** Fire a TICK for this key at `at` (epoch ms), replacing any earlier schedule. */
   schedule(key: string, at: number | null): void;
   defaultProvider?: string;
+  /** Prometheus' scrape interval when known: looks between steps are never more frequent. */
+  scrapeIntervalMs?: () => number | undefined;
   now?: () => number;
   /** Called after each reconcile with the canary's tracked objects, for event routing. */
   onTracked?(key: string, tracked: { targetKind: string; target: string; configs: string[] }): void;
@@ -259,7 +261,11 @@ export class CanaryReconciler {
    * rollout in flight can be sent back to the primary).
    */
   private prepare(run: Run, canary: Canary): Prepared | (Refused & { workload?: Prepared }) {
-    const options = this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {};
+    const scrapeMs = this.deps.scrapeIntervalMs?.();
+    const options = {
+      ...(this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {}),
+      ...(scrapeMs !== undefined ? { minLookEveryMs: scrapeMs } : {}),
+    };
     let plan: Plan;
     try {
       plan = planFromSpec(canary.spec, options);

@@ -142,6 +142,11 @@ describe('planFromSpec', () => {
   it('a judge alone is an analysis; the judge or a failFast metric looks every checkEvery', () => {
     const judged = planFromSpec({ analysis: CanaryAnalysis.parse({ stepWeight: 10, judge: {} }) });
     expect(judged).toMatchObject({ hasMetrics: true, lookEveryMs: 5000 });
+    // Never sooner than Prometheus scrapes, never later than the interval (1m by default).
+    const judge = { analysis: CanaryAnalysis.parse({ stepWeight: 10, judge: {} }) };
+    expect(planFromSpec(judge, { minLookEveryMs: 15_000 }).lookEveryMs).toBe(15_000);
+    expect(planFromSpec(judge, { minLookEveryMs: 1000 }).lookEveryMs).toBe(5000);
+    expect(planFromSpec(judge, { minLookEveryMs: 120_000 }).lookEveryMs).toBe(60_000);
     const failFast = planFromSpec({
       analysis: CanaryAnalysis.parse({
         stepWeight: 10,

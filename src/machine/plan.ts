@@ -66,6 +66,8 @@ export type PlanSpec = Pick<CanarySpec, 'analysis'> &
 export interface PlanOptions {
   /** The controller's default provider, used when the spec names none. */
   defaultProvider?: string;
+  /** Prometheus' scrape interval: a look between steps sooner than it sees the same samples. */
+  minLookEveryMs?: number;
 }
 
 export class PlanError extends Error {
@@ -146,7 +148,10 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
     lookEveryMs: looks
       ? Math.min(
           intervalMs,
-          durationMs(analysis.checkEvery ?? DEFAULT_CHECK_EVERY, 'spec.analysis.checkEvery'),
+          Math.max(
+            durationMs(analysis.checkEvery ?? DEFAULT_CHECK_EVERY, 'spec.analysis.checkEvery'),
+            options.minLookEveryMs ?? 0,
+          ),
         )
       : 0,
     skipAnalysis: spec.skipAnalysis ?? false,

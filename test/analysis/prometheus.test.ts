@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalysis } from '../../src/analysis/evaluate.ts';
+import { fetchScrapeIntervalMs } from '../../src/analysis/scrape-interval.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
 import { type MetricErrorKind, type MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { resolveProviderSecret } from '../../src/analysis/providers/secret.ts';
@@ -27,6 +28,11 @@ describe('prometheus provider against the real Prometheus', () => {
   let prometheus: MetricProvider;
   beforeAll(() => {
     prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
+  });
+
+  it("reads Prometheus' scrape interval from its configuration (the floor of checkEvery)", async () => {
+    // The local stack's Prometheus scrapes every second (src/dev/cluster.ts).
+    expect(await fetchScrapeIntervalMs(testEnv().prometheusUrl)).toBe(1000);
   });
 
   it('is online', async () => {
