@@ -25,6 +25,11 @@ export interface RolloutStatusInput {
   generation: number | undefined;
   /** What effect answers added (status.lastAnalysis). */
   reported: Partial<CanaryStatus>;
+  /**
+   * A rollout began in this reconcile: the judge's verdicts of an earlier run are gone (a look
+   * of the new run only starts its comparison; its counts stay in the controller's memory).
+   */
+  rolloutStarted: boolean;
   lastCommand: HandledCommand | undefined;
   /** The session cookies the routes pin users with (sessionAffinityStatus in src/routers/session.ts). */
   sessionAffinity: Pick<CanaryStatus, (typeof AFFINITY_FIELDS)[number]>;
@@ -66,6 +71,7 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
   for (const field of AFFINITY_FIELDS) if (!(field in input.sessionAffinity)) delete status[field];
   // The judge starts afresh with each revision: its verdicts of another one are gone.
   if (status.judge && status.judge.revision !== status.lastAppliedSpec) delete status.judge;
+  if (input.rolloutStarted) delete status.judge;
   return status;
 }
 

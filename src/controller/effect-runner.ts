@@ -131,6 +131,15 @@ export class EffectRunner {
   /** Carries out `first.effects` and whatever the machine asks for after each completion. */
   async carryOut(key: string, first: StepResult, work: EffectWork): Promise<Carried> {
     const running = this.of(key);
+    // A rollout that starts now (a new revision, or `sluice retry` of the same one) is judged
+    // afresh: the counts of a rolled-back run are not evidence against the retried one.
+    let storedJudge = work.judge;
+    const judgeAfresh = (happened: StepResult['happened']) => {
+      if (!happened.rolloutStarted) return;
+      delete running.judge;
+      storedJudge = undefined;
+    };
+    judgeAfresh(first.happened);
     const carried: Carried = {
       result: first,
       happened: first.happened,
@@ -154,11 +163,12 @@ export class EffectRunner {
       phase: first.status.phase,
       weight: first.status.canaryWeight,
       failedChecks: first.status.failedChecks,
-      judge: judgeMemory(running, work.judge),
+      judge: judgeMemory(running, () => storedJudge),
     };
     const feed = (observations: Observation[]) => {
       carried.result = work.step(carried.result.snapshot, observations);
       carried.happened = mergeHappened(carried.happened, carried.result.happened);
+      judgeAfresh(carried.result.happened);
     };
     const started: Promise<void>[] = [];
     let onlyAnalyses = true;

@@ -25,7 +25,7 @@ function setup(notify: Notifications['notify']) {
     phase: 'Progressing',
     weight: 50,
     failedChecks: 1,
-    judge: judgeMemory({}, undefined),
+    judge: judgeMemory({}, () => undefined),
     lastAppliedSpec: () => undefined,
   };
   const deps: EffectDeps = {

@@ -40,7 +40,7 @@ function job(analysis: Record<string, unknown>, canaryErrors: number) {
   const judging: Judging = {
     canary,
     revision: 'rev-2',
-    memory: judgeMemory(held, undefined),
+    memory: judgeMemory(held, () => undefined),
     analysis: {
       canary: {
         name: 'podinfo',
@@ -133,7 +133,7 @@ describe('the judge in rounds and looks', () => {
       verdicts: [],
       state: state(T0),
     };
-    const memory = judgeMemory(held, fromStatus);
+    const memory = judgeMemory(held, () => fromStatus);
     expect(memory.state('rev-2')).toEqual(state(T0));
     expect(memory.state('rev-3')).toBeUndefined();
     memory.keep('rev-2', state(T0 + 1), T0 + 10_000);

@@ -34,12 +34,13 @@ export interface JudgeMemory {
 /** The memory of one canary, read back from status.judge after a restart. */
 export function judgeMemory(
   held: { judge?: { revision: string; state: JudgeState; at: number } },
-  fromStatus: JudgeStatus | undefined,
+  fromStatus: () => JudgeStatus | undefined,
 ): JudgeMemory {
   return {
     state(revision) {
       if (held.judge?.revision === revision) return held.judge.state;
-      return fromStatus?.revision === revision ? parseJudgeState(fromStatus.state) : undefined;
+      const stored = fromStatus();
+      return stored?.revision === revision ? parseJudgeState(stored.state) : undefined;
     },
     keep(revision, state, at) {
       // A look and a round may overlap: the later look's counts win.

@@ -510,7 +510,7 @@ describe('CanaryReconciler', () => {
   it('looks with the judge every checkEvery between steps without writing status, and rolls back on a decisive look', async () => {
     const errors = { canary: 0.005 };
     const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });
-    const { reconciler, target, status, scheduled, statusPatches, initialize, events, clock } = setup(
+    const { reconciler, target, store, status, scheduled, statusPatches, initialize, events, clock } = setup(
       canary,
       {},
       (time) => steadyTraffic(time, errors),
@@ -552,6 +552,23 @@ describe('CanaryReconciler', () => {
     expect(events.events).toContainEqual(
       expect.stringMatching(/^Warning RolledBack: rolling back: fast-fail/),
     );
+    // `sluice retry` of the same revision, now healthy: judged afresh, not on the failed run's counts.
+    errors.canary = 0.005;
+    const failed = store.get('shop', 'podinfo')!;
+    store.put({
+      ...failed,
+      metadata: { ...failed.metadata, annotations: commandAnnotations('retry', 'c-9') },
+    });
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    expect(status().phase).toBe('Progressing');
+    expect(status().judge).toBeUndefined();
+    for (let i = 0; i < 40 && status().phase === 'Progressing'; i += 1) {
+      clock.now = scheduled.at(-1)!;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status().phase).not.toBe('Failed');
+    expect(status().judge?.verdicts.map((v) => v.outcome)).not.toContain('fail');
   });
 });
 

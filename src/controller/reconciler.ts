@@ -208,6 +208,7 @@ export class CanaryReconciler {
       previous,
       ...carried,
       release,
+      rolloutStarted: carried.happened.rolloutStarted,
       ...(permanent ? { failure: undefined } : {}),
       trackedConfigs: seen.trackedConfigs,
       generation: run.object.metadata.generation,
