@@ -22,6 +22,12 @@ export interface FuzzOptions {
   seed: number;
   interval: string;
   concurrency: number;
+  /**
+   * How late the healthy canary's step may come, in intervals, before it counts as a failure
+   * (default 1). The slice in the test suite shares two cores with other test files and
+   * allows more: what it proves is that no hostile object stops the others being served.
+   */
+  lagLimitIntervals?: number;
 }
 
 const PLURAL = { Canary: 'canaries', MetricTemplate: 'metrictemplates', AlertProvider: 'alertproviders' };
@@ -189,8 +195,10 @@ export async function fuzzRun(env: ChaosEnv, options: FuzzOptions, progress: Pro
       ),
     ...fleet.wrongOutcomes.map((w) => `healthy canary: ${w}`),
     ...fleet.checker.violations.map((v) => `${v.kind}: ${v.what}`),
-    ...(lagMax > intervalS
-      ? [`healthy canary: a step came ${lagMax.toFixed(1)}s late (more than one interval)`]
+    ...(lagMax > intervalS * (options.lagLimitIntervals ?? 1)
+      ? [
+          `healthy canary: a step came ${lagMax.toFixed(1)}s late (more than ${options.lagLimitIntervals ?? 1} interval(s))`,
+        ]
       : []),
   ];
   const figures: Figures = {

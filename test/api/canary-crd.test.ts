@@ -57,6 +57,7 @@ describe('defaults', () => {
         stepWeight: 10,
         primaryReadyThreshold: 100,
         canaryReadyThreshold: 100,
+        inconclusiveLimit: 1,
         metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, interval: '1m' }],
         webhooks: [{ name: 'load', url: 'http://loadtester.test/', type: 'rollout', timeout: '10s' }],
         alerts: [{ name: 'team', providerRef: { name: 'slack' }, severity: 'info' }],

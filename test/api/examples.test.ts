@@ -32,6 +32,7 @@ const NOT_SLUICE: Record<string, string> = {
   'docs/gitops.md: spec:': 'an Argo CD Application setting (ignoreDifferences), not a Sluice object',
   'docs/install.md: # kustomization.yaml in your GitOps repository': 'built by test/deploy/manifests.test.ts',
   'docs/install.md: patches:': 'built by test/deploy/manifests.test.ts',
+  'docs/metrics.md: # the target Deployment': 'release annotations: test/controller/dora.test.ts',
   "docs/install.md: # the load tester's Deployment: a Secret mounted as a file":
     'the load tester with --token-file: test/security/loopback.test.ts',
 };

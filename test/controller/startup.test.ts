@@ -141,7 +141,8 @@ describe('sluice controller start-up', () => {
     expect(exit.said).toEqual([
       'sluice: --mesh-provider gatewayapi:v1beta1: "gatewayapi:v1beta1" is not supported (use gatewayapi: Sluice writes ' +
         'gateway.networking.k8s.io/v1 HTTPRoutes); expected one of istio, gatewayapi, gatewayapi:v1, smi, linkerd, osm, ' +
-        'smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes (smi:<version> may end in :<mesh>)',
+        'smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, nginx, kubernetes, contour, traefik, kuma, apisix, gloo, skipper, ' +
+        'knative (smi:<version> may end in :<mesh>)',
     ]);
   });
 
