@@ -53,8 +53,11 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   gateApproved: 'the confirm gate answered 2xx (and no pause command holds the canary)',
   gateApprovedWithStepsLeft: 'the gate answered 2xx and steps follow it (blue/green: the final switch)',
   gateClosed: 'the confirm gate said no, or a pause command holds the canary',
-  atPromotionGate: 'the program reached confirm-promotion and such webhooks exist',
-  programComplete: 'every step of the program is done',
+  atPromotionGate:
+    'the program reached confirm-promotion, such webhooks exist and the router confirmed the last route write',
+  programCompleteAndApplied:
+    'every step of the program is done and the router confirmed the last route write',
+  routesPending: 'a route write is not confirmed by the router yet (the next step waits for it)',
   stepsChanged: 'the spec changed the program (weights, steps, iterations, strategy) mid-analysis',
   promotionStepsLeft: 'stepWeightPromotion is set and the canary still has more than one step of traffic',
   canaryRetired: 'the final routes and the scale-down were carried out',

@@ -341,7 +341,7 @@ describe('CanaryReconciler', () => {
 
   it('rolls back a release whose effects keep failing for progressDeadlineSeconds, saying why', async () => {
     const { reconciler, target, router, status, clock, events, initialize } = setup(
-      canaryObject({ stepWeight: 10, maxWeight: 100 }, { progressDeadlineSeconds: 120 }),
+      canaryObject({}, { progressDeadlineSeconds: 120 }),
     );
     await initialize();
     target.revisionNow = 'rev-2';
@@ -351,8 +351,12 @@ describe('CanaryReconciler', () => {
     for (let i = 0; i < 2; i += 1) {
       clock.now += MINUTE;
       await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
-      expect(status().phase).toBe('Progressing');
+      // The step waits for the write: status shows the weight being applied, never a later one.
+      expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
     }
+    expect(
+      new Set(router.calls.filter((call) => call.startsWith('setRoutes') && call !== 'setRoutes 100/0')),
+    ).toEqual(new Set(['setRoutes 50/50']));
     // Two minutes after the first failure.
     clock.now += MINUTE;
     await reconciler.reconcile(KEY);

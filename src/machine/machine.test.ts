@@ -778,12 +778,12 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 100, metrics: METRICS },
     run: (sim) => {
       start(sim);
-      sim.world.confirmEffects = false;
+      sim.world.holdEffects = ['promote'];
       sim.tickUntil(['Promoting']);
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       expect(sim.phase).toBe('Progressing');
       expect(sim.last!.effects.some((e) => e.kind === 'promote')).toBe(false);
-      sim.world.confirmEffects = true;
+      sim.world.holdEffects = [];
       sim.settle();
       sim.tickUntil(['Promoting']);
       sim.observe({ type: 'REVISION', revision: 'rev-4' }); // promote of rev-3 already carried out
@@ -799,7 +799,7 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 100, metrics: METRICS },
     run: (sim) => {
       start(sim);
-      sim.world.confirmEffects = false;
+      sim.world.holdEffects = ['promote'];
       sim.tickUntil(['Promoting']);
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
     },
@@ -953,6 +953,61 @@ const scenarios: Scenario[] = [
       'waiting for approval: confirm-promotion',
       'rolling back: no progress within the progress deadline (600s): could not scaleCanary: 500',
     ],
+  },
+  {
+    name: 'a route write that is not confirmed holds the step: no later weight, no round, no promotion',
+    analysis: { stepWeight: 50, maxWeight: 100, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.world.holdEffects = ['setRoutes'];
+      sim.tick(); // the round passes: weight 50 is asked for, and never confirmed
+      const rounds = sim.issued().filter((e) => e.kind === 'runAnalysis').length;
+      for (let i = 0; i < 5; i++) sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.status.canaryWeight).toBe(50);
+      expect(sim.last!.status.message).toBe('waiting for the router to apply canary weight 50');
+      expect(sim.issued().filter((e) => e.kind === 'runAnalysis')).toHaveLength(rounds);
+      // The router confirms: the next round runs at 50, then the program goes on.
+      sim.world.holdEffects = [];
+      sim.settle();
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '50', '100', '0'],
+  },
+  {
+    name: 'the last route write of the program unconfirmed: no promotion (nor confirm-promotion gate) until it is',
+    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    run: (sim) => {
+      start(sim);
+      sim.world.holdEffects = ['setRoutes'];
+      for (let i = 0; i < 4; i++) sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.hooks()).not.toContain('confirm-promotion');
+      sim.world.holdEffects = [];
+      sim.settle();
+      sim.tickUntil(DONE);
+    },
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', PROMOTION),
+    promoted: ['rev-1', 'rev-2'],
+  },
+  {
+    name: 'promotion steps wait for each route write; writes that keep failing roll back',
+    analysis: { stepWeight: 50, maxWeight: 50, stepWeightPromotion: 20, metrics: METRICS },
+    run: (sim) => {
+      start(sim);
+      sim.tickUntil(['Promoting']);
+      sim.tick(); // primary weight 70 asked for
+      sim.world.holdEffects = ['setRoutes'];
+      sim.tick(); // primary weight 90 asked for, never confirmed
+      for (let i = 0; i < 3; i++) sim.tick();
+      expect(sim.phase).toBe('Promoting');
+      expect(sim.last!.status.canaryWeight).toBe(10);
+      sim.observe({ type: 'NO_PROGRESS', reason: 'could not setRoutes: 503' });
+    },
+    phases: afterBootstrap('Progressing', 'Promoting', 'Failed'),
+    routes: ['0', '50', '30', '10', '0'],
+    events: ['rolling back: no progress within the progress deadline (600s): could not setRoutes: 503'],
   },
   {
     name: 'manual abort rolls back and stays Failed until a new revision',

@@ -2,7 +2,7 @@ import { assign, setup } from 'xstate';
 import { observeReadiness, promotePending, scaleUpPending, unreadyFor, waitFor } from './clocks.ts';
 import { hasHook, planKey, programKey, type Plan } from './plan.ts';
 import { advance } from './program.ts';
-import { confirmEffect, currentRevision, recordLateResult } from './queue.ts';
+import { confirmEffect, currentRevision, recordLateResult, routesPending, waitForRoutes } from './queue.ts';
 import {
   checksFailed,
   checksInconclusive,
@@ -144,6 +144,17 @@ const ANALYSING_ON = {
   NO_PROGRESS: { target: 'idle.failed', actions: rollBack('noProgress') },
 } as const;
 
+// Progressing moves the routes: no round opens at routes the router has not confirmed (its
+// answers would describe other weights), so the next step waits for the write too.
+const PROGRESSING_ON = {
+  ...ANALYSING_ON,
+  TICK: [
+    ...ANALYSING_ON.TICK.slice(0, -2),
+    { guard: 'routesPending', actions: 'waitForRoutes' },
+    ...ANALYSING_ON.TICK.slice(-2),
+  ],
+} as const;
+
 const ANALYSING_ALWAYS = [
   { guard: 'rollbackHookFired', target: 'idle.failed', actions: rollBack('rollbackHook') },
   { guard: 'failedChecksAtThreshold', target: 'idle.failed', actions: rollBack('failedChecks') },
@@ -206,8 +217,11 @@ export const canaryMachine = setup({
     // The program
     atPromotionGate: ({ context, event }) =>
       event.plan.steps[context.cursor]?.kind === 'confirmPromotion' &&
-      hasHook(event.plan, 'confirm-promotion'),
-    programComplete: ({ context, event }) => context.cursor >= event.plan.steps.length,
+      hasHook(event.plan, 'confirm-promotion') &&
+      !routesPending(context),
+    programCompleteAndApplied: ({ context, event }) =>
+      context.cursor >= event.plan.steps.length && !routesPending(context),
+    routesPending: ({ context }) => routesPending(context),
     stepsChanged: ({ context, event }) => context.programKey !== programKey(event.plan),
     promotionStepsLeft: ({ context, event }) =>
       event.plan.stepWeightPromotion > 0 &&
@@ -266,6 +280,7 @@ export const canaryMachine = setup({
     restartAnalysis: edit((d, e) => restartAnalysis(d, e.plan, e.now, revisionOf(e))),
     waitForCanary: edit((d, e) => waitFor(d, e.plan, e.now, 'canary')),
     waitForPrimary: edit((d, e) => waitFor(d, e.plan, e.now, 'primary')),
+    waitForRoutes: edit((d, e) => waitForRoutes(d, e.plan.intervalMs, e.now)),
     openRound: edit((d, e) => openRound(d, e.plan, e.now)),
     recordRoundResult: edit((d, e) => {
       if (e.type === 'WEBHOOK_RESULT' || e.type === 'ANALYSIS_RESULT') recordRoundResult(d, e, e.now);
@@ -423,14 +438,14 @@ export const canaryMachine = setup({
 
         progressing: {
           entry: phase('Progressing'),
-          on: ANALYSING_ON,
+          on: PROGRESSING_ON,
           always: [
             ...ANALYSING_ALWAYS,
             { guard: 'checksPassed', actions: { type: 'advance', params: { gateApproved: false } } },
             { guard: 'gateApproved', actions: { type: 'advance', params: { gateApproved: true } } },
             { guard: 'gateClosed', actions: 'holdAtGate' },
             { guard: 'atPromotionGate', target: 'waitingPromotion', actions: 'requestConfirmPromotion' },
-            { guard: 'programComplete', target: 'promoting', actions: promote('analysis') },
+            { guard: 'programCompleteAndApplied', target: 'promoting', actions: promote('analysis') },
           ],
         },
 
@@ -460,6 +475,7 @@ export const canaryMachine = setup({
                 actions: rollBack('primaryDeadline'),
               },
               { guard: 'tickEarly' },
+              { guard: 'routesPending', actions: 'waitForRoutes' },
               { guard: 'primaryNotReady', actions: 'waitForPrimary' },
               { guard: 'promotionStepsLeft', actions: 'shiftTrafficToPrimary' },
               { target: 'finalising', actions: 'retireCanary' },
@@ -477,6 +493,8 @@ export const canaryMachine = setup({
               { guard: 'newRevisionBeforePromotion', target: 'progressing', actions: 'restartAnalysis' },
             ],
             MANUAL: { guard: command('abort'), target: 'idle.failed', actions: rollBack('aborted') },
+            // Route writes kept failing (transiently) for progressDeadlineSeconds.
+            NO_PROGRESS: { target: 'idle.failed', actions: rollBack('noProgress') },
           },
         },
 

@@ -1,7 +1,7 @@
 import { formatDuration } from '../api/duration.ts';
 import { PRIMARY_ONLY, type Routes } from '../api/routes.ts';
 import { hasHook, type Plan, type ProgramStep } from './plan.ts';
-import { say, sayStep, setRoutes } from './queue.ts';
+import { routesPending, say, sayStep, setRoutes } from './queue.ts';
 import { pausedMessage, requestGate } from './round.ts';
 import type { Context } from './types.ts';
 
@@ -114,6 +114,8 @@ export function advance(
       case 'mirror':
       case 'match':
       case 'switch': {
+        // The routes set before are not confirmed yet: the next ones wait (status shows applied weights).
+        if (routesPending(d)) return;
         const next = stepRoutes(step, d.routes) ?? d.routes;
         const gated = (step.kind === 'setWeight' || step.kind === 'mirror') && raisesTraffic(next, d.routes);
         if (gated && hasHook(plan, 'confirm-traffic-increase') && !approved) {

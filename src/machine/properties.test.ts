@@ -244,7 +244,20 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
     }
     if (observation.type === 'MANUAL' && observation.command === 'retry') failedRevision = null;
 
+    // A route write the router has not confirmed holds the program: nothing raises traffic past it.
+    const unconfirmedRoutes = pendingBefore.find(
+      (e) => e.kind === 'setRoutes' && !(observation.type === 'EFFECT_DONE' && observation.effectId === e.id),
+    );
     for (const effect of result.issued) {
+      if (
+        effect.kind === 'setRoutes' &&
+        unconfirmedRoutes?.kind === 'setRoutes' &&
+        effect.canaryWeight > unconfirmedRoutes.canaryWeight
+      ) {
+        fail(
+          `canary weight ${effect.canaryWeight} asked for while ${unconfirmedRoutes.canaryWeight} is unconfirmed`,
+        );
+      }
       if (effect.kind === 'runAnalysis') analysisRoutes.set(effect.id, { ...context.routes });
       if (effect.kind === 'setRoutes') {
         const { primaryWeight: p, canaryWeight: c } = effect;

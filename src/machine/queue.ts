@@ -52,6 +52,17 @@ export function drop(d: Context, predicate: (effect: Context['pending'][number])
   d.pending = d.pending.filter((effect) => !predicate(effect));
 }
 
+/** A route write the router has not confirmed yet: the weight in status is not applied until it is. */
+export function routesPending(d: Context): boolean {
+  return d.pending.some((effect) => effect.kind === 'setRoutes');
+}
+
+/** A step found the last route write unconfirmed: hold, and look again one interval later. */
+export function waitForRoutes(d: Context, intervalMs: number, now: number): void {
+  d.nextTickAt = now + intervalMs;
+  d.message = `waiting for the router to apply canary weight ${d.routes.canaryWeight}`;
+}
+
 export function setRoutes(d: Context, routes: Routes): void {
   enqueue(d, { kind: 'setRoutes', ...routes });
 }

@@ -26,6 +26,8 @@ export interface SimWorld {
   mutedHooks?: readonly HookType[];
   /** Confirm setRoutes/scale/promote/messages at once (false: leave them pending, as after a crash). */
   confirmEffects: boolean;
+  /** Effects of these kinds stay pending even when confirmEffects is true (a write that keeps failing). */
+  holdEffects?: readonly Effect['kind'][];
   /** Answers of successive looks between rounds: a rollback reason, or null for nothing decisive; the last repeats. */
   looks: (string | null)[];
   /** A failed analysis also asks for an immediate rollback (a critical judged metric), saying this. */
@@ -104,7 +106,7 @@ export class Simulation {
   #answers(effect: Effect): boolean {
     if (effect.kind === 'runAnalysis' || effect.kind === 'runWebhooks' || effect.kind === 'runLook')
       return true;
-    return this.world.confirmEffects;
+    return this.world.confirmEffects && !this.world.holdEffects?.includes(effect.kind);
   }
 
   #answerFor(effect: Effect): SimObservation {
