@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
 import { commandResult } from '../api/commands.ts';
-import type { CanaryStatus } from '../api/status.ts';
+import type { CanaryStatus, HandledCommand } from '../api/status.ts';
 import { INVALID_SPEC_REASON } from '../api/conditions.ts';
 import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
 import {
@@ -14,7 +14,7 @@ import {
 import { validateMetricChecks } from '../analysis/validate.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import { canWaitSince, stepAll } from '../machine/driver.ts';
+import { canWaitSince, stepAll, type StepResult } from '../machine/driver.ts';
 import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
@@ -27,7 +27,7 @@ import type { Target, TargetDeps } from '../targets/target.ts';
 import { API_VERSION, type CanaryObject } from './canary-object.ts';
 import { problemStatus, rolloutStatus, stalledStatus } from './canary-status.ts';
 import { finalizeDeletion, keepFinalizer } from './deletion.ts';
-import { EffectRunner, type EffectWork } from './effect-runner.ts';
+import { EffectRunner, type Carried, type EffectWork } from './effect-runner.ts';
 import type { EffectDeps } from './effects.ts';
 import { observe, type Seen } from './observe.ts';
 import { permanentIssue, refusedSpec } from './refusals.ts';
@@ -172,37 +172,16 @@ export class CanaryReconciler {
     const previous = this.status.latest(key, run.object);
     // 1. Observe: the target, a command, answers that arrived, the clock.
     const seen = await this.observe(run, prepared, previous);
-    const stuck = this.failing.get(key);
-    if (stuck && seen.now - stuck.since >= prepared.plan.progressDeadlineMs) {
-      seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
-      this.failing.delete(key);
-    }
+    this.observeNoProgress(key, seen, prepared.plan);
     // 2. Step: the machine decides.
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
     const first = step(previous.machine, seen.observations);
     const release = this.release(run, previous, first.status.lastAppliedSpec, seen);
-    // A command acted on now: Accepted, or the machine's words for why it was ignored.
-    const lastCommand =
-      seen.lastCommand && seen.lastCommand !== previous.lastCommand
-        ? { ...seen.lastCommand, result: commandResult(first.issued) }
-        : seen.lastCommand;
     // 3. Carry out its effects, feeding each completion back.
-    const carried = await this.effects.carryOut(
-      key,
-      first,
-      this.work(run, prepared, seen, step, release, previous),
-    );
-    // An effect error that will not go away stalls the canary instead of being retried.
-    const permanent =
-      carried.issue ??
-      (carried.failure && permanentIssue(carried.failure.effect.kind, carried.failure.error));
-    if (carried.failure && !permanent) {
-      const reason = `could not ${carried.failure.effect.kind}: ${apiErrorMessage(carried.failure.error)}`;
-      this.failing.set(key, { since: this.failing.get(key)?.since ?? seen.now, reason });
-    } else {
-      this.failing.delete(key);
-    }
+    const work = this.work(run, prepared, seen, step, release, previous);
+    const carried = await this.effects.carryOut(key, first, work);
+    const permanent = this.permanentOrRetried(key, carried, seen.now);
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
@@ -212,7 +191,7 @@ export class CanaryReconciler {
       ...(permanent ? { failure: undefined } : {}),
       trackedConfigs: seen.trackedConfigs,
       generation: run.object.metadata.generation,
-      lastCommand,
+      lastCommand: handledCommand(seen.lastCommand, previous.lastCommand, first),
       sessionAffinity: sessionAffinityStatus({ ...prepared.canary, status: previous }),
       now: seen.now,
     });
@@ -225,6 +204,30 @@ export class CanaryReconciler {
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
+  }
+
+  /** Effects that kept failing for the progress deadline: the machine hears NO_PROGRESS. */
+  private observeNoProgress(key: string, seen: Seen, plan: Plan): void {
+    const stuck = this.failing.get(key);
+    if (!stuck || seen.now - stuck.since < plan.progressDeadlineMs) return;
+    seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
+    this.failing.delete(key);
+  }
+
+  /**
+   * An effect error that will not go away, which stalls the canary instead of being
+   * retried; a transient one starts (or continues) the no-progress clock.
+   */
+  private permanentOrRetried(key: string, carried: Carried, now: number): ValidationIssue | undefined {
+    const failure = carried.failure;
+    const permanent = carried.issue ?? (failure && permanentIssue(failure.effect.kind, failure.error));
+    if (failure && !permanent) {
+      const reason = `could not ${failure.effect.kind}: ${apiErrorMessage(failure.error)}`;
+      this.failing.set(key, { since: this.failing.get(key)?.since ?? now, reason });
+    } else {
+      this.failing.delete(key);
+    }
+    return permanent || undefined;
   }
 
   /** The Canary to reconcile, or undefined when it is gone (its memory is dropped). */
@@ -450,4 +453,13 @@ export class CanaryReconciler {
     this.status.reset();
     this.effects.reset();
   }
+}
+
+/** A command acted on now: Accepted, or the machine's words for why it was ignored. */
+function handledCommand(
+  seen: HandledCommand | undefined,
+  previous: HandledCommand | undefined,
+  first: StepResult,
+): HandledCommand | undefined {
+  return seen && seen !== previous ? { ...seen, result: commandResult(first.issued) } : seen;
 }
