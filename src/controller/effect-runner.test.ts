@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Canary } from '../api/canary.ts';
+import { PRIMARY_ONLY } from '../api/routes.ts';
 import type { MetricProvider } from '../analysis/providers/provider.ts';
 import { silentLogger } from '../log.ts';
 import { stepAll, type StepResult } from '../machine/driver.ts';
@@ -171,8 +172,8 @@ describe('EffectRunner', () => {
     expect(runner.takeAnswers(KEY)).toEqual([]);
   });
 
-  it('stops at the first effect that fails, after feeding back those carried out before it', async () => {
-    const { runner, target, step, work } = setup();
+  it('holds back the writes after an effect that fails, but not the messages: they are sent and confirmed', async () => {
+    const { runner, target, events, step, work } = setup();
     const promoted = await runner.carryOut(
       KEY,
       step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
@@ -183,7 +184,47 @@ describe('EffectRunner', () => {
     const carried = await runner.carryOut(KEY, ready, work());
     expect(carried.failure?.effect.kind).toBe('scaleCanary');
     expect(String(carried.failure?.error)).toContain('exceeded quota');
-    expect(carried.result.effects.map((e) => e.kind)).toEqual(['scaleCanary', 'recordEvent', 'notify']);
+    expect(carried.result.effects.map((e) => e.kind)).toEqual(['scaleCanary']);
+    expect(events.events).toEqual(['Normal Initialized: initialization done']);
+  });
+
+  it('announces a rollback while its route write still fails, once, and writes the routes when the apiserver is back', async () => {
+    const sent: WebhookRequest[] = [];
+    const { runner, router, events, step, work, progressing } = setup(
+      { metrics: METRICS },
+      {
+        globalEventWebhook: 'http://events.example/',
+        webhookDeps: {
+          transport: async (request) => {
+            sent.push(request);
+            return { status: 200, body: 'ok' };
+          },
+        },
+      },
+    );
+    const tick = await progressing();
+    router.failEverySetRoutes = new Error('the server is currently unable to handle the request');
+    const stuck = step(tick.snapshot, [{ type: 'NO_PROGRESS', now: T0 + 130_000, reason: 'could not setRoutes: 503' }]);
+    expect(stuck.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary', 'recordEvent', 'notify']);
+    const failing = await runner.carryOut(KEY, stuck, work(T0 + 130_000));
+    expect(failing.failure?.effect.kind).toBe('setRoutes');
+    const rolledBack = events.events.filter((e) => e.startsWith('Warning RolledBack'));
+    expect(rolledBack).toEqual([
+      'Warning RolledBack: rolling back: no progress within the progress deadline (600s): could not setRoutes: 503',
+    ]);
+    // Only the route write and what follows it wait for the retry.
+    expect(failing.result.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary']);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sent.filter((r) => r.body.includes('rolling back'))).toHaveLength(1);
+
+    // The retry while writes still fail says nothing again; once they pass, the routes land.
+    await runner.carryOut(KEY, failing.result, work(T0 + 131_000));
+    router.failEverySetRoutes = undefined;
+    const recovered = await runner.carryOut(KEY, failing.result, work(T0 + 140_000));
+    expect(recovered.failure).toBeUndefined();
+    expect(recovered.result.effects).toEqual([]);
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events.filter((e) => e.startsWith('Warning RolledBack'))).toHaveLength(1);
   });
 
   it('sets routes edited by hand back, looking at most once an interval', async () => {
