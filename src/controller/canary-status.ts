@@ -4,6 +4,7 @@ import type { CanaryStatus, HandledCommand, NoProgress } from '../api/status.ts'
 import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { StepResult } from '../machine/driver.ts';
+import { waitingForPrimary } from '../machine/clocks.ts';
 import { INCONCLUSIVE } from '../machine/round.ts';
 import type { EffectFailure } from './effect-runner.ts';
 
@@ -55,6 +56,7 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
       phase: machine.phase,
       ...(generation !== undefined ? { generation } : {}),
       ...(result.snapshot.context.gateWaiting === INCONCLUSIVE ? { reason: 'AnalysisInconclusive' } : {}),
+      ...(waitingForPrimary(result.snapshot.context) ? { reason: 'PrimaryNotReady' } : {}),
       message: retrying ? `${message}; retrying after error: ${retrying}` : message,
       now: new Date(now),
     }),
