@@ -90,6 +90,21 @@ function setup(
   return { runner, target, router, events, requeued, queries, step, work, progressing };
 }
 
+/** A global event webhook whose requests are recorded instead of sent. */
+function recordedEventHooks() {
+  const sent: WebhookRequest[] = [];
+  const options = {
+    globalEventWebhook: 'http://events.example/',
+    webhookDeps: {
+      transport: async (request: WebhookRequest) => {
+        sent.push(request);
+        return { status: 200, body: 'ok' };
+      },
+    },
+  };
+  return { sent, options };
+}
+
 describe('EffectRunner', () => {
   it('carries out the effects in order and feeds each completion back until the machine asks for nothing new', async () => {
     const { runner, target, router, events, step, work } = setup();
@@ -113,19 +128,8 @@ describe('EffectRunner', () => {
   it('sends event hooks the checksum of the revision they are about, as every other hook', async () => {
     // Found by `npm run chaos -- kill`: the checksum left the revision out, so every revision's
     // events looked alike to a receiver and it could not tell a repeat from the next rollout.
-    const sent: WebhookRequest[] = [];
-    const { progressing } = setup(
-      { metrics: METRICS },
-      {
-        globalEventWebhook: 'http://events.example/',
-        webhookDeps: {
-          transport: async (request) => {
-            sent.push(request);
-            return { status: 200, body: 'ok' };
-          },
-        },
-      },
-    );
+    const { sent, options } = recordedEventHooks();
+    const { progressing } = setup({ metrics: METRICS }, options);
     await progressing();
     await new Promise((resolve) => setTimeout(resolve, 10));
     const checksums = new Map(
@@ -189,22 +193,13 @@ describe('EffectRunner', () => {
   });
 
   it('announces a rollback while its route write still fails, once, and writes the routes when the apiserver is back', async () => {
-    const sent: WebhookRequest[] = [];
-    const { runner, router, events, step, work, progressing } = setup(
-      { metrics: METRICS },
-      {
-        globalEventWebhook: 'http://events.example/',
-        webhookDeps: {
-          transport: async (request) => {
-            sent.push(request);
-            return { status: 200, body: 'ok' };
-          },
-        },
-      },
-    );
+    const { sent, options } = recordedEventHooks();
+    const { runner, router, events, step, work, progressing } = setup({ metrics: METRICS }, options);
     const tick = await progressing();
     router.failEverySetRoutes = new Error('the server is currently unable to handle the request');
-    const stuck = step(tick.snapshot, [{ type: 'NO_PROGRESS', now: T0 + 130_000, reason: 'could not setRoutes: 503' }]);
+    const stuck = step(tick.snapshot, [
+      { type: 'NO_PROGRESS', now: T0 + 130_000, reason: 'could not setRoutes: 503' },
+    ]);
     expect(stuck.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary', 'recordEvent', 'notify']);
     const failing = await runner.carryOut(KEY, stuck, work(T0 + 130_000));
     expect(failing.failure?.effect.kind).toBe('setRoutes');

@@ -83,6 +83,13 @@ function setup(
     await reconciler.reconcile(KEY);
     expect(status().phase).toBe('Initialized');
   };
+  /** Initializes, then a new revision arrives (the release starts, no step yet). */
+  const newRevision = async () => {
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+  };
   /** Initializes, then a new revision arrives and the release takes its first step. */
   const firstStep = async () => {
     await initialize();
@@ -108,6 +115,7 @@ function setup(
     statusPatches,
     until,
     initialize,
+    newRevision,
     firstStep,
   };
 }
@@ -345,13 +353,10 @@ describe('CanaryReconciler', () => {
   });
 
   it('rolls back a release whose effects keep failing for progressDeadlineSeconds, saying why', async () => {
-    const { reconciler, target, router, status, clock, events, initialize } = setup(
+    const { reconciler, router, status, clock, events, newRevision } = setup(
       canaryObject({}, { progressDeadlineSeconds: 120 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
+    await newRevision();
     router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
     for (let i = 0; i < 2; i += 1) {
       clock.now += MINUTE;
@@ -374,13 +379,10 @@ describe('CanaryReconciler', () => {
   });
 
   it('keeps the no-progress clock in status: a restart goes on counting, and progress stops it', async () => {
-    const { reconciler, target, router, status, clock, events, initialize, restart } = setup(
+    const { reconciler, router, status, clock, events, newRevision, restart } = setup(
       canaryObject({}, { progressDeadlineSeconds: 120 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
+    await newRevision();
     router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
     clock.now += MINUTE;
     const firstFailure = new Date(clock.now).toISOString();
@@ -404,13 +406,10 @@ describe('CanaryReconciler', () => {
   });
 
   it('stops the no-progress clock when the effects are carried out again', async () => {
-    const { reconciler, target, router, status, clock, initialize } = setup(
+    const { reconciler, router, status, clock, newRevision } = setup(
       canaryObject({}, { progressDeadlineSeconds: 120 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
+    await newRevision();
     router.failSetRoutes = apiError(503, 'etcd leader changed');
     clock.now += MINUTE;
     await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);

@@ -26,7 +26,7 @@ const canary = (progressDeadlineSeconds: number) =>
   canaryObject(ns.name, {
     provider: 'istio',
     progressDeadlineSeconds,
-    analysis: { interval: '5s', threshold: 2, stepWeight: 50, maxWeight: 50 },
+    analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50 },
   });
 
 async function primaryPods(): Promise<string[]> {
@@ -110,8 +110,8 @@ describe('sluice controller: a release waits for a primary that is not ready', (
       reason: 'PrimaryNotReady',
     });
     expect(waiting.status?.deadlines?.primaryReady).toBeDefined();
-    // Three intervals' worth of watching: still nothing moved, and one Event said so.
-    const held = await watch(15_000, (c) => weights.add(c.status?.canaryWeight ?? 0));
+    // Two intervals' worth of watching: still nothing moved, and one Event said so.
+    const held = await watch(20_000, (c) => weights.add(c.status?.canaryWeight ?? 0));
     expect(held.status?.phase).toBe('Progressing');
     expect([...weights]).toEqual([0]);
     expect(await virtualServiceWeights()).toEqual([100, 0]);
