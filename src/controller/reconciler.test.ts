@@ -421,6 +421,37 @@ describe('CanaryReconciler', () => {
     expect(status().noProgress).toBeUndefined();
   });
 
+  it('holds a release while the primary is not ready: no traffic, reason PrimaryNotReady, one Event', async () => {
+    const { reconciler, target, router, status, clock, events, initialize } = setup();
+    await initialize();
+    target.primary = 'notReady';
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    for (let i = 0; i < 3; i += 1) {
+      clock.now += MINUTE;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status()).toMatchObject({
+      phase: 'Progressing',
+      canaryWeight: 0,
+      message: 'waiting for the primary to become ready before moving traffic: primary notReady',
+    });
+    expect(status().conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PrimaryNotReady',
+    });
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events.filter((e) => e.startsWith('Warning PrimaryNotReady'))).toEqual([
+      'Warning PrimaryNotReady: waiting for the primary to become ready before moving traffic: primary notReady',
+    ]);
+    target.primary = 'ready';
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+    expect(status().conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Progressing');
+  });
+
   it('records what a command came to in status.lastCommand.result', async () => {
     const { reconciler, store, status, initialize } = setup();
     await initialize();
