@@ -14,12 +14,11 @@ import {
 // Issue 16's outage finding on the real control plane: a primary with no ready pod holds a
 // release before any traffic moves (status and condition say why, one Event), the release
 // goes on once the primary is ready again, and one whose primary stays not ready past
-// progressDeadlineSeconds is rolled back saying so. The primary's pod is made to fail with
-// kwok's chaos stage (its label on the pod), and comes back when the pod is replaced.
+// progressDeadlineSeconds is rolled back saying so. The primary's pod is made NotReady
+// through its status (as a kubelet would report it), and comes back when it is replaced.
 
 const ns = useNamespace('primaryready');
 let controller: SluiceProcess;
-const FAIL_LABEL = 'pod-container-running-failed.stage.kwok.x-k8s.io';
 const WAITING = 'waiting for the primary to become ready before moving traffic';
 
 const canary = (progressDeadlineSeconds: number) =>
@@ -37,12 +36,31 @@ async function primaryPods(): Promise<string[]> {
   return pods.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
 }
 
-/** The primary's pods fail (kwok's chaos stage), until they are replaced. */
+/**
+ * The primary's pods turn NotReady, as a kubelet reports a failing probe or a node problem;
+ * kwok readies a pod only once (when it has no IP yet), so this stays until they are replaced.
+ */
 async function breakPrimary(): Promise<void> {
+  const at = new Date().toISOString();
   for (const name of await primaryPods()) {
     await ns.kube.wire.mergePatchObject(
       { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns.name } },
-      { metadata: { labels: { [FAIL_LABEL]: 'true' } } },
+      {
+        status: {
+          conditions: [
+            { type: 'PodScheduled', status: 'True', lastTransitionTime: at },
+            { type: 'Initialized', status: 'True', lastTransitionTime: at },
+            {
+              type: 'ContainersReady',
+              status: 'False',
+              lastTransitionTime: at,
+              reason: 'ReadinessProbeFailed',
+            },
+            { type: 'Ready', status: 'False', lastTransitionTime: at, reason: 'ReadinessProbeFailed' },
+          ],
+        },
+      },
+      { subresource: 'status' },
     );
   }
   await eventually('the primary not ready', async () => {
@@ -131,6 +149,7 @@ describe('sluice controller: a release waits for a primary that is not ready', (
     await applyAsUser(ns.kube, canary(20));
     await breakPrimary();
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:3' }));
+    await waitForPhase(ns.kube, ns.name, 'Progressing');
     const failed = await waitForPhase(
       ns.kube,
       ns.name,
