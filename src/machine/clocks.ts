@@ -61,7 +61,10 @@ export function observeReadiness(
   now: number,
 ): void {
   if (event.canary && !scaleUpPending(d)) observe(d.canary, event.canary, now);
-  if (event.primary && !promotePending(d)) observe(d.primary, event.primary, now, event.primaryMessage);
+  // Why the primary is not ready is kept only where a rollout waits on it (written to status
+  // with the wait); while it rolls out a promotion its changing words would only cost writes.
+  const why = d.phase === 'Progressing' || d.phase === 'WaitingPromotion' ? event.primaryMessage : undefined;
+  if (event.primary && !promotePending(d)) observe(d.primary, event.primary, now, why);
 }
 
 /** A step found the workload not ready: look again one interval later. */
