@@ -311,7 +311,10 @@ function deadlines(context: Context, plan: Plan): Record<string, number> {
   }
   // While analysing, the primary's readiness holds every step (machine.ts, primaryWaitExceeded).
   const analysing = context.phase === 'Progressing' || context.phase === 'WaitingPromotion';
-  if (analysing || ((context.phase === 'Promoting' || context.phase === 'Finalising') && context.promotionApplied)) {
+  if (
+    analysing ||
+    ((context.phase === 'Promoting' || context.phase === 'Finalising') && context.promotionApplied)
+  ) {
     const at = deadlineAt(context.primary, plan.progressDeadlineMs);
     if (at !== null) result.primaryReady = at;
   }
