@@ -15,6 +15,7 @@ import {
   podinfoDeployment,
   startControllerProcess,
   waitForPhase,
+  virtualServiceWeights,
   type SluiceProcess,
 } from '../support/sluice.ts';
 
@@ -112,17 +113,6 @@ async function startApiProxy(): Promise<string> {
     }),
   );
   return path;
-}
-
-async function virtualServiceWeights(): Promise<number[]> {
-  const vs = (await ns.kube.custom.getNamespacedCustomObject({
-    group: 'networking.istio.io',
-    version: 'v1',
-    namespace: ns.name,
-    plural: 'virtualservices',
-    name: 'podinfo',
-  })) as { spec: { http: { route: { weight?: number }[] }[] } };
-  return vs.spec.http.at(-1)!.route.map((r) => r.weight ?? 0);
 }
 
 describe('sluice controller: no progress within the progress deadline', () => {
@@ -223,7 +213,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
       timeoutMs: 60_000,
     });
     expect(restored.status?.phase).toBe('Failed');
-    expect(await virtualServiceWeights()).toEqual([100, 0]);
+    expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
     expect(hookMessages.filter((m) => m.startsWith(announced))).toHaveLength(1);
   });
 });

@@ -8,6 +8,7 @@ import {
   podinfoDeployment,
   startControllerProcess,
   waitForPhase,
+  virtualServiceWeights,
   type SluiceProcess,
 } from '../support/sluice.ts';
 
@@ -78,17 +79,6 @@ async function healPrimary(): Promise<void> {
     await ns.kube.core.deleteNamespacedPod({ name, namespace: ns.name });
 }
 
-async function virtualServiceWeights(): Promise<number[]> {
-  const vs = (await ns.kube.custom.getNamespacedCustomObject({
-    group: 'networking.istio.io',
-    version: 'v1',
-    namespace: ns.name,
-    plural: 'virtualservices',
-    name: 'podinfo',
-  })) as { spec: { http: { route: { weight?: number }[] }[] } };
-  return vs.spec.http.at(-1)!.route.map((r) => r.weight ?? 0);
-}
-
 /** Reads the Canary every 500 ms for `ms` (a bounded window for what must not happen); the last read. */
 async function watch(ms: number, look: (c: CanaryObject) => void): Promise<CanaryObject> {
   const until = Date.now() + ms;
@@ -132,7 +122,7 @@ describe('sluice controller: a release waits for a primary that is not ready', (
     const held = await watch(20_000, (c) => weights.add(c.status?.canaryWeight ?? 0));
     expect(held.status?.phase).toBe('Progressing');
     expect([...weights]).toEqual([0]);
-    expect(await virtualServiceWeights()).toEqual([100, 0]);
+    expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
     const said = [...(await canaryEvents(ns.kube, ns.name))].filter(([m]) => m.startsWith(WAITING));
     expect(said.map(([, count]) => count)).toEqual([1]);
 
@@ -160,7 +150,7 @@ describe('sluice controller: a release waits for a primary that is not ready', (
     expect(failed.status?.message).toMatch(
       /^rolling back: primary not ready within the progress deadline \(20s\): Deployment .*podinfo-primary/,
     );
-    expect(await virtualServiceWeights()).toEqual([100, 0]);
+    expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
     expect([...(await canaryEvents(ns.kube, ns.name)).keys()]).toContain(failed.status?.message);
   });
 });
