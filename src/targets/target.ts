@@ -73,7 +73,7 @@ export interface TargetPods {
 }
 
 export interface Target {
-  readonly kind: 'Deployment' | 'DaemonSet' | 'KnativeService';
+  readonly kind: 'Deployment' | 'DaemonSet' | 'StatefulSet' | 'KnativeService';
   /** The selector label and container ports, read from the target. */
   pods(canary: Canary): Promise<TargetPods>;
   /** The target's current revision: pod template hash plus tracked config checksums. */
