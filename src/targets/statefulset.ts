@@ -317,7 +317,8 @@ export function statefulSetTarget(deps: TargetDeps): Target {
     let written = await applyPartition(deps, sts, replicas);
     const { currentRevision, updateRevision } = sts.status ?? {};
     if (!currentRevision) return { replicas, written };
-    if (updateRevision && updateRevision !== currentRevision && unobserved(sts, '') === undefined) {
+    // The revisions in status hold even before the controller has seen the partition move.
+    if (updateRevision && updateRevision !== currentRevision) {
       await revertTemplate(sts, currentRevision);
       written = true;
       sts = await readStatefulSet(deps, canary);
