@@ -896,6 +896,23 @@ export const CanarySpec = withRules(
       check: (spec) => spec.targetRef.kind !== 'StatefulSet' || !spec.analysis.mirror,
     },
     {
+      rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.metrics) || self.analysis.metrics.all(m, has(m.templateRef) || has(m.query))",
+      message:
+        "spec.analysis.metrics: a StatefulSet canary's built-in metrics would read the whole StatefulSet, both revisions at once; use a MetricTemplate (or query) with {{ canaryPods }} (docs/targets.md#statefulset)",
+      fieldPath: '.analysis.metrics',
+      check: (spec) =>
+        spec.targetRef.kind !== 'StatefulSet' ||
+        (spec.analysis.metrics ?? []).every((m) => m.templateRef !== undefined || m.query !== undefined),
+    },
+    {
+      rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.judge) || !has(self.analysis.judge.builtins) || size(self.analysis.judge.builtins) == 0",
+      message:
+        "spec.analysis.judge.builtins: the built-in judged metrics read workload series that cannot tell a StatefulSet's revisions apart; set builtins: [] and judge custom metrics with {{ pods }} (docs/targets.md#statefulset)",
+      fieldPath: '.analysis.judge.builtins',
+      check: (spec) =>
+        spec.targetRef.kind !== 'StatefulSet' || (spec.analysis.judge?.builtins ?? []).length === 0,
+    },
+    {
       rule: "!has(self.analysis.stepReplicas) || self.targetRef.kind == 'StatefulSet'",
       message:
         'spec.analysis.stepReplicas is for StatefulSet targets (pods per step); a Deployment or DaemonSet canary uses stepWeight, stepWeights or steps',

@@ -3,8 +3,10 @@ import { parseCanary } from '../api/validate.ts';
 import type { Pod, StatefulSet } from '../kube/kinds.ts';
 import { planFromSpec } from '../machine/plan.ts';
 import { canaryWith } from '../../test/support/canaries.ts';
+import { renderTemplate, templateModel } from '../analysis/template.ts';
 import {
   ordinalOf,
+  podsRegex,
   statefulSetCanaryReadiness,
   statefulSetPrimaryReadiness,
   withPodSteps,
@@ -191,5 +193,52 @@ describe('StatefulSet readiness', () => {
     expect(ordinalOf(sts(0), pod(3, 'new'))).toBe(3);
     expect(ordinalOf(sts(0), { metadata: { name: 'db-primary-1' } } as Pod)).toBeUndefined();
     expect(ordinalOf(sts(0), { metadata: { name: 'dbx-1' } } as Pod)).toBeUndefined();
+  });
+});
+
+describe('StatefulSet pods in metric templates', () => {
+  it('names the pods of each revision as a regex, and none as one that matches no pod', () => {
+    expect(podsRegex(sts(2), [pod(3, 'db-new'), pod(2, 'db-new')])).toBe('db-(3|2)');
+    expect(podsRegex(sts(2), [])).toBe('db-(none)');
+  });
+
+  it('renders {{ canaryPods }}, {{ primaryPods }}, the revisions and {{ pods }} unescaped into PromQL', () => {
+    const arms = {
+      canaryPods: 'db-(3)',
+      primaryPods: 'db-(2|1|0)',
+      canaryRevision: 'db-new',
+      primaryRevision: 'db-old',
+    };
+    const model = templateModel({ name: 'db', namespace: 'shop', target: 'db', statefulSet: arms }, '1m', {});
+    expect(
+      renderTemplate(
+        'sum(rate(http_requests_total{pod=~"{{ canaryPods }}"}[{{ interval }}])) / sum(rate(http_requests_total{pod=~"{{ primaryPods }}", rev="{{ primaryRevision }}"}[{{ interval }}]))',
+        model,
+        'test',
+        'promql',
+      ),
+    ).toBe(
+      'sum(rate(http_requests_total{pod=~"db-(3)"}[1m])) / sum(rate(http_requests_total{pod=~"db-(2|1|0)", rev="db-old"}[1m]))',
+    );
+    expect(renderTemplate('up{pod=~"{{ pods }}"}', model, 'test', 'promql')).toBe('up{pod=~"db-(3)"}');
+  });
+
+  it('refuses the StatefulSet functions for other Canaries, naming the function', () => {
+    const model = templateModel({ name: 'web', namespace: 'shop', target: 'web' }, '1m', {});
+    expect(() => renderTemplate('up{pod=~"{{ canaryPods }}"}', model, 'test', 'promql')).toThrow(
+      /canaryPods .*StatefulSet canaries only/,
+    );
+  });
+
+  it('refuses built-in metrics and built-in judged metrics on a StatefulSet, naming the field', () => {
+    expect(
+      refused({
+        stepReplicas: [1],
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }],
+      }),
+    ).toContainEqual(expect.objectContaining({ path: 'spec.analysis.metrics' }));
+    expect(refused({ stepReplicas: [1], judge: {} })).toContainEqual(
+      expect.objectContaining({ path: 'spec.analysis.judge.builtins' }),
+    );
   });
 });

@@ -100,6 +100,19 @@ function podsOn(sts: Sts, pods: readonly PodObject[], revision: string | undefin
   });
 }
 
+/**
+ * A PromQL regex of exactly these pods' names (`db-(3|4)`); `db-(none)` matches no pod of
+ * the StatefulSet when there are none, so an empty arm answers "no data", never everything.
+ */
+export function podsRegex(sts: Sts, pods: readonly PodObject[]): string {
+  const ordinals = pods
+    .map((pod) => ordinalOf(sts, pod))
+    .filter((ordinal): ordinal is number => ordinal !== undefined)
+    .sort((a, b) => b - a);
+  const name = sts.metadata.name.replace(/[.]/g, '\\.');
+  return `${name}-(${ordinals.length ? ordinals.join('|') : 'none'})`;
+}
+
 /** Not yet observed by the StatefulSet controller: nothing in status can be trusted. */
 function unobserved(sts: Sts, what: string): ReadinessReport | undefined {
   const generation = sts.metadata.generation ?? 0;
@@ -412,6 +425,18 @@ export function statefulSetTarget(deps: TargetDeps): Target {
 
     async removePrimary() {
       return { deleted: [] };
+    },
+
+    async statefulSetArms(canary) {
+      const sts = await readStatefulSet(deps, canary);
+      const pods = await listPods(sts);
+      const { currentRevision = '', updateRevision = '' } = sts.status ?? {};
+      return {
+        canaryPods: podsRegex(sts, podsOn(sts, pods, updateRevision)),
+        primaryPods: podsRegex(sts, podsOn(sts, pods, currentRevision)),
+        canaryRevision: updateRevision,
+        primaryRevision: currentRevision,
+      };
     },
   };
 }

@@ -95,4 +95,14 @@ export interface Target {
   restore(canary: Canary): Promise<ReadinessReport>;
   /** revertOnDeletion, last half: delete the primary and its HPA (-primary configs follow by owner). */
   removePrimary(canary: Canary): Promise<{ deleted: string[] }>;
+  /** A StatefulSet's pods by revision, for the metric templates (`{{ canaryPods }}` …). */
+  statefulSetArms?(canary: Canary): Promise<StatefulSetPods>;
+}
+
+/** Pod-name regexes and ControllerRevision names of a StatefulSet's two revisions. */
+export interface StatefulSetPods {
+  canaryPods: string;
+  primaryPods: string;
+  canaryRevision: string;
+  primaryRevision: string;
 }
