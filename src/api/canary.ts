@@ -273,7 +273,7 @@ const STATEFULSET_PODS =
 const STATEFULSET_NO_SERVICES =
   'Sluice generates no Services or routes for a StatefulSet (its own Service spans every pod): remove it';
 
-/** Canary fields a StatefulSet canary refuses by name (docs/targets.md#statefulset). */
+/** Canary fields a StatefulSet canary refuses by name (docs/routing.md#statefulset-targets). */
 const STATEFULSET_REFUSED: readonly (readonly [string, string])[] = [
   ['analysis.stepWeight', STATEFULSET_PODS],
   ['analysis.stepWeights', STATEFULSET_PODS],
@@ -898,7 +898,7 @@ export const CanarySpec = withRules(
     {
       rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.metrics) || self.analysis.metrics.all(m, has(m.templateRef) || has(m.query))",
       message:
-        "spec.analysis.metrics: a StatefulSet canary's built-in metrics would read the whole StatefulSet, both revisions at once; use a MetricTemplate (or query) with {{ canaryPods }} (docs/targets.md#statefulset)",
+        "spec.analysis.metrics: a StatefulSet canary's built-in metrics would read the whole StatefulSet, both revisions at once; use a MetricTemplate (or query) with {{ canaryPods }} (docs/routing.md#statefulset-targets)",
       fieldPath: '.analysis.metrics',
       check: (spec) =>
         spec.targetRef.kind !== 'StatefulSet' ||
@@ -907,7 +907,7 @@ export const CanarySpec = withRules(
     {
       rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.judge) || !has(self.analysis.judge.builtins) || size(self.analysis.judge.builtins) == 0",
       message:
-        "spec.analysis.judge.builtins: the built-in judged metrics read workload series that cannot tell a StatefulSet's revisions apart; set builtins: [] and judge custom metrics with {{ pods }} (docs/targets.md#statefulset)",
+        "spec.analysis.judge.builtins: the built-in judged metrics read workload series that cannot tell a StatefulSet's revisions apart; set builtins: [] and judge custom metrics with {{ pods }} (docs/routing.md#statefulset-targets)",
       fieldPath: '.analysis.judge.builtins',
       check: (spec) =>
         spec.targetRef.kind !== 'StatefulSet' || (spec.analysis.judge?.builtins ?? []).length === 0,

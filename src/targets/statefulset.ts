@@ -256,7 +256,7 @@ export function statefulSetTarget(deps: TargetDeps): Target {
 
   function revisionFrom(sts: Sts): Revision {
     // The template alone: a changed ConfigMap restarts no pod of a StatefulSet, so it is no
-    // release of one (docs/targets.md#statefulset).
+    // release of one (docs/routing.md#statefulset-targets).
     const release = readRelease(
       sts.spec.template.metadata?.annotations,
       sts.metadata.annotations,

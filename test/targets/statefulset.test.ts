@@ -122,6 +122,14 @@ describe('StatefulSet canary on the local control plane', () => {
             threshold: 1,
             stepReplicas: [1, '50%'],
             webhooks: [{ name: 'verdict', type: 'rollout', url: `http://127.0.0.1:${port}/` }],
+            // Renders only with the canary's pods known (a render error would fail the check).
+            metrics: [
+              {
+                name: 'canary-pods',
+                query: 'vector(1) + 0 * absent(sluice_test_none{pod=~"{{ canaryPods }}"})',
+                thresholdRange: { min: 1 },
+              },
+            ],
           },
         },
         'db',
