@@ -56,18 +56,53 @@ export async function readStatefulSet(deps: Pick<TargetDeps, 'kube'>, canary: Ca
 export const replicasOf = (sts: Sts): number => sts.spec.replicas ?? 1;
 export const partitionOf = (sts: Sts): number => sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
 
-/** Server-side apply of the partition alone (field manager sluice); no write when it already holds. */
+/**
+ * After a rollback: the revision that failed, and the template hash Sluice put back. While
+ * the template is still that one, the StatefulSet's revision is the failed one, so Sluice's
+ * own revert does not read as a fix from Git ("recovered") and the Canary stays Failed.
+ */
+export const ROLLED_BACK_ANNOTATION = 'sluice.dev/rolled-back';
+
+interface RolledBack {
+  failed: string;
+  template: string;
+}
+
+function rolledBackOf(sts: Sts): RolledBack | undefined {
+  const text = sts.metadata.annotations?.[ROLLED_BACK_ANNOTATION];
+  const [failed, template] = text?.split('/') ?? [];
+  return failed && template ? { failed, template } : undefined;
+}
+
+/**
+ * Server-side apply of every field Sluice owns on a StatefulSet (the partition, and the
+ * rolled-back annotation once there is one): an apply that left one out would release it.
+ * No write when nothing changes.
+ */
 export async function applyPartition(
   deps: Pick<TargetDeps, 'kube'>,
   sts: Sts,
   partition: number,
+  rolledBack: RolledBack | undefined = rolledBackOf(sts),
 ): Promise<boolean> {
-  if (partitionOf(sts) === partition && sts.spec.updateStrategy?.rollingUpdate?.partition !== undefined)
+  const live = rolledBackOf(sts);
+  if (
+    partitionOf(sts) === partition &&
+    sts.spec.updateStrategy?.rollingUpdate?.partition !== undefined &&
+    live?.failed === rolledBack?.failed &&
+    live?.template === rolledBack?.template
+  )
     return false;
   await applyObject(deps.kube, {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name: sts.metadata.name, namespace: sts.metadata.namespace ?? '' },
+    metadata: {
+      name: sts.metadata.name,
+      namespace: sts.metadata.namespace ?? '',
+      ...(rolledBack
+        ? { annotations: { [ROLLED_BACK_ANNOTATION]: `${rolledBack.failed}/${rolledBack.template}` } }
+        : {}),
+    },
     spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition } } },
   });
   return true;
@@ -113,29 +148,28 @@ export function podsRegex(sts: Sts, pods: readonly PodObject[]): string {
   return `${name}-(${ordinals.length ? ordinals.join('|') : 'none'})`;
 }
 
-/** Not yet observed by the StatefulSet controller: nothing in status can be trusted. */
-function unobserved(sts: Sts, what: string): ReadinessReport | undefined {
+type StatefulSetReadiness = (sts: Sts, pods: readonly PodObject[], threshold: number) => ReadinessReport;
+
+/**
+ * How readiness speaks of the StatefulSet, and `waiting` when the StatefulSet controller has
+ * not observed its generation yet: then nothing in status can be trusted.
+ */
+function readingOf(sts: Sts): { what: string; replicas: number; waiting?: ReadinessReport } {
+  const what = `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`;
+  const replicas = replicasOf(sts);
   const generation = sts.metadata.generation ?? 0;
-  if ((sts.status?.observedGeneration ?? 0) >= generation) return undefined;
-  return {
-    state: 'notReady',
-    message: `${what}: waiting for the StatefulSet controller to see generation ${generation}`,
-  };
+  if ((sts.status?.observedGeneration ?? 0) >= generation) return { what, replicas };
+  const message = `${what}: waiting for the StatefulSet controller to see generation ${generation}`;
+  return { what, replicas, waiting: { state: 'notReady', message } };
 }
 
 /**
  * The canary: the pods from the partition up, on status.updateRevision, enough of them
  * ready (canaryReadyThreshold). With the partition at replicas there are none: ready.
  */
-export function statefulSetCanaryReadiness(
-  sts: Sts,
-  pods: readonly PodObject[],
-  threshold: number,
-): ReadinessReport {
-  const what = `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`;
-  const waiting = unobserved(sts, what);
+export const statefulSetCanaryReadiness: StatefulSetReadiness = (sts, pods, threshold) => {
+  const { what, replicas, waiting } = readingOf(sts);
   if (waiting) return waiting;
-  const replicas = replicasOf(sts);
   const expected = Math.max(0, replicas - Math.min(replicas, partitionOf(sts)));
   if (expected === 0) return { state: 'ready', message: `${what}: no pod on the new revision yet` };
   const updated = podsOn(sts, pods, sts.status?.updateRevision).filter(
@@ -150,7 +184,7 @@ export function statefulSetCanaryReadiness(
       what,
     );
   return readyUnlessFailing(`${what}: ${ready} of ${expected} pods on the new revision ready`, updated, what);
-}
+};
 
 /**
  * The primary. Partition 0 (a promotion): every pod on status.updateRevision, ready, and
@@ -158,15 +192,9 @@ export function statefulSetCanaryReadiness(
  * partition on status.currentRevision and ready (primaryReadyThreshold); after a rollback
  * (partition = replicas) that is every pod back on the old revision.
  */
-export function statefulSetPrimaryReadiness(
-  sts: Sts,
-  pods: readonly PodObject[],
-  threshold: number,
-): ReadinessReport {
-  const what = `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`;
-  const waiting = unobserved(sts, what);
+export const statefulSetPrimaryReadiness: StatefulSetReadiness = (sts, pods, threshold) => {
+  const { what, replicas, waiting } = readingOf(sts);
   if (waiting) return waiting;
-  const replicas = replicasOf(sts);
   const status = sts.status ?? {};
   if (partitionOf(sts) === 0) {
     const updated = podsOn(sts, pods, status.updateRevision);
@@ -204,7 +232,7 @@ export function statefulSetPrimaryReadiness(
     current,
     what,
   );
-}
+};
 
 /**
  * The Canary with its pod steps as the weights the machine walks (src/targets/partition.ts):
@@ -262,7 +290,11 @@ export function statefulSetTarget(deps: TargetDeps): Target {
       sts.metadata.annotations,
       `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`,
     );
-    return { ...revisionOf(sts.spec.template, {}), release };
+    const revision = revisionOf(sts.spec.template, {});
+    const rolledBack = rolledBackOf(sts);
+    if (rolledBack?.template === revision.podTemplateHash)
+      return { ...revision, revision: rolledBack.failed, release };
+    return { ...revision, release };
   }
 
   async function promote(canary: Canary, options: { revision?: string } = {}): Promise<PromoteResult> {
@@ -332,7 +364,11 @@ export function statefulSetTarget(deps: TargetDeps): Target {
     if (!currentRevision) return { replicas, written };
     // The revisions in status hold even before the controller has seen the partition move.
     if (updateRevision && updateRevision !== currentRevision) {
+      const failed = revisionFrom(sts).revision;
       await revertTemplate(sts, currentRevision);
+      sts = await readStatefulSet(deps, canary);
+      const template = revisionOf(sts.spec.template, {}).podTemplateHash;
+      await applyPartition(deps, sts, replicas, { failed, template });
       written = true;
       sts = await readStatefulSet(deps, canary);
     }
