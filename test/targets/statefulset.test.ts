@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCanary } from '../../src/controller/reconciler.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import {
   applyAsUser,
@@ -190,6 +191,8 @@ describe('StatefulSet canary on the local control plane', () => {
     expect(back.image).toBe('example.com/db:2');
     expect(back.currentRevision).toBe(before.currentRevision);
     expect(back.partition).toBe(REPLICAS);
+    // Sluice's own revert is no fix from Git: the release stays failed.
+    expect((await readCanary(ns.kube, ns.name, 'db')).status?.phase).toBe('Failed');
     const events = await canaryEvents(ns.kube, ns.name, 'db');
     expect([...events.keys()].some((message) => message.startsWith('rolling back'))).toBe(true);
   }, 300_000);
