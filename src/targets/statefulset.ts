@@ -13,7 +13,7 @@ import { notReady, readyUnlessFailing, requiredPods, type ReadinessReport } from
 import { revisionOf, type Revision } from './revision.ts';
 import type { PromoteResult, ScaleResult, Target, TargetDeps, TargetReadiness } from './target.ts';
 
-// A StatefulSet is released in place, by partition (docs/decisions/00xx-statefulset-canaries.md):
+// A StatefulSet is released in place, by partition (docs/decisions/0024-statefulset-canaries.md):
 // no `-primary` copy, since its pods' identities and volumes belong to their ordinals. The
 // "canary" is the pods on status.updateRevision (the highest ordinals, from the partition
 // up), the "primary" the pods below the partition, on status.currentRevision.
