@@ -213,7 +213,8 @@ export async function idleRun(
     namespace,
     names: workloadNames(n),
     analysis: { interval: options.interval, threshold: 5, stepWeight: 10, maxWeight: 50 },
-    initTimeoutS: Math.max(300, n),
+    // Bootstrap waits on the shared apiserver and kube-controller-manager: seconds, not a rate.
+    initTimeoutS: Math.max(900, 3 * n),
     warmupS: options.warmupS,
     concurrency: 16,
   });
