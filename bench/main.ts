@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
-import { positiveInt } from './flags.ts';
+import { addFlags, flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -37,12 +37,18 @@ interface CommonFlags {
   rounds: number;
 }
 
-function vsOption(): Option {
-  return new Option(
-    '--vs <controller>',
-    'also run the same benchmark with this controller, alternately',
-  ).choices(['flagger']);
-}
+const COMMON = {
+  vs: {
+    ...flag<'flagger' | undefined>(
+      '--vs <controller>',
+      'also run the same benchmark with this controller, alternately',
+      undefined,
+    ),
+    choices: ['flagger'],
+  },
+  keep: KEEP,
+  rounds: flag('--rounds <n>', 'repeat each configuration (medians are reported)', 1, positiveInt),
+};
 
 /** The controllers of a run, alternating which goes first from round to round. */
 function order(round: number, vs: 'flagger' | undefined): ControllerKind[] {
@@ -253,11 +259,10 @@ async function runJudge(flags: { trials: number; seed: number; scenarios: Scenar
 
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
-  const common = (command: Command) =>
-    command
-      .addOption(vsOption())
-      .option('--keep', 'leave the control plane running afterwards', false)
-      .option('--rounds <n>', 'repeat each configuration (medians are reported)', positiveInt, 1);
+  const common = (command: Command) => {
+    addFlags(command, COMMON);
+    return command;
+  };
 
   common(
     program
@@ -285,25 +290,20 @@ export function buildProgram(): Command {
     });
   });
 
-  common(
+  withFlags(
     program
       .command('rollback-latency')
-      .description('a canary at 20 % whose error rate jumps: time until the route sends 0 % to it')
-      .option('--repetitions <n>', 'rollbacks per controller', positiveInt, 10)
-      .option('--interval <duration>', 'spec.analysis.interval', '10s')
-      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 1)
-      .option('--step-weight <percent>', 'the weight at which errors start', positiveInt, 20)
-      .option('--error-ratio <ratio>', 'share of 5xx from the failure instant on', Number, 0.5),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runRollback({
-      ...(opts as unknown as CommonFlags),
-      repetitions: opts.repetitions as number,
-      interval: opts.interval as string,
-      threshold: opts.threshold as number,
-      stepWeight: opts.stepWeight as number,
-      errorRatio: opts.errorRatio as number,
-    });
-  });
+      .description('a canary at 20 % whose error rate jumps: time until the route sends 0 % to it'),
+    {
+      repetitions: flag('--repetitions <n>', 'rollbacks per controller', 10, positiveInt),
+      interval: INTERVAL,
+      threshold: flag('--threshold <n>', 'spec.analysis.threshold', 1, positiveInt),
+      stepWeight: flag('--step-weight <percent>', 'the weight at which errors start', 20, positiveInt),
+      errorRatio: flag('--error-ratio <ratio>', 'share of 5xx from the failure instant on', 0.5, Number),
+      ...COMMON,
+    },
+    runRollback,
+  );
 
   common(
     program
@@ -322,18 +322,17 @@ export function buildProgram(): Command {
       interval: opts.interval as string,
     });
   });
-  program
-    .command('startup')
-    .description('the controller started with nothing to reconcile: time to ready, memory at idle')
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .option('--rounds <n>', 'repeat (medians are reported)', positiveInt, 5)
-    .option('--idle <seconds>', 'idle time after ready, measured', positiveInt, 30)
-    .action(async (opts: Record<string, unknown>) => {
-      await runStartup({
-        ...(opts as unknown as CommonFlags),
-        idleS: opts.idle as number,
-      });
-    });
+  withFlags(
+    program
+      .command('startup')
+      .description('the controller started with nothing to reconcile: time to ready, memory at idle'),
+    {
+      keep: KEEP,
+      rounds: flag('--rounds <n>', 'repeat (medians are reported)', 5, positiveInt),
+      idleS: flag('--idle <seconds>', 'idle time after ready, measured', 30, positiveInt),
+    },
+    runStartup,
+  );
   program
     .command('judge')
     .description('the statistical judge against the fixed-threshold rule on generated traffic of known truth')
