@@ -48,19 +48,14 @@ export function withFlags<S extends Record<string, Flag<unknown>>>(
   specs: S,
   action: (values: FlagValues<S>) => Promise<void>,
 ): Command {
-  const names = addFlags(command, specs);
-  return command.action(async (opts: Record<string, unknown>) => {
-    await action(Object.fromEntries(names.map(([key, name]) => [key, opts[name]])) as FlagValues<S>);
-  });
-}
-
-/** Adds the flags of `specs` to `command`; answers each spec's key with commander's name for it. */
-export function addFlags(command: Command, specs: Record<string, Flag<unknown>>): [string, string][] {
-  return Object.entries(specs).map(([key, spec]) => {
+  const names = Object.entries(specs).map(([key, spec]) => {
     const option = new Option(spec.flags, spec.description).default(spec.fallback);
     if (spec.parse) option.argParser(spec.parse);
     if (spec.choices) option.choices(spec.choices);
     command.addOption(option);
-    return [key, option.attributeName()];
+    return [key, option.attributeName()] as const;
+  });
+  return command.action(async (opts: Record<string, unknown>) => {
+    await action(Object.fromEntries(names.map(([key, name]) => [key, opts[name]])) as FlagValues<S>);
   });
 }

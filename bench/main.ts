@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
-import { addFlags, flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
+import { flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -37,6 +37,7 @@ interface CommonFlags {
   rounds: number;
 }
 
+const WARMUP = flag('--warmup <seconds>', 'settling time after bootstrap, not measured', 30, positiveInt);
 const COMMON = {
   vs: {
     ...flag<'flagger' | undefined>(
@@ -259,36 +260,29 @@ async function runJudge(flags: { trials: number; seed: number; scenarios: Scenar
 
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
-  const common = (command: Command) => {
-    addFlags(command, COMMON);
-    return command;
-  };
-
-  common(
+  withFlags(
     program
       .command('scale')
-      .description('N canaries on one controller, then a new revision for all N at once')
-      .option('--canaries <list>', 'comma-separated counts', countList, [100, 500, 1000])
-      .option('--interval <duration>', 'spec.analysis.interval', '10s')
-      .option('--step-weight <percent>', 'spec.analysis.stepWeight', positiveInt, 10)
-      .option('--max-weight <percent>', 'spec.analysis.maxWeight', positiveInt, 50)
-      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 5)
-      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
-      .option('--timeout <seconds>', 'give up on unfinished rollouts after', positiveInt, 900)
-      .option('--init-timeout <seconds>', 'give up waiting for Initialized canaries after', positiveInt, 1200)
-      .option('--concurrency <n>', 'parallel object writes while setting up', positiveInt, 16),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runScale({
-      ...(opts as unknown as CommonFlags & { canaries: number[]; interval: string }),
-      stepWeight: opts.stepWeight as number,
-      maxWeight: opts.maxWeight as number,
-      threshold: opts.threshold as number,
-      warmupS: opts.warmup as number,
-      timeoutS: opts.timeout as number,
-      initTimeoutS: opts.initTimeout as number,
-      concurrency: opts.concurrency as number,
-    });
-  });
+      .description('N canaries on one controller, then a new revision for all N at once'),
+    {
+      canaries: flag('--canaries <list>', 'comma-separated counts', [100, 500, 1000], countList),
+      interval: INTERVAL,
+      stepWeight: flag('--step-weight <percent>', 'spec.analysis.stepWeight', 10, positiveInt),
+      maxWeight: flag('--max-weight <percent>', 'spec.analysis.maxWeight', 50, positiveInt),
+      threshold: flag('--threshold <n>', 'spec.analysis.threshold', 5, positiveInt),
+      warmupS: WARMUP,
+      timeoutS: flag('--timeout <seconds>', 'give up on unfinished rollouts after', 900, positiveInt),
+      initTimeoutS: flag(
+        '--init-timeout <seconds>',
+        'give up waiting for Initialized canaries after',
+        1200,
+        positiveInt,
+      ),
+      concurrency: flag('--concurrency <n>', 'parallel object writes while setting up', 16, positiveInt),
+      ...COMMON,
+    },
+    runScale,
+  );
 
   withFlags(
     program
@@ -305,23 +299,17 @@ export function buildProgram(): Command {
     runRollback,
   );
 
-  common(
-    program
-      .command('idle')
-      .description('N Initialized canaries with nothing to do: the controller at rest')
-      .option('--canaries <n>', 'how many', positiveInt, 100)
-      .option('--duration <seconds>', 'measured idling', positiveInt, 180)
-      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
-      .option('--interval <duration>', 'spec.analysis.interval', '10s'),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runIdle({
-      ...(opts as unknown as CommonFlags),
-      canaries: opts.canaries as number,
-      durationS: opts.duration as number,
-      warmupS: opts.warmup as number,
-      interval: opts.interval as string,
-    });
-  });
+  withFlags(
+    program.command('idle').description('N Initialized canaries with nothing to do: the controller at rest'),
+    {
+      canaries: flag('--canaries <n>', 'how many', 100, positiveInt),
+      durationS: flag('--duration <seconds>', 'measured idling', 180, positiveInt),
+      warmupS: WARMUP,
+      interval: INTERVAL,
+      ...COMMON,
+    },
+    runIdle,
+  );
   withFlags(
     program
       .command('startup')
