@@ -6,15 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
-import { useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // Issue 13 §3 on the real control plane: routing writes that keep failing with an error
 // that may go away roll the release back after progressDeadlineSeconds, the reason in
@@ -22,7 +15,7 @@ import {
 // everything on, except that while `failWrites` is set it answers 503 to writes of this
 // namespace's VirtualServices, as an overloaded apiserver does.
 
-const ns = useNamespace('noprogress');
+const ns = useScene('noprogress');
 let controller: SluiceProcess;
 let proxy: Server;
 let failWrites = false;
@@ -106,21 +99,15 @@ async function virtualServiceWeights(): Promise<number[]> {
 describe('sluice controller: no progress within the progress deadline', () => {
   beforeAll(async () => {
     const kubeconfig = await startApiProxy();
-    controller = await startControllerProcess({
-      namespace: ns.name,
-      kubeconfig,
-      args: ['--no-leader-elect'],
-    });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    controller = await ns.startController({ kubeconfig, args: ['--no-leader-elect'] });
+    await ns.initialize(
+      {
         provider: 'istio',
         progressDeadlineSeconds: 20,
         analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50 },
-      }),
+      },
+      'example.com/podinfo:1',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
   });
 
   afterAll(async () => {
@@ -131,12 +118,10 @@ describe('sluice controller: no progress within the progress deadline', () => {
 
   it('rolls back a release whose route writes keep failing (503), the reason in status, the weight never claimed', async () => {
     failWrites = true;
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2' }));
+    await ns.release('example.com/podinfo:2');
     const seen = new Set<number>();
     // The proxy refuses from here on; the test ends with it refusing (afterAll closes it).
-    const failed = await waitForPhase(
-      ns.kube,
-      ns.name,
+    const failed = await ns.phase(
       (c) => {
         if (typeof c.status?.canaryWeight === 'number') seen.add(c.status.canaryWeight);
         // Done (or promoted: the failing writes were not seen) — either way, stop looking.
