@@ -5,15 +5,8 @@ import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef
 import { routesCapabilities } from './capabilities.ts';
 import { translateNginxMatches } from './match.ts';
 import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
-import {
-  checkRoutes,
-  RouterConfigError,
-  type Router,
-  type RouterCapabilities,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { checkRoutes, RouterConfigError } from './router.ts';
+import type { Router, RouterCapabilities, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { readRoutes } from './single-object.ts';
 
