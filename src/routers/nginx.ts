@@ -119,6 +119,17 @@ export function canaryIngressObject(
       ([key]) => !CANARY_KEYS.some((k) => key === `${prefix}/${k}`),
     ),
   );
+  return ingressBeside(canary, source, { ...copied, ...canaryAnnotations }, spec, live);
+}
+
+/** The canary Ingress Sluice writes beside the team's `source`: its labels, these annotations and `spec`. */
+export function ingressBeside(
+  canary: Canary,
+  source: JsonObject,
+  annotations: Record<string, string>,
+  spec: JsonObject,
+  live: JsonObject | undefined,
+): DesiredObject {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -126,7 +137,7 @@ export function canaryIngressObject(
       name: canaryIngressName(canary),
       namespace: canaryNamespace(canary),
       labels: copiedMetadata(labelsOf(source)),
-      annotations: { ...copied, ...canaryAnnotations, ...ownershipAnnotations(canary.metadata.name, live) },
+      annotations: { ...annotations, ...ownershipAnnotations(canary.metadata.name, live) },
     },
     spec,
   };
