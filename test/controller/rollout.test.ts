@@ -13,17 +13,16 @@ let controller: SluiceProcess;
 let exporter: TrafficExporter;
 let unscrape: () => Promise<void>;
 
-const canary = () =>
-  ns.canary({
-    provider: 'istio',
-    analysis: {
-      interval: '10s',
-      threshold: 2,
-      stepWeight: 25,
-      maxWeight: 50,
-      metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-    },
-  });
+const CANARY_SPEC = {
+  provider: 'istio',
+  analysis: {
+    interval: '10s',
+    threshold: 2,
+    stepWeight: 25,
+    maxWeight: 50,
+    metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+  },
+};
 
 /** `sluice status --watch` on the Canary until it settles (at most 180 s). */
 const watchStatus = () =>
@@ -40,7 +39,7 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
     controller = await ns.startController({ args: ['--no-leader-elect', '--step-events'] });
-    await ns.initialize(canary(), 'example.com/podinfo:1.0.0');
+    await ns.initialize(CANARY_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {

@@ -19,17 +19,7 @@ import {
 // Canary bootstrapped, weights stepped and read back, a release promoted, the Canary
 // deleted with revertOnDeletion.
 
-export {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-} from '../targets/fixtures.ts';
+export * from '../targets/fixtures.ts';
 
 /**
  * The target (two replicas unless told), its Canary with `spec`, the Sluice parts for it,
