@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
 import { commandResult } from '../api/commands.ts';
-import type { CanaryStatus, HandledCommand } from '../api/status.ts';
+import type { CanaryStatus, HandledCommand, NoProgress } from '../api/status.ts';
 import { INVALID_SPEC_REASON } from '../api/conditions.ts';
 import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
 import {
@@ -22,6 +22,7 @@ import { routerFor, type RouterFactoryOptions } from '../routers/factory.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
 import { sessionAffinityStatus } from '../routers/session.ts';
 import { targetFor } from '../targets/factory.ts';
+import { podStepsOf } from '../targets/statefulset.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
 import type { Target, TargetDeps } from '../targets/target.ts';
 import { API_VERSION, type CanaryObject } from './canary-object.ts';
@@ -141,12 +142,6 @@ export class CanaryReconciler {
   private readonly effects: EffectRunner;
   /** The uid each key was last seen with: a Canary deleted and created again starts afresh. */
   private readonly uids = new Map<string, string | undefined>();
-  /**
-   * Since when each canary's effects keep failing with errors that may go away, and the last
-   * one: after progressDeadlineSeconds the machine is told (NO_PROGRESS) and rolls back.
-   * Kept in memory: a new leader starts the clock again, so the wait is at most doubled.
-   */
-  private readonly failing = new Map<string, { since: number; reason: string }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -166,13 +161,13 @@ export class CanaryReconciler {
     const admitted = this.admit(run);
     if ('issues' in admitted) return this.stall(run, admitted.issues);
     await keepFinalizer(this.deps, run.object, admitted);
-    const prepared = this.prepare(run, admitted);
+    const prepared = this.prepare(run, await this.withPodSteps(run, admitted));
     if ('issues' in prepared) return this.stall(run, prepared.issues, prepared.workload);
 
     const previous = this.status.latest(key, run.object);
     // 1. Observe: the target, a command, answers that arrived, the clock.
     const seen = await this.observe(run, prepared, previous);
-    this.observeNoProgress(key, seen, prepared.plan);
+    const stuck = observeNoProgress(previous.noProgress, seen, prepared.plan);
     // 2. Step: the machine decides.
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
@@ -181,7 +176,7 @@ export class CanaryReconciler {
     // 3. Carry out its effects, feeding each completion back.
     const work = this.work(run, prepared, seen, step, release, previous);
     const carried = await this.effects.carryOut(key, first, work);
-    const permanent = this.permanentOrRetried(key, carried, seen.now);
+    const { permanent, noProgress } = permanentOrRetried(carried, stuck, seen.now);
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
@@ -193,6 +188,7 @@ export class CanaryReconciler {
       generation: run.object.metadata.generation,
       lastCommand: handledCommand(seen.lastCommand, previous.lastCommand, first),
       sessionAffinity: sessionAffinityStatus({ ...prepared.canary, status: previous }),
+      noProgress,
       now: seen.now,
     });
     if (permanent) {
@@ -204,30 +200,6 @@ export class CanaryReconciler {
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
-  }
-
-  /** Effects that kept failing for the progress deadline: the machine hears NO_PROGRESS. */
-  private observeNoProgress(key: string, seen: Seen, plan: Plan): void {
-    const stuck = this.failing.get(key);
-    if (!stuck || seen.now - stuck.since < plan.progressDeadlineMs) return;
-    seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
-    this.failing.delete(key);
-  }
-
-  /**
-   * An effect error that will not go away, which stalls the canary instead of being
-   * retried; a transient one starts (or continues) the no-progress clock.
-   */
-  private permanentOrRetried(key: string, carried: Carried, now: number): ValidationIssue | undefined {
-    const failure = carried.failure;
-    const permanent = carried.issue ?? (failure && permanentIssue(failure.effect.kind, failure.error));
-    if (failure && !permanent) {
-      const reason = `could not ${failure.effect.kind}: ${apiErrorMessage(failure.error)}`;
-      this.failing.set(key, { since: this.failing.get(key)?.since ?? now, reason });
-    } else {
-      this.failing.delete(key);
-    }
-    return permanent || undefined;
   }
 
   /** The Canary to reconcile, or undefined when it is gone (its memory is dropped). */
@@ -293,6 +265,16 @@ export class CanaryReconciler {
       ...(this.deps.webhookDeps?.urlPolicy ? { urlPolicy: this.deps.webhookDeps.urlPolicy } : {}),
     });
     return refused.length > 0 ? { issues: refused, workload: prepared } : prepared;
+  }
+
+  /** A StatefulSet's pod steps as the weights the machine walks: they depend on its replicas. */
+  private async withPodSteps(run: Run, canary: Canary): Promise<Canary> {
+    try {
+      return await podStepsOf(canary, { kube: this.cachedKube });
+    } catch (error) {
+      await this.reportProblem(run, `cannot read the target: ${apiErrorMessage(error)}`);
+      throw error;
+    }
   }
 
   private workload(run: Run, canary: Canary, withPodChecks: boolean): { target: Target; router: Router } {
@@ -431,7 +413,6 @@ export class CanaryReconciler {
 
   private drop(key: string): void {
     this.uids.delete(key);
-    this.failing.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }
@@ -449,10 +430,44 @@ export class CanaryReconciler {
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.uids.clear();
-    this.failing.clear();
     this.status.reset();
     this.effects.reset();
   }
+}
+
+/**
+ * The no-progress clock, kept in status.noProgress so a restart or a new leader goes on
+ * counting: effects that kept failing for the progress deadline make the machine hear
+ * NO_PROGRESS, and the clock starts again. Returns the clock that goes on (undefined: reset).
+ */
+function observeNoProgress(clock: NoProgress | undefined, seen: Seen, plan: Plan): NoProgress | undefined {
+  if (!clock) return undefined;
+  const since = Date.parse(clock.since);
+  if (Number.isNaN(since) || seen.now - since < plan.progressDeadlineMs) return clock;
+  seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: clock.reason });
+  return undefined;
+}
+
+/**
+ * An effect error that will not go away, which stalls the canary instead of being
+ * retried; a transient one starts (or continues) the no-progress clock, which stops when
+ * the effects are carried out again.
+ */
+function permanentOrRetried(
+  carried: Carried,
+  clock: NoProgress | undefined,
+  now: number,
+): { permanent: ValidationIssue | undefined; noProgress: NoProgress | undefined } {
+  const failure = carried.failure;
+  const permanent = carried.issue ?? (failure && permanentIssue(failure.effect.kind, failure.error));
+  if (!failure || permanent) return { permanent: permanent || undefined, noProgress: undefined };
+  return {
+    permanent: undefined,
+    noProgress: {
+      since: clock?.since ?? new Date(now).toISOString(),
+      reason: `could not ${failure.effect.kind}: ${apiErrorMessage(failure.error)}`,
+    },
+  };
 }
 
 /** A command acted on now: Accepted, or the machine's words for why it was ignored. */

@@ -170,6 +170,15 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     routing: 'steps',
     tested: Object.fromEntries(Object.keys(routersWithWeights()).map((kind) => [kind, PLAN])),
   },
+  // A StatefulSet's pods per step: the partition arithmetic, the plan it becomes, end to end.
+  'spec.analysis.stepReplicas': {
+    tested: [
+      'src/targets/partition.test.ts',
+      'src/targets/statefulset.test.ts',
+      'test/targets/statefulset.test.ts',
+    ],
+    mentions: 'stepReplicas',
+  },
   'spec.analysis.iterations': { tested: PLAN },
   'spec.analysis.match': {
     routing: 'abMatch',
@@ -307,6 +316,14 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'status.lastCommand.result': {
     tested: ['src/controller/command-result.test.ts', 'src/controller/reconciler.test.ts'],
     mentions: 'result',
+  },
+  'status.noProgress.since': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
+  },
+  'status.noProgress.reason': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
   },
 };
 
