@@ -1,23 +1,9 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import {
-  httpAddress,
-  jsonCall,
-  probeRefusedAsInvalid,
-  errorDetail,
-  parseAnswer,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  excerpt,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-  lookbackWindow,
-  type WindowedConfig,
-} from './provider.ts';
+import { httpAddress, jsonCall, probeRefusedAsInvalid, errorDetail, parseAnswer } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, excerpt, toMetricValue, lookbackWindow } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions, WindowedConfig } from './provider.ts';
 
 // Amazon CloudWatch GetMetricData, as Flagger: the query is a JSON list of MetricDataQuery
 // (Id, Expression or MetricStat, ReturnData, …) sent over CloudWatch's documented JSON

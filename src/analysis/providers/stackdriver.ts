@@ -12,14 +12,8 @@ import {
   parseAnswer,
   type HttpProviderConfig,
 } from './http.ts';
-import {
-  MetricError,
-  excerpt,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-} from './provider.ts';
+import { MetricError, excerpt, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions } from './provider.ts';
 
 // Google Cloud Monitoring (Stackdriver), as Flagger: an MQL query through
 // POST /v3/projects/<project>/timeSeries:query. Auth as Flagger does it: the Secret's
