@@ -16,7 +16,12 @@ import { createMetrics } from './metrics.ts';
 
 function setup(
   notify: Notifications['notify'],
-  options: { uid?: string; events?: RecordedEvents; deps?: Partial<EffectDeps>; analysis?: object } = {},
+  options: {
+    uid?: string;
+    events?: RecordedEvents;
+    deps?: Partial<EffectDeps>;
+    analysis?: Record<string, unknown>;
+  } = {},
 ) {
   const world = fakeWorld();
   const { target, router } = world;
