@@ -25,6 +25,12 @@ describe('chaos: leader failover', () => {
     );
     expect(run.failures).toEqual([]);
     expect(run.figures.kills).toBe(2);
-    expect(run.figures).toMatchObject({ wrong_outcomes: 0, violations: 0, unclean_exits: 0 });
+    expect(run.figures).toMatchObject({
+      wrong_outcomes: 0,
+      violations: 0,
+      repeated_side_effects: 0,
+      skipped_steps: 0,
+      unclean_exits: 0,
+    });
   }, 600_000);
 });
