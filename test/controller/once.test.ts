@@ -8,13 +8,8 @@ import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder, type EventSubject, type RecordOptions } from '../../src/notify/events.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  waitForPhase,
-} from '../support/sluice.ts';
+import { canaryObject } from '../support/canaries.ts';
+import { applyAsUser, canaryEvents, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
 
 // Side effects once across a kill (docs/decisions/00xx-side-effects-once.md), placed exactly:
 // a controller "dies" between a side effect and the status write that records it (from that
