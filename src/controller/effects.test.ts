@@ -92,14 +92,16 @@ describe('side effects once across a restart', () => {
     await announce(controller().run, 7);
     // The next interval's halt is a new announcement (a new effect id).
     await announce(controller().run, 9);
-    await expect.poll(() => sent.length).toBe(2);
+    await expect.poll(() => sent.length).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(sent).toHaveLength(2);
-    expect(told).toEqual(['halt advancement', 'halt advancement']);
+    // One Event and one chat message per announcement; the event hook is called again, with the same key.
     expect(apiserver.events).toEqual(['Warning Halt: halt advancement', 'Warning Halt: halt advancement']);
+    expect(told).toEqual(['halt advancement', 'halt advancement']);
+    expect(sent).toHaveLength(3);
     const keys = sent.map((request) => request.headers?.[IDEMPOTENCY_KEY_HEADER]);
     expect(keys[0]).toMatch(/^[0-9a-f]{32}$/);
-    expect(keys[1]).not.toBe(keys[0]);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
     const body = JSON.parse(sent[0]!.body) as { idempotencyKey: string; checksum: string };
     expect(body.idempotencyKey).toBe(keys[0]);
   });

@@ -151,8 +151,8 @@ export async function runSyncEffect(
       let fresh: Promise<boolean> = Promise.resolve(true);
       if (!effect.step || deps.stepEvents) {
         const annotations = releaseAnnotations(ctx.release);
-        // Announced once across a restart: the Event is named after the key, and an Event that
-        // exists already means the announcement (webhooks, chat) went out before the restart.
+        // Made once across a restart: the Event is named after the key, and one that exists
+        // already means the announcement was made before the restart (chat is not told again).
         fresh = deps.events
           .record(ctx.subject, effect.type, effect.reason, effect.message, {
             ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
@@ -162,21 +162,15 @@ export async function runSyncEffect(
         deps.metrics.apiWrites.inc({ write: 'event' });
       }
       (ctx.announced ??= new Map()).set(effect.message, fresh);
-      void fresh
-        .then((send) => {
-          if (!send) {
-            deps.log.info({ message: effect.message }, 'announced before a restart; not sent again');
-            return;
-          }
-          return sendEventWebhooks(
-            (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
-            deps.globalEventWebhook,
-            hookContext,
-            event,
-            deps.webhookDeps,
-          );
-        })
-        .catch((error: unknown) => deps.log.warn({ err: error }, 'event webhook failed'));
+      // Event hooks go out at once, with the key: waiting for the Event would lose them when the
+      // controller dies in between (the next one finds the Event); a receiver drops a repeat by key.
+      void sendEventWebhooks(
+        (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
+        deps.globalEventWebhook,
+        hookContext,
+        event,
+        deps.webhookDeps,
+      ).catch((error: unknown) => deps.log.warn({ err: error }, 'event webhook failed'));
       break;
     }
     case 'notify': {
@@ -204,7 +198,10 @@ export async function runSyncEffect(
       const fresh = ctx.announced?.get(effect.message) ?? Promise.resolve(true);
       void fresh
         .then(async (send) => {
-          if (!send) return;
+          if (!send) {
+            deps.log.info({ message: effect.message }, 'announced before a restart; chat not told again');
+            return;
+          }
           const report = await deps.notifications.notify(canary.spec.analysis.alerts, notification);
           // --allowed-url-hosts refused an alert provider's URL: a person must see it.
           for (const failed of report.failed) {
