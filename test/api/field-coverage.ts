@@ -308,6 +308,14 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['src/controller/command-result.test.ts', 'src/controller/reconciler.test.ts'],
     mentions: 'result',
   },
+  'status.noProgress.since': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
+  },
+  'status.noProgress.reason': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
+  },
 };
 
 export const METRIC_TEMPLATE_FIELDS: Record<string, FieldCoverage> = {
