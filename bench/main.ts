@@ -312,9 +312,16 @@ export function buildProgram(): Command {
       .option('--canaries <n>', 'how many', positiveInt, 100)
       .option('--duration <seconds>', 'measured idling', positiveInt, 180)
       .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
-      .option('--interval <duration>', 'spec.analysis.interval', '10s'),
+      .option('--interval <duration>', 'spec.analysis.interval', '10s')
+      .option(
+        '--after <seconds>',
+        'measured after the apiserver restart and after the cold start',
+        positiveInt,
+        60,
+      ),
   ).action(async (opts: Record<string, unknown>) => {
     await runIdle({
+      afterS: opts.after as number,
       ...(opts as unknown as CommonFlags),
       canaries: opts.canaries as number,
       durationS: opts.duration as number,

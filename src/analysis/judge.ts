@@ -107,6 +107,14 @@ async function prepareArm(
     ingress: deps.canary.ingress || target,
     route: deps.canary.route || target,
     target: armTarget(deps.canary, arm),
+    ...(deps.canary.statefulSet
+      ? {
+          statefulSet: {
+            ...deps.canary.statefulSet,
+            arm: arm === 'canary' ? deps.canary.statefulSet.canaryPods : deps.canary.statefulSet.primaryPods,
+          },
+        }
+      : {}),
   };
   const interval = formatDuration(windowMs);
   const source = metric.source;

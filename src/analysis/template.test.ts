@@ -73,7 +73,7 @@ describe('renderTemplate', () => {
   it('names an unknown template function', () => {
     const error = renderError('{{ namespaces }}');
     expect(error.message).toBe(
-      'MetricTemplate test/kafka: query uses {{ namespaces }}: "namespaces" is not a template variable; use one of name, namespace, target, service, ingress, route, interval, variables.<key>',
+      'MetricTemplate test/kafka: query uses {{ namespaces }}: "namespaces" is not a template variable; use one of name, namespace, target, service, ingress, route, interval, pods, canaryPods, primaryPods, canaryRevision, primaryRevision, variables.<key>',
     );
     expect(error.variable).toBe('namespaces');
   });
@@ -81,7 +81,7 @@ describe('renderTemplate', () => {
   it('refuses Go template data access and pipelines it does not support', () => {
     expect(renderError('{{ .Namespace }}').message).toMatch(/\{\{ \.Namespace \}\}, which is not supported/);
     expect(renderError('{{ target | printf "%s" }}').message).toBe(
-      'MetricTemplate test/kafka: query uses {{ target | printf "%s" }}, which is not supported; use one of name, namespace, target, service, ingress, route, interval, variables.<key>',
+      'MetricTemplate test/kafka: query uses {{ target | printf "%s" }}, which is not supported; use one of name, namespace, target, service, ingress, route, interval, pods, canaryPods, primaryPods, canaryRevision, primaryRevision, variables.<key>',
     );
     expect(renderError('{{ variables }}').message).toMatch(/which is not supported/);
   });

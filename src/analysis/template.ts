@@ -21,7 +21,27 @@ export interface TemplateModel {
   route: string;
   interval: string;
   variables: Record<string, string>;
+  /** A StatefulSet canary's pods and revisions (src/targets/statefulset.ts); unset for other kinds. */
+  statefulSet?: StatefulSetArms & { pods: string };
 }
+
+/** A StatefulSet's two arms: pod-name regexes and ControllerRevision names. */
+export interface StatefulSetArms {
+  canaryPods: string;
+  primaryPods: string;
+  canaryRevision: string;
+  primaryRevision: string;
+}
+
+/** Functions only a StatefulSet canary has: its arms' pods (regexes, never escaped) and revisions. */
+export const STATEFULSET_FUNCTIONS = [
+  'pods',
+  'canaryPods',
+  'primaryPods',
+  'canaryRevision',
+  'primaryRevision',
+] as const;
+type StatefulSetFunction = (typeof STATEFULSET_FUNCTIONS)[number];
 
 export const TEMPLATE_FUNCTIONS = [
   'name',
@@ -68,6 +88,14 @@ export function templateModel(
     route: canary.route || canary.target,
     interval: promqlRange(interval ?? DEFAULT_METRIC_INTERVAL),
     variables: variables ?? {},
+    ...(canary.statefulSet
+      ? {
+          statefulSet: {
+            ...canary.statefulSet,
+            pods: canary.statefulSet.arm ?? canary.statefulSet.canaryPods,
+          },
+        }
+      : {}),
   };
 }
 
@@ -128,6 +156,16 @@ function excerptAt(text: string, index: number): string {
 function evaluateAction(action: string, source: string, model: TemplateModel, template: string): string {
   if (action.startsWith('/*') && action.endsWith('*/')) return '';
   if ((TEMPLATE_FUNCTIONS as readonly string[]).includes(action)) return model[action as TemplateFunction];
+  if ((STATEFULSET_FUNCTIONS as readonly string[]).includes(action)) {
+    const value = model.statefulSet?.[action as StatefulSetFunction];
+    if (value === undefined)
+      throw new TemplateRenderError(
+        template,
+        `{{ ${action} }} is set for StatefulSet canaries only (the pods of each revision)`,
+        action,
+      );
+    return value;
+  }
   const field = VARIABLE_FIELD.exec(action);
   const indexed = INDEX_VARIABLE.exec(action);
   const key = field?.[1] ?? indexed?.[1]?.replace(/\\(.)/g, '$1') ?? indexed?.[2];
@@ -146,8 +184,8 @@ function evaluateAction(action: string, source: string, model: TemplateModel, te
     return value;
   }
   const word = action.split(/[\s.|(]/, 1)[0] ?? action;
-  const supported = `${TEMPLATE_FUNCTIONS.join(', ')}, variables.<key>`;
-  const known = [...TEMPLATE_FUNCTIONS, 'variables', 'index'] as readonly string[];
+  const supported = `${[...TEMPLATE_FUNCTIONS, ...STATEFULSET_FUNCTIONS].join(', ')}, variables.<key>`;
+  const known = [...TEMPLATE_FUNCTIONS, ...STATEFULSET_FUNCTIONS, 'variables', 'index'] as readonly string[];
   if (IDENT.test(word) && !known.includes(word)) {
     throw new TemplateRenderError(
       template,
@@ -353,6 +391,7 @@ export function checkTemplate(
     route: 'x',
     interval: '1m',
     variables: variables ?? new Proxy({}, { get: () => 'x' }),
+    statefulSet: { pods: 'x', canaryPods: 'x', primaryPods: 'x', canaryRevision: 'x', primaryRevision: 'x' },
   };
   try {
     renderTemplate(text, model, 'query', dialect);

@@ -2,6 +2,7 @@
 // field names. The zod-inferred types of src/api are structurally assignable to these, so
 // the controller passes its parsed objects straight in.
 
+import type { StatefulSetArms } from './template.ts';
 import type { Canary as ApiCanary, CanaryMetric as ApiCanaryMetric } from '../api/canary.ts';
 import type { MetricTemplate as ApiMetricTemplate } from '../api/metric-template.ts';
 
@@ -85,6 +86,11 @@ export interface CanaryContext {
   protocol?: string;
   /** `spec.metricsServer`: Prometheus for built-in and inline queries. */
   metricsServer?: string;
+  /**
+   * A StatefulSet canary's pods by revision (`{{ canaryPods }}` …); `arm` is the pods of the arm
+   * a judged query measures (`{{ pods }}`), the canary's when unset.
+   */
+  statefulSet?: StatefulSetArms & { arm?: string };
 }
 
 // Compile-time proof that the API's parsed objects fit these shapes unchanged.

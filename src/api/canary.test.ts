@@ -158,7 +158,7 @@ describe('lists', () => {
   it('does not count empty stepWeights or steps as a traffic plan', () => {
     expect(issues({ stepWeights: [] })).toContainEqual({
       path: 'spec.analysis',
-      message: 'spec.analysis needs one of stepWeight, stepWeights, iterations or steps',
+      message: 'spec.analysis needs one of stepWeight, stepWeights, iterations, steps or stepReplicas',
     });
     expect(issues({ steps: [] })).toContainEqual(expect.objectContaining({ path: 'spec.analysis' }));
   });

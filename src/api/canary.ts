@@ -62,7 +62,7 @@ export function isKnativeTarget(ref: { apiVersion: string; kind: string }): bool
 }
 
 /** Target kinds Sluice releases; Flagger's `Service` is accepted by the CRD and refused by Sluice's validation. */
-export const TARGET_KINDS = ['Deployment', 'DaemonSet'] as const;
+export const TARGET_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 /** Autoscaler kinds Sluice copies for the primary; Flagger's `ScaledObject` is accepted and refused the same way. */
 export const AUTOSCALER_KINDS = ['HorizontalPodAutoscaler'] as const;
@@ -80,7 +80,7 @@ export const TargetRef = withRules(
   [
     {
       rule: "self.kind == 'Service' || self.apiVersion == 'apps/v1'",
-      message: 'spec.targetRef.apiVersion must be apps/v1 for a Deployment or DaemonSet',
+      message: 'spec.targetRef.apiVersion must be apps/v1 for a Deployment, DaemonSet or StatefulSet',
       fieldPath: '.apiVersion',
       check: (ref) => ref.kind === 'Service' || ref.apiVersion === 'apps/v1',
     },
@@ -266,6 +266,60 @@ const NO_APP_MESH = [
   ['meshName', 'spec.service.meshName is App Mesh’s; Sluice has no App Mesh router'],
   ['backends', 'spec.service.backends is App Mesh’s; Sluice has no App Mesh router'],
 ] as const;
+
+/** Why a StatefulSet canary refuses traffic fields: its pods share one Service. */
+const STATEFULSET_PODS =
+  'its new revision reaches traffic through its pods (one Service over all of them), so traffic follows the pod count (use stepReplicas or steps)';
+const STATEFULSET_NO_SERVICES =
+  'Sluice generates no Services or routes for a StatefulSet (its own Service spans every pod): remove it';
+
+/** Canary fields a StatefulSet canary refuses by name (docs/routing.md#statefulset-targets). */
+const STATEFULSET_REFUSED: readonly (readonly [string, string])[] = [
+  ['analysis.stepWeight', STATEFULSET_PODS],
+  ['analysis.stepWeights', STATEFULSET_PODS],
+  ['analysis.maxWeight', STATEFULSET_PODS],
+  ['analysis.stepWeightPromotion', 'promotion lowers the partition to 0 in one step'],
+  ['analysis.iterations', 'a StatefulSet has no A/B or blue/green strategy (use stepReplicas or steps)'],
+  ['analysis.match', STATEFULSET_PODS],
+  ['analysis.mirrorWeight', STATEFULSET_PODS],
+  ['analysis.sessionAffinity', STATEFULSET_PODS],
+  ['autoscalerRef', 'the partition counts pods, so replicas must not move under it: remove it'],
+  ...(
+    [
+      'protocol',
+      'portDiscovery',
+      'timeout',
+      'gateways',
+      'gatewayRefs',
+      'hosts',
+      'delegation',
+      'trafficPolicy',
+      'match',
+      'rewrite',
+      'retries',
+      'headers',
+      'mirror',
+      'corsPolicy',
+      'apex',
+      'primary',
+      'canary',
+    ] as const
+  ).map((field) => [`service.${field}`, STATEFULSET_NO_SERVICES] as const),
+];
+
+function targetKindOf(spec: object): unknown {
+  return (spec as { targetRef?: { kind?: unknown } }).targetRef?.kind;
+}
+
+/** The value at a dotted path of a plain object (for the checks of CEL rules on nested fields). */
+function valueAt(object: object, path: string): unknown {
+  let value: unknown = object;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
 
 export const CanaryService = withRules(
   z.object({
@@ -607,6 +661,14 @@ export const AnalysisStep = withRules(
 );
 export type AnalysisStep = z.output<typeof AnalysisStep>;
 
+/** `stepReplicas` entry: a pod count (at least 1) or a percentage of replicas (`"50%"`). */
+export const STEP_REPLICAS_PATTERN = '^(100|[1-9][0-9]?)%$';
+export const StepReplicas = z
+  .union([z.int().min(1), z.string().regex(new RegExp(STEP_REPLICAS_PATTERN))])
+  .meta({ 'x-kubernetes-int-or-string': true })
+  .describe('Pods on the new revision: a count, or a percentage of replicas such as "50%"');
+export type StepReplicas = z.output<typeof StepReplicas>;
+
 const ascending = (list: readonly number[]): boolean =>
   list.every((value, i) => i === 0 || value > list[i - 1]!);
 
@@ -636,6 +698,14 @@ export const CanaryAnalysis = withRules(
     ])
       .optional()
       .describe('Explicit weights, ascending, e.g. [5, 10, 25, 50]'),
+    stepReplicas: z
+      .array(StepReplicas)
+      .min(1)
+      .max(100)
+      .optional()
+      .describe(
+        '(Sluice, StatefulSet targets) pods on the new revision at each step, highest ordinals first: a count or a percentage of spec.replicas, e.g. [1, 2, "50%"]',
+      ),
     stepWeightPromotion: percentage(1)
       .optional()
       .describe('Weight added at each promotion step; unset promotes in one step'),
@@ -694,13 +764,15 @@ export const CanaryAnalysis = withRules(
     {
       rule:
         '(has(self.stepWeight) && self.stepWeight > 0) || (has(self.stepWeights) && size(self.stepWeights) > 0) || ' +
-        '(has(self.iterations) && self.iterations > 0) || (has(self.steps) && size(self.steps) > 0)',
-      message: 'spec.analysis needs one of stepWeight, stepWeights, iterations or steps',
+        '(has(self.iterations) && self.iterations > 0) || (has(self.steps) && size(self.steps) > 0) || ' +
+        '(has(self.stepReplicas) && size(self.stepReplicas) > 0)',
+      message: 'spec.analysis needs one of stepWeight, stepWeights, iterations, steps or stepReplicas',
       check: (a) =>
         (a.stepWeight ?? 0) > 0 ||
         (a.stepWeights?.length ?? 0) > 0 ||
         (a.iterations ?? 0) > 0 ||
-        (a.steps?.length ?? 0) > 0,
+        (a.steps?.length ?? 0) > 0 ||
+        (a.stepReplicas?.length ?? 0) > 0,
     },
     {
       rule:
@@ -811,6 +883,58 @@ export const CanarySpec = withRules(
       fieldPath: `.${field}`,
       check: (spec: { upstreamRef?: unknown }) => spec[field] === undefined,
     })),
+    ...STATEFULSET_REFUSED.map(([path, why]) => ({
+      rule: `self.targetRef.kind != 'StatefulSet' || !has(self.${path})`,
+      message: `spec.${path} does not apply to a StatefulSet canary: ${why}`,
+      fieldPath: `.${path}`,
+      check: (spec: object) => targetKindOf(spec) !== 'StatefulSet' || valueAt(spec, path) === undefined,
+    })),
+    {
+      rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.mirror) || !self.analysis.mirror",
+      message: `spec.analysis.mirror does not apply to a StatefulSet canary: ${STATEFULSET_PODS}`,
+      fieldPath: '.analysis.mirror',
+      check: (spec) => spec.targetRef.kind !== 'StatefulSet' || !spec.analysis.mirror,
+    },
+    {
+      rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.metrics) || self.analysis.metrics.all(m, has(m.templateRef) || has(m.query))",
+      message:
+        "spec.analysis.metrics: a StatefulSet canary's built-in metrics would read the whole StatefulSet, both revisions at once; use a MetricTemplate (or query) with {{ canaryPods }} (docs/routing.md#statefulset-targets)",
+      fieldPath: '.analysis.metrics',
+      check: (spec) =>
+        spec.targetRef.kind !== 'StatefulSet' ||
+        (spec.analysis.metrics ?? []).every((m) => m.templateRef !== undefined || m.query !== undefined),
+    },
+    {
+      rule: "self.targetRef.kind != 'StatefulSet' || !has(self.analysis.judge) || !has(self.analysis.judge.builtins) || size(self.analysis.judge.builtins) == 0",
+      message:
+        "spec.analysis.judge.builtins: the built-in judged metrics read workload series that cannot tell a StatefulSet's revisions apart; set builtins: [] and judge custom metrics with {{ pods }} (docs/routing.md#statefulset-targets)",
+      fieldPath: '.analysis.judge.builtins',
+      check: (spec) =>
+        spec.targetRef.kind !== 'StatefulSet' || (spec.analysis.judge?.builtins ?? []).length === 0,
+    },
+    {
+      rule: "!has(self.analysis.stepReplicas) || self.targetRef.kind == 'StatefulSet'",
+      message:
+        'spec.analysis.stepReplicas is for StatefulSet targets (pods per step); a Deployment or DaemonSet canary uses stepWeight, stepWeights or steps',
+      fieldPath: '.analysis.stepReplicas',
+      check: (spec) => spec.analysis.stepReplicas === undefined || spec.targetRef.kind === 'StatefulSet',
+    },
+    {
+      rule: '!has(self.analysis.stepReplicas) || !has(self.analysis.steps)',
+      message: 'spec.analysis.stepReplicas cannot be combined with spec.analysis.steps: use one of them',
+      fieldPath: '.analysis.stepReplicas',
+      check: (spec) => spec.analysis.stepReplicas === undefined || spec.analysis.steps === undefined,
+    },
+    {
+      rule: "self.targetRef.kind != 'StatefulSet' || has(self.analysis.stepReplicas) || has(self.analysis.steps)",
+      message:
+        'a StatefulSet canary needs spec.analysis.stepReplicas (e.g. [1, "50%"]) or spec.analysis.steps',
+      fieldPath: '.analysis',
+      check: (spec) =>
+        spec.targetRef.kind !== 'StatefulSet' ||
+        spec.analysis.stepReplicas !== undefined ||
+        spec.analysis.steps !== undefined,
+    },
     {
       rule: "!has(self.autoscalerRef) || self.targetRef.kind != 'DaemonSet'",
       message: 'spec.autoscalerRef cannot scale a DaemonSet (it runs one pod per node): remove it',

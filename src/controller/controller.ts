@@ -257,13 +257,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
     new Informer(kube, collectionPath('apps', 'v1', 'daemonsets', ns), log, onWorkload),
     new Informer(kube, collectionPath('', 'v1', 'configmaps', ns), log, onConfig('configmap')),
     new Informer(kube, collectionPath('', 'v1', 'secrets', ns), log, onConfig('secret')),
+    new Informer(kube, collectionPath('apps', 'v1', 'statefulsets', ns), log, onWorkload),
   ]);
   const informers = [...canaryInformers, ...watched];
   namespaces.forEach((_, i) => {
-    const [deployments, daemonsets, configmaps, secrets] = watched.slice(i * 4, i * 4 + 4);
+    const [deployments, daemonsets, configmaps, secrets, statefulsets] = watched.slice(i * 5, i * 5 + 5);
     for (const [kind, informer] of [
       ['apps/v1/Deployment', deployments],
       ['apps/v1/DaemonSet', daemonsets],
+      ['apps/v1/StatefulSet', statefulsets],
       ['v1/ConfigMap', configmaps],
       ['v1/Secret', secrets],
     ] as const) {

@@ -336,6 +336,8 @@ export async function runAsyncEffect(
     const labels = { name: canary.metadata.name, namespace: ctx.subject.namespace };
     const context = canaryContext(canary);
     if (!context.metricsServer && deps.metricsServer) context.metricsServer = deps.metricsServer;
+    const statefulSet = await ctx.target.statefulSetArms?.(canary);
+    if (statefulSet) context.statefulSet = statefulSet;
     const job: Judging = {
       canary,
       revision: effect.revision,

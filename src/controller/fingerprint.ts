@@ -24,6 +24,8 @@ export function workloadFingerprint(object: KubernetesObject): string {
           numberReady?: number;
           numberAvailable?: number;
           conditions?: { type?: string; status?: string }[];
+          currentRevision?: string;
+          updateRevision?: string;
         };
       }
     ).status ?? {};
@@ -43,5 +45,9 @@ export function workloadFingerprint(object: KubernetesObject): string {
     want,
     settled,
     (status.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort(),
+    // A StatefulSet canary's steps are pods turning ready on a revision: each one counts.
+    ...(status.updateRevision !== undefined
+      ? [status.currentRevision, status.updateRevision, status.updatedReplicas, status.readyReplicas]
+      : []),
   ]);
 }

@@ -283,7 +283,7 @@ describe('CanaryReconciler', () => {
       workloadFor: (canary) => {
         throw new UnsupportedTargetError(
           `${canary.metadata.namespace}/${canary.metadata.name}`,
-          'StatefulSet',
+          'ReplicaSet',
         );
       },
     });
@@ -291,9 +291,9 @@ describe('CanaryReconciler', () => {
     const stalled = status().conditions?.find((c) => c.type === 'Stalled');
     expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(stalled?.message).toBe(
-      'spec.targetRef.kind: StatefulSet is not supported; expected Deployment or DaemonSet',
+      'spec.targetRef.kind: ReplicaSet is not supported; expected Deployment or DaemonSet or StatefulSet',
     );
-    expect(events.events.at(-1)).toMatch(/^Warning InvalidSpec: .*spec\.targetRef\.kind: StatefulSet/);
+    expect(events.events.at(-1)).toMatch(/^Warning InvalidSpec: .*spec\.targetRef\.kind: ReplicaSet/);
   });
 
   it('stalls a webhook URL the allowlist refuses, naming the field, before any hook is called', async () => {

@@ -22,6 +22,7 @@ import { routerFor, type RouterFactoryOptions } from '../routers/factory.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
 import { sessionAffinityStatus } from '../routers/session.ts';
 import { targetFor } from '../targets/factory.ts';
+import { podStepsOf } from '../targets/statefulset.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
 import type { Target, TargetDeps } from '../targets/target.ts';
 import { API_VERSION, type CanaryObject } from './canary-object.ts';
@@ -160,7 +161,7 @@ export class CanaryReconciler {
     const admitted = this.admit(run);
     if ('issues' in admitted) return this.stall(run, admitted.issues);
     await keepFinalizer(this.deps, run.object, admitted);
-    const prepared = this.prepare(run, admitted);
+    const prepared = this.prepare(run, await this.withPodSteps(run, admitted));
     if ('issues' in prepared) return this.stall(run, prepared.issues, prepared.workload);
 
     const previous = this.status.latest(key, run.object);
@@ -264,6 +265,16 @@ export class CanaryReconciler {
       ...(this.deps.webhookDeps?.urlPolicy ? { urlPolicy: this.deps.webhookDeps.urlPolicy } : {}),
     });
     return refused.length > 0 ? { issues: refused, workload: prepared } : prepared;
+  }
+
+  /** A StatefulSet's pod steps as the weights the machine walks: they depend on its replicas. */
+  private async withPodSteps(run: Run, canary: Canary): Promise<Canary> {
+    try {
+      return await podStepsOf(canary, { kube: this.cachedKube });
+    } catch (error) {
+      await this.reportProblem(run, `cannot read the target: ${apiErrorMessage(error)}`);
+      throw error;
+    }
   }
 
   private workload(run: Run, canary: Canary, withPodChecks: boolean): { target: Target; router: Router } {

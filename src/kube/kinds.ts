@@ -164,6 +164,35 @@ export const DaemonSet = z.looseObject({
 });
 export type DaemonSet = z.output<typeof DaemonSet>;
 
+export const StatefulSet = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.literal('StatefulSet'),
+  metadata: Metadata,
+  spec: z.looseObject({
+    replicas: z.int().optional(),
+    selector: LabelSelector,
+    template: PodTemplate,
+    updateStrategy: z
+      .looseObject({
+        type: z.string().optional(),
+        rollingUpdate: z.looseObject({ partition: z.int().optional() }).optional(),
+      })
+      .optional(),
+  }),
+  status: z
+    .looseObject({
+      observedGeneration: z.int().optional(),
+      replicas: z.int().optional(),
+      readyReplicas: z.int().optional(),
+      currentReplicas: z.int().optional(),
+      updatedReplicas: z.int().optional(),
+      currentRevision: z.string().optional(),
+      updateRevision: z.string().optional(),
+    })
+    .optional(),
+});
+export type StatefulSet = z.output<typeof StatefulSet>;
+
 export type Workload = Deployment | DaemonSet;
 
 const ContainerState = z.looseObject({

@@ -61,7 +61,9 @@ export interface Plan {
 
 /** The slice of the Canary spec the plan reads (Flagger's field names). */
 export type PlanSpec = Pick<CanarySpec, 'analysis'> &
-  Partial<Pick<CanarySpec, 'progressDeadlineSeconds' | 'skipAnalysis' | 'suspend' | 'provider'>>;
+  Partial<
+    Pick<CanarySpec, 'progressDeadlineSeconds' | 'skipAnalysis' | 'suspend' | 'provider' | 'targetRef'>
+  >;
 
 export interface PlanOptions {
   /** The controller's default provider, used when the spec names none. */
@@ -96,8 +98,9 @@ export function planFromSpec(spec: PlanSpec, options: PlanOptions = {}): Plan {
   let iterations = analysis.iterations ?? 0;
   let mirror = analysis.mirror ?? false;
   // The kubernetes provider switches Service selectors: no weights, no mirroring, no
-  // header matches, so Flagger turns every Canary into blue/green there.
-  if (provider === 'kubernetes') {
+  // header matches, so Flagger turns every Canary into blue/green there. A StatefulSet
+  // moves pods, not traffic: its steps stand whatever the provider.
+  if (provider === 'kubernetes' && spec.targetRef?.kind !== 'StatefulSet') {
     strategy = 'blueGreen';
     iterations = iterations > 0 ? iterations : KUBERNETES_DEFAULT_ITERATIONS;
     mirror = false;

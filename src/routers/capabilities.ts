@@ -883,6 +883,9 @@ export function checkCapabilities(canary: Canary, options: CapabilityOptions = {
       },
     ];
   }
+  // A StatefulSet canary routes nothing (its pods share one Service): the schema refuses its
+  // traffic fields by name, and the provider only names the built-in metrics.
+  if (canary.spec.targetRef.kind === 'StatefulSet') return [];
   const name = providerName(parsed);
   const support: Record<RoutingFeatureName, Support> = ROUTER_SUPPORT[parsed.kind];
   const issues: CapabilityIssue[] = [];

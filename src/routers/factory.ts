@@ -13,6 +13,7 @@ import { gatewayApiRouter, GATEWAY_API_VERSION } from './gatewayapi.ts';
 import { istioRouter, ISTIO_API_VERSION } from './istio.ts';
 import { kubernetesRouter } from './kubernetes.ts';
 import { nginxRouter } from './nginx.ts';
+import { partitionRouter } from './partition.ts';
 import type { Router, RouterDeps } from './router.ts';
 import { smiRouter } from './smi.ts';
 import { apisixRouter, APISIX_API_VERSION } from './apisix.ts';
@@ -149,6 +150,8 @@ export function routerFor(canary: Canary, deps: RouterDeps, options: RouterFacto
       canary.spec.provider === undefined ? '--mesh-provider' : 'spec.provider',
     );
   }
+  // A StatefulSet moves pods, not weights: the partition stands in for the provider's router.
+  if (canary.spec.targetRef.kind === 'StatefulSet') return partitionRouter(deps, provider);
   const registration: RouterRegistration = ROUTERS[parsed.kind];
   return registration.create(deps, parsed);
 }

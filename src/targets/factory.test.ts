@@ -17,8 +17,8 @@ describe('targetFor', () => {
     expect(isFieldError(error)).toBe(true);
     expect(fieldIssue(error as UnsupportedTargetError)).toEqual({
       path: 'spec.targetRef.kind',
-      message: 'Service is not supported; expected Deployment or DaemonSet',
+      message: 'Service is not supported; expected Deployment or DaemonSet or StatefulSet',
     });
-    expect((error as UnsupportedTargetError).supported).toEqual(['Deployment', 'DaemonSet']);
+    expect((error as UnsupportedTargetError).supported).toEqual(['Deployment', 'DaemonSet', 'StatefulSet']);
   });
 });

@@ -2,6 +2,7 @@ import { isKnativeTarget, TARGET_KINDS, type Canary, type TargetKind } from '../
 import { daemonSetTarget } from './daemonset.ts';
 import { deploymentTarget } from './deployment.ts';
 import { knativeTarget } from './knative.ts';
+import { statefulSetTarget } from './statefulset.ts';
 import { canaryRef } from '../kube/meta.ts';
 import type { Target, TargetDeps } from './target.ts';
 
@@ -9,6 +10,7 @@ import type { Target, TargetDeps } from './target.ts';
 export const TARGETS = {
   Deployment: deploymentTarget,
   DaemonSet: daemonSetTarget,
+  StatefulSet: statefulSetTarget,
 } as const satisfies Record<TargetKind, (deps: TargetDeps) => Target>;
 
 /** A target kind Sluice cannot release; names the Canary, the field and the kinds that would work. */

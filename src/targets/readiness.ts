@@ -135,7 +135,7 @@ function condition(
   return conditions?.find((c) => c.type === type);
 }
 
-function notReady(message: string, pods: readonly Pod[], what: string): ReadinessReport {
+export function notReady(message: string, pods: readonly Pod[], what: string): ReadinessReport {
   const failing = failingPod(pods);
   if (failing) return { state: 'deadlineExceeded', message: `${what} will not become ready: ${failing}` };
   return { state: 'notReady', message: `${what}: ${message}` };
@@ -146,7 +146,7 @@ function notReady(message: string, pods: readonly Pod[], what: string): Readines
  * then die are replaced one after the other, and the workload's status counts each while it
  * lasts, so a release that keeps failing can look available most of the time.
  */
-function readyUnlessFailing(message: string, pods: readonly Pod[], what: string): ReadinessReport {
+export function readyUnlessFailing(message: string, pods: readonly Pod[], what: string): ReadinessReport {
   const failing = failingPod(pods);
   if (failing) return { state: 'deadlineExceeded', message: `${what} is failing: ${failing}` };
   return { state: 'ready', message };

@@ -73,7 +73,7 @@ export interface TargetPods {
 }
 
 export interface Target {
-  readonly kind: 'Deployment' | 'DaemonSet' | 'KnativeService';
+  readonly kind: 'Deployment' | 'DaemonSet' | 'StatefulSet' | 'KnativeService';
   /** The selector label and container ports, read from the target. */
   pods(canary: Canary): Promise<TargetPods>;
   /** The target's current revision: pod template hash plus tracked config checksums. */
@@ -95,4 +95,14 @@ export interface Target {
   restore(canary: Canary): Promise<ReadinessReport>;
   /** revertOnDeletion, last half: delete the primary and its HPA (-primary configs follow by owner). */
   removePrimary(canary: Canary): Promise<{ deleted: string[] }>;
+  /** A StatefulSet's pods by revision, for the metric templates (`{{ canaryPods }}` …). */
+  statefulSetArms?(canary: Canary): Promise<StatefulSetPods>;
+}
+
+/** Pod-name regexes and ControllerRevision names of a StatefulSet's two revisions. */
+export interface StatefulSetPods {
+  canaryPods: string;
+  primaryPods: string;
+  canaryRevision: string;
+  primaryRevision: string;
 }

@@ -170,6 +170,15 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     routing: 'steps',
     tested: Object.fromEntries(Object.keys(routersWithWeights()).map((kind) => [kind, PLAN])),
   },
+  // A StatefulSet's pods per step: the partition arithmetic, the plan it becomes, end to end.
+  'spec.analysis.stepReplicas': {
+    tested: [
+      'src/targets/partition.test.ts',
+      'src/targets/statefulset.test.ts',
+      'test/targets/statefulset.test.ts',
+    ],
+    mentions: 'stepReplicas',
+  },
   'spec.analysis.iterations': { tested: PLAN },
   'spec.analysis.match': {
     routing: 'abMatch',

@@ -101,7 +101,7 @@ const INVALID_CANARIES: InvalidCase[] = [
       delete s.analysis.maxWeight;
     },
     field: 'spec.analysis',
-    message: 'spec.analysis needs one of stepWeight, stepWeights, iterations or steps',
+    message: 'spec.analysis needs one of stepWeight, stepWeights, iterations, steps or stepReplicas',
   },
   {
     name: 'steps mixed with stepWeight',
@@ -250,10 +250,22 @@ const INVALID_CANARIES: InvalidCase[] = [
   },
   {
     name: 'target of an unsupported kind',
+    change: (s) => Object.assign(s, { targetRef: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'db' } }),
+    field: 'spec.targetRef.kind',
+    message: 'Unsupported value: "ReplicaSet"',
+  },
+  {
+    name: 'StatefulSet with traffic weights',
     change: (s) =>
       Object.assign(s, { targetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' } }),
-    field: 'spec.targetRef.kind',
-    message: 'Unsupported value: "StatefulSet"',
+    field: 'spec.analysis.stepWeight',
+    message: 'spec.analysis.stepWeight does not apply to a StatefulSet canary',
+  },
+  {
+    name: 'stepReplicas on a Deployment',
+    change: (s) => Object.assign(s.analysis, { stepReplicas: [1] }),
+    field: 'spec.analysis.stepReplicas',
+    message: 'spec.analysis.stepReplicas is for StatefulSet targets',
   },
   {
     name: 'no targetRef',

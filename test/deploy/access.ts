@@ -49,6 +49,10 @@ export const NEEDED: Access[] = [
     ...each(['get', 'create', 'patch', 'delete'], { group: 'apps', resource }),
   ]),
   { verb: 'list', group: 'apps', resource: 'replicasets' },
+  // StatefulSet targets (src/targets/statefulset.ts): the partition, and a rollback's old template.
+  ...each(['list', 'watch'], { group: 'apps', resource: 'statefulsets', namespace: '' }),
+  ...each(['get', 'patch'], { group: 'apps', resource: 'statefulsets' }),
+  { verb: 'get', group: 'apps', resource: 'controllerrevisions' },
   ...each(['get', 'create', 'patch', 'delete'], {
     group: 'autoscaling',
     resource: 'horizontalpodautoscalers',
@@ -59,6 +63,8 @@ export const NEEDED: Access[] = [
   ]),
   ...each(['get', 'create', 'patch', 'delete'], { resource: 'services' }),
   { verb: 'list', resource: 'pods' },
+  // A StatefulSet rollback deletes the pods of the abandoned revision (they come back on the old one).
+  { verb: 'delete', resource: 'pods' },
   ...each(['create', 'patch'], { resource: 'events' }),
   ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
   // The routing objects read at every step come from informers.
@@ -81,7 +87,8 @@ export const DENIED: Access[] = [
   { verb: '*', resource: 'secrets', namespace: '' },
   ...each(['delete', 'update', 'deletecollection'], { resource: 'secrets' }),
   ...each(['delete', 'update'], { resource: 'configmaps' }),
-  ...each(['create', 'delete'], { resource: 'pods' }),
+  { verb: 'create', resource: 'pods' },
+  { verb: 'deletecollection', resource: 'pods' },
   { verb: 'create', resource: 'pods', subresource: 'exec' },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token' },
   { verb: 'deletecollection', group: 'apps', resource: 'deployments' },

@@ -1,6 +1,4 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
 import {
   httpAddress,
@@ -128,12 +126,23 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     `https://monitoring.${config.region}.amazonaws.com`,
   );
   const url = new URL(`${address}/`);
-  const signer = new SignatureV4({
-    credentials: config.credentials ?? defaultProvider(),
-    region: config.region,
-    service: 'monitoring',
-    sha256: Hash.bind(null, 'sha256'),
-  });
+  // The AWS SDK is loaded at the first query: a controller that never queries CloudWatch
+  // does not carry it (docs/performance.md, "Where the memory goes").
+  let signing: Promise<SignatureV4> | undefined;
+  const signer = () =>
+    (signing ??= Promise.all([
+      import('@aws-sdk/credential-provider-node'),
+      import('@smithy/hash-node'),
+      import('@smithy/signature-v4'),
+    ]).then(
+      ([{ defaultProvider }, { Hash }, { SignatureV4 }]) =>
+        new SignatureV4({
+          credentials: config.credentials ?? defaultProvider(),
+          region: config.region,
+          service: 'monitoring',
+          sha256: Hash.bind(null, 'sha256'),
+        }),
+    ));
   const { now, lookbackSeconds } = lookbackWindow(config);
 
   async function getMetricData(
@@ -145,7 +154,9 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     const body = JSON.stringify(input);
     let signed;
     try {
-      signed = await signer.sign({
+      signed = await (
+        await signer()
+      ).sign({
         method: 'POST',
         protocol: url.protocol,
         hostname: url.hostname,

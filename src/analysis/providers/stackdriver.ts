@@ -1,5 +1,4 @@
 import { createHash, createSign } from 'node:crypto';
-import { GoogleAuth } from 'google-auth-library';
 import { z } from 'zod';
 import {
   errorDetail,
@@ -184,8 +183,10 @@ export function createStackdriverProvider(config: StackdriverConfig): MetricProv
 
   async function accessToken(options: QueryOptions | undefined): Promise<string> {
     if (!key) {
-      const auth = new GoogleAuth({ scopes: [MONITORING_READ_SCOPE] });
       try {
+        // Loaded only for the controller's own identity: most installations never need it.
+        const { GoogleAuth } = await import('google-auth-library');
+        const auth = new GoogleAuth({ scopes: [MONITORING_READ_SCOPE] });
         const token = await auth.getAccessToken();
         if (token) return token;
       } catch (error) {
