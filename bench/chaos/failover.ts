@@ -190,7 +190,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
     ? await writesOutsideLeadership(options.auditLog, leading)
     : undefined;
   const checked = scenario.failures();
-  const { repeated, skipped } = checked;
+  const { repeated, repeatedRaw, skipped } = checked;
   failures.push(
     ...checked.failures,
     ...(nonLeaderWrites?.outside ?? []).map((w) => `non-leader write: ${w}`),
@@ -208,6 +208,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
     wrong_outcomes: fleet.wrongOutcomes.length,
     violations: fleet.checker.count(),
     repeated_side_effects: repeated.length,
+    repeated_calls_raw: repeatedRaw.length,
     skipped_steps: skipped.length,
     unclean_exits: control.uncleanExits.length,
     duration_s: (Date.now() - started) / 1000,

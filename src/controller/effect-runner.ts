@@ -231,6 +231,11 @@ export class EffectRunner {
         await runAll();
       }
     }
+    // The first look comes one interval after this process first carries the canary out: a
+    // controller that died between a route write and its status write left the routes ahead
+    // of the status (a rollback's 0 %, with the canary scaled down), and setting them "back"
+    // would send traffic to a canary that is gone. The machine's next step writes them itself.
+    if (running.lastDriftCheck === 0) running.lastDriftCheck = work.now;
     if (
       !carried.failure &&
       work.established &&
