@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-// Side effects exactly once across a kill (docs/decisions/00xx-side-effects-once.md). Each
+// Side effects exactly once across a kill (docs/decisions/0026-side-effects-once.md). Each
 // effect the machine asks for has an id from its persisted counter (`context.seq`); a
 // controller that dies before its status write restores the same counter and asks for the
 // same effect under the same id again. A key made of the canary's uid, the revision's

@@ -1,4 +1,4 @@
-// The load tester runs a task once per idempotency key (docs/decisions/00xx-side-effects-once.md):
+// The load tester runs a task once per idempotency key (docs/decisions/0026-side-effects-once.md):
 // a controller that dies (or loses its Lease) while a hook is in flight calls it again with the
 // same key, and the repeat gets the first call's answer instead of a second load test. Memory
 // is bounded in count and time; only answers that would be the same again are kept.

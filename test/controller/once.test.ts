@@ -11,7 +11,7 @@ import { useNamespace } from '../support/kube.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { applyAsUser, canaryEvents, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
 
-// Side effects once across a kill (docs/decisions/00xx-side-effects-once.md), placed exactly:
+// Side effects once across a kill (docs/decisions/0026-side-effects-once.md), placed exactly:
 // a controller "dies" between a side effect and the status write that records it (from that
 // moment its status writes fail, then it stops), and the next controller, with nothing in
 // memory, resumes from the status. The step's Event is not repeated (its event hook is, under
