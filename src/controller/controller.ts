@@ -22,6 +22,7 @@ import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts'
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer, type HttpHandler, type Readiness } from './server.ts';
 import { preflight } from './startup.ts';
+import { ownsCanary, shardSelector } from './shard.ts';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -30,6 +31,11 @@ export interface ControllerOptions {
   notifications: Notifications;
   /** Watch these namespaces only (default: all). */
   namespaces?: string[];
+  /**
+   * Act only on the Canaries labelled `sluice.dev/shard: <shard>` (undefined: only those
+   * without the label). Its metrics carry `shard`; the Lease name is the caller's (shard.ts).
+   */
+  shard?: string;
   /** Canaries without spec.provider use this router (Flagger's -mesh-provider). */
   defaultProvider?: string;
   /** Prometheus for built-in metrics when a Canary names none (Flagger's -metrics-server). */
@@ -110,6 +116,7 @@ function removeFromIndex(index: Indexed, canary: string): void {
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { kube, log } = options;
   const metrics = options.metrics ?? createMetrics();
+  if (options.shard !== undefined) metrics.registry.setDefaultLabels({ shard: options.shard });
   const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
   let leading = !options.leaderElection?.enabled;
   let stopping = false;
@@ -140,6 +147,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         collectionPath('sluice.dev', 'v1alpha1', 'canaries', ns),
         log,
         onCanary,
+        // Relabelled to another shard, a Canary leaves this informer as a delete: forgotten, never finalized.
+        { labelSelector: shardSelector(options.shard) },
       ),
   );
   const getCanary = (namespace: string, name: string): CanaryObject | undefined => {
@@ -198,6 +207,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.webhookDeps ? { webhookDeps: options.webhookDeps } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
     getCanary,
+    owns: (object) => ownsCanary(options.shard, object.metadata.labels),
     cache: cacheLookup,
     requeue: enqueue,
     schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
@@ -340,7 +350,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
     throw error;
   }
   await Promise.all(informers.map((informer) => informer.start()));
-  log.info({ namespaces: options.namespaces ?? 'all' }, 'informers synced');
+  log.info(
+    { namespaces: options.namespaces ?? 'all', canaries: shardSelector(options.shard) },
+    'informers synced',
+  );
   await startRoutingCaches();
 
   const enqueueAll = () => {

@@ -41,6 +41,8 @@ export { canaryKey, readCanary, type CanaryObject } from './canary-object.ts';
 export interface ReconcilerDeps extends EffectDeps {
   /** The Canary as the informer holds it now. */
   getCanary(namespace: string, name: string): CanaryObject | undefined;
+  /** Whether this replica's shard owns the Canary (default: every one); see shard.ts. */
+  owns?(object: CanaryObject): boolean;
   /** Ask for another reconcile of this key soon (an async answer arrived). */
   requeue(key: string): void;
   /** Fire a TICK for this key at `at` (epoch ms), replacing any earlier schedule. */
@@ -181,6 +183,11 @@ export class CanaryReconciler {
     // 3. Carry out its effects, feeding each completion back.
     const work = this.work(run, prepared, seen, step, release, previous);
     const carried = await this.effects.carryOut(key, first, work);
+    if (carried.handedOver) {
+      // Relabelled to another shard meanwhile: it goes on from the status this one last wrote.
+      run.log.info('moved to another shard; left to it from the status last written');
+      return this.forget(key);
+    }
     const permanent = this.permanentOrRetried(key, carried, seen.now);
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
@@ -373,6 +380,7 @@ export class CanaryReconciler {
       step,
       intervalMs: prepared.plan.intervalMs,
       established: run.object.status !== undefined,
+      owned: () => this.deps.getCanary(run.object.metadata.namespace, run.object.metadata.name) !== undefined,
       judge: previous.judge,
       now: seen.now,
       log: run.log,

@@ -49,11 +49,28 @@ function onlyMachineFields(patch: unknown): boolean {
   );
 }
 
+export interface StatusWriterDeps {
+  kube: Pick<Kube, 'wire'>;
+  metrics: ControllerMetrics;
+  /** Whether this replica's shard still owns the Canary: a conflict with a relabel is never written through. */
+  owns?(object: CanaryObject): boolean;
+}
+
+/** The Canary was relabelled to another shard while this replica worked on it. */
+export class CanaryMovedError extends Error {
+  constructor(object: CanaryObject) {
+    super(
+      `Canary ${object.metadata.namespace}/${object.metadata.name} moved to another shard; its status is left to that shard`,
+    );
+    this.name = 'CanaryMovedError';
+  }
+}
+
 export class StatusWriter {
   private readonly canaries = new Map<string, Written>();
-  private readonly deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics };
+  private readonly deps: StatusWriterDeps;
 
-  constructor(deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics }) {
+  constructor(deps: StatusWriterDeps) {
     this.deps = deps;
   }
 
@@ -127,6 +144,10 @@ export class StatusWriter {
         // Someone else changed the Canary. If its status is still ours (a spec or metadata
         // change), write again on the new version; otherwise start over from what is stored.
         const fresh = await this.deps.kube.wire.getObject<CanaryObject>(ref);
+        if (this.deps.owns && !this.deps.owns(fresh)) {
+          this.canaries.delete(key);
+          throw new CanaryMovedError(fresh);
+        }
         if (deepEqual(withoutNulls(fresh.status?.machine), withoutNulls(before.machine))) {
           resourceVersion = fresh.metadata.resourceVersion;
           log.debug({ attempt }, 'status write conflicted with a spec change; retrying');
