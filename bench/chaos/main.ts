@@ -10,10 +10,11 @@ import { createNamespace, deleteNamespace, startChaosEnv, suffix, type ChaosEnv 
 import { auditApiserverArgs, auditPolicy } from '../audit.ts';
 import { failoverRun, REPLICA_USERS, type FailoverOptions } from './failover.ts';
 import { fuzzRun } from './fuzz.ts';
+import { handoverRun, SHARD_USERS, type HandoverOptions } from './handover.ts';
 import { killRun } from './kill.ts';
 import { FAULTS, outagesRun } from './outages.ts';
 
-// `npm run chaos -- <kill|failover|outages|fuzz|security> [flags]`: each scenario brings up
+// `npm run chaos -- <kill|failover|handover|outages|fuzz|security> [flags]`: each scenario brings up
 // its own local control plane in .sluice/chaos-<name>, prints progress on stderr, a table and —
 // as the very last line on stdout — one line of key=value figures, writes the full result as
 // JSON under bench/results/, and exits 1 when an invariant did not hold. CHAOS_CLUSTER=<state
@@ -162,6 +163,40 @@ export function buildProgram(): Command {
         { seed: options.seed },
         { keep: opts.keep as boolean },
         (env, progress) => failoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
+        { apiserverArgs: auditApiserverArgs(policy, auditLog) },
+      );
+    });
+  program
+    .command('handover')
+    .description(
+      'two shards (--shard a and the unsharded replica); relabel Canaries between them mid-rollout, check no step is repeated and no shard writes for the other',
+    )
+    .option('--relabels <n>', 'how many relabels', positiveInt, 40)
+    .option('--seed <n>', 'seed of the relabel choices', nonNegativeInt, 1)
+    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
+    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
+    .option('--interval <duration>', 'spec.analysis.interval', '10s')
+    .option('--timeout <seconds>', 'stop relabelling after this long', positiveInt, 3600)
+    .option('--keep', 'leave the control plane running afterwards', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const auditDir = resolve('.sluice', 'chaos-handover-audit');
+      await mkdir(auditDir, { recursive: true });
+      const policy = join(auditDir, 'policy.json');
+      const auditLog = join(auditDir, `audit-${Date.now()}.log`);
+      await writeFile(policy, auditPolicy(Object.values(SHARD_USERS)));
+      const options: HandoverOptions = {
+        relabels: opts.relabels as number,
+        seed: opts.seed as number,
+        canaries: opts.canaries as number,
+        leaseDuration: opts.leaseDuration as string,
+        interval: opts.interval as string,
+        timeoutS: opts.timeout as number,
+      };
+      await report(
+        'handover',
+        { seed: options.seed },
+        { keep: opts.keep as boolean },
+        (env, progress) => handoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
         { apiserverArgs: auditApiserverArgs(policy, auditLog) },
       );
     });

@@ -164,6 +164,14 @@ export const CanaryStatus = z
       "The statistical judge's latest verdicts and state (analysis.judge)",
     ),
     lastCommand: HandledCommand.optional().describe('The last manual command acted on'),
+    heldBy: z
+      .object({
+        shard: z.string().optional().describe('The shard; absent for the replica without --shard'),
+      })
+      .optional()
+      .describe(
+        'The controller shard acting on the canary; absent once it handed the canary over (relabelled to another shard)',
+      ),
   })
   .meta(PRESERVE_UNKNOWN);
 export type CanaryStatus = z.output<typeof CanaryStatus>;

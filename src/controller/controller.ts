@@ -36,6 +36,8 @@ export interface ControllerOptions {
    * without the label). Its metrics carry `shard`; the Lease name is the caller's (shard.ts).
    */
   shard?: string;
+  /** How long a Canary relabelled to this shard waits for the old shard's release (default 30 s). */
+  handoverWaitMs?: number;
   /** Canaries without spec.provider use this router (Flagger's -mesh-provider). */
   defaultProvider?: string;
   /** Prometheus for built-in metrics when a Canary names none (Flagger's -metrics-server). */
@@ -208,6 +210,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.analysis ? { analysis: options.analysis } : {}),
     getCanary,
     owns: (object) => ownsCanary(options.shard, object.metadata.labels),
+    holder: options.shard === undefined ? {} : { shard: options.shard },
+    ...(options.handoverWaitMs !== undefined ? { handoverWaitMs: options.handoverWaitMs } : {}),
     cache: cacheLookup,
     requeue: enqueue,
     schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
@@ -227,7 +231,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       seen.delete(key);
       removeFromIndex(workloads, key);
       removeFromIndex(configs, key);
-      reconciler.forget(key);
+      // Deleted or relabelled to another shard: a last reconcile, after any in flight, forgets it
+      // and hands it over (reconciler.ts: gone).
+      if (leading && !stopping) enqueue(key, 'canary gone');
+      else reconciler.forget(key);
       return;
     }
     // Our own status writes come back as updates; only spec, metadata or deletion matter.
@@ -236,6 +243,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       object.metadata.annotations ?? {},
       object.metadata.deletionTimestamp ?? '',
       object.metadata.finalizers ?? [],
+      // The old shard's release of a Canary relabelled here.
+      object.status?.heldBy ?? null,
     ]);
     if (event === 'update' && seen.get(key) === fingerprint) return;
     seen.set(key, fingerprint);

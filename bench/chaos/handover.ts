@@ -1,0 +1,217 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { SHARD_LABEL } from '../../src/controller/shard.ts';
+import { addUser } from '../../src/dev/cluster.ts';
+import type { Progress } from '../../src/dev/progress.ts';
+import { WRITE_VERBS } from '../audit.ts';
+import type { Figures } from '../report.ts';
+import type { Replica } from './controller.ts';
+import type { ChaosEnv } from './env.ts';
+import { Random } from './random.ts';
+import { startScenario } from './rollouts.ts';
+
+// `handover`: two shards side by side — `--shard a` and the replica without --shard, each
+// leading on its own Lease — while Canaries are relabelled between them at random moments,
+// most of them mid-rollout. A relabel is a delete on the old shard's watch (it forgets the
+// Canary, never finalizes it) and an add on the new one's (it goes on from the status). The
+// fleet's checks say whether a step was repeated or skipped and whether each rollout ended as
+// its metrics call for; on a control plane of its own the apiserver's audit log shows every
+// write of each shard, and none may touch a Canary's objects while the other shard holds it.
+
+export const SHARD_USERS = { a: 'chaos-shard-a', unsharded: 'chaos-shard-unsharded' } as const;
+type Owner = keyof typeof SHARD_USERS;
+const MID_ROLLOUT = new Set(['Progressing', 'WaitingPromotion', 'Promoting', 'Finalising']);
+/** A write received this soon after a relabel may have been sent before it. */
+const IN_FLIGHT_MS = 500;
+
+export interface HandoverOptions {
+  relabels: number;
+  seed: number;
+  canaries: number;
+  leaseDuration: string;
+  interval: string;
+  /** The apiserver's audit log (only when the scenario started its own control plane). */
+  auditLog?: string;
+  timeoutS: number;
+}
+
+const AuditLine = z.object({
+  stage: z.string(),
+  verb: z.string(),
+  user: z.object({ username: z.string() }),
+  objectRef: z
+    .object({
+      resource: z.string().optional(),
+      name: z.string().optional(),
+      namespace: z.string().optional(),
+    })
+    .optional(),
+  requestReceivedTimestamp: z.string(),
+});
+
+/** Who held each Canary from when: the relabels as the apiserver answered them. */
+type Ownership = Map<string, { from: number; owner: Owner }[]>;
+
+function ownerAt(ownership: Ownership, canary: string, at: number): Owner | undefined {
+  let owner: Owner | undefined;
+  for (const change of ownership.get(canary) ?? []) if (change.from <= at) owner = change.owner;
+  return owner;
+}
+
+/** Writes by each shard's user (Lease writes excepted), and those on a Canary's objects while the other shard held it. */
+export async function writesByTheOtherShard(
+  auditLog: string,
+  namespace: string,
+  ownership: Ownership,
+): Promise<{ wrong: string[]; writes: number }> {
+  const users = new Map<string, Owner>([
+    [SHARD_USERS.a, 'a'],
+    [SHARD_USERS.unsharded, 'unsharded'],
+  ]);
+  const canaries = [...ownership.keys()];
+  const wrong: string[] = [];
+  let writes = 0;
+  const lines = createInterface({ input: createReadStream(auditLog), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.includes('chaos-shard-')) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const event = AuditLine.safeParse(parsed);
+    if (!event.success || event.data.stage !== 'ResponseComplete') continue;
+    const writer = users.get(event.data.user.username);
+    const ref = event.data.objectRef;
+    if (!writer || !WRITE_VERBS.has(event.data.verb) || ref?.namespace !== namespace) continue;
+    if (ref.resource === 'leases') continue;
+    writes += 1;
+    // The Canary the object belongs to: itself, `<name>-primary`, `<name>-canary`, its configs, its Events (`<name>.<id>`).
+    const name = ref.name ?? '';
+    const canary = canaries.find((c) => name === c || name.startsWith(`${c}-`) || name.startsWith(`${c}.`));
+    if (!canary) continue;
+    const at = Date.parse(event.data.requestReceivedTimestamp);
+    if (ownerAt(ownership, canary, at) !== writer && ownerAt(ownership, canary, at - IN_FLIGHT_MS) !== writer)
+      wrong.push(
+        `${SHARD_USERS[writer]} ${event.data.verb} ${ref.resource ?? ''} ${name} at ${event.data.requestReceivedTimestamp} while ${canary} was the other shard's`,
+      );
+  }
+  return { wrong, writes };
+}
+
+/** What a replica's /metrics and /readyz say about its shard and Lease. */
+async function shardProblems(replica: Replica, owner: Owner, leaseNamespace: string): Promise<string[]> {
+  const problems: string[] = [];
+  const metrics = await fetch(`http://127.0.0.1:${replica.port}/metrics`).then((r) => r.text());
+  const labelled = /^sluice_canary_status\{[^}]*shard="a"/m.test(metrics);
+  if (owner === 'a' && !labelled)
+    problems.push(`${replica.name}: /metrics has no sluice_canary_status{shard="a"}`);
+  if (owner === 'unsharded' && /shard="/.test(metrics))
+    problems.push(`${replica.name}: the unsharded replica's /metrics carry a shard label`);
+  const lease = owner === 'a' ? 'sluice-controller-a' : 'sluice-controller';
+  const readyz = await replica.readyz();
+  if (!readyz?.text.includes(`Lease ${leaseNamespace}/${lease}`))
+    problems.push(
+      `${replica.name}: /readyz does not name the Lease ${lease}: ${readyz?.text.trim() ?? 'no answer'}`,
+    );
+  return problems;
+}
+
+export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progress: Progress) {
+  const random = new Random(options.seed);
+  const kubeconfigs = {
+    a: await addUser(env.cluster.stateDir, SHARD_USERS.a, ['system:masters']),
+    unsharded: await addUser(env.cluster.stateDir, SHARD_USERS.unsharded, ['system:masters']),
+  };
+  const replicas = new Map<Owner, Replica>();
+  const scenario = await startScenario(env, progress, {
+    name: 'handover',
+    canaries: options.canaries,
+    interval: options.interval,
+    args: ['--lease-duration', options.leaseDuration],
+    start: async (supervisor, namespace) => {
+      const common = ['--leader-election-namespace', namespace];
+      replicas.set(
+        'a',
+        await supervisor.start('shard-a', ['--kubeconfig', kubeconfigs.a, ...common, '--shard', 'a'], {
+          POD_NAME: 'shard-a',
+        }),
+      );
+      replicas.set(
+        'unsharded',
+        await supervisor.start('unsharded', ['--kubeconfig', kubeconfigs.unsharded, ...common], {
+          POD_NAME: 'unsharded',
+        }),
+      );
+    },
+  });
+  const { fleet, namespace } = scenario;
+  // Every Canary starts without the label: the unsharded replica's.
+  const ownership: Ownership = new Map(
+    fleet.workloads.map((w) => [w.name, [{ from: 0, owner: 'unsharded' }]]),
+  );
+  const failures: string[] = [];
+  const started = Date.now();
+  let relabels = 0;
+  let midRollout = 0;
+  let relabeling = true;
+  const relabeler = (async () => {
+    try {
+      while (relabels < options.relabels && Date.now() - started < options.timeoutS * 1000) {
+        await new Promise((r) => setTimeout(r, random.between(1000, 4000)));
+        const { name } = random.pick(fleet.workloads);
+        const changes = ownership.get(name)!;
+        const to: Owner = changes.at(-1)!.owner === 'a' ? 'unsharded' : 'a';
+        const phase = fleet.checker.canaries.get(name)?.phase ?? '';
+        await env.kube.wire.mergePatchObject(
+          { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name, namespace } },
+          { metadata: { labels: { [SHARD_LABEL]: to === 'a' ? 'a' : null } } },
+          { fieldManager: 'kubectl' },
+        );
+        changes.push({ from: Date.now(), owner: to });
+        relabels += 1;
+        if (MID_ROLLOUT.has(phase)) midRollout += 1;
+        progress.info(`relabel ${relabels}/${options.relabels}: ${name} (${phase || '?'}) → ${to}`);
+      }
+    } finally {
+      relabeling = false;
+    }
+  })();
+  let round = 0;
+  try {
+    while (relabeling || round === 0) {
+      round += 1;
+      await fleet.round(round, 600_000);
+      if (Date.now() - started > options.timeoutS * 1000) break;
+    }
+    await relabeler;
+    for (const [owner, replica] of replicas)
+      failures.push(...(await shardProblems(replica, owner, namespace)));
+  } finally {
+    relabeling = false;
+    for (const replica of replicas.values()) await scenario.supervisor.stop(replica, 'SIGTERM');
+    await scenario.stop();
+  }
+  const byOther = options.auditLog
+    ? await writesByTheOtherShard(options.auditLog, namespace, ownership)
+    : undefined;
+  const checked = scenario.failures();
+  failures.push(...checked.failures, ...(byOther?.wrong ?? []).map((w) => `write by the other shard: ${w}`));
+  const figures: Figures = {
+    relabels,
+    relabels_mid_rollout: midRollout,
+    rounds: round,
+    rollouts: fleet.results.length,
+    wrong_outcomes: fleet.wrongOutcomes.length,
+    violations: fleet.checker.count(),
+    repeated_side_effects: checked.repeated.length,
+    skipped_steps: checked.skipped.length,
+    writes_by_other_shard: byOther ? byOther.wrong.length : Number.NaN,
+    shard_writes: byOther ? byOther.writes : Number.NaN,
+    unclean_exits: scenario.supervisor.uncleanExits.length,
+    duration_s: (Date.now() - started) / 1000,
+  };
+  return { figures, failures };
+}
