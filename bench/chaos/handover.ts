@@ -157,9 +157,10 @@ export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progr
   let relabels = 0;
   let midRollout = 0;
   let relabeling = true;
+  let stopped = false;
   const relabeler = (async () => {
     try {
-      while (relabels < options.relabels && Date.now() - started < options.timeoutS * 1000) {
+      while (!stopped && relabels < options.relabels && Date.now() - started < options.timeoutS * 1000) {
         await new Promise((r) => setTimeout(r, random.between(1000, 4000)));
         const { name } = random.pick(fleet.workloads);
         const changes = ownership.get(name)!;
@@ -190,7 +191,8 @@ export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progr
     for (const [owner, replica] of replicas)
       failures.push(...(await shardProblems(replica, owner, namespace)));
   } finally {
-    relabeling = false;
+    stopped = true;
+    await relabeler.catch((error: unknown) => failures.push(`relabelling failed: ${String(error)}`));
     for (const replica of replicas.values()) await scenario.supervisor.stop(replica, 'SIGTERM');
     await scenario.stop();
   }
