@@ -5,9 +5,9 @@ import { useChaosEnv } from './support.ts';
 
 // `npm run chaos -- handover` in a slice: two shards (--shard a and the unsharded replica), each
 // leading on its own Lease, Canaries relabelled between them in a loop during rollouts. (The
-// suite's control plane keeps no audit log, so writes by the other shard are counted by
-// `npm run chaos`; here the receiver's record of hooks and step events says whether a step was
-// repeated or skipped.)
+// suite's control plane keeps no audit log, so two shards writing for one Canary at once are
+// looked for by `npm run chaos`; here the receiver's record of hooks and step events says
+// whether a step was repeated or skipped.)
 
 const chaos = useChaosEnv('handover');
 
