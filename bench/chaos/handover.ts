@@ -1,10 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { z } from 'zod';
 import { SHARD_LABEL } from '../../src/controller/shard.ts';
 import { addUser } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
-import { WRITE_VERBS } from '../audit.ts';
+import { auditedWrites } from '../audit.ts';
 import type { Figures } from '../report.ts';
 import type { Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
@@ -33,20 +30,6 @@ export interface HandoverOptions {
   auditLog?: string;
   timeoutS: number;
 }
-
-const AuditLine = z.object({
-  stage: z.string(),
-  verb: z.string(),
-  user: z.object({ username: z.string() }),
-  objectRef: z
-    .object({
-      resource: z.string().optional(),
-      name: z.string().optional(),
-      namespace: z.string().optional(),
-    })
-    .optional(),
-  requestReceivedTimestamp: z.string(),
-});
 
 /** Who held each Canary from when: the relabels as the apiserver answered them. */
 type Ownership = Map<string, { from: number; owner: Owner }[]>;
@@ -77,31 +60,20 @@ export async function overlappingWrites(
   const canaries = [...ownership.keys()];
   const byCanary = new Map<string, { at: number; writer: Owner; what: string }[]>();
   let writes = 0;
-  const lines = createInterface({ input: createReadStream(auditLog), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.includes('chaos-shard-')) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const event = AuditLine.safeParse(parsed);
-    if (!event.success || event.data.stage !== 'ResponseComplete') continue;
-    const writer = users.get(event.data.user.username);
-    const ref = event.data.objectRef;
-    if (!writer || !WRITE_VERBS.has(event.data.verb) || ref?.namespace !== namespace) continue;
-    if (ref.resource === 'leases') continue;
+  for (const write of await auditedWrites(auditLog, new Set(users.keys()))) {
+    const writer = users.get(write.user);
+    if (!writer || write.namespace !== namespace || write.resource === 'leases') continue;
     writes += 1;
     // The Canary the object belongs to: itself, `<name>-primary`, `<name>-canary`, its configs, its Events (`<name>.<id>`).
-    const name = ref.name ?? '';
-    const canary = canaries.find((c) => name === c || name.startsWith(`${c}-`) || name.startsWith(`${c}.`));
+    const canary = canaries.find(
+      (c) => write.name === c || write.name.startsWith(`${c}-`) || write.name.startsWith(`${c}.`),
+    );
     if (!canary) continue;
     const list = byCanary.get(canary) ?? [];
     list.push({
-      at: Date.parse(event.data.requestReceivedTimestamp),
+      at: write.at,
       writer,
-      what: `${SHARD_USERS[writer]} ${event.data.verb} ${ref.resource ?? ''} ${name} at ${event.data.requestReceivedTimestamp}`,
+      what: `${write.user} ${write.verb} ${write.resource} ${write.name} at ${write.timestamp}`,
     });
     byCanary.set(canary, list);
   }

@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { env as clusterEnv } from '../../src/dev/cluster.ts';
 import { consoleProgress, type Progress } from '../../src/dev/progress.ts';
@@ -7,10 +6,10 @@ import { nonNegativeInt, positiveInt } from '../flags.ts';
 import { loadAverage } from '../proc.ts';
 import { keyValueLine, table, writeResult, type Figures } from '../report.ts';
 import { createNamespace, deleteNamespace, startChaosEnv, suffix, type ChaosEnv } from './env.ts';
-import { auditApiserverArgs, auditPolicy } from '../audit.ts';
-import { failoverRun, REPLICA_USERS, type FailoverOptions } from './failover.ts';
+import { auditSetup } from '../audit.ts';
+import { failoverRun, REPLICA_USERS } from './failover.ts';
 import { fuzzRun } from './fuzz.ts';
-import { handoverRun, SHARD_USERS, type HandoverOptions } from './handover.ts';
+import { handoverRun, SHARD_USERS } from './handover.ts';
 import { killRun } from './kill.ts';
 import { FAULTS, outagesRun } from './outages.ts';
 
@@ -87,6 +86,27 @@ async function report(
   if (result.failures.length > 0) process.exitCode = 1;
 }
 
+/**
+ * A scenario whose replicas run under their own client certificates (`users`): the apiserver
+ * logs their requests, and the scenario reads the log when it started the control plane itself.
+ */
+async function auditedReport<O extends { seed: number }>(
+  name: string,
+  users: readonly string[],
+  options: O,
+  keep: boolean,
+  run: (env: ChaosEnv, options: O & { auditLog?: string }, progress: Progress) => Promise<ScenarioResult>,
+): Promise<void> {
+  const { auditLog, apiserverArgs } = await auditSetup(`chaos-${name}-audit`, users);
+  await report(
+    name,
+    { seed: options.seed },
+    { keep },
+    (env, progress) => run(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
+    { apiserverArgs },
+  );
+}
+
 export function buildProgram(): Command {
   const program = new Command('chaos').description('Sluice under faults, on the local control plane');
   program
@@ -144,26 +164,20 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'stop killing after this long', positiveInt, 3600)
     .option('--keep', 'leave the control plane running afterwards', false)
     .action(async (opts: Record<string, unknown>) => {
-      const auditDir = resolve('.sluice', 'chaos-failover-audit');
-      await mkdir(auditDir, { recursive: true });
-      const policy = join(auditDir, 'policy.json');
-      const auditLog = join(auditDir, `audit-${Date.now()}.log`);
-      await writeFile(policy, auditPolicy(Object.values(REPLICA_USERS)));
-      const options: FailoverOptions = {
-        kills: opts.kills as number,
-        seed: opts.seed as number,
-        canaries: opts.canaries as number,
-        leaseDuration: opts.leaseDuration as string,
-        maxRestartDelayS: opts.maxRestartDelay as number,
-        interval: opts.interval as string,
-        timeoutS: opts.timeout as number,
-      };
-      await report(
+      await auditedReport(
         'failover',
-        { seed: options.seed },
-        { keep: opts.keep as boolean },
-        (env, progress) => failoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
-        { apiserverArgs: auditApiserverArgs(policy, auditLog) },
+        Object.values(REPLICA_USERS),
+        {
+          kills: opts.kills as number,
+          seed: opts.seed as number,
+          canaries: opts.canaries as number,
+          leaseDuration: opts.leaseDuration as string,
+          maxRestartDelayS: opts.maxRestartDelay as number,
+          interval: opts.interval as string,
+          timeoutS: opts.timeout as number,
+        },
+        opts.keep as boolean,
+        failoverRun,
       );
     });
   program
@@ -179,25 +193,19 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'stop relabelling after this long', positiveInt, 3600)
     .option('--keep', 'leave the control plane running afterwards', false)
     .action(async (opts: Record<string, unknown>) => {
-      const auditDir = resolve('.sluice', 'chaos-handover-audit');
-      await mkdir(auditDir, { recursive: true });
-      const policy = join(auditDir, 'policy.json');
-      const auditLog = join(auditDir, `audit-${Date.now()}.log`);
-      await writeFile(policy, auditPolicy(Object.values(SHARD_USERS)));
-      const options: HandoverOptions = {
-        relabels: opts.relabels as number,
-        seed: opts.seed as number,
-        canaries: opts.canaries as number,
-        leaseDuration: opts.leaseDuration as string,
-        interval: opts.interval as string,
-        timeoutS: opts.timeout as number,
-      };
-      await report(
+      await auditedReport(
         'handover',
-        { seed: options.seed },
-        { keep: opts.keep as boolean },
-        (env, progress) => handoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
-        { apiserverArgs: auditApiserverArgs(policy, auditLog) },
+        Object.values(SHARD_USERS),
+        {
+          relabels: opts.relabels as number,
+          seed: opts.seed as number,
+          canaries: opts.canaries as number,
+          leaseDuration: opts.leaseDuration as string,
+          interval: opts.interval as string,
+          timeoutS: opts.timeout as number,
+        },
+        opts.keep as boolean,
+        handoverRun,
       );
     });
   program

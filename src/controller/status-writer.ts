@@ -27,6 +27,8 @@ interface Written {
 export interface WriteOptions {
   /** The machine says nothing changed that anyone acts on (StepResult.happened.canWait). */
   canWait?: boolean;
+  /** Write status.heldBy now even when nothing else changed: this shard is about to act. */
+  claim?: boolean;
 }
 
 /** Compares resourceVersions, which are etcd revisions in practice (opaque by contract). */
@@ -130,7 +132,11 @@ export class StatusWriter {
     if (this.deps.holder) status = { ...status, heldBy: this.deps.holder };
     const diff = mergePatchDiff(before, status);
     // The shard's claim alone waits for a write that counts: an idle canary costs no write for it.
-    if (diff === undefined || onlyClaim(diff) || (options.canWait && onlyMachineFields(diff))) {
+    if (
+      diff === undefined ||
+      (onlyClaim(diff) && !options.claim) ||
+      (options.canWait && onlyMachineFields(diff))
+    ) {
       written.latest = status;
       written.heldOn = diff === undefined || onlyClaim(diff) ? undefined : object;
       if (diff !== undefined)
