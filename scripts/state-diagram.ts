@@ -32,6 +32,11 @@ export const GUARD_DESCRIPTIONS: Record<string, string> = {
   tickEarly: 'the TICK came before `nextTickAt` (a reconcile, not the interval)',
   canaryNotReady: 'the canary was not reported ready since it was scaled up',
   primaryNotReady: 'the promote has not been carried out, or the primary is not ready since',
+  primaryNotReadyForTraffic: 'the primary (the one fallback) was last reported not ready: no round, no step',
+  passedWhilePrimaryNotReady:
+    'a round passed or a gate opened while the primary is not ready: the round is dropped, the step waits',
+  primaryWaitExceeded:
+    "the primary's not-ready time since the rollout started reached progressDeadlineSeconds",
   canaryDeadlineReached:
     'the canary reported deadline exceeded, or its not-ready time (summed) reached progressDeadlineSeconds',
   primaryDeadlineReached: 'the same for the primary after the promote was carried out',

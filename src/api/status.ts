@@ -124,6 +124,13 @@ export const HandledCommand = z.object({
 });
 export type HandledCommand = z.output<typeof HandledCommand>;
 
+/** The no-progress clock: effects failing with errors that may go away (apiserver 5xx, 429, 409). */
+export const NoProgress = z.object({
+  since: RFC3339.describe('When the first of the failures came'),
+  reason: z.string().max(32768).describe('The last failure, e.g. "could not setRoutes: …"'),
+});
+export type NoProgress = z.output<typeof NoProgress>;
+
 export const CanaryStatus = z
   .looseObject({
     phase: z.enum(PHASES).optional().describe('Where the canary is in its lifecycle'),
@@ -164,6 +171,9 @@ export const CanaryStatus = z
       "The statistical judge's latest verdicts and state (analysis.judge)",
     ),
     lastCommand: HandledCommand.optional().describe('The last manual command acted on'),
+    noProgress: NoProgress.optional().describe(
+      "Since when the rollout's effects keep failing with an error that may go away; after progressDeadlineSeconds the release rolls back (kept here so a controller restart does not restart the clock)",
+    ),
     heldBy: z
       .object({
         shard: z.string().optional().describe('The shard; absent for the replica without --shard'),

@@ -1,9 +1,10 @@
 import { conditionsForPhase, stalledConditions } from '../api/conditions.ts';
 import type { Release } from '../api/release.ts';
-import type { CanaryStatus, HandledCommand } from '../api/status.ts';
+import type { CanaryStatus, HandledCommand, NoProgress } from '../api/status.ts';
 import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { StepResult } from '../machine/driver.ts';
+import { waitingForPrimary } from '../machine/clocks.ts';
 import { INCONCLUSIVE } from '../machine/round.ts';
 import type { EffectFailure } from './effect-runner.ts';
 
@@ -33,6 +34,8 @@ export interface RolloutStatusInput {
   lastCommand: HandledCommand | undefined;
   /** The session cookies the routes pin users with (sessionAffinityStatus in src/routers/session.ts). */
   sessionAffinity: Pick<CanaryStatus, (typeof AFFINITY_FIELDS)[number]>;
+  /** The no-progress clock while effects keep failing (undefined: they are carried out). */
+  noProgress?: NoProgress | undefined;
   now: number;
 }
 
@@ -53,6 +56,7 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
       phase: machine.phase,
       ...(generation !== undefined ? { generation } : {}),
       ...(result.snapshot.context.gateWaiting === INCONCLUSIVE ? { reason: 'AnalysisInconclusive' } : {}),
+      ...(waitingForPrimary(result.snapshot.context) ? { reason: 'PrimaryNotReady' } : {}),
       message: retrying ? `${message}; retrying after error: ${retrying}` : message,
       now: new Date(now),
     }),
@@ -65,6 +69,8 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
       : {}),
     ...input.sessionAffinity,
   };
+  if (input.noProgress) status.noProgress = input.noProgress;
+  else delete status.noProgress;
   if (input.release && Object.keys(input.release).length > 0) status.release = input.release;
   else delete status.release;
   for (const field of MACHINE_OPTIONAL) if (!(field in machine)) delete status[field];
@@ -105,8 +111,10 @@ export function stalledStatus(
   generation: number | undefined,
   now: number,
 ): CanaryStatus {
+  // A stall ends the no-progress clock: the rollout waits for a person, not for an error to pass.
+  const { noProgress: _clock, ...rest } = previous;
   return {
-    ...previous,
+    ...rest,
     observedGeneration: generation,
     message,
     conditions: stalledConditions(previous.conditions, {

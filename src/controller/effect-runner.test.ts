@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Canary } from '../api/canary.ts';
+import { PRIMARY_ONLY } from '../api/routes.ts';
 import type { MetricProvider } from '../analysis/providers/provider.ts';
 import { silentLogger } from '../log.ts';
 import { stepAll, type StepResult } from '../machine/driver.ts';
@@ -89,6 +90,21 @@ function setup(
   return { runner, target, router, events, requeued, queries, step, work, progressing };
 }
 
+/** A global event webhook whose requests are recorded instead of sent. */
+function recordedEventHooks() {
+  const sent: WebhookRequest[] = [];
+  const options = {
+    globalEventWebhook: 'http://events.example/',
+    webhookDeps: {
+      transport: async (request: WebhookRequest) => {
+        sent.push(request);
+        return { status: 200, body: 'ok' };
+      },
+    },
+  };
+  return { sent, options };
+}
+
 describe('EffectRunner', () => {
   it('carries out the effects in order and feeds each completion back until the machine asks for nothing new', async () => {
     const { runner, target, router, events, step, work } = setup();
@@ -112,19 +128,8 @@ describe('EffectRunner', () => {
   it('sends event hooks the checksum of the revision they are about, as every other hook', async () => {
     // Found by `npm run chaos -- kill`: the checksum left the revision out, so every revision's
     // events looked alike to a receiver and it could not tell a repeat from the next rollout.
-    const sent: WebhookRequest[] = [];
-    const { progressing } = setup(
-      { metrics: METRICS },
-      {
-        globalEventWebhook: 'http://events.example/',
-        webhookDeps: {
-          transport: async (request) => {
-            sent.push(request);
-            return { status: 200, body: 'ok' };
-          },
-        },
-      },
-    );
+    const { sent, options } = recordedEventHooks();
+    const { progressing } = setup({ metrics: METRICS }, options);
     await progressing();
     await new Promise((resolve) => setTimeout(resolve, 10));
     const checksums = new Map(
@@ -171,8 +176,8 @@ describe('EffectRunner', () => {
     expect(runner.takeAnswers(KEY)).toEqual([]);
   });
 
-  it('stops at the first effect that fails, after feeding back those carried out before it', async () => {
-    const { runner, target, step, work } = setup();
+  it('holds back the writes after an effect that fails, but not the messages: they are sent and confirmed', async () => {
+    const { runner, target, events, step, work } = setup();
     const promoted = await runner.carryOut(
       KEY,
       step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
@@ -183,7 +188,38 @@ describe('EffectRunner', () => {
     const carried = await runner.carryOut(KEY, ready, work());
     expect(carried.failure?.effect.kind).toBe('scaleCanary');
     expect(String(carried.failure?.error)).toContain('exceeded quota');
-    expect(carried.result.effects.map((e) => e.kind)).toEqual(['scaleCanary', 'recordEvent', 'notify']);
+    expect(carried.result.effects.map((e) => e.kind)).toEqual(['scaleCanary']);
+    expect(events.events).toEqual(['Normal Initialized: initialization done']);
+  });
+
+  it('announces a rollback while its route write still fails, once, and writes the routes when the apiserver is back', async () => {
+    const { sent, options } = recordedEventHooks();
+    const { runner, router, events, step, work, progressing } = setup({ metrics: METRICS }, options);
+    const tick = await progressing();
+    router.failEverySetRoutes = new Error('the server is currently unable to handle the request');
+    const stuck = step(tick.snapshot, [
+      { type: 'NO_PROGRESS', now: T0 + 130_000, reason: 'could not setRoutes: 503' },
+    ]);
+    expect(stuck.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary', 'recordEvent', 'notify']);
+    const failing = await runner.carryOut(KEY, stuck, work(T0 + 130_000));
+    expect(failing.failure?.effect.kind).toBe('setRoutes');
+    const rolledBack = events.events.filter((e) => e.startsWith('Warning RolledBack'));
+    expect(rolledBack).toEqual([
+      'Warning RolledBack: rolling back: no progress within the progress deadline (600s): could not setRoutes: 503',
+    ]);
+    // Only the route write and what follows it wait for the retry.
+    expect(failing.result.effects.map((e) => e.kind)).toEqual(['setRoutes', 'scaleCanary']);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sent.filter((r) => r.body.includes('rolling back'))).toHaveLength(1);
+
+    // The retry while writes still fail says nothing again; once they pass, the routes land.
+    await runner.carryOut(KEY, failing.result, work(T0 + 131_000));
+    router.failEverySetRoutes = undefined;
+    const recovered = await runner.carryOut(KEY, failing.result, work(T0 + 140_000));
+    expect(recovered.failure).toBeUndefined();
+    expect(recovered.result.effects).toEqual([]);
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events.filter((e) => e.startsWith('Warning RolledBack'))).toHaveLength(1);
   });
 
   it('starts no effect once the Canary has moved to another shard, and says it was handed over', async () => {

@@ -7,6 +7,7 @@ import { apiErrorMessage } from '../kube/client.ts';
 import type { JudgeState } from '../analysis/judge.ts';
 import type { Logger } from '../log.ts';
 import { mergeHappened, type Happened, type PersistedMachine, type StepResult } from '../machine/driver.ts';
+import { isMessage } from '../machine/queue.ts';
 import type { Effect, Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
 import type { Router } from '../routers/router.ts';
@@ -205,6 +206,9 @@ export class EffectRunner {
             carried.handedOver = true;
             return;
           }
+          // A failed write holds back the writes after it, never a message: a rollback is
+          // announced while its route write still fails (the write is retried with backoff).
+          if (carried.failure && !isMessage(effect)) continue;
           if (isAsync(effect)) {
             startAsync(effect);
             continue;
@@ -213,12 +217,11 @@ export class EffectRunner {
             const observation = await runSyncEffect(effect, ctx, this.deps, this.now);
             if (observation) done.push(observation);
           } catch (error) {
-            carried.failure = { effect, error };
+            carried.failure ??= { effect, error };
             work.log.warn(
               { err: error, effect: effect.kind },
               `could not ${effect.kind}: ${apiErrorMessage(error)}`,
             );
-            break;
           }
         }
         if (done.length === 0) break;

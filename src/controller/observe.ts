@@ -37,7 +37,13 @@ export async function observe(
   const readiness = await target.readiness(canary);
   const observations: Observation[] = [
     { type: 'REVISION', now, revision: revision.revision },
-    { type: 'READINESS', now, canary: readiness.canary.state, primary: readiness.primary.state },
+    {
+      type: 'READINESS',
+      now,
+      canary: readiness.canary.state,
+      primary: readiness.primary.state,
+      ...(readiness.primary.state === 'ready' ? {} : { primaryMessage: readiness.primary.message }),
+    },
   ];
   let lastCommand = previous.lastCommand;
   const command = readCommand(object.metadata);

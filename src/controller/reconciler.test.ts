@@ -48,22 +48,26 @@ function setup(
   const scheduled: (number | null)[] = [];
   const clock = { now: T0 };
   const metricProvider = provider?.(clock);
-  const reconciler = new CanaryReconciler({
-    kube: store.kube(),
-    log: silentLogger,
-    metrics,
-    events,
-    notifications,
-    getCanary: (namespace, name) => store.get(namespace, name),
-    requeue: () => undefined,
-    schedule: (_key, at) => scheduled.push(at),
-    now: () => clock.now,
-    workloadFor: () => ({ target, router }),
-    ...(metricProvider
-      ? { analysis: { createProvider: () => metricProvider }, metricsServer: 'http://prometheus.test' }
-      : {}),
-    ...deps,
-  });
+  const make = () =>
+    new CanaryReconciler({
+      kube: store.kube(),
+      log: silentLogger,
+      metrics,
+      events,
+      notifications,
+      getCanary: (namespace, name) => store.get(namespace, name),
+      requeue: () => undefined,
+      schedule: (_key, at) => scheduled.push(at),
+      now: () => clock.now,
+      workloadFor: () => ({ target, router }),
+      ...(metricProvider
+        ? { analysis: { createProvider: () => metricProvider }, metricsServer: 'http://prometheus.test' }
+        : {}),
+      ...deps,
+    });
+  let reconciler = make();
+  /** A controller restart: a new reconciler that knows only what the store holds. */
+  const restart = () => (reconciler = make());
   const status = () => store.get('shop', 'podinfo')!.status!;
   const statusPatches = () => store.patches.filter((p) => p.subresource === 'status').length;
   /** Reconciles at each scheduled step until the phase is one of `phases`. */
@@ -78,6 +82,13 @@ function setup(
     await reconciler.reconcile(KEY);
     await reconciler.reconcile(KEY);
     expect(status().phase).toBe('Initialized');
+  };
+  /** Initializes, then a new revision arrives (the release starts, no step yet). */
+  const newRevision = async () => {
+    await initialize();
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
   };
   /** Initializes, then a new revision arrives and the release takes its first step. */
   const firstStep = async () => {
@@ -99,10 +110,12 @@ function setup(
     scheduled,
     clock,
     reconciler,
+    restart,
     status,
     statusPatches,
     until,
     initialize,
+    newRevision,
     firstStep,
   };
 }
@@ -340,13 +353,10 @@ describe('CanaryReconciler', () => {
   });
 
   it('rolls back a release whose effects keep failing for progressDeadlineSeconds, saying why', async () => {
-    const { reconciler, target, router, status, clock, events, initialize } = setup(
+    const { reconciler, router, status, clock, events, newRevision } = setup(
       canaryObject({}, { progressDeadlineSeconds: 120 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
+    await newRevision();
     router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
     for (let i = 0; i < 2; i += 1) {
       clock.now += MINUTE;
@@ -366,6 +376,80 @@ describe('CanaryReconciler', () => {
     );
     expect(router.routes).toEqual(PRIMARY_ONLY);
     expect(events.events).toContain(`Warning RolledBack: ${status().message}`);
+  });
+
+  it('keeps the no-progress clock in status: a restart goes on counting, and progress stops it', async () => {
+    const { reconciler, router, status, clock, events, newRevision, restart } = setup(
+      canaryObject({}, { progressDeadlineSeconds: 120 }),
+    );
+    await newRevision();
+    router.failSetRoutes = apiError(503, 'the server is currently unable to handle the request');
+    clock.now += MINUTE;
+    const firstFailure = new Date(clock.now).toISOString();
+    await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
+    expect(status().noProgress).toEqual({
+      since: firstFailure,
+      reason: 'could not setRoutes: the server is currently unable to handle the request',
+    });
+    // The controller restarts a minute later: the clock goes on from status, not from now.
+    clock.now += MINUTE;
+    const restarted = restart();
+    await expect(restarted.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
+    expect(status().noProgress?.since).toBe(firstFailure);
+    clock.now += MINUTE;
+    await restarted.reconcile(KEY);
+    expect(status().phase).toBe('Failed');
+    expect(status().message).toMatch(/^rolling back: no progress within the progress deadline \(120s\)/);
+    expect(events.events.filter((e) => e.startsWith('Warning RolledBack'))).toHaveLength(1);
+    // The rollback's route write passed (routes back to the primary do here): the clock is gone.
+    expect(status().noProgress).toBeUndefined();
+  });
+
+  it('stops the no-progress clock when the effects are carried out again', async () => {
+    const { reconciler, router, status, clock, newRevision } = setup(
+      canaryObject({}, { progressDeadlineSeconds: 120 }),
+    );
+    await newRevision();
+    router.failSetRoutes = apiError(503, 'etcd leader changed');
+    clock.now += MINUTE;
+    await expect(reconciler.reconcile(KEY)).rejects.toBe(router.failSetRoutes);
+    expect(status().noProgress).toBeDefined();
+    router.failSetRoutes = undefined;
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    expect(status().noProgress).toBeUndefined();
+  });
+
+  it('holds a release while the primary is not ready: no traffic, reason PrimaryNotReady, one Event', async () => {
+    const { reconciler, target, router, status, clock, events, initialize } = setup();
+    await initialize();
+    target.primary = 'notReady';
+    target.revisionNow = 'rev-2';
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    for (let i = 0; i < 3; i += 1) {
+      clock.now += MINUTE;
+      await reconciler.reconcile(KEY);
+    }
+    expect(status()).toMatchObject({
+      phase: 'Progressing',
+      canaryWeight: 0,
+      message: 'waiting for the primary to become ready before moving traffic: primary notReady',
+    });
+    expect(status().conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PrimaryNotReady',
+    });
+    expect(router.routes).toEqual(PRIMARY_ONLY);
+    expect(events.events.filter((e) => e.startsWith('Warning PrimaryNotReady'))).toEqual([
+      'Warning PrimaryNotReady: waiting for the primary to become ready before moving traffic: primary notReady',
+    ]);
+    target.primary = 'ready';
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(router.routes).toMatchObject({ canaryWeight: 50 });
+    expect(status().conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Progressing');
   });
 
   it('records what a command came to in status.lastCommand.result', async () => {

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
 import { commandResult } from '../api/commands.ts';
-import type { CanaryStatus, HandledCommand } from '../api/status.ts';
+import type { CanaryStatus, HandledCommand, NoProgress } from '../api/status.ts';
 import { INVALID_SPEC_REASON } from '../api/conditions.ts';
 import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
 import {
@@ -148,12 +148,6 @@ export class CanaryReconciler {
   private readonly effects: EffectRunner;
   /** The uid each key was last seen with: a Canary deleted and created again starts afresh. */
   private readonly uids = new Map<string, string | undefined>();
-  /**
-   * Since when each canary's effects keep failing with errors that may go away, and the last
-   * one: after progressDeadlineSeconds the machine is told (NO_PROGRESS) and rolls back.
-   * Kept in memory: a new leader starts the clock again, so the wait is at most doubled.
-   */
-  private readonly failing = new Map<string, { since: number; reason: string }>();
   /** Since when each Canary relabelled here has waited for the old shard's release. */
   private readonly handovers = new Map<string, number>();
 
@@ -182,7 +176,7 @@ export class CanaryReconciler {
     const previous = this.status.latest(key, run.object);
     // 1. Observe: the target, a command, answers that arrived, the clock.
     const seen = await this.observe(run, prepared, previous);
-    this.observeNoProgress(key, seen, prepared.plan);
+    const stuck = observeNoProgress(previous.noProgress, seen, prepared.plan);
     // 2. Step: the machine decides.
     const step = (persisted: unknown, observations: Observation[]) =>
       stepAll(persisted, prepared.plan, observations);
@@ -195,7 +189,7 @@ export class CanaryReconciler {
     // 3. Carry out its effects, feeding each completion back.
     const work = this.work(run, prepared, seen, step, release, previous);
     const carried = await this.effects.carryOut(key, first, work);
-    const permanent = this.permanentOrRetried(key, carried, seen.now);
+    const { permanent, noProgress } = permanentOrRetried(carried, stuck, seen.now);
     // 4. Build the status, 5. write it (or hold it back), 6. metrics.
     const status = rolloutStatus({
       previous,
@@ -207,6 +201,7 @@ export class CanaryReconciler {
       generation: run.object.metadata.generation,
       lastCommand: handledCommand(seen.lastCommand, previous.lastCommand, first),
       sessionAffinity: sessionAffinityStatus({ ...prepared.canary, status: previous }),
+      noProgress,
       now: seen.now,
     });
     if (permanent) {
@@ -220,30 +215,6 @@ export class CanaryReconciler {
     if (carried.handedOver) return run.log.info('moved to another shard; handing it over');
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
-  }
-
-  /** Effects that kept failing for the progress deadline: the machine hears NO_PROGRESS. */
-  private observeNoProgress(key: string, seen: Seen, plan: Plan): void {
-    const stuck = this.failing.get(key);
-    if (!stuck || seen.now - stuck.since < plan.progressDeadlineMs) return;
-    seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: stuck.reason });
-    this.failing.delete(key);
-  }
-
-  /**
-   * An effect error that will not go away, which stalls the canary instead of being
-   * retried; a transient one starts (or continues) the no-progress clock.
-   */
-  private permanentOrRetried(key: string, carried: Carried, now: number): ValidationIssue | undefined {
-    const failure = carried.failure;
-    const permanent = carried.issue ?? (failure && permanentIssue(failure.effect.kind, failure.error));
-    if (failure && !permanent) {
-      const reason = `could not ${failure.effect.kind}: ${apiErrorMessage(failure.error)}`;
-      this.failing.set(key, { since: this.failing.get(key)?.since ?? now, reason });
-    } else {
-      this.failing.delete(key);
-    }
-    return permanent || undefined;
   }
 
   /**
@@ -489,7 +460,6 @@ export class CanaryReconciler {
   private drop(key: string): void {
     this.uids.delete(key);
     this.handovers.delete(key);
-    this.failing.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }
@@ -507,11 +477,45 @@ export class CanaryReconciler {
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.uids.clear();
-    this.failing.clear();
     this.handovers.clear();
     this.status.reset();
     this.effects.reset();
   }
+}
+
+/**
+ * The no-progress clock, kept in status.noProgress so a restart or a new leader goes on
+ * counting: effects that kept failing for the progress deadline make the machine hear
+ * NO_PROGRESS, and the clock starts again. Returns the clock that goes on (undefined: reset).
+ */
+function observeNoProgress(clock: NoProgress | undefined, seen: Seen, plan: Plan): NoProgress | undefined {
+  if (!clock) return undefined;
+  const since = Date.parse(clock.since);
+  if (Number.isNaN(since) || seen.now - since < plan.progressDeadlineMs) return clock;
+  seen.observations.push({ type: 'NO_PROGRESS', now: seen.now, reason: clock.reason });
+  return undefined;
+}
+
+/**
+ * An effect error that will not go away, which stalls the canary instead of being
+ * retried; a transient one starts (or continues) the no-progress clock, which stops when
+ * the effects are carried out again.
+ */
+function permanentOrRetried(
+  carried: Carried,
+  clock: NoProgress | undefined,
+  now: number,
+): { permanent: ValidationIssue | undefined; noProgress: NoProgress | undefined } {
+  const failure = carried.failure;
+  const permanent = carried.issue ?? (failure && permanentIssue(failure.effect.kind, failure.error));
+  if (!failure || permanent) return { permanent: permanent || undefined, noProgress: undefined };
+  return {
+    permanent: undefined,
+    noProgress: {
+      since: clock?.since ?? new Date(now).toISOString(),
+      reason: `could not ${failure.effect.kind}: ${apiErrorMessage(failure.error)}`,
+    },
+  };
 }
 
 /** A command acted on now: Accepted, or the machine's words for why it was ignored. */

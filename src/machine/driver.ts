@@ -309,7 +309,12 @@ function deadlines(context: Context, plan: Plan): Record<string, number> {
     const at = deadlineAt(context.canary, plan.progressDeadlineMs);
     if (at !== null) result.canaryReady = at;
   }
-  if ((context.phase === 'Promoting' || context.phase === 'Finalising') && context.promotionApplied) {
+  // While analysing, the primary's readiness holds every step (machine.ts, primaryWaitExceeded).
+  const analysing = context.phase === 'Progressing' || context.phase === 'WaitingPromotion';
+  if (
+    analysing ||
+    ((context.phase === 'Promoting' || context.phase === 'Finalising') && context.promotionApplied)
+  ) {
     const at = deadlineAt(context.primary, plan.progressDeadlineMs);
     if (at !== null) result.primaryReady = at;
   }

@@ -617,6 +617,119 @@ const scenarios: Scenario[] = [
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
   },
   {
+    name: 'a rollout whose primary has no ready pod waits before any traffic moves, says so once, and goes on when it is ready',
+    analysis: { stepWeight: 20, maxWeight: 40, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 600 },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      sim.world.primary = 'notReady';
+      sim.observe({ type: 'REVISION', revision: 'rev-2' });
+      sim.observe({
+        type: 'READINESS',
+        canary: 'ready',
+        primary: 'notReady',
+        primaryMessage: 'Deployment shop/podinfo-primary: 0 of 1 replicas available',
+      });
+      for (let i = 0; i < 3; i++) sim.tick();
+      expect(sim.phase).toBe('Progressing');
+      expect(sim.last!.status.canaryWeight).toBe(0);
+      expect(sim.last!.status.message).toBe(
+        'waiting for the primary to become ready before moving traffic: Deployment shop/podinfo-primary: 0 of 1 replicas available',
+      );
+      expect(sim.last!.status.deadlines?.primaryReady).toBeDefined();
+      sim.world.primary = 'ready';
+      sim.tickUntil(DONE);
+    },
+    phases: PROMOTED,
+    routes: ['0', '20', '40', '0'],
+    check: (sim) => {
+      const waits = sim.events().filter((e) => e.startsWith('waiting for the primary'));
+      expect(waits).toHaveLength(1);
+    },
+  },
+  {
+    name: 'a rollout whose primary stays not ready past the progress deadline rolls back, saying why',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 120 },
+    run: (sim) => {
+      start(sim);
+      for (let i = 0; i < 5 && sim.last!.status.canaryWeight === 0; i++) sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(20);
+      sim.world.primary = 'notReady';
+      sim.observe({
+        type: 'READINESS',
+        primary: 'notReady',
+        primaryMessage: 'pod podinfo-primary-x NotReady',
+      });
+      sim.tick();
+      expect(sim.last!.status.canaryWeight).toBe(20);
+      sim.now += 70_000;
+      sim.observe({ type: 'READINESS', primary: 'notReady' });
+    },
+    phases: ROLLED_BACK,
+    routes: ['0', '20', '0'],
+    events: [
+      'waiting for the primary to become ready before moving traffic: pod podinfo-primary-x NotReady',
+      'rolling back: primary not ready within the progress deadline (120s): pod podinfo-primary-x NotReady',
+    ],
+  },
+  {
+    name: 'a round that passes after the primary went not ready moves no traffic; a tick past the deadline rolls back',
+    analysis: { stepWeight: 20, metrics: METRICS },
+    spec: { progressDeadlineSeconds: 120 },
+    run: (sim) => {
+      start(sim);
+      sim.tick();
+      sim.now += 60_000;
+      sim.send({ type: 'READINESS', canary: 'ready', primary: 'ready' });
+      const asked = sim.send({ type: 'TICK' }).effects.find((e) => e.kind === 'runAnalysis')!;
+      sim.send({ type: 'READINESS', primary: 'notReady' });
+      sim.observe({ type: 'ANALYSIS_RESULT', effectId: asked.id, outcome: 'passed' });
+      expect(sim.last!.status.canaryWeight).toBe(20);
+      expect(sim.last!.status.message).toBe('waiting for the primary to become ready before moving traffic');
+      sim.now += 130_000;
+      sim.observe({ type: 'TICK' });
+    },
+    phases: ROLLED_BACK,
+    events: ['rolling back: primary not ready within the progress deadline (120s)'],
+  },
+  {
+    name: 'a canary held for promotion does not go on while the primary is not ready, and rolls back past the deadline',
+    ...heldForPromotion(),
+    spec: { progressDeadlineSeconds: 180 },
+    run: (sim) => {
+      startUntilWaitingPromotion(sim);
+      sim.now += 60_000;
+      sim.send({ type: 'READINESS', canary: 'ready', primary: 'ready' });
+      sim.send({ type: 'TICK' });
+      // The round's answers come in after the primary went not ready: nothing goes on.
+      sim.send({ type: 'READINESS', primary: 'notReady' });
+      sim.settle();
+      expect(sim.last!.status.message).toBe('waiting for the primary to become ready before moving traffic');
+      sim.world.primary = 'notReady';
+      sim.tick();
+      expect(sim.phase).toBe('WaitingPromotion');
+      sim.now += 130_000;
+      sim.observe({ type: 'READINESS', primary: 'notReady' });
+    },
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    events: ['rolling back: primary not ready within the progress deadline (180s)'],
+  },
+  {
+    name: 'a canary held for promotion whose primary is not ready at a tick past the deadline rolls back',
+    ...heldForPromotion(),
+    spec: { progressDeadlineSeconds: 180 },
+    run: (sim) => {
+      startUntilWaitingPromotion(sim);
+      sim.world.primary = 'notReady';
+      sim.tick();
+      sim.now += 200_000;
+      sim.observe({ type: 'TICK' });
+    },
+    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    events: ['rolling back: primary not ready within the progress deadline (180s)'],
+  },
+  {
     name: 'a primary that never becomes ready after promotion is rolled back (Promoting)',
     analysis: { stepWeight: 100, metrics: METRICS },
     spec: { progressDeadlineSeconds: 120 },

@@ -1,9 +1,17 @@
 import { assign, setup } from 'xstate';
-import { observeReadiness, promotePending, scaleUpPending, unreadyFor, waitFor } from './clocks.ts';
+import {
+  observeReadiness,
+  promotePending,
+  scaleUpPending,
+  unreadyFor,
+  waitFor,
+  waitForPrimaryBeforeTraffic,
+} from './clocks.ts';
 import { hasHook, planKey, programKey, type Plan } from './plan.ts';
 import { advance } from './program.ts';
 import { confirmEffect, currentRevision, recordLateResult, routesPending, waitForRoutes } from './queue.ts';
 import {
+  cancelRound,
   checksFailed,
   checksInconclusive,
   checksPassed,
@@ -115,16 +123,20 @@ const promote = (cause: PromotionCause) => ({ type: 'startPromotion' as const, p
 const ANALYSING_ON = {
   TICK: [
     { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+    { guard: 'primaryWaitExceeded', target: 'idle.failed', actions: rollBack('primaryNotReady') },
     { guard: 'skipAnalysisReady', target: 'promoting', actions: promote('skipAnalysis') },
     // Between rounds (or while one waits at a gate): the judge and failFast metrics.
     { guard: 'lookDueBetweenRounds', actions: 'openLook' },
     { guard: 'tickEarly' },
     { guard: 'roundOpen' },
     { guard: 'canaryNotReady', actions: 'waitForCanary' },
+    // No round (and so no step) while the primary, the one fallback, has no ready pods.
+    { guard: 'primaryNotReadyForTraffic', actions: 'waitForPrimaryBeforeTraffic' },
     { actions: 'openRound' },
   ],
   READINESS: [
     { guard: 'canaryDeadlineReached', target: 'idle.failed', actions: rollBack('canaryDeadline') },
+    { guard: 'primaryWaitExceeded', target: 'idle.failed', actions: rollBack('primaryNotReady') },
     { actions: 'observeReadiness' },
   ],
   ANALYSIS_RESULT: { guard: 'answersRound', actions: 'recordRoundResult' },
@@ -149,9 +161,9 @@ const ANALYSING_ON = {
 const PROGRESSING_ON = {
   ...ANALYSING_ON,
   TICK: [
-    ...ANALYSING_ON.TICK.slice(0, -2),
+    ...ANALYSING_ON.TICK.slice(0, -3),
     { guard: 'routesPending', actions: 'waitForRoutes' },
-    ...ANALYSING_ON.TICK.slice(-2),
+    ...ANALYSING_ON.TICK.slice(-3),
   ],
 } as const;
 
@@ -161,6 +173,9 @@ const ANALYSING_ALWAYS = [
   { guard: 'stepsChanged', target: 'progressing', reenter: true, actions: 'restartAnalysis' },
   { guard: 'checksFailed', actions: 'countFailedCheck' },
   { guard: 'checksInconclusive', actions: 'holdInconclusive' },
+  // A round that passed, or a gate that opened, while the primary went not ready: no step
+  // now; the round is asked again once the primary is ready.
+  { guard: 'passedWhilePrimaryNotReady', actions: ['cancelRound', 'waitForPrimaryBeforeTraffic'] },
 ] as const;
 
 export const canaryMachine = setup({
@@ -174,6 +189,13 @@ export const canaryMachine = setup({
     tickEarly: ({ context, event }) => context.nextTickAt !== null && event.now < context.nextTickAt,
     canaryNotReady: ({ context }) => !context.canary.ready,
     primaryNotReady: ({ context }) => !context.promotionApplied || !context.primary.ready,
+    primaryNotReadyForTraffic: ({ context }) => !context.primary.ready,
+    passedWhilePrimaryNotReady: ({ context }) =>
+      !context.primary.ready && (checksPassed(context) || gateApproved(context)),
+    // Analysing: the primary's not-ready time since the rollout began reached the deadline.
+    // Kubernetes' own verdict (deadlineExceeded) is not enough here: the release may be its fix.
+    primaryWaitExceeded: ({ context, event }) =>
+      deadlineReached(context.primary, undefined, event.now, event.plan, !promotePending(context)),
     canaryDeadlineReached: ({ context, event }) =>
       deadlineReached(
         context.canary,
@@ -280,6 +302,8 @@ export const canaryMachine = setup({
     restartAnalysis: edit((d, e) => restartAnalysis(d, e.plan, e.now, revisionOf(e))),
     waitForCanary: edit((d, e) => waitFor(d, e.plan, e.now, 'canary')),
     waitForPrimary: edit((d, e) => waitFor(d, e.plan, e.now, 'primary')),
+    waitForPrimaryBeforeTraffic: edit((d, e) => waitForPrimaryBeforeTraffic(d, e.plan, e.now)),
+    cancelRound: edit((d) => cancelRound(d)),
     waitForRoutes: edit((d, e) => waitForRoutes(d, e.plan.intervalMs, e.now)),
     openRound: edit((d, e) => openRound(d, e.plan, e.now)),
     recordRoundResult: edit((d, e) => {

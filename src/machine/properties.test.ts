@@ -215,10 +215,14 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
   let failedRevision: string | null = null;
   const analysisRoutes = new Map<number, Routes>();
   let lastAnswered: { outcome: string; routes: Routes } | null = null;
+  /** The primary's readiness as last reported during this rollout said it was not ready. */
+  let primaryDown = false;
+  const analysing = (phase: string | undefined) => phase === 'Progressing' || phase === 'WaitingPromotion';
 
   const send = (observation: Observation): void => {
     const pendingBefore = last?.effects ?? [];
     const phaseBefore = last?.status.phase;
+    const weightBefore = last?.routes.canaryWeight ?? 0;
     const result = step(
       snapshot === undefined ? undefined : JSON.parse(JSON.stringify(snapshot)),
       plan,
@@ -248,7 +252,20 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
     const unconfirmedRoutes = pendingBefore.find(
       (e) => e.kind === 'setRoutes' && !(observation.type === 'EFFECT_DONE' && observation.effectId === e.id),
     );
+    // A rollout starts with what it learns from now on; readiness reported while analysing counts.
+    if (!analysing(phaseBefore) && analysing(result.status.phase)) primaryDown = false;
+    if (observation.type === 'READINESS' && observation.primary && analysing(phaseBefore))
+      primaryDown = observation.primary !== 'ready';
     for (const effect of result.issued) {
+      // No step moves traffic while the primary, the one fallback, is not ready.
+      if (
+        effect.kind === 'setRoutes' &&
+        primaryDown &&
+        analysing(result.status.phase) &&
+        effect.canaryWeight > weightBefore
+      ) {
+        fail(`canary weight ${effect.canaryWeight} asked for while the primary is not ready`);
+      }
       if (
         effect.kind === 'setRoutes' &&
         unconfirmedRoutes?.kind === 'setRoutes' &&
@@ -292,7 +309,6 @@ function run(analysis: CanaryAnalysis, commands: Command[]): Trace {
       }
     }
     // Looks between rounds: asked only while analysing, and a decisive one rolls back at once.
-    const analysing = (phase: string | undefined) => phase === 'Progressing' || phase === 'WaitingPromotion';
     if (result.effects.some((e) => e.kind === 'runLook') && !analysing(result.status.phase))
       fail(`a look pending in ${result.status.phase}`);
     if (

@@ -13,7 +13,12 @@ export const MAX_PENDING_MESSAGES = 16;
 /** Requests that answer with a result and belong to a round (or a promotion, for `promote`). */
 const SUPERSEDED_BY_KIND = new Set(['setRoutes', 'scaleCanary', 'promote']);
 
-function isMessage(effect: EffectRequest): boolean {
+/**
+ * Events, notifications and fire-and-forget hooks: they tell people what happened and
+ * change nothing, so they never wait behind a write that fails (the controller runs them
+ * past it) and are capped in the queue.
+ */
+export function isMessage(effect: EffectRequest): boolean {
   return (
     effect.kind === 'notify' ||
     effect.kind === 'recordEvent' ||

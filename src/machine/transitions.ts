@@ -1,5 +1,5 @@
 import { isPrimaryOnly, PRIMARY_ONLY } from '../api/routes.ts';
-import { freshTrack, promotePending } from './clocks.ts';
+import { freshTrack, promotePending, restartedTrack } from './clocks.ts';
 import { hasHook, programKey, type Plan } from './plan.ts';
 import { currentRevision, drop, enqueue, runWebhooks, say, sayStep, setRoutes } from './queue.ts';
 import { cancelLook, cancelRound, INCONCLUSIVE } from './round.ts';
@@ -50,6 +50,8 @@ export function startCanary(d: Context, plan: Plan, now: number): void {
   d.gateWaiting = null;
   enqueue(d, { kind: 'scaleCanary', to: 'up' });
   d.canary = freshTrack();
+  // The primary's readiness clock counts this rollout's wait for it, from zero.
+  d.primary = restartedTrack(d.primary, now);
   d.nextTickAt = now + plan.intervalMs;
   startLooking(d, plan, now);
   d.message = 'scaling up the canary';
@@ -153,7 +155,8 @@ export type RollbackCause =
   | 'rollbackHook'
   | 'aborted'
   | 'noProgress'
-  | 'fastFail';
+  | 'fastFail'
+  | 'primaryNotReady';
 
 /** How a rollout ends. */
 export type RolloutEnd =
@@ -193,6 +196,7 @@ export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
   const rollbackHook = d.round?.rollback;
   const fastFail = d.look?.rollback;
   const failures = d.round?.failures ?? [];
+  const primaryWhy = d.primary.message;
   clearRolloutState(d);
   d.nextTickAt = null;
   const rules = ENDS[end.outcome];
@@ -223,6 +227,7 @@ export function endRollout(d: Context, plan: Plan, end: RolloutEnd): void {
         aborted: 'aborted by command',
         noProgress: `no progress within the progress deadline (${seconds}s): ${end.detail ?? 'effects kept failing'}`,
         fastFail: `fast-fail check between steps: ${fastFail ?? 'a decisive regression'}`,
+        primaryNotReady: `primary not ready within the progress deadline (${seconds}s)${primaryWhy ? `: ${primaryWhy}` : ''}`,
       }[end.cause];
       say(d, 'Warning', 'RolledBack', `rolling back: ${reason}`, 'error');
       if (hasHook(plan, 'post-rollout') && d.revision !== null) runWebhooks(d, 'post-rollout', 'Failed');

@@ -21,8 +21,11 @@ export type Observation =
   | { type: 'TICK'; now: number }
   /** The target's current revision: pod template hash plus tracked ConfigMap/Secret checksums. */
   | { type: 'REVISION'; now: number; revision: string }
-  /** Readiness of the canary (the target) and/or the primary, as observed just now. */
-  | { type: 'READINESS'; now: number; canary?: Readiness; primary?: Readiness }
+  /**
+   * Readiness of the canary (the target) and/or the primary, as observed just now;
+   * `primaryMessage` says why the primary is not ready (the wait's reason in status).
+   */
+  | { type: 'READINESS'; now: number; canary?: Readiness; primary?: Readiness; primaryMessage?: string }
   /**
    * The answer to a `runWebhooks` effect. For gates and checks `passed` means every hook
    * of the type answered 2xx; for `rollback` hooks it means at least one did (roll back).
@@ -142,6 +145,8 @@ export const ReadinessTrack = z.object({
   since: time.nullable().default(null),
   /** Not-ready time of earlier stretches. Summed, so a crash-looping pod that is ready now and then still runs out. */
   unreadyMs: z.number().min(0),
+  /** Why it is not ready, as the controller last saw it (while not ready). */
+  message: z.string().optional(),
 });
 export type ReadinessTrack = z.output<typeof ReadinessTrack>;
 

@@ -312,6 +312,14 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['src/controller/reconciler.test.ts', 'test/chaos/handover.test.ts'],
     mentions: 'shard',
   },
+  'status.noProgress.since': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
+  },
+  'status.noProgress.reason': {
+    tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
+    mentions: 'noProgress',
+  },
 };
 
 export const METRIC_TEMPLATE_FIELDS: Record<string, FieldCoverage> = {

@@ -4,15 +4,18 @@ import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { CanaryObject } from '../../src/controller/reconciler.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
-import { useNamespace } from '../support/kube.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
 import {
   applyAsUser,
+  canaryEvents,
   canaryObject,
   podinfoDeployment,
   startControllerProcess,
   waitForPhase,
+  virtualServiceWeights,
   type SluiceProcess,
 } from '../support/sluice.ts';
 
@@ -20,12 +23,32 @@ import {
 // that may go away roll the release back after progressDeadlineSeconds, the reason in
 // status. The controller talks to the apiserver through a loopback proxy that passes
 // everything on, except that while `failWrites` is set it answers 503 to writes of this
-// namespace's VirtualServices, as an overloaded apiserver does.
+// namespace's VirtualServices, as an overloaded apiserver does. The rollback is announced
+// (Event, event webhook) while the route writes still fail, and a controller restart in the
+// middle goes on with the no-progress clock from status.noProgress.
 
 const ns = useNamespace('noprogress');
 let controller: SluiceProcess;
 let proxy: Server;
 let failWrites = false;
+let receiver: Server;
+/** Event webhook bodies' messages, as the controller sent them. */
+const hookMessages: string[] = [];
+
+/** A loopback receiver for the controller's --event-webhook. */
+async function startEventReceiver(): Promise<string> {
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const parsed = JSON.parse(body) as { metadata?: { eventMessage?: string } };
+      hookMessages.push(parsed.metadata?.eventMessage ?? '');
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  return `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
+}
 
 /** A plain-HTTP proxy to the test apiserver, authenticating upstream as the admin. */
 async function startApiProxy(): Promise<string> {
@@ -92,25 +115,20 @@ async function startApiProxy(): Promise<string> {
   return path;
 }
 
-async function virtualServiceWeights(): Promise<number[]> {
-  const vs = (await ns.kube.custom.getNamespacedCustomObject({
-    group: 'networking.istio.io',
-    version: 'v1',
-    namespace: ns.name,
-    plural: 'virtualservices',
-    name: 'podinfo',
-  })) as { spec: { http: { route: { weight?: number }[] }[] } };
-  return vs.spec.http.at(-1)!.route.map((r) => r.weight ?? 0);
-}
-
 describe('sluice controller: no progress within the progress deadline', () => {
-  beforeAll(async () => {
-    const kubeconfig = await startApiProxy();
-    controller = await startControllerProcess({
+  let kubeconfig: string;
+  let eventWebhook: string;
+  const start = () =>
+    startControllerProcess({
       namespace: ns.name,
       kubeconfig,
-      args: ['--no-leader-elect'],
+      args: ['--no-leader-elect', '--event-webhook', eventWebhook],
     });
+
+  beforeAll(async () => {
+    kubeconfig = await startApiProxy();
+    eventWebhook = await startEventReceiver();
+    controller = await start();
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1' }));
     await applyAsUser(
       ns.kube,
@@ -127,18 +145,40 @@ describe('sluice controller: no progress within the progress deadline', () => {
     await controller?.kill();
     proxy?.closeAllConnections();
     await new Promise((done) => proxy?.close(done));
+    receiver?.closeAllConnections();
+    await new Promise((done) => receiver?.close(done));
   });
 
-  it('rolls back a release whose route writes keep failing (503), the reason in status, the weight never claimed', async () => {
+  it('rolls back a release whose route writes keep failing (503), through a restart, announcing it while they fail', async () => {
     failWrites = true;
     await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2' }));
     const seen = new Set<number>();
-    // The proxy refuses from here on; the test ends with it refusing (afterAll closes it).
+    const clocks = new Set<string>();
+    const look = (c: CanaryObject) => {
+      if (typeof c.status?.canaryWeight === 'number') seen.add(c.status.canaryWeight);
+      // The rollout's clock; the rollback's own failing route write starts another.
+      if (c.status?.noProgress && c.status.phase === 'Progressing') clocks.add(c.status.noProgress.since);
+    };
+    // The first failed route write starts the no-progress clock, in status.
+    const stuck = await waitForPhase(
+      ns.kube,
+      ns.name,
+      (c) => {
+        look(c);
+        return c.status?.noProgress !== undefined || c.status?.phase === 'Failed';
+      },
+      { timeoutMs: 90_000 },
+    );
+    expect(stuck.status?.phase).toBe('Progressing');
+    expect(stuck.status?.noProgress?.reason).toMatch(/^could not setRoutes: .*unable to handle the request/);
+    // The controller dies mid-failure; the new one goes on with the clock, it does not restart it.
+    await controller.kill('SIGKILL');
+    controller = await start();
     const failed = await waitForPhase(
       ns.kube,
       ns.name,
       (c) => {
-        if (typeof c.status?.canaryWeight === 'number') seen.add(c.status.canaryWeight);
+        look(c);
         // Done (or promoted: the failing writes were not seen) — either way, stop looking.
         return c.status?.phase === 'Failed' || c.status?.phase === 'Succeeded';
       },
@@ -148,8 +188,32 @@ describe('sluice controller: no progress within the progress deadline', () => {
     expect(failed.status?.message).toMatch(
       /^rolling back: no progress within the progress deadline \(20s\): could not setRoutes: .*unable to handle the request/,
     );
+    expect([...clocks]).toEqual([stuck.status?.noProgress?.since]);
     // Status never showed a weight past the one being applied.
     expect([...seen].every((weight) => weight <= 50)).toBe(true);
-    expect(await virtualServiceWeights()).toEqual([100, 0]);
+
+    // The rollback is announced while its own route write still fails: Event and event webhook.
+    const announced = `rolling back: no progress within the progress deadline (20s)`;
+    const events = await eventually(
+      'the RolledBack Event while route writes fail',
+      async () => {
+        const found = await canaryEvents(ns.kube, ns.name);
+        return [...found.keys()].some((m) => m.startsWith(announced)) ? found : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(failWrites).toBe(true);
+    expect([...events].filter(([m]) => m.startsWith(announced)).map(([, count]) => count)).toEqual([1]);
+    await eventually('the event webhook told of the rollback', async () =>
+      hookMessages.some((m) => m.startsWith(announced)),
+    );
+    // The writes recover: the rollback's route write lands and the clock is gone.
+    failWrites = false;
+    const restored = await waitForPhase(ns.kube, ns.name, (c) => c.status?.noProgress === undefined, {
+      timeoutMs: 60_000,
+    });
+    expect(restored.status?.phase).toBe('Failed');
+    expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
+    expect(hookMessages.filter((m) => m.startsWith(announced))).toHaveLength(1);
   });
 });

@@ -204,6 +204,8 @@ export class FakeRouter implements Router {
   readonly calls: string[] = [];
   /** Fails setRoutes with this error while it is set (routes back to the primary still pass). */
   failSetRoutes: Error | undefined;
+  /** Fails every setRoutes with this error while it is set, the primary's too (an apiserver answering 503). */
+  failEverySetRoutes: Error | undefined;
 
   async reconcile(): Promise<void> {
     this.calls.push('reconcile');
@@ -213,6 +215,7 @@ export class FakeRouter implements Router {
   async setRoutes(canary: Canary, routes: SetRoutesOptions): Promise<void> {
     if (!this.routes) throw new RoutesNotFoundError(canary.metadata.name, 'fake route', false);
     this.calls.push(`setRoutes ${routes.primaryWeight}/${routes.canaryWeight}`);
+    if (this.failEverySetRoutes) throw this.failEverySetRoutes;
     if (this.failSetRoutes && routes.primaryWeight !== 100) throw this.failSetRoutes;
     const { mirrorWeight: _mirrorWeight, ...rest } = routes;
     this.routes = rest;

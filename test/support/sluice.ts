@@ -225,3 +225,19 @@ export async function canaryEvents(
   }
   return counts;
 }
+
+/** The weights of the last HTTP route of an Istio VirtualService, as the router wrote them. */
+export async function virtualServiceWeights(
+  kube: Kube,
+  namespace: string,
+  name = 'podinfo',
+): Promise<number[]> {
+  const vs = (await kube.custom.getNamespacedCustomObject({
+    group: 'networking.istio.io',
+    version: 'v1',
+    namespace,
+    plural: 'virtualservices',
+    name,
+  })) as { spec: { http: { route: { weight?: number }[] }[] } };
+  return vs.spec.http.at(-1)!.route.map((r) => r.weight ?? 0);
+}
