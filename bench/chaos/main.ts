@@ -107,6 +107,27 @@ async function auditedReport<O extends { seed: number }>(
   );
 }
 
+/** The flags of the scenarios with two controllers on Leases (failover, handover). */
+function twoReplicaOptions(command: Command, act: string): Command {
+  return command
+    .option('--seed <n>', `seed of the ${act} choices`, nonNegativeInt, 1)
+    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
+    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
+    .option('--interval <duration>', 'spec.analysis.interval', '10s')
+    .option('--timeout <seconds>', `stop the ${act}s after this long`, positiveInt, 3600)
+    .option('--keep', 'leave the control plane running afterwards', false);
+}
+
+function twoReplicaValues(opts: Record<string, unknown>) {
+  return {
+    seed: opts.seed as number,
+    canaries: opts.canaries as number,
+    leaseDuration: opts.leaseDuration as string,
+    interval: opts.interval as string,
+    timeoutS: opts.timeout as number,
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('chaos').description('Sluice under faults, on the local control plane');
   program
@@ -145,69 +166,46 @@ export function buildProgram(): Command {
         return { figures: run.figures, failures: run.failures };
       });
     });
-  program
+  const failover = program
     .command('failover')
     .description(
       'two replicas with leader election; SIGKILL the leader, measure the takeover and writes by the non-leader',
     )
     .option('--kills <n>', 'how many leader kills', positiveInt, 20)
-    .option('--seed <n>', 'seed of the kill choices', nonNegativeInt, 1)
-    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
-    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
     .option(
       '--max-restart-delay <seconds>',
       'restart the killed replica after a random 0–N s',
       nonNegativeInt,
       5,
-    )
-    .option('--interval <duration>', 'spec.analysis.interval', '10s')
-    .option('--timeout <seconds>', 'stop killing after this long', positiveInt, 3600)
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .action(async (opts: Record<string, unknown>) => {
-      await auditedReport(
-        'failover',
-        Object.values(REPLICA_USERS),
-        {
-          kills: opts.kills as number,
-          seed: opts.seed as number,
-          canaries: opts.canaries as number,
-          leaseDuration: opts.leaseDuration as string,
-          maxRestartDelayS: opts.maxRestartDelay as number,
-          interval: opts.interval as string,
-          timeoutS: opts.timeout as number,
-        },
-        opts.keep as boolean,
-        failoverRun,
-      );
-    });
-  program
+    );
+  twoReplicaOptions(failover, 'kill').action(async (opts: Record<string, unknown>) => {
+    await auditedReport(
+      'failover',
+      Object.values(REPLICA_USERS),
+      {
+        ...twoReplicaValues(opts),
+        kills: opts.kills as number,
+        maxRestartDelayS: opts.maxRestartDelay as number,
+      },
+      opts.keep as boolean,
+      failoverRun,
+    );
+  });
+  const handover = program
     .command('handover')
     .description(
       'two shards (--shard a and the unsharded replica); relabel Canaries between them mid-rollout, check no step is repeated and no shard writes for the other',
     )
-    .option('--relabels <n>', 'how many relabels', positiveInt, 40)
-    .option('--seed <n>', 'seed of the relabel choices', nonNegativeInt, 1)
-    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
-    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
-    .option('--interval <duration>', 'spec.analysis.interval', '10s')
-    .option('--timeout <seconds>', 'stop relabelling after this long', positiveInt, 3600)
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .action(async (opts: Record<string, unknown>) => {
-      await auditedReport(
-        'handover',
-        Object.values(SHARD_USERS),
-        {
-          relabels: opts.relabels as number,
-          seed: opts.seed as number,
-          canaries: opts.canaries as number,
-          leaseDuration: opts.leaseDuration as string,
-          interval: opts.interval as string,
-          timeoutS: opts.timeout as number,
-        },
-        opts.keep as boolean,
-        handoverRun,
-      );
-    });
+    .option('--relabels <n>', 'how many relabels', positiveInt, 40);
+  twoReplicaOptions(handover, 'relabel').action(async (opts: Record<string, unknown>) => {
+    await auditedReport(
+      'handover',
+      Object.values(SHARD_USERS),
+      { ...twoReplicaValues(opts), relabels: opts.relabels as number },
+      opts.keep as boolean,
+      handoverRun,
+    );
+  });
   program
     .command('outages')
     .description(
