@@ -247,6 +247,23 @@ describe('EffectRunner', () => {
     expect(router.routes.canaryWeight).toBe(0);
   });
 
+  it('starts no effect once the Canary has moved to another shard, and says it was handed over', async () => {
+    const { runner, target, router, events, step, work } = setup();
+    const promoted = await runner.carryOut(
+      KEY,
+      step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
+      work(),
+    );
+    const ready = step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]);
+    // Relabelled after the routes were set: the scale-down and the Event are the new shard's.
+    let owned = 1;
+    const carried = await runner.carryOut(KEY, ready, { ...work(), owned: () => owned-- > 0 });
+    expect(carried.handedOver).toBe(true);
+    expect(router.calls).toEqual(['reconcile', 'setRoutes 100/0']);
+    expect(target.calls).toEqual(['promote rev-1']);
+    expect(events.events).toEqual([]);
+  });
+
   it('sets routes edited by hand back, looking at most once an interval', async () => {
     const { runner, router, events, step, work } = setup();
     const created = step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]);

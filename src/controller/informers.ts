@@ -26,19 +26,22 @@ export class Informer<T extends KubernetesObject> {
   private readonly log: Logger;
   private readonly onEvent: (event: InformerEvent, object: T) => void;
   private readonly fieldSelector: string | undefined;
+  private readonly labelSelector: string | undefined;
 
   constructor(
     kube: Kube,
     path: string,
     log: Logger,
     onEvent: (event: InformerEvent, object: T) => void,
-    options: { fieldSelector?: string } = {},
+    options: { fieldSelector?: string; labelSelector?: string } = {},
   ) {
     this.kube = kube;
     this.path = path;
     this.log = log;
     this.onEvent = onEvent;
     this.fieldSelector = options.fieldSelector;
+    // An object relabelled out of the selector arrives as a delete (the apiserver's watch does that).
+    this.labelSelector = options.labelSelector;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -54,7 +57,7 @@ export class Informer<T extends KubernetesObject> {
       const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
         HttpMethod.GET,
         this.path,
-        this.fieldSelector ? { query: { fieldSelector: this.fieldSelector } } : undefined,
+        { query: { fieldSelector: this.fieldSelector, labelSelector: this.labelSelector } },
       );
       return { ...list, items: (list.items ?? []).map(slimForCache) } as never;
     };
@@ -63,7 +66,7 @@ export class Informer<T extends KubernetesObject> {
       new SlimmingWatch(this.kube.kc),
       listFn,
       false,
-      undefined,
+      this.labelSelector,
       this.fieldSelector,
     );
     listWatch.on('add', (object) => this.onEvent('add', object));
