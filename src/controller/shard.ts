@@ -1,7 +1,7 @@
 // Sharding the Kubernetes way, as Flux does: each controller Deployment watches the Canaries
 // whose `sluice.dev/shard` label names its shard, and the replica started without --shard
 // watches those without the label. Each shard elects its leader on a Lease of its own.
-// docs/decisions/00xx-sharding.md says why.
+// docs/decisions/0027-sharding.md says why.
 
 /** The label that assigns a Canary to a shard. */
 export const SHARD_LABEL = 'sluice.dev/shard';

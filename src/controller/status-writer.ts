@@ -64,7 +64,7 @@ export interface StatusWriterDeps {
   /**
    * Written into status.heldBy with every status write: the shard acting on the Canary. After a
    * relabel the old shard writes what it already did, then clears it (`release`); the new shard
-   * waits for that (decision 00xx-sharding).
+   * waits for that (decision 0027-sharding).
    */
   holder?: HeldBy;
 }
