@@ -345,7 +345,7 @@ export function statefulSetTarget(deps: TargetDeps): Target {
    * data is the strategic merge patch `kubectl rollout undo` sends (`$patch: replace` on the
    * template), so fields the abandoned revision added go too, whoever set them.
    */
-  async function revertTemplate(sts: Sts, revision: string): Promise<void> {
+  async function revertTemplate(sts: Sts, revision: string): Promise<Sts> {
     const namespace = sts.metadata.namespace ?? '';
     const history = (await getObject(deps.kube, {
       apiVersion: 'apps/v1',
@@ -363,11 +363,14 @@ export function statefulSetTarget(deps: TargetDeps): Target {
       metadata: { name: sts.metadata.name, namespace },
     });
     try {
-      await deps.kube.wire.request(HttpMethod.PATCH, path, {
+      // The patched object as the apiserver answers it: a read right after could come from a
+      // cache that has not seen the patch yet, and note the failed template as the one put back.
+      const patched = await deps.kube.wire.request<unknown>(HttpMethod.PATCH, path, {
         body: history.data,
         contentType: PatchStrategy.StrategicMergePatch,
         query: { fieldManager: 'sluice' },
       });
+      return parseWire(StatefulSet, patched, what);
     } catch (error) {
       throw new Error(`${what}: rolling the template back to ${revision} failed: ${apiErrorMessage(error)}`, {
         cause: error,
@@ -391,8 +394,7 @@ export function statefulSetTarget(deps: TargetDeps): Target {
       const failed = intent?.failed ?? revisionFrom(sts).revision;
       const to = intent?.to ?? currentRevision;
       if (!intent) await applyPartition(deps, sts, replicas, { failed, to });
-      await revertTemplate(sts, to);
-      sts = await readStatefulSet(deps, canary);
+      sts = await revertTemplate(sts, to);
       const template = revisionOf(sts.spec.template, {}).podTemplateHash;
       await applyPartition(deps, sts, replicas, { failed, template });
       written = true;
