@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 
@@ -43,6 +45,8 @@ const AuditEvent = z.object({
       resource: z.string().optional(),
       subresource: z.string().optional(),
       apiGroup: z.string().optional(),
+      name: z.string().optional(),
+      namespace: z.string().optional(),
     })
     .optional(),
   requestReceivedTimestamp: z.string(),
@@ -104,4 +108,56 @@ export async function tallyAuditLog(file: string, window: TallyWindow): Promise<
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of lines) tallyLine(tally, line, window);
   return tally;
+}
+
+/** The audit policy for `users` under .sluice/<dir>, a fresh log file there, and the apiserver flags for both. */
+export async function auditSetup(
+  dir: string,
+  users: readonly string[],
+): Promise<{ auditLog: string; apiserverArgs: string[] }> {
+  const auditDir = resolve('.sluice', dir);
+  await mkdir(auditDir, { recursive: true });
+  const policy = join(auditDir, 'policy.json');
+  const auditLog = join(auditDir, `audit-${Date.now()}.log`);
+  await writeFile(policy, auditPolicy(users));
+  return { auditLog, apiserverArgs: auditApiserverArgs(policy, auditLog) };
+}
+
+export interface AuditedWrite {
+  user: string;
+  verb: string;
+  resource: string;
+  name: string;
+  namespace: string;
+  /** Epoch ms the apiserver received it. */
+  at: number;
+  timestamp: string;
+}
+
+/** The finished write requests of `users` in an audit log file, in the log's order. */
+export async function auditedWrites(file: string, users: ReadonlySet<string>): Promise<AuditedWrite[]> {
+  const writes: AuditedWrite[] = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by a read racing the writer
+    }
+    const event = AuditEvent.safeParse(parsed);
+    if (!event.success || event.data.stage !== 'ResponseComplete') continue;
+    if (!users.has(event.data.user.username) || !WRITE_VERBS.has(event.data.verb)) continue;
+    const ref = event.data.objectRef;
+    writes.push({
+      user: event.data.user.username,
+      verb: event.data.verb,
+      resource: ref?.resource ?? '',
+      name: ref?.name ?? '',
+      namespace: ref?.namespace ?? '',
+      at: Date.parse(event.data.requestReceivedTimestamp),
+      timestamp: event.data.requestReceivedTimestamp,
+    });
+  }
+  return writes;
 }

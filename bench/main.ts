@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
-import { positiveInt } from './flags.ts';
+import { flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -37,12 +37,19 @@ interface CommonFlags {
   rounds: number;
 }
 
-function vsOption(): Option {
-  return new Option(
-    '--vs <controller>',
-    'also run the same benchmark with this controller, alternately',
-  ).choices(['flagger']);
-}
+const WARMUP = flag('--warmup <seconds>', 'settling time after bootstrap, not measured', 30, positiveInt);
+const COMMON = {
+  vs: {
+    ...flag<'flagger' | undefined>(
+      '--vs <controller>',
+      'also run the same benchmark with this controller, alternately',
+      undefined,
+    ),
+    choices: ['flagger'],
+  },
+  keep: KEEP,
+  rounds: flag('--rounds <n>', 'repeat each configuration (medians are reported)', 1, positiveInt),
+};
 
 /** The controllers of a run, alternating which goes first from round to round. */
 function order(round: number, vs: 'flagger' | undefined): ControllerKind[] {
@@ -253,87 +260,73 @@ async function runJudge(flags: { trials: number; seed: number; scenarios: Scenar
 
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
-  const common = (command: Command) =>
-    command
-      .addOption(vsOption())
-      .option('--keep', 'leave the control plane running afterwards', false)
-      .option('--rounds <n>', 'repeat each configuration (medians are reported)', positiveInt, 1);
-
-  common(
+  withFlags(
     program
       .command('scale')
-      .description('N canaries on one controller, then a new revision for all N at once')
-      .option('--canaries <list>', 'comma-separated counts', countList, [100, 500, 1000])
-      .option('--interval <duration>', 'spec.analysis.interval', '10s')
-      .option('--step-weight <percent>', 'spec.analysis.stepWeight', positiveInt, 10)
-      .option('--max-weight <percent>', 'spec.analysis.maxWeight', positiveInt, 50)
-      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 5)
-      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
-      .option('--timeout <seconds>', 'give up on unfinished rollouts after', positiveInt, 900)
-      .option('--init-timeout <seconds>', 'give up waiting for Initialized canaries after', positiveInt, 1200)
-      .option('--concurrency <n>', 'parallel object writes while setting up', positiveInt, 16),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runScale({
-      ...(opts as unknown as CommonFlags & { canaries: number[]; interval: string }),
-      stepWeight: opts.stepWeight as number,
-      maxWeight: opts.maxWeight as number,
-      threshold: opts.threshold as number,
-      warmupS: opts.warmup as number,
-      timeoutS: opts.timeout as number,
-      initTimeoutS: opts.initTimeout as number,
-      concurrency: opts.concurrency as number,
-    });
-  });
+      .description('N canaries on one controller, then a new revision for all N at once'),
+    {
+      canaries: flag('--canaries <list>', 'comma-separated counts', [100, 500, 1000], countList),
+      interval: INTERVAL,
+      stepWeight: flag('--step-weight <percent>', 'spec.analysis.stepWeight', 10, positiveInt),
+      maxWeight: flag('--max-weight <percent>', 'spec.analysis.maxWeight', 50, positiveInt),
+      threshold: flag('--threshold <n>', 'spec.analysis.threshold', 5, positiveInt),
+      warmupS: WARMUP,
+      timeoutS: flag('--timeout <seconds>', 'give up on unfinished rollouts after', 900, positiveInt),
+      initTimeoutS: flag(
+        '--init-timeout <seconds>',
+        'give up waiting for Initialized canaries after',
+        1200,
+        positiveInt,
+      ),
+      concurrency: flag('--concurrency <n>', 'parallel object writes while setting up', 16, positiveInt),
+      ...COMMON,
+    },
+    runScale,
+  );
 
-  common(
+  withFlags(
     program
       .command('rollback-latency')
-      .description('a canary at 20 % whose error rate jumps: time until the route sends 0 % to it')
-      .option('--repetitions <n>', 'rollbacks per controller', positiveInt, 10)
-      .option('--interval <duration>', 'spec.analysis.interval', '10s')
-      .option('--threshold <n>', 'spec.analysis.threshold', positiveInt, 1)
-      .option('--step-weight <percent>', 'the weight at which errors start', positiveInt, 20)
-      .option('--error-ratio <ratio>', 'share of 5xx from the failure instant on', Number, 0.5),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runRollback({
-      ...(opts as unknown as CommonFlags),
-      repetitions: opts.repetitions as number,
-      interval: opts.interval as string,
-      threshold: opts.threshold as number,
-      stepWeight: opts.stepWeight as number,
-      errorRatio: opts.errorRatio as number,
-    });
-  });
+      .description('a canary at 20 % whose error rate jumps: time until the route sends 0 % to it'),
+    {
+      repetitions: flag('--repetitions <n>', 'rollbacks per controller', 10, positiveInt),
+      interval: INTERVAL,
+      threshold: flag('--threshold <n>', 'spec.analysis.threshold', 1, positiveInt),
+      stepWeight: flag('--step-weight <percent>', 'the weight at which errors start', 20, positiveInt),
+      errorRatio: flag('--error-ratio <ratio>', 'share of 5xx from the failure instant on', 0.5, Number),
+      ...COMMON,
+    },
+    runRollback,
+  );
 
-  common(
+  withFlags(
+    program.command('idle').description('N Initialized canaries with nothing to do: the controller at rest'),
+    {
+      canaries: flag('--canaries <n>', 'how many', 100, positiveInt),
+      durationS: flag('--duration <seconds>', 'measured idling', 180, positiveInt),
+      warmupS: WARMUP,
+      interval: INTERVAL,
+      afterS: flag(
+        '--after <seconds>',
+        'measured after the apiserver restart and after the cold start',
+        60,
+        positiveInt,
+      ),
+      ...COMMON,
+    },
+    runIdle,
+  );
+  withFlags(
     program
-      .command('idle')
-      .description('N Initialized canaries with nothing to do: the controller at rest')
-      .option('--canaries <n>', 'how many', positiveInt, 100)
-      .option('--duration <seconds>', 'measured idling', positiveInt, 180)
-      .option('--warmup <seconds>', 'settling time after bootstrap, not measured', positiveInt, 30)
-      .option('--interval <duration>', 'spec.analysis.interval', '10s'),
-  ).action(async (opts: Record<string, unknown>) => {
-    await runIdle({
-      ...(opts as unknown as CommonFlags),
-      canaries: opts.canaries as number,
-      durationS: opts.duration as number,
-      warmupS: opts.warmup as number,
-      interval: opts.interval as string,
-    });
-  });
-  program
-    .command('startup')
-    .description('the controller started with nothing to reconcile: time to ready, memory at idle')
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .option('--rounds <n>', 'repeat (medians are reported)', positiveInt, 5)
-    .option('--idle <seconds>', 'idle time after ready, measured', positiveInt, 30)
-    .action(async (opts: Record<string, unknown>) => {
-      await runStartup({
-        ...(opts as unknown as CommonFlags),
-        idleS: opts.idle as number,
-      });
-    });
+      .command('startup')
+      .description('the controller started with nothing to reconcile: time to ready, memory at idle'),
+    {
+      keep: KEEP,
+      rounds: flag('--rounds <n>', 'repeat (medians are reported)', 5, positiveInt),
+      idleS: flag('--idle <seconds>', 'idle time after ready, measured', 30, positiveInt),
+    },
+    runStartup,
+  );
   program
     .command('judge')
     .description('the statistical judge against the fixed-threshold rule on generated traffic of known truth')

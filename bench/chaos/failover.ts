@@ -1,13 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { parseDuration } from '../../src/api/duration.ts';
 import { collectionPath, Informer } from '../../src/controller/informers.ts';
 import { addUser } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { silentLogger } from '../../src/log.ts';
-import { WRITE_VERBS } from '../audit.ts';
+import { auditedWrites } from '../audit.ts';
 import type { Figures } from '../report.ts';
 import { median } from '../stats.ts';
 import type { ControllerSupervisor, Replica } from './controller.ts';
@@ -40,14 +38,6 @@ const LeaseSpec = z.object({
   spec: z.object({ holderIdentity: z.string().optional(), acquireTime: z.string().optional() }).optional(),
 });
 
-const AuditLine = z.object({
-  stage: z.string(),
-  verb: z.string(),
-  user: z.object({ username: z.string() }),
-  objectRef: z.object({ resource: z.string().optional(), namespace: z.string().optional() }).optional(),
-  requestReceivedTimestamp: z.string(),
-});
-
 /** Writes by the replicas' users (Lease writes excepted): how many, and those made outside the intervals the writer held the Lease. */
 export async function writesOutsideLeadership(
   auditLog: string,
@@ -59,26 +49,12 @@ export async function writesOutsideLeadership(
     [REPLICA_USERS.a, 'a'],
     [REPLICA_USERS.b, 'b'],
   ]);
-  const lines = createInterface({ input: createReadStream(auditLog), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.includes('chaos-replica-')) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const event = AuditLine.safeParse(parsed);
-    if (!event.success || event.data.stage !== 'ResponseComplete') continue;
-    const slot = users.get(event.data.user.username);
-    if (!slot || !WRITE_VERBS.has(event.data.verb)) continue;
-    if (event.data.objectRef?.resource === 'leases') continue;
+  for (const write of await auditedWrites(auditLog, new Set(users.keys()))) {
+    const slot = users.get(write.user);
+    if (!slot || write.resource === 'leases') continue;
     writes += 1;
-    const at = Date.parse(event.data.requestReceivedTimestamp);
-    if (!leading[slot].some((i) => at >= i.from - 1000 && at <= i.to + 500)) {
-      found.push(
-        `${REPLICA_USERS[slot]} ${event.data.verb} ${event.data.objectRef?.resource ?? ''} at ${event.data.requestReceivedTimestamp} while not leading`,
-      );
+    if (!leading[slot].some((i) => write.at >= i.from - 1000 && write.at <= i.to + 500)) {
+      found.push(`${write.user} ${write.verb} ${write.resource} at ${write.timestamp} while not leading`);
     }
   }
   return { outside: found, writes };
@@ -190,7 +166,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
     ? await writesOutsideLeadership(options.auditLog, leading)
     : undefined;
   const checked = scenario.failures();
-  const { repeated, skipped } = checked;
+  const { repeated, repeatedRaw, skipped } = checked;
   failures.push(
     ...checked.failures,
     ...(nonLeaderWrites?.outside ?? []).map((w) => `non-leader write: ${w}`),
@@ -208,6 +184,7 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
     wrong_outcomes: fleet.wrongOutcomes.length,
     violations: fleet.checker.count(),
     repeated_side_effects: repeated.length,
+    repeated_calls_raw: repeatedRaw.length,
     skipped_steps: skipped.length,
     unclean_exits: control.uncleanExits.length,
     duration_s: (Date.now() - started) / 1000,

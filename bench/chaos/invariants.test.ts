@@ -84,6 +84,25 @@ describe('the side-effect invariants', () => {
     );
   });
 
+  it('counts a hook or event hook repeated under the same idempotency key once, unless asked for raw calls', () => {
+    const calls = [
+      call({ kind: 'hook', what: 'post-rollout', key: 'k1' }),
+      call({ kind: 'hook', what: 'post-rollout', key: 'k1' }),
+      call({ kind: 'hook', what: 'pre-rollout', key: 'k2' }),
+      call({ kind: 'hook', what: 'pre-rollout', key: 'k3' }),
+      call({ what: 'advance canary weight 60', key: 'k4' }),
+      call({ what: 'advance canary weight 60', key: 'k4' }),
+    ];
+    expect(repeatedSideEffects(calls, () => 1)).toEqual([
+      'pre-rollout hook of ns/shop rev rev1 happened 2 times',
+    ]);
+    expect(repeatedSideEffects(calls, () => 1, { raw: true })).toEqual([
+      'post-rollout hook of ns/shop rev rev1 happened 2 times',
+      'pre-rollout hook of ns/shop rev rev1 happened 2 times',
+      'event "advance canary weight 60" of ns/shop rev rev1 happened 2 times',
+    ]);
+  });
+
   it('lists the steps a rollout should have announced and did not', () => {
     expect(
       skippedSteps(

@@ -78,13 +78,18 @@ export function shares(vs: VirtualServiceObject, name: string): { canary: number
 /**
  * Side effects that must happen at most once per rollout (a revision's checksum): every event,
  * the pre- and post-rollout hooks. Slack messages must be sent once per round (they carry no
- * checksum, so the caller says which round a message fell in).
+ * checksum, so the caller says which round a message fell in). Counted as a user feels them:
+ * a hook call repeated under the same idempotency key is one run for a receiver that keeps
+ * keys (Sluice's load tester), and so is an event hook repeated under one key; `raw` counts
+ * every call, as a receiver that ignores keys sees them. Slack takes no key: counted as sent.
  */
 export function repeatedSideEffects(
   calls: readonly ReceivedCall[],
   roundOf: (at: number) => number,
+  options: { raw?: boolean } = {},
 ): string[] {
   const counts = new Map<string, number>();
+  const runs = new Set<string>();
   for (const call of calls) {
     let key: string | undefined;
     if (call.kind === 'event')
@@ -92,7 +97,12 @@ export function repeatedSideEffects(
     else if (call.kind === 'hook' && (call.what === 'pre-rollout' || call.what === 'post-rollout'))
       key = `${call.what} hook of ${call.namespace}/${call.name} rev ${call.checksum}`;
     else if (call.kind === 'slack') key = `Slack "${call.text ?? ''}" in round ${roundOf(call.at)}`;
-    if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (!key) continue;
+    if (!options.raw && call.key && call.kind !== 'slack') {
+      if (runs.has(call.key)) continue;
+      runs.add(call.key);
+    }
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].filter(([, n]) => n > 1).map(([key, n]) => `${key} happened ${n} times`);
 }

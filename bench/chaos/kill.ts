@@ -130,7 +130,8 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     if (replica) await supervisor.stop(replica, 'SIGTERM');
     await scenario.stop();
   }
-  const { failures, repeated, skipped } = scenario.failures();
+  const { failures, repeated, repeatedRaw, skipped } = scenario.failures();
+  for (const r of repeatedRaw) if (!repeated.includes(r)) progress.info(`repeated under the same key: ${r}`);
   const figures: Figures = {
     kills,
     ...Object.fromEntries(MOMENTS.map((m) => [`kills_${m.replace('-', '_')}`, moments[m]])),
@@ -140,6 +141,7 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     wrong_outcomes: fleet.wrongOutcomes.length,
     violations: fleet.checker.count(),
     repeated_side_effects: repeated.length,
+    repeated_calls_raw: repeatedRaw.length,
     skipped_steps: skipped.length,
     unclean_exits: supervisor.uncleanExits.length,
     controller_down_s_avg: kills ? downMs / kills / 1000 : 0,

@@ -1,19 +1,19 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { env as clusterEnv } from '../../src/dev/cluster.ts';
 import { consoleProgress, type Progress } from '../../src/dev/progress.ts';
-import { nonNegativeInt, positiveInt } from '../flags.ts';
+import { flag, INTERVAL, KEEP, nonNegativeInt, positiveInt, withFlags } from '../flags.ts';
 import { loadAverage } from '../proc.ts';
 import { keyValueLine, table, writeResult, type Figures } from '../report.ts';
 import { createNamespace, deleteNamespace, startChaosEnv, suffix, type ChaosEnv } from './env.ts';
-import { auditApiserverArgs, auditPolicy } from '../audit.ts';
-import { failoverRun, REPLICA_USERS, type FailoverOptions } from './failover.ts';
+import { auditSetup } from '../audit.ts';
+import { failoverRun, REPLICA_USERS } from './failover.ts';
 import { fuzzRun } from './fuzz.ts';
+import { handoverRun, SHARD_USERS } from './handover.ts';
 import { killRun } from './kill.ts';
 import { FAULTS, outagesRun } from './outages.ts';
 
-// `npm run chaos -- <kill|failover|outages|fuzz|security> [flags]`: each scenario brings up
+// `npm run chaos -- <kill|failover|handover|outages|fuzz|security> [flags]`: each scenario brings up
 // its own local control plane in .sluice/chaos-<name>, prints progress on stderr, a table and —
 // as the very last line on stdout — one line of key=value figures, writes the full result as
 // JSON under bench/results/, and exits 1 when an invariant did not hold. CHAOS_CLUSTER=<state
@@ -86,85 +86,109 @@ async function report(
   if (result.failures.length > 0) process.exitCode = 1;
 }
 
+const SEED = flag('--seed <n>', 'seed of the kill choices', 1, nonNegativeInt);
+const TIMEOUT = flag('--timeout <seconds>', 'stop killing after this long', 3600, positiveInt);
+
+/**
+ * A scenario whose replicas run under their own client certificates (`users`): the apiserver
+ * logs their requests, and the scenario reads the log when it started the control plane itself.
+ */
+async function auditedReport<O extends { seed: number }>(
+  name: string,
+  users: readonly string[],
+  options: O,
+  keep: boolean,
+  run: (env: ChaosEnv, options: O & { auditLog?: string }, progress: Progress) => Promise<ScenarioResult>,
+): Promise<void> {
+  const { auditLog, apiserverArgs } = await auditSetup(`chaos-${name}-audit`, users);
+  await report(
+    name,
+    { seed: options.seed },
+    { keep },
+    (env, progress) => run(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
+    { apiserverArgs },
+  );
+}
+
+/** The flags of the scenarios with two controllers on Leases (failover, handover). */
+function twoReplicaFlags(act: string) {
+  return {
+    seed: flag('--seed <n>', `seed of the ${act} choices`, 1, nonNegativeInt),
+    canaries: flag('--canaries <n>', 'concurrent rollouts per round', 8, positiveInt),
+    leaseDuration: flag('--lease-duration <duration>', "the controllers' --lease-duration", '15s'),
+    interval: INTERVAL,
+    timeoutS: flag('--timeout <seconds>', `stop the ${act}s after this long`, 3600, positiveInt),
+    keep: KEEP,
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('chaos').description('Sluice under faults, on the local control plane');
-  program
-    .command('kill')
-    .description('SIGKILL the controller at random and chosen moments across concurrent rollouts')
-    .option('--kills <n>', 'how many kills', positiveInt, 100)
-    .option('--seed <n>', 'seed of the kill choices', nonNegativeInt, 1)
-    .option(
-      '--canaries <n>',
-      'concurrent rollouts per round (healthy, bad, gated, A/B in turn)',
-      positiveInt,
-      20,
-    )
-    .option('--max-restart-delay <seconds>', 'restart after a random 0–N s', nonNegativeInt, 5)
-    .option('--interval <duration>', 'spec.analysis.interval', '10s')
-    .option(
-      '--round-timeout <seconds>',
-      'a round not finished by then counts its rollouts as wrong',
-      positiveInt,
-      600,
-    )
-    .option('--timeout <seconds>', 'stop killing after this long', positiveInt, 3600)
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .action(async (opts: Record<string, unknown>) => {
-      const options = {
-        kills: opts.kills as number,
-        seed: opts.seed as number,
-        canaries: opts.canaries as number,
-        maxRestartDelayS: opts.maxRestartDelay as number,
-        interval: opts.interval as string,
-        roundTimeoutS: opts.roundTimeout as number,
-        timeoutS: opts.timeout as number,
-      };
-      await report('kill', { seed: options.seed }, { keep: opts.keep as boolean }, async (env, progress) => {
+  withFlags(
+    program
+      .command('kill')
+      .description('SIGKILL the controller at random and chosen moments across concurrent rollouts'),
+    {
+      kills: flag('--kills <n>', 'how many kills', 100, positiveInt),
+      seed: SEED,
+      canaries: flag(
+        '--canaries <n>',
+        'concurrent rollouts per round (healthy, bad, gated, A/B in turn)',
+        20,
+        positiveInt,
+      ),
+      maxRestartDelayS: flag(
+        '--max-restart-delay <seconds>',
+        'restart after a random 0–N s',
+        5,
+        nonNegativeInt,
+      ),
+      interval: INTERVAL,
+      roundTimeoutS: flag(
+        '--round-timeout <seconds>',
+        'a round not finished by then counts its rollouts as wrong',
+        600,
+        positiveInt,
+      ),
+      timeoutS: TIMEOUT,
+      keep: KEEP,
+    },
+    async ({ keep, ...options }) => {
+      await report('kill', { seed: options.seed }, { keep }, async (env, progress) => {
         const run = await killRun(env, options, progress);
         return { figures: run.figures, failures: run.failures };
       });
-    });
-  program
-    .command('failover')
-    .description(
-      'two replicas with leader election; SIGKILL the leader, measure the takeover and writes by the non-leader',
-    )
-    .option('--kills <n>', 'how many leader kills', positiveInt, 20)
-    .option('--seed <n>', 'seed of the kill choices', nonNegativeInt, 1)
-    .option('--canaries <n>', 'concurrent rollouts per round', positiveInt, 8)
-    .option('--lease-duration <duration>', "the controllers' --lease-duration", '15s')
-    .option(
-      '--max-restart-delay <seconds>',
-      'restart the killed replica after a random 0–N s',
-      nonNegativeInt,
-      5,
-    )
-    .option('--interval <duration>', 'spec.analysis.interval', '10s')
-    .option('--timeout <seconds>', 'stop killing after this long', positiveInt, 3600)
-    .option('--keep', 'leave the control plane running afterwards', false)
-    .action(async (opts: Record<string, unknown>) => {
-      const auditDir = resolve('.sluice', 'chaos-failover-audit');
-      await mkdir(auditDir, { recursive: true });
-      const policy = join(auditDir, 'policy.json');
-      const auditLog = join(auditDir, `audit-${Date.now()}.log`);
-      await writeFile(policy, auditPolicy(Object.values(REPLICA_USERS)));
-      const options: FailoverOptions = {
-        kills: opts.kills as number,
-        seed: opts.seed as number,
-        canaries: opts.canaries as number,
-        leaseDuration: opts.leaseDuration as string,
-        maxRestartDelayS: opts.maxRestartDelay as number,
-        interval: opts.interval as string,
-        timeoutS: opts.timeout as number,
-      };
-      await report(
-        'failover',
-        { seed: options.seed },
-        { keep: opts.keep as boolean },
-        (env, progress) => failoverRun(env, { ...options, ...(env.owned ? { auditLog } : {}) }, progress),
-        { apiserverArgs: auditApiserverArgs(policy, auditLog) },
-      );
-    });
+    },
+  );
+  withFlags(
+    program
+      .command('failover')
+      .description(
+        'two replicas with leader election; SIGKILL the leader, measure the takeover and writes by the non-leader',
+      ),
+    {
+      kills: flag('--kills <n>', 'how many leader kills', 20, positiveInt),
+      maxRestartDelayS: flag(
+        '--max-restart-delay <seconds>',
+        'restart the killed replica after a random 0–N s',
+        5,
+        nonNegativeInt,
+      ),
+      ...twoReplicaFlags('kill'),
+    },
+    ({ keep, ...options }) =>
+      auditedReport('failover', Object.values(REPLICA_USERS), options, keep, failoverRun),
+  );
+  withFlags(
+    program
+      .command('handover')
+      .description(
+        'two shards (--shard a and the unsharded replica); relabel Canaries between them mid-rollout, check no step is repeated and no shard writes for the other',
+      ),
+    { relabels: flag('--relabels <n>', 'how many relabels', 40, positiveInt), ...twoReplicaFlags('relabel') },
+    ({ keep, ...options }) =>
+      auditedReport('handover', Object.values(SHARD_USERS), options, keep, handoverRun),
+  );
   program
     .command('outages')
     .description(

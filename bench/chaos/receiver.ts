@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { IDEMPOTENCY_KEY_HEADER } from '../../src/hooks/idempotency.ts';
 
 // The chaos scenarios' one receiver on loopback for everything the controller sends out:
 // the canaries' webhooks (/hook/<type>/<namespace>/<name>), the confirm-promotion gate
@@ -34,6 +35,8 @@ export interface ReceivedCall {
   checksum: string;
   /** What Slack said, for Slack messages (the canary's name is in it). */
   text?: string;
+  /** The call's idempotency key (header), when it had one: a repeat of a call has the same. */
+  key?: string;
 }
 
 /** How the receiver answers one kind of call. `down` closes the connection unanswered. */
@@ -116,7 +119,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
               : kind === 'gate'
                 ? 'confirm-promotion'
                 : (payload.data.metadata?.eventMessage ?? '');
-          call = { at: Date.now(), kind, what, namespace, name, checksum: payload.data.checksum ?? '' };
+          const header = request.headers[IDEMPOTENCY_KEY_HEADER];
+          call = {
+            at: Date.now(),
+            kind,
+            what,
+            namespace,
+            name,
+            checksum: payload.data.checksum ?? '',
+            ...(typeof header === 'string' && header ? { key: header } : {}),
+          };
         }
       }
       if (call) {

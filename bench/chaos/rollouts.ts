@@ -46,8 +46,11 @@ export interface RolloutFleet {
   wrongOutcomes: string[];
   /** Starts round `round` for `names` (default all) and waits until each has finished. */
   round(round: number, timeoutMs: number, names?: readonly string[]): Promise<RolloutResult[]>;
-  /** Repeated and skipped side effects over every finished rollout. */
-  sideEffects(): { repeated: string[]; skipped: string[] };
+  /**
+   * Repeated and skipped side effects over every finished rollout; `repeatedRaw` counts hook
+   * calls repeated under the same idempotency key too (what a receiver that ignores keys runs).
+   */
+  sideEffects(): { repeated: string[]; repeatedRaw: string[]; skipped: string[] };
   stop(): Promise<void>;
 }
 
@@ -164,6 +167,7 @@ export async function startRolloutFleet(
     round,
     sideEffects() {
       const repeated = repeatedSideEffects(receiver.calls, roundOf);
+      const repeatedRaw = repeatedSideEffects(receiver.calls, roundOf, { raw: true });
       const skipped: string[] = [];
       for (const [key, { kind, outcome }] of finishedEvents) {
         if (outcome !== 'Succeeded') continue;
@@ -181,7 +185,7 @@ export async function startRolloutFleet(
           )
             skipped.push(`${name} rev ${checksum}: no ${hook} hook`);
       }
-      return { repeated, skipped };
+      return { repeated, repeatedRaw, skipped };
     },
     async stop() {
       await checker.stop();
@@ -196,7 +200,7 @@ export interface Scenario {
   supervisor: ControllerSupervisor;
   fleet: RolloutFleet;
   /** Everything that did not hold: wrong outcomes, violations, repeats, skips, unclean exits. */
-  failures(): { failures: string[]; repeated: string[]; skipped: string[] };
+  failures(): { failures: string[]; repeated: string[]; repeatedRaw: string[]; skipped: string[] };
   /** Stops the fleet's watches and receiver and deletes the namespace (the caller stops its replicas first). */
   stop(): Promise<void>;
 }
@@ -244,10 +248,11 @@ export async function startScenario(
     supervisor,
     fleet,
     failures() {
-      const { repeated, skipped } = fleet.sideEffects();
+      const { repeated, repeatedRaw, skipped } = fleet.sideEffects();
       for (const exit of supervisor.uncleanExits) fleet.checker.violate('controller-exit', exit);
       return {
         repeated,
+        repeatedRaw,
         skipped,
         failures: [
           ...fleet.wrongOutcomes.map((w) => `wrong outcome: ${w}`),

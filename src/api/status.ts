@@ -174,6 +174,14 @@ export const CanaryStatus = z
     noProgress: NoProgress.optional().describe(
       "Since when the rollout's effects keep failing with an error that may go away; after progressDeadlineSeconds the release rolls back (kept here so a controller restart does not restart the clock)",
     ),
+    heldBy: z
+      .object({
+        shard: z.string().optional().describe('The shard; absent for the replica without --shard'),
+      })
+      .optional()
+      .describe(
+        'The controller shard acting on the canary; absent once it handed the canary over (relabelled to another shard)',
+      ),
   })
   .meta(PRESERVE_UNKNOWN);
 export type CanaryStatus = z.output<typeof CanaryStatus>;

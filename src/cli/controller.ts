@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
+import { shardLeaseName, shardNameProblem } from '../controller/shard.ts';
 import { kubeSecretReader } from '../hooks/webhook.ts';
 import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
 import { connect } from '../kube/client.ts';
@@ -27,6 +28,13 @@ const controllerFlags = z.object({
   kubeconfig: z.string().optional(),
   namespace: z.string().regex(DNS_LABEL, 'expected a namespace name').optional(),
   watchNamespaces: z.string().optional(),
+  shard: z
+    .string()
+    .superRefine((name, ctx) => {
+      const problem = shardNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   meshProvider: z.string().refine((value) => parseProvider(value) !== undefined, {
     error: (issue) => unsupportedProviderMessage(String(issue.input)),
   }),
@@ -107,6 +115,12 @@ export function registerController(program: Command): void {
         '--watch-namespaces <list>',
         'comma-separated namespaces to watch (default: all; -n watches one)',
       ).env('WATCH_NAMESPACES'),
+    )
+    .addOption(
+      new Option(
+        '--shard <name>',
+        'act only on Canaries labelled sluice.dev/shard=<name>, leader Lease <leader-election-id>-<name> (default: only Canaries without the label)',
+      ).env('SLUICE_SHARD'),
     )
     .addOption(
       new Option('--mesh-provider <provider>', 'router for Canaries without spec.provider')
@@ -220,6 +234,7 @@ export function registerController(program: Command): void {
         logger: log,
       }),
       ...(namespaces ? { namespaces } : {}),
+      ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
       defaultProvider: flags.meshProvider,
       metricsServer: flags.metricsServer,
       ...(flags.clusterName ? { clusterName: flags.clusterName } : {}),
@@ -231,7 +246,7 @@ export function registerController(program: Command): void {
       leaderElection: {
         enabled: flags.leaderElect,
         namespace: flags.leaderElectionNamespace,
-        name: flags.leaderElectionId,
+        name: shardLeaseName(flags.leaderElectionId, flags.shard),
         identity,
         leaseDurationMs: flags.leaseDuration,
       },

@@ -46,8 +46,24 @@ const canary: CanaryView = {
 describe('renderTable', () => {
   it('shows phase, weight, failed checks and age', () => {
     const table = renderTable([canary], now, false);
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+WEIGHT\s+FAILED\s+LAST TRANSITION/);
-    expect(table).toMatch(/podinfo\s+Progressing\s+20%\s+1\/5\s+2m/);
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+SHARD\s+PHASE\s+WEIGHT\s+FAILED\s+LAST TRANSITION/);
+    expect(table).toMatch(/podinfo\s+-\s+Progressing\s+20%\s+1\/5\s+2m/);
+  });
+
+  it("shows each Canary's shard, and a handover the old shard has not finished", () => {
+    const sharded = (shard: string | undefined, heldBy: { shard?: string } | undefined): CanaryView => ({
+      ...canary,
+      metadata: { ...canary.metadata, ...(shard ? { labels: { 'sluice.dev/shard': shard } } : {}) },
+      status: { ...canary.status, ...(heldBy ? { heldBy } : {}) },
+    });
+    const rows = renderTable(
+      [sharded('eu-1', { shard: 'eu-1' }), sharded('eu-2', {}), sharded(undefined, undefined)],
+      now,
+      false,
+    ).split('\n');
+    expect(rows[1]).toMatch(/^podinfo\s+eu-1\s+Progressing/);
+    expect(rows[2]).toMatch(/^podinfo\s+eu-2 \(handing over\)\s+Progressing/);
+    expect(rows[3]).toMatch(/^podinfo\s+-\s+Progressing/);
   });
 
   it('says so when there are none', () => {

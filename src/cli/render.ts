@@ -1,8 +1,15 @@
 import type { CanaryStatus } from '../api/status.ts';
+import { SHARD_LABEL } from '../controller/shard.ts';
 
 /** What the CLI shows of a Canary: read straight from the object the apiserver returns. */
 export interface CanaryView {
-  metadata: { name: string; namespace: string; generation?: number; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation?: number;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+  };
   spec?: {
     provider?: string;
     targetRef?: { kind?: string; name?: string };
@@ -65,6 +72,7 @@ export function renderTable(canaries: readonly CanaryView[], now: number, allNam
   const header = [
     ...(allNamespaces ? ['NAMESPACE'] : []),
     'NAME',
+    'SHARD',
     'PHASE',
     'WEIGHT',
     'FAILED',
@@ -77,6 +85,7 @@ export function renderTable(canaries: readonly CanaryView[], now: number, allNam
     return [
       ...(allNamespaces ? [c.metadata.namespace] : []),
       c.metadata.name,
+      shardOf(c),
       s.phase ?? 'Pending',
       `${s.canaryWeight ?? 0}%`,
       `${s.failedChecks ?? 0}/${c.spec?.analysis?.threshold ?? 1}`,
@@ -86,6 +95,17 @@ export function renderTable(canaries: readonly CanaryView[], now: number, allNam
   });
   if (rows.length === 0) return 'No canaries found.';
   return pad([header, ...rows]);
+}
+
+/**
+ * The shard label (`-`: none, the unsharded replica's), and `(handing over)` while the status
+ * still names the shard it was relabelled away from.
+ */
+function shardOf(canary: CanaryView): string {
+  const shard = canary.metadata.labels?.[SHARD_LABEL];
+  const heldBy = canary.status?.heldBy;
+  const moving = heldBy !== undefined && heldBy.shard !== shard;
+  return `${shard ?? '-'}${moving ? ' (handing over)' : ''}`;
 }
 
 function readyMessage(status: CanaryStatus): string | undefined {

@@ -20,6 +20,7 @@ export interface CanaryObject {
     deletionTimestamp?: string;
     finalizers?: string[];
     annotations?: Record<string, string>;
+    labels?: Record<string, string>;
   };
   spec?: unknown;
   status?: CanaryStatus;

@@ -22,6 +22,7 @@ import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts'
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer, type HttpHandler, type Readiness } from './server.ts';
 import { preflight } from './startup.ts';
+import { ownsCanary, shardSelector } from './shard.ts';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -30,6 +31,13 @@ export interface ControllerOptions {
   notifications: Notifications;
   /** Watch these namespaces only (default: all). */
   namespaces?: string[];
+  /**
+   * Act only on the Canaries labelled `sluice.dev/shard: <shard>` (undefined: only those
+   * without the label). Its metrics carry `shard`; the Lease name is the caller's (shard.ts).
+   */
+  shard?: string;
+  /** How long a Canary relabelled to this shard waits for the old shard's release (default 30 s). */
+  handoverWaitMs?: number;
   /** Canaries without spec.provider use this router (Flagger's -mesh-provider). */
   defaultProvider?: string;
   /** Prometheus for built-in metrics when a Canary names none (Flagger's -metrics-server). */
@@ -110,6 +118,7 @@ function removeFromIndex(index: Indexed, canary: string): void {
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { kube, log } = options;
   const metrics = options.metrics ?? createMetrics();
+  if (options.shard !== undefined) metrics.registry.setDefaultLabels({ shard: options.shard });
   const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
   let leading = !options.leaderElection?.enabled;
   let stopping = false;
@@ -140,6 +149,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         collectionPath('sluice.dev', 'v1alpha1', 'canaries', ns),
         log,
         onCanary,
+        // Relabelled to another shard, a Canary leaves this informer as a delete: forgotten, never finalized.
+        { labelSelector: shardSelector(options.shard) },
       ),
   );
   const getCanary = (namespace: string, name: string): CanaryObject | undefined => {
@@ -198,6 +209,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.webhookDeps ? { webhookDeps: options.webhookDeps } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
     getCanary,
+    owns: (object) => ownsCanary(options.shard, object.metadata.labels),
+    holder: options.shard === undefined ? {} : { shard: options.shard },
+    ...(options.handoverWaitMs !== undefined ? { handoverWaitMs: options.handoverWaitMs } : {}),
     cache: cacheLookup,
     requeue: enqueue,
     schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
@@ -217,7 +231,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       seen.delete(key);
       removeFromIndex(workloads, key);
       removeFromIndex(configs, key);
-      reconciler.forget(key);
+      // Deleted or relabelled to another shard: a last reconcile, after any in flight, forgets it
+      // and hands it over (reconciler.ts: gone).
+      if (leading && !stopping) enqueue(key, 'canary gone');
+      else reconciler.forget(key);
       return;
     }
     // Our own status writes come back as updates; only spec, metadata or deletion matter.
@@ -226,6 +243,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       object.metadata.annotations ?? {},
       object.metadata.deletionTimestamp ?? '',
       object.metadata.finalizers ?? [],
+      // The old shard's release of a Canary relabelled here.
+      object.status?.heldBy ?? null,
     ]);
     if (event === 'update' && seen.get(key) === fingerprint) return;
     seen.set(key, fingerprint);
@@ -342,7 +361,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
     throw error;
   }
   await Promise.all(informers.map((informer) => informer.start()));
-  log.info({ namespaces: options.namespaces ?? 'all' }, 'informers synced');
+  log.info(
+    { namespaces: options.namespaces ?? 'all', canaries: shardSelector(options.shard) },
+    'informers synced',
+  );
   await startRoutingCaches();
 
   const enqueueAll = () => {

@@ -7,7 +7,7 @@ import { silentLogger } from '../log.ts';
 import { stepAll, type StepResult } from '../machine/driver.ts';
 import { planFromSpec } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
-import { canaryObject, fakeWorld } from '../../test/support/fakes.ts';
+import { canaryObject, fakeWorld, RecordedEvents } from '../../test/support/fakes.ts';
 import { canaryChecksum, type WebhookRequest } from '../hooks/webhook.ts';
 import { EffectRunner, type EffectRunnerDeps, type EffectWork } from './effect-runner.ts';
 import { createMetrics } from './metrics.ts';
@@ -220,6 +220,48 @@ describe('EffectRunner', () => {
     expect(recovered.result.effects).toEqual([]);
     expect(router.routes).toEqual(PRIMARY_ONLY);
     expect(events.events.filter((e) => e.startsWith('Warning RolledBack'))).toHaveLength(1);
+  });
+
+  it('leaves routes ahead of the status alone for an interval after a restart', async () => {
+    // Found by `npm run chaos -- kill`: a controller killed after a rollback's route write
+    // (canary 0 %, scaled down) and before its status write; the next one found the routes
+    // "drifted" from the status's 20 % and set them back, to a canary with no ready pod.
+    const { progressing, router, step, work } = setup({ metrics: METRICS });
+    const at20 = await progressing();
+    const afterKill = new EffectRunner({
+      kube: fakeWorld().store.kube(),
+      log: silentLogger,
+      metrics: createMetrics(new Registry()),
+      events: new RecordedEvents(),
+      notifications: fakeWorld().notifications,
+      requeue: () => undefined,
+      now: () => T0,
+    });
+    router.routes = { primaryWeight: 100, canaryWeight: 0, mirror: false, match: false };
+    const before = router.calls.length;
+    const resumed = step(at20.snapshot, [
+      { type: 'READINESS', now: T0 + 21_000, canary: 'notReady', primary: 'ready' },
+    ]);
+    await afterKill.carryOut(KEY, resumed, work(T0 + 21_000));
+    expect(router.calls.slice(before)).not.toContain('setRoutes 50/50');
+    expect(router.routes.canaryWeight).toBe(0);
+  });
+
+  it('starts no effect once the Canary has moved to another shard, and says it was handed over', async () => {
+    const { runner, target, router, events, step, work } = setup();
+    const promoted = await runner.carryOut(
+      KEY,
+      step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
+      work(),
+    );
+    const ready = step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]);
+    // Relabelled after the routes were set: the scale-down and the Event are the new shard's.
+    let owned = 1;
+    const carried = await runner.carryOut(KEY, ready, { ...work(), owned: () => owned-- > 0 });
+    expect(carried.handedOver).toBe(true);
+    expect(router.calls).toEqual(['reconcile', 'setRoutes 100/0']);
+    expect(target.calls).toEqual(['promote rev-1']);
+    expect(events.events).toEqual([]);
   });
 
   it('sets routes edited by hand back, looking at most once an interval', async () => {

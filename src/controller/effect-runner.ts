@@ -40,6 +40,8 @@ export interface Carried {
   reported: Partial<CanaryStatus>;
   /** An answer that can never change (a gate whose URL is refused): the Canary stalls with it. */
   issue: ValidationIssue | undefined;
+  /** The Canary moved to another shard before an effect could start: nothing more was done. */
+  handedOver?: true;
 }
 
 /** The canary a reconcile works on, as the effects need it. */
@@ -58,6 +60,11 @@ export interface EffectWork {
   intervalMs: number;
   /** The canary has a status (its routing was set up by an earlier reconcile). */
   established: boolean;
+  /**
+   * Whether this replica still holds the Canary (its shard's informer still lists it); no
+   * effect starts once it does not (default: always).
+   */
+  owned?: () => boolean;
   /** status.judge as the reconcile found it: the judge's state after a restart. */
   judge: CanaryStatus['judge'];
   now: number;
@@ -188,13 +195,17 @@ export class EffectRunner {
       );
     };
     const runAll = async () => {
-      for (let round = 0; round < MAX_ROUNDS && !carried.failure; round += 1) {
+      for (let round = 0; round < MAX_ROUNDS && !carried.failure && !carried.handedOver; round += 1) {
         ctx.phase = carried.result.status.phase;
         ctx.weight = carried.result.status.canaryWeight;
         ctx.failedChecks = carried.result.status.failedChecks;
         const done: Observation[] = [];
         for (const effect of carried.result.effects) {
           if (running.inflight.has(effect.id)) continue;
+          if (work.owned && !work.owned()) {
+            carried.handedOver = true;
+            return;
+          }
           // A failed write holds back the writes after it, never a message: a rollback is
           // announced while its route write still fails (the write is retried with backoff).
           if (carried.failure && !isMessage(effect)) continue;
@@ -222,6 +233,7 @@ export class EffectRunner {
     // Analyses answer within milliseconds: wait for them here and act on the answer in this
     // reconcile, so one analysis step costs one reconcile and one status write, not two.
     // Webhooks can take long; they always answer through a later reconcile.
+    if (carried.handedOver) return carried;
     if (started.length > 0 && onlyAnalyses && !carried.failure && this.analysisWaitMs > 0) {
       await this.collect(running, started);
       // Answers still running requeue on their own; those that came in while waiting are taken here.
@@ -231,8 +243,14 @@ export class EffectRunner {
         await runAll();
       }
     }
+    // The first look comes one interval after this process first carries the canary out: a
+    // controller that died between a route write and its status write left the routes ahead
+    // of the status (a rollback's 0 %, with the canary scaled down), and setting them "back"
+    // would send traffic to a canary that is gone. The machine's next step writes them itself.
+    if (running.lastDriftCheck === 0) running.lastDriftCheck = work.now;
     if (
       !carried.failure &&
+      !carried.handedOver &&
       work.established &&
       work.now - running.lastDriftCheck >= work.intervalMs &&
       carried.result.status.phase !== 'Initializing'

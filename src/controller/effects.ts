@@ -5,6 +5,7 @@ import type { ValidationIssue } from '../api/validate.ts';
 import { lastAnalysisEntry, type AnalysisDeps } from '../analysis/evaluate.ts';
 import { kubeLookups } from '../analysis/kube.ts';
 import { canaryContext } from '../analysis/types.ts';
+import { effectKey } from '../hooks/idempotency.ts';
 import type { CanaryWebhook } from '../hooks/types.ts';
 import {
   alertMuted,
@@ -42,6 +43,20 @@ export interface EffectContext {
   failedChecks: number;
   /** The judge's state between looks (analysis.judge). */
   judge: JudgeMemory;
+  /**
+   * This reconcile's announcements by message: resolves to false when the announcement was
+   * already made before a restart (its keyed Event exists), so its chat message is not sent again.
+   */
+  announced?: Map<string, Promise<boolean>>;
+}
+
+/**
+ * The idempotency key of an effect (src/hooks/idempotency.ts); none for a Canary without a
+ * uid (never from the apiserver), whose effects then carry no key.
+ */
+function keyOf(ctx: EffectContext, effect: Effect, checksum: string, ...what: string[]): string | undefined {
+  const uid = ctx.subject.uid;
+  return uid ? effectKey({ uid, checksum, effectId: effect.id }, effect.kind, ...what) : undefined;
 }
 
 export interface EffectDeps {
@@ -118,32 +133,42 @@ export async function runSyncEffect(
       break;
     }
     case 'recordEvent': {
+      // The revision too, as for every other hook: receivers tell one revision's events from another's.
+      const checksum = canaryChecksum({
+        trackedConfigs: ctx.trackedConfigs,
+        lastAppliedSpec: ctx.lastAppliedSpec(),
+      });
+      const key = keyOf(ctx, effect, checksum, effect.reason, effect.message);
+      const hookContext = {
+        name: canary.metadata.name,
+        namespace: ctx.subject.namespace,
+        phase: ctx.phase,
+        checksum,
+        metadata: releaseAnnotations(ctx.release),
+        ...(key ? { idempotencyKey: key } : {}),
+      };
+      const event = { message: effect.message, type: effect.type, timestamp: now() };
+      let fresh: Promise<boolean> = Promise.resolve(true);
       if (!effect.step || deps.stepEvents) {
         const annotations = releaseAnnotations(ctx.release);
-        void deps.events.record(
-          ctx.subject,
-          effect.type,
-          effect.reason,
-          effect.message,
-          Object.keys(annotations).length > 0 ? { annotations } : undefined,
-        );
+        // Made once across a restart: the Event is named after the key, and one that exists
+        // already means the announcement was made before the restart (chat is not told again).
+        fresh = deps.events
+          .record(ctx.subject, effect.type, effect.reason, effect.message, {
+            ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+            ...(key ? { key } : {}),
+          })
+          .then((outcome) => outcome !== 'exists');
         deps.metrics.apiWrites.inc({ write: 'event' });
       }
+      (ctx.announced ??= new Map()).set(effect.message, fresh);
+      // Event hooks go out at once, with the key: waiting for the Event would lose them when the
+      // controller dies in between (the next one finds the Event); a receiver drops a repeat by key.
       void sendEventWebhooks(
         (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
         deps.globalEventWebhook,
-        {
-          name: canary.metadata.name,
-          namespace: ctx.subject.namespace,
-          phase: ctx.phase,
-          // The revision too, as for every other hook: receivers tell one revision's events from another's.
-          checksum: canaryChecksum({
-            trackedConfigs: ctx.trackedConfigs,
-            lastAppliedSpec: ctx.lastAppliedSpec(),
-          }),
-          metadata: releaseAnnotations(ctx.release),
-        },
-        { message: effect.message, type: effect.type, timestamp: now() },
+        hookContext,
+        event,
         deps.webhookDeps,
       ).catch((error: unknown) => deps.log.warn({ err: error }, 'event webhook failed'));
       break;
@@ -154,23 +179,30 @@ export async function runSyncEffect(
         deps.log.info({ message: effect.message }, 'alert muted by the webhook (muteAlert)');
         break;
       }
-      void deps.notifications
-        .notify(canary.spec.analysis.alerts, {
-          canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
-          phase: ctx.phase,
-          severity: effect.severity,
-          message: effect.message,
-          fields: {
-            weight: ctx.weight,
-            failedChecks: ctx.failedChecks,
-            threshold: canary.spec.analysis.threshold,
-            target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
-            ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
-            ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
-            ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
-          },
-        })
-        .then((report) => {
+      const notification = {
+        canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
+        phase: ctx.phase,
+        severity: effect.severity,
+        message: effect.message,
+        fields: {
+          weight: ctx.weight,
+          failedChecks: ctx.failedChecks,
+          threshold: canary.spec.analysis.threshold,
+          target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
+          ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
+          ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
+          ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
+        },
+      };
+      // Its Event (queued just before it) tells whether this was announced before a restart.
+      const fresh = ctx.announced?.get(effect.message) ?? Promise.resolve(true);
+      void fresh
+        .then(async (send) => {
+          if (!send) {
+            deps.log.info({ message: effect.message }, 'announced before a restart; chat not told again');
+            return;
+          }
+          const report = await deps.notifications.notify(canary.spec.analysis.alerts, notification);
           // --allowed-url-hosts refused an alert provider's URL: a person must see it.
           for (const failed of report.failed) {
             if (!failed.refused) continue;
@@ -209,6 +241,12 @@ export async function runAsyncEffect(
   const { canary } = ctx;
   if (effect.kind === 'runWebhooks') {
     try {
+      const checksum = canaryChecksum({
+        trackedConfigs: ctx.trackedConfigs,
+        lastAppliedSpec: effect.revision,
+      });
+      // A hook in flight at a kill or a leader change is called again under the same key.
+      const key = keyOf(ctx, effect, checksum, effect.type);
       const run = await runWebhooks(
         (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
         effect.type,
@@ -216,8 +254,9 @@ export async function runAsyncEffect(
           name: canary.metadata.name,
           namespace: ctx.subject.namespace,
           phase: effect.phase,
-          checksum: canaryChecksum({ trackedConfigs: ctx.trackedConfigs, lastAppliedSpec: effect.revision }),
+          checksum,
           metadata: releaseAnnotations(ctx.release),
+          ...(key ? { idempotencyKey: key } : {}),
         },
         deps.webhookDeps,
       );

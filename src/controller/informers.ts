@@ -1,6 +1,7 @@
 import { HttpMethod, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
+import { slimForCache } from '../kube/slim.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -9,7 +10,7 @@ export type InformerEvent = 'add' | 'update' | 'delete';
  * library's ListWatch with plain-JSON lists. The library already reconnects after a
  * timeout (30 s without data counts as a stalled watch) and relists on 410 Gone; on any
  * other error it stops, so this wrapper restarts it with backoff. `synced` turns true after
- * the first list.
+ * the first list. Every object is slimmed (src/kube/slim.ts) before it is cached.
  */
 export class Informer<T extends KubernetesObject> {
   private listWatch: ListWatch<T> | undefined;
@@ -25,19 +26,22 @@ export class Informer<T extends KubernetesObject> {
   private readonly log: Logger;
   private readonly onEvent: (event: InformerEvent, object: T) => void;
   private readonly fieldSelector: string | undefined;
+  private readonly labelSelector: string | undefined;
 
   constructor(
     kube: Kube,
     path: string,
     log: Logger,
     onEvent: (event: InformerEvent, object: T) => void,
-    options: { fieldSelector?: string } = {},
+    options: { fieldSelector?: string; labelSelector?: string } = {},
   ) {
     this.kube = kube;
     this.path = path;
     this.log = log;
     this.onEvent = onEvent;
     this.fieldSelector = options.fieldSelector;
+    // An object relabelled out of the selector arrives as a delete (the apiserver's watch does that).
+    this.labelSelector = options.labelSelector;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -53,16 +57,16 @@ export class Informer<T extends KubernetesObject> {
       const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
         HttpMethod.GET,
         this.path,
-        this.fieldSelector ? { query: { fieldSelector: this.fieldSelector } } : undefined,
+        { query: { fieldSelector: this.fieldSelector, labelSelector: this.labelSelector } },
       );
-      return { ...list, items: list.items ?? [] } as never;
+      return { ...list, items: (list.items ?? []).map(slimForCache) } as never;
     };
     const listWatch = new ListWatch<T>(
       this.path,
-      new Watch(this.kube.kc),
+      new SlimmingWatch(this.kube.kc),
       listFn,
       false,
-      undefined,
+      this.labelSelector,
       this.fieldSelector,
     );
     listWatch.on('add', (object) => this.onEvent('add', object));
@@ -121,6 +125,18 @@ export class Informer<T extends KubernetesObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.listWatch?.stop();
+  }
+}
+
+/** A Watch whose objects are slimmed before the ListWatch caches them. */
+class SlimmingWatch extends Watch {
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(
+      path,
+      query,
+      (phase, object: unknown, raw) => callback(phase, slimForCache(object), raw),
+      done,
+    );
   }
 }
 

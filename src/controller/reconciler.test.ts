@@ -664,3 +664,49 @@ function markDeleted(store: ReturnType<typeof fakeWorld>['store'], at: number): 
   const object = store.get('shop', 'podinfo')!;
   store.put({ ...object, metadata: { ...object.metadata, deletionTimestamp: new Date(at).toISOString() } });
 }
+
+describe('CanaryReconciler across shards', () => {
+  /** A reconciler of shard `shard` whose informer lists the Canary while `listed.value` holds. */
+  const sharded = (shard: string, object: CanaryObject = canaryObject()) => {
+    const listed = { value: true };
+    const world: { setup?: ReturnType<typeof setup> } = {};
+    world.setup = setup(object, {
+      holder: { shard },
+      getCanary: (namespace, name) => (listed.value ? world.setup?.store.get(namespace, name) : undefined),
+    });
+    return { ...world.setup, listed };
+  };
+
+  it('writes its shard into status.heldBy and clears it once the Canary has left its informer', async () => {
+    const a = sharded('a');
+    await a.initialize();
+    expect(a.status().heldBy).toEqual({ shard: 'a' });
+    // Relabelled to another shard: the informer drops it, and the last reconcile hands it over.
+    a.listed.value = false;
+    await a.reconciler.reconcile(KEY);
+    expect(a.status().heldBy).toBeUndefined();
+    expect(a.status().phase).toBe('Initialized');
+    expect(a.scheduled.at(-1)).toBeNull();
+  });
+
+  it('acts on a Canary another shard holds only after its release, or after the handover deadline', async () => {
+    const heldByA = { ...canaryObject(), status: { heldBy: { shard: 'a' } } };
+    const b = sharded('b', heldByA);
+    await b.reconciler.reconcile(KEY);
+    expect(b.target.calls).toEqual([]);
+    expect(b.statusPatches()).toBe(0);
+    expect(b.scheduled.at(-1)).toBe(T0 + 30_000);
+    // The deadline passes without a release (shard a is gone): b takes the Canary over.
+    b.clock.now = T0 + 30_000;
+    await b.reconciler.reconcile(KEY);
+    expect(b.target.calls).toEqual(['revision', 'promote rev-1']);
+    expect(b.status().heldBy).toEqual({ shard: 'b' });
+
+    const released = sharded('b', heldByA);
+    await released.reconciler.reconcile(KEY);
+    expect(released.target.calls).toEqual([]);
+    released.store.put({ ...released.store.get('shop', 'podinfo')!, status: {} });
+    await released.reconciler.reconcile(KEY);
+    expect(released.target.calls).toEqual(['revision', 'promote rev-1']);
+  });
+});

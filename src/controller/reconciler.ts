@@ -34,7 +34,8 @@ import { observe, type Seen } from './observe.ts';
 import { permanentIssue, refusedSpec } from './refusals.ts';
 import { readThroughWire, type CacheLookup } from './read-cache.ts';
 import { recordRollout } from './rollout-metrics.ts';
-import { StatusWriter } from './status-writer.ts';
+import { StatusWriter, type HeldBy } from './status-writer.ts';
+import { deepEqual } from './merge-patch.ts';
 
 export { FINALIZER } from './deletion.ts';
 export { canaryKey, readCanary, type CanaryObject } from './canary-object.ts';
@@ -42,6 +43,12 @@ export { canaryKey, readCanary, type CanaryObject } from './canary-object.ts';
 export interface ReconcilerDeps extends EffectDeps {
   /** The Canary as the informer holds it now. */
   getCanary(namespace: string, name: string): CanaryObject | undefined;
+  /** Whether this replica's shard owns the Canary (default: every one); see shard.ts. */
+  owns?(object: CanaryObject): boolean;
+  /** This replica's shard, written into status.heldBy; a Canary another shard holds waits for its release. */
+  holder?: HeldBy;
+  /** How long a Canary relabelled here waits for the old shard's release before it is taken over (default 30 s). */
+  handoverWaitMs?: number;
   /** Ask for another reconcile of this key soon (an async answer arrived). */
   requeue(key: string): void;
   /** Fire a TICK for this key at `at` (epoch ms), replacing any earlier schedule. */
@@ -142,6 +149,8 @@ export class CanaryReconciler {
   private readonly effects: EffectRunner;
   /** The uid each key was last seen with: a Canary deleted and created again starts afresh. */
   private readonly uids = new Map<string, string | undefined>();
+  /** Since when each Canary relabelled here has waited for the old shard's release. */
+  private readonly handovers = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -155,9 +164,10 @@ export class CanaryReconciler {
 
   async reconcile(key: string): Promise<void> {
     const run = this.begin(key);
-    if (!run) return;
+    if (!run) return this.gone(key);
     // A deletion comes first: the finalizer goes even when the spec has since become invalid.
     if (run.object.metadata.deletionTimestamp) return this.delete(run);
+    if (this.awaitingHandover(run)) return;
     const admitted = this.admit(run);
     if ('issues' in admitted) return this.stall(run, admitted.issues);
     await keepFinalizer(this.deps, run.object, admitted);
@@ -173,6 +183,10 @@ export class CanaryReconciler {
       stepAll(persisted, prepared.plan, observations);
     const first = step(previous.machine, seen.observations);
     const release = this.release(run, previous, first.status.lastAppliedSpec, seen);
+    // Taking over a rollout from another shard (or from before sharding): the claim is written
+    // before any effect, so a shard still finishing its last reconcile of it cannot overwrite it.
+    if (this.deps.holder && first.effects.length > 0 && previous.machine !== undefined)
+      await this.status.write(key, run.object, previous, run.log, { claim: true });
     // 3. Carry out its effects, feeding each completion back.
     const work = this.work(run, prepared, seen, step, release, previous);
     const carried = await this.effects.carryOut(key, first, work);
@@ -198,18 +212,60 @@ export class CanaryReconciler {
     const canWait = carried.happened.canWait || canWaitSince(previous.machine, carried.result.snapshot);
     await this.status.write(key, run.object, status, run.log, { canWait });
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
+    // Relabelled to another shard meanwhile: what was done is written; the next reconcile releases it.
+    if (carried.handedOver) return run.log.info('moved to another shard; handing it over');
     this.deps.schedule(key, carried.result.wakeAt);
     if (carried.failure) throw carried.failure.error;
   }
 
-  /** The Canary to reconcile, or undefined when it is gone (its memory is dropped). */
+  /**
+   * The Canary left this replica's informer: deleted, or relabelled to another shard. Its memory
+   * is dropped; if this replica worked on it, status.heldBy is cleared so the new shard acts.
+   */
+  private async gone(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const worked = this.uids.has(key);
+    this.forget(key);
+    if (worked)
+      await this.status.release(
+        key,
+        namespace,
+        name,
+        this.deps.log.child({ canary: `${name}.${namespace}` }),
+      );
+  }
+
+  /**
+   * Relabelled here while another shard holds it (status.heldBy): nothing is done until that
+   * shard has written what it did and released it, or `handoverWaitMs` has passed.
+   */
+  private awaitingHandover(run: Run): boolean {
+    const holder = this.deps.holder;
+    const heldBy = run.object.status?.heldBy;
+    if (!holder || !heldBy || deepEqual(heldBy, holder)) {
+      this.handovers.delete(run.key);
+      return false;
+    }
+    const now = this.now();
+    const since = this.handovers.get(run.key) ?? now;
+    this.handovers.set(run.key, since);
+    const waitMs = this.deps.handoverWaitMs ?? 30_000;
+    const other = heldBy.shard === undefined ? 'the unsharded replica' : `shard ${heldBy.shard}`;
+    if (now - since < waitMs) {
+      run.log.info(`waiting for ${other} to hand the canary over (at most ${waitMs / 1000}s)`);
+      this.deps.schedule(run.key, since + waitMs);
+      return true;
+    }
+    run.log.warn(`${other} did not hand the canary over within ${waitMs / 1000}s; taking it over`);
+    this.handovers.delete(run.key);
+    return false;
+  }
+
+  /** The Canary to reconcile, or undefined when it is gone. */
   private begin(key: string): Run | undefined {
     const [namespace, name] = key.split('/') as [string, string];
     const object = this.deps.getCanary(namespace, name);
-    if (!object) {
-      this.forget(key);
-      return undefined;
-    }
+    if (!object) return undefined;
     if (this.uids.has(key) && this.uids.get(key) !== object.metadata.uid) this.drop(key);
     this.uids.set(key, object.metadata.uid);
     const subject: EventSubject = {
@@ -355,6 +411,7 @@ export class CanaryReconciler {
       step,
       intervalMs: prepared.plan.intervalMs,
       established: run.object.status !== undefined,
+      owned: () => this.deps.getCanary(run.object.metadata.namespace, run.object.metadata.name) !== undefined,
       judge: previous.judge,
       now: seen.now,
       log: run.log,
@@ -413,6 +470,7 @@ export class CanaryReconciler {
 
   private drop(key: string): void {
     this.uids.delete(key);
+    this.handovers.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }
@@ -430,6 +488,7 @@ export class CanaryReconciler {
   /** Drop what memory holds (leadership changed hands: status is the truth again). */
   reset(): void {
     this.uids.clear();
+    this.handovers.clear();
     this.status.reset();
     this.effects.reset();
   }

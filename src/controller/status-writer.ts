@@ -1,5 +1,5 @@
 import type { CanaryStatus } from '../api/status.ts';
-import { apiErrorMessage, isConflict, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, isConflict, isNotFound, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { MACHINE_STATUS_FIELDS } from '../machine/driver.ts';
 import { canaryRef, type CanaryObject } from './canary-object.ts';
@@ -27,6 +27,8 @@ interface Written {
 export interface WriteOptions {
   /** The machine says nothing changed that anyone acts on (StepResult.happened.canWait). */
   canWait?: boolean;
+  /** Write status.heldBy now even when nothing else changed: this shard is about to act. */
+  claim?: boolean;
 }
 
 /** Compares resourceVersions, which are etcd revisions in practice (opaque by contract). */
@@ -40,6 +42,11 @@ function newerVersion(a: string | undefined, b: string | undefined): string | un
   }
 }
 
+/** A status merge patch that only sets status.heldBy. */
+function onlyClaim(patch: unknown): boolean {
+  return typeof patch === 'object' && patch !== null && Object.keys(patch).join() === 'heldBy';
+}
+
 /** A status merge patch that touches only what the machine derives (nothing the reconciler adds). */
 function onlyMachineFields(patch: unknown): boolean {
   return (
@@ -49,11 +56,36 @@ function onlyMachineFields(patch: unknown): boolean {
   );
 }
 
+export interface StatusWriterDeps {
+  kube: Pick<Kube, 'wire'>;
+  metrics: ControllerMetrics;
+  /** Whether this replica's shard still owns the Canary (its label); see shard.ts. */
+  owns?(object: CanaryObject): boolean;
+  /**
+   * Written into status.heldBy with every status write: the shard acting on the Canary. After a
+   * relabel the old shard writes what it already did, then clears it (`release`); the new shard
+   * waits for that (decision 0027-sharding).
+   */
+  holder?: HeldBy;
+}
+
+export type HeldBy = NonNullable<CanaryStatus['heldBy']>;
+
+/** The Canary was relabelled to another shard while this replica worked on it. */
+export class CanaryMovedError extends Error {
+  constructor(object: CanaryObject) {
+    super(
+      `Canary ${object.metadata.namespace}/${object.metadata.name} moved to another shard; its status is left to that shard`,
+    );
+    this.name = 'CanaryMovedError';
+  }
+}
+
 export class StatusWriter {
   private readonly canaries = new Map<string, Written>();
-  private readonly deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics };
+  private readonly deps: StatusWriterDeps;
 
-  constructor(deps: { kube: Pick<Kube, 'wire'>; metrics: ControllerMetrics }) {
+  constructor(deps: StatusWriterDeps) {
     this.deps = deps;
   }
 
@@ -97,10 +129,16 @@ export class StatusWriter {
   ): Promise<void> {
     const written = this.of(key, object);
     const before = written.stored ?? object.status ?? {};
+    if (this.deps.holder) status = { ...status, heldBy: this.deps.holder };
     const diff = mergePatchDiff(before, status);
-    if (diff === undefined || (options.canWait && onlyMachineFields(diff))) {
+    // The shard's claim alone waits for a write that counts: an idle canary costs no write for it.
+    if (
+      diff === undefined ||
+      (onlyClaim(diff) && !options.claim) ||
+      (options.canWait && onlyMachineFields(diff))
+    ) {
       written.latest = status;
-      written.heldOn = diff === undefined ? undefined : object;
+      written.heldOn = diff === undefined || onlyClaim(diff) ? undefined : object;
       if (diff !== undefined)
         log.debug('only readiness or the next tick moved; written with the next status change');
       return;
@@ -127,6 +165,12 @@ export class StatusWriter {
         // Someone else changed the Canary. If its status is still ours (a spec or metadata
         // change), write again on the new version; otherwise start over from what is stored.
         const fresh = await this.deps.kube.wire.getObject<CanaryObject>(ref);
+        // Relabelled to another shard: what this one already did is written, as long as the
+        // other has not taken the Canary over (it waits for the release, or its deadline).
+        if (this.deps.owns && !this.deps.owns(fresh) && !this.holds(fresh)) {
+          this.canaries.delete(key);
+          throw new CanaryMovedError(fresh);
+        }
         if (deepEqual(withoutNulls(fresh.status?.machine), withoutNulls(before.machine))) {
           resourceVersion = fresh.metadata.resourceVersion;
           log.debug({ attempt }, 'status write conflicted with a spec change; retrying');
@@ -147,6 +191,43 @@ export class StatusWriter {
     throw new Error(
       `status of Canary ${object.metadata.namespace}/${object.metadata.name}: conflicts on every attempt`,
     );
+  }
+
+  private holds(object: CanaryObject): boolean {
+    return this.deps.holder !== undefined && deepEqual(object.status?.heldBy, this.deps.holder);
+  }
+
+  /**
+   * Hands a Canary relabelled to another shard over: clears status.heldBy if it still names
+   * this shard (the new shard then acts at once). Called after this shard's last reconcile of it.
+   */
+  async release(key: string, namespace: string, name: string, log: Logger): Promise<void> {
+    this.canaries.delete(key);
+    if (!this.deps.holder) return;
+    const ref = canaryRef({ metadata: { namespace, name } });
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      let fresh: CanaryObject;
+      try {
+        fresh = await this.deps.kube.wire.getObject<CanaryObject>(ref);
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw error;
+      }
+      if (!this.holds(fresh)) return;
+      try {
+        await this.deps.kube.wire.mergePatchObject(
+          ref,
+          { metadata: { resourceVersion: fresh.metadata.resourceVersion }, status: { heldBy: null } },
+          { subresource: 'status', fieldManager: 'sluice' },
+        );
+        this.deps.metrics.apiWrites.inc({ write: 'status' });
+        log.info('handed over to another shard');
+        return;
+      } catch (error) {
+        if (isNotFound(error)) return;
+        if (!isConflict(error)) throw error;
+      }
+    }
   }
 
   /** Writes every status held back: before a clean stop. */

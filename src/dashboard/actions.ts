@@ -49,7 +49,7 @@ export async function requestCommand(
 }
 
 /** Records a gate answer given by a person (the gate itself is opened where it lives). */
-export function recordGateAnswer(
+export async function recordGateAnswer(
   deps: Pick<ActionDeps, 'events'>,
   canary: CanaryRef,
   gate: string,
@@ -57,7 +57,7 @@ export function recordGateAnswer(
   actor: string,
   via: Via,
 ): Promise<void> {
-  return deps.events.record(
+  await deps.events.record(
     subject(canary),
     'Normal',
     open ? 'GateOpened' : 'GateClosed',

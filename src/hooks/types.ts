@@ -32,6 +32,12 @@ export const canaryWebhookPayloadSchema = z.object({
   phase: z.string().default(''),
   checksum: z.string().default(''),
   metadata: z.record(z.string(), z.string()).optional(),
+  /**
+   * Sluice's addition: the same for a repeat of the same call (after a controller restart or
+   * a leader change), new for every new call; also sent as the `Idempotency-Key` header.
+   * Receivers that run something (a load test) run it once per key.
+   */
+  idempotencyKey: z.string().min(1).max(128).optional(),
 });
 export type CanaryWebhookPayload = z.infer<typeof canaryWebhookPayloadSchema>;
 

@@ -6,6 +6,7 @@ import { decodeSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { redact } from '../redact.ts';
+import { hookKey, IDEMPOTENCY_KEY_HEADER } from './idempotency.ts';
 import type { CanaryWebhook, CanaryWebhookPayload, HookType, WebhookResult } from './types.ts';
 import { checkUrl, guardedGotOptions, urlRefusal, UrlRefusedError, type UrlPolicy } from './url-policy.ts';
 
@@ -219,6 +220,10 @@ export async function callWebhook(
     },
   );
 
+  const headers = {
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(payload.idempotencyKey ? { [IDEMPOTENCY_KEY_HEADER]: payload.idempotencyKey } : {}),
+  };
   let attempts = 0;
   const attempt = async (): Promise<Attempt> => {
     attempts += 1;
@@ -230,7 +235,7 @@ export async function callWebhook(
         insecureSkipVerify: hook.insecureSkipVerify ?? false,
         signal: deps.signal,
         field,
-        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
         ...(deps.urlPolicy ? { urlPolicy: deps.urlPolicy } : {}),
       });
       return { ok: true, response };
@@ -321,12 +326,14 @@ export interface CanaryHookContext {
   checksum: string;
   /** Sluice's own metadata for every hook (the release's dora.metrics/* keys); it wins over the hook's. */
   metadata?: Record<string, string>;
+  /** The effect's idempotency key (src/hooks/idempotency.ts); each hook's call gets its own from it. */
+  idempotencyKey?: string;
 }
 
 /** The body one hook receives: the canary's identity plus the hook's own metadata. */
 export function webhookPayload(
   context: CanaryHookContext,
-  hook: Pick<CanaryWebhook, 'metadata'>,
+  hook: Pick<CanaryWebhook, 'metadata'> & { name?: string },
 ): CanaryWebhookPayload {
   return {
     name: context.name,
@@ -334,6 +341,7 @@ export function webhookPayload(
     phase: context.phase,
     checksum: context.checksum,
     metadata: { ...hook.metadata, ...context.metadata },
+    ...(context.idempotencyKey ? { idempotencyKey: hookKey(context.idempotencyKey, hook.name ?? '') } : {}),
   };
 }
 
@@ -387,7 +395,7 @@ export function eventWebhooks(hooks: readonly CanaryWebhook[], globalEventWebhoo
 /** An event hook's body: event fields in metadata (Flagger's keys), hook metadata never overriding them. */
 export function eventWebhookPayload(
   context: CanaryHookContext,
-  hook: Pick<CanaryWebhook, 'metadata'>,
+  hook: Pick<CanaryWebhook, 'metadata'> & { name?: string },
   event: CanaryEvent,
 ): CanaryWebhookPayload {
   return {

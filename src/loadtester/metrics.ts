@@ -48,6 +48,12 @@ export function createLoadtesterMetrics(registry: Registry = new Registry()) {
       help: 'Requests refused with 401 for want of the bearer token (--token-file)',
       registers: [registry],
     }),
+    repeats: new Counter({
+      name: 'sluice_loadtester_repeated_calls_total',
+      help: 'Task calls whose idempotency key had been seen: answered with the first answer, nothing run',
+      labelNames: ['canary'] as const,
+      registers: [registry],
+    }),
     gateChecks: new Counter({
       name: 'sluice_loadtester_gate_checks_total',
       help: 'Gate checks answered, by canary, gate kind and answer',

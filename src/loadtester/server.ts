@@ -2,11 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatDuration } from '../api/duration.ts';
+import { IDEMPOTENCY_KEY_HEADER } from '../hooks/idempotency.ts';
 import { canaryWebhookPayloadSchema, type CanaryWebhookPayload } from '../hooks/types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { listenError } from '../startup.ts';
 import { CommandSyntaxError, isAllowed, runCommand, splitCommand, type CommandResult } from './command.ts';
 import { gateKey, type GateKind, type GateStore } from './gates.ts';
+import { RecentAnswers, type RecentAnswersOptions } from './idempotency.ts';
 import { parseLoadSpec, runLoad, TaskSpecError, type LoadDeps, type LoadSpec } from './load.ts';
 import { createLoadtesterMetrics, type LoadtesterMetrics } from './metrics.ts';
 import { parseSmokeSpec, runSmoke } from './smoke.ts';
@@ -30,6 +32,8 @@ export interface LoadtesterOptions {
    * `Authorization: Bearer <token>` and answers 401 without it.
    */
   token?: string;
+  /** How many idempotency keys, for how long, a task's answer is remembered (defaults: 10 000, 1 h). */
+  idempotency?: RecentAnswersOptions;
 }
 
 /** Endpoints open without the token: probes and Prometheus. */
@@ -97,9 +101,11 @@ export class Loadtester {
   readonly #options: LoadtesterOptions;
   readonly #logger: Logger;
   readonly #tasks = new Map<string, ActiveTask>();
+  readonly #answers: RecentAnswers<Answer>;
 
   constructor(options: LoadtesterOptions) {
     this.#options = options;
+    this.#answers = new RecentAnswers(options.idempotency);
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? createLoadtesterMetrics();
     this.server = createServer((request, response) => {
@@ -188,7 +194,7 @@ export class Loadtester {
         return this.#setGate('rollback', await this.#payload(request), false);
       case '/':
         if (request.method !== 'POST') return answer(405, 'POST a webhook payload to / to start a task');
-        return this.#task(await this.#payload(request));
+        return this.#taskOnce(request, await this.#payload(request));
       default:
         return answer(404, `no such endpoint ${path}`);
     }
@@ -246,6 +252,28 @@ export class Loadtester {
       this.#logger.error({ error: message }, 'gate store failed');
       throw new RequestError(500, message);
     }
+  }
+
+  /**
+   * A task once per idempotency key (the `Idempotency-Key` header, else the payload's
+   * `idempotencyKey`): a repeat gets the first call's answer and runs nothing. Failures worth
+   * retrying (5xx, 429) are not remembered. Calls without a key run every time, as in Flagger.
+   */
+  async #taskOnce(request: IncomingMessage, payload: CanaryWebhookPayload): Promise<Answer> {
+    const header = request.headers[IDEMPOTENCY_KEY_HEADER];
+    const key = (typeof header === 'string' && header !== '' ? header : undefined) ?? payload.idempotencyKey;
+    if (key === undefined) return this.#task(payload);
+    const canary = `${payload.name}.${payload.namespace}`;
+    const { answer: first, repeat } = await this.#answers.once(
+      `${canary}\u0000${key}`,
+      () => this.#task(payload),
+      (a) => a.status < 500 && a.status !== 429,
+    );
+    if (repeat) {
+      this.metrics.repeats.inc({ canary });
+      this.#logger.info({ canary, key }, "repeated call: answered with the first call's answer, nothing run");
+    }
+    return first;
   }
 
   async #task(payload: CanaryWebhookPayload): Promise<Answer> {

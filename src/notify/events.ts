@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { apiErrorMessage, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { keyedEventName } from '../hooks/idempotency.ts';
+import { apiErrorMessage, isAlreadyExists, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 /** The object an Event is about (the Canary). */
@@ -32,6 +33,24 @@ export const DEFAULT_EVENT_WINDOW_MS = 10 * 60_000;
 /** The API limit on an Event message is 1 KiB; longer ones are cut. */
 const MAX_MESSAGE = 1024;
 
+/**
+ * What became of a record: a new Event, a repeat counted on an existing one, an announcement
+ * already made (its key's Event exists: made by this process or by one before a restart), or
+ * nothing written (logged).
+ */
+export type RecordOutcome = 'created' | 'counted' | 'exists' | 'failed';
+
+export interface RecordOptions {
+  /** Who asked for what the Event tells (a dashboard or Slack user), kept as an annotation. */
+  actor?: string;
+  annotations?: Record<string, string>;
+  /**
+   * The idempotency key of the announcement (src/hooks/idempotency.ts): the Event is named
+   * after it, and a record of a key already made is `exists` and writes nothing.
+   */
+  key?: string;
+}
+
 interface Series {
   eventName: string;
   count: number;
@@ -41,26 +60,29 @@ interface Series {
 /**
  * Records Kubernetes Events (core/v1, the API `kubectl describe` reads) on a canary,
  * deduplicated the way client-go's recorder does: a repeat of the same event within the
- * window patches `count` and `lastTimestamp` of the existing Event. Never throws.
+ * window patches `count` and `lastTimestamp` of the existing Event. An announcement with an
+ * idempotency key is made at most once: its Event is named after the key, so a controller
+ * that repeats it after a restart meets AlreadyExists. Never throws.
  */
 export class EventRecorder {
   readonly #deps: EventRecorderDeps;
   readonly #series = new Map<string, Series>();
   /** One write in flight per key, so two repeats never create two Events. */
-  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #inFlight = new Map<string, Promise<RecordOutcome>>();
+  /** Idempotency keys this process recorded, and when (forgotten after the window). */
+  readonly #keys = new Map<string, number>();
 
   constructor(deps: EventRecorderDeps) {
     this.#deps = deps;
   }
 
-  /** `actor`: who asked for what the Event tells (a dashboard or Slack user), kept as an annotation. */
   record(
     subject: EventSubject,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
-    options: { actor?: string; annotations?: Record<string, string> } = {},
-  ): Promise<void> {
+    options: RecordOptions = {},
+  ): Promise<RecordOutcome> {
     const note = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
     const key = [
       subject.namespace,
@@ -78,7 +100,7 @@ export class EventRecorder {
       ...options.annotations,
       ...(options.actor ? { [ACTOR_ANNOTATION]: options.actor } : {}),
     };
-    const next = previous.then(() => this.#write(key, subject, type, reason, note, annotations));
+    const next = previous.then(() => this.#write(key, subject, type, reason, note, annotations, options.key));
     this.#inFlight.set(key, next);
     void next.finally(() => {
       if (this.#inFlight.get(key) === next) this.#inFlight.delete(key);
@@ -93,13 +115,19 @@ export class EventRecorder {
     reason: string,
     message: string,
     annotations: Record<string, string>,
-  ): Promise<void> {
+    idempotencyKey: string | undefined,
+  ): Promise<RecordOutcome> {
     const { kube } = this.#deps;
     const logger = this.#deps.logger ?? silentLogger;
     const now = (this.#deps.now ?? (() => new Date()))();
     const windowMs = this.#deps.windowMs ?? DEFAULT_EVENT_WINDOW_MS;
     this.#forgetOlderThan(now.getTime() - windowMs);
+    if (idempotencyKey !== undefined && this.#keys.has(idempotencyKey)) return 'exists';
     const series = this.#series.get(key);
+    const made = (outcome: RecordOutcome): RecordOutcome => {
+      if (idempotencyKey !== undefined) this.#keys.set(idempotencyKey, now.getTime());
+      return outcome;
+    };
     try {
       if (series && now.getTime() - series.lastSeen <= windowMs) {
         try {
@@ -113,18 +141,28 @@ export class EventRecorder {
           );
           series.count += 1;
           series.lastSeen = now.getTime();
-          return;
+          return made('counted');
         } catch (error) {
           // The Event expired (the apiserver keeps them an hour by default): start a new one.
           if (!isNotFound(error)) throw error;
         }
       }
-      const eventName = `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
-      await kube.core.createNamespacedEvent({
-        namespace: subject.namespace,
-        body: this.#event(eventName, subject, type, reason, message, now, annotations),
-      });
+      const eventName =
+        idempotencyKey !== undefined
+          ? keyedEventName(subject.name, idempotencyKey)
+          : `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
+      try {
+        await kube.core.createNamespacedEvent({
+          namespace: subject.namespace,
+          body: this.#event(eventName, subject, type, reason, message, now, annotations),
+        });
+      } catch (error) {
+        // The announcement's Event exists: a controller before a restart made it.
+        if (idempotencyKey !== undefined && isAlreadyExists(error)) return made('exists');
+        throw error;
+      }
       this.#series.set(key, { eventName, count: 1, lastSeen: now.getTime() });
+      return made('created');
     } catch (error) {
       logger.warn(
         {
@@ -134,6 +172,7 @@ export class EventRecorder {
         },
         'kubernetes event not recorded',
       );
+      return 'failed';
     }
   }
 
@@ -178,6 +217,9 @@ export class EventRecorder {
   #forgetOlderThan(cutoff: number): void {
     for (const [key, series] of this.#series) {
       if (series.lastSeen < cutoff) this.#series.delete(key);
+    }
+    for (const [key, at] of this.#keys) {
+      if (at < cutoff) this.#keys.delete(key);
     }
   }
 }

@@ -4,13 +4,8 @@ import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import { describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { throwFirst, translateApisixMatches } from './match.ts';
 import { annotationsOf, labelsOf, ownershipAnnotations } from './owned.ts';
-import {
-  RouterConfigError,
-  type Router,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { RouterConfigError } from './router.ts';
+import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 

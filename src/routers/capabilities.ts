@@ -298,29 +298,33 @@ function gatewayRouteMatchCheck(canary: Canary): MatchIssue[] {
   return translateGatewayMatches(canary.spec.service.match, 'spec.service.match').issues;
 }
 
-const HEADER_OPERATIONS = ['add', 'set', 'remove'];
-
-function gatewayHeadersCheck(canary: Canary): MatchIssue[] {
-  const issues: MatchIssue[] = [];
-  const headers = (canary.spec.service.headers ?? {}) as Record<string, unknown>;
-  for (const [side, operations] of Object.entries(headers)) {
-    if (side !== 'request' && side !== 'response') {
-      issues.push({
-        path: `spec.service.headers.${side}`,
-        message: 'Gateway API changes request and response headers only',
-      });
-      continue;
-    }
-    for (const key of Object.keys((operations ?? {}) as object)) {
-      if (!HEADER_OPERATIONS.includes(key))
+/** What a router's header modifier takes: the sides and the operations it knows. */
+function headersCheck(router: string, operations: readonly string[], takes: string): SupportCheck {
+  return (canary) => {
+    const issues: MatchIssue[] = [];
+    const headers = (canary.spec.service.headers ?? {}) as Record<string, unknown>;
+    for (const [side, asked] of Object.entries(headers)) {
+      if (side !== 'request' && side !== 'response') {
         issues.push({
-          path: `spec.service.headers.${side}.${key}`,
-          message: `Gateway API's header modifier takes ${HEADER_OPERATIONS.join(', ')} only`,
+          path: `spec.service.headers.${side}`,
+          message: `${router} changes request and response headers only`,
         });
+        continue;
+      }
+      for (const key of Object.keys((asked ?? {}) as object)) {
+        if (!operations.includes(key))
+          issues.push({ path: `spec.service.headers.${side}.${key}`, message: takes });
+      }
     }
-  }
-  return issues;
+    return issues;
+  };
 }
+
+const gatewayHeadersCheck = headersCheck(
+  'Gateway API',
+  ['add', 'set', 'remove'],
+  "Gateway API's header modifier takes add, set, remove only",
+);
 
 function gatewayRewriteCheck(canary: Canary): MatchIssue[] {
   const rewrite = canary.spec.service.rewrite;
@@ -390,27 +394,11 @@ function contourMirrorCheck(canary: Canary): MatchIssue[] {
 }
 
 /** Contour's headers policies set and remove; they do not add. */
-function contourHeadersCheck(canary: Canary): MatchIssue[] {
-  const issues: MatchIssue[] = [];
-  const headers = (canary.spec.service.headers ?? {}) as Record<string, unknown>;
-  for (const [side, operations] of Object.entries(headers)) {
-    if (side !== 'request' && side !== 'response') {
-      issues.push({
-        path: `spec.service.headers.${side}`,
-        message: 'Contour changes request and response headers only',
-      });
-      continue;
-    }
-    for (const key of Object.keys((operations ?? {}) as object)) {
-      if (key !== 'set' && key !== 'remove')
-        issues.push({
-          path: `spec.service.headers.${side}.${key}`,
-          message: 'Contour’s headers policy takes set and remove only',
-        });
-    }
-  }
-  return issues;
-}
+const contourHeadersCheck = headersCheck(
+  'Contour',
+  ['set', 'remove'],
+  'Contour’s headers policy takes set and remove only',
+);
 
 /** Envoy's retry conditions, as the HTTPProxy schema lists them. */
 const CONTOUR_RETRY_ON = new Set([
@@ -517,28 +505,44 @@ function serviceParentsCheck(canary: Canary): MatchIssue[] {
 
 const NOT_APISIX = no('the routeRef is the apisix provider’s');
 const HTTP_ONLY = no('it routes HTTP only; gRPC and TCP routes are Gateway API’s (provider gatewayapi)');
-const WEIGHTS_ONLY = (what: string): Support => no(`${what} has weights only`);
+
+/** The fields that belong to other providers, as a router that has none of them refuses them. */
+const OTHER_PROVIDERS_FIELDS = {
+  gateways: no('gateways are Istio’s'),
+  gatewayRefs: no('gatewayRefs are Gateway API’s'),
+  delegation: no('delegation is Istio’s'),
+  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+  ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+  routeRef: NOT_APISIX,
+  protocol: HTTP_ONLY,
+} as const satisfies Partial<Record<RoutingFeatureName, Support>>;
+
+/** What a route itself sets, beyond the split: where a router writes no route, one reason says why. */
+const ROUTE_SETTINGS = [
+  'routeMatch',
+  'cors',
+  'retries',
+  'timeout',
+  'rewrite',
+  'headers',
+  'requestMirrors',
+  'hosts',
+] as const satisfies readonly RoutingFeatureName[];
+
+/** `features`, each refused for one reason. */
+function noneOf<const F extends RoutingFeatureName>(features: readonly F[], why: string): Record<F, Support> {
+  return Object.fromEntries(features.map((feature) => [feature, no(why)])) as Record<F, Support>;
+}
+const WEIGHTS_ONLY = (what: string) => `${what} has weights only`;
 
 const ON_THE_INGRESS =
   'the Ingress in spec.ingressRef decides this (set it there; the canary Ingress copies its annotations)';
 
 /** The features of a router that routes through a copy of the team's Ingress (nginx, skipper). */
 const THROUGH_AN_INGRESS = {
-  routeMatch: no(ON_THE_INGRESS),
-  cors: no(ON_THE_INGRESS),
-  retries: no(ON_THE_INGRESS),
-  timeout: no(ON_THE_INGRESS),
-  rewrite: no(ON_THE_INGRESS),
-  headers: no(ON_THE_INGRESS),
-  requestMirrors: no(ON_THE_INGRESS),
-  hosts: no(ON_THE_INGRESS),
-  gateways: no('gateways are Istio’s'),
-  gatewayRefs: no('gatewayRefs are Gateway API’s'),
-  delegation: no('delegation is Istio’s'),
-  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
+  ...noneOf(ROUTE_SETTINGS, ON_THE_INGRESS),
+  ...OTHER_PROVIDERS_FIELDS,
   ingressRef: { level: 'required', why: 'name the Ingress that routes to the Service' },
-  routeRef: NOT_APISIX,
-  protocol: HTTP_ONLY,
 } as const satisfies Partial<Record<RoutingFeatureName, Support>>;
 const BLUE_GREEN = 'it switches the apex Service between the primary and the canary, all traffic at once';
 
@@ -552,26 +556,13 @@ function onTheIngressRoute(): Record<
   Exclude<RoutingFeatureName, 'weights' | 'steps' | 'abMatch' | 'mirror'>,
   Support
 > {
-  const there = no(
-    'the IngressRoute that routes to TraefikService <svc> decides this (set it there, or in its Middlewares)',
-  );
+  const there =
+    'the IngressRoute that routes to TraefikService <svc> decides this (set it there, or in its Middlewares)';
   return {
     sessionAffinity: no('Sluice does not write the TraefikService’s sticky cookie'),
-    routeMatch: there,
-    cors: there,
-    retries: there,
-    timeout: there,
-    rewrite: there,
-    headers: there,
+    ...noneOf(ROUTE_SETTINGS, there),
     requestMirrors: no('spec.service.mirror is Gateway API’s'),
-    hosts: there,
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...OTHER_PROVIDERS_FIELDS,
   };
 }
 
@@ -598,12 +589,9 @@ const GATEWAY_API_SUPPORT = {
   headers: yes(gatewayHeadersCheck),
   requestMirrors: yes(),
   hosts: yes(),
+  ...OTHER_PROVIDERS_FIELDS,
   gateways: no('Gateway API attaches the HTTPRoute through spec.service.gatewayRefs'),
   gatewayRefs: { level: 'required', why: 'list the Gateways the HTTPRoute attaches to' },
-  delegation: no('delegation is Istio’s'),
-  trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-  ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-  routeRef: NOT_APISIX,
   protocol: {
     level: 'partial',
     note: 'grpc: a GRPCRoute (weights, mirror, header and service/method matches); tcp: a TCPRoute (weights only)',
@@ -641,28 +629,13 @@ export const ROUTER_SUPPORT = {
   smi: {
     weights: yes(),
     steps: yes(),
-    abMatch: no('a TrafficSplit has weights only'),
-    mirror: no('a TrafficSplit has weights only'),
-    sessionAffinity: no('a TrafficSplit has weights only'),
-    routeMatch: no('a TrafficSplit has weights only'),
-    cors: no('a TrafficSplit has weights only'),
-    retries: no('a TrafficSplit has weights only'),
-    timeout: no('a TrafficSplit has weights only'),
-    rewrite: no('a TrafficSplit has weights only'),
-    headers: no('a TrafficSplit has weights only'),
-    requestMirrors: no('a TrafficSplit has weights only'),
+    ...noneOf(['abMatch', 'mirror', 'sessionAffinity', ...ROUTE_SETTINGS], WEIGHTS_ONLY('a TrafficSplit')),
     hosts: {
       level: 'partial',
       note: 'one host: the TrafficSplit’s root service',
       check: smiHostsCheck,
     },
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...OTHER_PROVIDERS_FIELDS,
   },
   nginx: {
     weights: yes(),
@@ -679,24 +652,9 @@ export const ROUTER_SUPPORT = {
   kubernetes: {
     weights: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
     steps: no(`${BLUE_GREEN}: set spec.analysis.iterations instead`),
-    abMatch: no(BLUE_GREEN),
-    mirror: no(BLUE_GREEN),
-    sessionAffinity: no(BLUE_GREEN),
-    routeMatch: no('a Service has no request routing'),
-    cors: no('a Service has no request routing'),
-    retries: no('a Service has no request routing'),
-    timeout: no('a Service has no request routing'),
-    rewrite: no('a Service has no request routing'),
-    headers: no('a Service has no request routing'),
-    requestMirrors: no('a Service has no request routing'),
-    hosts: no('a Service has no request routing'),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...noneOf(['abMatch', 'mirror', 'sessionAffinity'], BLUE_GREEN),
+    ...noneOf(ROUTE_SETTINGS, 'a Service has no request routing'),
+    ...OTHER_PROVIDERS_FIELDS,
   },
   contour: {
     weights: yes(),
@@ -728,13 +686,8 @@ export const ROUTER_SUPPORT = {
       note: 'one host: the root HTTPProxy’s virtualhost.fqdn (without hosts, a root HTTPProxy includes it)',
       check: oneHostCheck('an HTTPProxy has one virtualhost'),
     },
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
+    ...OTHER_PROVIDERS_FIELDS,
     delegation: no('delegation is Istio’s (a root HTTPProxy includes Sluice’s instead)'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
   },
   traefik: {
     weights: yes(),
@@ -754,20 +707,12 @@ export const ROUTER_SUPPORT = {
     mirror: no('Sluice does not write MeshHTTPRoute’s mirror filter'),
     sessionAffinity: no('Sluice writes no session cookie for Kuma'),
     routeMatch: { level: 'partial', note: 'as for A/B matches', check: gatewayRouteMatchCheck },
-    cors: no(KUMA_POLICY),
-    retries: no(KUMA_POLICY),
-    timeout: no(KUMA_POLICY),
+    ...noneOf(['cors', 'retries', 'timeout'], KUMA_POLICY),
     rewrite: no('Sluice does not write MeshHTTPRoute’s rewrite filter'),
     headers: no('Sluice does not write MeshHTTPRoute’s header filters'),
     requestMirrors: no('spec.service.mirror is Gateway API’s'),
     hosts: no('a MeshHTTPRoute routes the Service’s own traffic'),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
-    routeRef: NOT_APISIX,
-    protocol: HTTP_ONLY,
+    ...OTHER_PROVIDERS_FIELDS,
   },
   apisix: {
     weights: yes(),
@@ -779,21 +724,9 @@ export const ROUTER_SUPPORT = {
     },
     mirror: no('APISIX’s proxy-mirror plugin is not one Sluice writes'),
     sessionAffinity: no('Sluice writes no session cookie for APISIX'),
-    routeMatch: no(ON_THE_APISIX_ROUTE),
-    cors: no(ON_THE_APISIX_ROUTE),
-    retries: no(ON_THE_APISIX_ROUTE),
-    timeout: no(ON_THE_APISIX_ROUTE),
-    rewrite: no(ON_THE_APISIX_ROUTE),
-    headers: no(ON_THE_APISIX_ROUTE),
-    requestMirrors: no(ON_THE_APISIX_ROUTE),
-    hosts: no(ON_THE_APISIX_ROUTE),
-    gateways: no('gateways are Istio’s'),
-    gatewayRefs: no('gatewayRefs are Gateway API’s'),
-    delegation: no('delegation is Istio’s'),
-    trafficPolicy: no('a DestinationRule traffic policy is Istio’s'),
-    ingressRef: no('the ingressRef is the nginx and skipper providers’'),
+    ...noneOf(ROUTE_SETTINGS, ON_THE_APISIX_ROUTE),
+    ...OTHER_PROVIDERS_FIELDS,
     routeRef: { level: 'required', why: 'name the ApisixRoute that routes to the Service' },
-    protocol: HTTP_ONLY,
   },
   gloo: {
     ...GATEWAY_API_SUPPORT,
@@ -802,17 +735,13 @@ export const ROUTER_SUPPORT = {
   skipper: {
     weights: yes(),
     steps: yes(),
-    abMatch: no('Sluice routes Skipper by backend weights only'),
-    mirror: no('Sluice routes Skipper by backend weights only'),
-    sessionAffinity: no('Sluice routes Skipper by backend weights only'),
+    ...noneOf(['abMatch', 'mirror', 'sessionAffinity'], 'Sluice routes Skipper by backend weights only'),
     ...THROUGH_AN_INGRESS,
   },
   knative: {
     weights: yes(),
     steps: yes(),
-    ...(Object.fromEntries(
-      KNATIVE_NONE.map((feature) => [feature, WEIGHTS_ONLY('a Knative Service’s traffic block')]),
-    ) as Record<(typeof KNATIVE_NONE)[number], Support>),
+    ...noneOf(KNATIVE_NONE, WEIGHTS_ONLY('a Knative Service’s traffic block')),
   },
   linkerd: {
     ...GATEWAY_API_SUPPORT,

@@ -4,13 +4,8 @@ import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
 import { contourAbConditions, throwFirst, translateContourMatches } from './match.ts';
 import { apexObjectMetadata } from './owned.ts';
-import {
-  RouterConfigError,
-  type RouterDeps,
-  type Router,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { RouterConfigError } from './router.ts';
+import type { RouterDeps, Router, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 

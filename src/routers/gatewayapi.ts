@@ -13,16 +13,8 @@ import {
   translateGrpcMatches,
 } from './match.ts';
 import { apexObjectMetadata, annotationsOf, releaseObject } from './owned.ts';
-import {
-  checkRoutes,
-  PRIMARY_ONLY,
-  RouterConfigError,
-  type Router,
-  type RouterCapabilities,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { checkRoutes, PRIMARY_ONLY, RouterConfigError } from './router.ts';
+import type { Router, RouterCapabilities, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { cookieRegex, sessionCookie, setCookie } from './session.ts';
 import { readRoutes } from './single-object.ts';

@@ -8,13 +8,8 @@ import {
 } from '../targets/knative.ts';
 import { applyObject, getObject, type DesiredObject } from '../kube/objects.ts';
 import { annotationsOf } from './owned.ts';
-import {
-  RouterConfigError,
-  type Router,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { RouterConfigError } from './router.ts';
+import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { singleObjectRouter } from './single-object.ts';
 
 // Knative: no Services of Sluice's and no routing object of its own. The target is a

@@ -1,14 +1,8 @@
 import type { Canary } from '../api/canary.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { routesCapabilities } from './capabilities.ts';
-import {
-  checkRoutes,
-  RoutesNotFoundError,
-  type Router,
-  type RouterCapabilities,
-  type RouterDeps,
-  type SetRoutesOptions,
-} from './router.ts';
+import { checkRoutes, RoutesNotFoundError } from './router.ts';
+import type { Router, RouterCapabilities, RouterDeps, SetRoutesOptions } from './router.ts';
 import {
   finalizeServices,
   intendedApexSide,

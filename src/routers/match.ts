@@ -246,6 +246,51 @@ function refuseKeys(
   }
 }
 
+/**
+ * Translates each match, at `field[i]`, after refusing the keys the provider has no
+ * counterpart for: the results in order and every issue.
+ */
+function translateEach<T>(
+  matches: readonly HTTPMatchRequest[] | undefined,
+  field: string,
+  refuse: { supported: (match: HTTPMatchRequest) => readonly string[]; why: (key: string) => string },
+  translate: (match: HTTPMatchRequest, at: string, issues: MatchIssue[]) => T,
+): { results: T[]; issues: MatchIssue[] } {
+  const issues: MatchIssue[] = [];
+  const results = (matches ?? []).map((match, i) => {
+    const at = `${field}[${i}]`;
+    refuseKeys(match, at, refuse.supported(match), refuse.why, issues);
+    return translate(match, at, issues);
+  });
+  return { results, issues };
+}
+
+/** Header or query conditions as Gateway API's (HTTPRoute and GRPCRoute): Exact or an anchored regex. */
+function gatewayStringMatches(
+  values: Record<string, StringMatch> | undefined,
+  at: string,
+  provider: string,
+  issues: MatchIssue[],
+): JsonObject[] {
+  return entries(values).flatMap(([name, value]) => {
+    const read = readStringMatch(value, `${at}.${name}`, STRING_MATCH_KINDS, provider, issues);
+    if (!read) return [];
+    return read.kind === 'exact'
+      ? [{ name, type: 'Exact', value: read.value }]
+      : [{ name, type: 'RegularExpression', value: asRegex(read.kind, read.value) }];
+  });
+}
+
+/** A uri condition as a path (exact, prefix or regex); one that is not a regex starts with /. */
+function readPath(uri: StringMatch, at: string, provider: string, issues: MatchIssue[]) {
+  const read = readStringMatch(uri, `${at}.uri`, ['exact', 'prefix', 'regex'], `${provider} (path)`, issues);
+  if (read && read.kind !== 'regex' && !read.value.startsWith('/')) {
+    issues.push({ path: `${at}.uri.${read.kind}`, message: `${provider} needs a path that starts with /` });
+    return undefined;
+  }
+  return read;
+}
+
 export const MATCH_EVERYTHING: JsonObject = { path: { type: 'PathPrefix', value: '/' } };
 
 const GATEWAY_WHY: Record<string, string> = {
@@ -272,32 +317,16 @@ export function translateGatewayMatches(
   matches: readonly HTTPMatchRequest[] | undefined,
   field: string,
 ): { matches: JsonObject[]; issues: MatchIssue[] } {
-  const result: JsonObject[] = [];
-  const issues: MatchIssue[] = [];
-  (matches ?? []).forEach((match, i) => {
-    const at = `${field}[${i}]`;
+  const refuse = {
+    supported: () => ['name', 'uri', 'method', 'headers', 'queryParams'],
+    why: (key: string) =>
+      `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
+  };
+  const { results, issues } = translateEach(matches, field, refuse, (match, at, issues) => {
     const converted: JsonObject = {};
-    refuseKeys(
-      match,
-      at,
-      ['name', 'uri', 'method', 'headers', 'queryParams'],
-      (key) => `has no Gateway API equivalent: ${GATEWAY_WHY[key] ?? 'not a field Gateway API matches on'}`,
-      issues,
-    );
     if (match.uri) {
-      const uri = readStringMatch(
-        match.uri,
-        `${at}.uri`,
-        ['exact', 'prefix', 'regex'],
-        'Gateway API (path)',
-        issues,
-      );
-      if (uri && uri.kind !== 'regex' && !uri.value.startsWith('/')) {
-        issues.push({
-          path: `${at}.uri.${uri.kind}`,
-          message: 'Gateway API needs a path that starts with /',
-        });
-      } else if (uri) {
+      const uri = readPath(match.uri, at, 'Gateway API', issues);
+      if (uri) {
         const type = { exact: 'Exact', prefix: 'PathPrefix', regex: 'RegularExpression', suffix: '' }[
           uri.kind
         ];
@@ -324,19 +353,7 @@ export function translateGatewayMatches(
       seen.set(name.toLowerCase(), name);
     }
     for (const key of ['headers', 'queryParams'] as const) {
-      const list = entries(match[key]).flatMap(([name, value]) => {
-        const read = readStringMatch(
-          value,
-          `${at}.${key}.${name}`,
-          STRING_MATCH_KINDS,
-          'Gateway API',
-          issues,
-        );
-        if (!read) return [];
-        return read.kind === 'exact'
-          ? [{ name, type: 'Exact', value: read.value }]
-          : [{ name, type: 'RegularExpression', value: asRegex(read.kind, read.value) }];
-      });
+      const list = gatewayStringMatches(match[key], `${at}.${key}`, 'Gateway API', issues);
       if (list.length > GATEWAY_LIMITS[key]) {
         issues.push({
           path: `${at}.${key}`,
@@ -345,9 +362,9 @@ export function translateGatewayMatches(
       }
       if (list.length) converted[key] = list;
     }
-    result.push(Object.keys(converted).length ? converted : structuredClone(MATCH_EVERYTHING));
+    return Object.keys(converted).length ? converted : structuredClone(MATCH_EVERYTHING);
   });
-  return { matches: result, issues };
+  return { matches: results, issues };
 }
 
 /** Istio matches as Gateway API HTTPRouteMatches; throws the first condition it cannot express. */
@@ -547,32 +564,24 @@ export function translateContourMatches(
   matches: readonly HTTPMatchRequest[] | undefined,
   field: string,
 ): { conditions: JsonObject[][]; issues: MatchIssue[] } {
-  const conditions: JsonObject[][] = [];
-  const issues: MatchIssue[] = [];
-  (matches ?? []).forEach((match, i) => {
-    const at = `${field}[${i}]`;
-    const list: JsonObject[] = [];
+  const refuse = {
     // ignoreUriCase belongs to a uri condition (see combineMatches); a case-sensitive path is
     // what Contour does anyway.
-    const caseFree = match.uri !== undefined && match.ignoreUriCase === true;
-    refuseKeys(
-      match,
-      at,
-      ['name', 'uri', 'headers', 'queryParams', ...(caseFree ? [] : ['ignoreUriCase'])],
-      (key) => `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
-      issues,
-    );
+    supported: (match: HTTPMatchRequest) => [
+      'name',
+      'uri',
+      'headers',
+      'queryParams',
+      ...(match.uri !== undefined && match.ignoreUriCase === true ? [] : ['ignoreUriCase']),
+    ],
+    why: (key: string) =>
+      `has no Contour equivalent: ${CONTOUR_WHY[key] ?? 'not a condition Contour matches on'}`,
+  };
+  const { results, issues } = translateEach(matches, field, refuse, (match, at, issues) => {
+    const list: JsonObject[] = [];
     if (match.uri) {
-      const uri = readStringMatch(
-        match.uri,
-        `${at}.uri`,
-        ['exact', 'prefix', 'regex'],
-        'Contour (path)',
-        issues,
-      );
-      if (uri && uri.kind !== 'regex' && !uri.value.startsWith('/')) {
-        issues.push({ path: `${at}.uri.${uri.kind}`, message: 'Contour needs a path that starts with /' });
-      } else if (uri) list.push({ [uri.kind]: uri.value });
+      const uri = readPath(match.uri, at, 'Contour', issues);
+      if (uri) list.push({ [uri.kind]: uri.value });
     }
     const seen = new Map<string, string>();
     for (const [name, value] of entries(match.headers)) {
@@ -598,9 +607,9 @@ export function translateContourMatches(
       const read = readStringMatch(value, `${at}.queryParams.${name}`, STRING_MATCH_KINDS, 'Contour', issues);
       if (read) list.push({ queryParameter: { name, [read.kind]: read.value } });
     }
-    conditions.push(list);
+    return list;
   });
-  return { conditions, issues };
+  return { conditions: results, issues };
 }
 
 // ---- APISIX -------------------------------------------------------------------------------
@@ -615,19 +624,13 @@ export function translateApisixMatches(
   matches: readonly HTTPMatchRequest[] | undefined,
   field: string,
 ): { exprs: JsonObject[][]; issues: MatchIssue[] } {
-  const exprs: JsonObject[][] = [];
-  const issues: MatchIssue[] = [];
-  (matches ?? []).forEach((match, i) => {
-    const at = `${field}[${i}]`;
+  const refuse = {
+    supported: () => ['name', 'headers', 'queryParams'],
+    why: () =>
+      'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
+  };
+  const { results, issues } = translateEach(matches, field, refuse, (match, at, issues) => {
     const list: JsonObject[] = [];
-    refuseKeys(
-      match,
-      at,
-      ['name', 'headers', 'queryParams'],
-      () =>
-        'has no APISIX canary equivalent: the canary ApisixRoute keeps the paths, methods and hosts of spec.routeRef and adds header and query expressions only',
-      issues,
-    );
     for (const [key, scope] of [
       ['headers', 'Header'],
       ['queryParams', 'Query'],
@@ -651,9 +654,9 @@ export function translateApisixMatches(
         path: at,
         message: 'matches every request; APISIX’s canary rule needs a header or query condition',
       });
-    exprs.push(list);
+    return list;
   });
-  return { exprs, issues };
+  return { exprs: results, issues };
 }
 
 /**
@@ -698,19 +701,13 @@ export function translateGrpcMatches(
   matches: readonly HTTPMatchRequest[] | undefined,
   field: string,
 ): { matches: JsonObject[]; issues: MatchIssue[] } {
-  const result: JsonObject[] = [];
-  const issues: MatchIssue[] = [];
-  (matches ?? []).forEach((match, i) => {
-    const at = `${field}[${i}]`;
+  const refuse = {
+    supported: () => ['name', 'uri', 'headers'],
+    why: () =>
+      'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
+  };
+  const { results, issues } = translateEach(matches, field, refuse, (match, at, issues) => {
     const converted: JsonObject = {};
-    refuseKeys(
-      match,
-      at,
-      ['name', 'uri', 'headers'],
-      () =>
-        'has no GRPCRoute equivalent: a gRPC route matches the service, the method (through uri) and headers',
-      issues,
-    );
     if (match.uri) {
       const uri = readStringMatch(match.uri, `${at}.uri`, ['exact', 'prefix'], 'GRPCRoute (uri)', issues);
       const parts = uri?.value.split('/') ?? [];
@@ -737,22 +734,16 @@ export function translateGrpcMatches(
         });
       }
     }
-    const headers = entries(match.headers).flatMap(([name, value]) => {
-      const read = readStringMatch(value, `${at}.headers.${name}`, STRING_MATCH_KINDS, 'GRPCRoute', issues);
-      if (!read) return [];
-      return read.kind === 'exact'
-        ? [{ name, type: 'Exact', value: read.value }]
-        : [{ name, type: 'RegularExpression', value: asRegex(read.kind, read.value) }];
-    });
+    const headers = gatewayStringMatches(match.headers, `${at}.headers`, 'GRPCRoute', issues);
     if (headers.length > GATEWAY_LIMITS.headers)
       issues.push({
         path: `${at}.headers`,
         message: `GRPCRoute takes at most ${GATEWAY_LIMITS.headers} per match`,
       });
     if (headers.length) converted.headers = headers;
-    result.push(converted);
+    return converted;
   });
-  return { matches: result, issues };
+  return { matches: results, issues };
 }
 
 /** The A/B and default GRPCRoute matches: the A/B ones within the route's own, and those. */

@@ -5,15 +5,8 @@ import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef
 import { routesCapabilities } from './capabilities.ts';
 import { translateNginxMatches } from './match.ts';
 import { labelsOf, annotationsOf, ownershipAnnotations, releaseObject } from './owned.ts';
-import {
-  checkRoutes,
-  RouterConfigError,
-  type Router,
-  type RouterCapabilities,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { checkRoutes, RouterConfigError } from './router.ts';
+import type { Router, RouterCapabilities, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 import { readRoutes } from './single-object.ts';
 
@@ -126,6 +119,17 @@ export function canaryIngressObject(
       ([key]) => !CANARY_KEYS.some((k) => key === `${prefix}/${k}`),
     ),
   );
+  return ingressBeside(canary, source, { ...copied, ...canaryAnnotations }, spec, live);
+}
+
+/** The canary Ingress Sluice writes beside the team's `source`: its labels, these annotations and `spec`. */
+export function ingressBeside(
+  canary: Canary,
+  source: JsonObject,
+  annotations: Record<string, string>,
+  spec: JsonObject,
+  live: JsonObject | undefined,
+): DesiredObject {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -133,7 +137,7 @@ export function canaryIngressObject(
       name: canaryIngressName(canary),
       namespace: canaryNamespace(canary),
       labels: copiedMetadata(labelsOf(source)),
-      annotations: { ...copied, ...canaryAnnotations, ...ownershipAnnotations(canary.metadata.name, live) },
+      annotations: { ...annotations, ...ownershipAnnotations(canary.metadata.name, live) },
     },
     spec,
   };

@@ -5,15 +5,8 @@ import { canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { releaseObject } from './owned.ts';
-import {
-  checkRoutes,
-  PRIMARY_ONLY,
-  RoutesNotFoundError,
-  type Router,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { checkRoutes, PRIMARY_ONLY, RoutesNotFoundError } from './router.ts';
+import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { finalizeServices, reconcileServices } from './services.ts';
 
 // The shape most routers share: the three Services, then one routing object that holds

@@ -2,15 +2,10 @@ import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
-import { canaryIngressName, readIngressRef } from './nginx.ts';
-import { annotationsOf, labelsOf, ownershipAnnotations } from './owned.ts';
-import {
-  RouterConfigError,
-  type Router,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { canaryIngressName, ingressBeside, readIngressRef } from './nginx.ts';
+import { annotationsOf } from './owned.ts';
+import { RouterConfigError } from './router.ts';
+import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 
@@ -69,28 +64,18 @@ export function skipperIngressObject(
     );
   }
   const copied = copiedMetadata(annotationsOf(source));
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: {
-      name: canaryIngressName(canary),
-      namespace: canaryNamespace(canary),
-      labels: copiedMetadata(labelsOf(source)),
-      annotations: {
-        ...copied,
-        [SKIPPER_WEIGHTS_ANNOTATION]: JSON.stringify({
-          [primary]: routes.primaryWeight,
-          [canarySvc]: routes.canaryWeight,
-        }),
-        [SKIPPER_PREDICATE_ANNOTATION]: withPredicate(
-          copied[SKIPPER_PREDICATE_ANNOTATION],
-          routes.canaryWeight > 0 ? PREFERRED : DISABLED,
-        ),
-        ...ownershipAnnotations(canary.metadata.name, live),
-      },
-    },
-    spec,
+  const annotations = {
+    ...copied,
+    [SKIPPER_WEIGHTS_ANNOTATION]: JSON.stringify({
+      [primary]: routes.primaryWeight,
+      [canarySvc]: routes.canaryWeight,
+    }),
+    [SKIPPER_PREDICATE_ANNOTATION]: withPredicate(
+      copied[SKIPPER_PREDICATE_ANNOTATION],
+      routes.canaryWeight > 0 ? PREFERRED : DISABLED,
+    ),
   };
+  return ingressBeside(canary, source, annotations, spec, live);
 }
 
 export function routesFromSkipperIngress(canary: Canary, ingress: JsonObject): Routes | undefined {

@@ -3,13 +3,8 @@ import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
 import { apexObjectMetadata } from './owned.ts';
-import {
-  RouterConfigError,
-  type Router,
-  type RouterDeps,
-  type Routes,
-  type SetRoutesOptions,
-} from './router.ts';
+import { RouterConfigError } from './router.ts';
+import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 

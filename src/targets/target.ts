@@ -17,7 +17,7 @@ export interface EventSink {
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
-  ): Promise<void>;
+  ): Promise<unknown>;
 }
 
 export interface TargetDeps {

@@ -317,6 +317,10 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['src/controller/command-result.test.ts', 'src/controller/reconciler.test.ts'],
     mentions: 'result',
   },
+  'status.heldBy.shard': {
+    tested: ['src/controller/reconciler.test.ts', 'test/chaos/handover.test.ts'],
+    mentions: 'shard',
+  },
   'status.noProgress.since': {
     tested: ['src/controller/reconciler.test.ts', 'test/controller/noprogress.test.ts'],
     mentions: 'noProgress',

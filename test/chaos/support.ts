@@ -6,6 +6,15 @@ import { testEnv } from '../support/env.ts';
 // The chaos scenarios (bench/chaos) on the suite's control plane, in small, seeded slices:
 // never the faults that kill the shared control plane's own processes.
 
+/** The figures of a run in which every invariant held. */
+export const CLEAN_RUN = {
+  wrong_outcomes: 0,
+  violations: 0,
+  repeated_side_effects: 0,
+  skipped_steps: 0,
+  unclean_exits: 0,
+} as const;
+
 export function useChaosEnv(name: string): { env: ChaosEnv } {
   const holder = { env: undefined as unknown as ChaosEnv };
   beforeAll(async () => {
@@ -14,3 +23,12 @@ export function useChaosEnv(name: string): { env: ChaosEnv } {
   afterAll(async () => holder.env?.stop());
   return holder;
 }
+
+/** What every rollout scenario's figures must show: the zero counts of issue 16's targets. */
+export const HELD = {
+  wrong_outcomes: 0,
+  violations: 0,
+  repeated_side_effects: 0,
+  skipped_steps: 0,
+  unclean_exits: 0,
+} as const;

@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCanary } from '../../src/controller/reconciler.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { eventually } from '../support/kube.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // Issue 13 §6 and the URL allowlist through the controller, on the real control plane: a
 // failing rollout hook with muteAlert records its Halt Event but tells no chat, and an
 // AlertProvider whose address --allowed-url-hosts refuses becomes a UrlNotAllowed Warning
 // Event (nothing is sent to it). Slack is a loopback receiver.
 
-const ns = useNamespace('alerts');
+const ns = useScene('alerts');
 let controller: SluiceProcess;
 let receiver: Receiver;
 
@@ -35,7 +27,7 @@ function slackBodies(): string[] {
 async function eventWith(text: string): Promise<string> {
   return eventually(
     `an Event on podinfo with "${text}"`,
-    async () => [...(await canaryEvents(ns.kube, ns.name, 'podinfo')).keys()].find((m) => m.includes(text)),
+    async () => [...(await ns.events('podinfo')).keys()].find((m) => m.includes(text)),
     { timeoutMs: 60_000 },
   );
 }
@@ -52,21 +44,18 @@ describe('sluice controller: muted hooks and refused notifier URLs', () => {
       ['slack', 'slack-url'],
       ['attacker', 'attacker-url'],
     ] as const) {
-      await applyAsUser(ns.kube, {
+      await ns.apply({
         apiVersion: 'sluice.dev/v1alpha1',
         kind: 'AlertProvider',
         metadata: { name, namespace: ns.name },
         spec: { type: 'slack', secretRef: { name: secret } },
       });
     }
-    controller = await startControllerProcess({
-      namespace: ns.name,
+    controller = await ns.startController({
       args: ['--no-leader-elect', '--allowed-url-hosts', 'cluster-local,127.0.0.1'],
     });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    await ns.initialize(
+      {
         provider: 'kubernetes',
         analysis: {
           interval: '10s',
@@ -79,10 +68,10 @@ describe('sluice controller: muted hooks and refused notifier URLs', () => {
             { name: 'attacker', severity: 'info', providerRef: { name: 'attacker' } },
           ],
         },
-      }),
+      },
+      'example.com/podinfo:1',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2' }));
+    await ns.release('example.com/podinfo:2');
   });
 
   afterAll(async () => {
@@ -98,7 +87,7 @@ describe('sluice controller: muted hooks and refused notifier URLs', () => {
     // Slack is reachable and told of what is not muted.
     expect(slackBodies().some((body) => body.includes('new revision detected'))).toBe(true);
     expect(slackBodies().filter((body) => body.includes('halt advancement'))).toEqual([]);
-    expect((await readCanary(ns.kube, ns.name, 'podinfo')).status?.phase).toBe('Progressing');
+    expect((await ns.read('podinfo')).status?.phase).toBe('Progressing');
   });
 
   it('turns an AlertProvider address --allowed-url-hosts refuses into a UrlNotAllowed Warning Event', async () => {

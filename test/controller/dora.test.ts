@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
-import { useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryObject,
-  podinfoDeployment,
-  sluice,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { sluice, type SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // The DORA series through the controller as users run it (issue 13 §8): a release carrying
 // dora.metrics/* annotations is rolled back, retried (rolled back again), retried once more
 // and promoted. Provider kubernetes, so the strategy label is blue/green; a rollout webhook
 // on loopback is the check, Slack and the event hook are loopback receivers too.
 
-const ns = useNamespace('dora');
+const ns = useScene('dora');
 let controller: SluiceProcess;
 let receiver: Receiver;
 let healthy = false;
@@ -29,7 +21,7 @@ const RELEASE = {
 };
 
 function release(image: string, annotations: Record<string, string>) {
-  const deployment = podinfoDeployment({ namespace: ns.name, image });
+  const deployment = ns.podinfo({ image });
   const template = deployment.spec.template as { metadata: Record<string, unknown> };
   template.metadata = { ...template.metadata, annotations };
   return deployment;
@@ -57,20 +49,16 @@ describe('sluice controller: DORA metrics that mean what DORA means', () => {
         stringData: { address: `${receiver.url}/slack` },
       },
     });
-    await applyAsUser(ns.kube, {
+    await ns.apply({
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'AlertProvider',
       metadata: { name: 'slack', namespace: ns.name },
       spec: { type: 'slack', secretRef: { name: 'slack-url' } },
     });
-    controller = await startControllerProcess({ namespace: ns.name });
-    await applyAsUser(
-      ns.kube,
-      release('example.com/podinfo:1.0.0', { 'dora.metrics/deployment-id': 'deploy-1' }),
-    );
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    controller = await ns.startController();
+    await ns.apply(release('example.com/podinfo:1.0.0', { 'dora.metrics/deployment-id': 'deploy-1' }));
+    await ns.apply(
+      ns.canary({
         provider: 'kubernetes',
         analysis: {
           interval: '10s',
@@ -84,7 +72,7 @@ describe('sluice controller: DORA metrics that mean what DORA means', () => {
         },
       }),
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
+    await ns.phase('Initialized');
   });
 
   afterAll(async () => {
@@ -93,16 +81,14 @@ describe('sluice controller: DORA metrics that mean what DORA means', () => {
   });
 
   it('counts a retry as a rollout, times the restores, and starts lead time at the commit', async () => {
-    await applyAsUser(ns.kube, release('example.com/podinfo:1.0.1', RELEASE));
-    const first = await waitForPhase(ns.kube, ns.name, 'Failed', { timeoutMs: 150_000 });
+    await ns.apply(release('example.com/podinfo:1.0.1', RELEASE));
+    const first = await ns.phase('Failed', { timeoutMs: 150_000 });
     expect(first.status?.release).toEqual({ deploymentId: 'deploy-2', commitSha: 'abc123', committedAt });
 
     // A retry of the same revision is a new rollout: it fails again.
     const retried = await sluice(['retry', 'podinfo', '-n', ns.name]);
     expect(retried.code, retried.stderr).toBe(0);
-    const second = await waitForPhase(
-      ns.kube,
-      ns.name,
+    const second = await ns.phase(
       (c) => c.status?.phase === 'Failed' && c.status.lastTransitionTime !== first.status?.lastTransitionTime,
       { timeoutMs: 150_000 },
     );
@@ -110,7 +96,7 @@ describe('sluice controller: DORA metrics that mean what DORA means', () => {
 
     healthy = true;
     expect((await sluice(['retry', 'podinfo', '-n', ns.name])).code).toBe(0);
-    const promoted = await waitForPhase(ns.kube, ns.name, 'Succeeded', { timeoutMs: 170_000 });
+    const promoted = await ns.phase('Succeeded', { timeoutMs: 170_000 });
 
     const text = await metrics();
     const blueGreen = `namespace="${ns.name}",strategy="blueGreen"`;

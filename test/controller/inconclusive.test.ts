@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
-import { useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  sluice,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { sluice, type SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // An inconclusive analysis through the controller (issue 13 §9): a web MetricTemplate on
 // loopback answers a latency between the metric's success and failure conditions. The
@@ -18,7 +9,7 @@ import {
 // analysis.inconclusiveLimit (default 1), says so in status, Events and `sluice status`,
 // and a person's `sluice promote` ends it.
 
-const ns = useNamespace('inconclusive');
+const ns = useScene('inconclusive');
 let controller: SluiceProcess;
 let api: Receiver;
 
@@ -27,17 +18,15 @@ describe('sluice controller: an inconclusive analysis pauses for a person', () =
     api = await startReceiver((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: 300 }));
     });
-    await applyAsUser(ns.kube, {
+    await ns.apply({
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'MetricTemplate',
       metadata: { name: 'latency', namespace: ns.name },
       spec: { provider: { type: 'web', address: `${api.url}/latency` }, web: { jsonPath: '$.value' } },
     });
-    controller = await startControllerProcess({ namespace: ns.name });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    controller = await ns.startController();
+    await ns.initialize(
+      {
         provider: 'kubernetes',
         analysis: {
           interval: '10s',
@@ -51,9 +40,9 @@ describe('sluice controller: an inconclusive analysis pauses for a person', () =
             },
           ],
         },
-      }),
+      },
+      'example.com/podinfo:1.0.0',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
   });
 
   afterAll(async () => {
@@ -62,10 +51,8 @@ describe('sluice controller: an inconclusive analysis pauses for a person', () =
   });
 
   it('holds the step, counts no failure, notifies once, pauses; sluice status shows it; promote ends it', async () => {
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.1' }));
-    const paused = await waitForPhase(
-      ns.kube,
-      ns.name,
+    await ns.release('example.com/podinfo:1.0.1');
+    const paused = await ns.phase(
       (c) =>
         c.status?.conditions?.some((x) => x.type === 'Ready' && x.reason === 'AnalysisInconclusive') === true,
       { timeoutMs: 120_000 },
@@ -77,10 +64,10 @@ describe('sluice controller: an inconclusive analysis pauses for a person', () =
 
     // Checks go on while it waits; none counts as a failure and nothing advances.
     const queries = api.received.length;
-    await waitForPhase(ns.kube, ns.name, () => api.received.length >= queries + 2, { timeoutMs: 60_000 });
-    const held = await waitForPhase(ns.kube, ns.name, 'Progressing');
+    await ns.phase(() => api.received.length >= queries + 2, { timeoutMs: 60_000 });
+    const held = await ns.phase('Progressing');
     expect(held.status).toMatchObject({ failedChecks: 0, iterations: 0 });
-    const events = await canaryEvents(ns.kube, ns.name);
+    const events = await ns.events();
     const inconclusive = [...events.entries()].filter(([message]) =>
       message.startsWith('analysis inconclusive'),
     );
@@ -98,7 +85,7 @@ describe('sluice controller: an inconclusive analysis pauses for a person', () =
     expect(status.stdout).toMatch(/\? latency \(inconclusive\)\s+300/);
 
     expect((await sluice(['promote', 'podinfo', '-n', ns.name])).code).toBe(0);
-    const done = await waitForPhase(ns.kube, ns.name, 'Succeeded', { timeoutMs: 120_000 });
+    const done = await ns.phase('Succeeded', { timeoutMs: 120_000 });
     expect(done.status?.failedChecks).toBe(0);
     expect(done.status?.conditions).toContainEqual(
       expect.objectContaining({ type: 'Ready', reason: 'Succeeded' }),

@@ -1,29 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCanary } from '../../src/controller/reconciler.ts';
-import { useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // A Canary the apiserver accepts but Sluice cannot run (a malformed CEL condition, a
 // target that does not exist) is marked Stalled with a message naming the field, gets a
 // Warning Event, and the controller carries on with every other Canary.
 
-const ns = useNamespace('invalid');
+const ns = useScene('invalid');
 let controller: SluiceProcess;
 
 /** Canary `bad`, whose one metric has `successCondition`. */
 const applyBad = (successCondition: string) =>
-  applyAsUser(
-    ns.kube,
-    canaryObject(
-      ns.name,
+  ns.apply(
+    ns.canary(
       {
         provider: 'kubernetes',
         analysis: {
@@ -38,27 +27,24 @@ const applyBad = (successCondition: string) =>
 
 describe('invalid canaries', () => {
   beforeAll(async () => {
-    controller = await startControllerProcess({ namespace: ns.name });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name: 'good' }));
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name: 'bad' }));
+    controller = await ns.startController();
+    await ns.apply(ns.podinfo({ name: 'good' }));
+    await ns.apply(ns.podinfo({ name: 'bad' }));
   });
   afterAll(async () => controller?.kill());
 
   it('stalls the bad one, naming the field, and serves the good one', async () => {
     await applyBad('result >=');
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, { provider: 'kubernetes', analysis: { interval: '10s', iterations: 2 } }, 'good'),
+    await ns.apply(
+      ns.canary({ provider: 'kubernetes', analysis: { interval: '10s', iterations: 2 } }, 'good'),
     );
 
-    const good = await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'good' });
+    const good = await ns.phase('Initialized', { name: 'good' });
     expect(good.status?.conditions).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]),
     );
 
-    const bad = await waitForPhase(
-      ns.kube,
-      ns.name,
+    const bad = await ns.phase(
       (c) =>
         (c.status?.conditions as { type: string; status: string }[] | undefined)?.some(
           (x) => x.type === 'Stalled' && x.status === 'True',
@@ -71,7 +57,7 @@ describe('invalid canaries', () => {
     expect(stalled.reason).toBe('InvalidSpec');
     expect(stalled.message).toContain('spec.analysis.metrics[0].successCondition');
     expect(bad.status?.observedGeneration).toBe(bad.metadata.generation);
-    const events = await canaryEvents(ns.kube, ns.name, 'bad');
+    const events = await ns.events('bad');
     expect([...events.keys()].some((m) => m.includes('spec.analysis.metrics[0].successCondition'))).toBe(
       true,
     );
@@ -82,7 +68,7 @@ describe('invalid canaries', () => {
 
     // Fixing the spec un-stalls it.
     await applyBad('result >= 0');
-    const fixed = await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'bad' });
+    const fixed = await ns.phase('Initialized', { name: 'bad' });
     expect(
       (fixed.status?.conditions as { type: string; status: string }[]).find((c) => c.type === 'Stalled')
         ?.status,
@@ -90,25 +76,15 @@ describe('invalid canaries', () => {
   });
 
   it('says which target is missing', async () => {
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        { provider: 'kubernetes', analysis: { interval: '10s', iterations: 2 } },
-        'missing',
-      ),
+    await ns.apply(
+      ns.canary({ provider: 'kubernetes', analysis: { interval: '10s', iterations: 2 } }, 'missing'),
     );
-    const canary = await waitForPhase(
-      ns.kube,
-      ns.name,
-      (c) => String(c.status?.message ?? '').includes('missing'),
-      {
-        name: 'missing',
-        timeoutMs: 30_000,
-      },
-    );
+    const canary = await ns.phase((c) => String(c.status?.message ?? '').includes('missing'), {
+      name: 'missing',
+      timeoutMs: 30_000,
+    });
     expect(String(canary.status?.message)).toMatch(/Deployment .*missing/);
-    const again = await readCanary(ns.kube, ns.name, 'good');
+    const again = await ns.read('good');
     expect(again.status?.phase).toBe('Initialized');
   });
 });

@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { eventually } from '../support/kube.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // Two replicas campaign for one Lease; only the leader acts. Kill the leader mid-rollout:
 // the other takes over within the lease duration and finishes the rollout.
 
-const ns = useNamespace('leader');
+const ns = useScene('leader');
 const replicas: SluiceProcess[] = [];
 const LEASE = [
   '--leader-election-namespace',
@@ -32,17 +25,15 @@ async function holder(): Promise<string | undefined> {
 describe('leader election', () => {
   beforeAll(async () => {
     const args = LEASE.map((a) => (a === '' ? ns.name : a));
-    replicas.push(await startControllerProcess({ namespace: ns.name, name: 'a', args }));
-    replicas.push(await startControllerProcess({ namespace: ns.name, name: 'b', args }));
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    replicas.push(await ns.startController({ name: 'a', args }));
+    replicas.push(await ns.startController({ name: 'b', args }));
+    await ns.initialize(
+      {
         provider: 'kubernetes',
         analysis: { interval: '10s', threshold: 1, iterations: 3 },
-      }),
+      },
+      'example.com/podinfo:1.0.0',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
   });
   afterAll(async () => Promise.all(replicas.map((p) => p.kill('SIGKILL'))));
 
@@ -58,12 +49,8 @@ describe('leader election', () => {
     // The standby is ready (its caches are warm) though it does not act.
     expect((await fetch(`http://127.0.0.1:${standby.port}/readyz`)).status).toBe(200);
 
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2.0.0' }));
-    await waitForPhase(
-      ns.kube,
-      ns.name,
-      (c) => c.status?.phase === 'Progressing' && Number(c.status?.iterations) >= 1,
-    );
+    await ns.release('example.com/podinfo:2.0.0');
+    await ns.phase((c) => c.status?.phase === 'Progressing' && Number(c.status?.iterations) >= 1);
     const killedAt = Date.now();
     await leader.kill('SIGKILL');
     const newHolder = await eventually('a new lease holder', async () => {
@@ -74,8 +61,8 @@ describe('leader election', () => {
     expect(newHolder.endsWith(`-${standby.child.pid}`)).toBe(true);
     expect(takeover).toBeLessThan(4000 + 3000);
 
-    await waitForPhase(ns.kube, ns.name, 'Succeeded');
-    const events = await canaryEvents(ns.kube, ns.name);
+    await ns.phase('Succeeded');
+    const events = await ns.events();
     expect(events.get('promotion completed')).toBe(1);
     expect(await standby.log()).toContain('became the leader');
   });

@@ -7,17 +7,9 @@ import { join } from 'node:path';
 import type { CanaryObject } from '../../src/controller/reconciler.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  virtualServiceWeights,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { eventually } from '../support/kube.ts';
+import { virtualServiceWeights, type SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // Issue 13 §3 on the real control plane: routing writes that keep failing with an error
 // that may go away roll the release back after progressDeadlineSeconds, the reason in
@@ -27,7 +19,7 @@ import {
 // (Event, event webhook) while the route writes still fail, and a controller restart in the
 // middle goes on with the no-progress clock from status.noProgress.
 
-const ns = useNamespace('noprogress');
+const ns = useScene('noprogress');
 let controller: SluiceProcess;
 let proxy: Server;
 let failWrites = false;
@@ -119,26 +111,20 @@ describe('sluice controller: no progress within the progress deadline', () => {
   let kubeconfig: string;
   let eventWebhook: string;
   const start = () =>
-    startControllerProcess({
-      namespace: ns.name,
-      kubeconfig,
-      args: ['--no-leader-elect', '--event-webhook', eventWebhook],
-    });
+    ns.startController({ kubeconfig, args: ['--no-leader-elect', '--event-webhook', eventWebhook] });
 
   beforeAll(async () => {
     kubeconfig = await startApiProxy();
     eventWebhook = await startEventReceiver();
     controller = await start();
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    await ns.initialize(
+      {
         provider: 'istio',
         progressDeadlineSeconds: 20,
         analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50 },
-      }),
+      },
+      'example.com/podinfo:1',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
   });
 
   afterAll(async () => {
@@ -151,7 +137,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
 
   it('rolls back a release whose route writes keep failing (503), through a restart, announcing it while they fail', async () => {
     failWrites = true;
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2' }));
+    await ns.release('example.com/podinfo:2');
     const seen = new Set<number>();
     const clocks = new Set<string>();
     const look = (c: CanaryObject) => {
@@ -160,9 +146,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
       if (c.status?.noProgress && c.status.phase === 'Progressing') clocks.add(c.status.noProgress.since);
     };
     // The first failed route write starts the no-progress clock, in status.
-    const stuck = await waitForPhase(
-      ns.kube,
-      ns.name,
+    const stuck = await ns.phase(
       (c) => {
         look(c);
         return c.status?.noProgress !== undefined || c.status?.phase === 'Failed';
@@ -174,9 +158,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
     // The controller dies mid-failure; the new one goes on with the clock, it does not restart it.
     await controller.kill('SIGKILL');
     controller = await start();
-    const failed = await waitForPhase(
-      ns.kube,
-      ns.name,
+    const failed = await ns.phase(
       (c) => {
         look(c);
         // Done (or promoted: the failing writes were not seen) — either way, stop looking.
@@ -197,7 +179,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
     const events = await eventually(
       'the RolledBack Event while route writes fail',
       async () => {
-        const found = await canaryEvents(ns.kube, ns.name);
+        const found = await ns.events();
         return [...found.keys()].some((m) => m.startsWith(announced)) ? found : undefined;
       },
       { timeoutMs: 20_000 },
@@ -209,7 +191,7 @@ describe('sluice controller: no progress within the progress deadline', () => {
     );
     // The writes recover: the rollback's route write lands and the clock is gone.
     failWrites = false;
-    const restored = await waitForPhase(ns.kube, ns.name, (c) => c.status?.noProgress === undefined, {
+    const restored = await ns.phase((c) => c.status?.noProgress === undefined, {
       timeoutMs: 60_000,
     });
     expect(restored.status?.phase).toBe('Failed');

@@ -1,38 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrafficExporter } from '../support/exporter.ts';
-import { useNamespace } from '../support/kube.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  sluice,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { sluice, type SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // The controller as users run it (`sluice controller --kubeconfig …`), one namespace, a
 // real Prometheus scraping an exporter the test drives: a good release is promoted, a bad
 // one is rolled back, and `sluice status --watch` reports each with its exit code.
 
-const ns = useNamespace('rollout');
+const ns = useScene('rollout');
 let controller: SluiceProcess;
 let exporter: TrafficExporter;
 let unscrape: () => Promise<void>;
 
-const canary = () =>
-  canaryObject(ns.name, {
-    provider: 'istio',
-    analysis: {
-      interval: '10s',
-      threshold: 2,
-      stepWeight: 25,
-      maxWeight: 50,
-      metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-    },
-  });
+const CANARY_SPEC = {
+  provider: 'istio',
+  analysis: {
+    interval: '10s',
+    threshold: 2,
+    stepWeight: 25,
+    maxWeight: 50,
+    metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+  },
+};
 
 /** `sluice status --watch` on the Canary until it settles (at most 180 s). */
 const watchStatus = () =>
@@ -48,13 +38,8 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 });
     unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
-    controller = await startControllerProcess({
-      namespace: ns.name,
-      args: ['--no-leader-elect', '--step-events'],
-    });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
-    await applyAsUser(ns.kube, canary());
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
+    controller = await ns.startController({ args: ['--no-leader-elect', '--step-events'] });
+    await ns.initialize(CANARY_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {
@@ -64,8 +49,8 @@ describe('sluice controller: a full promotion and a full rollback', () => {
   });
 
   it('promotes a healthy release; status --watch exits 0', async () => {
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.1' }));
-    await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase !== 'Initialized');
+    await ns.release('example.com/podinfo:1.0.1');
+    await ns.phase((c) => c.status?.phase !== 'Initialized');
     const watch = await watchStatus();
     expect(watch.stderr).toBe('');
     expect(watch.code).toBe(0);
@@ -74,7 +59,7 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     expect(watch.stdout).toMatch(/✔ request-success-rate\s+100/);
 
     expect(await primaryImage()).toBe('example.com/podinfo:1.0.1');
-    const events = await canaryEvents(ns.kube, ns.name);
+    const events = await ns.events();
     expect(events.get('advance canary weight 25')).toBe(1);
     expect(events.get('advance canary weight 50')).toBe(1);
     expect(events.get('promotion completed')).toBe(1);
@@ -88,14 +73,14 @@ describe('sluice controller: a full promotion and a full rollback', () => {
 
   it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {
     exporter.setMode({ errorRatio: 0.2 });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.2' }));
-    await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase === 'Progressing');
+    await ns.release('example.com/podinfo:1.0.2');
+    await ns.phase((c) => c.status?.phase === 'Progressing');
     const watch = await watchStatus();
     expect(watch.code).toBe(1);
     expect(watch.stderr).toContain(`canary ${ns.name}/podinfo failed`);
     expect(watch.stdout).toMatch(/✖ request-success-rate\s+\d+(\.\d+)?\s+.*min 99/);
 
-    const failed = await waitForPhase(ns.kube, ns.name, 'Failed');
+    const failed = await ns.phase('Failed');
     expect(failed.status?.canaryWeight).toBe(0);
     expect(failed.status?.failedChecks).toBe(2);
     expect(await primaryImage()).toBe('example.com/podinfo:1.0.1');

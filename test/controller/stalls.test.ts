@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCanary } from '../../src/controller/reconciler.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { eventually } from '../support/kube.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // Issue 13 on the real control plane: what Sluice cannot do is a Stalled condition with the
 // field named and an Event with the same reason, never a canary left in Progressing; a
 // release in flight whose spec turns impossible goes back to the primary; and deleting a
 // Canary always returns.
 
-const ns = useNamespace('stalls');
+const ns = useScene('stalls');
 let controller: SluiceProcess;
 
 interface Condition {
@@ -32,7 +24,7 @@ const stalled = (c: { status?: Record<string, unknown> }) =>
   conditions(c).find((x) => x.type === 'Stalled' && x.status === 'True');
 
 async function waitStalled(name: string): Promise<Condition> {
-  const canary = await waitForPhase(ns.kube, ns.name, (c) => stalled(c) !== undefined, {
+  const canary = await ns.phase((c) => stalled(c) !== undefined, {
     name,
     timeoutMs: 60_000,
   });
@@ -42,7 +34,7 @@ async function waitStalled(name: string): Promise<Condition> {
 async function eventWith(name: string, text: string): Promise<string> {
   return eventually(
     `an Event on ${name} with "${text}"`,
-    async () => [...(await canaryEvents(ns.kube, ns.name, name)).keys()].find((m) => m.includes(text)),
+    async () => [...(await ns.events(name)).keys()].find((m) => m.includes(text)),
     { timeoutMs: 30_000 },
   );
 }
@@ -73,7 +65,7 @@ async function gone(name: string, timeoutMs: number): Promise<void> {
     `Canary ${name} deleted`,
     async () => {
       try {
-        await readCanary(ns.kube, ns.name, name);
+        await ns.read(name);
         return undefined;
       } catch {
         return true;
@@ -85,34 +77,26 @@ async function gone(name: string, timeoutMs: number): Promise<void> {
 
 describe('stalls and deletions through the controller', () => {
   beforeAll(async () => {
-    controller = await startControllerProcess({
-      namespace: ns.name,
+    controller = await ns.startController({
       args: ['--no-leader-elect', '--allowed-url-hosts', 'cluster-local,127.0.0.1'],
     });
     for (const name of ['good', 'blue', 'mesh', 'svc', 'hook', 'flight', 'gone', 'broken', 'refused']) {
-      await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name }));
+      await ns.apply(ns.podinfo({ name }));
     }
   });
   afterAll(async () => controller?.kill());
 
   it('refuses what the provider, the target kind or the URL allowlist rule out, naming the field; the good canary is served', async () => {
     const blueGreen = { interval: '10s', iterations: 2 };
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
-        { provider: 'kubernetes', analysis: { interval: '10s', stepWeight: 20 } },
-        'blue',
-      ),
+    await ns.apply(
+      ns.canary({ provider: 'kubernetes', analysis: { interval: '10s', stepWeight: 20 } }, 'blue'),
     );
-    await applyAsUser(ns.kube, canaryObject(ns.name, { provider: 'appmesh', analysis: blueGreen }, 'mesh'));
-    const service = canaryObject(ns.name, { provider: 'kubernetes', analysis: blueGreen }, 'svc');
+    await ns.apply(ns.canary({ provider: 'appmesh', analysis: blueGreen }, 'mesh'));
+    const service = ns.canary({ provider: 'kubernetes', analysis: blueGreen }, 'svc');
     service.spec.targetRef = { apiVersion: 'v1', kind: 'Service', name: 'svc' };
-    await applyAsUser(ns.kube, service);
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
+    await ns.apply(service);
+    await ns.apply(
+      ns.canary(
         {
           provider: 'kubernetes',
           analysis: {
@@ -123,10 +107,7 @@ describe('stalls and deletions through the controller', () => {
         'hook',
       ),
     );
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, { provider: 'kubernetes', analysis: blueGreen }, 'good'),
-    );
+    await ns.apply(ns.canary({ provider: 'kubernetes', analysis: blueGreen }, 'good'));
 
     const blue = await waitStalled('blue');
     expect(blue.reason).toBe('UnsupportedByProvider');
@@ -151,14 +132,14 @@ describe('stalls and deletions through the controller', () => {
     await eventWith('hook', 'spec.analysis.webhooks[0].url');
 
     for (const name of ['blue', 'mesh', 'svc', 'hook']) {
-      const canary = await readCanary(ns.kube, ns.name, name);
+      const canary = await ns.read(name);
       expect(canary.status?.phase, name).not.toBe('Progressing');
       await expect(
         ns.kube.apps.readNamespacedDeployment({ name: `${name}-primary`, namespace: ns.name }),
         name,
       ).rejects.toThrow();
     }
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'good' });
+    await ns.phase('Initialized', { name: 'good' });
   });
 
   it('sends a release in flight back to the primary when its spec asks for what the provider cannot do', async () => {
@@ -170,32 +151,28 @@ describe('stalls and deletions through the controller', () => {
       // The promotion gate stays closed, so the release holds at 50 %.
       webhooks: [{ name: 'hold', type: 'confirm-promotion', url: 'http://127.0.0.1:1/gate' }],
     };
-    await applyAsUser(ns.kube, canaryObject(ns.name, { provider: 'istio', analysis }, 'flight'));
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'flight' });
-    await applyAsUser(
-      ns.kube,
-      podinfoDeployment({ namespace: ns.name, name: 'flight', image: 'example.com/podinfo:2' }),
-    );
-    await waitForPhase(ns.kube, ns.name, (c) => c.status?.canaryWeight === 50, { name: 'flight' });
+    await ns.apply(ns.canary({ provider: 'istio', analysis }, 'flight'));
+    await ns.phase('Initialized', { name: 'flight' });
+    await ns.apply(ns.podinfo({ name: 'flight', image: 'example.com/podinfo:2' }));
+    await ns.phase((c) => c.status?.canaryWeight === 50, { name: 'flight' });
     expect(await virtualServiceWeights('flight')).toEqual([50, 50]);
 
-    const impossible = canaryObject(ns.name, { provider: 'istio', analysis }, 'flight');
+    const impossible = ns.canary({ provider: 'istio', analysis }, 'flight');
     impossible.spec.service = {
       port: 9898,
       gatewayRefs: [{ name: 'public' }],
     } as typeof impossible.spec.service;
-    await applyAsUser(ns.kube, impossible);
+    await ns.apply(impossible);
     const condition = await waitStalled('flight');
     expect(condition.reason).toBe('UnsupportedByProvider');
     expect(condition.message).toContain('spec.service.gatewayRefs');
-    const canary = await readCanary(ns.kube, ns.name, 'flight');
+    const canary = await ns.read('flight');
     expect(canary.status?.canaryWeight).toBe(0);
     expect(await virtualServiceWeights('flight')).toEqual([100, 0]);
   });
 
   it('stalls on a write the apiserver refuses, naming the object and the apiserver’s message', async () => {
-    const refused = canaryObject(
-      ns.name,
+    const refused = ns.canary(
       { provider: 'gatewayapi', analysis: { interval: '10s', stepWeight: 50, maxWeight: 50 } },
       'refused',
     );
@@ -205,22 +182,20 @@ describe('stalls and deletions through the controller', () => {
       hosts: ['Not_A_Host'],
       gatewayRefs: [{ name: 'public' }],
     } as typeof refused.spec.service;
-    await applyAsUser(ns.kube, refused);
+    await ns.apply(refused);
     const condition = await waitStalled('refused');
     expect(condition.reason).toBe('ApiRefused');
     expect(condition.message).toMatch(
       /the apiserver refused it \(422\): .*HTTPRoute.*"refused" is invalid.*hostnames/,
     );
     await eventWith('refused', 'the apiserver refused it (422)');
-    const canary = await readCanary(ns.kube, ns.name, 'refused');
+    const canary = await ns.read('refused');
     expect(canary.status?.phase).not.toBe('Progressing');
   });
 
   it('lets a Canary with revertOnDeletion go within progressDeadlineSeconds when its target is gone', async () => {
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
+    await ns.apply(
+      ns.canary(
         {
           provider: 'kubernetes',
           revertOnDeletion: true,
@@ -230,11 +205,8 @@ describe('stalls and deletions through the controller', () => {
         'gone',
       ),
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'gone' });
-    await eventually(
-      'the finalizer',
-      async () => (await readCanary(ns.kube, ns.name, 'gone')).metadata.finalizers?.length,
-    );
+    await ns.phase('Initialized', { name: 'gone' });
+    await eventually('the finalizer', async () => (await ns.read('gone')).metadata.finalizers?.length);
     await ns.kube.apps.deleteNamespacedDeployment({ name: 'gone', namespace: ns.name });
     const started = Date.now();
     await deleteCanary('gone');
@@ -255,13 +227,10 @@ describe('stalls and deletions through the controller', () => {
         metrics: [{ name: 'errors', query: 'sum(up)', successCondition }],
       },
     });
-    await applyAsUser(ns.kube, canaryObject(ns.name, spec('result >= 0'), 'broken'));
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'broken' });
-    await eventually(
-      'the finalizer',
-      async () => (await readCanary(ns.kube, ns.name, 'broken')).metadata.finalizers?.length,
-    );
-    await applyAsUser(ns.kube, canaryObject(ns.name, spec('result >='), 'broken'));
+    await ns.apply(ns.canary(spec('result >= 0'), 'broken'));
+    await ns.phase('Initialized', { name: 'broken' });
+    await eventually('the finalizer', async () => (await ns.read('broken')).metadata.finalizers?.length);
+    await ns.apply(ns.canary(spec('result >='), 'broken'));
     await waitStalled('broken');
     await deleteCanary('broken');
     await gone('broken', 20_000);

@@ -146,6 +146,19 @@ describe('sluice controller start-up', () => {
     ]);
   });
 
+  it('refuses a shard name a Lease cannot carry, and an empty one, naming --shard', async () => {
+    const bad = await controllerExit(['--shard', 'EU_1']);
+    expect(bad.code).toBe(1);
+    expect(bad.said).toEqual([
+      "sluice: --shard EU_1: expected lowercase letters, digits and '-', starting and ending with a letter or digit",
+    ]);
+    const empty = await controllerExit(['--shard', '']);
+    expect(empty.code).toBe(1);
+    expect(empty.said).toEqual([
+      'sluice: --shard : expected a shard name; leave --shard out to run the replica for Canaries without the sluice.dev/shard label',
+    ]);
+  });
+
   it('says on /readyz whether it leads, and which replica does while it stands by', async () => {
     const args = [
       '--leader-election-namespace',

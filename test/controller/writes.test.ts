@@ -7,22 +7,16 @@ import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
 import { testEnv } from '../support/env.ts';
 import { TrafficExporter } from '../support/exporter.ts';
-import { countingWire, useNamespace } from '../support/kube.ts';
+import { countingWire } from '../support/kube.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  waitForPhase,
-} from '../support/sluice.ts';
+import { useScene } from '../support/scene.ts';
 
 // What one analysis step costs the API (docs/performance.md): the reconcile that opens a
 // step waits for its analysis and writes the status once, so no written status holds an
 // analysis still waiting for its answer. A workload turning ready is written with the next
 // step, and routine steps are no Events by default (the status says them).
 
-const ns = useNamespace('ctl-writes');
+const ns = useScene('ctl-writes');
 let controller: RunningController;
 let exporter: TrafficExporter;
 let unscrape: () => Promise<void>;
@@ -51,10 +45,8 @@ describe('API writes per analysis step', () => {
       events: new EventRecorder({ kube: ns.kube }),
       notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
     });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.0' }));
-    await applyAsUser(
-      ns.kube,
-      canaryObject(ns.name, {
+    await ns.initialize(
+      {
         provider: 'istio',
         analysis: {
           interval: '10s',
@@ -63,9 +55,9 @@ describe('API writes per analysis step', () => {
           maxWeight: 50,
           metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
         },
-      }),
+      },
+      'example.com/podinfo:1.0.0',
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
   });
 
   afterAll(async () => {
@@ -104,11 +96,8 @@ describe('API writes per analysis step', () => {
     const routeWritesBefore = await writesOf('routes');
     const analysesBefore = await analyses();
     try {
-      await applyAsUser(
-        ns.kube,
-        podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1.0.1' }),
-      );
-      await waitForPhase(ns.kube, ns.name, 'Succeeded', { timeoutMs: 150_000 });
+      await ns.release('example.com/podinfo:1.0.1');
+      await ns.phase('Succeeded', { timeoutMs: 150_000 });
     } finally {
       await watch.stop();
     }
@@ -127,7 +116,7 @@ describe('API writes per analysis step', () => {
     ).toBe(3);
     // Events: the new revision, the promotion and its completion; no Event per weight.
     expect((await writesOf('event')) - eventsBefore).toBe(3);
-    const events = await canaryEvents(ns.kube, ns.name);
+    const events = await ns.events();
     expect(events.get('new revision detected, starting canary analysis')).toBe(1);
     expect(events.get('promotion completed')).toBe(1);
     expect([...events.keys()].filter((m) => m.startsWith('advance canary weight'))).toEqual([]);

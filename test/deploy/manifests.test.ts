@@ -59,16 +59,18 @@ let loadtester: Manifest[];
 let chartDefault: Manifest[];
 let chartAll: Manifest[];
 let chartSingle: Manifest[];
+let chartShards: Manifest[];
 
 beforeAll(async () => {
   await ensureDeployTools();
-  [base, monitored, loadtester, chartDefault, chartAll, chartSingle] = await Promise.all([
+  [base, monitored, loadtester, chartDefault, chartAll, chartSingle, chartShards] = await Promise.all([
     kustomizeBuild(''),
     kustomizeBuild('overlays/servicemonitor'),
     kustomizeBuild('loadtester'),
     helmTemplate(),
     helmTemplate({ values: ['ci/all-values.yaml'] }),
     helmTemplate({ values: ['ci/single-values.yaml'] }),
+    helmTemplate({ values: ['ci/shards-values.yaml'] }),
   ]);
 }, 900_000);
 
@@ -80,11 +82,14 @@ const renderings = () =>
     ['helm template (default values)', chartDefault],
     ['helm template -f ci/all-values.yaml', chartAll],
     ['helm template -f ci/single-values.yaml', chartSingle],
+    ['helm template -f ci/shards-values.yaml', chartShards],
   ] as const;
 
-const controllerOf = (manifests: Manifest[]): Container => {
-  const deployment = workloads(manifests).find((w) =>
-    w.spec.template.spec.containers.some((c) => c.name === 'controller'),
+const controllerOf = (manifests: Manifest[], name?: string): Container => {
+  const deployment = workloads(manifests).find(
+    (w) =>
+      (name === undefined || w.metadata.name === name) &&
+      w.spec.template.spec.containers.some((c) => c.name === 'controller'),
   );
   const container = deployment?.spec.template.spec.containers.find((c) => c.name === 'controller');
   if (!container) throw new Error('no controller container rendered');
@@ -290,7 +295,7 @@ describe('every rendering', () => {
         }
       }
     }
-    expect(containers).toBe(7);
+    expect(containers).toBe(10);
   });
 
   it('protects every multi-replica controller with a PodDisruptionBudget', () => {
@@ -299,7 +304,7 @@ describe('every rendering', () => {
         .filter((w) => w.spec.template.spec.containers[0]?.name === 'controller')
         .map((w) => w.spec.replicas ?? 1);
       const pdbs = manifests.filter((m) => m.kind === 'PodDisruptionBudget');
-      expect(pdbs.length, what).toBe(replicas.some((r) => r > 1) ? 1 : 0);
+      expect(pdbs.length, what).toBe(replicas.filter((r) => r > 1).length);
     }
   });
 
@@ -315,7 +320,7 @@ describe('every rendering', () => {
 
 describe('Helm chart (deploy/chart)', () => {
   it('passes helm lint --strict with the default values and each ci values file', async () => {
-    for (const values of [[], ['ci/all-values.yaml'], ['ci/single-values.yaml']]) {
+    for (const values of [[], ['ci/all-values.yaml'], ['ci/single-values.yaml'], ['ci/shards-values.yaml']]) {
       const out = await helm([
         'lint',
         '--strict',
@@ -439,9 +444,76 @@ describe('Helm chart (deploy/chart)', () => {
     });
     // Every long option of the command (and the global --kubeconfig and --namespace) is set
     // by one of the two files, as a flag or through its environment variable.
-    const covered = new Set([...fromAll.covered, ...fromSingle.covered]);
+    const fromShard = await parseController(chartShards, 'sluice-system', 'sluice-eu-1');
+    expect(fromShard.options).toMatchObject({ shard: 'eu-1', leaderElectionId: 'sluice-controller' });
+    const covered = new Set([...fromAll.covered, ...fromSingle.covered, ...fromShard.covered]);
     const expected = [...fromAll.flags, '--kubeconfig', '--namespace'].filter((f) => f !== '--help');
     expect(expected.filter((flag) => !covered.has(flag))).toEqual([]);
+  });
+
+  it('renders one controller per shard besides the unsharded one: Deployment, leader Lease RBAC, metrics Service, PDB, ServiceMonitor', () => {
+    const names = (kind: string) =>
+      chartShards
+        .filter((m) => m.kind === kind)
+        .map((m) => m.metadata.name)
+        .sort();
+    expect(names('Deployment')).toEqual(['sluice', 'sluice-eu-1', 'sluice-eu-2']);
+    expect(names('Service')).toEqual(['sluice', 'sluice-eu-1', 'sluice-eu-2']);
+    expect(names('PodDisruptionBudget')).toEqual(['sluice', 'sluice-eu-1', 'sluice-eu-2']);
+    expect(names('ServiceMonitor')).toEqual(['sluice', 'sluice-eu-1', 'sluice-eu-2']);
+    expect(names('Role')).toEqual([
+      'sluice-eu-1-leader-election',
+      'sluice-eu-2-leader-election',
+      'sluice-leader-election',
+    ]);
+    // The unsharded controller renders exactly as without shards (its selector is immutable).
+    const unsharded = (manifests: Manifest[]) =>
+      manifests.filter((m) => ['sluice', 'sluice-leader-election'].includes(m.metadata.name));
+    expect(unsharded(chartShards).filter((m) => m.kind !== 'ServiceMonitor')).toEqual(
+      unsharded(chartDefault),
+    );
+    const selectors = new Map<string, Record<string, string>>();
+    for (const shard of ['eu-1', 'eu-2']) {
+      const name = `sluice-${shard}`;
+      expect(controllerOf(chartShards, name).args).toContain(`--shard=${shard}`);
+      const lease = roles(chartShards).find((r) => r.metadata.name === `${name}-leader-election`);
+      expect(lease?.rules.find((r) => r.resourceNames)?.resourceNames).toEqual([
+        `sluice-controller-${shard}`,
+      ]);
+      const binding = find(chartShards, 'RoleBinding', `${name}-leader-election`);
+      expect(binding).toMatchObject({ roleRef: { name: `${name}-leader-election` } });
+      const deployment = z
+        .object({ spec: z.object({ selector: z.object({ matchLabels: z.record(z.string(), z.string()) }) }) })
+        .parse(find(chartShards, 'Deployment', name));
+      selectors.set(name, deployment.spec.selector.matchLabels);
+      expect(find(chartShards, 'Service', name)).toMatchObject({
+        spec: { selector: deployment.spec.selector.matchLabels },
+      });
+    }
+    expect(controllerOf(chartShards, 'sluice').args.some((a) => a.startsWith('--shard'))).toBe(false);
+    // No controller's selector matches another's pods.
+    const pods = workloads(chartShards).map((w) => ({
+      name: w.metadata.name,
+      labels: z
+        .object({ metadata: z.object({ labels: z.record(z.string(), z.string()) }) })
+        .parse(w.spec.template).metadata.labels,
+    }));
+    const defaultSelector = z
+      .object({ spec: z.object({ selector: z.object({ matchLabels: z.record(z.string(), z.string()) }) }) })
+      .parse(find(chartShards, 'Deployment', 'sluice')).spec.selector.matchLabels;
+    selectors.set('sluice', defaultSelector);
+    for (const [owner, selector] of selectors)
+      for (const pod of pods.filter((p) => p.name !== owner && p.name.startsWith('sluice')))
+        expect(
+          Object.entries(selector).every(([k, v]) => pod.labels[k] === v),
+          `${owner}'s selector matches ${pod.name}'s pods`,
+        ).toBe(false);
+  });
+
+  it('refuses shard names a Deployment, a Lease or the chart’s own objects cannot take', async () => {
+    for (const shard of ['EU', 'eu_1', 'dashboard', 'x'.repeat(41)]) {
+      await expect(helm(templateArgs({ set: [`shards={${shard}}`] })), shard).rejects.toThrow(/shards\/0/);
+    }
   });
 
   it('renders the load tester as deploy/loadtester does, with the same Role', () => {
@@ -513,8 +585,8 @@ describe('Helm chart (deploy/chart)', () => {
  * The controller container's arguments and environment, parsed by the real `sluice` CLI:
  * plain values, the downward API, and the Secret the chart renders for envFrom.
  */
-async function parseController(manifests: Manifest[], namespace: string) {
-  const container = controllerOf(manifests);
+async function parseController(manifests: Manifest[], namespace: string, deployment?: string) {
+  const container = controllerOf(manifests, deployment);
   const environment: Record<string, string> = {};
   for (const variable of container.env) {
     const field = z

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryGateStore, type GateStore } from '../../src/loadtester/gates.ts';
 import { Loadtester } from '../../src/loadtester/server.ts';
+import { callWebhook, webhookPayload } from '../../src/hooks/webhook.ts';
 import { sleep } from '../hooks/receiver.ts';
 import { post } from './process.ts';
 
@@ -106,6 +107,54 @@ describe('tasks', () => {
       status: 202,
       text: expect.stringContaining('started'),
     });
+  });
+});
+
+describe('idempotency keys', () => {
+  // Sluice's own webhook client to the load tester: a controller that died with the hook in
+  // flight calls it again under the same key, and the load test must not run twice.
+  const hook = { name: 'load-test', type: 'pre-rollout' as const, url: '', retries: 0 };
+  const call = (key: string, target: string) =>
+    callWebhook(
+      { ...hook, url: `${url}/`, metadata: { url: target, rps: '10', duration: '1s' } },
+      webhookPayload(
+        { name: 'keyed', namespace: 'team-a', phase: 'Progressing', checksum: 'rev1', idempotencyKey: key },
+        { ...hook, metadata: { url: target, rps: '10', duration: '1s' } },
+      ),
+    );
+  const repeats = async () =>
+    (await loadtester.metrics.repeats.get()).values.find((v) => v.labels.canary === 'keyed.team-a')?.value ??
+    0;
+
+  it('runs a task once per key, answering a repeat with the first answer, during and after the run', async () => {
+    const target = 'http://target.test/keyed';
+    const first = await call('effect-1', target);
+    expect(first).toMatchObject({ passed: true, status: 202, message: expect.stringContaining('started') });
+    // While it runs and after it finished, the same key gets the first answer and runs nothing.
+    const during = await call('effect-1', target);
+    expect(during.message).toContain('task started');
+    await sleep(1_500);
+    expect(loadtester.activeTasks()).toHaveLength(0);
+    const after = await call('effect-1', target);
+    expect(after).toMatchObject({ passed: true, status: 202, message: expect.stringContaining('started') });
+    expect(loadtester.activeTasks()).toHaveLength(0);
+    expect(sent.get(target)).toBe(10);
+    expect(await repeats()).toBe(2);
+    // A new key is a new call (the next revision's, or the next interval's): it runs.
+    expect((await call('effect-2', target)).message).toContain('started');
+    await sleep(1_500);
+    expect(sent.get(target)).toBe(20);
+  });
+
+  it('does not remember an answer worth retrying (429): the retry under the same key runs', async () => {
+    const busy = ['http://target.test/busy-1', 'http://target.test/busy-2'];
+    for (const [i, target] of busy.entries()) expect((await call(`busy-${i}`, target)).status).toBe(202);
+    const refused = await call('effect-3', 'http://target.test/later');
+    expect(refused.status).toBe(429);
+    await sleep(1_500);
+    expect((await call('effect-3', 'http://target.test/later')).message).toContain('started');
+    await sleep(1_500);
+    expect(sent.get('http://target.test/later')).toBe(10);
   });
 });
 

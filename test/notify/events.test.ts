@@ -4,6 +4,7 @@ import { canaryWebhookSchema } from '../../src/hooks/types.ts';
 import { announce } from '../../src/notify/announce.ts';
 import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder, type EventSubject } from '../../src/notify/events.ts';
+import { effectKey, keyedEventName } from '../../src/hooks/idempotency.ts';
 import { globalNotifiers } from '../../src/notify/global.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
@@ -88,6 +89,38 @@ describe('EventRecorder', () => {
     expect(events).toHaveLength(3);
   });
 
+  it('makes a keyed announcement once: a restarted controller repeating it meets AlreadyExists', async () => {
+    const key = effectKey(
+      { uid: 'uid-keyed', checksum: 'rev1', effectId: 12 },
+      'recordEvent',
+      'Synced',
+      'advance 3/3',
+    );
+    const before = new EventRecorder({ kube: ns.kube, instance: 'before-the-kill' });
+    expect(await before.record(subject('keyed'), 'Normal', 'Synced', 'advance 3/3', { key })).toBe('created');
+    // The same process asked again (a status write that conflicted): known without a write.
+    expect(await before.record(subject('keyed'), 'Normal', 'Synced', 'advance 3/3', { key })).toBe('exists');
+    // The next controller, with nothing in memory, repeats the announcement.
+    const after = new EventRecorder({ kube: ns.kube, instance: 'after-the-kill' });
+    expect(await after.record(subject('keyed'), 'Normal', 'Synced', 'advance 3/3', { key })).toBe('exists');
+    const events = await eventsOf('keyed');
+    expect(events.map((e) => [e.metadata?.name, e.count, e.reportingInstance])).toEqual([
+      [keyedEventName('keyed', key), 1, 'before-the-kill'],
+    ]);
+    // A new announcement with the same words (the next interval's) is recorded, counted on the Event.
+    const next = effectKey(
+      { uid: 'uid-keyed', checksum: 'rev1', effectId: 13 },
+      'recordEvent',
+      'Synced',
+      'advance 3/3',
+    );
+    expect(await after.record(subject('keyed'), 'Normal', 'Synced', 'advance 3/3', { key: next })).toBe(
+      'created',
+    );
+    expect(await after.record(subject('keyed'), 'Normal', 'Synced', 'advance 3/3')).toBe('counted');
+    expect(await eventsOf('keyed')).toHaveLength(2);
+  });
+
   it('starts a new event when the old one is gone', async () => {
     const recorder = new EventRecorder({ kube: ns.kube });
     await recorder.record(subject('expired'), 'Warning', 'RolledBack', 'rolled back: aborted by alice');
@@ -108,7 +141,7 @@ describe('EventRecorder', () => {
         'Advance',
         'advance 5%',
       ),
-    ).resolves.toBeUndefined();
+    ).resolves.toBe('failed');
   });
 });
 

@@ -12,7 +12,8 @@ import {
   read,
   release,
   sluiceFor,
-} from '../targets/fixtures.ts';
+  bootstrapped,
+} from './support.ts';
 
 // The contour router against the real apiserver with Contour's CRDs (from its Go module).
 
@@ -102,12 +103,10 @@ describe('contour router', () => {
   });
 
   it('routes A/B: a route per match with the header conditions, then the default to the primary', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'cart', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'contour',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
         service: { port: 8080, match: [{ uri: { prefix: '/cart' } }] },
         analysis: {
           interval: '10s',
@@ -118,10 +117,8 @@ describe('contour router', () => {
           ],
         },
       },
-      'cart',
+      { app: 'cart' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     const ab = { primaryWeight: 0, canaryWeight: 100, mirror: false, match: true };
     await sluice.router.setRoutes(canary, ab);
     const { object, routes } = await proxy('cart');
@@ -139,19 +136,15 @@ describe('contour router', () => {
   });
 
   it('keeps the routes another tool added, and the fields it set on Sluice’s route', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'shop', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'contour',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop' },
         service: { port: 8080 },
         analysis: { interval: '10s', stepWeight: 25, maxWeight: 50 },
       },
-      'shop',
+      { app: 'shop' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
 
     const { routes } = await proxy('shop');
     const theirs: Route = {

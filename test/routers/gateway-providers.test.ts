@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
+import { read, bootstrapped } from './support.ts';
 
 // gloo (Gloo Gateway) and linkerd (2.12+, through Gateway API) write the same HTTPRoute as
 // gatewayapi, checked here against the Gateway API CRDs: Linkerd's attaches to the Service.
@@ -12,12 +12,10 @@ type Rule = { name?: string; backendRefs: { name: string; weight?: number }[]; f
 
 describe('HTTPRoute through gloo and linkerd', () => {
   it('linkerd with gatewayRefs writes an HTTPRoute attached to the Service; it cannot mirror', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'orders', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'linkerd',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders' },
         service: {
           port: 8080,
           gatewayRefs: [{ group: 'core', kind: 'Service', name: 'orders', port: 8080 }],
@@ -28,11 +26,9 @@ describe('HTTPRoute through gloo and linkerd', () => {
           match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
         },
       },
-      'orders',
+      { app: 'orders' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
     expect(sluice.router.provider).toBe('linkerd');
-    await bootstrap(canary, sluice);
     await sluice.router.setRoutes(canary, {
       primaryWeight: 0,
       canaryWeight: 100,
@@ -54,20 +50,16 @@ describe('HTTPRoute through gloo and linkerd', () => {
   });
 
   it('gloo writes the HTTPRoute to the Gloo Gateway, with weights and a mirror', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'cart', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'gloo',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
         service: { port: 8080, gatewayRefs: [{ name: 'gloo-gateway', namespace: 'gloo-system' }] },
         analysis: { interval: '10s', stepWeight: 10, maxWeight: 50, mirror: true, mirrorWeight: 20 },
       },
-      'cart',
+      { app: 'cart' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
     expect(sluice.router.provider).toBe('gloo');
-    await bootstrap(canary, sluice);
     await sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true });
     await sluice.router.setRoutes(canary, {
       primaryWeight: 60,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkCapabilities } from '../../src/routers/capabilities.ts';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
+import { canaryFor, read, bootstrapped } from './support.ts';
 
 // spec.service.protocol grpc and tcp: the gatewayapi router writes a GRPCRoute or a TCPRoute
 // (both gateway.networking.k8s.io/v1 in the pinned module's standard channel) instead of an
@@ -19,12 +19,10 @@ type Rule = {
 
 describe('gatewayapi router with spec.service.protocol', () => {
   it('grpc: a GRPCRoute with weights, a mirror, and A/B by header and by service/method', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'greeter', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'gatewayapi',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'greeter' },
         service: {
           port: 9090,
           protocol: 'grpc',
@@ -41,11 +39,9 @@ describe('gatewayapi router with spec.service.protocol', () => {
           ],
         },
       },
-      'greeter',
+      { app: 'greeter' },
     );
     expect(checkCapabilities(canary)).toEqual([]);
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     let route = await read(ns.kube, GATEWAY, 'GRPCRoute', ns.name, 'greeter');
     expect(route.spec.hostnames).toEqual(['greeter.example.com']);
     expect((route.spec.rules as Rule[])[0]).toMatchObject({
@@ -91,20 +87,16 @@ describe('gatewayapi router with spec.service.protocol', () => {
   });
 
   it('tcp: a TCPRoute with weights only; matches and timeouts are refused up front', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'redis', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'gatewayapi',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'redis' },
         service: { port: 6379, protocol: 'tcp', gatewayRefs: [{ name: 'edge', sectionName: 'redis' }] },
         analysis: { interval: '10s', stepWeight: 20, maxWeight: 60 },
       },
-      'redis',
+      { app: 'redis' },
     );
     expect(checkCapabilities(canary)).toEqual([]);
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     await sluice.router.setRoutes(canary, {
       primaryWeight: 80,
       canaryWeight: 20,

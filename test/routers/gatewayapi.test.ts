@@ -3,11 +3,14 @@ import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, promote, release, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
+  canaryFor,
   exists,
+  promote,
   read,
+  release,
+  sluiceFor,
   bootstrapped,
   expectWeightSteps,
   promoteRelease,
@@ -129,12 +132,10 @@ describe('gatewayapi router', () => {
   });
 
   it('keeps a filter and an annotation another field manager added through a full rollout', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'shop', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'gatewayapi',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop' },
         service: {
           port: 8080,
           gatewayRefs: [{ name: 'public' }],
@@ -142,10 +143,8 @@ describe('gatewayapi router', () => {
         },
         analysis: { interval: '10s', stepWeight: 25, maxWeight: 50, mirror: false },
       },
-      'shop',
+      { app: 'shop' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
 
     // A platform tool adds a request header filter to Sluice's rule, and an annotation, as itself.
     const { rules } = await httpRoute('shop');

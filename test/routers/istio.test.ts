@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, sameRoutes } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, promote, release, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
+  canaryFor,
   exists,
+  promote,
   read,
+  release,
+  sluiceFor,
   bootstrapped,
   expectWeightSteps,
   promoteRelease,
@@ -153,12 +156,10 @@ describe('istio router', () => {
   });
 
   it('keeps annotations and routes another manager added, and corrects a hand edit of the weights', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'shop', replicas: 1 });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'istio',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop' },
         service: { port: 8080 },
         analysis: {
           interval: '10s',
@@ -167,10 +168,8 @@ describe('istio router', () => {
           sessionAffinity: { cookieName: 'shop-canary', maxAge: 600 },
         },
       },
-      'shop',
+      { app: 'shop' },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
 
     // Another tool adds an annotation (its own field manager) and a route of its own.
     await applyObject(

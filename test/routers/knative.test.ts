@@ -4,7 +4,7 @@ import { routerFor } from '../../src/routers/factory.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { read } from '../targets/fixtures.ts';
+import { read } from './support.ts';
 
 // The knative router against the real apiserver with Knative Serving's CRDs (from its Go
 // module): Sluice writes the Knative Service's traffic block and one annotation, and keeps

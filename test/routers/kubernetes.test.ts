@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { promote, release } from '../targets/fixtures.ts';
-import { APP, exists, read, bootstrapped, revertUntilDone } from './support.ts';
+import { APP, exists, promote, read, release, bootstrapped, revertUntilDone } from './support.ts';
 
 // The kubernetes provider: blue/green by switching the apex Service's selector, no mesh.
 

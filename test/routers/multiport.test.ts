@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
+import { read, bootstrapped } from './support.ts';
 
 // Several ports on one Service (fluxcd/flagger#993): with portDiscovery the apex, primary and
 // canary Services carry every container port, and every port is split with the same weights
@@ -25,18 +25,14 @@ const split = (route: HttpRoute | undefined) =>
 
 describe('several ports on one Service', () => {
   it('istio: the Services carry every port, and each port is routed with the same weights', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'multi', replicas: 1, podSpec: { containers } });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'istio',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'multi' },
         service: { port: 9898, portDiscovery: true },
       },
-      'multi',
+      { app: 'multi', deployment: { podSpec: { containers } } },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     for (const name of ['multi', 'multi-primary', 'multi-canary']) {
       const service = await read(ns.kube, 'v1', 'Service', ns.name, name);
       const ports = (service.spec.ports as { port: number }[]).map((port) => port.port);
@@ -69,22 +65,18 @@ describe('several ports on one Service', () => {
   });
 
   it('gatewayapi attached to the Service: an HTTPRoute per port, weighted alike', async () => {
-    await applyDeployment(ns.kube, ns.name, { name: 'mesh', replicas: 1, podSpec: { containers } });
-    const canary = canaryFor(
-      ns.name,
+    const { canary, sluice } = await bootstrapped(
+      ns,
       {
         provider: 'gatewayapi',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'mesh' },
         service: {
           port: 9898,
           portDiscovery: true,
           gatewayRefs: [{ group: '', kind: 'Service', name: 'mesh', port: 9898 }],
         },
       },
-      'mesh',
+      { app: 'mesh', deployment: { podSpec: { containers } } },
     );
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     await sluice.router.setRoutes(canary, {
       primaryWeight: 40,
       canaryWeight: 60,

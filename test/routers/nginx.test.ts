@@ -2,8 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, sluiceFor } from '../targets/fixtures.ts';
-import { APP, exists, read, promoteRelease, revertUntilDone } from './support.ts';
+import {
+  APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
+  exists,
+  read,
+  sluiceFor,
+  promoteRelease,
+  revertUntilDone,
+} from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 

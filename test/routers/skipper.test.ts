@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, read, sluiceFor } from '../targets/fixtures.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, read, sluiceFor } from './support.ts';
 
 // The skipper router against the real apiserver: a canary Ingress with backend weights.
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, sluiceFor } from '../targets/fixtures.ts';
 import {
   APP,
+  applyDeployment,
+  bootstrap,
+  canaryFor,
   exists,
   read,
+  sluiceFor,
   bootstrapped,
   expectWeightSteps,
   promoteRelease,

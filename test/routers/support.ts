@@ -19,16 +19,27 @@ import {
 // Canary bootstrapped, weights stepped and read back, a release promoted, the Canary
 // deleted with revertOnDeletion.
 
-export { APP, exists, read } from '../targets/fixtures.ts';
+export * from '../targets/fixtures.ts';
 
-/** The target (two replicas unless told), its Canary with `spec`, the Sluice parts for it, bootstrapped. */
+/**
+ * The target (two replicas unless told), its Canary with `spec`, the Sluice parts for it,
+ * bootstrapped. With `app`: Deployment `app` (one replica unless told) and Canary `app` for it.
+ */
 export async function bootstrapped(
   ns: TestNamespace,
   spec: Partial<CanaryInput['spec']>,
-  options: { name?: string; deployment?: DeploymentOptions } = {},
+  options: { name?: string; app?: string; deployment?: DeploymentOptions } = {},
 ): Promise<{ canary: Canary; sluice: Sluice }> {
-  await applyDeployment(ns.kube, ns.name, { replicas: 2, ...options.deployment });
-  const canary = canaryFor(ns.name, spec, options.name);
+  const { app } = options;
+  const deployment = app ? { name: app, replicas: 1 } : { replicas: 2 };
+  await applyDeployment(ns.kube, ns.name, { ...deployment, ...options.deployment });
+  const canary = app
+    ? canaryFor(
+        ns.name,
+        { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: app }, ...spec },
+        app,
+      )
+    : canaryFor(ns.name, spec, options.name);
   const sluice = sluiceFor(canary, ns.kube);
   await bootstrap(canary, sluice);
   return { canary, sluice };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from '../targets/fixtures.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
 
 // The traefik router against the real apiserver with Traefik's CRDs (from its Go module).
 

@@ -5,7 +5,7 @@ import { PRIMARY_ONLY, type Routes } from '../../src/api/routes.ts';
 import type { CanaryObject } from '../../src/controller/canary-object.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import type { WireObjectApi } from '../../src/kube/wire.ts';
-import type { EventSubject } from '../../src/notify/events.ts';
+import type { EventSubject, RecordOutcome } from '../../src/notify/events.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import {
   RoutesNotFoundError,
@@ -236,15 +236,22 @@ export class RecordedEvents {
   readonly events: string[] = [];
   /** The annotations each Event was given, by `Type Reason: message`. */
   readonly annotations = new Map<string, Record<string, string>>();
+  /** Idempotency keys recorded: a repeat of one is `exists` and adds nothing (as the keyed Event's name does). */
+  readonly keys = new Set<string>();
   async record(
     _subject: EventSubject,
     type: string,
     reason: string,
     message: string,
-    options: { annotations?: Record<string, string> } = {},
-  ): Promise<void> {
+    options: { annotations?: Record<string, string>; key?: string } = {},
+  ): Promise<RecordOutcome> {
+    if (options.key !== undefined) {
+      if (this.keys.has(options.key)) return 'exists';
+      this.keys.add(options.key);
+    }
     this.events.push(`${type} ${reason}: ${message}`);
     if (options.annotations) this.annotations.set(`${type} ${reason}: ${message}`, options.annotations);
+    return 'created';
   }
 }
 

@@ -73,15 +73,22 @@ export async function startControllerProcess(options: {
       await exited;
     },
   };
-  await eventually(
-    `controller /healthz on ${port}`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`controller exited: ${(await proc.log()).slice(-2000)}`);
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      return response?.ok;
-    },
-    { timeoutMs: 30_000 },
-  );
+  try {
+    await eventually(
+      `controller /healthz on ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`controller exited: ${(await proc.log()).slice(-2000)}`);
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        return response?.ok;
+      },
+      // Start-up is a second or two alone; a loaded 2-core machine has taken over 30 s.
+      { timeoutMs: 60_000 },
+    );
+  } catch (error) {
+    // A controller that never answered is not left running behind the failed test.
+    await proc.kill('SIGKILL');
+    throw error;
+  }
   return proc;
 }
 

@@ -77,3 +77,47 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
+
+{{/*
+The controller Deployments: the unsharded one ("") and one per entry of `shards`. Each
+controller template ranges over this list with a context of the root values plus `shard`.
+*/}}
+{{- define "sluice.shards" -}}
+{{- toJson (concat (list "") .Values.shards) }}
+{{- end }}
+
+{{/* "-<shard>" on a shard's objects; nothing on the unsharded controller's. */}}
+{{- define "sluice.shardSuffix" -}}
+{{- with .shard }}-{{ . }}{{ end }}
+{{- end }}
+
+{{- define "sluice.controllerName" -}}
+{{- include "sluice.fullname" . }}{{ include "sluice.shardSuffix" . }}
+{{- end }}
+
+{{/*
+A shard's pods are told apart by name (`<name>-shard`) and `sluice.dev/shard`, so the
+unsharded Deployment's selector (unchanged since before sharding) never matches them.
+*/}}
+{{- define "sluice.controllerSelectorLabels" -}}
+{{- if .shard }}
+app.kubernetes.io/name: {{ include "sluice.name" . }}-shard
+app.kubernetes.io/instance: {{ .Release.Name }}
+sluice.dev/shard: {{ .shard }}
+{{- else }}
+{{- include "sluice.selectorLabels" . }}
+{{- end }}
+{{- end }}
+
+{{- define "sluice.controllerLabels" -}}
+{{ include "sluice.controllerSelectorLabels" . }}
+app.kubernetes.io/part-of: sluice
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{/* The Lease a controller leads on: `sluice controller --shard` appends the shard. */}}
+{{- define "sluice.leaseName" -}}
+{{- .Values.controller.leaderElectionId }}{{ include "sluice.shardSuffix" . }}
+{{- end }}

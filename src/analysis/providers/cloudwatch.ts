@@ -1,25 +1,9 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import {
-  httpAddress,
-  jsonCall,
-  probeRefusedAsInvalid,
-  errorDetail,
-  parseAnswer,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  excerpt,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-  lookbackWindow,
-  type WindowedConfig,
-} from './provider.ts';
+import { httpAddress, jsonCall, probeRefusedAsInvalid, errorDetail, parseAnswer } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, excerpt, toMetricValue, lookbackWindow } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions, WindowedConfig } from './provider.ts';
 
 // Amazon CloudWatch GetMetricData, as Flagger: the query is a JSON list of MetricDataQuery
 // (Id, Expression or MetricStat, ReturnData, …) sent over CloudWatch's documented JSON
@@ -128,12 +112,23 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     `https://monitoring.${config.region}.amazonaws.com`,
   );
   const url = new URL(`${address}/`);
-  const signer = new SignatureV4({
-    credentials: config.credentials ?? defaultProvider(),
-    region: config.region,
-    service: 'monitoring',
-    sha256: Hash.bind(null, 'sha256'),
-  });
+  // The AWS SDK is loaded at the first query: a controller that never queries CloudWatch
+  // does not carry it (docs/performance.md, "Where the memory goes").
+  let signing: Promise<SignatureV4> | undefined;
+  const signer = () =>
+    (signing ??= Promise.all([
+      import('@aws-sdk/credential-provider-node'),
+      import('@smithy/hash-node'),
+      import('@smithy/signature-v4'),
+    ]).then(
+      ([{ defaultProvider }, { Hash }, { SignatureV4 }]) =>
+        new SignatureV4({
+          credentials: config.credentials ?? defaultProvider(),
+          region: config.region,
+          service: 'monitoring',
+          sha256: Hash.bind(null, 'sha256'),
+        }),
+    ));
   const { now, lookbackSeconds } = lookbackWindow(config);
 
   async function getMetricData(
@@ -145,7 +140,9 @@ export function createCloudWatchProvider(config: CloudWatchConfig): MetricProvid
     const body = JSON.stringify(input);
     let signed;
     try {
-      signed = await signer.sign({
+      signed = await (
+        await signer()
+      ).sign({
         method: 'POST',
         protocol: url.protocol,
         hostname: url.hostname,

@@ -1,14 +1,7 @@
 import { z } from 'zod';
 import { errorDetail, jsonCall, parseAnswer, probeCall, type HttpProviderConfig } from './http.ts';
-import {
-  MetricError,
-  lookbackWindow,
-  oneLine,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type WindowedConfig,
-} from './provider.ts';
+import { MetricError, lookbackWindow, oneLine, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, WindowedConfig } from './provider.ts';
 
 // Datadog metrics query API v1: GET /api/v1/query?from&to&query with the DD-API-KEY and
 // DD-APPLICATION-KEY headers; the answer's series[].pointlist holds [ms, value|null].

@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { httpAddress, jsonCall, probe, errorDetail, parseAnswer, type HttpProviderConfig } from './http.ts';
-import {
-  oneLine,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  lookbackWindow,
-  type WindowedConfig,
-} from './provider.ts';
+import { oneLine, toMetricValue, lookbackWindow } from './provider.ts';
+import type { MetricProvider, MetricValue, WindowedConfig } from './provider.ts';
 
 // Dynatrace Metrics API v2: GET /api/v2/metrics/query?metricSelector&resolution=Inf&from&to
 // with `Authorization: Api-Token <token>`. Each result's data[] is one series; its values

@@ -2,13 +2,8 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { parseAnswer } from './http.ts';
-import {
-  MetricError,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type ProviderCredentials,
-} from './provider.ts';
+import { MetricError, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, ProviderCredentials } from './provider.ts';
 
 // The Kubernetes external metrics API (external.metrics.k8s.io/v1beta1), as Flagger 1.43
 // reads it: the query is `<namespace>/<metric>?labelSelector=<url-encoded selector>`

@@ -1,10 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import {
-  METRIC_PROVIDERS,
-  isMetricProviderType,
-  metricProviderList,
-  type MetricProviderType,
-} from '../../api/metric-providers.ts';
+import { METRIC_PROVIDERS, isMetricProviderType, metricProviderList } from '../../api/metric-providers.ts';
+import type { MetricProviderType } from '../../api/metric-providers.ts';
 import type { MetricTemplateProvider, WebQuery } from '../types.ts';
 import { createCloudWatchProvider } from './cloudwatch.ts';
 import { createDatadogProvider } from './datadog.ts';

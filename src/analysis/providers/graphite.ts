@@ -1,22 +1,8 @@
 import { z } from 'zod';
-import {
-  httpAddress,
-  jsonCall,
-  probe,
-  unexpectedAnswer,
-  parseAnswer,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  authHeaders,
-  oneLine,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type ProviderCredentials,
-  type QueryOptions,
-} from './provider.ts';
+import { httpAddress, jsonCall, probe, unexpectedAnswer, parseAnswer } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, authHeaders, oneLine, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, ProviderCredentials, QueryOptions } from './provider.ts';
 
 // graphite-web's render API: GET /render?<the query's parameters>&format=json. The query
 // holds render parameters as Flagger's do (`target=…`, optionally `from=…`); the answer is

@@ -1,26 +1,9 @@
 import { linesToTables, stringToLines } from '@influxdata/influxdb-client';
 import { z } from 'zod';
-import {
-  httpAddress,
-  httpCall,
-  httpStatusError,
-  jsonCall,
-  probe,
-  errorDetail,
-  parseAnswer,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  authHeaders,
-  excerpt,
-  oneLine,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type ProviderCredentials,
-  type QueryOptions,
-} from './provider.ts';
+import { httpAddress, httpCall, httpStatusError, jsonCall, probe, errorDetail, parseAnswer } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, authHeaders, excerpt, oneLine, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, ProviderCredentials, QueryOptions } from './provider.ts';
 
 // InfluxDB, in both of its query languages (docs/decisions: influxdb query languages):
 // - Flux, as Flagger: POST /api/v2/query?org=<org> with {query, type: flux, dialect},

@@ -2,14 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
-import {
-  DEFAULT_QUERY_TIMEOUT_MS,
-  MetricError,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-} from './provider.ts';
+import { DEFAULT_QUERY_TIMEOUT_MS, MetricError, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions } from './provider.ts';
 
 // Keptn (metrics.keptn.sh/v1beta1), as Flagger reads it, from the cluster Sluice runs in:
 // - `keptnmetric/<namespace>/<name>`: the KeptnMetric's status.value;

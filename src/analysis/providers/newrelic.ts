@@ -1,21 +1,8 @@
 import { z } from 'zod';
-import {
-  httpAddress,
-  jsonCall,
-  probe,
-  unexpectedAnswer,
-  errorDetail,
-  parseAnswer,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  oneLine,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-} from './provider.ts';
+import { httpAddress, jsonCall, probe, unexpectedAnswer, errorDetail, parseAnswer } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, oneLine, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions } from './provider.ts';
 
 // New Relic NRQL, two ways in:
 // - Insights query API, as Flagger: GET /v1/accounts/<id>/query?nrql=… with `X-Query-Key`

@@ -2,25 +2,10 @@ import { Agent } from 'node:https';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import got from 'got';
 import { z } from 'zod';
-import {
-  httpAddress,
-  httpStatusError,
-  jsonCall,
-  probe,
-  errorDetail,
-  type HttpProviderConfig,
-} from './http.ts';
-import {
-  MetricError,
-  excerpt,
-  querySignal,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-  lookbackWindow,
-  type WindowedConfig,
-} from './provider.ts';
+import { httpAddress, httpStatusError, jsonCall, probe, errorDetail } from './http.ts';
+import type { HttpProviderConfig } from './http.ts';
+import { MetricError, excerpt, querySignal, toMetricValue, lookbackWindow } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions, WindowedConfig } from './provider.ts';
 
 // Splunk Observability (SignalFx) SignalFlow, over the documented Server-Sent Events
 // transport: POST <stream>/v2/signalflow/execute?start&stop&immediate=true with the program

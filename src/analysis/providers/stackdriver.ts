@@ -1,5 +1,4 @@
 import { createHash, createSign } from 'node:crypto';
-import { GoogleAuth } from 'google-auth-library';
 import { z } from 'zod';
 import {
   errorDetail,
@@ -13,14 +12,8 @@ import {
   parseAnswer,
   type HttpProviderConfig,
 } from './http.ts';
-import {
-  MetricError,
-  excerpt,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type QueryOptions,
-} from './provider.ts';
+import { MetricError, excerpt, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, QueryOptions } from './provider.ts';
 
 // Google Cloud Monitoring (Stackdriver), as Flagger: an MQL query through
 // POST /v3/projects/<project>/timeSeries:query. Auth as Flagger does it: the Secret's
@@ -184,8 +177,10 @@ export function createStackdriverProvider(config: StackdriverConfig): MetricProv
 
   async function accessToken(options: QueryOptions | undefined): Promise<string> {
     if (!key) {
-      const auth = new GoogleAuth({ scopes: [MONITORING_READ_SCOPE] });
       try {
+        // Loaded only for the controller's own identity: most installations never need it.
+        const { GoogleAuth } = await import('google-auth-library');
+        const auth = new GoogleAuth({ scopes: [MONITORING_READ_SCOPE] });
         const token = await auth.getAccessToken();
         if (token) return token;
       } catch (error) {

@@ -1,14 +1,7 @@
 import { JSONPath } from 'jsonpath-plus';
 import { jsonCall, probeCall, type HttpCall } from './http.ts';
-import {
-  MetricError,
-  authHeaders,
-  excerpt,
-  toMetricValue,
-  type MetricProvider,
-  type MetricValue,
-  type ProviderCredentials,
-} from './provider.ts';
+import { MetricError, authHeaders, excerpt, toMetricValue } from './provider.ts';
+import type { MetricProvider, MetricValue, ProviderCredentials } from './provider.ts';
 
 // A generic JSON endpoint: GET (or POST) the provider address, pick the number with a
 // JSONPath. For this provider the MetricTemplate `query` is the JSONPath (e.g.

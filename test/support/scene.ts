@@ -1,0 +1,60 @@
+import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
+import { useNamespace, type TestNamespace } from './kube.ts';
+import {
+  applyAsUser,
+  canaryEvents,
+  canaryObject,
+  podinfoDeployment,
+  startControllerProcess,
+  waitForPhase,
+  type PodinfoOptions,
+  type SluiceProcess,
+} from './sluice.ts';
+
+/**
+ * A test file's own namespace (useNamespace) with the helpers the controller's tests use, bound to it: a
+ * test says what it applies and waits for, not which namespace and client again and again.
+ */
+export interface Scene extends TestNamespace {
+  /** Applies an object as a person or a GitOps tool does (never as Sluice's field manager). */
+  apply<T extends object>(object: T, manager?: string): ReturnType<typeof applyAsUser>;
+  /** A podinfo-like Deployment in the namespace. */
+  podinfo(options?: Omit<PodinfoOptions, 'namespace'>): ReturnType<typeof podinfoDeployment>;
+  /** A Canary object in the namespace (`podinfo` unless named). */
+  canary(spec: Record<string, unknown>, name?: string): ReturnType<typeof canaryObject>;
+  /** Deploys podinfo at `image`, applies Canary podinfo and waits until it is Initialized. */
+  initialize(spec: Record<string, unknown>, image: string): Promise<CanaryObject>;
+  /** A new release: podinfo's Deployment at `image`. */
+  release(image: string): ReturnType<typeof applyAsUser>;
+  /** Waits for the Canary's phase (or a condition on it). */
+  phase(
+    phase: Parameters<typeof waitForPhase>[2],
+    options?: Parameters<typeof waitForPhase>[3],
+  ): Promise<CanaryObject>;
+  /** The Canary's Events: message → count. */
+  events(name?: string): Promise<Map<string, number>>;
+  read(name?: string): Promise<CanaryObject>;
+  /** `sluice controller` as a process, watching the namespace. */
+  startController(
+    options?: Omit<Parameters<typeof startControllerProcess>[0], 'namespace'>,
+  ): Promise<SluiceProcess>;
+}
+
+export function useScene(prefix: string): Scene {
+  const ns = useNamespace(prefix);
+  return Object.assign(ns, {
+    apply: (object, manager) => applyAsUser(ns.kube, object, manager),
+    podinfo: (options = {}) => podinfoDeployment({ namespace: ns.name, ...options }),
+    canary: (spec, name) => canaryObject(ns.name, spec, name),
+    async initialize(spec, image) {
+      await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image }));
+      await applyAsUser(ns.kube, canaryObject(ns.name, spec));
+      return waitForPhase(ns.kube, ns.name, 'Initialized');
+    },
+    release: (image) => applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image })),
+    phase: (phase, options) => waitForPhase(ns.kube, ns.name, phase, options),
+    events: (name) => canaryEvents(ns.kube, ns.name, name),
+    read: (name = 'podinfo') => readCanary(ns.kube, ns.name, name),
+    startController: (options = {}) => startControllerProcess({ namespace: ns.name, ...options }),
+  } satisfies Omit<Scene, keyof TestNamespace>);
+}
