@@ -25,22 +25,27 @@ export function demoStatefulSet(version: string, env: Record<string, string> = {
       serviceName: APP,
       podManagementPolicy: 'Parallel',
       selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
-        spec: {
-          containers: [
-            {
-              name: APP,
-              image: `ghcr.io/sluice-dev/demo-app:${version}`,
-              ports: [{ name: 'http', containerPort: 9898 }],
-              env: Object.entries({ MESSAGE: 'hello from the demo', ...env }).map(([name, value]) => ({
-                name,
-                value,
-              })),
-            },
-          ],
+      template: demoPodTemplate(version, env),
+    },
+  };
+}
+
+/** The demo app's pod (Deployment or StatefulSet): a release changes the tag and, for a bad one, the env. */
+export function demoPodTemplate(version: string, env: Record<string, string> = {}) {
+  return {
+    metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
+    spec: {
+      containers: [
+        {
+          name: APP,
+          image: `ghcr.io/sluice-dev/demo-app:${version}`,
+          ports: [{ name: 'http', containerPort: 9898 }],
+          env: Object.entries({ MESSAGE: 'hello from the demo', ...env }).map(([name, value]) => ({
+            name,
+            value,
+          })),
         },
-      },
+      ],
     },
   };
 }
@@ -89,6 +94,21 @@ export function demoStatefulSetTemplates(prometheusUrl: string) {
   ];
 }
 
+/** Both demos' load-test webhook (through the traffic proxy) and Slack alert. */
+export function demoHooks(loadtesterUrl: string, proxyUrl: string) {
+  return {
+    webhooks: [
+      {
+        name: 'load-test',
+        type: 'rollout',
+        url: `${loadtesterUrl}/`,
+        metadata: { type: 'load', url: `${proxyUrl}/`, rps: '10', duration: '30s' },
+      },
+    ],
+    alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+  };
+}
+
 /** The StatefulSet Canary: per-pod metrics, the same load-test webhook and Slack alert. */
 export function demoStatefulSetCanary(loadtesterUrl: string, proxyUrl: string) {
   return {
@@ -119,15 +139,7 @@ export function demoStatefulSetCanary(loadtesterUrl: string, proxyUrl: string) {
             thresholdRange: { max: 500 },
           },
         ],
-        webhooks: [
-          {
-            name: 'load-test',
-            type: 'rollout',
-            url: `${loadtesterUrl}/`,
-            metadata: { type: 'load', url: `${proxyUrl}/`, rps: '10', duration: '30s' },
-          },
-        ],
-        alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+        ...demoHooks(loadtesterUrl, proxyUrl),
       },
     },
   };

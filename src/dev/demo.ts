@@ -7,6 +7,8 @@ import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
 import type { Progress } from './progress.ts';
 import {
   deployDemoStatefulSet,
+  demoHooks,
+  demoPodTemplate,
   demoStatefulSet,
   STS_REPLICAS,
   STS_STEP_REPLICAS,
@@ -68,22 +70,7 @@ export function demoDeployment(version: string, env: Record<string, string> = {}
     spec: {
       // No replicas here: Sluice scales the idle canary to zero without fighting Git.
       selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
-        spec: {
-          containers: [
-            {
-              name: APP,
-              image: `ghcr.io/sluice-dev/demo-app:${version}`,
-              ports: [{ name: 'http', containerPort: 9898 }],
-              env: Object.entries({ MESSAGE: 'hello from the demo', ...env }).map(([name, value]) => ({
-                name,
-                value,
-              })),
-            },
-          ],
-        },
-      },
+      template: demoPodTemplate(version, env),
     },
   };
 }
@@ -121,15 +108,7 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
           { name: 'request-success-rate', interval: '30s', thresholdRange: { min: 99 } },
           { name: 'request-duration', interval: '30s', thresholdRange: { max: 500 } },
         ],
-        webhooks: [
-          {
-            name: 'load-test',
-            type: 'rollout',
-            url: `${loadtesterUrl}/`,
-            metadata: { type: 'load', url: `${proxyUrl}/`, rps: '10', duration: '30s' },
-          },
-        ],
-        alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+        ...demoHooks(loadtesterUrl, proxyUrl),
         ...(judge ? JUDGE_ANALYSIS : {}),
       },
     },
