@@ -166,7 +166,10 @@ function demoScenario(options: DemoOptions, prometheusUrl: string): DemoScenario
     const last = STS_STEP_REPLICAS[STS_STEP_REPLICAS.length - 1]!;
     return {
       title: `Sluice demo — StatefulSet ${APP}.${NAMESPACE}, released by partition`,
-      deploy: (stack) => deployDemoStatefulSet(stack, prometheusUrl),
+      deploy: async (stack) => {
+        await deployDemoSlack(stack);
+        await deployDemoStatefulSet(stack, prometheusUrl);
+      },
       release: demoStatefulSet,
       // Every pod is the StatefulSet's: the canary's answers are the released version's.
       canaryCount: (counts, version) => counts.byVersion[version] ?? 0,
