@@ -167,9 +167,8 @@ async function settled(stack: AppStack, timeoutMs: number): Promise<void> {
 
 /**
  * The StatefulSet at 1.0.0, its Service and the per-pod MetricTemplates; once its pods are
- * ready, the Canary, as the StatefulSet integration test does: the controller indexes a
- * Canary's target only after its first reconcile, so the StatefulSet's last status update,
- * landing during that reconcile, would wake nothing and the Canary would wait Initializing.
+ * ready, the Canary, as the StatefulSet integration test does: it starts from a settled
+ * StatefulSet, every pod serving the first version.
  */
 export async function deployDemoStatefulSet(stack: AppStack, prometheusUrl: string): Promise<void> {
   const { kube } = stack;
