@@ -146,6 +146,66 @@ describe('EffectRunner', () => {
     );
   });
 
+  it("has an announcement's event hook answered before the reconcile goes on to write its status", async () => {
+    // Found by `npm run chaos -- kill`: the status write landed before the hook was sent, and a
+    // kill in between lost the step's event hook (the next controller found the step done).
+    const answered: string[] = [];
+    const { options } = recordedEventHooks();
+    const { runner, step, work } = setup(
+      {},
+      {
+        ...options,
+        webhookDeps: {
+          transport: async (request: WebhookRequest) => {
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            answered.push(
+              (JSON.parse(request.body) as { metadata: { eventMessage: string } }).metadata.eventMessage,
+            );
+            return { status: 200, body: 'ok' };
+          },
+        },
+      },
+    );
+    const promoted = await runner.carryOut(
+      KEY,
+      step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
+      work(),
+    );
+    await runner.carryOut(
+      KEY,
+      step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]),
+      work(),
+    );
+    expect(answered).toContain('initialization done');
+  });
+
+  it('waits for an event hook that hangs no longer than its timeout', async () => {
+    const called: string[] = [];
+    const { runner, step, work } = setup(
+      { webhooks: [{ name: 'events', type: 'event', url: 'http://events.example/', timeout: '50ms' }] },
+      {
+        webhookDeps: {
+          transport: (request: WebhookRequest) => {
+            called.push(request.url);
+            return new Promise(() => undefined);
+          },
+        },
+      },
+    );
+    const promoted = await runner.carryOut(
+      KEY,
+      step(undefined, [{ type: 'REVISION', now: T0, revision: 'rev-1' }]),
+      work(),
+    );
+    const carried = await runner.carryOut(
+      KEY,
+      step(promoted.result.snapshot, [{ type: 'READINESS', now: T0, primary: 'ready' }]),
+      work(),
+    );
+    expect(carried.result.status.phase).toBe('Initialized');
+    expect(called).toEqual(['http://events.example/']);
+  });
+
   it('takes an analysis answer within the reconcile that asked for it, and reports it for status', async () => {
     const { runner, target, requeued, queries, work, progressing } = setup({ metrics: METRICS });
     const tick = await progressing();

@@ -12,7 +12,14 @@ import type { Effect, Observation } from '../machine/types.ts';
 import type { EventSubject } from '../notify/events.ts';
 import type { Router } from '../routers/router.ts';
 import type { Target } from '../targets/target.ts';
-import { isAsync, runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
+import {
+  announcementsMade,
+  isAsync,
+  runAsyncEffect,
+  runSyncEffect,
+  type EffectContext,
+  type EffectDeps,
+} from './effects.ts';
 import { judgeMemory } from './judging.ts';
 
 // Carries out what the machine asks for, in order, and feeds each completion back to it
@@ -230,6 +237,7 @@ export class EffectRunner {
     };
 
     await runAll();
+    await announcementsMade(ctx);
     // Analyses answer within milliseconds: wait for them here and act on the answer in this
     // reconcile, so one analysis step costs one reconcile and one status write, not two.
     // Webhooks can take long; they always answer through a later reconcile.
@@ -241,6 +249,7 @@ export class EffectRunner {
       if (answers.length > 0) {
         feed(answers);
         await runAll();
+        await announcementsMade(ctx);
       }
     }
     // The first look comes one interval after this process first carries the canary out: a

@@ -10,8 +10,11 @@ import type { CanaryWebhook } from '../hooks/types.ts';
 import {
   alertMuted,
   canaryChecksum,
+  DEFAULT_EVENT_WEBHOOK_TIMEOUT_MS,
+  eventWebhooks,
   runWebhooks,
   sendEventWebhooks,
+  webhookTimeoutMs,
   type WebhookDeps,
 } from '../hooks/webhook.ts';
 import type { Kube } from '../kube/client.ts';
@@ -48,6 +51,32 @@ export interface EffectContext {
    * already made before a restart (its keyed Event exists), so its chat message is not sent again.
    */
   announced?: Map<string, Promise<boolean>>;
+  /**
+   * This reconcile's Events and event hooks, each bounded by its hook's timeout: awaited
+   * (announcementsMade) before the status write that records their step as done.
+   */
+  announcing?: Promise<unknown>[];
+}
+
+/** `promise`, or nothing after `ms`: what it does goes on, no one waits for it longer. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits until this reconcile's announcements are made: each Event created and each event hook
+ * answered (or timed out), for at most the slowest hook's per-attempt timeout. A status write
+ * after this cannot get ahead of them: a controller killed in between repeats them under the
+ * same key (receivers drop the repeat) instead of skipping them. Retries go on in the background.
+ */
+export async function announcementsMade(ctx: EffectContext): Promise<void> {
+  const pending = ctx.announcing?.splice(0) ?? [];
+  if (pending.length > 0) await Promise.all(pending);
 }
 
 /**
@@ -164,13 +193,17 @@ export async function runSyncEffect(
       (ctx.announced ??= new Map()).set(effect.message, fresh);
       // Event hooks go out at once, with the key: waiting for the Event would lose them when the
       // controller dies in between (the next one finds the Event); a receiver drops a repeat by key.
-      void sendEventWebhooks(
-        (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[],
+      const hooks = (canary.spec.analysis.webhooks ?? []) as CanaryWebhook[];
+      const sending = sendEventWebhooks(
+        hooks,
         deps.globalEventWebhook,
         hookContext,
         event,
         deps.webhookDeps,
       ).catch((error: unknown) => deps.log.warn({ err: error }, 'event webhook failed'));
+      // The status write waits for both, bounded: a hook that hangs costs a reconcile one timeout.
+      const hookMs = Math.max(0, ...eventWebhooks(hooks, deps.globalEventWebhook).map(webhookTimeoutMs));
+      (ctx.announcing ??= []).push(within(fresh, DEFAULT_EVENT_WEBHOOK_TIMEOUT_MS), within(sending, hookMs));
       break;
     }
     case 'notify': {

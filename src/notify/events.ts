@@ -61,8 +61,8 @@ interface Series {
  * Records Kubernetes Events (core/v1, the API `kubectl describe` reads) on a canary,
  * deduplicated the way client-go's recorder does: a repeat of the same event within the
  * window patches `count` and `lastTimestamp` of the existing Event. An announcement with an
- * idempotency key is made at most once: its Event is named after the key, so a controller
- * that repeats it after a restart meets AlreadyExists. Never throws.
+ * idempotency key is made at most once and has an Event of its own, named after the key, so a
+ * controller that repeats it after a restart meets AlreadyExists. Never throws.
  */
 export class EventRecorder {
   readonly #deps: EventRecorderDeps;
@@ -129,7 +129,11 @@ export class EventRecorder {
       return outcome;
     };
     try {
-      if (series && now.getTime() - series.lastSeen <= windowMs) {
+      // A keyed announcement gets an Event of its own, never a count on another: its Event is
+      // the mark that it was made, which the next controller finds after a restart. Counted on
+      // an earlier rollout's Event with the same words, it left no mark, and a controller killed
+      // before its status write announced it again ("new revision detected" told chat twice).
+      if (idempotencyKey === undefined && series && now.getTime() - series.lastSeen <= windowMs) {
         try {
           await kube.core.patchNamespacedEvent(
             {

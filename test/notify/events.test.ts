@@ -121,6 +121,30 @@ describe('EventRecorder', () => {
     expect(await eventsOf('keyed')).toHaveLength(2);
   });
 
+  it('gives a keyed announcement an Event of its own even when its words were counted before', async () => {
+    // Found by `npm run chaos -- kill`: the next rollout's "new revision detected" was counted on
+    // the last rollout's Event, so no Event bore its key; the controller after a kill created it
+    // and, finding it new, told chat a second time.
+    const words = 'new revision detected, starting canary analysis';
+    const keyOf = (effectId: number, checksum: string) =>
+      effectKey({ uid: 'uid-again', checksum, effectId }, 'recordEvent', 'NewRevision', words);
+    const before = new EventRecorder({ kube: ns.kube, instance: 'before-the-kill' });
+    const record = (recorder: EventRecorder, key: string) =>
+      recorder.record(subject('again'), 'Normal', 'NewRevision', words, { key });
+    expect(await record(before, keyOf(1, 'rev1'))).toBe('created');
+    expect(await record(before, keyOf(9, 'rev2'))).toBe('created');
+    // Killed before the status write: the next controller repeats the second announcement.
+    const after = new EventRecorder({ kube: ns.kube, instance: 'after-the-kill' });
+    expect(await record(after, keyOf(9, 'rev2'))).toBe('exists');
+    const events = await eventsOf('again');
+    expect(events.map((e) => [e.metadata?.name, e.count]).sort()).toEqual(
+      [
+        [keyedEventName('again', keyOf(1, 'rev1')), 1],
+        [keyedEventName('again', keyOf(9, 'rev2')), 1],
+      ].sort(),
+    );
+  });
+
   it('starts a new event when the old one is gone', async () => {
     const recorder = new EventRecorder({ kube: ns.kube });
     await recorder.record(subject('expired'), 'Warning', 'RolledBack', 'rolled back: aborted by alice');
