@@ -185,7 +185,13 @@ export class CanaryReconciler {
     const release = this.release(run, previous, first.status.lastAppliedSpec, seen);
     // Taking over a rollout from another shard (or from before sharding): the claim is written
     // before any effect, so a shard still finishing its last reconcile of it cannot overwrite it.
-    if (this.deps.holder && first.effects.length > 0 && previous.machine !== undefined)
+    // Already ours: no claim, or it would push out what the writer holds back (readiness turning).
+    if (
+      this.deps.holder &&
+      first.effects.length > 0 &&
+      previous.machine !== undefined &&
+      !deepEqual(previous.heldBy, this.deps.holder)
+    )
       await this.status.write(key, run.object, previous, run.log, { claim: true });
     // 3. Carry out its effects, feeding each completion back.
     const work = this.work(run, prepared, seen, step, release, previous);
