@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, promote, read, release } from './support.ts';
+import { sluiceFor, bootstrapped } from './support.ts';
 
 // The contour router against the real apiserver with Contour's CRDs (from its Go module).
 

@@ -3,19 +3,8 @@ import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
+import { expectWeightSteps, promoteRelease, revertUntilDone } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 

@@ -2,19 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, sameRoutes } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
+import { expectWeightSteps, promoteRelease, revertUntilDone } from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.

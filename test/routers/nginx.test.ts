@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  read,
-  sluiceFor,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
+import { promoteRelease, revertUntilDone } from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 

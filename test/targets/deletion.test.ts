@@ -2,16 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Canary } from '../../src/api/canary.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  read,
-  sluiceFor,
-  applyConfig,
-} from './fixtures.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './fixtures.ts';
+import { applyConfig } from './fixtures.ts';
 
 // Deleting a Canary without revertOnDeletion leaves the primary serving: nothing Sluice
 // created is owned by the Canary, so the garbage collector removes none of it.
