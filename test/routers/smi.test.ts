@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
-import {
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-  weightedRoutes,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, bootstrapped, canaryFor, exists, read } from './support.ts';
+import { sluiceFor, expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
 
 // The smi router against the real apiserver with the SMI TrafficSplit CRD (v1alpha1-3).
 
