@@ -3,7 +3,8 @@ import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
-import { promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
+import { promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
+import { AB_ROUTES, podinfoIngressRules } from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 
@@ -25,20 +26,7 @@ function ingress(namespace: string) {
     },
     spec: {
       ingressClassName: 'nginx',
-      rules: [
-        {
-          host: 'podinfo.example.com',
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: 'podinfo', port: { number: 9898 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: podinfoIngressRules(),
     },
   };
 }
