@@ -121,6 +121,23 @@ function setup(
 }
 
 describe('CanaryReconciler', () => {
+  it('looks at an initialising primary again each interval: a write that changed nothing brings no watch event', async () => {
+    // Found by the StatefulSet demo: its partition was already 0, so the promote wrote nothing
+    // and the Canary sat in Initializing until the informers' resync, five minutes later.
+    const { reconciler, target, status, scheduled, clock } = setup();
+    target.primary = 'notReady';
+    await reconciler.reconcile(KEY);
+    clock.now += 1000;
+    await reconciler.reconcile(KEY);
+    expect(status().phase).toBe('Initializing');
+    expect(scheduled.at(-1)).toBe(clock.now + MINUTE);
+    target.primary = 'ready';
+    clock.now += MINUTE;
+    await reconciler.reconcile(KEY);
+    expect(status().phase).toBe('Initialized');
+    expect(scheduled.at(-1)).toBeNull();
+  });
+
   it('bootstraps a new Canary: the primary from the target, all traffic to it, the target scaled down', async () => {
     const { reconciler, target, router, status, events } = setup();
     await reconciler.reconcile(KEY);

@@ -214,7 +214,10 @@ export class CanaryReconciler {
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     // Relabelled to another shard meanwhile: what was done is written; the next reconcile releases it.
     if (carried.handedOver) return run.log.info('moved to another shard; handing it over');
-    this.deps.schedule(key, carried.result.wakeAt);
+    // Initialising waits on the primary's readiness, which a write that changed nothing (a
+    // StatefulSet's partition already 0) never announces by a watch event: look again each interval.
+    const initialising = status.phase === 'Initializing' ? seen.now + prepared.plan.intervalMs : null;
+    this.deps.schedule(key, carried.result.wakeAt ?? initialising);
     if (carried.failure) throw carried.failure.error;
   }
 

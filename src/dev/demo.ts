@@ -5,11 +5,19 @@ import { down, exportLines, up, type ClusterEnv } from './cluster.ts';
 import { renderDemoFrame, type DemoFrame } from './demo-view.ts';
 import { startDemoLoad, type DemoLoad, type LoadCounts } from './loadgen.ts';
 import type { Progress } from './progress.ts';
+import {
+  deployDemoStatefulSet,
+  demoHooks,
+  demoPodTemplate,
+  demoStatefulSet,
+  STS_REPLICAS,
+  STS_STEP_REPLICAS,
+} from './demo-statefulset.ts';
 import { applyManifest, startAppStack, type AppStack } from './stack.ts';
 
-import type { DemoProvider } from '../cli/demo.ts';
+import type { DemoProvider, DemoTarget } from '../cli/demo.ts';
 
-export type { DemoProvider };
+export type { DemoProvider, DemoTarget };
 
 const DEMO_TITLES: Record<DemoProvider, string> = {
   istio: 'Istio (VirtualService)',
@@ -27,6 +35,8 @@ const DEMO_SERIES: Record<DemoProvider, string> = {
 
 export interface DemoOptions {
   provider: DemoProvider;
+  /** What the demo releases: a Deployment (routed by `provider`) or a StatefulSet (by partition). */
+  target?: DemoTarget;
   keep: boolean;
   stateDir: string;
   progress: Progress;
@@ -60,22 +70,7 @@ export function demoDeployment(version: string, env: Record<string, string> = {}
     spec: {
       // No replicas here: Sluice scales the idle canary to zero without fighting Git.
       selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP, 'demo.sluice.dev/app': 'true' } },
-        spec: {
-          containers: [
-            {
-              name: APP,
-              image: `ghcr.io/sluice-dev/demo-app:${version}`,
-              ports: [{ name: 'http', containerPort: 9898 }],
-              env: Object.entries({ MESSAGE: 'hello from the demo', ...env }).map(([name, value]) => ({
-                name,
-                value,
-              })),
-            },
-          ],
-        },
-      },
+      template: demoPodTemplate(version, env),
     },
   };
 }
@@ -113,15 +108,7 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
           { name: 'request-success-rate', interval: '30s', thresholdRange: { min: 99 } },
           { name: 'request-duration', interval: '30s', thresholdRange: { max: 500 } },
         ],
-        webhooks: [
-          {
-            name: 'load-test',
-            type: 'rollout',
-            url: `${loadtesterUrl}/`,
-            metadata: { type: 'load', url: `${proxyUrl}/`, rps: '10', duration: '30s' },
-          },
-        ],
-        alerts: [{ name: 'demo-slack', severity: 'info', providerRef: { name: 'slack' } }],
+        ...demoHooks(loadtesterUrl, proxyUrl),
         ...(judge ? JUDGE_ANALYSIS : {}),
       },
     },
@@ -130,6 +117,16 @@ export function demoCanary(provider: DemoProvider, loadtesterUrl: string, proxyU
 
 /** The demo's Slack AlertProvider, the app at 1.0.0 and its Canary, applied as a user would. */
 export async function deployDemoApp(stack: AppStack, provider: DemoProvider, judge = false): Promise<void> {
+  await deployDemoSlack(stack);
+  await applyManifest(stack.kube, demoDeployment('1.0.0'));
+  await applyManifest(
+    stack.kube,
+    demoCanary(provider, stack.loadtesterUrl!, stack.runtime.proxies[0]!.url, judge),
+  );
+}
+
+/** The Slack stand-in's Secret and the AlertProvider the demo's Canaries alert through. */
+async function deployDemoSlack(stack: AppStack): Promise<void> {
   const { kube } = stack;
   await applyManifest(kube, {
     apiVersion: 'v1',
@@ -143,20 +140,73 @@ export async function deployDemoApp(stack: AppStack, provider: DemoProvider, jud
     metadata: { name: 'slack', namespace: NAMESPACE },
     spec: { type: 'slack', channel: 'releases', secretRef: { name: 'slack-url' } },
   });
-  await applyManifest(kube, demoDeployment('1.0.0'));
-  await applyManifest(kube, demoCanary(provider, stack.loadtesterUrl!, stack.runtime.proxies[0]!.url, judge));
+}
+
+/**
+ * What differs between the demo's targets: how the app is deployed and released, which
+ * answers count as the canary's, and how far the canary's share goes.
+ */
+interface DemoScenario {
+  title: string;
+  deploy(stack: AppStack): Promise<void>;
+  release(version: string, env?: Record<string, string>): object;
+  /** Of the load's answers so far, those the canary gave while `version` is released. */
+  canaryCount(counts: LoadCounts, version: string): number;
+  maxWeight: number;
+  /** The request series the metrics read, for the `--keep` hint. */
+  series: string;
+  /** How a bad release is undone, for the outcome line. */
+  rolledBack: string;
+  /** What bootstrapping does, for its stage line. */
+  bootstrapping: string;
+}
+
+function demoScenario(options: DemoOptions, prometheusUrl: string): DemoScenario {
+  if (options.target === 'statefulset') {
+    const last = STS_STEP_REPLICAS[STS_STEP_REPLICAS.length - 1]!;
+    return {
+      title: `Sluice demo — StatefulSet ${APP}.${NAMESPACE}, released by partition`,
+      deploy: async (stack) => {
+        await deployDemoSlack(stack);
+        await deployDemoStatefulSet(stack, prometheusUrl);
+      },
+      release: demoStatefulSet,
+      // Every pod is the StatefulSet's: the canary's answers are the released version's.
+      canaryCount: (counts, version) => counts.byVersion[version] ?? 0,
+      maxWeight: Math.round((last / STS_REPLICAS) * 100),
+      series: 'http_request_duration_seconds_count',
+      rolledBack: 'rolled back to the old ControllerRevision',
+      bootstrapping: 'bootstrapping: every pod on one revision, the partition held',
+    };
+  }
+  return {
+    title: `Sluice demo — ${APP}.${NAMESPACE} on ${DEMO_TITLES[options.provider]}`,
+    deploy: (stack) => deployDemoApp(stack, options.provider, options.judge),
+    release: demoDeployment,
+    canaryCount: (counts) => counts.byWorkload[APP] ?? 0,
+    maxWeight: 60,
+    series: DEMO_SERIES[options.provider],
+    rolledBack: 'rolled back',
+    bootstrapping: 'bootstrapping: primary, Services and routes',
+  };
 }
 
 /** The demo's stack: one proxy for the app, the load tester, the Slack stand-in and the dashboard. */
-export function startDemoStack(env: ClusterEnv, provider: DemoProvider, log: Logger): Promise<AppStack> {
+export function startDemoStack(
+  env: ClusterEnv,
+  provider: DemoProvider,
+  log: Logger,
+  target: DemoTarget = 'deployment',
+): Promise<AppStack> {
   return startAppStack({
     env,
     namespace: NAMESPACE,
     proxies: [
       {
         service: APP,
-        // A TraefikService has no host: the IngressRoute in front of it decides that.
-        ...(provider === 'traefik' ? {} : { hosts: [`${APP}.${NAMESPACE}`] }),
+        // A TraefikService has no host: the IngressRoute in front of it decides that. A
+        // StatefulSet's traffic is plain load balancing over its own Service's pods.
+        ...(provider === 'traefik' || target === 'statefulset' ? {} : { hosts: [`${APP}.${NAMESPACE}`] }),
         ...(provider === 'gatewayapi' ? { gateway: { name: 'demo-gateway', namespace: NAMESPACE } } : {}),
       },
     ],
@@ -180,8 +230,10 @@ export async function readStatus(kube: Kube): Promise<CanaryStatusView> {
 class TrafficWindow {
   private readonly samples: { at: number; counts: LoadCounts }[] = [];
   private readonly load: DemoLoad;
-  constructor(load: DemoLoad) {
+  private readonly canaryCount: (counts: LoadCounts) => number;
+  constructor(load: DemoLoad, canaryCount: (counts: LoadCounts) => number) {
     this.load = load;
+    this.canaryCount = canaryCount;
   }
   sample(now: number): DemoFrame['traffic'] {
     const counts = structuredClone(this.load.counts());
@@ -194,7 +246,7 @@ class TrafficWindow {
         .filter(([key]) => match(key))
         .reduce((total, [, value]) => total + value, 0);
     const total = counts.total - first.counts.total;
-    const canary = sum(counts.byWorkload, (k) => k === APP) - sum(first.counts.byWorkload, (k) => k === APP);
+    const canary = this.canaryCount(counts) - this.canaryCount(first.counts);
     const errors =
       sum(counts.byStatus, (k) => k.startsWith('5')) - sum(first.counts.byStatus, (k) => k.startsWith('5'));
     return { total, canary, errors, rps: total / seconds };
@@ -214,8 +266,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const log = createLogger({ level: 'warn', name: 'demo' });
   const stack: AppStack = await progress.step(
     'starting the runtime, traffic layer, controller, load tester and Slack stand-in',
-    () => startDemoStack(env, options.provider, log),
+    () => startDemoStack(env, options.provider, log, options.target),
   );
+  const scenario = demoScenario(options, env.prometheusUrl);
+  /** The version being released (none while bootstrapping): whose answers are the canary's. */
+  let released = '';
   const proxyUrl = stack.runtime.proxies[0]!.url;
   const { kube } = stack;
   const canaryPage = `${stack.dashboardUrl!}canaries/${NAMESPACE}/${APP}`;
@@ -223,23 +278,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const outcomes: string[] = [];
   let exitCode = 1;
   try {
-    await progress.step(`deploying ${APP} with a Canary (${options.provider})`, () =>
-      deployDemoApp(stack, options.provider, options.judge),
-    );
+    const how = options.target === 'statefulset' ? 'StatefulSet, by partition' : options.provider;
+    await progress.step(`deploying ${APP} with a Canary (${how})`, () => scenario.deploy(stack));
     load = startDemoLoad({ url: `${proxyUrl}/`, rps: 20 });
-    const traffic = new TrafficWindow(load);
+    const traffic = new TrafficWindow(load, (counts) => scenario.canaryCount(counts, released));
     const timeoutMs = options.timeoutMs ?? 6 * 60_000;
 
     let lastPrinted = '';
     const show = (stage: string, status: CanaryStatusView) => {
       const frame: DemoFrame = {
-        title: `Sluice demo — ${APP}.${NAMESPACE} on ${DEMO_TITLES[options.provider]}`,
+        title: scenario.title,
         stage,
         elapsedMs: Date.now() - started,
         phase: status.phase ?? 'Pending',
         message: status.message ?? '',
         canaryWeight: status.canaryWeight ?? 0,
-        maxWeight: 60,
+        maxWeight: scenario.maxWeight,
         failedChecks: status.failedChecks ?? 0,
         threshold: options.judge ? JUDGE_ANALYSIS.threshold : 2,
         analysis: status.lastAnalysis ?? [],
@@ -286,14 +340,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }
     };
 
-    const initialized = await waitFor(
-      'bootstrapping: primary, Services and routes',
-      (s) => s.phase === 'Initialized',
-    );
+    const initialized = await waitFor(scenario.bootstrapping, (s) => s.phase === 'Initialized');
     // Let the primary's traffic reach Prometheus before the first release.
     await new Promise((resolve) => setTimeout(resolve, 3000));
 
-    await applyManifest(kube, demoDeployment('1.1.0'));
+    released = '1.1.0';
+    await applyManifest(kube, scenario.release(released));
     const good = await waitFor(
       'release 1.1.0 (healthy): expected to be promoted',
       (s) =>
@@ -308,13 +360,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       ? { ERROR_RATE: '0.03' }
       : { ERROR_RATE: '0.3', LATENCY_MS: '40' };
     const badName = options.judge ? 'release 1.2.0 (3% errors)' : 'release 1.2.0 (30% errors)';
-    await applyManifest(kube, demoDeployment('1.2.0', fault));
+    released = '1.2.0';
+    await applyManifest(kube, scenario.release(released, fault));
     const bad = await waitFor(
       `${badName}: expected to be rolled back${options.judge ? ' by the judge' : ''}`,
       (s) => s.lastAppliedSpec !== good.lastAppliedSpec && (s.phase === 'Succeeded' || s.phase === 'Failed'),
     );
     outcomes.push(
-      `${bad.phase === 'Failed' ? '✔' : '✖'} ${badName}: ${bad.phase === 'Failed' ? 'rolled back' : bad.phase}`,
+      `${bad.phase === 'Failed' ? '✔' : '✖'} ${badName}: ${bad.phase === 'Failed' ? scenario.rolledBack : bad.phase}`,
     );
     // One last frame with the rollback's Slack message in it.
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -346,7 +399,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
           `  npx sluice status ${APP} -n ${NAMESPACE} --watch     # follow the canary`,
           `  npx sluice get -A                                   # every canary`,
           `  curl -s ${proxyUrl}/                    # the app through the mesh stand-in`,
-          `  open ${env.prometheusUrl}/graph?g0.expr=${DEMO_SERIES[options.provider]}   # Prometheus`,
+          `  open ${env.prometheusUrl}/graph?g0.expr=${scenario.series}   # Prometheus`,
           `  Logs: ${stack.logDir}`,
           '',
         ].join('\n'),

@@ -7,7 +7,10 @@ import { renderTemplate, templateModel } from '../analysis/template.ts';
 import {
   ordinalOf,
   podsRegex,
+  rolledBackOf,
+  ROLLED_BACK_ANNOTATION,
   statefulSetCanaryReadiness,
+  statefulSetRevision,
   statefulSetPrimaryReadiness,
   withPodSteps,
 } from './statefulset.ts';
@@ -240,5 +243,46 @@ describe('StatefulSet pods in metric templates', () => {
     expect(refused({ stepReplicas: [1], judge: {} })).toContainEqual(
       expect.objectContaining({ path: 'spec.analysis.judge.builtins' }),
     );
+  });
+});
+
+describe('StatefulSet rollback note (sluice.dev/rolled-back)', () => {
+  const noted = (note: string, status: Partial<NonNullable<StatefulSet['status']>> = {}) => {
+    const object = sts(4, status);
+    object.metadata.annotations = { [ROLLED_BACK_ANNOTATION]: note };
+    return object;
+  };
+
+  it('reads a done rollback and an intended one, and nothing else', () => {
+    expect(rolledBackOf(noted('bad1/good1'))).toEqual({ failed: 'bad1', template: 'good1' });
+    expect(rolledBackOf(noted('bad1/to:db-old'))).toEqual({ failed: 'bad1', to: 'db-old' });
+    for (const note of ['bad1', 'bad1/', '/good1', 'bad1/to:'])
+      expect(rolledBackOf(noted(note))).toBeUndefined();
+    expect(rolledBackOf(sts(4))).toBeUndefined();
+  });
+
+  it('after a rollback, reads the template put back as the failed revision, and a new one as itself', () => {
+    const object = noted('bad1/good1', { updateRevision: 'db-old' });
+    expect(statefulSetRevision(object, 'good1')).toBe('bad1');
+    expect(statefulSetRevision(object, 'fix2')).toBe('fix2');
+    expect(statefulSetRevision(sts(4), 'good1')).toBe('good1');
+  });
+
+  it('killed between the intent and the note: the revert never reads as a fix from Git ("recovered")', () => {
+    // Killed before the template patch: the template is still the failed one.
+    expect(statefulSetRevision(noted('bad1/to:db-old', { updateRevision: 'db-new' }), 'bad1')).toBe('bad1');
+    // Killed after it, before the StatefulSet controller saw the new generation.
+    expect(
+      statefulSetRevision(
+        noted('bad1/to:db-old', { observedGeneration: 1, updateRevision: 'db-new' }),
+        'good1',
+      ),
+    ).toBe('bad1');
+    // … and after it did: the template is back on the revision the intent named.
+    expect(statefulSetRevision(noted('bad1/to:db-old', { updateRevision: 'db-old' }), 'good1')).toBe('bad1');
+  });
+
+  it('with an intent left behind, a later template on another revision is a release as any other', () => {
+    expect(statefulSetRevision(noted('bad1/to:db-old', { updateRevision: 'db-fix' }), 'fix2')).toBe('fix2');
   });
 });

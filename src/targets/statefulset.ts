@@ -57,21 +57,47 @@ export const replicasOf = (sts: Sts): number => sts.spec.replicas ?? 1;
 export const partitionOf = (sts: Sts): number => sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
 
 /**
- * After a rollback: the revision that failed, and the template hash Sluice put back. While
- * the template is still that one, the StatefulSet's revision is the failed one, so Sluice's
- * own revert does not read as a fix from Git ("recovered") and the Canary stays Failed.
+ * After a rollback: the revision that failed, and the template hash Sluice put back
+ * (`<failed>/<hash>`). While the template is still that one, the StatefulSet's revision is
+ * the failed one, so Sluice's own revert does not read as a fix from Git ("recovered") and
+ * the Canary stays Failed. Before the revert it holds the intent (`<failed>/to:<revision>`,
+ * the ControllerRevision the template goes back to), so a controller killed between the two
+ * writes finds it and finishes the revert, and its revision still reads as the failed one.
  */
 export const ROLLED_BACK_ANNOTATION = 'sluice.dev/rolled-back';
+const INTENT_PREFIX = 'to:';
 
-interface RolledBack {
-  failed: string;
-  template: string;
+/** A rollback done (`template`, the hash put back) or intended (`to`, the revision to put back). */
+export type RolledBack = { failed: string; template: string } | { failed: string; to: string };
+
+export function rolledBackOf(sts: Sts): RolledBack | undefined {
+  const text = sts.metadata.annotations?.[ROLLED_BACK_ANNOTATION];
+  const [failed, rest] = text?.split('/') ?? [];
+  if (!failed || !rest) return undefined;
+  if (rest.startsWith(INTENT_PREFIX))
+    return rest.length > INTENT_PREFIX.length ? { failed, to: rest.slice(INTENT_PREFIX.length) } : undefined;
+  return { failed, template: rest };
 }
 
-function rolledBackOf(sts: Sts): RolledBack | undefined {
-  const text = sts.metadata.annotations?.[ROLLED_BACK_ANNOTATION];
-  const [failed, template] = text?.split('/') ?? [];
-  return failed && template ? { failed, template } : undefined;
+const rolledBackText = (rolledBack: RolledBack | undefined): string | undefined =>
+  rolledBack &&
+  `${rolledBack.failed}/${'to' in rolledBack ? `${INTENT_PREFIX}${rolledBack.to}` : rolledBack.template}`;
+
+/**
+ * The revision a StatefulSet's template reads as (`hash`, its pod template's), given the
+ * rolled-back annotation: the failed one while the template is the one Sluice put back, or
+ * while a revert is intended and the template is still the failed one, already back (the
+ * StatefulSet controller's updateRevision is the revision it went back to) or not yet seen
+ * by the StatefulSet controller. A template from Git after that is a release as any other.
+ */
+export function statefulSetRevision(sts: Sts, hash: string): string {
+  const rolledBack = rolledBackOf(sts);
+  if (!rolledBack) return hash;
+  if ('template' in rolledBack) return rolledBack.template === hash ? rolledBack.failed : hash;
+  const unseen = (sts.status?.observedGeneration ?? 0) < (sts.metadata.generation ?? 0);
+  return hash === rolledBack.failed || unseen || sts.status?.updateRevision === rolledBack.to
+    ? rolledBack.failed
+    : hash;
 }
 
 /**
@@ -85,12 +111,11 @@ export async function applyPartition(
   partition: number,
   rolledBack: RolledBack | undefined = rolledBackOf(sts),
 ): Promise<boolean> {
-  const live = rolledBackOf(sts);
+  const note = rolledBackText(rolledBack);
   if (
     partitionOf(sts) === partition &&
     sts.spec.updateStrategy?.rollingUpdate?.partition !== undefined &&
-    live?.failed === rolledBack?.failed &&
-    live?.template === rolledBack?.template
+    rolledBackText(rolledBackOf(sts)) === note
   )
     return false;
   await applyObject(deps.kube, {
@@ -99,9 +124,7 @@ export async function applyPartition(
     metadata: {
       name: sts.metadata.name,
       namespace: sts.metadata.namespace ?? '',
-      ...(rolledBack
-        ? { annotations: { [ROLLED_BACK_ANNOTATION]: `${rolledBack.failed}/${rolledBack.template}` } }
-        : {}),
+      ...(note ? { annotations: { [ROLLED_BACK_ANNOTATION]: note } } : {}),
     },
     spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition } } },
   });
@@ -291,10 +314,7 @@ export function statefulSetTarget(deps: TargetDeps): Target {
       `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`,
     );
     const revision = revisionOf(sts.spec.template, {});
-    const rolledBack = rolledBackOf(sts);
-    if (rolledBack?.template === revision.podTemplateHash)
-      return { ...revision, revision: rolledBack.failed, release };
-    return { ...revision, release };
+    return { ...revision, revision: statefulSetRevision(sts, revision.podTemplateHash), release };
   }
 
   async function promote(canary: Canary, options: { revision?: string } = {}): Promise<PromoteResult> {
@@ -325,7 +345,7 @@ export function statefulSetTarget(deps: TargetDeps): Target {
    * data is the strategic merge patch `kubectl rollout undo` sends (`$patch: replace` on the
    * template), so fields the abandoned revision added go too, whoever set them.
    */
-  async function revertTemplate(sts: Sts, revision: string): Promise<void> {
+  async function revertTemplate(sts: Sts, revision: string): Promise<Sts> {
     const namespace = sts.metadata.namespace ?? '';
     const history = (await getObject(deps.kube, {
       apiVersion: 'apps/v1',
@@ -343,11 +363,14 @@ export function statefulSetTarget(deps: TargetDeps): Target {
       metadata: { name: sts.metadata.name, namespace },
     });
     try {
-      await deps.kube.wire.request(HttpMethod.PATCH, path, {
+      // The patched object as the apiserver answers it: a read right after could come from a
+      // cache that has not seen the patch yet, and note the failed template as the one put back.
+      const patched = await deps.kube.wire.request<unknown>(HttpMethod.PATCH, path, {
         body: history.data,
         contentType: PatchStrategy.StrategicMergePatch,
         query: { fieldManager: 'sluice' },
       });
+      return parseWire(StatefulSet, patched, what);
     } catch (error) {
       throw new Error(`${what}: rolling the template back to ${revision} failed: ${apiErrorMessage(error)}`, {
         cause: error,
@@ -363,10 +386,15 @@ export function statefulSetTarget(deps: TargetDeps): Target {
     const { currentRevision, updateRevision } = sts.status ?? {};
     if (!currentRevision) return { replicas, written };
     // The revisions in status hold even before the controller has seen the partition move.
-    if (updateRevision && updateRevision !== currentRevision) {
-      const failed = revisionFrom(sts).revision;
-      await revertTemplate(sts, currentRevision);
-      sts = await readStatefulSet(deps, canary);
+    // The intent goes first and a restart that finds it finishes the revert: a kill between
+    // the template patch and the note would otherwise read as a fix from Git ("recovered").
+    const rolledBack = rolledBackOf(sts);
+    const intent = rolledBack && 'to' in rolledBack ? rolledBack : undefined;
+    if (intent || (updateRevision && updateRevision !== currentRevision)) {
+      const failed = intent?.failed ?? revisionFrom(sts).revision;
+      const to = intent?.to ?? currentRevision;
+      if (!intent) await applyPartition(deps, sts, replicas, { failed, to });
+      sts = await revertTemplate(sts, to);
       const template = revisionOf(sts.spec.template, {}).podTemplateHash;
       await applyPartition(deps, sts, replicas, { failed, template });
       written = true;
