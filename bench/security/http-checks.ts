@@ -12,6 +12,7 @@ import { splitCommand } from '../../src/loadtester/command.ts';
 import { MemoryGateStore } from '../../src/loadtester/gates.ts';
 import { Loadtester } from '../../src/loadtester/server.ts';
 import { postJson } from '../../src/notify/http.ts';
+import { hookPayload } from '../../test/support/canaries.ts';
 
 // Issue 16 §5 checks that need only loopback HTTP, no control plane: the URL allowlist
 // (hosts, redirects, DNS answers), the load tester's bearer token, and no shell from a
@@ -54,14 +55,6 @@ async function local(handle: (request: IncomingMessage, response: ServerResponse
   };
 }
 
-const payload = (metadata?: Record<string, string>) => ({
-  name: 'podinfo',
-  namespace: 'team-a',
-  phase: 'Progressing',
-  checksum: 'abc',
-  ...(metadata ? { metadata } : {}),
-});
-
 /**
  * --allowed-url-hosts: listed hosts are called; others, redirects out of the list, and names
  * resolving to loopback are refused before a byte is sent to them, for webhooks and notifiers.
@@ -81,7 +74,7 @@ export async function checkUrlAllowlist(): Promise<CheckReport> {
   );
   const fast = { initialDelayMs: 1, maxDelayMs: 1 };
   const webhook = async (url: string, policy: UrlPolicy | undefined) =>
-    callWebhook({ name: 'probe', type: 'rollout', url }, payload(), { urlPolicy: policy, backoff: fast });
+    callWebhook({ name: 'probe', type: 'rollout', url }, hookPayload(), { urlPolicy: policy, backoff: fast });
   const notify = async (url: string, policy: UrlPolicy | undefined) =>
     postJson(
       url,
@@ -194,7 +187,7 @@ export async function checkLoadtesterToken(): Promise<CheckReport> {
     const response = await fetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify(payload({ type: 'load', url: 'http://podinfo-canary.test:9898/' })),
+      body: JSON.stringify(hookPayload({ type: 'load', url: 'http://podinfo-canary.test:9898/' })),
     });
     return response.status;
   };
@@ -234,7 +227,7 @@ export async function checkLoadtesterToken(): Promise<CheckReport> {
         url: `${base}/gate/check`,
         secretRef: { name: 'loadtester-token' },
       },
-      payload(),
+      hookPayload(),
       {
         readSecret: async (namespace, name): Promise<Record<string, string>> =>
           namespace === 'team-a' && name === 'loadtester-token' ? { token } : {},
@@ -247,7 +240,7 @@ export async function checkLoadtesterToken(): Promise<CheckReport> {
     );
     const missingKey = await callWebhook(
       { name: 'gate', type: 'confirm-promotion', url: `${base}/gate/check`, secretRef: { name: 'other' } },
-      payload(),
+      hookPayload(),
       { readSecret: async () => ({ password: token }) },
     );
     expect(
@@ -315,7 +308,7 @@ export async function checkNoShell(): Promise<CheckReport> {
       const response = await fetch(`${base}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(payload({ ...metadata, returnCmdOutput: 'true' })),
+        body: JSON.stringify(hookPayload({ ...metadata, returnCmdOutput: 'true' })),
       });
       const text = await response.text();
       if (existsSync(marker)) {

@@ -587,20 +587,11 @@ describe('CanaryReconciler', () => {
 
   it("looks no sooner than Prometheus' scrape interval, whatever checkEvery says", async () => {
     const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });
-    const { reconciler, target, status, scheduled, initialize, clock } = setup(
-      canary,
-      { scrapeIntervalMs: () => 15_000 },
-      (time) => steadyTraffic(time, { canary: 0.005 }),
+    const world = setup(canary, { scrapeIntervalMs: () => 15_000 }, (time) =>
+      steadyTraffic(time, { canary: 0.005 }),
     );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
-    for (let i = 0; i < 30 && status().canaryWeight !== 50; i += 1) {
-      clock.now = scheduled.at(-1)!;
-      await reconciler.reconcile(KEY);
-    }
-    expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    const { reconciler, scheduled, clock } = world;
+    await releaseToHalf(world);
     const gaps: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       const at = scheduled.at(-1)!;
@@ -615,21 +606,10 @@ describe('CanaryReconciler', () => {
   it('looks with the judge every checkEvery between steps without writing status, and rolls back on a decisive look', async () => {
     const errors = { canary: 0.005 };
     const canary = canaryObject({ judge: { builtins: ['errors'] }, checkEvery: '5s', threshold: 5 });
-    const { reconciler, target, store, status, scheduled, statusPatches, initialize, events, clock } = setup(
-      canary,
-      {},
-      (time) => steadyTraffic(time, errors),
-    );
-    await initialize();
-    target.revisionNow = 'rev-2';
-    clock.now += 1000;
-    await reconciler.reconcile(KEY);
+    const world = setup(canary, {}, (time) => steadyTraffic(time, errors));
+    const { reconciler, store, status, scheduled, statusPatches, events, clock } = world;
     // Looks from the start, the pre-rollout step after an interval, then 50 %.
-    for (let i = 0; i < 30 && status().canaryWeight !== 50; i += 1) {
-      clock.now = scheduled.at(-1)!;
-      await reconciler.reconcile(KEY);
-    }
-    expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    await releaseToHalf(world);
     const written = statusPatches();
     // Healthy looks between steps: each wakes the canary five seconds later and writes nothing.
     for (let i = 0; i < 3; i += 1) {
@@ -676,6 +656,20 @@ describe('CanaryReconciler', () => {
     expect(status().judge?.verdicts.map((v) => v.outcome)).not.toContain('fail');
   });
 });
+
+/** A new revision (rev-2) started and stepped until half the traffic is on the canary. */
+async function releaseToHalf(world: ReturnType<typeof setup>): Promise<void> {
+  const { reconciler, target, status, scheduled, initialize, clock } = world;
+  await initialize();
+  target.revisionNow = 'rev-2';
+  clock.now += 1000;
+  await reconciler.reconcile(KEY);
+  for (let i = 0; i < 30 && status().canaryWeight !== 50; i += 1) {
+    clock.now = scheduled.at(-1)!;
+    await reconciler.reconcile(KEY);
+  }
+  expect(status()).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+}
 
 function markDeleted(store: ReturnType<typeof fakeWorld>['store'], at: number): void {
   const object = store.get('shop', 'podinfo')!;

@@ -13,16 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { collectionPath, Informer } from '../controller/informers.ts';
 import { connect, isNotFound, loadKubeConfig, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import {
-  imageTag,
-  isDemoPod,
-  podSchema,
-  podServing,
-  resolvePodEnv,
-  scrapeLabels,
-  workloadOf,
-} from './pods.ts';
-import type { ConfigLookup, Pod } from './pods.ts';
+import { imageTag, isDemoPod, podSchema, podServing, resolvePodEnv, scrapeLabels } from './pods.ts';
+import { workloadOf, type ConfigLookup, type Pod } from './pods.ts';
 import { ProcessRegistry, type PodProcess } from './registry.ts';
 import { ScrapeTargets } from './targets.ts';
 import {

@@ -1,6 +1,6 @@
 import { hasHook, type Plan } from './plan.ts';
 import { confirmEffect, currentRevision, drop, enqueue, runWebhooks, say } from './queue.ts';
-import type { AnalysisOutcome, Context, GateType, Round } from './types.ts';
+import type { Context, GateType, Observation, Round } from './types.ts';
 
 // One interval's checks (a round): the webhooks and the analysis asked at once, their
 // answers, and what the answers add up to. The machine's guards read the settled round.
@@ -68,22 +68,7 @@ export function requestConfirmRollout(d: Context, plan: Plan, now: number): void
 
 export function recordRoundResult(
   d: Context,
-  event:
-    | {
-        type: 'WEBHOOK_RESULT';
-        effectId: number;
-        passed: boolean;
-        name?: string;
-        message?: string;
-        muteAlert?: boolean;
-      }
-    | {
-        type: 'ANALYSIS_RESULT';
-        effectId: number;
-        outcome: AnalysisOutcome;
-        reasons?: string[];
-        rollback?: string;
-      },
+  event: Extract<Observation, { type: 'WEBHOOK_RESULT' | 'ANALYSIS_RESULT' }>,
   now: number,
 ): void {
   const round = d.round;

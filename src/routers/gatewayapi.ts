@@ -130,6 +130,17 @@ function backendRef(canary: Canary, name: string, weight: number, filters?: Json
   };
 }
 
+/** The primary and canary backends at the routes' weights (every weighted rule's pair). */
+function weightedBackends(
+  canary: Canary,
+  routes: Pick<Routes, 'primaryWeight' | 'canaryWeight'>,
+): JsonObject[] {
+  return [
+    backendRef(canary, serviceName(canary, 'primary'), routes.primaryWeight),
+    backendRef(canary, serviceName(canary, 'canary'), routes.canaryWeight),
+  ];
+}
+
 function parentRefs(canary: Canary): JsonObject[] {
   const refs = canary.spec.service.gatewayRefs ?? [];
   if (!refs.length) {
@@ -192,10 +203,7 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
       rule(
         GATEWAY_RULES.abMatch,
         abMatches,
-        [
-          backendRef(canary, primary, routes.primaryWeight),
-          backendRef(canary, canarySvc, routes.canaryWeight),
-        ],
+        weightedBackends(canary, routes),
         specFilters(canary, { mirror }),
       ),
       rule(GATEWAY_RULES.abDefault, matches, [backendRef(canary, primary, 100)], specFilters(canary)),
@@ -207,10 +215,7 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
       rule(
         GATEWAY_RULES.weighted,
         matches,
-        [
-          backendRef(canary, primary, routes.primaryWeight),
-          backendRef(canary, canarySvc, routes.canaryWeight),
-        ],
+        weightedBackends(canary, routes),
         specFilters(canary, { mirror }),
       ),
     ];
@@ -370,10 +375,6 @@ export function grpcRules(canary: Canary, routes: SetRoutesOptions): JsonObject[
         },
       }
     : undefined;
-  const split = (primaryWeight: number, canaryWeight: number) => [
-    backendRef(canary, serviceName(canary, 'primary'), primaryWeight),
-    backendRef(canary, serviceName(canary, 'canary'), canaryWeight),
-  ];
   const rule = (name: string, matches: JsonObject[], backendRefs: JsonObject[], filters: JsonObject[]) => ({
     name,
     ...(matches.length ? { matches } : {}),
@@ -383,22 +384,12 @@ export function grpcRules(canary: Canary, routes: SetRoutesOptions): JsonObject[
   if (!routes.match) {
     const own = throwFirst(translateGrpcMatches(service.match, 'spec.service.match')).matches;
     return [
-      rule(
-        GATEWAY_RULES.weighted,
-        own,
-        split(routes.primaryWeight, routes.canaryWeight),
-        specFilters(canary, { mirror }),
-      ),
+      rule(GATEWAY_RULES.weighted, own, weightedBackends(canary, routes), specFilters(canary, { mirror })),
     ];
   }
   const { ab, defaults } = throwFirst(grpcAbMatches(canary.spec.analysis.match, service.match));
   return [
-    rule(
-      GATEWAY_RULES.abMatch,
-      ab,
-      split(routes.primaryWeight, routes.canaryWeight),
-      specFilters(canary, { mirror }),
-    ),
+    rule(GATEWAY_RULES.abMatch, ab, weightedBackends(canary, routes), specFilters(canary, { mirror })),
     rule(
       GATEWAY_RULES.abDefault,
       defaults,
@@ -413,10 +404,7 @@ export function tcpRules(canary: Canary, routes: SetRoutesOptions): JsonObject[]
   return [
     {
       name: GATEWAY_RULES.weighted,
-      backendRefs: [
-        backendRef(canary, serviceName(canary, 'primary'), routes.primaryWeight),
-        backendRef(canary, serviceName(canary, 'canary'), routes.canaryWeight),
-      ],
+      backendRefs: weightedBackends(canary, routes),
     },
   ];
 }

@@ -6,15 +6,8 @@ import { credentialsFromSecretData } from '../../src/analysis/providers/secret.t
 import { apply } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  sendJson,
-  serve,
-  untrustedTls,
-  type LocalServer,
-  queryFailure,
-  analysisDeps,
-  applyTemplate,
-} from './servers.ts';
+import { sendJson, serve, untrustedTls, type LocalServer, queryFailure, analysisDeps } from './servers.ts';
+import { applyTemplate } from './servers.ts';
 
 // The providers that read from the cluster, on the real apiserver:
 // - externalmetrics: a small external metrics API served on loopback and registered as an

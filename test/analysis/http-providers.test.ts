@@ -4,15 +4,8 @@ import { createDatadogProvider } from '../../src/analysis/providers/datadog.ts';
 import { createWebProvider } from '../../src/analysis/providers/web.ts';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  sendJson,
-  serve,
-  untrustedTls,
-  type LocalServer,
-  queryFailure,
-  analysisDeps,
-  applyTemplate,
-} from './servers.ts';
+import { sendJson, serve, untrustedTls, type LocalServer, queryFailure, analysisDeps } from './servers.ts';
+import { applyTemplate } from './servers.ts';
 
 // The datadog and web providers against real HTTP servers on 127.0.0.1 that speak the
 // APIs' formats, alone and through MetricTemplates applied to the real apiserver.

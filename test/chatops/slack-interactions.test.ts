@@ -8,15 +8,8 @@ import { startSlackReceiver, type SlackReceiver } from '../../src/dev/slack-rece
 import type { AppStack } from '../../src/dev/stack.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { sluice } from '../support/sluice.ts';
-import {
-  APP,
-  apply,
-  deployIstioApp,
-  demoDeployment,
-  startStack,
-  waitForBootstrap,
-  waitForCanary,
-} from '../e2e/support.ts';
+import { APP, apply, deployIstioApp, demoDeployment, startStack, waitForBootstrap } from '../e2e/support.ts';
+import { waitForCanary } from '../e2e/support.ts';
 
 // Slack's buttons against the real controller: its messages for a gate carry approve/deny,
 // presses come back signed the way Slack signs them (HMAC-SHA256 over v0:timestamp:body),

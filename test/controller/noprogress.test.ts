@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import type { CanaryObject } from '../../src/controller/reconciler.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually } from '../support/kube.ts';
+import { eventually, writeKubeconfig } from '../support/kube.ts';
 import { virtualServiceWeights, type SluiceProcess } from '../support/sluice.ts';
 import { useScene } from '../support/scene.ts';
 
@@ -91,19 +90,10 @@ async function startApiProxy(): Promise<string> {
   await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
   const port = (proxy.address() as AddressInfo).port;
   const path = join(testEnv().stateDir, `${ns.name}-proxy.kubeconfig`);
-  await writeFile(
-    path,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        { name: 'proxy', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
-      ],
-      users: [{ name: 'proxy', user: {} }],
-      contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
-      'current-context': 'proxy',
-    }),
-  );
+  await writeKubeconfig(path, 'proxy', {
+    cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
+    user: {},
+  });
   return path;
 }
 

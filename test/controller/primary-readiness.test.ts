@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  podinfoDeployment,
-  startControllerProcess,
-  waitForPhase,
-  virtualServiceWeights,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { applyAsUser, canaryEvents, canaryObject, podinfoDeployment } from '../support/sluice.ts';
+import { startControllerProcess, waitForPhase, virtualServiceWeights } from '../support/sluice.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
 
 // Issue 16's outage finding on the real control plane: a primary with no ready pod holds a
 // release before any traffic moves (status and condition say why, one Event), the release

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrafficExporter } from '../support/exporter.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
 import { sluice, type SluiceProcess } from '../support/sluice.ts';
-import { useScene } from '../support/scene.ts';
+import { ROLLOUT_SPEC, useScene } from '../support/scene.ts';
 
 // The controller as users run it (`sluice controller --kubeconfig …`), one namespace, a
 // real Prometheus scraping an exporter the test drives: a good release is promoted, a bad
@@ -12,17 +12,6 @@ const ns = useScene('rollout');
 let controller: SluiceProcess;
 let exporter: TrafficExporter;
 let unscrape: () => Promise<void>;
-
-const CANARY_SPEC = {
-  provider: 'istio',
-  analysis: {
-    interval: '10s',
-    threshold: 2,
-    stepWeight: 25,
-    maxWeight: 50,
-    metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-  },
-};
 
 /** `sluice status --watch` on the Canary until it settles (at most 180 s). */
 const watchStatus = () =>
@@ -39,7 +28,7 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
     await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
     controller = await ns.startController({ args: ['--no-leader-elect', '--step-events'] });
-    await ns.initialize(CANARY_SPEC, 'example.com/podinfo:1.0.0');
+    await ns.initialize(ROLLOUT_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { testEnv } from '../support/env.ts';
 import { TrafficExporter } from '../support/exporter.ts';
 import { countingWire } from '../support/kube.ts';
 import { scrape, waitForSeries } from '../support/prometheus.ts';
-import { useScene } from '../support/scene.ts';
+import { ROLLOUT_SPEC, useScene } from '../support/scene.ts';
 
 // What one analysis step costs the API (docs/performance.md): the reconcile that opens a
 // step waits for its analysis and writes the status once, so no written status holds an
@@ -45,19 +45,7 @@ describe('API writes per analysis step', () => {
       events: new EventRecorder({ kube: ns.kube }),
       notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
     });
-    await ns.initialize(
-      {
-        provider: 'istio',
-        analysis: {
-          interval: '10s',
-          threshold: 2,
-          stepWeight: 25,
-          maxWeight: 50,
-          metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
-        },
-      },
-      'example.com/podinfo:1.0.0',
-    );
+    await ns.initialize(ROLLOUT_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {

@@ -4,15 +4,8 @@ import type { DemoLoad } from '../../src/dev/loadgen.ts';
 import type { AppStack } from '../../src/dev/stack.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  apply,
-  deployIstioApp,
-  demoDeployment,
-  startStack,
-  waitForBootstrap,
-  waitForCanary,
-} from '../e2e/support.ts';
+import { APP, apply, deployIstioApp, demoDeployment, startStack, waitForBootstrap } from '../e2e/support.ts';
+import { waitForCanary } from '../e2e/support.ts';
 
 // The dashboard in Debian's chromium, against the real control plane: a real canary
 // progresses (real traffic, real Prometheus), the list follows it live, its page draws the

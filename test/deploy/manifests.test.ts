@@ -16,25 +16,9 @@ import { ensureTool } from '../support/tools.ts';
 import { apiErrorMessage, apply, loadKubeConfig, statusCode } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  CHART,
-  DEPLOY,
-  ensureDeployTools,
-  REPO,
-  find,
-  flattenRules,
-  helm,
-  helmTemplate,
-  key,
-  kustomizeBuild,
-  Manifest,
-  parseManifests,
-  roles,
-  templateArgs,
-  workloads,
-  type Container,
-  type Workload,
-} from './render.ts';
+import { CHART, DEPLOY, ensureDeployTools, REPO, find, flattenRules, helm, helmTemplate } from './render.ts';
+import { key, kustomizeBuild, Manifest, parseManifests, roles, templateArgs, workloads } from './render.ts';
+import type { Container, Workload } from './render.ts';
 
 // deploy/ as users install it: the kustomize base and the Helm chart rendered by the real
 // tools, checked for least privilege and hardening, compared with each other, and applied

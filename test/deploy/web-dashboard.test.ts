@@ -1,18 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  ensureDeployTools,
-  find,
-  flattenRules,
-  helm,
-  helmTemplate,
-  key,
-  kustomizeBuild,
-  RoleObject,
-  templateArgs,
-  workloads,
-  type Manifest,
-} from './render.ts';
+import { ensureDeployTools, find, flattenRules, helm, helmTemplate, key, kustomizeBuild } from './render.ts';
+import { RoleObject, templateArgs, workloads, type Manifest } from './render.ts';
 
 // The web dashboard and the Slack buttons as install options: the kustomize component
 // (deploy/overlays/dashboard) and the chart's dashboard.* and chatops.* values.

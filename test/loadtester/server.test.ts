@@ -3,18 +3,11 @@ import { MemoryGateStore, type GateStore } from '../../src/loadtester/gates.ts';
 import { Loadtester } from '../../src/loadtester/server.ts';
 import { callWebhook, webhookPayload } from '../../src/hooks/webhook.ts';
 import { sleep } from '../hooks/receiver.ts';
+import { hookPayload } from '../support/canaries.ts';
 import { post } from './process.ts';
 
 // The load tester's HTTP contract, in process on loopback: answers for bad input, the
 // task registry, fail-closed gates.
-
-const payload = (metadata?: Record<string, string>) => ({
-  name: 'podinfo',
-  namespace: 'team-a',
-  phase: 'Progressing',
-  checksum: 'abc',
-  ...(metadata ? { metadata } : {}),
-});
 
 let loadtester: Loadtester;
 let url: string;
@@ -45,17 +38,17 @@ describe('bad requests', () => {
   it.each([
     ['not JSON', 'hello', 400, 'the body is not JSON'],
     ['no name', { namespace: 'team-a' }, 400, 'invalid payload: name'],
-    ['no metadata', payload(), 400, 'metadata not found in payload'],
-    ['unknown type', payload({ type: 'ngrinder' }), 400, 'unknown task type ngrinder'],
+    ['no metadata', hookPayload(), 400, 'metadata not found in payload'],
+    ['unknown type', hookPayload({ type: 'ngrinder' }), 400, 'unknown task type ngrinder'],
     [
       'other namespace',
-      { ...payload({ url: 'http://a/' }), namespace: 'prod' },
+      { ...hookPayload({ url: 'http://a/' }), namespace: 'prod' },
       403,
       'namespace prod is not served',
     ],
     [
       'cmd without allowlist',
-      payload({ type: 'kubectl', cmd: 'get pods' }),
+      hookPayload({ type: 'kubectl', cmd: 'get pods' }),
       403,
       '--allow-cmd-prefix kubectl',
     ],
@@ -83,18 +76,18 @@ describe('bad requests', () => {
 describe('tasks', () => {
   it('runs one load test per canary and spec, and caps the number running', async () => {
     const spec = { url: 'http://target.test/a', rps: '20', duration: '1s' };
-    expect(await post(`${url}/`, payload(spec))).toMatchObject({
+    expect(await post(`${url}/`, hookPayload(spec))).toMatchObject({
       status: 202,
       text: expect.stringContaining('started'),
     });
-    expect(await post(`${url}/`, payload(spec))).toMatchObject({
+    expect(await post(`${url}/`, hookPayload(spec))).toMatchObject({
       status: 202,
       text: expect.stringContaining('already running'),
     });
     expect(loadtester.activeTasks()).toHaveLength(1);
     // A different spec is a different run; a third concurrent one is over the cap.
-    expect((await post(`${url}/`, payload({ ...spec, url: 'http://target.test/b' }))).status).toBe(202);
-    expect(await post(`${url}/`, payload({ ...spec, url: 'http://target.test/c' }))).toMatchObject({
+    expect((await post(`${url}/`, hookPayload({ ...spec, url: 'http://target.test/b' }))).status).toBe(202);
+    expect(await post(`${url}/`, hookPayload({ ...spec, url: 'http://target.test/c' }))).toMatchObject({
       status: 429,
     });
     await sleep(1_500);
@@ -103,7 +96,7 @@ describe('tasks', () => {
     expect(sent.get('http://target.test/b')).toBe(20);
     expect(sent.has('http://target.test/c')).toBe(false);
     // Once finished, the same spec may run again (the next revision's analysis).
-    expect(await post(`${url}/`, payload(spec))).toMatchObject({
+    expect(await post(`${url}/`, hookPayload(spec))).toMatchObject({
       status: 202,
       text: expect.stringContaining('started'),
     });
@@ -170,11 +163,11 @@ describe('gates', () => {
     const failing = new Loadtester({ gates: broken });
     const failingUrl = `http://127.0.0.1:${await failing.listen(0, '127.0.0.1')}`;
     try {
-      expect(await post(`${failingUrl}/gate/check`, payload())).toEqual({
+      expect(await post(`${failingUrl}/gate/check`, hookPayload())).toEqual({
         status: 500,
         text: 'reading gate gate.team-a.podinfo from configmap x/y: connection refused',
       });
-      expect((await post(`${failingUrl}/gate/open`, payload())).status).toBe(500);
+      expect((await post(`${failingUrl}/gate/open`, hookPayload())).status).toBe(500);
       // The static gates need no store.
       expect((await fetch(`${failingUrl}/gate/approve`)).status).toBe(200);
       expect((await fetch(`${failingUrl}/gate/halt`)).status).toBe(403);
@@ -184,11 +177,11 @@ describe('gates', () => {
   });
 
   it('keep gates and rollback gates of each canary apart', async () => {
-    await post(`${url}/rollback/open`, payload());
-    expect((await post(`${url}/rollback/check`, payload())).status).toBe(200);
-    expect((await post(`${url}/gate/check`, payload())).status).toBe(403);
-    expect((await post(`${url}/rollback/check`, { ...payload(), name: 'other' })).status).toBe(403);
-    await post(`${url}/rollback/close`, payload());
-    expect((await post(`${url}/rollback/check`, payload())).status).toBe(403);
+    await post(`${url}/rollback/open`, hookPayload());
+    expect((await post(`${url}/rollback/check`, hookPayload())).status).toBe(200);
+    expect((await post(`${url}/gate/check`, hookPayload())).status).toBe(403);
+    expect((await post(`${url}/rollback/check`, { ...hookPayload(), name: 'other' })).status).toBe(403);
+    await post(`${url}/rollback/close`, hookPayload());
+    expect((await post(`${url}/rollback/check`, hookPayload())).status).toBe(403);
   });
 });

@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, promote, read } from './support.ts';
+import { release, sluiceFor, bootstrapped, weightedRoutes } from './support.ts';
 
 // The contour router against the real apiserver with Contour's CRDs (from its Go module).
 
@@ -167,12 +157,7 @@ describe('contour router', () => {
     await sluice.router.reconcile(canary);
     await check();
     for (const canaryWeight of [25, 50, 0]) {
-      await sluice.router.setRoutes(canary, {
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      await sluice.router.setRoutes(canary, weightedRoutes(canaryWeight));
       await check();
       expect((await sluice.router.getRoutes(canary)).canaryWeight).toBe(canaryWeight);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { read, bootstrapped } from './support.ts';
+import { read, bootstrapped, AB_ROUTES } from './support.ts';
 
 // gloo (Gloo Gateway) and linkerd (2.12+, through Gateway API) write the same HTTPRoute as
 // gatewayapi, checked here against the Gateway API CRDs: Linkerd's attaches to the Service.
@@ -29,21 +29,11 @@ describe('HTTPRoute through gloo and linkerd', () => {
       { app: 'orders' },
     );
     expect(sluice.router.provider).toBe('linkerd');
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    await sluice.router.setRoutes(canary, AB_ROUTES);
     const route = await read(ns.kube, GATEWAY, 'HTTPRoute', ns.name, 'orders');
     expect(route.spec.parentRefs).toEqual([{ group: 'core', kind: 'Service', name: 'orders', port: 8080 }]);
     expect((route.spec.rules as Rule[]).map((rule) => rule.name)).toEqual(['ab-match', 'ab-default']);
-    expect(await sluice.router.getRoutes(canary)).toEqual({
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    expect(await sluice.router.getRoutes(canary)).toEqual(AB_ROUTES);
     await expect(sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true })).rejects.toThrow(
       RoutingNotSupportedError,
     );

@@ -3,19 +3,8 @@ import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
+import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -97,12 +86,7 @@ describe('gatewayapi router', () => {
     expect(mirror?.requestMirror?.percent).toBe(20);
     expect(await sluice.router.getRoutes(canary)).toEqual({ ...PRIMARY_ONLY, mirror: true });
 
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    await sluice.router.setRoutes(canary, AB_ROUTES);
     const ab = (await httpRoute()).rules;
     expect(ab.map((rule) => rule.name)).toEqual(['ab-match', 'ab-default']);
     expect(ab[0]!.matches).toEqual([
@@ -113,12 +97,7 @@ describe('gatewayapi router', () => {
     ]);
     expect(weights(ab[0])).toEqual({ 'podinfo-primary': 0, 'podinfo-canary': 100 });
     expect(weights(ab[1])).toEqual({ 'podinfo-primary': 100 });
-    expect(await sluice.router.getRoutes(canary)).toEqual({
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    expect(await sluice.router.getRoutes(canary)).toEqual(AB_ROUTES);
 
     const { promoted } = await promoteRelease(ns, canary, sluice);
     expect(promoted.applied).toBe(true);
@@ -180,12 +159,7 @@ describe('gatewayapi router', () => {
     await sluice.router.reconcile(canary);
     await check();
     for (const canaryWeight of [25, 50]) {
-      await sluice.router.setRoutes(canary, {
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      await sluice.router.setRoutes(canary, weightedRoutes(canaryWeight));
       await check();
     }
     await release(ns.kube, ns.name, 'ghcr.io/example/shop:2', 'shop');

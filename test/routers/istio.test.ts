@@ -2,19 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, sameRoutes } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  canaryFor,
-  exists,
-  promote,
-  read,
-  release,
-  sluiceFor,
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
+import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.
@@ -114,12 +103,7 @@ describe('istio router', () => {
     expect(await sluice.router.getRoutes(canary)).toEqual({ ...PRIMARY_ONLY, mirror: true });
 
     // A/B: requests with x-canary: insider (under /api) go to the canary, all others to the primary.
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    await sluice.router.setRoutes(canary, AB_ROUTES);
     const ab = (await virtualService()).http;
     expect(ab.map((route) => route.name)).toEqual(['ab-match', 'ab-default']);
     expect(ab[0]!.match).toEqual([
@@ -128,12 +112,7 @@ describe('istio router', () => {
     expect(weights(ab[0])).toEqual({ 'podinfo-primary': 0, 'podinfo-canary': 100 });
     expect(weights(ab[1])).toEqual({ 'podinfo-primary': 100 });
     expect(ab[1]!.match).toEqual([{ uri: { prefix: '/api' } }]);
-    expect(await sluice.router.getRoutes(canary)).toEqual({
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    expect(await sluice.router.getRoutes(canary)).toEqual(AB_ROUTES);
 
     // Promote a new image, route everything back, scale the canary down.
     const { promoted } = await promoteRelease(ns, canary, sluice);
@@ -202,12 +181,7 @@ describe('istio router', () => {
 
     // A whole rollout: session affinity, weights, promotion.
     for (const canaryWeight of [20, 40, 60, 0]) {
-      await sluice.router.setRoutes(canary, {
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      await sluice.router.setRoutes(canary, weightedRoutes(canaryWeight));
       const vs = await read(ns.kube, ISTIO, 'VirtualService', ns.name, 'shop');
       const routes = vs.spec.http as Route[];
       expect(vs.metadata.annotations?.['platform.example.com/owner']).toBe('edge');
@@ -223,12 +197,7 @@ describe('istio router', () => {
       } else {
         expect(JSON.stringify(sticky)).toMatch(/Max-Age=-1/);
       }
-      expect(await sluice.router.getRoutes(canary)).toEqual({
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      expect(await sluice.router.getRoutes(canary)).toEqual(weightedRoutes(canaryWeight));
     }
     // Promotion and reconcile: still there.
     await release(ns.kube, ns.name, 'ghcr.io/example/shop:2', 'shop');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { APP, exists, promote, read, release, bootstrapped, revertUntilDone } from './support.ts';
+import { weightedRoutes } from './support.ts';
 
 // The kubernetes provider: blue/green by switching the apex Service's selector, no mesh.
 
@@ -75,19 +76,9 @@ describe('kubernetes router', () => {
       'canary ready',
       async () => (await sluice.target.readiness(canary)).canary.state === 'ready',
     );
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: false,
-    });
+    await sluice.router.setRoutes(canary, weightedRoutes(100));
     expect(await apexSelector()).toEqual({ app: APP });
-    expect(await sluice.router.getRoutes(canary)).toEqual({
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: false,
-    });
+    expect(await sluice.router.getRoutes(canary)).toEqual(weightedRoutes(100));
     // Reconciling keeps the switch where it is.
     await sluice.router.reconcile(canary);
     expect(await apexSelector()).toEqual({ app: APP });

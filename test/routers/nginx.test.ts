@@ -2,17 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  read,
-  sluiceFor,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
+import { promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
+import { AB_ROUTES, podinfoIngressRules } from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 
@@ -34,20 +26,7 @@ function ingress(namespace: string) {
     },
     spec: {
       ingressClassName: 'nginx',
-      rules: [
-        {
-          host: 'podinfo.example.com',
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: 'podinfo', port: { number: 9898 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: podinfoIngressRules(),
     },
   };
 }
@@ -92,33 +71,18 @@ describe('nginx router', () => {
     expect(await sluice.router.getRoutes(canary)).toEqual(PRIMARY_ONLY);
 
     for (const canaryWeight of [10, 50]) {
-      await sluice.router.setRoutes(canary, {
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      await sluice.router.setRoutes(canary, weightedRoutes(canaryWeight));
       expect((await canaryIngress()).metadata.annotations?.[`${NGINX}/canary-weight`]).toBe(
         String(canaryWeight),
       );
-      expect(await sluice.router.getRoutes(canary)).toEqual({
-        primaryWeight: 100 - canaryWeight,
-        canaryWeight,
-        mirror: false,
-        match: false,
-      });
+      expect(await sluice.router.getRoutes(canary)).toEqual(weightedRoutes(canaryWeight));
     }
 
     await expect(sluice.router.setRoutes(canary, { ...PRIMARY_ONLY, mirror: true })).rejects.toThrow(
       RoutingNotSupportedError,
     );
 
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    await sluice.router.setRoutes(canary, AB_ROUTES);
     const ab = (await canaryIngress()).metadata.annotations ?? {};
     expect(ab).toMatchObject({
       [`${NGINX}/canary`]: 'true',
@@ -128,12 +92,7 @@ describe('nginx router', () => {
       [`${NGINX}/canary-by-header-pattern`]: '^(?:^(insider|beta)$)$',
       [`${NGINX}/canary-by-cookie`]: 'canary',
     });
-    expect(await sluice.router.getRoutes(canary)).toEqual({
-      primaryWeight: 0,
-      canaryWeight: 100,
-      mirror: false,
-      match: true,
-    });
+    expect(await sluice.router.getRoutes(canary)).toEqual(AB_ROUTES);
 
     await promoteRelease(ns, canary, sluice);
     const back = (await canaryIngress()).metadata.annotations ?? {};

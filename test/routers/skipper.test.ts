@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, read, sluiceFor } from './support.ts';
+import { applyDeployment, bootstrap, canaryFor, read, sluiceFor, podinfoIngressRules } from './support.ts';
 
 // The skipper router against the real apiserver: a canary Ingress with backend weights.
 
@@ -22,20 +22,7 @@ describe('skipper router', () => {
           annotations: { 'zalando.org/skipper-predicate': 'Method("GET")', 'team.example.com/owner': 'shop' },
         },
         spec: {
-          rules: [
-            {
-              host: 'podinfo.example.com',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: APP, port: { number: 9898 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: podinfoIngressRules(),
         },
       },
       { fieldManager: 'kubectl' },

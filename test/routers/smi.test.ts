@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  read,
-  sluiceFor,
-  bootstrapped,
-  expectWeightSteps,
-  promoteRelease,
-  revertUntilDone,
-} from './support.ts';
+import { APP, applyDeployment, bootstrap, bootstrapped, canaryFor, exists, read } from './support.ts';
+import { sluiceFor, expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
 
 // The smi router against the real apiserver with the SMI TrafficSplit CRD (v1alpha1-3).
 
@@ -78,12 +67,7 @@ describe('smi router', () => {
       );
       const sluice = sluiceFor(canary, ns.kube);
       await bootstrap(canary, sluice);
-      await sluice.router.setRoutes(canary, {
-        primaryWeight: 80,
-        canaryWeight: 20,
-        mirror: false,
-        match: false,
-      });
+      await sluice.router.setRoutes(canary, weightedRoutes(20));
       const split = await read(ns.kube, `split.smi-spec.io/${version}`, 'TrafficSplit', ns.name, name);
       expect(split.apiVersion).toBe(`split.smi-spec.io/${version}`);
       expect(await backends(version, name)).toEqual({ [`${name}-primary`]: 80, [`${name}-canary`]: 20 });

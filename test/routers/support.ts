@@ -1,10 +1,12 @@
 import { expect } from 'vitest';
 import type { CanaryInput } from '../../src/api/canary.ts';
 import type { Canary } from '../../src/api/canary.ts';
-import { PRIMARY_ONLY } from '../../src/routers/router.ts';
+import type { JsonObject } from '../../src/kube/kinds.ts';
+import { PRIMARY_ONLY, type Routes } from '../../src/routers/router.ts';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { eventually, type TestNamespace } from '../support/kube.ts';
 import {
+  APP,
   applyDeployment,
   bootstrap,
   canaryFor,
@@ -20,6 +22,33 @@ import {
 // deleted with revertOnDeletion.
 
 export * from '../targets/fixtures.ts';
+
+/** `canaryWeight` % on the canary, the rest on the primary; no mirror, no A/B. */
+export function weightedRoutes(canaryWeight: number): Routes {
+  return { primaryWeight: 100 - canaryWeight, canaryWeight, mirror: false, match: false };
+}
+
+/** A/B: requests matching spec.analysis.match all on the canary, all others on the primary. */
+export const AB_ROUTES: Readonly<Routes> = {
+  primaryWeight: 0,
+  canaryWeight: 100,
+  mirror: false,
+  match: true,
+};
+
+/** The team's Ingress rules: podinfo.example.com, every path to the apex Service on 9898. */
+export function podinfoIngressRules(): JsonObject[] {
+  return [
+    {
+      host: 'podinfo.example.com',
+      http: {
+        paths: [
+          { path: '/', pathType: 'Prefix', backend: { service: { name: APP, port: { number: 9898 } } } },
+        ],
+      },
+    },
+  ];
+}
 
 /**
  * The target (two replicas unless told), its Canary with `spec`, the Sluice parts for it,

@@ -70,3 +70,14 @@ export function replayCanaryObject(
     },
   });
 }
+
+/** A webhook payload as Sluice sends it for canary team-a/podinfo, Progressing (metadata only when given). */
+export function hookPayload(metadata?: Record<string, string>) {
+  return {
+    name: 'podinfo',
+    namespace: 'team-a',
+    phase: 'Progressing',
+    checksum: 'abc',
+    ...(metadata ? { metadata } : {}),
+  };
+}

@@ -7,22 +7,34 @@ import { connect, isNotFound, loadKubeConfig, type Kube } from '../../src/kube/c
 import type { WireObjectApi } from '../../src/kube/wire.ts';
 import { testEnv } from './env.ts';
 
-/** Writes a kubeconfig for the test control plane that authenticates with `token` (a ServiceAccount's). */
-export async function writeTokenKubeconfig(path: string, token: string, namespace?: string): Promise<void> {
-  const cluster = loadKubeConfig(testEnv().kubeconfig).getCurrentCluster()!;
+/** Writes a one-context kubeconfig named `name`: `cluster` (server, TLS) as `user` (credentials, if any). */
+export async function writeKubeconfig(
+  path: string,
+  name: string,
+  config: { cluster: Record<string, unknown>; user: Record<string, unknown>; namespace?: string },
+): Promise<void> {
+  const { cluster, user, namespace } = config;
   await writeFile(
     path,
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [
-        { name: 'c', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } },
-      ],
-      users: [{ name: 'sa', user: { token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa', ...(namespace ? { namespace } : {}) } }],
-      'current-context': 'sa',
+      clusters: [{ name, cluster }],
+      users: [{ name, user }],
+      contexts: [{ name, context: { cluster: name, user: name, ...(namespace ? { namespace } : {}) } }],
+      'current-context': name,
     }),
   );
+}
+
+/** Writes a kubeconfig for the test control plane that authenticates with `token` (a ServiceAccount's). */
+export async function writeTokenKubeconfig(path: string, token: string, namespace?: string): Promise<void> {
+  const cluster = loadKubeConfig(testEnv().kubeconfig).getCurrentCluster()!;
+  await writeKubeconfig(path, 'sa', {
+    cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData },
+    user: { token },
+    namespace,
+  });
 }
 
 /**

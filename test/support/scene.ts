@@ -40,6 +40,18 @@ export interface Scene extends TestNamespace {
   ): Promise<SluiceProcess>;
 }
 
+/** Istio, 25 % steps up to 50 %, judged by request success rate: the rollout the controller tests run. */
+export const ROLLOUT_SPEC = {
+  provider: 'istio',
+  analysis: {
+    interval: '10s',
+    threshold: 2,
+    stepWeight: 25,
+    maxWeight: 50,
+    metrics: [{ name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } }],
+  },
+};
+
 export function useScene(prefix: string): Scene {
   const ns = useNamespace(prefix);
   return Object.assign(ns, {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Canary } from '../../src/api/canary.ts';
 import { applyObject } from '../../src/kube/objects.ts';
+import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  APP,
-  applyDeployment,
-  bootstrap,
-  canaryFor,
-  exists,
-  read,
-  sluiceFor,
-  applyConfig,
-} from './fixtures.ts';
+import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './fixtures.ts';
+import { applyConfig } from './fixtures.ts';
 
 // Deleting a Canary without revertOnDeletion leaves the primary serving: nothing Sluice
 // created is owned by the Canary, so the garbage collector removes none of it.
@@ -55,12 +48,7 @@ describe('deleting a Canary without revertOnDeletion', () => {
     const canary: Canary = { ...spec, metadata: { ...spec.metadata, uid } };
     const sluice = sluiceFor(canary, ns.kube);
     await bootstrap(canary, sluice);
-    await sluice.router.setRoutes(canary, {
-      primaryWeight: 100,
-      canaryWeight: 0,
-      mirror: false,
-      match: false,
-    });
+    await sluice.router.setRoutes(canary, PRIMARY_ONLY);
 
     const objects: [string, string, string][] = [
       ['apps/v1', 'Deployment', `${APP}-primary`],
