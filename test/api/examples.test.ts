@@ -35,6 +35,10 @@ const NOT_SLUICE: Record<string, string> = {
   'docs/metrics.md: # the target Deployment': 'release annotations: test/controller/dora.test.ts',
   "docs/install.md: # the load tester's Deployment: a Secret mounted as a file":
     'the load tester with --token-file: test/security/loopback.test.ts',
+  'docs/install.md: shards: [eu-1, eu-2]':
+    'Helm values: rendered by test/deploy/manifests.test.ts (deploy/chart/ci/shards-values.yaml)',
+  'docs/install.md: metadata:':
+    'the shard label on a Canary: test/chaos/handover.test.ts relabels Canaries so',
 };
 
 const base = (spec: Json): Sluice => ({

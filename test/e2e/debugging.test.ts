@@ -57,7 +57,8 @@ describe('e2e: what a person sees when a canary is stuck', () => {
     const status = await sluice(['status', 'broken', '-n', ns.name]);
     expect(status.stdout).toMatch(/Stalled\s+spec\.analysis\.metrics\[0\]\.successCondition/);
     const get = await sluice(['get', '-n', ns.name]);
-    expect(get.stdout).toMatch(/broken\s+Pending\s.*is invalid/);
+    // NAME, SHARD (`-`: none), PHASE, …
+    expect(get.stdout).toMatch(/broken\s+-\s+Pending\s.*is invalid/);
     const events = [...(await canaryEvents(ns.kube, ns.name, 'broken')).keys()];
     expect(events).toContainEqual(expect.stringContaining('spec.analysis.metrics[0].successCondition'));
   });
