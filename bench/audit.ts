@@ -51,6 +51,7 @@ const AuditEvent = z.object({
     .optional(),
   requestReceivedTimestamp: z.string(),
 });
+type AuditEvent = z.infer<typeof AuditEvent>;
 
 export interface RequestTally {
   total: number;
@@ -75,19 +76,22 @@ export interface TallyWindow {
   to: number;
 }
 
+/** One audit log line as an event; undefined for a line cut short by a read racing the writer. */
+function auditEvent(line: string): AuditEvent | undefined {
+  try {
+    const result = AuditEvent.safeParse(JSON.parse(line));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Adds one audit log line to the tally when it is a finished request of `user` received within the window. */
 export function tallyLine(tally: RequestTally, line: string, window: TallyWindow): void {
   // Cheap test first: most lines of a shared log belong to another user.
   if (!line.includes(`"username":"${window.user}"`)) return;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return; // a line cut short by a read racing the writer
-  }
-  const result = AuditEvent.safeParse(parsed);
-  if (!result.success) return;
-  const event = result.data;
+  const event = auditEvent(line);
+  if (!event) return;
   if (event.user.username !== window.user) return;
   if (event.stage !== 'ResponseComplete' && event.stage !== 'Panic') return;
   const received = Date.parse(event.requestReceivedTimestamp);
@@ -139,24 +143,18 @@ export async function auditedWrites(file: string, users: ReadonlySet<string>): P
   const writes: AuditedWrite[] = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of lines) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue; // a line cut short by a read racing the writer
-    }
-    const event = AuditEvent.safeParse(parsed);
-    if (!event.success || event.data.stage !== 'ResponseComplete') continue;
-    if (!users.has(event.data.user.username) || !WRITE_VERBS.has(event.data.verb)) continue;
-    const ref = event.data.objectRef;
+    const event = auditEvent(line);
+    if (event?.stage !== 'ResponseComplete') continue;
+    if (!users.has(event.user.username) || !WRITE_VERBS.has(event.verb)) continue;
+    const ref = event.objectRef;
     writes.push({
-      user: event.data.user.username,
-      verb: event.data.verb,
+      user: event.user.username,
+      verb: event.verb,
       resource: ref?.resource ?? '',
       name: ref?.name ?? '',
       namespace: ref?.namespace ?? '',
-      at: Date.parse(event.data.requestReceivedTimestamp),
-      timestamp: event.data.requestReceivedTimestamp,
+      at: Date.parse(event.requestReceivedTimestamp),
+      timestamp: event.requestReceivedTimestamp,
     });
   }
   return writes;
