@@ -19,8 +19,8 @@ export interface Fleet {
   initSeconds: number;
   /** Applies the Deployment with another pod template (a new revision); returns when each apply returned. */
   revise(names: readonly string[], revision: number, title: string): Promise<number[]>;
-  /** Stops the controller and deletes the namespace. */
-  teardown(): Promise<void>;
+  /** Stops the controller and deletes the namespace (unless told not to: the control plane goes next). */
+  teardown(options?: { deleteNamespace?: boolean }): Promise<void>;
 }
 
 const INITIALIZED = new Set(['Initialized']);
@@ -35,13 +35,15 @@ export async function startFleet(
     initTimeoutS: number;
     warmupS: number;
     concurrency: number;
+    /** The workloads whose Istio series the exporter serves (default: all); only analysed ones need them. */
+    exported?: readonly string[];
   },
 ): Promise<Fleet> {
   const { progress, kube } = env;
   const { kind, namespace, names } = options;
   const n = names.length;
   await createNamespace(kube, namespace);
-  env.exporter.add(namespace, names);
+  env.exporter.add(namespace, options.exported ?? names);
   await applyAll(
     kube,
     names.map((name) => deployment(namespace, name, 0)),
@@ -51,11 +53,11 @@ export async function startFleet(
   );
   let controller: ControllerProcess | undefined;
   const observer = new CanaryObserver(kube, kind, namespace);
-  const teardown = async () => {
+  const teardown = async (deleting = true) => {
     await observer.stop().catch(() => undefined);
     await controller?.stop();
     env.exporter.removeNamespace(namespace);
-    await deleteNamespace(kube, namespace, progress);
+    if (deleting) await deleteNamespace(kube, namespace, progress);
   };
   try {
     controller = await progress.step(`starting ${kind}`, () => startController(env, kind, namespace));
@@ -102,9 +104,9 @@ export async function startFleet(
           title,
           options.concurrency,
         ),
-      async teardown() {
+      async teardown(options = {}) {
         monitor.stop();
-        await teardown();
+        await teardown(options.deleteNamespace ?? true);
       },
     };
   } catch (error) {
