@@ -17,6 +17,8 @@ export interface Fleet {
   observer: CanaryObserver;
   /** From creating the Canaries until all were Initialized. */
   initSeconds: number;
+  /** The controller's RSS once ready, before the first Canary (the Deployments already cached). */
+  startRssBytes: number;
   /** Applies the Deployment with another pod template (a new revision); returns when each apply returned. */
   revise(names: readonly string[], revision: number, title: string): Promise<number[]>;
   /** Stops the controller and deletes the namespace (unless told not to: the control plane goes next). */
@@ -63,6 +65,7 @@ export async function startFleet(
     controller = await progress.step(`starting ${kind}`, () => startController(env, kind, namespace));
     const monitor = new ProcessMonitor(controller.pid);
     monitor.start(1000);
+    const startRssBytes = (await monitor.sample()).rssBytes;
     await observer.start();
     const initStarted = Date.now();
     await applyAll(
@@ -96,6 +99,7 @@ export async function startFleet(
       monitor,
       observer,
       initSeconds,
+      startRssBytes,
       revise: (which, revision, title) =>
         applyAll(
           kube,

@@ -251,6 +251,7 @@ export async function idleRun(
         ...relisted.figures,
         ...cold.figures,
         init_s: fleet.initSeconds,
+        rss_start_mb: fleet.startRssBytes / MB,
       },
       requests: idle.requests,
       relistRequests: relisted.requests,
