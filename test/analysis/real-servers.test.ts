@@ -5,7 +5,8 @@ import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { startGraphite, startInfluxd, type RunningServer } from '../support/metric-servers.ts';
-import { closedPort, queryFailure, analysisDeps, applyTemplate } from './servers.ts';
+import { freePort } from '../../src/dev/process.ts';
+import { queryFailure, analysisDeps, applyTemplate } from './servers.ts';
 
 // The influxdb and graphite providers against the real servers Debian ships: bookworm's
 // InfluxDB 1.6 (InfluxQL; it has no Flux, which vendor-providers.test.ts covers against an
@@ -113,7 +114,7 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
     const refused = await provider({ ...secret, password: 'wrong-password' }).isOnline();
     expect(!refused.online && refused.error.kind).toBe('auth');
     const down = createProvider({
-      provider: { type: 'influxdb', address: `http://127.0.0.1:${await closedPort()}` },
+      provider: { type: 'influxdb', address: `http://127.0.0.1:${await freePort()}` },
       credentials: credentialsFromSecretData(secret, 's'),
       intervalMs: 60_000,
     });
@@ -186,7 +187,7 @@ describe("graphite provider against Debian's graphite-carbon and graphite-web", 
   it('isOnline renders, and an unreachable graphite is offline', async () => {
     expect(await provider().isOnline()).toEqual({ online: true });
     const down = createProvider({
-      provider: { type: 'graphite', address: `http://127.0.0.1:${await closedPort()}` },
+      provider: { type: 'graphite', address: `http://127.0.0.1:${await freePort()}` },
       intervalMs: 60_000,
     });
     const status = await down.isOnline({ timeoutMs: 2000 });

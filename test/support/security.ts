@@ -8,6 +8,7 @@ import {
   checkNoShell,
   checkUrlAllowlist,
 } from '../../bench/security/http-checks.ts';
+import { freePort } from '../../src/dev/process.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { rbacMismatch } from '../deploy/access.ts';
@@ -188,14 +189,6 @@ export interface LeakScenario {
   timeoutMs?: number;
 }
 
-/** A closed port on loopback, for "unreachable". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * Runs the scenario in `namespace`: two canaries roll out a new revision, every metric,
@@ -204,7 +197,7 @@ async function closedPort(): Promise<number> {
 export async function runSecretLeakScenario(scenario: LeakScenario): Promise<LeakReport> {
   const { kube, namespace } = scenario;
   const echo = await startEchoServer();
-  const closed = `http://127.0.0.1:${await closedPort()}`;
+  const closed = `http://127.0.0.1:${await freePort()}`;
   const secrets = new Map<string, string>();
   const secret = (label: string) => {
     const value = secretValue(label);
