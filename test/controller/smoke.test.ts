@@ -7,23 +7,12 @@ import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { podinfoDeployment } from '../support/sluice.ts';
 
 const ns = useNamespace('ctl-smoke');
 let controller: RunningController;
 
-const deployment = (image: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'podinfo', namespace: ns.name },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: 'podinfo' } },
-    template: {
-      metadata: { labels: { app: 'podinfo' } },
-      spec: { containers: [{ name: 'podinfo', image, ports: [{ name: 'http', containerPort: 9898 }] }] },
-    },
-  },
-});
+const deployment = (image: string) => podinfoDeployment({ namespace: ns.name, image, replicas: 2 });
 
 describe('controller smoke', () => {
   beforeAll(async () => {

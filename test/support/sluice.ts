@@ -157,6 +157,10 @@ export interface PodinfoOptions {
   replicas?: number;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** More fields of the podinfo container (envFrom, volumeMounts, …). */
+  container?: Record<string, unknown>;
+  /** More fields of the pod spec (volumes, …). */
+  podSpec?: Record<string, unknown>;
 }
 
 /** A podinfo-like Deployment; `replicas` is left out unless asked for (GitOps-friendly). */
@@ -178,8 +182,10 @@ export function podinfoDeployment(options: PodinfoOptions) {
               image: options.image ?? 'ghcr.io/stefanprodan/podinfo:6.0.0',
               ports: [{ name: 'http', containerPort: 9898 }],
               env: Object.entries(options.env ?? {}).map(([key, value]) => ({ name: key, value })),
+              ...options.container,
             },
           ],
+          ...options.podSpec,
         },
       },
     },
