@@ -39,7 +39,10 @@ export function hpa(namespace: string, name: string, options: HpaOptions) {
             metrics: [
               {
                 type: 'Resource',
-                resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpuUtilization } },
+                resource: {
+                  name: 'cpu',
+                  target: { type: 'Utilization', averageUtilization: cpuUtilization },
+                },
               },
             ],
           }

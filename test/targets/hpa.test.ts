@@ -115,11 +115,9 @@ describe('HPA', () => {
   });
 
   it('names the HPA when it scales something other than the target', async () => {
-    await applyObject(
-      ns.kube,
-      hpa(ns.name, 'elsewhere', { target: 'other', maxReplicas: 3 }),
-      { fieldManager: 'kubectl' },
-    );
+    await applyObject(ns.kube, hpa(ns.name, 'elsewhere', { target: 'other', maxReplicas: 3 }), {
+      fieldManager: 'kubectl',
+    });
     const canary = canaryFor(ns.name, {
       provider: 'kubernetes',
       autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'elsewhere' },
