@@ -20,6 +20,7 @@ import {
   canaryObject,
   podinfoDeployment,
   startControllerProcess,
+  waitForPhase,
   type SluiceProcess,
 } from './sluice.ts';
 
@@ -188,7 +189,6 @@ export interface LeakScenario {
   /** How long the canaries may take to fail (default 150 s). */
   timeoutMs?: number;
 }
-
 
 /**
  * Runs the scenario in `namespace`: two canaries roll out a new revision, every metric,
@@ -476,29 +476,14 @@ export async function runSecretLeakScenario(scenario: LeakScenario): Promise<Lea
     });
     const timeoutMs = scenario.timeoutMs ?? 150_000;
     for (const name of ['podinfo', 'globals']) {
-      await eventually(
-        `canary ${name} Initialized`,
-        async () => (await readCanary(kube, namespace, name)).status?.phase === 'Initialized',
-        {
-          timeoutMs,
-          intervalMs: 500,
-        },
-      );
+      await waitForPhase(kube, namespace, 'Initialized', { name, timeoutMs });
       await applyAsUser(
         kube,
         podinfoDeployment({ namespace, name, image: 'ghcr.io/stefanprodan/podinfo:6.0.1' }),
       );
     }
-    for (const name of ['podinfo', 'globals']) {
-      await eventually(
-        `canary ${name} Failed`,
-        async () => (await readCanary(kube, namespace, name)).status?.phase === 'Failed',
-        {
-          timeoutMs,
-          intervalMs: 500,
-        },
-      );
-    }
+    for (const name of ['podinfo', 'globals'])
+      await waitForPhase(kube, namespace, 'Failed', { name, timeoutMs });
     // Notifications and event hooks are sent after the status write; give them their deadline.
     await eventually(
       'the rollback notifications',
