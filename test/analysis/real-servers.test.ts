@@ -19,6 +19,9 @@ const failure = (provider: MetricProvider, query: string) => queryFailure(provid
 
 const deps = () => analysisDeps(ns, 5000);
 
+/** An address where nothing listens. */
+const unreachable = async () => `http://127.0.0.1:${await freePort()}`;
+
 async function template(
   name: string,
   provider: Record<string, unknown>,
@@ -41,9 +44,9 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
   const admin = { username: 'sluice', password: 'influx-pass-1' };
   let influx: RunningServer;
   const secret = { ...admin, db: 'shop' };
-  const provider = (data: Record<string, string> = secret) =>
+  const provider = (data: Record<string, string> = secret, address = influx.url) =>
     createProvider({
-      provider: { type: 'influxdb', address: influx.url },
+      provider: { type: 'influxdb', address },
       credentials: credentialsFromSecretData(data, `${ns.name}/influx`),
       intervalMs: 60_000,
     });
@@ -113,12 +116,7 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
     expect(await provider().isOnline()).toEqual({ online: true });
     const refused = await provider({ ...secret, password: 'wrong-password' }).isOnline();
     expect(!refused.online && refused.error.kind).toBe('auth');
-    const down = createProvider({
-      provider: { type: 'influxdb', address: `http://127.0.0.1:${await freePort()}` },
-      credentials: credentialsFromSecretData(secret, 's'),
-      intervalMs: 60_000,
-    });
-    const status = await down.isOnline({ timeoutMs: 2000 });
+    const status = await provider(secret, await unreachable()).isOnline({ timeoutMs: 2000 });
     expect(!status.online && status.error.kind).toBe('http');
   });
 
@@ -139,8 +137,8 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
 
 describe("graphite provider against Debian's graphite-carbon and graphite-web", () => {
   let graphite: RunningServer & { send(lines: string[]): Promise<void> };
-  const provider = () =>
-    createProvider({ provider: { type: 'graphite', address: graphite.url }, intervalMs: 60_000 });
+  const provider = (address = graphite.url) =>
+    createProvider({ provider: { type: 'graphite', address }, intervalMs: 60_000 });
 
   beforeAll(async () => {
     graphite = await startGraphite();
@@ -186,11 +184,7 @@ describe("graphite provider against Debian's graphite-carbon and graphite-web", 
 
   it('isOnline renders, and an unreachable graphite is offline', async () => {
     expect(await provider().isOnline()).toEqual({ online: true });
-    const down = createProvider({
-      provider: { type: 'graphite', address: `http://127.0.0.1:${await freePort()}` },
-      intervalMs: 60_000,
-    });
-    const status = await down.isOnline({ timeoutMs: 2000 });
+    const status = await provider(await unreachable()).isOnline({ timeoutMs: 2000 });
     expect(!status.online && status.error.kind).toBe('http');
   });
 
