@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { V1Deployment, V1EnvVar, V1Service } from '@kubernetes/client-node';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { startLocalRuntime } from '../../src/dev/runtime.ts';
@@ -97,6 +98,23 @@ export async function tally(
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   return result;
+}
+
+/**
+ * Sends `n` requests and checks that the canary (version 2.0.0) answered a share of them
+ * strictly between `low` and `high`, and the primary (1.0.0) all the others.
+ */
+export async function expectCanaryShare(
+  url: string,
+  n: number,
+  [low, high]: [number, number],
+): Promise<Tally> {
+  const t = await tally(url, n);
+  const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+  expect(canaryShare).toBeGreaterThan(low);
+  expect(canaryShare).toBeLessThan(high);
+  expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+  return t;
 }
 
 /** A metric's samples (lines containing `contains`), summed over the given /metrics pages. */

@@ -7,7 +7,7 @@ import type { LocalRuntime } from '../../src/dev/runtime.ts';
 import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { appRequests, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
+import { appRequests, expectCanaryShare, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
 
 // The shape Sluice's Gateway API router gives a Canary `podinfo` with gatewayRefs and
 // hosts: an HTTPRoute attached to a Gateway for podinfo.test, weighted backendRefs.
@@ -25,6 +25,13 @@ function httpRoute(rules: object[], parentRefs: object[] = [{ name: 'public', na
 }
 const primary = { name: 'podinfo-primary', port: 80 };
 const canary = { name: 'podinfo-canary', port: 80 };
+/** A rule sending `canaryWeight` percent to the canary, the rest to the primary. */
+const weighted = (canaryWeight: number) => ({
+  backendRefs: [
+    { ...primary, weight: 100 - canaryWeight },
+    { ...canary, weight: canaryWeight },
+  ],
+});
 
 beforeAll(async () => {
   ({ runtime, proxy } = await startPodinfoPair(ns, {
@@ -42,26 +49,9 @@ const route = (object: { kind: string }, probe: { headers?: Record<string, strin
 
 describe('the traffic layer with a Gateway API HTTPRoute', () => {
   it('splits traffic by backendRef weights (90/10)', async () => {
-    await route(
-      httpRoute([
-        {
-          backendRefs: [
-            { ...primary, weight: 90 },
-            { ...canary, weight: 10 },
-          ],
-        },
-      ]),
-      {
-        version: '2.0.0',
-      },
-    );
-    const n = 500;
-    const t = await tally(proxy.url, n);
-    const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+    await route(httpRoute([weighted(10)]), { version: '2.0.0' });
     // 10 % ± 6 points is more than 4 standard deviations for 500 requests.
-    expect(canaryShare).toBeGreaterThan(0.04);
-    expect(canaryShare).toBeLessThan(0.16);
-    expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+    await expectCanaryShare(proxy.url, 500, [0.04, 0.16]);
   });
 
   it('routes A/B by header and query matches, the more specific match first', async () => {
@@ -91,10 +81,7 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
       httpRoute([
         {
           filters: [{ type: 'RequestMirror', requestMirror: { backendRef: canary } }],
-          backendRefs: [
-            { ...primary, weight: 100 },
-            { ...canary, weight: 0 },
-          ],
+          ...weighted(0),
         },
       ]),
       { version: '1.0.0' },
@@ -120,19 +107,7 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
   });
 
   it("the apps' own metrics give Sluice's built-in Gateway API queries the right success rate", async () => {
-    await route(
-      httpRoute([
-        {
-          backendRefs: [
-            { ...primary, weight: 50 },
-            { ...canary, weight: 50 },
-          ],
-        },
-      ]),
-      {
-        version: '2.0.0',
-      },
-    );
+    await route(httpRoute([weighted(50)]), { version: '2.0.0' });
     const counts = await startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 }).done;
     expect(counts.total).toBeGreaterThan(250);
     await scrapedUpTo(

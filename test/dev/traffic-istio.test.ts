@@ -8,7 +8,15 @@ import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { query } from '../support/prometheus.ts';
-import { appRequests, routable, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
+import {
+  appRequests,
+  expectCanaryShare,
+  routable,
+  scrapedUpTo,
+  tally,
+  routeBy,
+  startPodinfoPair,
+} from './fixtures.ts';
 
 // The shape Sluice's Istio router gives a Canary `podinfo`: Deployments podinfo-primary and
 // podinfo (the canary), Services podinfo / podinfo-primary / podinfo-canary, and a
@@ -27,6 +35,13 @@ function virtualService(http: object[]) {
 }
 const primary = { destination: { host: 'podinfo-primary' } };
 const canary = { destination: { host: 'podinfo-canary' } };
+/** An HTTP route sending `canaryWeight` percent to the canary, the rest to the primary. */
+const weighted = (canaryWeight: number) => ({
+  route: [
+    { ...primary, weight: 100 - canaryWeight },
+    { ...canary, weight: canaryWeight },
+  ],
+});
 
 beforeAll(async () => {
   ({ runtime, proxy } = await startPodinfoPair(ns, {
@@ -54,25 +69,10 @@ describe('the traffic layer with an Istio VirtualService', () => {
   });
 
   it('splits traffic by the route weights (80/20)', async () => {
-    await route(
-      [
-        {
-          route: [
-            { ...primary, weight: 80 },
-            { ...canary, weight: 20 },
-          ],
-        },
-      ],
-      { version: '2.0.0' },
-    );
-    const n = 500;
-    const t = await tally(proxy.url, n);
-    expect(t.total).toBe(n);
-    const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+    await route([weighted(20)], { version: '2.0.0' });
     // 20 % ± 8 points is more than 4 standard deviations for 500 requests.
-    expect(canaryShare).toBeGreaterThan(0.12);
-    expect(canaryShare).toBeLessThan(0.28);
-    expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+    const t = await expectCanaryShare(proxy.url, 500, [0.12, 0.28]);
+    expect(t.total).toBe(500);
   });
 
   it('routes A/B by header match, first matching rule wins', async () => {
@@ -104,10 +104,7 @@ describe('the traffic layer with an Istio VirtualService', () => {
     await route(
       [
         {
-          route: [
-            { ...primary, weight: 100 },
-            { ...canary, weight: 0 },
-          ],
+          ...weighted(0),
           mirror: { host: 'podinfo-canary' },
           mirrorPercentage: { value: 100 },
         },
@@ -127,17 +124,7 @@ describe('the traffic layer with an Istio VirtualService', () => {
   });
 
   it("exports istio_* series that Sluice's built-in Istio queries read correctly", async () => {
-    await route(
-      [
-        {
-          route: [
-            { ...primary, weight: 50 },
-            { ...canary, weight: 50 },
-          ],
-        },
-      ],
-      { version: '2.0.0' },
-    );
+    await route([weighted(50)], { version: '2.0.0' });
     // Steady traffic for a few seconds, so every series has several scrapes.
     const load = startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 });
     const counts = await load.done;
