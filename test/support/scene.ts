@@ -14,6 +14,8 @@ import {
   podinfoDeployment,
   startControllerProcess,
   waitForPhase,
+  type PhaseWait,
+  type PhaseWanted,
   type PodinfoOptions,
   type SluiceProcess,
 } from './sluice.ts';
@@ -34,10 +36,7 @@ export interface Scene extends TestNamespace {
   /** A new release: podinfo's Deployment at `image`. */
   release(image: string): ReturnType<typeof applyAsUser>;
   /** Waits for the Canary's phase (or a condition on it). */
-  phase(
-    phase: Parameters<typeof waitForPhase>[2],
-    options?: Parameters<typeof waitForPhase>[3],
-  ): Promise<CanaryObject>;
+  phase(phase: PhaseWanted<CanaryObject>, options?: PhaseWait): Promise<CanaryObject>;
   /** The Canary's Events: message → count. */
   events(name?: string): Promise<Map<string, number>>;
   read(name?: string): Promise<CanaryObject>;

@@ -194,14 +194,30 @@ export function podinfoDeployment(options: PodinfoOptions) {
 
 export { canaryObject } from './canaries.ts';
 
+/** A phase by name, or a condition on the Canary. */
+export type PhaseWanted<C> = string | ((canary: C) => boolean);
+
+/** Which Canary (default podinfo) and how long to wait for it (default 120 s). */
+export interface PhaseWait {
+  name?: string;
+  timeoutMs?: number;
+}
+
+/** The condition a PhaseWanted stands for. */
+export function phaseCondition<C extends { status?: { phase?: unknown } }>(
+  wanted: PhaseWanted<C>,
+): (canary: C) => boolean {
+  return typeof wanted === 'string' ? (c) => c.status?.phase === wanted : wanted;
+}
+
 export async function waitForPhase(
   kube: Kube,
   namespace: string,
-  phase: string | ((canary: CanaryObject) => boolean),
-  options: { name?: string; timeoutMs?: number } = {},
+  phase: PhaseWanted<CanaryObject>,
+  options: PhaseWait = {},
 ): Promise<CanaryObject> {
   const name = options.name ?? 'podinfo';
-  const matches = typeof phase === 'string' ? (c: CanaryObject) => c.status?.phase === phase : phase;
+  const matches = phaseCondition(phase);
   let last: CanaryObject | undefined;
   try {
     return await eventually(
