@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { V1Deployment, V1EnvVar, V1Service } from '@kubernetes/client-node';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { startLocalRuntime } from '../../src/dev/runtime.ts';
@@ -194,6 +194,39 @@ export async function startPodinfoPair(
   await readyProcesses(runtime, ns.name, 'podinfo-primary', options.primaryReplicas);
   await readyProcesses(runtime, ns.name, 'podinfo', 1);
   return { runtime, proxy: runtime.proxies[0] as RunningProxy };
+}
+
+export interface PodinfoPair {
+  runtime: LocalRuntime;
+  proxy: RunningProxy;
+  /** Applies a routing object and waits until the proxy routes by it (routeBy). */
+  route(
+    object: { kind: string },
+    probe: { headers?: Record<string, string>; version: string },
+  ): Promise<void>;
+}
+
+/** startPodinfoPair in the test file's namespace before its tests; the runtime stopped after them. */
+export function usePodinfoPair(
+  ns: TestNamespace,
+  options: { primaryReplicas: number; canaryEnv: V1EnvVar[] },
+): PodinfoPair {
+  const pair = { route: (object, probe) => routeBy(ns.kube, pair.proxy, object, probe) } as PodinfoPair;
+  beforeAll(async () => {
+    Object.assign(pair, await startPodinfoPair(ns, options));
+  });
+  afterAll(async () => {
+    await pair.runtime?.stop();
+  });
+  return pair;
+}
+
+/** Two weighted backends: `canaryWeight` percent to `canary`, the rest to `primary`. */
+export function split<B extends object>(primary: B, canary: B, canaryWeight: number) {
+  return [
+    { ...primary, weight: 100 - canaryWeight },
+    { ...canary, weight: canaryWeight },
+  ];
 }
 
 /** Applies a routing object and waits until the proxy routes by it (a probe request says so). */
