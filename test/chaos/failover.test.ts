@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../../src/dev/progress.ts';
 import { failoverRun } from '../../bench/chaos/failover.ts';
 import { HELD, useChaosEnv } from './support.ts';
 
@@ -9,15 +10,20 @@ const chaos = useChaosEnv('failover');
 
 describe('chaos: leader failover', () => {
   it('hands the Lease over each time and the rollouts go on', async () => {
-    const run = await chaos.run(failoverRun, {
-      kills: 2,
-      seed: 5,
-      canaries: 2,
-      leaseDuration: '5s',
-      maxRestartDelayS: 2,
-      interval: '10s',
-      timeoutS: 300,
-    });
+    const run = await failoverRun(
+      chaos.env,
+      {
+        kills: 2,
+        seed: 5,
+        canaries: 2,
+        leaseDuration: '5s',
+        maxRestartDelayS: 2,
+        interval: '10s',
+        timeoutS: 300,
+      },
+      silentProgress,
+    );
+    expect(run.failures).toEqual([]);
     expect(run.figures.kills).toBe(2);
     expect(run.figures).toMatchObject(HELD);
   }, 600_000);

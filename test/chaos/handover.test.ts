@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../../src/dev/progress.ts';
 import { handoverRun } from '../../bench/chaos/handover.ts';
 import { CLEAN_RUN, useChaosEnv } from './support.ts';
 
@@ -12,14 +13,12 @@ const chaos = useChaosEnv('handover');
 
 describe('chaos: shard handover', () => {
   it('hands relabelled Canaries over mid-rollout without repeating a step, and every rollout ends right', async () => {
-    const run = await chaos.run(handoverRun, {
-      relabels: 12,
-      seed: 3,
-      canaries: 4,
-      leaseDuration: '5s',
-      interval: '10s',
-      timeoutS: 240,
-    });
+    const run = await handoverRun(
+      chaos.env,
+      { relabels: 12, seed: 3, canaries: 4, leaseDuration: '5s', interval: '10s', timeoutS: 240 },
+      silentProgress,
+    );
+    expect(run.failures).toEqual([]);
     expect(run.figures.relabels).toBe(12);
     expect(run.figures.relabels_mid_rollout).toBeGreaterThan(0);
     expect(run.figures).toMatchObject(CLEAN_RUN);

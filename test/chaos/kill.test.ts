@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../../src/dev/progress.ts';
 import { killRun } from '../../bench/chaos/kill.ts';
 import { HELD, useChaosEnv } from './support.ts';
 
@@ -9,15 +10,20 @@ const chaos = useChaosEnv('kill');
 
 describe('chaos: SIGKILL the controller across concurrent rollouts', () => {
   it('ends every rollout by its metrics, with every invariant held and no step repeated or skipped', async () => {
-    const run = await chaos.run(killRun, {
-      kills: 5,
-      seed: 7,
-      canaries: 4,
-      maxRestartDelayS: 2,
-      interval: '10s',
-      roundTimeoutS: 300,
-      timeoutS: 300,
-    });
+    const run = await killRun(
+      chaos.env,
+      {
+        kills: 5,
+        seed: 7,
+        canaries: 4,
+        maxRestartDelayS: 2,
+        interval: '10s',
+        roundTimeoutS: 300,
+        timeoutS: 300,
+      },
+      silentProgress,
+    );
+    expect(run.failures).toEqual([]);
     expect(run.figures.kills).toBe(5);
     expect(run.figures.rollouts).toBeGreaterThanOrEqual(4);
     expect(run.figures).toMatchObject(HELD);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect } from 'vitest';
-import { silentProgress, type Progress } from '../../src/dev/progress.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { silentProgress } from '../../src/dev/progress.ts';
 import { startChaosEnv, type ChaosEnv } from '../../bench/chaos/env.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -15,24 +15,8 @@ export const CLEAN_RUN = {
   unclean_exits: 0,
 } as const;
 
-export interface ChaosSlice {
-  env: ChaosEnv;
-  /** Runs a scenario in this environment without progress output; a slice must report no failures. */
-  run<O, R extends { failures: unknown[] }>(
-    scenario: (env: ChaosEnv, options: O, progress: Progress) => Promise<R>,
-    options: O,
-  ): Promise<R>;
-}
-
-export function useChaosEnv(name: string): ChaosSlice {
-  const holder: ChaosSlice = {
-    env: undefined as unknown as ChaosEnv,
-    async run(scenario, options) {
-      const run = await scenario(holder.env, options, silentProgress);
-      expect(run.failures).toEqual([]);
-      return run;
-    },
-  };
+export function useChaosEnv(name: string): { env: ChaosEnv } {
+  const holder = { env: undefined as unknown as ChaosEnv };
   beforeAll(async () => {
     holder.env = await startChaosEnv({ name, progress: silentProgress, cluster: testEnv() });
   });
