@@ -77,7 +77,6 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(JSON.stringify(body));
 }
 
-
 /** The MetricError a query must fail with; the test fails if it gives a value instead. */
 export async function queryFailure(
   provider: { runQuery(query: string, options?: { timeoutMs?: number }): Promise<unknown> },

@@ -73,5 +73,4 @@ export async function startReceiver(
   };
 }
 
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
