@@ -250,12 +250,18 @@ export class ChatOutbox {
         mark = await this.#deps.store.mark(event);
       } catch (error) {
         // Unknown: leave it pending for the next takeover rather than risk a second message.
-        logger.warn({ event: event.name, error: apiErrorMessage(error) }, 'chat mark unreadable; not sent now');
+        logger.warn(
+          { event: event.name, error: apiErrorMessage(error) },
+          'chat mark unreadable; not sent now',
+        );
         this.#owned.delete(`${event.namespace}/${event.name}`);
         return undefined;
       }
       if (mark !== 'pending') return undefined;
-      logger.info({ event: event.name, message: notification.message }, 'chat message owed since a restart: sending it');
+      logger.info(
+        { event: event.name, message: notification.message },
+        'chat message owed since a restart: sending it',
+      );
     }
     return this.#send(event, alerts, notification);
   }
@@ -312,7 +318,10 @@ export class ChatOutbox {
       try {
         holder = await holding(pending.canary);
       } catch (error) {
-        logger.warn({ canary: where, error: apiErrorMessage(error) }, 'pending chat message left: canary unreadable');
+        logger.warn(
+          { canary: where, error: apiErrorMessage(error) },
+          'pending chat message left: canary unreadable',
+        );
         report.left += 1;
         continue;
       }
@@ -325,14 +334,18 @@ export class ChatOutbox {
         continue;
       }
       const age = this.#now - pending.createdAt;
-      const why = !holder.held
-        ? holder.why
-        : 'unreadable' in pending.notification
-          ? pending.notification.unreadable
-          : age > this.#maxAgeMs
-            ? `${Math.round(age / 1000)}s old, more than the ${this.#maxAgeMs / 1000}s a late message is still sent`
-            : undefined;
-      if (why !== undefined || 'unreadable' in pending.notification || !holder.held) {
+      const tooLate =
+        age > this.#maxAgeMs
+          ? `${Math.round(age / 1000)}s old, more than the ${this.#maxAgeMs / 1000}s a late message is still sent`
+          : undefined;
+      const unreadable = 'unreadable' in pending.notification ? pending.notification.unreadable : undefined;
+      if (
+        !holder.held ||
+        unreadable !== undefined ||
+        tooLate !== undefined ||
+        'unreadable' in pending.notification
+      ) {
+        const why = holder.held ? (unreadable ?? tooLate) : holder.why;
         logger.warn({ canary: where, event: pending.event.name, why }, 'pending chat message given up');
         report.givenUp += 1;
         sends.push(this.#mark(pending.event, 'given-up'));
