@@ -477,7 +477,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
 }
 
 /** A Canary from the apiserver, or undefined when it is gone. */
-async function readCanaryIfAny(kube: Kube, namespace: string, name: string): Promise<CanaryObject | undefined> {
+async function readCanaryIfAny(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<CanaryObject | undefined> {
   try {
     return await readCanary(kube, namespace, name);
   } catch (error) {

@@ -91,7 +91,12 @@ export async function announcementsMade(ctx: EffectContext): Promise<void> {
 }
 
 /** The chat message of an announcement: what it says, and where the canary stands. */
-function notificationOf(ctx: EffectContext, deps: EffectDeps, severity: Severity, message: string): Notification {
+function notificationOf(
+  ctx: EffectContext,
+  deps: EffectDeps,
+  severity: Severity,
+  message: string,
+): Notification {
   const { canary } = ctx;
   return {
     canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
@@ -278,7 +283,8 @@ export async function runSyncEffect(
       const alerts = canary.spec.analysis.alerts;
       // Its Event (queued just before it) tells whether this was announced before a restart, and
       // whether the Event holds the message pending (then the outbox sends it and marks it sent).
-      const announced = ctx.announced?.get(effect.message) ?? Promise.resolve<Announced>({ outcome: 'not recorded' });
+      const announced =
+        ctx.announced?.get(effect.message) ?? Promise.resolve<Announced>({ outcome: 'not recorded' });
       void announced
         .then(async ({ outcome, event, notification }) => {
           let report;

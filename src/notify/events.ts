@@ -109,7 +109,15 @@ export class EventRecorder {
       ...(options.actor ? { [ACTOR_ANNOTATION]: options.actor } : {}),
     };
     const next = previous.then(() =>
-      this.#write(key, subject, type, reason, note, { annotations, labels: options.labels ?? {} }, options.key),
+      this.#write(
+        key,
+        subject,
+        type,
+        reason,
+        note,
+        { annotations, labels: options.labels ?? {} },
+        options.key,
+      ),
     );
     this.#inFlight.set(key, next);
     void next.finally(() => {

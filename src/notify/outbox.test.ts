@@ -52,7 +52,9 @@ class FakeStore implements ChatStore {
   }
 }
 
-function chat(answer: (n: Notification) => Promise<DispatchReport> = async () => ({ sent: ['slack'], failed: [] })) {
+function chat(
+  answer: (n: Notification) => Promise<DispatchReport> = async () => ({ sent: ['slack'], failed: [] }),
+) {
   const told: string[] = [];
   return {
     told,
@@ -79,7 +81,9 @@ describe('chat outbox', () => {
     });
     // A message the Event cuts (1 KiB) rides in full in the annotation.
     const long = pendingChat(notification('x'.repeat(2000)));
-    expect((JSON.parse(long.annotations[CHAT_ANNOTATION]!) as { message: string }).message).toHaveLength(2000);
+    expect((JSON.parse(long.annotations[CHAT_ANNOTATION]!) as { message: string }).message).toHaveLength(
+      2000,
+    );
   });
 
   it('sends a new announcement once and marks it sent', async () => {
@@ -109,7 +113,10 @@ describe('chat outbox', () => {
 
   it('marks failed when every provider refused the message, and does not send it again', async () => {
     const store = new FakeStore();
-    const { told, notifications } = chat(async () => ({ sent: [], failed: [{ provider: 'slack', error: 'down' }] }));
+    const { told, notifications } = chat(async () => ({
+      sent: [],
+      failed: [{ provider: 'slack', error: 'down' }],
+    }));
     const outbox = new ChatOutbox({ store, notifications });
     const event = store.add('podinfo.k1', 'rolling back');
     await outbox.deliver(event, undefined, notification('rolling back'));
