@@ -67,7 +67,8 @@ export const NEEDED: Access[] = [
   { verb: 'list', resource: 'pods' },
   // A StatefulSet rollback deletes the pods of the abandoned revision (they come back on the old one).
   { verb: 'delete', resource: 'pods' },
-  ...each(['create', 'patch'], { resource: 'events' }),
+  // Events: an announcement's chat message waits on its Event (labelled sluice.dev/chat) until sent.
+  ...each(['get', 'list', 'create', 'patch'], { resource: 'events' }),
   ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
   // The routing objects read at every step come from informers.
   ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),

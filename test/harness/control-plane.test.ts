@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VersionApi } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, VersionApi } from '@kubernetes/client-node';
 import { apiErrorMessage, apply } from '../../src/kube/client.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
@@ -9,6 +9,8 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import { query, scrape, waitForSeries } from '../support/prometheus.ts';
 
 const ns = useNamespace('harness');
+/** Pod conditions merge by type, as the node lifecycle controller patches them. */
+const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 /** Object `web` of this kind in the test namespace. */
 const web = (apiVersion: string, kind: string) => ({
@@ -59,6 +61,29 @@ describe('the local control plane', () => {
       expect(pod.spec?.nodeName).toMatch(/^kwok-node-/);
       expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
+  });
+
+  it('reports a running pod Ready again after its node was away, as a kubelet does', async () => {
+    // kube-controller-manager marks a pod NotReady when its node's lease lapses (an apiserver gap
+    // longer than the lease); its containers are still ready, and the node reports in again.
+    const pods = await ns.kube.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
+    const name = pods.items[0]!.metadata!.name!;
+    await ns.kube.core.patchNamespacedPodStatus(
+      {
+        name,
+        namespace: ns.name,
+        body: { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'NodeNotReady' }] } },
+      },
+      strategicMergePatch,
+    );
+    const marked = await ns.kube.core.readNamespacedPod({ name, namespace: ns.name });
+    const condition = (type: string) => marked.status?.conditions?.find((c) => c.type === type)?.status;
+    expect([condition('Ready'), condition('ContainersReady')]).toEqual(['False', 'True']);
+    const ready = await eventually(`pod ${name} Ready again`, async () => {
+      const pod = await ns.kube.core.readNamespacedPod({ name, namespace: ns.name });
+      return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? pod : undefined;
+    });
+    expect(ready.status?.phase).toBe('Running');
   });
 
   it('validates an Istio VirtualService with the upstream CRD schema', async () => {
