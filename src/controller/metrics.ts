@@ -22,6 +22,9 @@ export function createMetrics(registry = new Registry()) {
       labelNames: [...perCanary, ...labels],
       registers: [registry],
     });
+  /** A count of rollouts by namespace and strategy. */
+  const rolloutCounter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['namespace', 'strategy'] as const, registers: [registry] });
   return {
     registry,
     /** 0 running, 1 succeeded, 2 failed (Flagger's convention), 3 waiting/initialising. */
@@ -72,24 +75,18 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    rolloutsStarted: new Counter({
-      name: 'sluice_canary_rollouts_started_total',
-      help: 'Rollouts started (a new revision began its analysis)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
-    promotions: new Counter({
-      name: 'sluice_canary_promotions_total',
-      help: 'Rollouts that ended promoted (deployments)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
-    rollbacks: new Counter({
-      name: 'sluice_canary_rollbacks_total',
-      help: 'Rollouts that ended rolled back (change failures)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
+    rolloutsStarted: rolloutCounter(
+      'sluice_canary_rollouts_started_total',
+      'Rollouts started (a new revision began its analysis)',
+    ),
+    promotions: rolloutCounter(
+      'sluice_canary_promotions_total',
+      'Rollouts that ended promoted (deployments)',
+    ),
+    rollbacks: rolloutCounter(
+      'sluice_canary_rollbacks_total',
+      'Rollouts that ended rolled back (change failures)',
+    ),
     leadTime: new Histogram({
       name: 'sluice_canary_lead_time_seconds',
       help: 'Lead time for changes: from the commit (dora.metrics/timestamp; source="commit") or else the revision detected (source="detection") to promotion completed',
