@@ -2,7 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { parseDuration } from '../../src/api/duration.ts';
 import { collectionPath, Informer } from '../../src/controller/informers.ts';
-import { addUser } from '../../src/dev/cluster.ts';
+import { addAdmins } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { silentLogger } from '../../src/log.ts';
 import { auditedWrites } from '../audit.ts';
@@ -62,10 +62,7 @@ export async function writesOutsideLeadership(
 
 export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progress: Progress) {
   const random = new Random(options.seed);
-  const kubeconfigs = {
-    a: await addUser(env.cluster.stateDir, REPLICA_USERS.a, ['system:masters']),
-    b: await addUser(env.cluster.stateDir, REPLICA_USERS.b, ['system:masters']),
-  };
+  const kubeconfigs = await addAdmins(env.cluster.stateDir, REPLICA_USERS);
   const replicas = new Map<Slot, Replica>();
   let supervisor: ControllerSupervisor | undefined;
   let leaseNamespace = '';

@@ -1,5 +1,5 @@
 import { SHARD_LABEL } from '../../src/controller/shard.ts';
-import { addUser } from '../../src/dev/cluster.ts';
+import { addAdmins } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { auditedWrites } from '../audit.ts';
 import type { Figures } from '../report.ts';
@@ -116,10 +116,7 @@ async function shardProblems(replica: Replica, owner: Owner, leaseNamespace: str
 
 export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progress: Progress) {
   const random = new Random(options.seed);
-  const kubeconfigs = {
-    a: await addUser(env.cluster.stateDir, SHARD_USERS.a, ['system:masters']),
-    unsharded: await addUser(env.cluster.stateDir, SHARD_USERS.unsharded, ['system:masters']),
-  };
+  const kubeconfigs = await addAdmins(env.cluster.stateDir, SHARD_USERS);
   const replicas = new Map<Owner, Replica>();
   const scenario = await startScenario(env, progress, {
     name: 'handover',
