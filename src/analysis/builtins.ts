@@ -32,6 +32,34 @@ export const GRPC_SERVER_ERRORS = {
   codes: '2|4|12|13|14|15',
 } as const;
 
+/**
+ * The Envoy-based gateways (Contour, Kuma, Gloo): success rate and p99 of the upstream
+ * cluster(s) the canary Service's traffic goes to, named by `cluster` (a regex).
+ */
+function envoyUpstreamQueries(cluster: string): Record<BuiltinMetric, string> {
+  return {
+    'request-success-rate': `
+(
+  sum(rate(envoy_cluster_upstream_rq{
+    envoy_cluster_name=~"${cluster}",
+    envoy_response_code!~"5.*"
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(envoy_cluster_upstream_rq{
+  envoy_cluster_name=~"${cluster}"
+}[{{ interval }}]))
+* 100`,
+    'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
+    envoy_cluster_name=~"${cluster}"
+  }[{{ interval }}]))
+)`,
+  };
+}
+
 export const BUILTIN_QUERY_SETS = {
   istio: {
     providers: ['istio'],
@@ -155,27 +183,7 @@ histogram_quantile(0.99,
     providers: ['contour'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Contour's Envoy (cluster <namespace>_<service>-canary_<port>)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries('{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+'),
   },
   traefik: {
     providers: ['traefik'],
@@ -208,27 +216,9 @@ histogram_quantile(0.99,
     providers: ['kuma'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Kuma's data plane proxies (cluster <service>-canary_<namespace>_svc_<port>, or the MeshService cluster of Kuma 2.9+)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries(
+      '({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)',
+    ),
   },
   apisix: {
     providers: ['apisix'],
@@ -261,27 +251,9 @@ histogram_quantile(0.99,
     providers: ['gloo'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Gloo Gateway's Envoy (Kubernetes Service clusters kube_…_<service>-canary_…)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries(
+      'kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+',
+    ),
   },
   skipper: {
     providers: ['skipper'],
