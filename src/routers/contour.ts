@@ -160,10 +160,9 @@ export function routesFromHttpProxy(canary: Canary, proxy: JsonObject): Routes |
 }
 
 export function contourRouter(deps: RouterDeps): Router {
-  const ref = apexRef(CONTOUR_API_VERSION, 'HTTPProxy');
   return singleObjectRouter(deps, {
     kind: 'contour',
-    ref,
+    ref: apexRef(CONTOUR_API_VERSION, 'HTTPProxy'),
     desired: httpProxyObject,
     read: routesFromHttpProxy,
   });

@@ -95,10 +95,9 @@ export function routesFromMeshHttpRoute(canary: Canary, object: JsonObject): Rou
 }
 
 export function kumaRouter(deps: RouterDeps): Router {
-  const ref = apexRef(KUMA_API_VERSION, 'MeshHTTPRoute');
   return singleObjectRouter(deps, {
     kind: 'kuma',
-    ref,
+    ref: apexRef(KUMA_API_VERSION, 'MeshHTTPRoute'),
     desired: meshHttpRouteObject,
     read: routesFromMeshHttpRoute,
   });
