@@ -3,6 +3,7 @@ import {
   repeatedSideEffects,
   routeSumViolations,
   shares,
+  skippedChatMessages,
   skippedSteps,
   type VirtualServiceObject,
 } from './invariants.ts';
@@ -110,5 +111,54 @@ describe('the side-effect invariants', () => {
         ['advance canary weight 20', 'advance canary weight 40', 'advance canary weight 60'],
       ),
     ).toEqual(['advance canary weight 40']);
+  });
+});
+
+describe('chat messages', () => {
+  const event = (what: string, key: string, at = 1): ReceivedCall => ({
+    at,
+    kind: 'event',
+    what,
+    namespace: 'ns',
+    name: 'shop',
+    checksum: 'rev1',
+    key,
+  });
+  const slack = (text: string): ReceivedCall => ({
+    at: 2,
+    kind: 'slack',
+    what: 'slack',
+    namespace: '',
+    name: '',
+    checksum: '',
+    text,
+  });
+  const toldChat = (message: string) =>
+    message === 'promotion completed' || message.startsWith('rolling back');
+
+  it('counts a chat message owed per announcement that chat hears and none was sent', () => {
+    const calls = [
+      // One announcement whose event hook was repeated under its key: one message owed, one sent.
+      event('promotion completed', 'k1'),
+      event('promotion completed', 'k1'),
+      slack('*shop.ns*: promotion completed'),
+      // A second rollout's: owed and lost.
+      event('promotion completed', 'k2'),
+      // Escaped as Slack's mrkdwn wants it, and lost.
+      event('rolling back: p99 > 500 & rising', 'k3'),
+      // A routine step is not told to chat.
+      event('advance canary weight 20', 'k4'),
+    ];
+    expect(skippedChatMessages(calls, toldChat)).toEqual([
+      'Slack "*shop.ns*: promotion completed": 1 of 2 not sent',
+      'Slack "*shop.ns*: rolling back: p99 &gt; 500 &amp; rising": 1 of 1 not sent',
+    ]);
+    expect(skippedChatMessages([...calls, slack('*shop.ns*: promotion completed')], toldChat)).toEqual([
+      'Slack "*shop.ns*: rolling back: p99 &gt; 500 &amp; rising": 1 of 1 not sent',
+    ]);
+  });
+
+  it('waits for a message still on its way', () => {
+    expect(skippedChatMessages([event('promotion completed', 'k1', 100)], toldChat, 50)).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { collectionPath, Informer } from '../../src/controller/informers.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/log.ts';
+import { escapeHtml } from '../../src/notify/notifier.ts';
 import { RELEASE_ANNOTATION, type ReleaseKind } from './fleet.ts';
 import type { ReceivedCall } from './receiver.ts';
 
@@ -81,7 +82,8 @@ export function shares(vs: VirtualServiceObject, name: string): { canary: number
  * checksum, so the caller says which round a message fell in). Counted as a user feels them:
  * a hook call repeated under the same idempotency key is one run for a receiver that keeps
  * keys (Sluice's load tester), and so is an event hook repeated under one key; `raw` counts
- * every call, as a receiver that ignores keys sees them. Slack takes no key: counted as sent.
+ * every call, as a receiver that ignores keys sees them. Slack takes no key: counted as sent
+ * (a lost one is counted by skippedChatMessages).
  */
 export function repeatedSideEffects(
   calls: readonly ReceivedCall[],
@@ -105,6 +107,46 @@ export function repeatedSideEffects(
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].filter(([, n]) => n > 1).map(([key, n]) => `${key} happened ${n} times`);
+}
+
+/** The announcements Sluice tells chat about (the machine's `say` with a severity) that the fleet's rollouts make. */
+export const CHAT_ANNOUNCEMENTS: readonly RegExp[] = [
+  /^initialization done$/,
+  /^new revision detected, (starting|restarting) canary analysis$/,
+  /^promotion completed$/,
+  /^rolling back: /,
+];
+
+/**
+ * Chat messages lost: each announcement that chat must hear (an event hook call whose message
+ * `toldChat` accepts; repeats under one idempotency key are one announcement) must have a Slack
+ * message naming its canary and message. Counted per canary and message, since Slack carries
+ * no key or revision. Only announcements made before `until` are checked: a message is sent
+ * after its step's status write and may still be on its way.
+ */
+export function skippedChatMessages(
+  calls: readonly ReceivedCall[],
+  toldChat: (message: string) => boolean,
+  until = Number.POSITIVE_INFINITY,
+): string[] {
+  const expected = new Map<string, Set<string>>();
+  const said = new Map<string, number>();
+  for (const call of calls) {
+    if (call.kind === 'event' && call.at < until && toldChat(call.what)) {
+      const slackText = `*${escapeHtml(`${call.name}.${call.namespace}`)}*: ${escapeHtml(call.what)}`;
+      const keys = expected.get(slackText) ?? new Set<string>();
+      keys.add(call.key ?? `${call.at}/${keys.size}`);
+      expected.set(slackText, keys);
+    } else if (call.kind === 'slack' && call.text !== undefined) {
+      said.set(call.text, (said.get(call.text) ?? 0) + 1);
+    }
+  }
+  const skipped: string[] = [];
+  for (const [text, keys] of expected) {
+    const missing = keys.size - (said.get(text) ?? 0);
+    if (missing > 0) skipped.push(`Slack "${text}": ${missing} of ${keys.size} not sent`);
+  }
+  return skipped;
 }
 
 /** The steps a finished rollout announced (its events), against the steps it had to take. */

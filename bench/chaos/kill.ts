@@ -50,7 +50,14 @@ function moment(
       const hit =
         (which === 'route-write' && change.kind === 'route') ||
         (which === 'promoting' && change.kind === 'phase' && change.phase === 'Promoting') ||
-        (which === 'finalising' && change.kind === 'phase' && change.phase === 'Finalising') ||
+        // Finalising seldom shows in status (it ends within the reconcile that enters it): its
+        // route write, all traffic back to the primary after a promotion, is the moment.
+        (which === 'finalising' &&
+          ((change.kind === 'phase' && change.phase === 'Finalising') ||
+            (change.kind === 'route' &&
+              change.canary === 0 &&
+              change.previous > 0 &&
+              !change.name.startsWith('bad-')))) ||
         (which === 'rollback' &&
           change.kind === 'route' &&
           change.canary === 0 &&

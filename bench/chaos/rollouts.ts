@@ -15,7 +15,13 @@ import {
   type ReleaseKind,
   type Workload,
 } from './fleet.ts';
-import { InvariantChecker, repeatedSideEffects, skippedSteps } from './invariants.ts';
+import {
+  CHAT_ANNOUNCEMENTS,
+  InvariantChecker,
+  repeatedSideEffects,
+  skippedChatMessages,
+  skippedSteps,
+} from './invariants.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
 // What the kill, failover and outage scenarios share: a namespace of canaries of known outcome,
@@ -27,6 +33,8 @@ const applyAsUser = (kube: Kube, object: object) =>
   apply(kube, object as Parameters<typeof apply>[1], { fieldManager: 'kubectl' });
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
+/** How long a chat message may still be on its way after its announcement (the notifier's deadline and then some). */
+const CHAT_SETTLE_MS = 20_000;
 
 export interface RolloutResult {
   name: string;
@@ -214,6 +222,9 @@ export async function startRolloutFleet(
           )
             skipped.push(`${name} rev ${checksum}: no ${hook} hook`);
       }
+      // A chat message is owed per announcement; one on its way (the notifier's deadline, 15 s) is not counted yet.
+      const toldChat = (message: string) => CHAT_ANNOUNCEMENTS.some((pattern) => pattern.test(message));
+      skipped.push(...skippedChatMessages(receiver.calls, toldChat, Date.now() - CHAT_SETTLE_MS));
       return { repeated, repeatedRaw, skipped };
     },
     async stop() {

@@ -2,10 +2,12 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import { KNATIVE_GROUP } from '../api/canary.ts';
-import { apiErrorMessage, type Kube } from '../kube/client.ts';
+import { parseCanary } from '../api/validate.ts';
+import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Notifications } from '../notify/dispatcher.ts';
 import type { EventRecorder } from '../notify/events.ts';
+import { ChatOutbox, kubeChatStore } from '../notify/outbox.ts';
 import type { WebhookDeps } from '../hooks/webhook.ts';
 import type { AnalysisDeps } from '../analysis/evaluate.ts';
 import { fetchScrapeIntervalMs, scrapeIntervalSource } from '../analysis/scrape-interval.ts';
@@ -18,7 +20,7 @@ import { createMetrics, type ControllerMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
 import { routingCaches } from '../routers/factory.ts';
-import { CanaryReconciler, canaryKey, type CanaryObject } from './reconciler.ts';
+import { CanaryReconciler, canaryKey, readCanary, type CanaryObject } from './reconciler.ts';
 import { TickScheduler } from './scheduler.ts';
 import { startHttpServer, type HttpHandler, type Readiness } from './server.ts';
 import { preflight } from './startup.ts';
@@ -193,12 +195,37 @@ export async function startController(options: ControllerOptions): Promise<Runni
     enqueue(key, 'tick');
   });
 
+  // Chat messages owed by a controller that died are sent by the next one (outbox.ts).
+  const outbox = new ChatOutbox({
+    store: kubeChatStore(kube),
+    notifications: options.notifications,
+    logger: log,
+  });
+  const sweepChat = () => {
+    void outbox
+      .sweep(namespaces, async (canary) => {
+        const held = getCanary(canary.namespace, canary.name);
+        const object = held ?? (await readCanaryIfAny(kube, canary.namespace, canary.name));
+        if (!object || (canary.uid !== undefined && object.metadata.uid !== canary.uid))
+          return { held: false, gone: true, why: 'its Canary is gone' };
+        // Not in this shard's informer: another shard's leader owes it.
+        if (!held) return { held: false, gone: false };
+        const parsed = parseCanary(held);
+        if (!parsed.ok) return { held: false, gone: true, why: 'its Canary no longer validates' };
+        return { held: true, alerts: parsed.canary.spec.analysis.alerts };
+      })
+      .then((report) => {
+        if (report.sent + report.givenUp > 0) log.info(report, 'chat messages owed since a restart handled');
+      });
+  };
+
   const reconciler = new CanaryReconciler({
     kube,
     log,
     metrics,
     events: options.events,
     notifications: options.notifications,
+    outbox,
     ...(options.globalEventWebhook ? { globalEventWebhook: options.globalEventWebhook } : {}),
     ...(options.stepEvents ? { stepEvents: true } : {}),
     ...(options.clusterName ? { clusterName: options.clusterName } : {}),
@@ -414,6 +441,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         // Status is the truth now: start every canary from what it says.
         reconciler.reset();
         enqueueAll();
+        sweepChat();
       },
       onStoppedLeading: () => {
         leading = false;
@@ -436,6 +464,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   } else {
     metrics.leader.set(1);
     enqueueAll();
+    sweepChat();
   }
 
   return {
@@ -445,6 +474,20 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ready,
     stop,
   };
+}
+
+/** A Canary from the apiserver, or undefined when it is gone. */
+async function readCanaryIfAny(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<CanaryObject | undefined> {
+  try {
+    return await readCanary(kube, namespace, name);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** Prometheus' scrape interval, read from the metrics server in the background. */

@@ -207,6 +207,7 @@ export class EffectRunner {
         ctx.weight = carried.result.status.canaryWeight;
         ctx.failedChecks = carried.result.status.failedChecks;
         const done: Observation[] = [];
+        ctx.effects = carried.result.effects;
         for (const effect of carried.result.effects) {
           if (running.inflight.has(effect.id)) continue;
           if (work.owned && !work.owned()) {

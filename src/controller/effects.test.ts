@@ -9,6 +9,8 @@ import { IDEMPOTENCY_KEY_HEADER } from '../hooks/idempotency.ts';
 import type { WebhookRequest } from '../hooks/webhook.ts';
 import { runAsyncEffect, runSyncEffect, type EffectContext, type EffectDeps } from './effects.ts';
 import { judgeMemory } from './judging.ts';
+import { CHAT_LABEL, ChatOutbox, type ChatMark, type ChatStore, type PendingChat } from '../notify/outbox.ts';
+import type { EventSubject, RecordOutcome } from '../notify/events.ts';
 import { createMetrics } from './metrics.ts';
 
 // The notify effect: muted (a webhook with muteAlert failed) tells no chat; a notifier URL
@@ -56,7 +58,7 @@ function setup(
   };
   const run = (effect: Effect) => runSyncEffect(effect, ctx, deps, () => 0);
   const runAsync = (effect: Effect) => runAsyncEffect(effect, ctx, deps, () => 0);
-  return { events, run, runAsync };
+  return { events, run, runAsync, ctx };
 }
 
 describe('side effects once across a restart', () => {
@@ -176,5 +178,92 @@ describe('the notify effect', () => {
       .toEqual([
         'Warning UrlNotAllowed: alert alertprovider shop/slack was not sent: --allowed-url-hosts does not allow host hooks.attacker.example (alertprovider shop/slack)',
       ]);
+  });
+});
+
+/** Keyed Events as the apiserver keeps them across a restart, with their chat marks. */
+class EventsWithMarks extends RecordedEvents implements ChatStore {
+  readonly marks = new Map<string, ChatMark>();
+  readonly names: string[] = [];
+  override async record(
+    subject: EventSubject,
+    type: string,
+    reason: string,
+    message: string,
+    options: { annotations?: Record<string, string>; labels?: Record<string, string>; key?: string } = {},
+  ): Promise<RecordOutcome> {
+    const outcome = await super.record(subject, type, reason, message, options);
+    const mark = options.labels?.[CHAT_LABEL];
+    if (outcome === 'created' && mark)
+      this.marks.set(`${subject.name}.${options.key ?? ''}`, mark as ChatMark);
+    return outcome;
+  }
+  async mark(event: { name: string }) {
+    return this.marks.get(event.name);
+  }
+  async setMark(event: { name: string }, mark: ChatMark) {
+    this.marks.set(event.name, mark);
+  }
+  async listPending(): Promise<PendingChat[]> {
+    return [];
+  }
+}
+
+describe('the chat outbox across a restart', () => {
+  const announcement: Effect[] = [
+    { id: 7, kind: 'recordEvent', type: 'Normal', reason: 'Synced', message: 'promotion completed' },
+    { id: 8, kind: 'notify', severity: 'info', message: 'promotion completed' },
+  ];
+
+  function controller(apiserver: EventsWithMarks, told: string[]) {
+    const notifications = {
+      notify: async (_alerts: unknown, notification: { message: string }) => {
+        told.push(notification.message);
+        return { sent: ['slack'], failed: [] };
+      },
+      hasTargets: () => true,
+    };
+    const outbox = new ChatOutbox({ store: apiserver, notifications });
+    const setUp = setup(notifications.notify, { uid: 'uid-1', events: apiserver, deps: { outbox } });
+    setUp.ctx.effects = announcement;
+    return setUp;
+  }
+
+  it('holds the message pending on its Event until sent, then marks it sent', async () => {
+    const apiserver = new EventsWithMarks();
+    const told: string[] = [];
+    const { run } = controller(apiserver, told);
+    for (const effect of announcement) await run(effect);
+    await expect.poll(() => [...apiserver.marks.values()]).toEqual(['sent']);
+    expect(told).toEqual(['promotion completed']);
+  });
+
+  it('sends the message a controller killed after the Event and before the post owed, once', async () => {
+    const apiserver = new EventsWithMarks();
+    const told: string[] = [];
+    // Killed after the Event's create: its notify never ran.
+    await controller(apiserver, told).run(announcement[0]!);
+    expect([...apiserver.marks.values()]).toEqual(['pending']);
+    // The next controller repeats the effects under the same ids: the Event exists, still pending.
+    const next = controller(apiserver, told);
+    for (const effect of announcement) await next.run(effect);
+    await expect.poll(() => [...apiserver.marks.values()]).toEqual(['sent']);
+    // And one more restart repeats nothing.
+    const third = controller(apiserver, told);
+    for (const effect of announcement) await third.run(effect);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(told).toEqual(['promotion completed']);
+  });
+
+  it('marks nothing pending when no provider takes the message', async () => {
+    const apiserver = new EventsWithMarks();
+    const notify = async () => ({ sent: [], failed: [] });
+    const outbox = new ChatOutbox({ store: apiserver, notifications: { notify, hasTargets: () => false } });
+    const { run, ctx } = setup(notify, { uid: 'uid-1', events: apiserver, deps: { outbox } });
+    ctx.effects = announcement;
+    for (const effect of announcement) await run(effect);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(apiserver.events).toEqual(['Normal Synced: promotion completed']);
+    expect(apiserver.marks.size).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import type { ValidationIssue } from '../api/validate.ts';
 import { lastAnalysisEntry, type AnalysisDeps } from '../analysis/evaluate.ts';
 import { kubeLookups } from '../analysis/kube.ts';
 import { canaryContext } from '../analysis/types.ts';
-import { effectKey } from '../hooks/idempotency.ts';
+import { effectKey, keyedEventName } from '../hooks/idempotency.ts';
 import type { CanaryWebhook } from '../hooks/types.ts';
 import {
   alertMuted,
@@ -21,7 +21,9 @@ import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Effect, Observation } from '../machine/types.ts';
 import type { Notifications } from '../notify/dispatcher.ts';
-import type { EventRecorder, EventSubject } from '../notify/events.ts';
+import type { EventRecorder, EventSubject, RecordOutcome } from '../notify/events.ts';
+import type { Notification, Severity } from '../notify/notifier.ts';
+import { pendingChat, type ChatOutbox, type EventRef } from '../notify/outbox.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
 import type { Target } from '../targets/target.ts';
 import { analyseLook, analyseRound, type JudgeMemory, type Judging } from './judging.ts';
@@ -46,16 +48,25 @@ export interface EffectContext {
   failedChecks: number;
   /** The judge's state between looks (analysis.judge). */
   judge: JudgeMemory;
+  /** The effects of the current round, in order: a recordEvent looks for the notify that follows it. */
+  effects?: readonly Effect[];
   /**
-   * This reconcile's announcements by message: resolves to false when the announcement was
-   * already made before a restart (its keyed Event exists), so its chat message is not sent again.
+   * This reconcile's announcements by message: how its Event was recorded, and (when the Event
+   * is the chat message's outbox) which Event and what message.
    */
-  announced?: Map<string, Promise<boolean>>;
+  announced?: Map<string, Promise<Announced>>;
   /**
    * This reconcile's Events and event hooks, each bounded by its hook's timeout: awaited
    * (announcementsMade) before the status write that records their step as done.
    */
   announcing?: Promise<unknown>[];
+}
+
+/** How an announcement's Event was recorded; `event`: it carries its chat message, pending. */
+export interface Announced {
+  outcome: RecordOutcome | 'not recorded';
+  event?: EventRef;
+  notification?: Notification;
 }
 
 /** `promise`, or nothing after `ms`: what it does goes on, no one waits for it longer. */
@@ -79,6 +90,43 @@ export async function announcementsMade(ctx: EffectContext): Promise<void> {
   if (pending.length > 0) await Promise.all(pending);
 }
 
+/** The chat message of an announcement: what it says, and where the canary stands. */
+function notificationOf(
+  ctx: EffectContext,
+  deps: EffectDeps,
+  severity: Severity,
+  message: string,
+): Notification {
+  const { canary } = ctx;
+  return {
+    canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
+    phase: ctx.phase,
+    severity,
+    message,
+    fields: {
+      weight: ctx.weight,
+      failedChecks: ctx.failedChecks,
+      threshold: canary.spec.analysis.threshold,
+      target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
+      ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
+      ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
+      ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
+    },
+  };
+}
+
+/** The unmuted chat message queued after an announcement's Event (the machine's `say`), if any. */
+function chatFollowing(
+  ctx: EffectContext,
+  effect: Extract<Effect, { kind: 'recordEvent' }>,
+): Extract<Effect, { kind: 'notify' }> | undefined {
+  for (const next of ctx.effects ?? []) {
+    if (next.kind === 'notify' && next.id > effect.id && next.message === effect.message)
+      return next.muted ? undefined : next;
+  }
+  return undefined;
+}
+
 /**
  * The idempotency key of an effect (src/hooks/idempotency.ts); none for a Canary without a
  * uid (never from the apiserver), whose effects then carry no key.
@@ -94,6 +142,12 @@ export interface EffectDeps {
   metrics: ControllerMetrics;
   events: Pick<EventRecorder, 'record'>;
   notifications: Pick<Notifications, 'notify'>;
+  /**
+   * Keeps each announcement's chat message pending on its keyed Event until sent, so a
+   * controller after a kill sends what was owed (src/notify/outbox.ts). Without it, chat is
+   * told by whoever created the Event.
+   */
+  outbox?: Pick<ChatOutbox, 'deliver' | 'wouldSend'>;
   globalEventWebhook?: string;
   /** Routine steps become Kubernetes Events too (ControllerOptions.stepEvents). */
   stepEvents?: boolean;
@@ -177,17 +231,31 @@ export async function runSyncEffect(
         ...(key ? { idempotencyKey: key } : {}),
       };
       const event = { message: effect.message, type: effect.type, timestamp: now() };
-      let fresh: Promise<boolean> = Promise.resolve(true);
+      let fresh: Promise<Announced> = Promise.resolve({ outcome: 'not recorded' });
       if (!effect.step || deps.stepEvents) {
-        const annotations = releaseAnnotations(ctx.release);
+        // Its chat message rides on the keyed Event, pending until sent (the outbox).
+        const chat = chatFollowing(ctx, effect);
+        const told = chat && key ? notificationOf(ctx, deps, chat.severity, effect.message) : undefined;
+        const outboxed =
+          told && deps.outbox?.wouldSend(canary.spec.analysis.alerts, told) ? pendingChat(told) : undefined;
+        const annotations = { ...releaseAnnotations(ctx.release), ...outboxed?.annotations };
         // Made once across a restart: the Event is named after the key, and one that exists
-        // already means the announcement was made before the restart (chat is not told again).
+        // already means the announcement was made before the restart.
         fresh = deps.events
           .record(ctx.subject, effect.type, effect.reason, effect.message, {
             ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+            ...(outboxed ? { labels: outboxed.labels } : {}),
             ...(key ? { key } : {}),
           })
-          .then((outcome) => outcome !== 'exists');
+          .then((outcome) => ({
+            outcome,
+            ...(outboxed && told && key
+              ? {
+                  event: { namespace: ctx.subject.namespace, name: keyedEventName(ctx.subject.name, key) },
+                  notification: told,
+                }
+              : {}),
+          }));
         deps.metrics.apiWrites.inc({ write: 'event' });
       }
       (ctx.announced ??= new Map()).set(effect.message, fresh);
@@ -212,30 +280,27 @@ export async function runSyncEffect(
         deps.log.info({ message: effect.message }, 'alert muted by the webhook (muteAlert)');
         break;
       }
-      const notification = {
-        canary: { name: canary.metadata.name, namespace: ctx.subject.namespace },
-        phase: ctx.phase,
-        severity: effect.severity,
-        message: effect.message,
-        fields: {
-          weight: ctx.weight,
-          failedChecks: ctx.failedChecks,
-          threshold: canary.spec.analysis.threshold,
-          target: `${canary.spec.targetRef.kind}/${canary.spec.targetRef.name}.${ctx.subject.namespace}`,
-          ...(deps.clusterName ? { cluster: deps.clusterName } : {}),
-          ...(ctx.release?.deploymentId ? { deploymentId: ctx.release.deploymentId } : {}),
-          ...(ctx.release?.commitSha ? { commitSha: ctx.release.commitSha } : {}),
-        },
-      };
-      // Its Event (queued just before it) tells whether this was announced before a restart.
-      const fresh = ctx.announced?.get(effect.message) ?? Promise.resolve(true);
-      void fresh
-        .then(async (send) => {
-          if (!send) {
+      const alerts = canary.spec.analysis.alerts;
+      // Its Event (queued just before it) tells whether this was announced before a restart, and
+      // whether the Event holds the message pending (then the outbox sends it and marks it sent).
+      const announced =
+        ctx.announced?.get(effect.message) ?? Promise.resolve<Announced>({ outcome: 'not recorded' });
+      void announced
+        .then(async ({ outcome, event, notification }) => {
+          let report;
+          if (event && notification && deps.outbox && (outcome === 'created' || outcome === 'exists')) {
+            // After a restart the outbox sends it only when its mark still says pending.
+            report = await deps.outbox.deliver(event, alerts, notification, { resume: outcome === 'exists' });
+          } else if (outcome === 'exists') {
             deps.log.info({ message: effect.message }, 'announced before a restart; chat not told again');
             return;
+          } else {
+            report = await deps.notifications.notify(
+              alerts,
+              notification ?? notificationOf(ctx, deps, effect.severity, effect.message),
+            );
           }
-          const report = await deps.notifications.notify(canary.spec.analysis.alerts, notification);
+          if (!report) return;
           // --allowed-url-hosts refused an alert provider's URL: a person must see it.
           for (const failed of report.failed) {
             if (!failed.refused) continue;

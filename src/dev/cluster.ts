@@ -502,9 +502,48 @@ async function startPrometheus(
 }
 
 /**
+ * What a kubelet does and kwok's shipped stages do not: report a running pod Ready again. When
+ * the apiserver has been away longer than the node lease, kube-controller-manager marks the
+ * node's pods NotReady (Ready False, containers still ready); a kubelet sets Ready back once its
+ * node reports in, kwok's pod stages only ready a Pending pod, so without this the pod stayed
+ * NotReady for good (the outages scenario's 60 s apiserver gap). A pod whose containers failed
+ * (the chaos stage sets ContainersReady False too) is left as it is.
+ */
+const POD_READY_AGAIN = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: sluice-pod-ready-again
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+    - key: '.status.conditions.[] | select( .type == "ContainersReady" ) | .status'
+      operator: 'In'
+      values: ['True']
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'NotIn'
+      values: ['True']
+  delay:
+    durationMilliseconds: 1000
+  next:
+    statusTemplate: |
+      conditions:
+      - lastTransitionTime: {{ Now | Quote }}
+        status: "True"
+        type: Ready
+`;
+
+/**
  * kwok's configuration with the stages kwok itself ships in its module: nodes become
  * Ready and keep heartbeating through leases; scheduled pods get an IP and turn Running
- * and Ready; deleted pods go away. The chaos stages let a test make a pod's containers
+ * and Ready (and Ready again after their node was away: POD_READY_AGAIN); deleted pods go away. The chaos stages let a test make a pod's containers
  * fail (label `pod-container-running-failed.stage.kwok.x-k8s.io: "true"`), which is how
  * a crash-looping release is simulated.
  */
@@ -519,6 +558,7 @@ async function kwokConfiguration(): Promise<string> {
     'pod/chaos/pod-container-running-failed.yaml',
   ];
   const docs = [
+    POD_READY_AGAIN,
     'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  nodeLeaseDurationSeconds: 40\n  nodeLeaseParallelism: 4\n  nodePlayStageParallelism: 4\n  podPlayStageParallelism: 8\n  podsOnNodeSyncParallelism: 4\n',
   ];
   for (const file of files) docs.push(await readFile(join(stages, file), 'utf8'));

@@ -60,6 +60,8 @@ const afterBootstrap = (...phases: (Phase | Phase[])[]): Phase[] => [
 ];
 const PROMOTED = afterBootstrap('Progressing', PROMOTION);
 const ROLLED_BACK = afterBootstrap('Progressing', 'Failed');
+/** Analysed, held at the promotion gate, then rolled back. */
+const GATE_FAILED: Phase[] = ['Progressing', 'WaitingPromotion', 'Failed'];
 
 /** Initializes with rev-1, then a new revision rev-2 arrives. */
 function start(sim: Simulation): void {
@@ -347,7 +349,7 @@ const scenarios: Scenario[] = [
       expect(sim.last!.status).toMatchObject({ phase: 'WaitingPromotion', failedChecks: 1 });
       sim.tick();
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
     events: [
       'waiting for approval: confirm-promotion',
       'halt advancement: failed checks 1/2: no data',
@@ -423,7 +425,7 @@ const scenarios: Scenario[] = [
       sim.world.looks = ['failFast restarts: 3 > max 0'];
       sim.tick(10_000);
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
     events: ['rolling back: fast-fail check between steps: failFast restarts: 3 > max 0'],
   },
   {
@@ -453,7 +455,7 @@ const scenarios: Scenario[] = [
       expect(sim.phase).toBe('Promoting');
       sim.tickUntil(DONE);
     },
-    phases: afterBootstrap('Progressing', PROMOTION),
+    phases: PROMOTED,
   },
   {
     name: 'a rollback webhook answering 2xx rolls back while progressing',
@@ -487,7 +489,7 @@ const scenarios: Scenario[] = [
       sim.world.hooks.rollback = true;
       sim.tick();
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
   },
   {
     name: 'a failing pre-rollout webhook counts as a failed check',
@@ -600,7 +602,7 @@ const scenarios: Scenario[] = [
       sim.now += 60_000;
       sim.observe({ type: 'READINESS', canary: 'notReady' });
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
   },
   {
     name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
@@ -614,7 +616,7 @@ const scenarios: Scenario[] = [
       sim.now += 120_000;
       sim.observe({ type: 'TICK' });
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
   },
   {
     name: 'a rollout whose primary has no ready pod waits before any traffic moves, says so once, and goes on when it is ready',
@@ -712,7 +714,7 @@ const scenarios: Scenario[] = [
       sim.now += 130_000;
       sim.observe({ type: 'READINESS', primary: 'notReady' });
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
     events: ['rolling back: primary not ready within the progress deadline (180s)'],
   },
   {
@@ -726,7 +728,7 @@ const scenarios: Scenario[] = [
       sim.now += 200_000;
       sim.observe({ type: 'TICK' });
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
     events: ['rolling back: primary not ready within the progress deadline (180s)'],
   },
   {
@@ -1050,7 +1052,7 @@ const scenarios: Scenario[] = [
       sim.tick();
       sim.observe({ type: 'NO_PROGRESS', reason: 'could not setRoutes: 503' });
     },
-    phases: afterBootstrap('Progressing', 'Failed'),
+    phases: ROLLED_BACK,
     routes: ['0', '20', '0'],
     events: ['rolling back: no progress within the progress deadline (300s): could not setRoutes: 503'],
   },
@@ -1061,7 +1063,7 @@ const scenarios: Scenario[] = [
       startUntilWaitingPromotion(sim);
       sim.observe({ type: 'NO_PROGRESS', reason: 'could not scaleCanary: 500' });
     },
-    phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Failed'),
+    phases: afterBootstrap(GATE_FAILED),
     events: [
       'waiting for approval: confirm-promotion',
       'rolling back: no progress within the progress deadline (600s): could not scaleCanary: 500',
@@ -1189,15 +1191,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.observe({ type: 'MANUAL', command: 'abort' });
     },
-    phases: afterBootstrap(
-      'Progressing',
-      'WaitingPromotion',
-      'Failed',
-      'Progressing',
-      'WaitingPromotion',
-      'Promoting',
-      'Failed',
-    ),
+    phases: afterBootstrap(GATE_FAILED, 'Progressing', 'WaitingPromotion', 'Promoting', 'Failed'),
   },
   {
     name: 'pause holds the weight while checks go on; resume continues',
@@ -1385,14 +1379,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(DONE);
     },
-    phases: afterBootstrap(
-      'Progressing',
-      'WaitingPromotion',
-      'Failed',
-      'Progressing',
-      'WaitingPromotion',
-      PROMOTION,
-    ),
+    phases: afterBootstrap(GATE_FAILED, 'Progressing', 'WaitingPromotion', PROMOTION),
   },
   {
     name: 'a failed check ends an inconclusive streak',

@@ -73,25 +73,7 @@ export class Notifications {
     const deadlineMs = this.#deps.deadlineMs ?? DEFAULT_NOTIFY_DEADLINE_MS;
     const canary = `${notification.canary.name}.${notification.canary.namespace}`;
     const report: DispatchReport = { sent: [], failed: [] };
-
-    const targets: Array<{ label: string; notifier: () => Promise<Notifier> }> = [];
-    if (alerts && alerts.length > 0) {
-      for (const alert of alerts) {
-        if (!severityAllows(alert.severity, notification.severity)) continue;
-        const ref = {
-          name: alert.providerRef.name,
-          namespace: alert.providerRef.namespace || notification.canary.namespace,
-        };
-        targets.push({
-          label: `alert ${alert.name} (provider ${ref.namespace}/${ref.name})`,
-          notifier: () => this.#deps.resolve(ref),
-        });
-      }
-    } else {
-      for (const notifier of this.#deps.global ?? []) {
-        targets.push({ label: notifier.name, notifier: async () => notifier });
-      }
-    }
+    const targets = this.#targets(alerts, notification);
 
     await Promise.all(
       targets.map(async (target) => {
@@ -115,5 +97,38 @@ export class Notifications {
       }),
     );
     return report;
+  }
+
+  /** Whether a notification of this severity goes anywhere (an alert that takes it, or a global notifier). */
+  hasTargets(
+    alerts: readonly CanaryAlert[] | undefined,
+    notification: Pick<Notification, 'canary' | 'severity'>,
+  ): boolean {
+    return this.#targets(alerts, notification).length > 0;
+  }
+
+  #targets(
+    alerts: readonly CanaryAlert[] | undefined,
+    notification: Pick<Notification, 'canary' | 'severity'>,
+  ): Array<{ label: string; notifier: () => Promise<Notifier> }> {
+    const targets: Array<{ label: string; notifier: () => Promise<Notifier> }> = [];
+    if (alerts && alerts.length > 0) {
+      for (const alert of alerts) {
+        if (!severityAllows(alert.severity, notification.severity)) continue;
+        const ref = {
+          name: alert.providerRef.name,
+          namespace: alert.providerRef.namespace || notification.canary.namespace,
+        };
+        targets.push({
+          label: `alert ${alert.name} (provider ${ref.namespace}/${ref.name})`,
+          notifier: () => this.#deps.resolve(ref),
+        });
+      }
+    } else {
+      for (const notifier of this.#deps.global ?? []) {
+        targets.push({ label: notifier.name, notifier: async () => notifier });
+      }
+    }
+    return targets;
   }
 }

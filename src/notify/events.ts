@@ -44,11 +44,18 @@ export interface RecordOptions {
   /** Who asked for what the Event tells (a dashboard or Slack user), kept as an annotation. */
   actor?: string;
   annotations?: Record<string, string>;
+  /** Labels of the Event (the chat outbox's mark, src/notify/outbox.ts), so it can be listed by selector. */
+  labels?: Record<string, string>;
   /**
    * The idempotency key of the announcement (src/hooks/idempotency.ts): the Event is named
    * after it, and a record of a key already made is `exists` and writes nothing.
    */
   key?: string;
+}
+
+interface EventMeta {
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
 }
 
 interface Series {
@@ -94,13 +101,24 @@ export class EventRecorder {
       note,
       options.actor ?? '',
       JSON.stringify(options.annotations ?? {}),
+      JSON.stringify(options.labels ?? {}),
     ].join('\u0000');
     const previous = this.#inFlight.get(key) ?? Promise.resolve();
     const annotations = {
       ...options.annotations,
       ...(options.actor ? { [ACTOR_ANNOTATION]: options.actor } : {}),
     };
-    const next = previous.then(() => this.#write(key, subject, type, reason, note, annotations, options.key));
+    const next = previous.then(() =>
+      this.#write(
+        key,
+        subject,
+        type,
+        reason,
+        note,
+        { annotations, labels: options.labels ?? {} },
+        options.key,
+      ),
+    );
     this.#inFlight.set(key, next);
     void next.finally(() => {
       if (this.#inFlight.get(key) === next) this.#inFlight.delete(key);
@@ -114,7 +132,7 @@ export class EventRecorder {
     type: string,
     reason: string,
     message: string,
-    annotations: Record<string, string>,
+    meta: EventMeta,
     idempotencyKey: string | undefined,
   ): Promise<RecordOutcome> {
     const { kube } = this.#deps;
@@ -158,7 +176,7 @@ export class EventRecorder {
       try {
         await kube.core.createNamespacedEvent({
           namespace: subject.namespace,
-          body: this.#event(eventName, subject, type, reason, message, now, annotations),
+          body: this.#event(eventName, subject, type, reason, message, now, meta),
         });
       } catch (error) {
         // The announcement's Event exists: a controller before a restart made it.
@@ -187,7 +205,7 @@ export class EventRecorder {
     reason: string,
     message: string,
     now: Date,
-    annotations: Record<string, string>,
+    { annotations, labels }: EventMeta,
   ): CoreV1Event {
     const component = this.#deps.component ?? 'sluice';
     const instance = this.#deps.instance ?? hostname();
@@ -198,6 +216,7 @@ export class EventRecorder {
         name,
         namespace: subject.namespace,
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+        ...(Object.keys(labels).length > 0 ? { labels } : {}),
       },
       involvedObject: {
         apiVersion: subject.apiVersion,

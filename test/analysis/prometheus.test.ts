@@ -5,9 +5,9 @@ import { createPrometheusProvider } from '../../src/analysis/providers/prometheu
 import { type MetricErrorKind, type MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { resolveProviderSecret } from '../../src/analysis/providers/secret.ts';
 import { testEnv } from '../support/env.ts';
+import { freePort } from '../../src/dev/process.ts';
 import { useNamespace } from '../support/kube.ts';
 import {
-  closedPort,
   sendJson,
   serve,
   untrustedTls,
@@ -107,7 +107,7 @@ describe('prometheus provider against the real Prometheus', () => {
   });
 
   it('reports an unreachable server', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = createPrometheusProvider({ address: `http://127.0.0.1:${port}` });
     const error = await failure(down, 'vector(1)');
     expect(error.kind).toBe('http');

@@ -5,7 +5,8 @@ import type { MetricProvider } from '../../src/analysis/providers/provider.ts';
 import { credentialsFromSecretData } from '../../src/analysis/providers/secret.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { startGraphite, startInfluxd, type RunningServer } from '../support/metric-servers.ts';
-import { closedPort, queryFailure, analysisDeps, applyTemplate } from './servers.ts';
+import { freePort } from '../../src/dev/process.ts';
+import { queryFailure, analysisDeps, applyTemplate } from './servers.ts';
 
 // The influxdb and graphite providers against the real servers Debian ships: bookworm's
 // InfluxDB 1.6 (InfluxQL; it has no Flux, which vendor-providers.test.ts covers against an
@@ -17,6 +18,9 @@ const ns = useNamespace('analysis-real');
 const failure = (provider: MetricProvider, query: string) => queryFailure(provider, query, 5000);
 
 const deps = () => analysisDeps(ns, 5000);
+
+/** An address where nothing listens. */
+const unreachable = async () => `http://127.0.0.1:${await freePort()}`;
 
 async function template(
   name: string,
@@ -40,9 +44,9 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
   const admin = { username: 'sluice', password: 'influx-pass-1' };
   let influx: RunningServer;
   const secret = { ...admin, db: 'shop' };
-  const provider = (data: Record<string, string> = secret) =>
+  const provider = (data: Record<string, string> = secret, address = influx.url) =>
     createProvider({
-      provider: { type: 'influxdb', address: influx.url },
+      provider: { type: 'influxdb', address },
       credentials: credentialsFromSecretData(data, `${ns.name}/influx`),
       intervalMs: 60_000,
     });
@@ -112,12 +116,7 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
     expect(await provider().isOnline()).toEqual({ online: true });
     const refused = await provider({ ...secret, password: 'wrong-password' }).isOnline();
     expect(!refused.online && refused.error.kind).toBe('auth');
-    const down = createProvider({
-      provider: { type: 'influxdb', address: `http://127.0.0.1:${await closedPort()}` },
-      credentials: credentialsFromSecretData(secret, 's'),
-      intervalMs: 60_000,
-    });
-    const status = await down.isOnline({ timeoutMs: 2000 });
+    const status = await provider(secret, await unreachable()).isOnline({ timeoutMs: 2000 });
     expect(!status.online && status.error.kind).toBe('http');
   });
 
@@ -138,8 +137,8 @@ describe("influxdb provider against Debian's InfluxDB (InfluxQL)", () => {
 
 describe("graphite provider against Debian's graphite-carbon and graphite-web", () => {
   let graphite: RunningServer & { send(lines: string[]): Promise<void> };
-  const provider = () =>
-    createProvider({ provider: { type: 'graphite', address: graphite.url }, intervalMs: 60_000 });
+  const provider = (address = graphite.url) =>
+    createProvider({ provider: { type: 'graphite', address }, intervalMs: 60_000 });
 
   beforeAll(async () => {
     graphite = await startGraphite();
@@ -185,11 +184,7 @@ describe("graphite provider against Debian's graphite-carbon and graphite-web", 
 
   it('isOnline renders, and an unreachable graphite is offline', async () => {
     expect(await provider().isOnline()).toEqual({ online: true });
-    const down = createProvider({
-      provider: { type: 'graphite', address: `http://127.0.0.1:${await closedPort()}` },
-      intervalMs: 60_000,
-    });
-    const status = await down.isOnline({ timeoutMs: 2000 });
+    const status = await provider(await unreachable()).isOnline({ timeoutMs: 2000 });
     expect(!status.online && status.error.kind).toBe('http');
   });
 

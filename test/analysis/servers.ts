@@ -77,15 +77,6 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(JSON.stringify(body));
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** The MetricError a query must fail with; the test fails if it gives a value instead. */
 export async function queryFailure(
   provider: { runQuery(query: string, options?: { timeoutMs?: number }): Promise<unknown> },

@@ -58,6 +58,24 @@ const google = {
 };
 const googleKey = { key: '', publicKey: '' };
 
+/** New Relic (account 1234567) with one of its keys in the Secret: `right`, or `wrong` for wrongSecret. */
+function newRelic(
+  key: 'newrelic_query_key' | 'newrelic_api_key',
+  right: string,
+  wrong: string,
+  sent: Vendor['sent'],
+): Vendor {
+  return {
+    type: 'newrelic',
+    start: () => newRelicApi('1234567', { queryKey: 'NRIQ-query-key', apiKey: 'NRAK-user-key' }, series),
+    provider: (server) => ({ type: 'newrelic', address: server.url }),
+    secret: () => ({ newrelic_account_id: '1234567', [key]: right }),
+    wrongSecret: () => ({ newrelic_account_id: '1234567', [key]: wrong }),
+    query: (word) => `SELECT ${word} FROM Metric WHERE app = '{{ target }}'`,
+    sent,
+  };
+}
+
 const vendors: Vendor[] = [
   {
     type: 'cloudwatch',
@@ -82,28 +100,13 @@ const vendors: Vendor[] = [
       expect(body.MaxDatapoints).toBe(20);
     },
   },
-  {
-    type: 'newrelic',
-    start: () => newRelicApi('1234567', { queryKey: 'NRIQ-query-key', apiKey: 'NRAK-user-key' }, series),
-    provider: (server) => ({ type: 'newrelic', address: server.url }),
-    secret: () => ({ newrelic_account_id: '1234567', newrelic_query_key: 'NRIQ-query-key' }),
-    wrongSecret: () => ({ newrelic_account_id: '1234567', newrelic_query_key: 'NRIQ-stale' }),
-    query: (word) => `SELECT ${word} FROM Metric WHERE app = '{{ target }}'`,
-    sent: (server) => {
-      expect(server.received.at(-1)?.url.searchParams.get('nrql')).toMatch(/ SINCE 60 seconds ago$/);
-    },
-  },
-  {
-    type: 'newrelic',
-    start: () => newRelicApi('1234567', { queryKey: 'NRIQ-query-key', apiKey: 'NRAK-user-key' }, series),
-    provider: (server) => ({ type: 'newrelic', address: server.url }),
-    secret: () => ({ newrelic_account_id: '1234567', newrelic_api_key: 'NRAK-user-key' }),
-    wrongSecret: () => ({ newrelic_account_id: '1234567', newrelic_api_key: 'NRAK-revoked' }),
-    query: (word) => `SELECT ${word} FROM Metric WHERE app = '{{ target }}'`,
-    sent: (server) => {
-      expect(server.received.at(-1)?.url.pathname).toBe('/graphql');
-    },
-  },
+  // The query key reads NRQL over REST; a user API key goes through NerdGraph.
+  newRelic('newrelic_query_key', 'NRIQ-query-key', 'NRIQ-stale', (server) => {
+    expect(server.received.at(-1)?.url.searchParams.get('nrql')).toMatch(/ SINCE 60 seconds ago$/);
+  }),
+  newRelic('newrelic_api_key', 'NRAK-user-key', 'NRAK-revoked', (server) => {
+    expect(server.received.at(-1)?.url.pathname).toBe('/graphql');
+  }),
   {
     type: 'dynatrace',
     start: () => dynatraceApi('dt0c01.TOKEN', series),

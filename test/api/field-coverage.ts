@@ -43,6 +43,17 @@ const PROPERTY = ['src/routers/match.property.test.ts'];
 const SERVICES = ['src/routers/services.test.ts'];
 const HPA = ['test/targets/hpa.test.ts'];
 
+/** Refused at admission: a metric whose templateRef has `ref` besides its name. */
+const refusedTemplateRef = (ref: Record<string, string>): FieldCoverage => ({
+  refused: 'admission',
+  sample: { analysis: { stepWeight: 10, metrics: [{ name: 'x', templateRef: { name: 'x', ...ref } }] } },
+});
+/** Refused at admission: an alert whose providerRef has `ref` besides its name. */
+const refusedProviderRef = (ref: Record<string, string>): FieldCoverage => ({
+  refused: 'admission',
+  sample: { analysis: { stepWeight: 10, alerts: [{ name: 'x', providerRef: { name: 'x', ...ref } }] } },
+});
+
 const MIRRORS = { istio: ISTIO, gatewayapi: GATEWAY, contour: CONTOUR, traefik: TRAEFIK, gloo: GW_PROVIDERS };
 
 /** Canary fields (a key covers the fields under it). */
@@ -214,21 +225,8 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['test/analysis/prometheus.test.ts'],
     mentions: 'namespace',
   },
-  'spec.analysis.metrics[].templateRef.apiVersion': {
-    refused: 'admission',
-    sample: {
-      analysis: {
-        stepWeight: 10,
-        metrics: [{ name: 'x', templateRef: { name: 'x', apiVersion: 'flagger.app/v1beta1' } }],
-      },
-    },
-  },
-  'spec.analysis.metrics[].templateRef.kind': {
-    refused: 'admission',
-    sample: {
-      analysis: { stepWeight: 10, metrics: [{ name: 'x', templateRef: { name: 'x', kind: 'ConfigMap' } }] },
-    },
-  },
+  'spec.analysis.metrics[].templateRef.apiVersion': refusedTemplateRef({ apiVersion: 'flagger.app/v1beta1' }),
+  'spec.analysis.metrics[].templateRef.kind': refusedTemplateRef({ kind: 'ConfigMap' }),
   'spec.analysis.metrics[].templateVariables': { tested: ['test/analysis/http-providers.test.ts'] },
   'spec.analysis.metrics[].successCondition': { tested: ['src/analysis/evaluate.test.ts'] },
   'spec.analysis.metrics[].failureCondition': { tested: ['src/analysis/evaluate.test.ts'] },
@@ -270,18 +268,8 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['test/notify/notifiers.test.ts'],
     mentions: 'namespace',
   },
-  'spec.analysis.alerts[].providerRef.apiVersion': {
-    refused: 'admission',
-    sample: {
-      analysis: { stepWeight: 10, alerts: [{ name: 'x', providerRef: { name: 'x', apiVersion: 'v1' } }] },
-    },
-  },
-  'spec.analysis.alerts[].providerRef.kind': {
-    refused: 'admission',
-    sample: {
-      analysis: { stepWeight: 10, alerts: [{ name: 'x', providerRef: { name: 'x', kind: 'Secret' } }] },
-    },
-  },
+  'spec.analysis.alerts[].providerRef.apiVersion': refusedProviderRef({ apiVersion: 'v1' }),
+  'spec.analysis.alerts[].providerRef.kind': refusedProviderRef({ kind: 'Secret' }),
   'spec.progressDeadlineSeconds': { tested: ['src/machine/machine.test.ts'] },
   'spec.skipAnalysis': { tested: ['src/machine/machine.test.ts'] },
   'spec.suspend': { tested: ['src/machine/machine.test.ts'] },

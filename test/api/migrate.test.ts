@@ -27,6 +27,13 @@ function documents(text: string): Manifest[] {
     .filter((object): object is Manifest => object !== null);
 }
 
+/** A fixture file migrated: its documents before and after, and the migration's reports. */
+async function migrateFixture(name: string) {
+  const text = await readFile(fixture(name), 'utf8');
+  const { output, reports } = migrate(text);
+  return { input: documents(text), migrated: documents(output), reports };
+}
+
 function inNamespace<T extends Manifest>(object: T): T {
   return { ...object, metadata: { ...object.metadata, namespace: ns.name } };
 }
@@ -103,11 +110,8 @@ describe('sluice migrate against the real apiserver', () => {
   });
 
   it("converts Flagger's MetricTemplate of every provider it has, unchanged, into templates Sluice can run", async () => {
-    const text = await readFile(fixture('flagger-metric-templates.yaml'), 'utf8');
-    const input = documents(text);
-    const { output, reports } = migrate(text);
+    const { input, migrated, reports } = await migrateFixture('flagger-metric-templates.yaml');
     expect(reports).toEqual([]);
-    const migrated = documents(output);
     const types = migrated.map((object) => (object.spec?.provider as { type: string }).type);
     // Every kind Sluice has except its own `web` is one of Flagger's, and each is here.
     expect(types.sort()).toEqual(METRIC_PROVIDER_TYPES.filter((type) => type !== 'web').sort());
@@ -141,10 +145,7 @@ describe('sluice migrate against the real apiserver', () => {
   });
 
   it('round-trips Flagger Canaries, MetricTemplates and AlertProviders into objects the apiserver accepts, field for field', async () => {
-    const text = await readFile(fixture('flagger-canaries.yaml'), 'utf8');
-    const input = documents(text);
-    const { output, reports } = migrate(text);
-    const migrated = documents(output);
+    const { input, migrated, reports } = await migrateFixture('flagger-canaries.yaml');
 
     expect(reports).toEqual([
       'Canary shop/search: spec.analysis.metrics[0].query: inline query kept; consider a MetricTemplate',
@@ -176,9 +177,7 @@ describe('sluice migrate against the real apiserver', () => {
   });
 
   it('converts Flagger Canaries of every provider Sluice routes since issue 18, and the results apply', async () => {
-    const text = await readFile(fixture('flagger-provider-canaries.yaml'), 'utf8');
-    const input = documents(text);
-    const { output, reports } = migrate(text);
+    const { input, migrated, reports } = await migrateFixture('flagger-provider-canaries.yaml');
     expect(reports).toEqual([
       'Canary test/kuma-podinfo: spec.analysis.metrics[0].threshold: deprecated by Flagger; kept, consider thresholdRange',
       'Canary test/kuma-podinfo: spec.analysis.metrics[1].threshold: deprecated by Flagger; kept, consider thresholdRange',
@@ -186,7 +185,6 @@ describe('sluice migrate against the real apiserver', () => {
       'Canary test/gloo-podinfo: still needs a fix before Sluice serves it: Canary test/gloo-podinfo is invalid: spec.service.gatewayRefs: provider gloo needs spec.service.gatewayRefs: list the Gateways the HTTPRoute attaches to',
       'Canary test/linkerd-gateway: spec.provider: "gatewayapi:v1beta1" written as gatewayapi (Sluice writes the same HTTPRoute at gateway.networking.k8s.io/v1)',
     ]);
-    const migrated = documents(output);
     const providers = migrated.map((object) => object.spec?.provider);
     expect(providers).toEqual([
       'contour',
@@ -217,8 +215,7 @@ describe('sluice migrate against the real apiserver', () => {
   });
 
   it('rewrites, drops and keeps legacy fields with a report for each, and the result applies', async () => {
-    const text = await readFile(fixture('flagger-legacy.yaml'), 'utf8');
-    const { output, reports } = migrate(text);
+    const { migrated, reports } = await migrateFixture('flagger-legacy.yaml');
     expect(reports).toEqual([
       'Canary shop/legacy: status: not migrated; Sluice builds its own',
       'Canary shop/legacy: metadata.uid: set by the apiserver; dropped',
@@ -242,7 +239,7 @@ describe('sluice migrate against the real apiserver', () => {
       'Service shop/legacy: not a Flagger object; passed through unchanged',
     ]);
 
-    const [canary, chat] = await applyAll(documents(output));
+    const [canary, chat] = await applyAll(migrated);
     expect(canary?.metadata?.annotations).toBeUndefined();
     expect(canary?.spec).toMatchObject({
       provider: 'appmesh:v1beta2',

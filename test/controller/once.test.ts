@@ -1,15 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startController, type RunningController } from '../../src/controller/controller.ts';
+import type { RunningController } from '../../src/controller/controller.ts';
 import { IDEMPOTENCY_KEY_HEADER } from '../../src/hooks/idempotency.ts';
 import type { WireObjectApi } from '../../src/kube/wire.ts';
-import { createLogger } from '../../src/log.ts';
-import { Notifications } from '../../src/notify/dispatcher.ts';
 import { EventRecorder, type EventSubject, type RecordOptions } from '../../src/notify/events.ts';
 import { startReceiver, type Receiver } from '../hooks/receiver.ts';
-import { useNamespace } from '../support/kube.ts';
-import { canaryObject } from '../support/canaries.ts';
-import { applyAsUser, canaryEvents, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
+import { startTestController, useScene } from '../support/scene.ts';
 
 // Side effects once across a kill (docs/decisions/0026-side-effects-once.md), placed exactly:
 // a controller "dies" between a side effect and the status write that records it (from that
@@ -17,7 +13,7 @@ import { applyAsUser, canaryEvents, podinfoDeployment, waitForPhase } from '../s
 // memory, resumes from the status. The step's Event is not repeated (its event hook is, under
 // the same idempotency key); a hook in flight is called again under the same key.
 
-const ns = useNamespace('ctl-once');
+const ns = useScene('ctl-once');
 let receiver: Receiver;
 /** Calls held unanswered (a hook in flight at the kill). */
 const held: ServerResponse[] = [];
@@ -57,12 +53,9 @@ async function generation(options: { dieAtEvent?: RegExp } = {}): Promise<Genera
       return super.record(subject, type, reason, message, options);
     }
   }
-  const controller = await startController({
+  const controller = await startTestController(ns, {
     kube: { ...ns.kube, wire },
-    log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' }),
-    namespaces: [ns.name],
     events: new Recorder({ kube: ns.kube }),
-    notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
     globalEventWebhook: `${receiver.url}/events`,
     stepEvents: true,
   });
@@ -101,37 +94,29 @@ describe('side effects once across a kill', () => {
 
   it('announces a step once when the controller dies between its Event and the status write', async () => {
     const name = 'announced';
-    await applyAsUser(
-      ns.kube,
-      podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:1.0.0' }),
-    );
+    await ns.apply(ns.podinfo({ name, image: 'example.com/podinfo:1.0.0' }));
     const first = await generation({ dieAtEvent: /advance canary weight 60/ });
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
+    await ns.apply(
+      ns.canary(
         { provider: 'istio', analysis: { interval: '10s', threshold: 2, stepWeights: [30, 60] } },
         name,
       ),
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
-    await applyAsUser(
-      ns.kube,
-      podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:2.0.0' }),
-    );
+    await ns.phase('Initialized', { name });
+    await ns.apply(ns.podinfo({ name, image: 'example.com/podinfo:2.0.0' }));
     // The Event is made and its webhook sent; the status still says weight 30.
     await expect
       .poll(eventMessages, { timeout: 120_000, interval: 250 })
       .toContain('advance canary weight 60');
     await stop(first.controller);
-    const stored = await waitForPhase(ns.kube, ns.name, (c) => c.status?.phase === 'Progressing', { name });
+    const stored = await ns.phase((c) => c.status?.phase === 'Progressing', { name });
     expect(stored.status?.canaryWeight).toBe(30);
 
     // The next controller takes the same step again, under the same effect id.
     await generation();
-    const done = await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
+    const done = await ns.phase('Succeeded', { name, timeoutMs: 150_000 });
     expect(done.status?.lastPromotedSpec).toBe(done.status?.lastAppliedSpec);
-    const events = await canaryEvents(ns.kube, ns.name, name);
+    const events = await ns.events(name);
     expect(events.get('advance canary weight 60')).toBe(1);
     expect(events.get('advance canary weight 30')).toBe(1);
     // The event hook of the step is called again, under the same key: a receiver drops it.
@@ -148,15 +133,10 @@ describe('side effects once across a kill', () => {
 
   it('calls a hook in flight at the kill again under the same idempotency key', async () => {
     const name = 'hooked';
-    await applyAsUser(
-      ns.kube,
-      podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:1.0.0' }),
-    );
+    await ns.apply(ns.podinfo({ name, image: 'example.com/podinfo:1.0.0' }));
     const first = await generation();
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
+    await ns.apply(
+      ns.canary(
         {
           provider: 'istio',
           analysis: {
@@ -171,12 +151,9 @@ describe('side effects once across a kill', () => {
         name,
       ),
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
+    await ns.phase('Initialized', { name });
     holdHooks = true;
-    await applyAsUser(
-      ns.kube,
-      podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:2.0.0' }),
-    );
+    await ns.apply(ns.podinfo({ name, image: 'example.com/podinfo:2.0.0' }));
     await expect.poll(() => hookCalls().length, { timeout: 120_000, interval: 250 }).toBe(1);
     // Killed with the hook in flight: its answer is never written.
     first.dieBeforeStatus();
@@ -185,7 +162,7 @@ describe('side effects once across a kill', () => {
     await stop(first.controller);
 
     await generation();
-    await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
+    await ns.phase('Succeeded', { name, timeoutMs: 150_000 });
     const calls = hookCalls();
     expect(calls).toHaveLength(2);
     const keys = calls.map((call) => call.headers[IDEMPOTENCY_KEY_HEADER]);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import { applyAsUser, canaryEvents, canaryObject, podinfoDeployment } from '../support/sluice.ts';
-import { startControllerProcess, waitForPhase, virtualServiceWeights } from '../support/sluice.ts';
+import type { CanaryObject } from '../../src/controller/reconciler.ts';
+import { eventually } from '../support/kube.ts';
+import { useScene } from '../support/scene.ts';
+import { virtualServiceWeights } from '../support/sluice.ts';
 import type { SluiceProcess } from '../support/sluice.ts';
 
 // Issue 16's outage finding on the real control plane: a primary with no ready pod holds a
@@ -11,16 +11,15 @@ import type { SluiceProcess } from '../support/sluice.ts';
 // progressDeadlineSeconds is rolled back saying so. The primary's pod is made NotReady
 // through its status (as a kubelet would report it), and comes back when it is replaced.
 
-const ns = useNamespace('primaryready');
+const ns = useScene('primaryready');
 let controller: SluiceProcess;
 const WAITING = 'waiting for the primary to become ready before moving traffic';
 
-const canary = (progressDeadlineSeconds: number) =>
-  canaryObject(ns.name, {
-    provider: 'istio',
-    progressDeadlineSeconds,
-    analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50 },
-  });
+const spec = (progressDeadlineSeconds: number) => ({
+  provider: 'istio',
+  progressDeadlineSeconds,
+  analysis: { interval: '10s', threshold: 2, stepWeight: 50, maxWeight: 50 },
+});
 
 async function primaryPods(): Promise<string[]> {
   const pods = await ns.kube.core.listNamespacedPod({
@@ -75,11 +74,11 @@ async function healPrimary(): Promise<void> {
 /** Reads the Canary every 500 ms for `ms` (a bounded window for what must not happen); the last read. */
 async function watch(ms: number, look: (c: CanaryObject) => void): Promise<CanaryObject> {
   const until = Date.now() + ms;
-  let last = await readCanary(ns.kube, ns.name, 'podinfo');
+  let last = await ns.read();
   while (Date.now() < until) {
     look(last);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    last = await readCanary(ns.kube, ns.name, 'podinfo');
+    last = await ns.read();
   }
   look(last);
   return last;
@@ -87,10 +86,8 @@ async function watch(ms: number, look: (c: CanaryObject) => void): Promise<Canar
 
 describe('sluice controller: a release waits for a primary that is not ready', () => {
   beforeAll(async () => {
-    controller = await startControllerProcess({ namespace: ns.name });
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:1' }));
-    await applyAsUser(ns.kube, canary(120));
-    await waitForPhase(ns.kube, ns.name, 'Initialized');
+    controller = await ns.startController();
+    await ns.initialize(spec(120), 'example.com/podinfo:1');
   });
 
   afterAll(async () => {
@@ -99,9 +96,9 @@ describe('sluice controller: a release waits for a primary that is not ready', (
 
   it('moves no traffic while the primary has no ready pod, says why once, and goes on when it is ready', async () => {
     await breakPrimary();
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:2' }));
+    await ns.release('example.com/podinfo:2');
     const weights = new Set<number>();
-    const waiting = await waitForPhase(ns.kube, ns.name, (c) => {
+    const waiting = await ns.phase((c) => {
       weights.add(c.status?.canaryWeight ?? 0);
       return c.status?.phase === 'Progressing' && (c.status.message ?? '').startsWith(WAITING);
     });
@@ -116,11 +113,11 @@ describe('sluice controller: a release waits for a primary that is not ready', (
     expect(held.status?.phase).toBe('Progressing');
     expect([...weights]).toEqual([0]);
     expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
-    const said = [...(await canaryEvents(ns.kube, ns.name))].filter(([m]) => m.startsWith(WAITING));
+    const said = [...(await ns.events())].filter(([m]) => m.startsWith(WAITING));
     expect(said.map(([, count]) => count)).toEqual([1]);
 
     await healPrimary();
-    const promoted = await waitForPhase(ns.kube, ns.name, (c) => {
+    const promoted = await ns.phase((c) => {
       weights.add(c.status?.canaryWeight ?? 0);
       return c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
     });
@@ -129,21 +126,18 @@ describe('sluice controller: a release waits for a primary that is not ready', (
   });
 
   it('rolls back a release whose primary stays not ready past progressDeadlineSeconds, saying so', async () => {
-    await applyAsUser(ns.kube, canary(20));
+    await ns.apply(ns.canary(spec(20)));
     await breakPrimary();
-    await applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, image: 'example.com/podinfo:3' }));
-    await waitForPhase(ns.kube, ns.name, 'Progressing');
-    const failed = await waitForPhase(
-      ns.kube,
-      ns.name,
-      (c) => c.status?.phase === 'Failed' || c.status?.phase === 'Succeeded',
-      { timeoutMs: 90_000 },
-    );
+    await ns.release('example.com/podinfo:3');
+    await ns.phase('Progressing');
+    const failed = await ns.phase((c) => c.status?.phase === 'Failed' || c.status?.phase === 'Succeeded', {
+      timeoutMs: 90_000,
+    });
     expect(failed.status?.phase).toBe('Failed');
     expect(failed.status?.message).toMatch(
       /^rolling back: primary not ready within the progress deadline \(20s\): Deployment .*podinfo-primary/,
     );
     expect(await virtualServiceWeights(ns.kube, ns.name)).toEqual([100, 0]);
-    expect([...(await canaryEvents(ns.kube, ns.name)).keys()]).toContain(failed.status?.message);
+    expect([...(await ns.events()).keys()]).toContain(failed.status?.message);
   });
 });

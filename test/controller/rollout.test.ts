@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrafficExporter } from '../support/exporter.ts';
-import { scrape, waitForSeries } from '../support/prometheus.ts';
 import { sluice, type SluiceProcess } from '../support/sluice.ts';
-import { ROLLOUT_SPEC, useScene } from '../support/scene.ts';
+import { ROLLOUT_SPEC, useScene, useScrapedExporter } from '../support/scene.ts';
 
 // The controller as users run it (`sluice controller --kubeconfig …`), one namespace, a
 // real Prometheus scraping an exporter the test drives: a good release is promoted, a bad
 // one is rolled back, and `sluice status --watch` reports each with its exit code.
 
 const ns = useScene('rollout');
+const exporter = useScrapedExporter(ns, { rps: 50, errorRatio: 0, latencyMs: 100 });
 let controller: SluiceProcess;
-let exporter: TrafficExporter;
-let unscrape: () => Promise<void>;
 
 /** `sluice status --watch` on the Canary until it settles (at most 180 s). */
 const watchStatus = () =>
@@ -23,18 +20,12 @@ const primaryImage = async () =>
 
 describe('sluice controller: a full promotion and a full rollback', () => {
   beforeAll(async () => {
-    exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
-    exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 });
-    unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
-    await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
     controller = await ns.startController({ args: ['--no-leader-elect', '--step-events'] });
     await ns.initialize(ROLLOUT_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {
     await controller?.kill();
-    await unscrape?.();
-    await exporter?.stop();
   });
 
   it('promotes a healthy release; status --watch exits 0', async () => {

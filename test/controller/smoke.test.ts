@@ -1,40 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startController, type RunningController } from '../../src/controller/controller.ts';
+import type { RunningController } from '../../src/controller/controller.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { apply } from '../../src/kube/client.ts';
-import { createLogger } from '../../src/log.ts';
-import { Notifications } from '../../src/notify/dispatcher.ts';
-import { EventRecorder } from '../../src/notify/events.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { startTestController } from '../support/scene.ts';
+import { podinfoDeployment } from '../support/sluice.ts';
 
 const ns = useNamespace('ctl-smoke');
 let controller: RunningController;
 
-const deployment = (image: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'podinfo', namespace: ns.name },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: 'podinfo' } },
-    template: {
-      metadata: { labels: { app: 'podinfo' } },
-      spec: { containers: [{ name: 'podinfo', image, ports: [{ name: 'http', containerPort: 9898 }] }] },
-    },
-  },
-});
+const deployment = (image: string) => podinfoDeployment({ namespace: ns.name, image, replicas: 2 });
 
 describe('controller smoke', () => {
   beforeAll(async () => {
-    const log = createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' });
-    controller = await startController({
-      kube: ns.kube,
-      log,
-      namespaces: [ns.name],
-      events: new EventRecorder({ kube: ns.kube }),
-      notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
-    });
+    controller = await startTestController(ns);
   });
   afterAll(async () => controller?.stop());
 

@@ -25,6 +25,16 @@ let portHolder: Server | undefined;
 const controllerExit = (args: string[]) =>
   sluiceExit(['controller', '-n', ns.name, '--metrics-server', testEnv().prometheusUrl, ...args]);
 
+/** Flags for a controller run as `kubeconfig`'s identity, on any free port, its Lease in `leaseNamespace`. */
+const leaderAs = (kubeconfig: string, leaseNamespace = ns.name) => [
+  '--kubeconfig',
+  kubeconfig,
+  '--port',
+  '0',
+  '--leader-election-namespace',
+  leaseNamespace,
+];
+
 const userWith = (name: string, rules: Record<string, unknown>[]) => userWithRole(ns, name, rules);
 
 const WATCH = [
@@ -52,14 +62,7 @@ afterAll(async () => {
 
 describe('sluice controller start-up', () => {
   it('stops at once when the Lease namespace does not exist, naming it and the ways out', async () => {
-    const exit = await controllerExit([
-      '--kubeconfig',
-      testEnv().kubeconfig,
-      '--port',
-      '0',
-      '--leader-election-namespace',
-      `${ns.name}-missing`,
-    ]);
+    const exit = await controllerExit(leaderAs(testEnv().kubeconfig, `${ns.name}-missing`));
     expect(exit.code).toBe(1);
     expect(exit.said).toEqual([
       `sluice: leader election: the namespace ${ns.name}-missing of the Lease ${ns.name}-missing/sluice-controller ` +
@@ -70,14 +73,7 @@ describe('sluice controller start-up', () => {
 
   it('stops when RBAC refuses the Lease, and when it refuses what the controller must list', async () => {
     const noLease = await userWith('no-lease', [...WATCH, SECRETS]);
-    const refused = await controllerExit([
-      '--kubeconfig',
-      noLease,
-      '--port',
-      '0',
-      '--leader-election-namespace',
-      ns.name,
-    ]);
+    const refused = await controllerExit(leaderAs(noLease));
     expectOneLineFailure(
       refused,
       new RegExp(
@@ -87,14 +83,7 @@ describe('sluice controller start-up', () => {
     );
 
     const noSecrets = await userWith('no-secrets', [...WATCH, LEASES]);
-    const blind = await controllerExit([
-      '--kubeconfig',
-      noSecrets,
-      '--port',
-      '0',
-      '--leader-election-namespace',
-      ns.name,
-    ]);
+    const blind = await controllerExit(leaderAs(noSecrets));
     expectOneLineFailure(
       blind,
       new RegExp(

@@ -1,15 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startController, type RunningController } from '../../src/controller/controller.ts';
+import type { RunningController } from '../../src/controller/controller.ts';
 import { Informer, collectionPath } from '../../src/controller/informers.ts';
-import { createLogger, silentLogger } from '../../src/log.ts';
-import { Notifications } from '../../src/notify/dispatcher.ts';
-import { EventRecorder } from '../../src/notify/events.ts';
+import { silentLogger } from '../../src/log.ts';
 import { testEnv } from '../support/env.ts';
-import { TrafficExporter } from '../support/exporter.ts';
 import { countingWire } from '../support/kube.ts';
-import { scrape, waitForSeries } from '../support/prometheus.ts';
-import { ROLLOUT_SPEC, useScene } from '../support/scene.ts';
+import { ROLLOUT_SPEC, startTestController, useScene, useScrapedExporter } from '../support/scene.ts';
 
 // What one analysis step costs the API (docs/performance.md): the reconcile that opens a
 // step waits for its analysis and writes the status once, so no written status holds an
@@ -17,9 +13,8 @@ import { ROLLOUT_SPEC, useScene } from '../support/scene.ts';
 // step, and routine steps are no Events by default (the status says them).
 
 const ns = useScene('ctl-writes');
+useScrapedExporter(ns, { rps: 50, errorRatio: 0, latencyMs: 100 });
 let controller: RunningController;
-let exporter: TrafficExporter;
-let unscrape: () => Promise<void>;
 
 interface Round {
   awaiting?: number[];
@@ -30,28 +25,17 @@ let gets = new Map<string, number>();
 
 describe('API writes per analysis step', () => {
   beforeAll(async () => {
-    exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
-    exporter.setMode({ rps: 50, errorRatio: 0, latencyMs: 100 });
-    unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
-    await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
-    const log = createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' });
     const counting = countingWire(ns.kube.wire, 'getObject', ([ref]) => String(ref.kind));
     gets = counting.counts;
-    controller = await startController({
+    controller = await startTestController(ns, {
       kube: { ...ns.kube, wire: counting.wire },
-      log,
-      namespaces: [ns.name],
       metricsServer: testEnv().prometheusUrl,
-      events: new EventRecorder({ kube: ns.kube }),
-      notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
     });
     await ns.initialize(ROLLOUT_SPEC, 'example.com/podinfo:1.0.0');
   });
 
   afterAll(async () => {
     await controller?.stop();
-    await unscrape?.();
-    await exporter?.stop();
   });
 
   it('answers each analysis within the reconcile that asked for it', async () => {

@@ -20,6 +20,8 @@ export const describeAccess = (a: Access) =>
 
 const each = (verbs: string[], rest: Omit<Access, 'verb'>): Access[] =>
   verbs.map((verb) => ({ verb, ...rest }));
+const LEASES = { group: 'coordination.k8s.io', resource: 'leases' };
+const CLUSTER_ROLES = { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespace: '' };
 const routing = [
   ['networking.istio.io', 'virtualservices'],
   ['networking.istio.io', 'destinationrules'],
@@ -65,7 +67,8 @@ export const NEEDED: Access[] = [
   { verb: 'list', resource: 'pods' },
   // A StatefulSet rollback deletes the pods of the abandoned revision (they come back on the old one).
   { verb: 'delete', resource: 'pods' },
-  ...each(['create', 'patch'], { resource: 'events' }),
+  // Events: an announcement's chat message waits on its Event (labelled sluice.dev/chat) until sent.
+  ...each(['get', 'list', 'create', 'patch'], { resource: 'events' }),
   ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
   // The routing objects read at every step come from informers.
   ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
@@ -78,8 +81,8 @@ export const NEEDED: Access[] = [
   ...each(['list', 'watch'], { group: 'serving.knative.dev', resource: 'services', namespace: '' }),
   // Whether a knative Canary's primary revision still serves (src/targets/knative.ts).
   { verb: 'get', group: 'serving.knative.dev', resource: 'revisions' },
-  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
-  ...each(['get', 'update'], { group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' }),
+  { verb: 'create', ...LEASES },
+  ...each(['get', 'update'], { ...LEASES, name: 'sluice-controller' }),
 ];
 
 /** What it never does, and must not be able to. */
@@ -98,25 +101,13 @@ export const DENIED: Access[] = [
   ...each(['create', 'delete'], { resource: 'namespaces', namespace: '' }),
   { verb: 'get', resource: 'nodes', namespace: '' },
   { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', namespace: '' },
-  ...each(['escalate', 'bind'], {
-    group: 'rbac.authorization.k8s.io',
-    resource: 'clusterroles',
-    namespace: '',
-  }),
+  ...each(['escalate', 'bind'], CLUSTER_ROLES),
   { verb: 'impersonate', resource: 'users', namespace: '' },
   { verb: 'delete', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', namespace: '' },
   // The Lease: only its own, only in its own namespace.
-  ...each(['get', 'update'], {
-    group: 'coordination.k8s.io',
-    resource: 'leases',
-    name: 'kube-controller-manager',
-  }),
-  ...each(['create', 'update'], {
-    group: 'coordination.k8s.io',
-    resource: 'leases',
-    namespace: 'kube-system',
-  }),
-  { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', name: 'sluice-controller' },
+  ...each(['get', 'update'], { ...LEASES, name: 'kube-controller-manager' }),
+  ...each(['create', 'update'], { ...LEASES, namespace: 'kube-system' }),
+  { verb: 'delete', ...LEASES, name: 'sluice-controller' },
 ];
 
 /** `verb group/resource`, the unit a rule grants and the controller needs, namespaces aside. */

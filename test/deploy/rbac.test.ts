@@ -13,6 +13,8 @@ import { startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { configMap, hpa, secret } from '../support/objects.ts';
+import { podinfoDeployment } from '../support/sluice.ts';
 import { DENIED, describeAccess, NEEDED, rbacMismatch, type Access } from './access.ts';
 import { find, kustomizeBuild, REPO, RoleObject, Workload, type Manifest } from './render.ts';
 
@@ -137,75 +139,28 @@ describe('sluice controller with the rendered arguments, as that ServiceAccount'
   const image = (tag: string) => `ghcr.io/stefanprodan/podinfo:${tag}`;
 
   /** The target; `crash` makes its containers fail (kwok's pod-container-running-failed stage). */
-  const deployment = (tag: string, crash = false) => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'podinfo', namespace: ns.name },
-    spec: {
+  const deployment = (tag: string, crash = false) =>
+    podinfoDeployment({
+      namespace: ns.name,
+      image: image(tag),
       replicas: 1,
-      selector: { matchLabels: { app: 'podinfo' } },
-      template: {
-        metadata: {
-          labels: {
-            app: 'podinfo',
-            ...(crash ? { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } : {}),
-          },
-        },
-        spec: {
-          containers: [
-            {
-              name: 'podinfo',
-              image: image(tag),
-              ports: [{ name: 'http', containerPort: 9898 }],
-              envFrom: [{ configMapRef: { name: 'podinfo-config' } }],
-              volumeMounts: [{ name: 'token', mountPath: '/var/run/token' }],
-            },
-          ],
-          volumes: [{ name: 'token', secret: { secretName: 'podinfo-token' } }],
-        },
+      labels: crash ? { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } : {},
+      container: {
+        envFrom: [{ configMapRef: { name: 'podinfo-config' } }],
+        volumeMounts: [{ name: 'token', mountPath: '/var/run/token' }],
       },
-    },
-  });
+      podSpec: { volumes: [{ name: 'token', secret: { secretName: 'podinfo-token' } }] },
+    });
 
   beforeAll(async () => {
     receiver = await startReceiver();
     const kube = ns.kube;
     const objects: object[] = [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'podinfo-config', namespace: ns.name },
-        data: { COLOR: 'blue' },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'podinfo-token', namespace: ns.name },
-        stringData: { token: 't0ken' },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'alert-url', namespace: ns.name },
-        stringData: { address: `${receiver.url}/alerts` },
-      },
+      configMap(ns.name, 'podinfo-config', { COLOR: 'blue' }),
+      secret(ns.name, 'podinfo-token', { token: 't0ken' }),
+      secret(ns.name, 'alert-url', { address: `${receiver.url}/alerts` }),
       deployment('6.0.0'),
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: 'podinfo', namespace: ns.name },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
-          minReplicas: 1,
-          maxReplicas: 2,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
-            },
-          ],
-        },
-      },
+      hpa(ns.name, 'podinfo', { minReplicas: 1, maxReplicas: 2, cpuUtilization: 80 }),
       {
         apiVersion: 'sluice.dev/v1alpha1',
         kind: 'MetricTemplate',

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { V1Deployment, V1EnvVar, V1Service } from '@kubernetes/client-node';
 import { apply, type Kube } from '../../src/kube/client.ts';
 import { startLocalRuntime } from '../../src/dev/runtime.ts';
@@ -99,6 +100,23 @@ export async function tally(
   return result;
 }
 
+/**
+ * Sends `n` requests and checks that the canary (version 2.0.0) answered a share of them
+ * strictly between `low` and `high`, and the primary (1.0.0) all the others.
+ */
+export async function expectCanaryShare(
+  url: string,
+  n: number,
+  [low, high]: [number, number],
+): Promise<Tally> {
+  const t = await tally(url, n);
+  const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+  expect(canaryShare).toBeGreaterThan(low);
+  expect(canaryShare).toBeLessThan(high);
+  expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+  return t;
+}
+
 /** A metric's samples (lines containing `contains`), summed over the given /metrics pages. */
 export async function exported(metricsUrls: string[], metric: string, contains = ''): Promise<number> {
   let sum = 0;
@@ -176,6 +194,39 @@ export async function startPodinfoPair(
   await readyProcesses(runtime, ns.name, 'podinfo-primary', options.primaryReplicas);
   await readyProcesses(runtime, ns.name, 'podinfo', 1);
   return { runtime, proxy: runtime.proxies[0] as RunningProxy };
+}
+
+export interface PodinfoPair {
+  runtime: LocalRuntime;
+  proxy: RunningProxy;
+  /** Applies a routing object and waits until the proxy routes by it (routeBy). */
+  route(
+    object: { kind: string },
+    probe: { headers?: Record<string, string>; version: string },
+  ): Promise<void>;
+}
+
+/** startPodinfoPair in the test file's namespace before its tests; the runtime stopped after them. */
+export function usePodinfoPair(
+  ns: TestNamespace,
+  options: { primaryReplicas: number; canaryEnv: V1EnvVar[] },
+): PodinfoPair {
+  const pair = { route: (object, probe) => routeBy(ns.kube, pair.proxy, object, probe) } as PodinfoPair;
+  beforeAll(async () => {
+    Object.assign(pair, await startPodinfoPair(ns, options));
+  });
+  afterAll(async () => {
+    await pair.runtime?.stop();
+  });
+  return pair;
+}
+
+/** Two weighted backends: `canaryWeight` percent to `canary`, the rest to `primary`. */
+export function split<B extends object>(primary: B, canary: B, canaryWeight: number) {
+  return [
+    { ...primary, weight: 100 - canaryWeight },
+    { ...canary, weight: canaryWeight },
+  ];
 }
 
 /** Applies a routing object and waits until the proxy routes by it (a probe request says so). */

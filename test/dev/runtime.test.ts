@@ -6,6 +6,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../src/dev/runtime.ts';
 import { mergePatch } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { configMap, secret } from '../support/objects.ts';
 import { query } from '../support/prometheus.ts';
 import { applyAll, demoDeployment, readyProcesses } from './fixtures.ts';
 
@@ -37,18 +38,8 @@ async function answer(
 describe('the local runtime', () => {
   it('runs one real process per Ready pod of a demo Deployment, with the env of its template', async () => {
     await applyAll(ns.kube, [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'web-config', namespace: ns.name },
-        data: { message: 'hello from a ConfigMap' },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'web-secret', namespace: ns.name },
-        stringData: { token: 's3cret' },
-      },
+      configMap(ns.name, 'web-config', { message: 'hello from a ConfigMap' }),
+      secret(ns.name, 'web-secret', { token: 's3cret' }),
       demoDeployment(ns.name, 'web', {
         replicas: 2,
         env: [
@@ -127,12 +118,7 @@ describe('the local runtime', () => {
 
   it('a ConfigMap-only release reaches the process of the new pod', async () => {
     await applyAll(ns.kube, [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'api-config', namespace: ns.name },
-        data: { version: '1.0.0', errorRate: '0' },
-      },
+      configMap(ns.name, 'api-config', { version: '1.0.0', errorRate: '0' }),
       demoDeployment(ns.name, 'api', {
         env: [
           { name: 'VERSION', valueFrom: { configMapKeyRef: { name: 'api-config', key: 'version' } } },
@@ -177,14 +163,7 @@ describe('the local runtime', () => {
       return entry?.state === 'failed' ? entry : undefined;
     });
     expect(failed.error).toContain(`ConfigMap ${ns.name}/late-config, which does not exist`);
-    await applyAll(ns.kube, [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'late-config', namespace: ns.name },
-        data: { version: '3.1.4' },
-      },
-    ]);
+    await applyAll(ns.kube, [configMap(ns.name, 'late-config', { version: '3.1.4' })]);
     const [ready] = await readyProcesses(runtime, ns.name, 'late', 1);
     expect((await answer(ready?.url ?? '')).version).toBe('3.1.4');
   });

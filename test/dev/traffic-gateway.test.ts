@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtinQuery } from '../../src/analysis/builtins.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
 import { renderTemplate, templateModel } from '../../src/analysis/template.ts';
 import { startDemoLoad } from '../../src/dev/loadgen.ts';
-import type { LocalRuntime } from '../../src/dev/runtime.ts';
-import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { appRequests, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
+import { appRequests, expectCanaryShare, scrapedUpTo, tally, split, usePodinfoPair } from './fixtures.ts';
 
 // The shape Sluice's Gateway API router gives a Canary `podinfo` with gatewayRefs and
 // hosts: an HTTPRoute attached to a Gateway for podinfo.test, weighted backendRefs.
 const ns = useNamespace('devgw');
-let runtime: LocalRuntime;
-let proxy: RunningProxy;
 
 function httpRoute(rules: object[], parentRefs: object[] = [{ name: 'public', namespace: 'gateways' }]) {
   return {
@@ -25,43 +21,21 @@ function httpRoute(rules: object[], parentRefs: object[] = [{ name: 'public', na
 }
 const primary = { name: 'podinfo-primary', port: 80 };
 const canary = { name: 'podinfo-canary', port: 80 };
+/** A rule sending `canaryWeight` percent to the canary, the rest to the primary. */
+const weighted = (canaryWeight: number) => ({ backendRefs: split(primary, canary, canaryWeight) });
 
-beforeAll(async () => {
-  ({ runtime, proxy } = await startPodinfoPair(ns, {
-    primaryReplicas: 1,
-    canaryEnv: [{ name: 'ERROR_RATE', value: '0.5' }],
-  }));
+const pair = usePodinfoPair(ns, {
+  primaryReplicas: 1,
+  canaryEnv: [{ name: 'ERROR_RATE', value: '0.5' }],
 });
 
-afterAll(async () => {
-  await runtime?.stop();
-});
-
-const route = (object: { kind: string }, probe: { headers?: Record<string, string>; version: string }) =>
-  routeBy(ns.kube, proxy, object, probe);
+const route = pair.route;
 
 describe('the traffic layer with a Gateway API HTTPRoute', () => {
   it('splits traffic by backendRef weights (90/10)', async () => {
-    await route(
-      httpRoute([
-        {
-          backendRefs: [
-            { ...primary, weight: 90 },
-            { ...canary, weight: 10 },
-          ],
-        },
-      ]),
-      {
-        version: '2.0.0',
-      },
-    );
-    const n = 500;
-    const t = await tally(proxy.url, n);
-    const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+    await route(httpRoute([weighted(10)]), { version: '2.0.0' });
     // 10 % ± 6 points is more than 4 standard deviations for 500 requests.
-    expect(canaryShare).toBeGreaterThan(0.04);
-    expect(canaryShare).toBeLessThan(0.16);
-    expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+    await expectCanaryShare(pair.proxy.url, 500, [0.04, 0.16]);
   });
 
   it('routes A/B by header and query matches, the more specific match first', async () => {
@@ -79,11 +53,11 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
       ]),
       { headers: { 'x-canary': 'insider' }, version: '2.0.0' },
     );
-    expect((await tally(proxy.url, 30, { headers: { 'X-Canary': 'insider' } })).byVersion).toEqual({
+    expect((await tally(pair.proxy.url, 30, { headers: { 'X-Canary': 'insider' } })).byVersion).toEqual({
       '2.0.0': 30,
     });
-    expect((await tally(`${proxy.url}/?beta=yes`, 30)).byVersion).toEqual({ '2.0.0': 30 });
-    expect((await tally(`${proxy.url}/?beta=maybe`, 30)).byVersion).toEqual({ '1.0.0': 30 });
+    expect((await tally(`${pair.proxy.url}/?beta=yes`, 30)).byVersion).toEqual({ '2.0.0': 30 });
+    expect((await tally(`${pair.proxy.url}/?beta=maybe`, 30)).byVersion).toEqual({ '1.0.0': 30 });
   });
 
   it('mirrors requests with a RequestMirror filter', async () => {
@@ -91,17 +65,14 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
       httpRoute([
         {
           filters: [{ type: 'RequestMirror', requestMirror: { backendRef: canary } }],
-          backendRefs: [
-            { ...primary, weight: 100 },
-            { ...canary, weight: 0 },
-          ],
+          ...weighted(0),
         },
       ]),
       { version: '1.0.0' },
     );
-    const canaryUrls = runtime.registry.readyOf(ns.name, 'podinfo').map((p) => p.url);
+    const canaryUrls = pair.runtime.registry.readyOf(ns.name, 'podinfo').map((p) => p.url);
     const before = await appRequests(canaryUrls, '/gw-mirrored');
-    const t = await tally(`${proxy.url}/gw-mirrored`, 40);
+    const t = await tally(`${pair.proxy.url}/gw-mirrored`, 40);
     expect(t.byVersion).toEqual({ '1.0.0': 40 });
     await eventually(
       '40 mirrored copies at the canary',
@@ -116,27 +87,15 @@ describe('the traffic layer with a Gateway API HTTPRoute', () => {
         version: '2.0.0',
       },
     );
-    expect((await tally(proxy.url, 20)).byVersion).toEqual({ '2.0.0': 20 });
+    expect((await tally(pair.proxy.url, 20)).byVersion).toEqual({ '2.0.0': 20 });
   });
 
   it("the apps' own metrics give Sluice's built-in Gateway API queries the right success rate", async () => {
-    await route(
-      httpRoute([
-        {
-          backendRefs: [
-            { ...primary, weight: 50 },
-            { ...canary, weight: 50 },
-          ],
-        },
-      ]),
-      {
-        version: '2.0.0',
-      },
-    );
-    const counts = await startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 }).done;
+    await route(httpRoute([weighted(50)]), { version: '2.0.0' });
+    const counts = await startDemoLoad({ url: pair.proxy.url, rps: 60, durationMs: 5000 }).done;
     expect(counts.total).toBeGreaterThan(250);
     await scrapedUpTo(
-      runtime.registry.readyOf(ns.name, 'podinfo').map((p) => `${p.url}/metrics`),
+      pair.runtime.registry.readyOf(ns.name, 'podinfo').map((p) => `${p.url}/metrics`),
       'http_request_duration_seconds_count',
       `{namespace="${ns.name}", pod=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}`,
     );

@@ -1,21 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { builtinQuery } from '../../src/analysis/builtins.ts';
 import { createPrometheusProvider } from '../../src/analysis/providers/prometheus.ts';
 import { renderTemplate, templateModel } from '../../src/analysis/template.ts';
 import { startDemoLoad } from '../../src/dev/loadgen.ts';
-import type { LocalRuntime } from '../../src/dev/runtime.ts';
-import type { RunningProxy } from '../../src/dev/traffic.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { query } from '../support/prometheus.ts';
-import { appRequests, routable, scrapedUpTo, tally, routeBy, startPodinfoPair } from './fixtures.ts';
+import {
+  appRequests,
+  expectCanaryShare,
+  routable,
+  scrapedUpTo,
+  tally,
+  split,
+  usePodinfoPair,
+} from './fixtures.ts';
 
 // The shape Sluice's Istio router gives a Canary `podinfo`: Deployments podinfo-primary and
 // podinfo (the canary), Services podinfo / podinfo-primary / podinfo-canary, and a
 // VirtualService for host podinfo whose weights it moves.
 const ns = useNamespace('devistio');
-let runtime: LocalRuntime;
-let proxy: RunningProxy;
 
 function virtualService(http: object[]) {
   return {
@@ -27,52 +31,36 @@ function virtualService(http: object[]) {
 }
 const primary = { destination: { host: 'podinfo-primary' } };
 const canary = { destination: { host: 'podinfo-canary' } };
+/** An HTTP route sending `canaryWeight` percent to the canary, the rest to the primary. */
+const weighted = (canaryWeight: number) => ({ route: split(primary, canary, canaryWeight) });
 
-beforeAll(async () => {
-  ({ runtime, proxy } = await startPodinfoPair(ns, {
-    primaryReplicas: 2,
-    canaryEnv: [
-      { name: 'ERROR_RATE', value: '0.5' },
-      { name: 'LATENCY_MS', value: '30' },
-    ],
-  }));
-  await routable(proxy.url, '1.0.0');
+const pair = usePodinfoPair(ns, {
+  primaryReplicas: 2,
+  canaryEnv: [
+    { name: 'ERROR_RATE', value: '0.5' },
+    { name: 'LATENCY_MS', value: '30' },
+  ],
 });
 
-afterAll(async () => {
-  await runtime?.stop();
+beforeAll(async () => {
+  await routable(pair.proxy.url, '1.0.0');
 });
 
 /** Applies a VirtualService and waits until the proxy routes by it (a probe request says so). */
 const route = (http: object[], probe: { headers?: Record<string, string>; version: string }) =>
-  routeBy(ns.kube, proxy, virtualService(http), probe);
+  pair.route(virtualService(http), probe);
 
 describe('the traffic layer with an Istio VirtualService', () => {
   it('sends everything to the apex Service (the primary) while there is no VirtualService', async () => {
-    const t = await tally(proxy.url, 60);
+    const t = await tally(pair.proxy.url, 60);
     expect(t.byVersion).toEqual({ '1.0.0': 60 });
   });
 
   it('splits traffic by the route weights (80/20)', async () => {
-    await route(
-      [
-        {
-          route: [
-            { ...primary, weight: 80 },
-            { ...canary, weight: 20 },
-          ],
-        },
-      ],
-      { version: '2.0.0' },
-    );
-    const n = 500;
-    const t = await tally(proxy.url, n);
-    expect(t.total).toBe(n);
-    const canaryShare = (t.byVersion['2.0.0'] ?? 0) / n;
+    await route([weighted(20)], { version: '2.0.0' });
     // 20 % ± 8 points is more than 4 standard deviations for 500 requests.
-    expect(canaryShare).toBeGreaterThan(0.12);
-    expect(canaryShare).toBeLessThan(0.28);
-    expect((t.byVersion['1.0.0'] ?? 0) + (t.byVersion['2.0.0'] ?? 0)).toBe(n);
+    const t = await expectCanaryShare(pair.proxy.url, 500, [0.12, 0.28]);
+    expect(t.total).toBe(500);
   });
 
   it('routes A/B by header match, first matching rule wins', async () => {
@@ -89,13 +77,15 @@ describe('the traffic layer with an Istio VirtualService', () => {
       ],
       { headers: { 'x-canary': 'insider' }, version: '2.0.0' },
     );
-    expect((await tally(proxy.url, 30, { headers: { 'x-canary': 'insider' } })).byVersion).toEqual({
+    expect((await tally(pair.proxy.url, 30, { headers: { 'x-canary': 'insider' } })).byVersion).toEqual({
       '2.0.0': 30,
     });
-    expect((await tally(proxy.url, 30, { headers: { cookie: 'a=b; canary=always' } })).byVersion).toEqual({
+    expect(
+      (await tally(pair.proxy.url, 30, { headers: { cookie: 'a=b; canary=always' } })).byVersion,
+    ).toEqual({
       '2.0.0': 30,
     });
-    expect((await tally(proxy.url, 30, { headers: { 'x-canary': 'outsider' } })).byVersion).toEqual({
+    expect((await tally(pair.proxy.url, 30, { headers: { 'x-canary': 'outsider' } })).byVersion).toEqual({
       '1.0.0': 30,
     });
   });
@@ -104,10 +94,7 @@ describe('the traffic layer with an Istio VirtualService', () => {
     await route(
       [
         {
-          route: [
-            { ...primary, weight: 100 },
-            { ...canary, weight: 0 },
-          ],
+          ...weighted(0),
           mirror: { host: 'podinfo-canary' },
           mirrorPercentage: { value: 100 },
         },
@@ -116,10 +103,10 @@ describe('the traffic layer with an Istio VirtualService', () => {
         version: '1.0.0',
       },
     );
-    const t = await tally(`${proxy.url}/mirrored`, 40);
+    const t = await tally(`${pair.proxy.url}/mirrored`, 40);
     expect(t.byVersion).toEqual({ '1.0.0': 40 });
     expect(t.byStatus).toEqual({ '200': 40 });
-    const canaryUrls = runtime.registry.readyOf(ns.name, 'podinfo').map((p) => p.url);
+    const canaryUrls = pair.runtime.registry.readyOf(ns.name, 'podinfo').map((p) => p.url);
     await eventually(
       '40 mirrored copies at the canary',
       async () => (await appRequests(canaryUrls, '/mirrored')) === 40,
@@ -127,24 +114,14 @@ describe('the traffic layer with an Istio VirtualService', () => {
   });
 
   it("exports istio_* series that Sluice's built-in Istio queries read correctly", async () => {
-    await route(
-      [
-        {
-          route: [
-            { ...primary, weight: 50 },
-            { ...canary, weight: 50 },
-          ],
-        },
-      ],
-      { version: '2.0.0' },
-    );
+    await route([weighted(50)], { version: '2.0.0' });
     // Steady traffic for a few seconds, so every series has several scrapes.
-    const load = startDemoLoad({ url: proxy.url, rps: 60, durationMs: 5000 });
+    const load = startDemoLoad({ url: pair.proxy.url, rps: 60, durationMs: 5000 });
     const counts = await load.done;
     expect(counts.total).toBeGreaterThan(250);
     expect(Object.keys(counts.byWorkload).sort()).toEqual(['podinfo', 'podinfo-primary']);
     await scrapedUpTo(
-      [runtime.metricsUrl],
+      [pair.runtime.metricsUrl],
       'istio_requests_total',
       `{destination_workload_namespace="${ns.name}"}`,
     );

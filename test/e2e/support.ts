@@ -18,7 +18,14 @@ import { CanaryStatus, type AnalysisResult } from '../../src/api/status.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace, type TestNamespace } from '../support/kube.ts';
-import { applyAsUser, canaryEvents, waitForPhase } from '../support/sluice.ts';
+import {
+  applyAsUser,
+  canaryEvents,
+  phaseCondition,
+  waitForPhase,
+  type PhaseWait,
+  type PhaseWanted,
+} from '../support/sluice.ts';
 
 export const APP = 'podinfo';
 export const IMAGE = 'ghcr.io/sluice-dev/demo-app';
@@ -136,10 +143,10 @@ export function typed(canary: CanaryObject): Canary {
 export async function waitForCanary(
   kube: Kube,
   namespace: string,
-  phase: string | ((canary: Canary) => boolean),
-  options: { name?: string; timeoutMs?: number } = {},
+  phase: PhaseWanted<Canary>,
+  options: PhaseWait = {},
 ): Promise<Canary> {
-  const matches = typeof phase === 'string' ? (c: Canary) => c.status?.phase === phase : phase;
+  const matches = phaseCondition(phase);
   return typed(await waitForPhase(kube, namespace, (c) => matches(typed(c)), options));
 }
 

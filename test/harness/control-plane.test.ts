@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VersionApi } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, VersionApi } from '@kubernetes/client-node';
 import { apiErrorMessage, apply } from '../../src/kube/client.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
@@ -9,6 +9,22 @@ import { eventually, useNamespace } from '../support/kube.ts';
 import { query, scrape, waitForSeries } from '../support/prometheus.ts';
 
 const ns = useNamespace('harness');
+/** Pod conditions merge by type, as the node lifecycle controller patches them. */
+const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/** Object `web` of this kind in the test namespace. */
+const web = (apiVersion: string, kind: string) => ({
+  apiVersion,
+  kind,
+  metadata: { name: 'web', namespace: ns.name },
+});
+
+/** The apiserver's message refusing the object ('accepted' if it took it). */
+const refusal = (object: Parameters<typeof apply>[1]) =>
+  apply(ns.kube, object).then(
+    () => 'accepted',
+    (error: unknown) => apiErrorMessage(error),
+  );
 
 describe('the local control plane', () => {
   it('reports a valid semantic version', async () => {
@@ -47,11 +63,32 @@ describe('the local control plane', () => {
     }
   });
 
+  it('reports a running pod Ready again after its node was away, as a kubelet does', async () => {
+    // kube-controller-manager marks a pod NotReady when its node's lease lapses (an apiserver gap
+    // longer than the lease); its containers are still ready, and the node reports in again.
+    const pods = await ns.kube.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
+    const name = pods.items[0]!.metadata!.name!;
+    await ns.kube.core.patchNamespacedPodStatus(
+      {
+        name,
+        namespace: ns.name,
+        body: { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'NodeNotReady' }] } },
+      },
+      strategicMergePatch,
+    );
+    const marked = await ns.kube.core.readNamespacedPod({ name, namespace: ns.name });
+    const condition = (type: string) => marked.status?.conditions?.find((c) => c.type === type)?.status;
+    expect([condition('Ready'), condition('ContainersReady')]).toEqual(['False', 'True']);
+    const ready = await eventually(`pod ${name} Ready again`, async () => {
+      const pod = await ns.kube.core.readNamespacedPod({ name, namespace: ns.name });
+      return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? pod : undefined;
+    });
+    expect(ready.status?.phase).toBe('Running');
+  });
+
   it('validates an Istio VirtualService with the upstream CRD schema', async () => {
     const virtualService = (weight: unknown) => ({
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'web', namespace: ns.name },
+      ...web('networking.istio.io/v1', 'VirtualService'),
       spec: {
         hosts: ['web'],
         http: [
@@ -66,18 +103,13 @@ describe('the local control plane', () => {
     });
     const accepted = await apply(ns.kube, virtualService(90));
     expect(accepted.metadata?.managedFields?.some((f) => f.manager === 'sluice')).toBe(true);
-    const rejected = await apply(ns.kube, virtualService('ninety')).then(
-      () => 'accepted',
-      (error: unknown) => apiErrorMessage(error),
-    );
+    const rejected = await refusal(virtualService('ninety'));
     expect(rejected).toMatch(/spec\.http\[0\]\.route\[0\]\.weight/);
   });
 
   it('validates a Gateway API HTTPRoute with the upstream CRD schema', async () => {
     const route = (weight: number) => ({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'web', namespace: ns.name },
+      ...web('gateway.networking.k8s.io/v1', 'HTTPRoute'),
       spec: {
         parentRefs: [{ name: 'gateway', namespace: 'gateways' }],
         rules: [
@@ -91,24 +123,15 @@ describe('the local control plane', () => {
       },
     });
     await apply(ns.kube, route(90));
-    const stored = await ns.kube.objects.read({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'web', namespace: ns.name },
-    });
+    const stored = await ns.kube.objects.read(web('gateway.networking.k8s.io/v1', 'HTTPRoute'));
     expect(JSON.stringify(stored)).toContain('web-canary');
-    const rejected = await apply(ns.kube, route(-5)).then(
-      () => 'accepted',
-      (error: unknown) => apiErrorMessage(error),
-    );
+    const rejected = await refusal(route(-5));
     expect(rejected).toMatch(/spec\.rules\[0\]\.backendRefs\[0\]\.weight/);
   });
 
   it('has the SMI TrafficSplit CRD', async () => {
     const split = await apply(ns.kube, {
-      apiVersion: 'split.smi-spec.io/v1alpha2',
-      kind: 'TrafficSplit',
-      metadata: { name: 'web', namespace: ns.name },
+      ...web('split.smi-spec.io/v1alpha2', 'TrafficSplit'),
       spec: { service: 'web', backends: [{ service: 'web-primary', weight: 100 }] },
     });
     expect(split.metadata?.uid).toBeTruthy();

@@ -11,7 +11,8 @@ import {
   type CanaryWebhookInput,
 } from '../../src/hooks/types.ts';
 import { callWebhook, runWebhooks, sendEventWebhooks } from '../../src/hooks/webhook.ts';
-import { closedPort, sleep, startReceiver, type Receiver } from './receiver.ts';
+import { freePort } from '../../src/dev/process.ts';
+import { sleep, startReceiver, type Receiver } from './receiver.ts';
 
 // Webhooks over real HTTP to receivers on 127.0.0.1: payload shapes, timeouts, retries, TLS.
 
@@ -194,7 +195,7 @@ describe('timeouts and retries', () => {
   });
 
   it('retries a refused connection and says so', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const result = await callWebhook(hook({ url: `http://127.0.0.1:${port}/`, retries: 1 }), context, {
       backoff: fast,
     });

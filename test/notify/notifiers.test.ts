@@ -10,7 +10,8 @@ import { globalNotifiers } from '../../src/notify/global.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
 import { useNamespace } from '../support/kube.ts';
-import { closedPort, sleep, startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { freePort } from '../../src/dev/process.ts';
+import { sleep, startReceiver, type Receiver } from '../hooks/receiver.ts';
 
 // Every notifier posts to a real receiver on loopback; the JSON each one sends is checked
 // against its provider's documented format, and a captured log is searched for secrets.
@@ -242,7 +243,7 @@ describe('AlertProviders from the API', () => {
         },
       }),
     );
-    const refusedPort = await closedPort();
+    const refusedPort = await freePort();
     await createProvider('hostile', 'slack', {
       address: `${receiver.url}/echo-500/SECRETPATH3`,
       token: 'sk-SECRET-5',

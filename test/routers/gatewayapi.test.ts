@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { RouterConfigError } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
+import { annotateAs } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -137,14 +137,11 @@ describe('gatewayapi router', () => {
       { spec: { rules } },
       { fieldManager: 'platform-tool' },
     );
-    await applyObject(
-      ns.kube,
-      {
-        apiVersion: GATEWAY,
-        kind: 'HTTPRoute',
-        metadata: { name: 'shop', namespace: ns.name, annotations: { 'platform.example.com/tier': 'gold' } },
-      },
-      { fieldManager: 'platform-annotator', force: false },
+    await annotateAs(
+      ns,
+      'platform-annotator',
+      { apiVersion: GATEWAY, kind: 'HTTPRoute', name: 'shop' },
+      { 'platform.example.com/tier': 'gold' },
     );
 
     const check = async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, sameRoutes } from '../../src/routers/router.ts';
-import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
+import { annotateAs } from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.
@@ -151,14 +151,11 @@ describe('istio router', () => {
     );
 
     // Another tool adds an annotation (its own field manager) and a route of its own.
-    await applyObject(
-      ns.kube,
-      {
-        apiVersion: ISTIO,
-        kind: 'VirtualService',
-        metadata: { name: 'shop', namespace: ns.name, annotations: { 'platform.example.com/owner': 'edge' } },
-      },
-      { fieldManager: 'platform-tool', force: false },
+    await annotateAs(
+      ns,
+      'platform-tool',
+      { apiVersion: ISTIO, kind: 'VirtualService', name: 'shop' },
+      { 'platform.example.com/owner': 'edge' },
     );
     const live = await read(ns.kube, ISTIO, 'VirtualService', ns.name, 'shop');
     const http = live.spec.http as Route[];

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { CanaryInput } from '../../src/api/canary.ts';
 import type { Canary } from '../../src/api/canary.ts';
 import type { JsonObject } from '../../src/kube/kinds.ts';
+import { applyObject } from '../../src/kube/objects.ts';
 import { PRIMARY_ONLY, type Routes } from '../../src/routers/router.ts';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { eventually, type TestNamespace } from '../support/kube.ts';
@@ -110,4 +111,22 @@ export function revertUntilDone(canary: Canary, sluice: Sluice) {
     const result = await revertOnDeletion(canary, sluice.target, sluice.router);
     return result.done ? result : undefined;
   });
+}
+
+/**
+ * Another tool adds `annotations` to a routing object Sluice writes, by server-side apply
+ * under its own field manager (never forcing a field another manager owns).
+ */
+export function annotateAs(
+  ns: TestNamespace,
+  fieldManager: string,
+  object: { apiVersion: string; kind: string; name: string },
+  annotations: Record<string, string>,
+) {
+  const { apiVersion, kind, name } = object;
+  return applyObject(
+    ns.kube,
+    { apiVersion, kind, metadata: { name, namespace: ns.name, annotations } },
+    { fieldManager, force: false },
+  );
 }

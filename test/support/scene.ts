@@ -1,5 +1,12 @@
+import { afterAll, beforeAll } from 'vitest';
+import { startController, type ControllerOptions } from '../../src/controller/controller.ts';
 import { readCanary, type CanaryObject } from '../../src/controller/reconciler.ts';
+import { createLogger } from '../../src/log.ts';
+import { Notifications } from '../../src/notify/dispatcher.ts';
+import { EventRecorder } from '../../src/notify/events.ts';
+import { TrafficExporter, type TrafficMode } from './exporter.ts';
 import { useNamespace, type TestNamespace } from './kube.ts';
+import { scrape, waitForSeries } from './prometheus.ts';
 import {
   applyAsUser,
   canaryEvents,
@@ -7,6 +14,8 @@ import {
   podinfoDeployment,
   startControllerProcess,
   waitForPhase,
+  type PhaseWait,
+  type PhaseWanted,
   type PodinfoOptions,
   type SluiceProcess,
 } from './sluice.ts';
@@ -27,10 +36,7 @@ export interface Scene extends TestNamespace {
   /** A new release: podinfo's Deployment at `image`. */
   release(image: string): ReturnType<typeof applyAsUser>;
   /** Waits for the Canary's phase (or a condition on it). */
-  phase(
-    phase: Parameters<typeof waitForPhase>[2],
-    options?: Parameters<typeof waitForPhase>[3],
-  ): Promise<CanaryObject>;
+  phase(phase: PhaseWanted<CanaryObject>, options?: PhaseWait): Promise<CanaryObject>;
   /** The Canary's Events: message → count. */
   events(name?: string): Promise<Map<string, number>>;
   read(name?: string): Promise<CanaryObject>;
@@ -69,4 +75,39 @@ export function useScene(prefix: string): Scene {
     read: (name = 'podinfo') => readCanary(ns.kube, ns.name, name),
     startController: (options = {}) => startControllerProcess({ namespace: ns.name, ...options }),
   } satisfies Omit<Scene, keyof TestNamespace>);
+}
+
+/**
+ * Sluice's controller in this process, watching the test's namespace, logging at
+ * SLUICE_TEST_LOG (default warn), recording Events, with no notifier; `options` add or replace.
+ */
+export function startTestController(ns: TestNamespace, options: Partial<ControllerOptions> = {}) {
+  return startController({
+    kube: ns.kube,
+    log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' }),
+    namespaces: [ns.name],
+    events: new EventRecorder({ kube: ns.kube }),
+    notifications: new Notifications({ resolve: async () => Promise.reject(new Error('none')) }),
+    ...options,
+  });
+}
+
+/**
+ * Istio traffic of canary `podinfo` in the test's namespace from an exporter the test drives
+ * (`mode` to begin with), scraped by the test Prometheus from before the file's tests (its
+ * first series seen) until after them.
+ */
+export function useScrapedExporter(ns: TestNamespace, mode: TrafficMode): TrafficExporter {
+  const exporter = new TrafficExporter({ namespace: ns.name, target: 'podinfo', ingress: 'podinfo' });
+  let unscrape: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    exporter.setMode(mode);
+    unscrape = await scrape(`127.0.0.1:${await exporter.start()}`, { job: `exporter-${ns.name}` });
+    await waitForSeries(`istio_requests_total{destination_workload_namespace="${ns.name}"}`);
+  });
+  afterAll(async () => {
+    await unscrape?.();
+    await exporter.stop();
+  });
+  return exporter;
 }

@@ -8,6 +8,7 @@ import {
   checkNoShell,
   checkUrlAllowlist,
 } from '../../bench/security/http-checks.ts';
+import { freePort } from '../../src/dev/process.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { rbacMismatch } from '../deploy/access.ts';
@@ -19,6 +20,7 @@ import {
   canaryObject,
   podinfoDeployment,
   startControllerProcess,
+  waitForPhase,
   type SluiceProcess,
 } from './sluice.ts';
 
@@ -188,15 +190,6 @@ export interface LeakScenario {
   timeoutMs?: number;
 }
 
-/** A closed port on loopback, for "unreachable". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * Runs the scenario in `namespace`: two canaries roll out a new revision, every metric,
  * webhook and notification fails, both are rolled back. Returns what leaked where.
@@ -204,7 +197,7 @@ async function closedPort(): Promise<number> {
 export async function runSecretLeakScenario(scenario: LeakScenario): Promise<LeakReport> {
   const { kube, namespace } = scenario;
   const echo = await startEchoServer();
-  const closed = `http://127.0.0.1:${await closedPort()}`;
+  const closed = `http://127.0.0.1:${await freePort()}`;
   const secrets = new Map<string, string>();
   const secret = (label: string) => {
     const value = secretValue(label);
@@ -483,29 +476,14 @@ export async function runSecretLeakScenario(scenario: LeakScenario): Promise<Lea
     });
     const timeoutMs = scenario.timeoutMs ?? 150_000;
     for (const name of ['podinfo', 'globals']) {
-      await eventually(
-        `canary ${name} Initialized`,
-        async () => (await readCanary(kube, namespace, name)).status?.phase === 'Initialized',
-        {
-          timeoutMs,
-          intervalMs: 500,
-        },
-      );
+      await waitForPhase(kube, namespace, 'Initialized', { name, timeoutMs });
       await applyAsUser(
         kube,
         podinfoDeployment({ namespace, name, image: 'ghcr.io/stefanprodan/podinfo:6.0.1' }),
       );
     }
-    for (const name of ['podinfo', 'globals']) {
-      await eventually(
-        `canary ${name} Failed`,
-        async () => (await readCanary(kube, namespace, name)).status?.phase === 'Failed',
-        {
-          timeoutMs,
-          intervalMs: 500,
-        },
-      );
-    }
+    for (const name of ['podinfo', 'globals'])
+      await waitForPhase(kube, namespace, 'Failed', { name, timeoutMs });
     // Notifications and event hooks are sent after the status write; give them their deadline.
     await eventually(
       'the rollback notifications',

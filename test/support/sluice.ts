@@ -157,6 +157,10 @@ export interface PodinfoOptions {
   replicas?: number;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** More fields of the podinfo container (envFrom, volumeMounts, …). */
+  container?: Record<string, unknown>;
+  /** More fields of the pod spec (volumes, …). */
+  podSpec?: Record<string, unknown>;
 }
 
 /** A podinfo-like Deployment; `replicas` is left out unless asked for (GitOps-friendly). */
@@ -178,8 +182,10 @@ export function podinfoDeployment(options: PodinfoOptions) {
               image: options.image ?? 'ghcr.io/stefanprodan/podinfo:6.0.0',
               ports: [{ name: 'http', containerPort: 9898 }],
               env: Object.entries(options.env ?? {}).map(([key, value]) => ({ name: key, value })),
+              ...options.container,
             },
           ],
+          ...options.podSpec,
         },
       },
     },
@@ -188,14 +194,30 @@ export function podinfoDeployment(options: PodinfoOptions) {
 
 export { canaryObject } from './canaries.ts';
 
+/** A phase by name, or a condition on the Canary. */
+export type PhaseWanted<C> = string | ((canary: C) => boolean);
+
+/** Which Canary (default podinfo) and how long to wait for it (default 120 s). */
+export interface PhaseWait {
+  name?: string;
+  timeoutMs?: number;
+}
+
+/** The condition a PhaseWanted stands for. */
+export function phaseCondition<C extends { status?: { phase?: unknown } }>(
+  wanted: PhaseWanted<C>,
+): (canary: C) => boolean {
+  return typeof wanted === 'string' ? (c) => c.status?.phase === wanted : wanted;
+}
+
 export async function waitForPhase(
   kube: Kube,
   namespace: string,
-  phase: string | ((canary: CanaryObject) => boolean),
-  options: { name?: string; timeoutMs?: number } = {},
+  phase: PhaseWanted<CanaryObject>,
+  options: PhaseWait = {},
 ): Promise<CanaryObject> {
   const name = options.name ?? 'podinfo';
-  const matches = typeof phase === 'string' ? (c: CanaryObject) => c.status?.phase === phase : phase;
+  const matches = phaseCondition(phase);
   let last: CanaryObject | undefined;
   try {
     return await eventually(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyObject } from '../../src/kube/objects.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
+import { hpa } from '../support/objects.ts';
 import { APP, applyDeployment, bootstrap, canaryFor, read, sluiceFor } from './fixtures.ts';
 
 // spec.autoscalerRef on the real control plane, with kube-controller-manager's HPA
@@ -35,23 +36,13 @@ describe('HPA', () => {
     });
     await applyObject(
       ns.kube,
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: APP, namespace: ns.name, labels: { team: 'checkout' } },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APP },
-          minReplicas: 2,
-          maxReplicas: 4,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
-            },
-          ],
-          behavior: { scaleDown: { stabilizationWindowSeconds: 60 } },
-        },
-      },
+      hpa(ns.name, APP, {
+        labels: { team: 'checkout' },
+        minReplicas: 2,
+        maxReplicas: 4,
+        cpuUtilization: 80,
+        behavior: { scaleDown: { stabilizationWindowSeconds: 60 } },
+      }),
       { fieldManager: 'kubectl' },
     );
     const canary = canaryFor(ns.name, {
@@ -124,19 +115,9 @@ describe('HPA', () => {
   });
 
   it('names the HPA when it scales something other than the target', async () => {
-    await applyObject(
-      ns.kube,
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: 'elsewhere', namespace: ns.name },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'other' },
-          maxReplicas: 3,
-        },
-      },
-      { fieldManager: 'kubectl' },
-    );
+    await applyObject(ns.kube, hpa(ns.name, 'elsewhere', { target: 'other', maxReplicas: 3 }), {
+      fieldManager: 'kubectl',
+    });
     const canary = canaryFor(ns.name, {
       provider: 'kubernetes',
       autoscalerRef: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'elsewhere' },

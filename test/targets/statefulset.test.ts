@@ -1,16 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCanary } from '../../src/controller/reconciler.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
-import {
-  applyAsUser,
-  canaryEvents,
-  canaryObject,
-  startControllerProcess,
-  waitForPhase,
-  type SluiceProcess,
-} from '../support/sluice.ts';
+import { eventually } from '../support/kube.ts';
+import { useScene } from '../support/scene.ts';
+import type { SluiceProcess } from '../support/sluice.ts';
 
 // A StatefulSet Canary on the local control plane: kube-controller-manager's StatefulSet
 // controller rolls the pods, kwok runs them. A healthy release goes to the highest ordinals
@@ -18,7 +11,7 @@ import {
 // new one picking up from status); a bad one is rolled back to the old ControllerRevision,
 // every pod back on it.
 
-const ns = useNamespace('sts');
+const ns = useScene('sts');
 const processes: SluiceProcess[] = [];
 const REPLICAS = 4;
 /** What the rollout webhook answers: the test's verdict on the release. */
@@ -93,8 +86,7 @@ const allOn = (image: string) =>
   );
 
 const controller = (name: string) =>
-  startControllerProcess({
-    namespace: ns.name,
+  ns.startController({
     name,
     args: ['--no-leader-elect', '--step-events', '--allowed-url-hosts', '127.0.0.1'],
   });
@@ -108,12 +100,10 @@ describe('StatefulSet canary on the local control plane', () => {
     await new Promise<void>((listening) => hooks.listen(0, '127.0.0.1', listening));
     const port = (hooks.address() as AddressInfo).port;
     processes.push(await controller('first'));
-    await applyAsUser(ns.kube, statefulSet('example.com/db:1'));
+    await ns.apply(statefulSet('example.com/db:1'));
     await allOn('example.com/db:1');
-    await applyAsUser(
-      ns.kube,
-      canaryObject(
-        ns.name,
+    await ns.apply(
+      ns.canary(
         {
           targetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' },
           provider: 'kubernetes',
@@ -136,7 +126,7 @@ describe('StatefulSet canary on the local control plane', () => {
         'db',
       ),
     );
-    await waitForPhase(ns.kube, ns.name, 'Initialized', { name: 'db' });
+    await ns.phase('Initialized', { name: 'db' });
   }, 180_000);
 
   afterAll(async () => {
@@ -155,8 +145,8 @@ describe('StatefulSet canary on the local control plane', () => {
 
   it('rolls a healthy release to the highest ordinals first and promotes it, across a controller restart', async () => {
     verdict = 200;
-    await applyAsUser(ns.kube, statefulSet('example.com/db:2'));
-    const first = await waitForPhase(ns.kube, ns.name, (c) => c.status?.canaryWeight === 25, { name: 'db' });
+    await ns.apply(statefulSet('example.com/db:2'));
+    const first = await ns.phase((c) => c.status?.canaryWeight === 25, { name: 'db' });
     expect(first.status?.phase).toBe('Progressing');
     // One pod, the highest ordinal, on the new revision; the rest held.
     const step = await eventually('db-3 on db:2', async () => {
@@ -169,12 +159,12 @@ describe('StatefulSet canary on the local control plane', () => {
     await processes[0]!.kill('SIGKILL');
     processes.push(await controller('second'));
 
-    const done = await waitForPhase(ns.kube, ns.name, 'Succeeded', { name: 'db', timeoutMs: 180_000 });
+    const done = await ns.phase('Succeeded', { name: 'db', timeoutMs: 180_000 });
     expect(done.status?.lastPromotedSpec).toBe(done.status?.lastAppliedSpec);
     const promoted = await allOn('example.com/db:2');
     // Held again for the next release.
     expect(promoted.partition).toBe(REPLICAS);
-    const events = await canaryEvents(ns.kube, ns.name, 'db');
+    const events = await ns.events('db');
     expect(events.get('advance canary weight 25')).toBe(1);
     expect(events.get('advance canary weight 50')).toBe(1);
     expect(events.get('promotion completed')).toBe(1);
@@ -184,16 +174,16 @@ describe('StatefulSet canary on the local control plane', () => {
   it('rolls a bad release back to the old ControllerRevision, every pod back on it', async () => {
     const before = await view();
     verdict = 500;
-    await applyAsUser(ns.kube, statefulSet('example.com/db:3'));
-    const failed = await waitForPhase(ns.kube, ns.name, 'Failed', { name: 'db', timeoutMs: 180_000 });
+    await ns.apply(statefulSet('example.com/db:3'));
+    const failed = await ns.phase('Failed', { name: 'db', timeoutMs: 180_000 });
     expect(failed.status?.message).toMatch(/rolling back|failed checks/);
     const back = await allOn('example.com/db:2');
     expect(back.image).toBe('example.com/db:2');
     expect(back.currentRevision).toBe(before.currentRevision);
     expect(back.partition).toBe(REPLICAS);
     // Sluice's own revert is no fix from Git: the release stays failed.
-    expect((await readCanary(ns.kube, ns.name, 'db')).status?.phase).toBe('Failed');
-    const events = await canaryEvents(ns.kube, ns.name, 'db');
+    expect((await ns.read('db')).status?.phase).toBe('Failed');
+    const events = await ns.events('db');
     expect([...events.keys()].some((message) => message.startsWith('rolling back'))).toBe(true);
   }, 300_000);
 });

@@ -1,0 +1,204 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { startController, type RunningController } from '../../src/controller/controller.ts';
+import type { WireObjectApi } from '../../src/kube/wire.ts';
+import { createLogger } from '../../src/log.ts';
+import { Notifications, type DispatchReport } from '../../src/notify/dispatcher.ts';
+import { EventRecorder } from '../../src/notify/events.ts';
+import type { Notification } from '../../src/notify/notifier.ts';
+import { CHAT_LABEL } from '../../src/notify/outbox.ts';
+import { createSlackNotifier } from '../../src/notify/slack.ts';
+import type { CanaryAlert } from '../../src/notify/providers.ts';
+import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { canaryObject } from '../support/canaries.ts';
+import { useNamespace } from '../support/kube.ts';
+import { applyAsUser, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
+
+// The chat outbox across a kill (docs/decisions/0026-side-effects-once.md). A controller
+// "dies" at a chosen moment (from then on its status writes and Event patches fail, and it is
+// stopped), and the next one, with nothing in memory, sends what the first owed, once:
+// (1) killed after an announcement's Event and before its chat post, (2) killed after the
+// status write that records the step and before the post. Slack messages are counted at a
+// real HTTP receiver.
+
+const ns = useNamespace('ctl-chat');
+let receiver: Receiver;
+const running: RunningController[] = [];
+
+interface Generation {
+  controller: RunningController;
+  /** From now on its status writes and Event patches fail, as if it had died. */
+  die(): void;
+  /** Lets a held chat post go on (it posts nothing: the controller is dead by then). */
+  release(): void;
+}
+
+/** One controller process's worth, posting to the receiver's /slack as a global Slack notifier. */
+async function generation(
+  options: {
+    /** Dies when the chat post of a message matching this is about to go out (window 1). */
+    dieAtChat?: RegExp;
+    /** Holds the chat post of a message matching this, unsent, until released (window 2). */
+    holdChat?: RegExp;
+  } = {},
+): Promise<Generation> {
+  let dead = false;
+  let release: () => void = () => undefined;
+  const failWhenDead = <T extends object>(api: T, methods: readonly string[]): T =>
+    new Proxy(api, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        if (!methods.includes(String(property))) return bound;
+        return (...args: unknown[]) => (dead ? Promise.reject(new Error('killed')) : bound(...args));
+      },
+    });
+  const wire = failWhenDead(ns.kube.wire, ['mergePatchObject']) as WireObjectApi;
+  const core = failWhenDead(ns.kube.core, ['patchNamespacedEvent']) as CoreV1Api;
+  const kube = { ...ns.kube, wire, core };
+  class Chat extends Notifications {
+    override async notify(
+      alerts: readonly CanaryAlert[] | undefined,
+      notification: Notification,
+    ): Promise<DispatchReport> {
+      if (options.dieAtChat?.test(notification.message)) {
+        dead = true;
+        return { sent: [], failed: [] };
+      }
+      if (options.holdChat?.test(notification.message)) {
+        await new Promise<void>((resolve) => (release = resolve));
+        return { sent: [], failed: [] };
+      }
+      return super.notify(alerts, notification);
+    }
+  }
+  const controller = await startController({
+    kube,
+    log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'warn', name: 'test-controller' }),
+    namespaces: [ns.name],
+    events: new EventRecorder({ kube }),
+    notifications: new Chat({
+      resolve: async () => Promise.reject(new Error('no alert providers in this test')),
+      global: [createSlackNotifier({ name: 'global slack', url: `${receiver.url}/slack` })],
+    }),
+  });
+  running.push(controller);
+  return { controller, die: () => (dead = true), release: () => release() };
+}
+
+/** How many Slack messages said `message` about canary `name`. */
+const slackSaid = (name: string, message: string) =>
+  receiver
+    .json('/slack')
+    .filter((body) => (body as { text?: string }).text === `${name}.${ns.name}: ${message}`).length;
+
+async function stop(controller: RunningController): Promise<void> {
+  await controller.stop();
+  running.splice(running.indexOf(controller), 1);
+}
+
+async function chatMarks(name: string): Promise<Map<string, string>> {
+  const list = await ns.kube.core.listNamespacedEvent({ namespace: ns.name, labelSelector: CHAT_LABEL });
+  return new Map(
+    list.items
+      .filter((e) => e.involvedObject.name === name)
+      .map((e) => [e.message ?? '', e.metadata.labels?.[CHAT_LABEL] ?? '']),
+  );
+}
+
+async function canary(name: string): Promise<void> {
+  await applyAsUser(
+    ns.kube,
+    podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:1.0.0' }),
+  );
+  await applyAsUser(
+    ns.kube,
+    canaryObject(
+      ns.name,
+      { provider: 'istio', analysis: { interval: '10s', threshold: 2, stepWeights: [50] } },
+      name,
+    ),
+  );
+}
+
+const release = (name: string) =>
+  applyAsUser(ns.kube, podinfoDeployment({ namespace: ns.name, name, image: 'example.com/podinfo:2.0.0' }));
+
+describe('chat messages across a kill', () => {
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterEach(async () => {
+    for (const controller of running.splice(0)) await controller.stop();
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it('sends a message once when the controller dies between its Event and the post', async () => {
+    const name = 'window-one';
+    const first = await generation({ dieAtChat: /^new revision detected/ });
+    await canary(name);
+    await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
+    await release(name);
+    // The Event is made, pending; the post and the status write are not.
+    await expect
+      .poll(() => chatMarks(name), { timeout: 120_000, interval: 250 })
+      .toEqual(
+        new Map([
+          ['initialization done', 'sent'],
+          ['new revision detected, starting canary analysis', 'pending'],
+        ]),
+      );
+    await stop(first.controller);
+    expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(0);
+
+    // The next controller replays the step, finds the Event pending, sends it and marks it.
+    await generation();
+    await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
+    await expect
+      .poll(() => slackSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
+      .toBe(1);
+    expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
+    expect(slackSaid(name, 'initialization done')).toBe(1);
+    const marks = await chatMarks(name);
+    expect([...marks.values()]).toEqual(['sent', 'sent', 'sent']);
+  }, 300_000);
+
+  it('sends a message once when the controller dies after the status write and before the post', async () => {
+    const name = 'window-two';
+    const first = await generation({ holdChat: /^promotion completed/ });
+    await canary(name);
+    await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
+    await release(name);
+    // The step is recorded done in status; its message waits, unsent, on its Event.
+    await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
+    await expect
+      .poll(async () => (await chatMarks(name)).get('promotion completed'), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toBe('pending');
+    first.die();
+    first.release();
+    await stop(first.controller);
+    expect(slackSaid(name, 'promotion completed')).toBe(0);
+
+    // The next controller's start finds the pending Event (the Canary's effects are all done).
+    await generation();
+    await expect
+      .poll(() => slackSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
+      .toBe(1);
+    await expect
+      .poll(async () => (await chatMarks(name)).get('promotion completed'), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toBe('sent');
+    // One message per announcement: nothing was told twice.
+    expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
+    expect(slackSaid(name, 'initialization done')).toBe(1);
+    expect(slackSaid(name, 'promotion completed')).toBe(1);
+  }, 300_000);
+});
