@@ -84,7 +84,9 @@ export async function roundsWhile(
   let round = 0;
   while (round === 0 || faulting) {
     round += 1;
-    options.afterRound?.(round, await fleet.round(round, options.roundTimeoutMs));
+    // Awaited first: an optional call leaves its arguments unevaluated when there is no afterRound.
+    const results = await fleet.round(round, options.roundTimeoutMs);
+    options.afterRound?.(round, results);
     if (Date.now() > options.deadline) break;
   }
   await faults;
