@@ -24,8 +24,16 @@ export interface AnalysisOptions {
 
 const REVISION_ANNOTATION = 'bench.sluice.dev/revision';
 
-/** A Deployment as a team commits it: no replicas (GitOps-friendly), one container. */
-export function deployment(namespace: string, name: string, revision = 0) {
+/** A Deployment as a team commits it: no replicas (GitOps-friendly), one container serving http on 9898. */
+export function appDeployment(
+  namespace: string,
+  name: string,
+  pod: {
+    annotations: Record<string, string>;
+    container: { name: string; image: string; envFrom?: object[] };
+  },
+) {
+  const { name: container, image, envFrom } = pod.container;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -33,19 +41,28 @@ export function deployment(namespace: string, name: string, revision = 0) {
     spec: {
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name }, annotations: { [REVISION_ANNOTATION]: String(revision) } },
+        metadata: { labels: { app: name }, annotations: pod.annotations },
         spec: {
           containers: [
             {
-              name: 'podinfo',
-              image: 'ghcr.io/stefanprodan/podinfo:6.0.0',
+              name: container,
+              image,
               ports: [{ name: 'http', containerPort: 9898 }],
+              ...(envFrom ? { envFrom } : {}),
             },
           ],
         },
       },
     },
   };
+}
+
+/** The benchmarks' podinfo Deployment; a new `revision` is a new release. */
+export function deployment(namespace: string, name: string, revision = 0) {
+  return appDeployment(namespace, name, {
+    annotations: { [REVISION_ANNOTATION]: String(revision) },
+    container: { name: 'podinfo', image: 'ghcr.io/stefanprodan/podinfo:6.0.0' },
+  });
 }
 
 /** The Canary spec both controllers get: Istio routing, built-in metrics from Prometheus. */

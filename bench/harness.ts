@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { addUser, down, installCrds, recordedPids, up, type ClusterEnv } from '../src/dev/cluster.ts';
+import { addAdmins, down, installCrds, recordedPids, up, type ClusterEnv } from '../src/dev/cluster.ts';
 import { killAllSync } from '../src/dev/process.ts';
 import type { Progress } from '../src/dev/progress.ts';
 import {
@@ -104,10 +104,7 @@ export async function startBenchEnv(options: {
       await installCrds(kc, [fixed]);
     });
   }
-  const kubeconfigs = {
-    sluice: await addUser(stateDir, CONTROLLER_USER.sluice, ['system:masters']),
-    flagger: await addUser(stateDir, CONTROLLER_USER.flagger, ['system:masters']),
-  };
+  const kubeconfigs = await addAdmins(stateDir, CONTROLLER_USER);
   const exporter = new BenchExporter();
   await exporter.start(cluster.prometheusTargetsDir);
   const logDir = join(stateDir, 'logs', 'bench');

@@ -3,29 +3,24 @@ import { Informer, collectionPath } from '../src/controller/informers.ts';
 import type { Kube } from '../src/kube/client.ts';
 import { silentLogger } from '../src/log.ts';
 import { CANARY_API, virtualServiceCanaryWeight, type ControllerKind } from './fixtures.ts';
-import { record, stateOf, type Timeline } from './timeline.ts';
+import { record, stateOf, type CanaryState, type Timeline } from './timeline.ts';
 
 // Watches of a benchmark namespace: every Canary's status changes and every VirtualService's
 // canary weight, stamped with the time the watch delivered them.
 
-export class CanaryObserver {
-  readonly timelines = new Map<string, Timeline>();
+/** A watch of one collection keeping a series of values per object name, in the order the watch delivered them. */
+class SeriesObserver<T> {
+  protected readonly series = new Map<string, T[]>();
   private readonly informer: Informer<KubernetesObject>;
 
-  constructor(kube: Kube, kind: ControllerKind, namespace: string) {
-    const { group, version } = CANARY_API[kind];
-    this.informer = new Informer<KubernetesObject>(
-      kube,
-      collectionPath(group, version, 'canaries', namespace),
-      silentLogger,
-      (event, object) => {
-        if (event === 'delete') return;
-        const name = object.metadata?.name ?? '';
-        let timeline = this.timelines.get(name);
-        if (!timeline) this.timelines.set(name, (timeline = []));
-        record(timeline, stateOf(object, Date.now()));
-      },
-    );
+  constructor(kube: Kube, path: string, seen: (object: KubernetesObject, name: string, series: T[]) => void) {
+    this.informer = new Informer<KubernetesObject>(kube, path, silentLogger, (event, object) => {
+      if (event === 'delete') return;
+      const name = object.metadata?.name ?? '';
+      let series = this.series.get(name);
+      if (!series) this.series.set(name, (series = []));
+      seen(object, name, series);
+    });
   }
 
   start(): Promise<void> {
@@ -34,6 +29,17 @@ export class CanaryObserver {
 
   stop(): Promise<void> {
     return this.informer.stop();
+  }
+}
+
+export class CanaryObserver extends SeriesObserver<CanaryState> {
+  readonly timelines: ReadonlyMap<string, Timeline> = this.series;
+
+  constructor(kube: Kube, kind: ControllerKind, namespace: string) {
+    const { group, version } = CANARY_API[kind];
+    super(kube, collectionPath(group, version, 'canaries', namespace), (object, _name, timeline) =>
+      record(timeline, stateOf(object, Date.now())),
+    );
   }
 
   phase(name: string): string | undefined {
@@ -49,42 +55,25 @@ export class CanaryObserver {
 }
 
 /** Canary weight of every VirtualService in a namespace, with the time each value was seen. */
-export class RouteObserver {
-  readonly weights = new Map<string, { at: number; weight: number }[]>();
-  private readonly informer: Informer<KubernetesObject>;
-
+export class RouteObserver extends SeriesObserver<{ at: number; weight: number }> {
   constructor(kube: Kube, namespace: string) {
-    this.informer = new Informer<KubernetesObject>(
+    super(
       kube,
       collectionPath('networking.istio.io', 'v1', 'virtualservices', namespace),
-      silentLogger,
-      (event, object) => {
-        if (event === 'delete') return;
-        const name = object.metadata?.name ?? '';
+      (object, name, series) => {
         const weight = virtualServiceCanaryWeight(object, name);
-        if (weight === undefined) return;
-        let series = this.weights.get(name);
-        if (!series) this.weights.set(name, (series = []));
-        if (series.at(-1)?.weight !== weight) series.push({ at: Date.now(), weight });
+        if (weight !== undefined && series.at(-1)?.weight !== weight) series.push({ at: Date.now(), weight });
       },
     );
   }
 
-  start(): Promise<void> {
-    return this.informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.informer.stop();
-  }
-
   weight(name: string): number | undefined {
-    return this.weights.get(name)?.at(-1)?.weight;
+    return this.series.get(name)?.at(-1)?.weight;
   }
 
   /** The first time at or after `since` the VirtualService `name` had this canary weight. */
   firstAt(name: string, weight: number, since: number): number | undefined {
-    return this.weights.get(name)?.find((w) => w.at >= since && w.weight === weight)?.at;
+    return this.series.get(name)?.find((w) => w.at >= since && w.weight === weight)?.at;
   }
 }
 

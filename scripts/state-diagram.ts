@@ -85,25 +85,15 @@ function relativePath(node: AnyStateNode): string {
   return node.path.join('.');
 }
 
-function describeGuard(guard: unknown): string | undefined {
-  if (guard === undefined) return undefined;
-  if (typeof guard === 'string') return guard;
-  if (guard && typeof guard === 'object' && 'type' in guard) {
-    const { type, params } = guard as { type: string; params?: Record<string, unknown> };
+/** A guard or action named in setup(), with its params: `name(a, b)`; an inline function cannot be documented. */
+function describeNamed(what: 'guard' | 'action', named: unknown): string {
+  if (typeof named === 'string') return named;
+  if (named && typeof named === 'object' && 'type' in named) {
+    const { type, params } = named as { type: string; params?: Record<string, unknown> };
     const args = params ? Object.values(params).map(String).join(', ') : '';
     return args ? `${type}(${args})` : type;
   }
-  throw new Error('diagram: inline guard functions cannot be documented; name the guard in setup()');
-}
-
-function describeAction(action: unknown): string {
-  if (typeof action === 'string') return action;
-  if (action && typeof action === 'object' && 'type' in action) {
-    const { type, params } = action as { type: string; params?: Record<string, unknown> };
-    const args = params ? Object.values(params).map(String).join(', ') : '';
-    return args ? `${type}(${args})` : type;
-  }
-  throw new Error('diagram: inline actions cannot be documented; name the action in setup()');
+  throw new Error(`diagram: inline ${what} functions cannot be documented; name the ${what} in setup()`);
 }
 
 function walk(node: AnyStateNode, visit: (node: AnyStateNode) => void): void {
@@ -155,9 +145,9 @@ export function machineTransitions(): TransitionInfo[] {
         key: transitionKey(transition),
         source: relativePath(node),
         event: transition.eventType === '' ? 'always' : transition.eventType,
-        guard: describeGuard(transition.guard),
+        guard: transition.guard === undefined ? undefined : describeNamed('guard', transition.guard),
         targets: (transition.target ?? []).map(relativePath),
-        actions: transition.actions.map(describeAction),
+        actions: transition.actions.map((action) => describeNamed('action', action)),
         // Re-entering matters only for a target inside the source (itself or a child).
         reenter:
           transition.reenter &&

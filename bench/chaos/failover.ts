@@ -2,7 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { parseDuration } from '../../src/api/duration.ts';
 import { collectionPath, Informer } from '../../src/controller/informers.ts';
-import { addUser } from '../../src/dev/cluster.ts';
+import { addAdmins } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { silentLogger } from '../../src/log.ts';
 import { auditedWrites } from '../audit.ts';
@@ -11,7 +11,7 @@ import { median } from '../stats.ts';
 import type { ControllerSupervisor, Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
 import { Random } from './random.ts';
-import { startScenario } from './rollouts.ts';
+import { roundsWhile, startScenario } from './rollouts.ts';
 
 // `failover`: two replicas with leader election on a Lease, canaries rolling out all along;
 // the leader is SIGKILLed at random moments and restarted as the standby after 0–5 s. Measured:
@@ -62,10 +62,7 @@ export async function writesOutsideLeadership(
 
 export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progress: Progress) {
   const random = new Random(options.seed);
-  const kubeconfigs = {
-    a: await addUser(env.cluster.stateDir, REPLICA_USERS.a, ['system:masters']),
-    b: await addUser(env.cluster.stateDir, REPLICA_USERS.b, ['system:masters']),
-  };
+  const kubeconfigs = await addAdmins(env.cluster.stateDir, REPLICA_USERS);
   const replicas = new Map<Slot, Replica>();
   let supervisor: ControllerSupervisor | undefined;
   let leaseNamespace = '';
@@ -117,7 +114,6 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
   const failures: string[] = [];
   const started = Date.now();
   let kills = 0;
-  let killing = true;
   const killer = (async () => {
     while (kills < options.kills && Date.now() - started < options.timeoutS * 1000) {
       await new Promise((r) => setTimeout(r, random.between(2000, 10_000)));
@@ -141,16 +137,12 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
       await restart;
       progress.info(`kill ${kills}/${options.kills}: takeover ${takeovers.at(-1)?.toFixed(1) ?? '?'}s`);
     }
-    killing = false;
   })();
-  let round = 0;
   try {
-    while (killing || round === 0) {
-      round += 1;
-      await fleet.round(round, 600_000);
-      if (Date.now() - started > options.timeoutS * 1000) break;
-    }
-    await killer;
+    await roundsWhile(fleet, killer, {
+      deadline: started + options.timeoutS * 1000,
+      roundTimeoutMs: 600_000,
+    });
   } finally {
     const end = Date.now();
     for (const [slot, replica] of replicas) {

@@ -1,3 +1,5 @@
+import { appDeployment } from '../fixtures.ts';
+
 // The chaos scenarios' workloads: a mix of releases whose outcome is known in advance.
 // - healthy: weighted canary, good metrics, a tracked ConfigMap → Succeeded;
 // - bad: weighted canary whose canary pods answer 50 % 5xx → Failed, never promoted;
@@ -50,30 +52,14 @@ export function configMap(namespace: string, name: string) {
 export function deployment(namespace: string, workload: Workload, round: number) {
   const { name, kind } = workload;
   const release = round > 0 && kind === 'bad' ? 'bad' : 'good';
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, labels: { app: name } },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: {
-          labels: { app: name },
-          annotations: { [ROUND_ANNOTATION]: String(round), [RELEASE_ANNOTATION]: release },
-        },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: `example.com/${name}:${round}`,
-              ports: [{ name: 'http', containerPort: 9898 }],
-              ...(kind === 'healthy' ? { envFrom: [{ configMapRef: { name: configName(name) } }] } : {}),
-            },
-          ],
-        },
-      },
+  return appDeployment(namespace, name, {
+    annotations: { [ROUND_ANNOTATION]: String(round), [RELEASE_ANNOTATION]: release },
+    container: {
+      name: 'app',
+      image: `example.com/${name}:${round}`,
+      ...(kind === 'healthy' ? { envFrom: [{ configMapRef: { name: configName(name) } }] } : {}),
     },
-  };
+  });
 }
 
 export function canary(namespace: string, workload: Workload, receiverUrl: string, timing: FleetTiming) {

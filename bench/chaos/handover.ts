@@ -1,12 +1,12 @@
 import { SHARD_LABEL } from '../../src/controller/shard.ts';
-import { addUser } from '../../src/dev/cluster.ts';
+import { addAdmins } from '../../src/dev/cluster.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import { auditedWrites } from '../audit.ts';
 import type { Figures } from '../report.ts';
 import type { Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
 import { Random } from './random.ts';
-import { startScenario } from './rollouts.ts';
+import { roundsWhile, startScenario } from './rollouts.ts';
 
 // `handover`: two shards side by side — `--shard a` and the replica without --shard, each
 // leading on its own Lease — while Canaries are relabelled between them at random moments,
@@ -116,10 +116,7 @@ async function shardProblems(replica: Replica, owner: Owner, leaseNamespace: str
 
 export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progress: Progress) {
   const random = new Random(options.seed);
-  const kubeconfigs = {
-    a: await addUser(env.cluster.stateDir, SHARD_USERS.a, ['system:masters']),
-    unsharded: await addUser(env.cluster.stateDir, SHARD_USERS.unsharded, ['system:masters']),
-  };
+  const kubeconfigs = await addAdmins(env.cluster.stateDir, SHARD_USERS);
   const replicas = new Map<Owner, Replica>();
   const scenario = await startScenario(env, progress, {
     name: 'handover',
@@ -151,38 +148,31 @@ export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progr
   const started = Date.now();
   let relabels = 0;
   let midRollout = 0;
-  let relabeling = true;
   let stopped = false;
   const relabeler = (async () => {
-    try {
-      while (!stopped && relabels < options.relabels && Date.now() - started < options.timeoutS * 1000) {
-        await new Promise((r) => setTimeout(r, random.between(1000, 4000)));
-        const { name } = random.pick(fleet.workloads);
-        const changes = ownership.get(name)!;
-        const to: Owner = changes.at(-1)!.owner === 'a' ? 'unsharded' : 'a';
-        const phase = fleet.checker.canaries.get(name)?.phase ?? '';
-        await env.kube.wire.mergePatchObject(
-          { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name, namespace } },
-          { metadata: { labels: { [SHARD_LABEL]: to === 'a' ? 'a' : null } } },
-          { fieldManager: 'kubectl' },
-        );
-        changes.push({ from: Date.now(), owner: to });
-        relabels += 1;
-        if (MID_ROLLOUT.has(phase)) midRollout += 1;
-        progress.info(`relabel ${relabels}/${options.relabels}: ${name} (${phase || '?'}) → ${to}`);
-      }
-    } finally {
-      relabeling = false;
+    while (!stopped && relabels < options.relabels && Date.now() - started < options.timeoutS * 1000) {
+      await new Promise((r) => setTimeout(r, random.between(1000, 4000)));
+      const { name } = random.pick(fleet.workloads);
+      const changes = ownership.get(name)!;
+      const to: Owner = changes.at(-1)!.owner === 'a' ? 'unsharded' : 'a';
+      const phase = fleet.checker.canaries.get(name)?.phase ?? '';
+      await env.kube.wire.mergePatchObject(
+        { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name, namespace } },
+        { metadata: { labels: { [SHARD_LABEL]: to === 'a' ? 'a' : null } } },
+        { fieldManager: 'kubectl' },
+      );
+      changes.push({ from: Date.now(), owner: to });
+      relabels += 1;
+      if (MID_ROLLOUT.has(phase)) midRollout += 1;
+      progress.info(`relabel ${relabels}/${options.relabels}: ${name} (${phase || '?'}) → ${to}`);
     }
   })();
-  let round = 0;
+  let rounds: number;
   try {
-    while (relabeling || round === 0) {
-      round += 1;
-      await fleet.round(round, 600_000);
-      if (Date.now() - started > options.timeoutS * 1000) break;
-    }
-    await relabeler;
+    rounds = await roundsWhile(fleet, relabeler, {
+      deadline: started + options.timeoutS * 1000,
+      roundTimeoutMs: 600_000,
+    });
     for (const [owner, replica] of replicas)
       failures.push(...(await shardProblems(replica, owner, namespace)));
   } finally {
@@ -207,7 +197,7 @@ export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progr
   const figures: Figures = {
     relabels,
     relabels_mid_rollout: midRollout,
-    rounds: round,
+    rounds,
     rollouts: fleet.results.length,
     wrong_outcomes: fleet.wrongOutcomes.length,
     violations: fleet.checker.count(),

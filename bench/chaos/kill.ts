@@ -2,7 +2,7 @@ import type { ControllerSupervisor, Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
 import type { Change } from './invariants.ts';
 import { Random } from './random.ts';
-import { startScenario } from './rollouts.ts';
+import { roundsWhile, startScenario } from './rollouts.ts';
 import type { Progress } from '../../src/dev/progress.ts';
 import type { Figures } from '../report.ts';
 
@@ -99,7 +99,6 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
   const moments = Object.fromEntries(MOMENTS.map((m) => [m, 0])) as Record<KillMoment, number>;
   let kills = 0;
   let downMs = 0;
-  let killing = true;
   const killer = (async () => {
     while (kills < options.kills && Date.now() - started < options.timeoutS * 1000) {
       const wanted = random.pick(MOMENTS);
@@ -120,19 +119,17 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
       downMs += Date.now() - killedAt;
       if (kills % 5 === 0) progress.info(`${kills}/${options.kills} kills`);
     }
-    killing = false;
   })();
-  let round = 0;
+  let rounds: number;
   try {
-    while (killing || round === 0) {
-      round += 1;
-      const results = await fleet.round(round, options.roundTimeoutS * 1000);
-      progress.info(
-        `round ${round}: ${results.length} rollouts finished, ${kills} kills so far, ${fleet.checker.count()} violations`,
-      );
-      if (Date.now() - started > options.timeoutS * 1000) break;
-    }
-    await killer;
+    rounds = await roundsWhile(fleet, killer, {
+      deadline: started + options.timeoutS * 1000,
+      roundTimeoutMs: options.roundTimeoutS * 1000,
+      afterRound: (round, results) =>
+        progress.info(
+          `round ${round}: ${results.length} rollouts finished, ${kills} kills so far, ${fleet.checker.count()} violations`,
+        ),
+    });
   } finally {
     if (replica) await supervisor.stop(replica, 'SIGTERM');
     await scenario.stop();
@@ -144,7 +141,7 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     ...Object.fromEntries(MOMENTS.map((m) => [`kills_${m.replace('-', '_')}`, moments[m]])),
     rollouts: fleet.results.length,
     canaries: options.canaries,
-    rounds: round,
+    rounds,
     wrong_outcomes: fleet.wrongOutcomes.length,
     violations: fleet.checker.count(),
     repeated_side_effects: repeated.length,

@@ -62,6 +62,37 @@ export interface RolloutFleet {
   stop(): Promise<void>;
 }
 
+/**
+ * Rounds of releases for as long as `faults` (kills, relabels …) runs, one round at least,
+ * and none started after `deadline` (epoch ms); then waits for `faults` to end. Returns how
+ * many rounds ran.
+ */
+export async function roundsWhile(
+  fleet: Pick<RolloutFleet, 'round'>,
+  faults: Promise<unknown>,
+  options: {
+    deadline: number;
+    roundTimeoutMs: number;
+    afterRound?: (round: number, results: RolloutResult[]) => void;
+  },
+): Promise<number> {
+  let faulting = true;
+  const ended = () => {
+    faulting = false;
+  };
+  void faults.then(ended, ended);
+  let round = 0;
+  while (round === 0 || faulting) {
+    round += 1;
+    // Awaited first: an optional call leaves its arguments unevaluated when there is no afterRound.
+    const results = await fleet.round(round, options.roundTimeoutMs);
+    options.afterRound?.(round, results);
+    if (Date.now() > options.deadline) break;
+  }
+  await faults;
+  return round;
+}
+
 export async function startRolloutFleet(
   env: ChaosEnv,
   options: {

@@ -32,6 +32,52 @@ export const GRPC_SERVER_ERRORS = {
   codes: '2|4|12|13|14|15',
 } as const;
 
+/**
+ * Success rate and p99 from a request counter and a duration histogram, both selected by one
+ * label matcher (`selector`): `notServerError` matches the answers that count as successes,
+ * and a histogram in seconds is turned into milliseconds.
+ */
+function counterAndHistogram(series: {
+  requests: string;
+  buckets: string;
+  selector: string;
+  notServerError: string;
+  seconds: boolean;
+}): Record<BuiltinMetric, string> {
+  const { requests, buckets, selector, notServerError } = series;
+  return {
+    'request-success-rate': `
+(
+  sum(rate(${requests}{
+    ${selector},
+    ${notServerError}
+  }[{{ interval }}]))
+  or vector(0)
+)
+/
+sum(rate(${requests}{
+  ${selector}
+}[{{ interval }}]))
+* 100`,
+    'request-duration': `
+histogram_quantile(0.99,
+  sum by (le) (rate(${buckets}{
+    ${selector}
+  }[{{ interval }}]))
+)${series.seconds ? '\n* 1000' : ''}`,
+  };
+}
+
+/** The Envoy-based gateways (Contour, Kuma, Gloo): the upstream cluster(s) named by `cluster` (a regex). */
+const envoyUpstreamQueries = (cluster: string) =>
+  counterAndHistogram({
+    requests: 'envoy_cluster_upstream_rq',
+    buckets: 'envoy_cluster_upstream_rq_time_bucket',
+    selector: `envoy_cluster_name=~"${cluster}"`,
+    notServerError: 'envoy_response_code!~"5.*"',
+    seconds: false,
+  });
+
 export const BUILTIN_QUERY_SETS = {
   istio: {
     providers: ['istio'],
@@ -155,80 +201,27 @@ histogram_quantile(0.99,
     providers: ['contour'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Contour's Envoy (cluster <namespace>_<service>-canary_<port>)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries('{{ namespace }}_{{ service }}-canary_[0-9a-zA-Z-]+'),
   },
   traefik: {
     providers: ['traefik'],
     requires:
       'traefik_service_requests_total and traefik_service_request_duration_seconds_bucket from Traefik (service <namespace>-<service>-canary-<port>@kubernetescrd)',
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(traefik_service_requests_total{
-    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd",
-    code!~"5.."
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(traefik_service_requests_total{
-  service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(traefik_service_request_duration_seconds_bucket{
-    service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"
-  }[{{ interval }}]))
-)
-* 1000`,
-    },
+    queries: counterAndHistogram({
+      requests: 'traefik_service_requests_total',
+      buckets: 'traefik_service_request_duration_seconds_bucket',
+      selector: 'service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"',
+      notServerError: 'code!~"5.."',
+      seconds: true,
+    }),
   },
   kuma: {
     providers: ['kuma'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Kuma's data plane proxies (cluster <service>-canary_<namespace>_svc_<port>, or the MeshService cluster of Kuma 2.9+)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries(
+      '({{ service }}-canary_{{ namespace }}_svc_[0-9]+|.+_{{ service }}-canary_{{ namespace }}_.*msvc_[0-9]+)',
+    ),
   },
   apisix: {
     providers: ['apisix'],
@@ -261,54 +254,22 @@ histogram_quantile(0.99,
     providers: ['gloo'],
     requires:
       "envoy_cluster_upstream_rq and envoy_cluster_upstream_rq_time_bucket from Gloo Gateway's Envoy (Kubernetes Service clusters kube_…_<service>-canary_…)",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(envoy_cluster_upstream_rq{
-    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+",
-    envoy_response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(envoy_cluster_upstream_rq{
-  envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{
-    envoy_cluster_name=~"kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: envoyUpstreamQueries(
+      'kube_({{ namespace }}_{{ service }}-canary|{{ service }}-canary_{{ namespace }})_[0-9]+',
+    ),
   },
   skipper: {
     providers: ['skipper'],
     requires:
       "skipper_serve_route_duration_seconds from Skipper (route ids of the canary Ingress: kube_<namespace>__<ingress>_canary__…__<service>_canary, names with '-' written as '_')",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(skipper_serve_route_duration_seconds_count{
-    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?",
-    code!~"5.."
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(skipper_serve_route_duration_seconds_count{
-  route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(skipper_serve_route_duration_seconds_bucket{
-    route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"
-  }[{{ interval }}]))
-)
-* 1000`,
-    },
+    queries: counterAndHistogram({
+      requests: 'skipper_serve_route_duration_seconds_count',
+      buckets: 'skipper_serve_route_duration_seconds_bucket',
+      selector:
+        'route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"',
+      notServerError: 'code!~"5.."',
+      seconds: true,
+    }),
   },
   // Gateway API and plain Kubernetes have no mesh telemetry: the app's own histogram
   // http_request_duration_seconds{status} (as podinfo and most HTTP middlewares export

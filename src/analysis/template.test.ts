@@ -8,6 +8,7 @@ import {
   templateModel,
   type TemplateModel,
 } from './template.ts';
+import { thrownBy } from '../../test/support/thrown.ts';
 
 const model: TemplateModel = templateModel(
   { name: 'podinfo', namespace: 'test', target: 'podinfo-app', service: 'podinfo-svc' },
@@ -15,15 +16,10 @@ const model: TemplateModel = templateModel(
   { cluster: 'dev', consumer_group: 'my_consumer', 'with-dash': 'x' },
 );
 
-function renderError(text: string, variables?: TemplateModel['variables']): TemplateRenderError {
-  try {
-    renderTemplate(text, variables ? { ...model, variables } : model, 'MetricTemplate test/kafka');
-  } catch (error) {
-    if (error instanceof TemplateRenderError) return error;
-    throw error;
-  }
-  throw new Error('rendering did not fail');
-}
+const renderError = (text: string, variables?: TemplateModel['variables']) =>
+  thrownBy(TemplateRenderError, () =>
+    renderTemplate(text, variables ? { ...model, variables } : model, 'MetricTemplate test/kafka'),
+  );
 
 describe('renderTemplate', () => {
   it('renders Flagger model functions', () => {

@@ -13,6 +13,7 @@ import {
   intOrString,
   percentage,
   withRules,
+  type ValidationRule,
 } from './common.ts';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { providerSpellings } from './providers.ts';
@@ -389,7 +390,23 @@ export const ThresholdRange = withRules(
   ],
 );
 
-const builtinList = BUILTIN_METRICS.map((name) => `'${name}'`).join(', ');
+/**
+ * One of two fields is set unless the name is a built-in one: the CEL rule for the CRD and
+ * the same check in zod, from one place.
+ */
+function setUnlessBuiltin<K extends string>(
+  [first, second]: readonly [K, K],
+  builtins: readonly string[],
+  message: string,
+): ValidationRule<{ name: string } & Partial<Record<K, unknown>>> {
+  return {
+    rule: `has(self.${first}) || has(self.${second}) || self.name in [${builtins.map((name) => `'${name}'`).join(', ')}]`,
+    message,
+    fieldPath: `.${first}`,
+    check: (value) =>
+      value[first] !== undefined || value[second] !== undefined || builtins.includes(value.name),
+  };
+}
 
 export const CanaryMetric = withRules(
   z.object({
@@ -427,15 +444,11 @@ export const CanaryMetric = withRules(
       fieldPath: '.failFast',
       check: (metric) => !(metric.failFast === true && metric.dryRun === true),
     },
-    {
-      rule: `has(self.templateRef) || has(self.query) || self.name in [${builtinList}]`,
-      message: `templateRef or query is required unless the metric name is one of ${BUILTIN_METRICS.join(', ')}`,
-      fieldPath: '.templateRef',
-      check: (metric) =>
-        metric.templateRef !== undefined ||
-        metric.query !== undefined ||
-        (BUILTIN_METRICS as readonly string[]).includes(metric.name),
-    },
+    setUnlessBuiltin(
+      ['templateRef', 'query'],
+      BUILTIN_METRICS,
+      `templateRef or query is required unless the metric name is one of ${BUILTIN_METRICS.join(', ')}`,
+    ),
   ],
 );
 export type CanaryMetric = z.output<typeof CanaryMetric>;
@@ -518,8 +531,6 @@ export const JudgeQuery = z.object({
 });
 export type JudgeQuery = z.output<typeof JudgeQuery>;
 
-const judgeBuiltinList = JUDGE_BUILTINS.map((name) => `'${name}'`).join(', ');
-
 export const JudgedMetric = withRules(
   z.object({
     name: z.string().min(1).max(63).describe('Name of the judged metric; errors and latency are built in'),
@@ -558,15 +569,11 @@ export const JudgedMetric = withRules(
       fieldPath: '.distribution',
       check: (metric) => !(metric.rate && metric.distribution),
     },
-    {
-      rule: `has(self.rate) || has(self.distribution) || self.name in [${judgeBuiltinList}]`,
-      message: `rate or distribution is required unless the name is a built-in judged metric (${JUDGE_BUILTINS.join(', ')})`,
-      fieldPath: '.rate',
-      check: (metric) =>
-        metric.rate !== undefined ||
-        metric.distribution !== undefined ||
-        (JUDGE_BUILTINS as readonly string[]).includes(metric.name),
-    },
+    setUnlessBuiltin(
+      ['rate', 'distribution'],
+      JUDGE_BUILTINS,
+      `rate or distribution is required unless the name is a built-in judged metric (${JUDGE_BUILTINS.join(', ')})`,
+    ),
   ],
 );
 export type JudgedMetric = z.output<typeof JudgedMetric>;

@@ -25,17 +25,20 @@ export interface MetricProviderKind {
 
 const token = (use: string, required = false): SecretKey => ({ key: 'token', use, required });
 
+/** The HTTP authentication Prometheus and the web provider read: a bearer token, basic auth, extra headers. */
+const httpAuthKeys = (headerUse: string): SecretKey[] => [
+  token('`Authorization: Bearer`'),
+  { key: 'username', use: 'basic auth, with `password`', required: false },
+  { key: 'password', use: 'basic auth, with `username`', required: false },
+  { key: 'header.<Name>', use: headerUse, required: false },
+];
+
 export const METRIC_PROVIDERS = {
   prometheus: {
     query: 'PromQL, run as an instant query (`GET /api/v1/query`)',
     address: "Prometheus' base URL (a path prefix is kept); default: the Canary's `spec.metricsServer`",
     secret: 'optional',
-    keys: [
-      token('`Authorization: Bearer`'),
-      { key: 'username', use: 'basic auth, with `password`', required: false },
-      { key: 'password', use: 'basic auth, with `username`', required: false },
-      { key: 'header.<Name>', use: 'any extra header, e.g. `header.X-Scope-OrgID`', required: false },
-    ],
+    keys: httpAuthKeys('any extra header, e.g. `header.X-Scope-OrgID`'),
   },
   datadog: {
     query: 'a Datadog metrics query (`GET /api/v1/query`)',
@@ -50,12 +53,7 @@ export const METRIC_PROVIDERS = {
     query: '— (`spec.web` says how to call any JSON HTTP API and where the number is)',
     address: 'the URL to call when `spec.web.url` is not set',
     secret: 'optional',
-    keys: [
-      token('`Authorization: Bearer`'),
-      { key: 'username', use: 'basic auth, with `password`', required: false },
-      { key: 'password', use: 'basic auth, with `username`', required: false },
-      { key: 'header.<Name>', use: 'any extra header', required: false },
-    ],
+    keys: httpAuthKeys('any extra header'),
   },
   cloudwatch: {
     query: 'a JSON list of CloudWatch `MetricDataQuery` (`GetMetricData`, SigV4-signed)',

@@ -23,6 +23,19 @@ export interface FieldError {
   readonly message: string;
 }
 
+/**
+ * A thrown error about one field: its message is `<field>: <what was expected>` and its
+ * name the subclass's (PlanError, MachineSnapshotError, MatchNotSupportedError).
+ */
+export class FieldMessageError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = new.target.name;
+    this.field = field;
+  }
+}
+
 export function isFieldError(error: unknown): error is FieldError {
   return (
     error instanceof Error &&

@@ -14,75 +14,60 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
   const perCanary = ['name', 'namespace'] as const;
+  /** A gauge per canary: labelled `name` and `namespace`, then `labels`. */
+  const canaryGauge = <L extends string = never>(name: string, help: string, labels: readonly L[] = []) =>
+    new Gauge<(typeof perCanary)[number] | L>({
+      name,
+      help,
+      labelNames: [...perCanary, ...labels],
+      registers: [registry],
+    });
+  /** A count of rollouts by namespace and strategy. */
+  const rolloutCounter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['namespace', 'strategy'] as const, registers: [registry] });
   return {
     registry,
     /** 0 running, 1 succeeded, 2 failed (Flagger's convention), 3 waiting/initialising. */
-    status: new Gauge({
-      name: 'sluice_canary_status',
-      help: 'Canary state: 0 progressing, 1 succeeded, 2 failed, 3 idle/waiting',
-      labelNames: perCanary,
-      registers: [registry],
-    }),
-    phase: new Gauge({
-      name: 'sluice_canary_phase',
-      help: 'Current phase of each canary (1 for the current phase)',
-      labelNames: [...perCanary, 'phase'],
-      registers: [registry],
-    }),
-    weight: new Gauge({
-      name: 'sluice_canary_weight',
-      help: 'Traffic weight per workload (primary/canary)',
-      labelNames: [...perCanary, 'workload'],
-      registers: [registry],
-    }),
-    failedChecks: new Gauge({
-      name: 'sluice_canary_failed_checks',
-      help: 'Failed checks of the current analysis',
-      labelNames: perCanary,
-      registers: [registry],
-    }),
-    metricValue: new Gauge({
-      name: 'sluice_canary_metric_value',
-      help: 'Last value of each analysis metric',
-      labelNames: [...perCanary, 'metric'],
-      registers: [registry],
-    }),
-    metricLimit: new Gauge({
-      name: 'sluice_canary_metric_limit',
-      help: "Each analysis metric's thresholdRange bound (bound: min or max)",
-      labelNames: [...perCanary, 'metric', 'bound'],
-      registers: [registry],
-    }),
-    judgeValue: new Gauge({
-      name: 'sluice_canary_judge_value',
-      help: 'Judged metric per arm since the rollout started (rates in %, latency p99)',
-      labelNames: [...perCanary, 'metric', 'workload'],
-      registers: [registry],
-    }),
-    judgeEffect: new Gauge({
-      name: 'sluice_canary_judge_effect',
-      help: 'Judged metric canary/primary ratio: estimate, interval lower/upper, and the limit the tolerance allows',
-      labelNames: [...perCanary, 'metric', 'bound'],
-      registers: [registry],
-    }),
-    judgeBayesFactor: new Gauge({
-      name: 'sluice_canary_judge_bayes_factor',
-      help: 'Evidence of a regression per judged metric (Bayes factor)',
-      labelNames: [...perCanary, 'metric'],
-      registers: [registry],
-    }),
-    judgeBayesFactorLimit: new Gauge({
-      name: 'sluice_canary_judge_bayes_factor_limit',
-      help: 'The Bayes factor at which the judge calls a regression',
-      labelNames: [...perCanary, 'metric'],
-      registers: [registry],
-    }),
-    judgeOutcome: new Gauge({
-      name: 'sluice_canary_judge_outcome',
-      help: 'Judged metric outcome: 0 pass, 1 undecided, 2 fail, 3 no data, 4 error',
-      labelNames: [...perCanary, 'metric'],
-      registers: [registry],
-    }),
+    status: canaryGauge(
+      'sluice_canary_status',
+      'Canary state: 0 progressing, 1 succeeded, 2 failed, 3 idle/waiting',
+    ),
+    phase: canaryGauge('sluice_canary_phase', 'Current phase of each canary (1 for the current phase)', [
+      'phase',
+    ]),
+    weight: canaryGauge('sluice_canary_weight', 'Traffic weight per workload (primary/canary)', ['workload']),
+    failedChecks: canaryGauge('sluice_canary_failed_checks', 'Failed checks of the current analysis'),
+    metricValue: canaryGauge('sluice_canary_metric_value', 'Last value of each analysis metric', ['metric']),
+    metricLimit: canaryGauge(
+      'sluice_canary_metric_limit',
+      "Each analysis metric's thresholdRange bound (bound: min or max)",
+      ['metric', 'bound'],
+    ),
+    judgeValue: canaryGauge(
+      'sluice_canary_judge_value',
+      'Judged metric per arm since the rollout started (rates in %, latency p99)',
+      ['metric', 'workload'],
+    ),
+    judgeEffect: canaryGauge(
+      'sluice_canary_judge_effect',
+      'Judged metric canary/primary ratio: estimate, interval lower/upper, and the limit the tolerance allows',
+      ['metric', 'bound'],
+    ),
+    judgeBayesFactor: canaryGauge(
+      'sluice_canary_judge_bayes_factor',
+      'Evidence of a regression per judged metric (Bayes factor)',
+      ['metric'],
+    ),
+    judgeBayesFactorLimit: canaryGauge(
+      'sluice_canary_judge_bayes_factor_limit',
+      'The Bayes factor at which the judge calls a regression',
+      ['metric'],
+    ),
+    judgeOutcome: canaryGauge(
+      'sluice_canary_judge_outcome',
+      'Judged metric outcome: 0 pass, 1 undecided, 2 fail, 3 no data, 4 error',
+      ['metric'],
+    ),
     analysisDuration: new Histogram({
       name: 'sluice_canary_analysis_duration_seconds',
       help: 'Time to run one analysis step (all metric queries)',
@@ -90,24 +75,18 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    rolloutsStarted: new Counter({
-      name: 'sluice_canary_rollouts_started_total',
-      help: 'Rollouts started (a new revision began its analysis)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
-    promotions: new Counter({
-      name: 'sluice_canary_promotions_total',
-      help: 'Rollouts that ended promoted (deployments)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
-    rollbacks: new Counter({
-      name: 'sluice_canary_rollbacks_total',
-      help: 'Rollouts that ended rolled back (change failures)',
-      labelNames: ['namespace', 'strategy'],
-      registers: [registry],
-    }),
+    rolloutsStarted: rolloutCounter(
+      'sluice_canary_rollouts_started_total',
+      'Rollouts started (a new revision began its analysis)',
+    ),
+    promotions: rolloutCounter(
+      'sluice_canary_promotions_total',
+      'Rollouts that ended promoted (deployments)',
+    ),
+    rollbacks: rolloutCounter(
+      'sluice_canary_rollbacks_total',
+      'Rollouts that ended rolled back (change failures)',
+    ),
     leadTime: new Histogram({
       name: 'sluice_canary_lead_time_seconds',
       help: 'Lead time for changes: from the commit (dora.metrics/timestamp; source="commit") or else the revision detected (source="detection") to promotion completed',

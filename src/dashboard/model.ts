@@ -104,6 +104,13 @@ const KNOWN = new Set([
   'evidence',
 ]);
 
+/** The fields that have a value (an undefined one is left out, not set to undefined). */
+function withValues<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
 /** `status.lastAnalysis`, read field by field; entries without a name are left out. */
 export function analysisEntries(status: Record<string, unknown> | undefined): AnalysisEntry[] {
   const list = Array.isArray(status?.lastAnalysis) ? (status.lastAnalysis as unknown[]) : [];
@@ -112,25 +119,23 @@ export function analysisEntries(status: Record<string, unknown> | undefined): An
     const raw = record(item);
     const name = str(raw?.name);
     if (!raw || !name) continue;
-    const entry: AnalysisEntry = { name, passed: raw.passed === true, extra: {} };
-    const value = num(raw.value);
-    if (value !== undefined) entry.value = value;
-    const threshold = text(raw.threshold);
-    if (threshold !== undefined) entry.threshold = threshold;
-    const reason = text(raw.reason);
-    if (reason !== undefined) entry.reason = reason;
-    if (raw.dryRun === true) entry.dryRun = true;
-    if (raw.inconclusive === true) entry.inconclusive = true;
-    const canary = estimate(raw.canary);
-    if (canary !== undefined) entry.canary = canary;
-    const primary = estimate(raw.primary);
-    if (primary !== undefined) entry.primary = primary;
-    const effect = estimate(raw.effect);
-    if (effect !== undefined) entry.effect = effect;
-    const range = interval(raw.interval) ?? interval(record(raw.effect)?.interval);
-    if (range) entry.interval = range;
-    const evidence = text(raw.evidence);
-    if (evidence !== undefined) entry.evidence = evidence;
+    const entry: AnalysisEntry = {
+      name,
+      passed: raw.passed === true,
+      extra: {},
+      ...withValues({
+        value: num(raw.value),
+        threshold: text(raw.threshold),
+        reason: text(raw.reason),
+        dryRun: raw.dryRun === true ? true : undefined,
+        inconclusive: raw.inconclusive === true ? true : undefined,
+        canary: estimate(raw.canary),
+        primary: estimate(raw.primary),
+        effect: estimate(raw.effect),
+        interval: interval(raw.interval) ?? interval(record(raw.effect)?.interval),
+        evidence: text(raw.evidence),
+      }),
+    };
     for (const [key, extra] of Object.entries(raw)) {
       if (KNOWN.has(key)) continue;
       const shown = text(extra);

@@ -119,6 +119,20 @@ export async function addUser(stateDir: string, user: string, groups: string[] =
   return path;
 }
 
+/**
+ * A cluster-admin kubeconfig for each of `users`, keyed as they are: each controller a user
+ * of its own, so the audit log tells their requests apart.
+ */
+export async function addAdmins<K extends string>(
+  stateDir: string,
+  users: Readonly<Record<K, string>>,
+): Promise<Record<K, string>> {
+  const kubeconfigs = {} as Record<K, string>;
+  for (const key of Object.keys(users) as K[])
+    kubeconfigs[key] = await addUser(stateDir, users[key], ['system:masters']);
+  return kubeconfigs;
+}
+
 /** Is the cluster recorded in stateDir still running and serving? */
 async function healthy(state: ClusterState): Promise<boolean> {
   if (!Object.values(state.pids).every(isAlive)) return false;

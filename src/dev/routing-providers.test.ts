@@ -27,18 +27,20 @@ describe('local routing by an HTTPProxy (contour)', () => {
     service: { port: 8080, timeout: '5s', match: [{ uri: { prefix: '/api' } }] },
     analysis: { iterations: 2, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] },
   });
-  const proxy = (routes: Parameters<typeof httpProxyObject>[1]) =>
-    httpProxySchema.parse({
-      ...httpProxyObject(canary, routes, undefined),
-      metadata: { name: 'web', namespace: 'shop' },
-    });
+  /** The routing objects when the HTTPProxy holds these routes. */
+  const proxied = (routes: Parameters<typeof httpProxyObject>[1]) => ({
+    virtualServices: [],
+    httpRoutes: [],
+    httpProxies: [
+      httpProxySchema.parse({
+        ...httpProxyObject(canary, routes, undefined),
+        metadata: { name: 'web', namespace: 'shop' },
+      }),
+    ],
+  });
 
   it('splits by weight with the route’s timeout; a path outside the route has no route', () => {
-    const objects = {
-      virtualServices: [],
-      httpRoutes: [],
-      httpProxies: [proxy({ primaryWeight: 70, canaryWeight: 30, mirror: false, match: false })],
-    };
+    const objects = proxied({ primaryWeight: 70, canaryWeight: 30, mirror: false, match: false });
     const result = decide(identity, objects, request('/api/users'));
     if (!('decision' in result)) throw new Error('no decision');
     expect(weightsOf(result.decision)).toEqual({ 'web-primary': 70, 'web-canary': 30 });
@@ -50,23 +52,19 @@ describe('local routing by an HTTPProxy (contour)', () => {
   });
 
   it('sends A/B matches to the canary before the default route, and mirrors by weight', () => {
-    const ab = {
-      virtualServices: [],
-      httpRoutes: [],
-      httpProxies: [proxy({ primaryWeight: 0, canaryWeight: 100, mirror: false, match: true })],
-    };
+    const ab = proxied({ primaryWeight: 0, canaryWeight: 100, mirror: false, match: true });
     const insider = decide(identity, ab, request('/api', { 'x-canary': 'insider' }));
     const other = decide(identity, ab, request('/api'));
     if (!('decision' in insider) || !('decision' in other)) throw new Error('no decision');
     expect(weightsOf(insider.decision)).toEqual({ 'web-primary': 0, 'web-canary': 100 });
     expect(weightsOf(other.decision)).toEqual({ 'web-primary': 100 });
-    const mirrored = {
-      virtualServices: [],
-      httpRoutes: [],
-      httpProxies: [
-        proxy({ primaryWeight: 100, canaryWeight: 0, mirror: true, match: false, mirrorWeight: 40 }),
-      ],
-    };
+    const mirrored = proxied({
+      primaryWeight: 100,
+      canaryWeight: 0,
+      mirror: true,
+      match: false,
+      mirrorWeight: 40,
+    });
     const result = decide(identity, mirrored, request('/api'));
     if (!('decision' in result)) throw new Error('no decision');
     expect(result.decision.mirrors).toEqual([

@@ -107,12 +107,15 @@ const istioDestination = z.looseObject({
 });
 const percentage = z.looseObject({ value: z.number().optional() }).optional();
 
+/** What the traffic layer reads of a routing object's metadata (byAge orders objects by it). */
+const routingObjectMetadata = z.looseObject({
+  name: z.string(),
+  namespace: z.string(),
+  creationTimestamp: z.string().optional(),
+});
+
 export const virtualServiceSchema = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    namespace: z.string(),
-    creationTimestamp: z.string().optional(),
-  }),
+  metadata: routingObjectMetadata,
   spec: z.looseObject({
     hosts: z.array(z.string()).optional(),
     http: z
@@ -204,11 +207,7 @@ export const httpRouteMatchSchema = z.looseObject({
 type HttpRouteMatch = z.infer<typeof httpRouteMatchSchema>;
 
 export const httpRouteSchema = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    namespace: z.string(),
-    creationTimestamp: z.string().optional(),
-  }),
+  metadata: routingObjectMetadata,
   spec: z.looseObject({
     parentRefs: z
       .array(

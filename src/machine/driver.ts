@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import type { Strategy } from '../api/canary.ts';
 import type { Routes } from '../api/routes.ts';
+import { FieldMessageError } from '../api/validate.ts';
 import { canaryMachine } from './machine.ts';
 import { deadlineAt } from './clocks.ts';
 import { planKey, type Plan } from './plan.ts';
@@ -23,14 +24,7 @@ export const PersistedMachine = z.looseObject({
 });
 export type PersistedMachine = z.output<typeof PersistedMachine>;
 
-export class MachineSnapshotError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'MachineSnapshotError';
-    this.field = field;
-  }
-}
+export class MachineSnapshotError extends FieldMessageError {}
 
 /** Status fields derived from the machine, in the Canary status' own names. */
 export interface MachineStatus {

@@ -6,6 +6,7 @@ import {
   type Strategy,
 } from '../api/canary.ts';
 import { durationMs } from '../api/duration.ts';
+import { FieldMessageError } from '../api/validate.ts';
 
 // The plan is the machine's view of a Canary spec: a short program of steps plus the few
 // numbers the machine compares against. It is recomputed from the spec on every
@@ -72,14 +73,7 @@ export interface PlanOptions {
   minLookEveryMs?: number;
 }
 
-export class PlanError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'PlanError';
-    this.field = field;
-  }
-}
+export class PlanError extends FieldMessageError {}
 
 /** Flagger runs this many blue/green iterations when the kubernetes provider has none set. */
 const KUBERNETES_DEFAULT_ITERATIONS = 10;

@@ -1,13 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef } from '../kube/meta.ts';
-import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
+import { canaryRef } from '../kube/meta.ts';
+import type { DesiredObject } from '../kube/objects.ts';
 import { contourAbConditions, throwFirst, translateContourMatches } from './match.ts';
 import { apexObjectMetadata } from './owned.ts';
 import { RouterConfigError } from './router.ts';
 import type { RouterDeps, Router, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
-import { singleObjectRouter } from './single-object.ts';
+import { apexRef, singleObjectRouter } from './single-object.ts';
 
 // Contour: an HTTPProxy `<svc>` whose routes send traffic to `<svc>-primary` and
 // `<svc>-canary` by weight, with a mirror service for mirroring and one route per
@@ -160,14 +160,9 @@ export function routesFromHttpProxy(canary: Canary, proxy: JsonObject): Routes |
 }
 
 export function contourRouter(deps: RouterDeps): Router {
-  const ref = (canary: Canary): ObjectRef => ({
-    apiVersion: CONTOUR_API_VERSION,
-    kind: 'HTTPProxy',
-    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
-  });
   return singleObjectRouter(deps, {
     kind: 'contour',
-    ref,
+    ref: apexRef(CONTOUR_API_VERSION, 'HTTPProxy'),
     desired: httpProxyObject,
     read: routesFromHttpProxy,
   });

@@ -12,6 +12,9 @@ const canaryWith = (provider?: string, match = false) =>
     analysis: match ? { iterations: 2, match: [{ headers: { a: { exact: '1' } } }] } : { stepWeight: 10 },
   });
 
+/** Every request to the canary, no mirror, no A/B match. */
+const ALL_CANARY = { ...PRIMARY_ONLY, primaryWeight: 0, canaryWeight: 100 };
+
 const deps = { kube: {} as never, targetPods: () => Promise.reject(new Error('unused')) };
 
 describe('parseProvider', () => {
@@ -77,14 +80,7 @@ describe('checkRoutes', () => {
     expect(() =>
       checkRoutes(canary, 'smi:v1alpha2', SMI_CAPABILITIES, { ...PRIMARY_ONLY, mirror: true }),
     ).toThrow(RoutingNotSupportedError);
-    expect(() =>
-      checkRoutes(canary, 'kubernetes', KUBERNETES_CAPABILITIES, {
-        primaryWeight: 0,
-        canaryWeight: 100,
-        mirror: false,
-        match: false,
-      }),
-    ).not.toThrow();
+    expect(() => checkRoutes(canary, 'kubernetes', KUBERNETES_CAPABILITIES, ALL_CANARY)).not.toThrow();
   });
 
   it('checks weights and that A/B has matches to route by', () => {
@@ -97,21 +93,11 @@ describe('checkRoutes', () => {
         match: false,
       }),
     ).toThrow(/primaryWeight must be an integer from 0 to 100 \(got 101\)/);
+    expect(() => checkRoutes(canaryWith(), 'istio', caps, { ...ALL_CANARY, match: true })).toThrow(
+      /spec\.analysis\.match is empty/,
+    );
     expect(() =>
-      checkRoutes(canaryWith(), 'istio', caps, {
-        primaryWeight: 0,
-        canaryWeight: 100,
-        mirror: false,
-        match: true,
-      }),
-    ).toThrow(/spec\.analysis\.match is empty/);
-    expect(() =>
-      checkRoutes(canaryWith('istio', true), 'istio', caps, {
-        primaryWeight: 0,
-        canaryWeight: 100,
-        mirror: false,
-        match: true,
-      }),
+      checkRoutes(canaryWith('istio', true), 'istio', caps, { ...ALL_CANARY, match: true }),
     ).not.toThrow();
   });
 });

@@ -1,12 +1,11 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace } from '../kube/meta.ts';
-import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
+import type { DesiredObject } from '../kube/objects.ts';
 import { gatewayMatches, MATCH_EVERYTHING, mergeGatewayMatches } from './match.ts';
 import { apexObjectMetadata } from './owned.ts';
 import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
-import { singleObjectRouter } from './single-object.ts';
+import { apexRef, singleObjectRouter } from './single-object.ts';
 
 // Kuma: a MeshHTTPRoute `<svc>` (kuma.io/v1alpha1, Kuma's current routing policy; the
 // older TrafficRoute is not written) for traffic from the whole mesh to the apex
@@ -96,14 +95,9 @@ export function routesFromMeshHttpRoute(canary: Canary, object: JsonObject): Rou
 }
 
 export function kumaRouter(deps: RouterDeps): Router {
-  const ref = (canary: Canary): ObjectRef => ({
-    apiVersion: KUMA_API_VERSION,
-    kind: 'MeshHTTPRoute',
-    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
-  });
   return singleObjectRouter(deps, {
     kind: 'kuma',
-    ref,
+    ref: apexRef(KUMA_API_VERSION, 'MeshHTTPRoute'),
     desired: meshHttpRouteObject,
     read: routesFromMeshHttpRoute,
   });

@@ -336,32 +336,13 @@ const request: fc.Arbitrary<Request> = fc.record({
   gateway: fc.constantFrom('mesh', 'public'),
 });
 
-const PROVIDER: Record<RouterKind, Record<string, unknown>> = {
-  istio: { provider: 'istio' },
-  gatewayapi: { provider: 'gatewayapi' },
-  smi: { provider: 'smi' },
-  nginx: {
-    provider: 'nginx',
-    ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
-  },
-  kubernetes: { provider: 'kubernetes' },
-  contour: { provider: 'contour' },
-  traefik: { provider: 'traefik' },
-  kuma: { provider: 'kuma' },
-  apisix: {
-    provider: 'apisix',
-    routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' },
-  },
-  gloo: { provider: 'gloo' },
-  skipper: {
-    provider: 'skipper',
-    ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
-  },
-  knative: {
-    provider: 'knative',
-    targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'web' },
-  },
-  linkerd: { provider: 'linkerd' },
+const WEB_INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' };
+/** What a provider needs in the spec besides its name. */
+const PROVIDER_SPEC: Partial<Record<RouterKind, Record<string, unknown>>> = {
+  nginx: { ingressRef: WEB_INGRESS },
+  apisix: { routeRef: { apiVersion: 'apisix.apache.org/v2', kind: 'ApisixRoute', name: 'web' } },
+  skipper: { ingressRef: WEB_INGRESS },
+  knative: { targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'web' } },
 };
 
 /** The routers that write Gateway API matches (an HTTPRoute, or Kuma's route of the same shape). */
@@ -376,7 +357,8 @@ function canaryFor(kind: RouterKind, ab: HTTPMatchRequest[], route: HTTPMatchReq
     metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
     spec: {
       targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      ...PROVIDER[kind],
+      provider: kind,
+      ...PROVIDER_SPEC[kind],
       service: {
         port: 80,
         ...(route.length ? { match: route } : {}),

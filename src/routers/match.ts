@@ -1,5 +1,5 @@
 import type { HTTPMatchRequest, StringMatch } from '../api/canary.ts';
-import type { ValidationIssue } from '../api/validate.ts';
+import { FieldMessageError, type ValidationIssue } from '../api/validate.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 
 // Request matches are written in Istio's terms (Flagger's API: spec.service.match and
@@ -13,14 +13,7 @@ import type { JsonObject } from '../kube/kinds.ts';
 export type MatchIssue = ValidationIssue;
 
 /** A router cannot express this match; names the field and what it holds. */
-export class MatchNotSupportedError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'MatchNotSupportedError';
-    this.field = field;
-  }
-}
+export class MatchNotSupportedError extends FieldMessageError {}
 
 /** Throws the first issue; what routers do when a match the check should have refused reaches them. */
 export function throwFirst<T>(result: { issues: readonly MatchIssue[] } & T): T {

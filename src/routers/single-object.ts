@@ -1,13 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import type { RouterKind } from '../api/providers.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryRef } from '../kube/meta.ts';
+import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import { routesCapabilities } from './capabilities.ts';
 import { releaseObject } from './owned.ts';
 import { checkRoutes, PRIMARY_ONLY, RoutesNotFoundError } from './router.ts';
 import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
-import { finalizeServices, reconcileServices } from './services.ts';
+import { finalizeServices, reconcileServices, serviceName } from './services.ts';
 
 // The shape most routers share: the three Services, then one routing object that holds
 // the weights. A router of this shape says how to name the object, what to apply for
@@ -43,6 +43,15 @@ export interface SingleObjectRouting {
   };
   /** revertOnDeletion for the object; default: deleted if Sluice created it, else its spec given back. */
   release?(canary: Canary): Promise<void>;
+}
+
+/** `ref` for a routing object named like the apex Service, in the Canary's namespace (most routers' object). */
+export function apexRef(apiVersion: string, kind: string): (canary: Canary) => ObjectRef {
+  return (canary) => ({
+    apiVersion,
+    kind,
+    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
+  });
 }
 
 /** The routes a router's object holds; RoutesNotFoundError names the object when it has none of Sluice's. */

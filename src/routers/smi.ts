@@ -2,12 +2,11 @@ import type { Canary } from '../api/canary.ts';
 import type { SmiVersion } from '../api/providers.ts';
 import { routesCapabilities } from './capabilities.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace } from '../kube/meta.ts';
 import type { DesiredObject } from '../kube/objects.ts';
 import { apexObjectMetadata } from './owned.ts';
 import type { Router, RouterCapabilities, RouterDeps, Routes } from './router.ts';
 import { serviceName } from './services.ts';
-import { singleObjectRouter } from './single-object.ts';
+import { apexRef, singleObjectRouter } from './single-object.ts';
 
 // SMI (Linkerd, OSM and other meshes that read split.smi-spec.io): a TrafficSplit `<svc>`
 // whose backends are `<svc>-primary` and `<svc>-canary`. The API version comes from the
@@ -71,11 +70,7 @@ export function smiRouter(deps: RouterDeps, version: SmiVersion): Router {
   return singleObjectRouter(deps, {
     kind: 'smi',
     provider: `smi:${version}`,
-    ref: (canary) => ({
-      apiVersion: `split.smi-spec.io/${version}`,
-      kind: 'TrafficSplit',
-      metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
-    }),
+    ref: apexRef(`split.smi-spec.io/${version}`, 'TrafficSplit'),
     desired: (canary, routes, live) => trafficSplitObject(canary, version, routes, live),
     read: routesFromTrafficSplit,
   });

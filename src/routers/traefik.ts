@@ -1,12 +1,12 @@
 import type { Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
-import { canaryNamespace, canaryRef } from '../kube/meta.ts';
-import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
+import { canaryRef } from '../kube/meta.ts';
+import type { DesiredObject } from '../kube/objects.ts';
 import { apexObjectMetadata } from './owned.ts';
 import { RouterConfigError } from './router.ts';
 import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
 import { serviceName } from './services.ts';
-import { singleObjectRouter } from './single-object.ts';
+import { apexRef, singleObjectRouter } from './single-object.ts';
 
 // Traefik: a TraefikService `<svc>` that the team's IngressRoute routes to (kind:
 // TraefikService), splitting by weight between `<svc>-primary` and `<svc>-canary`. To
@@ -127,11 +127,7 @@ export function routesFromTraefikService(canary: Canary, object: JsonObject): Ro
 }
 
 export function traefikRouter(deps: RouterDeps): Router {
-  const ref = (canary: Canary): ObjectRef => ({
-    apiVersion: TRAEFIK_API_VERSION,
-    kind: 'TraefikService',
-    metadata: { name: serviceName(canary, 'apex'), namespace: canaryNamespace(canary) },
-  });
+  const ref = apexRef(TRAEFIK_API_VERSION, 'TraefikService');
   return singleObjectRouter(deps, {
     kind: 'traefik',
     ref,

@@ -152,21 +152,35 @@ export function readyUnlessFailing(message: string, pods: readonly Pod[], what: 
   return { state: 'ready', message };
 }
 
+interface Workload {
+  metadata: { name: string; namespace?: string; generation?: number };
+  status?: { observedGeneration?: number };
+}
+
+/**
+ * How readiness speaks of a workload, and `waiting` while its controller has not observed
+ * its generation yet: then nothing in its status can be trusted.
+ */
+export function workloadReading(
+  kind: 'Deployment' | 'DaemonSet' | 'StatefulSet',
+  workload: Workload,
+): { what: string; waiting?: ReadinessReport } {
+  const what = `${kind} ${workload.metadata.namespace ?? ''}/${workload.metadata.name}`;
+  const generation = workload.metadata.generation ?? 0;
+  if ((workload.status?.observedGeneration ?? 0) >= generation) return { what };
+  const message = `${what}: waiting for the ${kind} controller to see generation ${generation}`;
+  return { what, waiting: { state: 'notReady', message } };
+}
+
 /** Readiness of a Deployment (Flagger's rules, plus crash-loop detection from its pods). */
 export function deploymentReadiness(
   deployment: Deployment,
   pods: readonly Pod[],
   options: ReadinessOptions,
 ): ReadinessReport {
-  const what = `Deployment ${deployment.metadata.namespace ?? ''}/${deployment.metadata.name}`;
+  const { what, waiting } = workloadReading('Deployment', deployment);
+  if (waiting) return waiting;
   const status = deployment.status ?? {};
-  const generation = deployment.metadata.generation ?? 0;
-  if ((status.observedGeneration ?? 0) < generation) {
-    return {
-      state: 'notReady',
-      message: `${what}: waiting for the Deployment controller to see generation ${generation}`,
-    };
-  }
   const progressing = condition(status.conditions, 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return {
@@ -210,15 +224,9 @@ export function daemonSetReadiness(
   pods: readonly Pod[],
   options: ReadinessOptions,
 ): ReadinessReport {
-  const what = `DaemonSet ${daemonSet.metadata.namespace ?? ''}/${daemonSet.metadata.name}`;
+  const { what, waiting } = workloadReading('DaemonSet', daemonSet);
+  if (waiting) return waiting;
   const status = daemonSet.status ?? {};
-  const generation = daemonSet.metadata.generation ?? 0;
-  if ((status.observedGeneration ?? 0) < generation) {
-    return {
-      state: 'notReady',
-      message: `${what}: waiting for the DaemonSet controller to see generation ${generation}`,
-    };
-  }
   const desired = status.desiredNumberScheduled ?? 0;
   if (desired === 0)
     return { state: 'notReady', message: `${what} runs on no node (scaled to zero or no node matches)` };

@@ -9,7 +9,13 @@ import { applyObject, deleteObject, getObject } from '../kube/objects.ts';
 import { silentLogger } from '../log.ts';
 import { podPercentageWeight, stepReplicasWeights } from './partition.ts';
 import { labelSelectorString } from './primary.ts';
-import { notReady, readyUnlessFailing, requiredPods, type ReadinessReport } from './readiness.ts';
+import {
+  notReady,
+  readyUnlessFailing,
+  requiredPods,
+  workloadReading,
+  type ReadinessReport,
+} from './readiness.ts';
 import { revisionOf, type Revision } from './revision.ts';
 import type { PromoteResult, ScaleResult, Target, TargetDeps, TargetReadiness } from './target.ts';
 
@@ -173,17 +179,9 @@ export function podsRegex(sts: Sts, pods: readonly PodObject[]): string {
 
 type StatefulSetReadiness = (sts: Sts, pods: readonly PodObject[], threshold: number) => ReadinessReport;
 
-/**
- * How readiness speaks of the StatefulSet, and `waiting` when the StatefulSet controller has
- * not observed its generation yet: then nothing in status can be trusted.
- */
+/** workloadReading of the StatefulSet, with its replica count. */
 function readingOf(sts: Sts): { what: string; replicas: number; waiting?: ReadinessReport } {
-  const what = `StatefulSet ${sts.metadata.namespace ?? ''}/${sts.metadata.name}`;
-  const replicas = replicasOf(sts);
-  const generation = sts.metadata.generation ?? 0;
-  if ((sts.status?.observedGeneration ?? 0) >= generation) return { what, replicas };
-  const message = `${what}: waiting for the StatefulSet controller to see generation ${generation}`;
-  return { what, replicas, waiting: { state: 'notReady', message } };
+  return { ...workloadReading('StatefulSet', sts), replicas: replicasOf(sts) };
 }
 
 /**

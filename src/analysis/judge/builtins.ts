@@ -87,6 +87,16 @@ sum by (le) (increase(${series}{
 }[{{ interval }}]))`;
 }
 
+/** The Envoy-based gateways (Contour, Kuma, Gloo): answers and times per upstream cluster, in ms. */
+function envoyUpstream(selector: string): JudgeQuerySet {
+  return {
+    ...counts('envoy_cluster_upstream_rq', selector, 'envoy_response_code=~"5.*"'),
+    latencyBuckets: buckets('envoy_cluster_upstream_rq_time_bucket', selector),
+    latencyScale: 1,
+    arms: SERVICE_ARMS,
+  };
+}
+
 export const JUDGE_QUERY_SETS = {
   istio: {
     ...counts('istio_requests_total', istioSelector, 'response_code=~"5.*"'),
@@ -106,30 +116,15 @@ export const JUDGE_QUERY_SETS = {
     latencyScale: 1000,
     arms: { canary: 'canary!=""', primary: 'canary=""' },
   },
-  contour: {
-    ...counts('envoy_cluster_upstream_rq', contourSelector, 'envoy_response_code=~"5.*"'),
-    latencyBuckets: buckets('envoy_cluster_upstream_rq_time_bucket', contourSelector),
-    latencyScale: 1,
-    arms: SERVICE_ARMS,
-  },
+  contour: envoyUpstream(contourSelector),
   traefik: {
     ...counts('traefik_service_requests_total', traefikSelector, 'code=~"5.."'),
     latencyBuckets: buckets('traefik_service_request_duration_seconds_bucket', traefikSelector),
     latencyScale: 1000,
     arms: SERVICE_ARMS,
   },
-  kuma: {
-    ...counts('envoy_cluster_upstream_rq', kumaSelector, 'envoy_response_code=~"5.*"'),
-    latencyBuckets: buckets('envoy_cluster_upstream_rq_time_bucket', kumaSelector),
-    latencyScale: 1,
-    arms: SERVICE_ARMS,
-  },
-  gloo: {
-    ...counts('envoy_cluster_upstream_rq', glooSelector, 'envoy_response_code=~"5.*"'),
-    latencyBuckets: buckets('envoy_cluster_upstream_rq_time_bucket', glooSelector),
-    latencyScale: 1,
-    arms: SERVICE_ARMS,
-  },
+  kuma: envoyUpstream(kumaSelector),
+  gloo: envoyUpstream(glooSelector),
   // Skipper's route ids end in the backend Service, '-' written as '_'.
   skipper: {
     ...counts('skipper_serve_route_duration_seconds_count', skipperSelector, 'code=~"5.."'),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { datadogResultToValue } from './datadog.ts';
 import { MetricError } from './provider.ts';
+import { thrownBy } from '../../../test/support/thrown.ts';
 
 const query = 'avg:trace.http.request.errors{service:podinfo}';
 
@@ -8,15 +9,7 @@ function series(...pointlists: [number, number | null][][]) {
   return { status: 'ok', res_type: 'time_series', series: pointlists.map((pointlist) => ({ pointlist })) };
 }
 
-function failure(body: unknown): MetricError {
-  try {
-    datadogResultToValue(body, query);
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error('no MetricError thrown');
-}
+const failure = (body: unknown) => thrownBy(MetricError, () => datadogResultToValue(body, query));
 
 describe('datadogResultToValue', () => {
   it('takes the last non-null point of a series', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizePrometheusError, parseSample, prometheusResultToValue } from './prometheus.ts';
 import { MetricError, type MetricErrorKind } from './provider.ts';
+import { thrownBy } from '../../../test/support/thrown.ts';
 
 const query = 'sum(rate(x[1m]))';
 
@@ -14,15 +15,7 @@ function vector(...values: string[]) {
   };
 }
 
-function failure(run: () => unknown): MetricError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error('no MetricError thrown');
-}
+const failure = (run: () => unknown) => thrownBy(MetricError, run);
 
 describe('parseSample', () => {
   it('reads Prometheus sample strings', () => {

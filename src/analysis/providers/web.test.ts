@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricError } from './provider.ts';
 import { createWebProvider, pickJsonValue } from './web.ts';
+import { thrownBy } from '../../../test/support/thrown.ts';
 
 const body = {
   data: { successRate: 99.5, latency: '120.5', empty: null, flag: true },
@@ -10,15 +11,7 @@ const body = {
   ],
 };
 
-function failure(jsonPath: string): MetricError {
-  try {
-    pickJsonValue(body, jsonPath);
-  } catch (error) {
-    if (error instanceof MetricError) return error;
-    throw error;
-  }
-  throw new Error('no MetricError thrown');
-}
+const failure = (jsonPath: string) => thrownBy(MetricError, () => pickJsonValue(body, jsonPath));
 
 describe('pickJsonValue', () => {
   it('picks a number, a numeric string and several matches', () => {
