@@ -17,10 +17,12 @@ export interface Fleet {
   observer: CanaryObserver;
   /** From creating the Canaries until all were Initialized. */
   initSeconds: number;
+  /** The controller's RSS once ready, before the first Canary (the Deployments already cached). */
+  startRssBytes: number;
   /** Applies the Deployment with another pod template (a new revision); returns when each apply returned. */
   revise(names: readonly string[], revision: number, title: string): Promise<number[]>;
-  /** Stops the controller and deletes the namespace. */
-  teardown(): Promise<void>;
+  /** Stops the controller and deletes the namespace (unless told not to: the control plane goes next). */
+  teardown(options?: { deleteNamespace?: boolean }): Promise<void>;
 }
 
 const INITIALIZED = new Set(['Initialized']);
@@ -35,13 +37,15 @@ export async function startFleet(
     initTimeoutS: number;
     warmupS: number;
     concurrency: number;
+    /** The workloads whose Istio series the exporter serves (default: all); only analysed ones need them. */
+    exported?: readonly string[];
   },
 ): Promise<Fleet> {
   const { progress, kube } = env;
   const { kind, namespace, names } = options;
   const n = names.length;
   await createNamespace(kube, namespace);
-  env.exporter.add(namespace, names);
+  env.exporter.add(namespace, options.exported ?? names);
   await applyAll(
     kube,
     names.map((name) => deployment(namespace, name, 0)),
@@ -51,16 +55,17 @@ export async function startFleet(
   );
   let controller: ControllerProcess | undefined;
   const observer = new CanaryObserver(kube, kind, namespace);
-  const teardown = async () => {
+  const teardown = async (deleting = true) => {
     await observer.stop().catch(() => undefined);
     await controller?.stop();
     env.exporter.removeNamespace(namespace);
-    await deleteNamespace(kube, namespace, progress);
+    if (deleting) await deleteNamespace(kube, namespace, progress);
   };
   try {
     controller = await progress.step(`starting ${kind}`, () => startController(env, kind, namespace));
     const monitor = new ProcessMonitor(controller.pid);
     monitor.start(1000);
+    const startRssBytes = (await monitor.sample()).rssBytes;
     await observer.start();
     const initStarted = Date.now();
     await applyAll(
@@ -94,6 +99,7 @@ export async function startFleet(
       monitor,
       observer,
       initSeconds,
+      startRssBytes,
       revise: (which, revision, title) =>
         applyAll(
           kube,
@@ -102,9 +108,9 @@ export async function startFleet(
           title,
           options.concurrency,
         ),
-      async teardown() {
+      async teardown(options = {}) {
         monitor.stop();
-        await teardown();
+        await teardown(options.deleteNamespace ?? true);
       },
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyTally } from './audit.ts';
-import { perMinute } from './idle.ts';
+import { idleNodes, perMinute } from './idle.ts';
 
 describe('perMinute', () => {
   it('gives all requests and each verb per minute, zero for verbs not seen', () => {
@@ -15,5 +15,12 @@ describe('perMinute', () => {
       api_rpm_patch: 0,
       api_rpm_delete: 0,
     });
+  });
+});
+
+describe('idleNodes', () => {
+  it('gives room for a target and a primary pod per canary, 4000 pods a node, at least two nodes', () => {
+    // Two nodes (10 000 pods) held 10 000 canaries' primaries but not their targets as well.
+    expect([100, 4000, 5000, 10_000].map(idleNodes)).toEqual([2, 2, 3, 5]);
   });
 });

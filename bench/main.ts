@@ -6,7 +6,7 @@ import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import { flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
-import { idleRun, type IdleOptions, type IdleRun } from './idle.ts';
+import { idleNodes, idleRun, type IdleOptions, type IdleRun } from './idle.ts';
 import { figureRows, keyFigures, runJudgeBench, type Scenario } from './judge.ts';
 import { loadAverage } from './proc.ts';
 import {
@@ -174,9 +174,11 @@ async function runScale(
 async function runEach<R extends { controller: ControllerKind; figures: Figures; load: number[] }>(
   bench: 'rollback-latency' | 'idle' | 'startup',
   flags: CommonFlags,
-  runOne: (env: BenchEnv, kind: ControllerKind, round: number) => Promise<R>,
+  runOne: (env: BenchEnv, kind: ControllerKind, round: number, last: boolean) => Promise<R>,
   title: (loads: string) => string,
   labels: Record<string, string | number>,
+  /** Simulated nodes (kwok), 5000 pods each. */
+  nodes = 2,
 ): Promise<void> {
   const progress = consoleProgress();
   const started = new Date();
@@ -186,12 +188,17 @@ async function runEach<R extends { controller: ControllerKind; figures: Figures;
     progress,
     withFlagger: flags.vs === 'flagger',
     keep: flags.keep,
+    nodes,
   });
   const runs: R[] = [];
   let summary;
   try {
     for (let round = 0; round < flags.rounds; round += 1) {
-      for (const kind of order(round, flags.vs)) runs.push(await runOne(env, kind, round));
+      const kinds = order(round, flags.vs);
+      for (const [i, kind] of kinds.entries()) {
+        const last = round === flags.rounds - 1 && i === kinds.length - 1;
+        runs.push(await runOne(env, kind, round, last));
+      }
     }
     summary = summarise(runs, title(runs.map((r) => r.load[0]).join(', ')), bench, labels);
   } finally {
@@ -215,10 +222,13 @@ const runIdle = (flags: CommonFlags & IdleOptions) =>
   runEach<IdleRun>(
     'idle',
     flags,
-    (env, kind, round) => idleRun(env, kind, round, flags),
+    // The last run leaves its namespace to the control plane's teardown: at 10 000 canaries the
+    // namespace controller takes many minutes to delete what the bootstrap made.
+    (env, kind, round, last) => idleRun(env, kind, round, { ...flags, keepNamespace: last }),
     (loads) =>
       `idle: ${flags.canaries} Initialized canaries, ${flags.durationS}s measured after ${flags.warmupS}s warm-up (load1 at start: ${loads})`,
     { n: flags.canaries },
+    idleNodes(flags.canaries),
   );
 
 const runStartup = (flags: CommonFlags & StartupOptions) =>

@@ -67,6 +67,9 @@ export interface ReconcilerDeps extends EffectDeps {
   workloadFor?: WorkloadFactory;
 }
 
+/** The longest wait between two looks at an initialising Canary's primary (nextInitialisingLook). */
+export const INITIALISING_LOOK_MAX_MS = 5 * 60_000;
+
 /** Builds the target and router of a Canary; the reconciler's one way to reach them. */
 export type WorkloadFactory = (
   canary: Canary,
@@ -151,6 +154,8 @@ export class CanaryReconciler {
   private readonly uids = new Map<string, string | undefined>();
   /** Since when each Canary relabelled here has waited for the old shard's release. */
   private readonly handovers = new Map<string, number>();
+  /** How many looks in a row found each initialising Canary's primary not ready yet. */
+  private readonly initialisingLooks = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -220,11 +225,27 @@ export class CanaryReconciler {
     recordRollout(this.deps.metrics, run.subject, previous, status, carried.happened);
     // Relabelled to another shard meanwhile: what was done is written; the next reconcile releases it.
     if (carried.handedOver) return run.log.info('moved to another shard; handing it over');
-    // Initialising waits on the primary's readiness, which a write that changed nothing (a
-    // StatefulSet's partition already 0) never announces by a watch event: look again each interval.
-    const initialising = status.phase === 'Initializing' ? seen.now + prepared.plan.intervalMs : null;
+    const initialising =
+      status.phase === 'Initializing'
+        ? this.nextInitialisingLook(key, seen.now, prepared.plan.intervalMs)
+        : null;
+    if (initialising === null) this.initialisingLooks.delete(key);
     this.deps.schedule(key, carried.result.wakeAt ?? initialising);
     if (carried.failure) throw carried.failure.error;
+  }
+
+  /**
+   * When to look at an initialising primary again. Its readiness arrives with the watch events of
+   * its status, but a write that changed nothing (a StatefulSet's partition already 0) brings no
+   * event: so look again after one interval, then after twice as long each time it is still not
+   * ready, at most every 5 minutes (the resync's period). A look every interval each took the
+   * whole work queue from the events that finish a bootstrap once thousands of Canaries were
+   * initialising at once (docs/performance.md, idle at scale).
+   */
+  private nextInitialisingLook(key: string, now: number, intervalMs: number): number {
+    const looks = this.initialisingLooks.get(key) ?? 0;
+    this.initialisingLooks.set(key, Math.min(looks + 1, 20));
+    return now + Math.min(intervalMs * 2 ** looks, Math.max(intervalMs, INITIALISING_LOOK_MAX_MS));
   }
 
   /**
@@ -480,6 +501,7 @@ export class CanaryReconciler {
   private drop(key: string): void {
     this.uids.delete(key);
     this.handovers.delete(key);
+    this.initialisingLooks.delete(key);
     this.status.forget(key);
     this.effects.forget(key);
   }

@@ -39,6 +39,10 @@ export interface UpOptions {
   nodes?: number;
   /** Extra kube-apiserver flags (the benchmarks turn on an audit log with them). */
   apiserverArgs?: string[];
+  /** Extra kube-controller-manager flags, after the harness's own (the last of a repeated flag wins). */
+  controllerManagerArgs?: string[];
+  /** Extra kube-scheduler flags, after the harness's own. */
+  schedulerArgs?: string[];
 }
 
 const STATE_FILE = 'state.json';
@@ -257,7 +261,10 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
       const pki = await createPki(join(stateDir, 'pki'));
       pids.controllerManager = startDetached(
         bins.kubeControllerManager,
-        controllerManagerArgs(state.kubeconfig, pki, ports.controllerManager),
+        [
+          ...controllerManagerArgs(state.kubeconfig, pki, ports.controllerManager),
+          ...(options.controllerManagerArgs ?? []),
+        ],
         log('kube-controller-manager'),
       );
       pids.scheduler = startDetached(
@@ -269,6 +276,7 @@ export async function up(options: UpOptions): Promise<ClusterEnv> {
           '--leader-elect=false',
           '--bind-address=127.0.0.1',
           `--secure-port=${ports.scheduler}`,
+          ...(options.schedulerArgs ?? []),
         ],
         log('kube-scheduler'),
       );

@@ -8,6 +8,16 @@ import {
   type RequestContext,
 } from '@kubernetes/client-node';
 
+export interface ListOptions {
+  /**
+   * Served from the apiserver's watch cache as it stands (`resourceVersion=0`), not a
+   * consistent read. A consistent read waits for that cache to catch up with etcd and, when
+   * it lags (thousands of pods changing at once), reads every object of the namespace from
+   * etcd instead: 54 s a pod list at 10 000 canaries in one namespace, then a timeout.
+   */
+  fromCache?: boolean;
+}
+
 /**
  * The generic object client of @kubernetes/client-node serialises known kinds through
  * its generated models, which drops wire fields whose names are not identifiers
@@ -109,12 +119,13 @@ export class WireObjectApi extends KubernetesObjectApi {
     kind: string,
     namespace?: string,
     labelSelector?: string,
+    options: ListOptions = {},
   ): Promise<T[]> {
     const path = await this.pathOf({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, true);
     // pathOf fills in the default namespace for namespaced kinds; list across all when none given.
     const allNamespaces = namespace ? path : path.replace(/\/namespaces\/[^/]+\//, '/');
     const list = await this.request<{ items: T[] }>(HttpMethod.GET, allNamespaces, {
-      query: { labelSelector },
+      query: { labelSelector, ...(options.fromCache ? { resourceVersion: '0' } : {}) },
     });
     return list.items;
   }

@@ -131,8 +131,12 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     return read(namespace, primaryName(canary), `${kind.kind} ${namespace}/${primaryName(canary)}`);
   };
 
+  // From the watch cache: readiness comes from the workload's status; the pods only tell a
+  // failing one apart, and a pod that fails moves that status, hence another look.
   async function podsOf(namespace: string, selector: Record<string, string>) {
-    const items = await deps.kube.wire.listObjects('v1', 'Pod', namespace, labelSelectorString(selector));
+    const items = await deps.kube.wire.listObjects('v1', 'Pod', namespace, labelSelectorString(selector), {
+      fromCache: true,
+    });
     return items.map((item) => parseWire(Pod, item, `Pod ${namespace}/${item.metadata?.name ?? ''}`));
   }
 
