@@ -129,14 +129,14 @@ describe('the traffic layer with an Istio VirtualService', () => {
 
     const prometheus = createPrometheusProvider({ address: testEnv().prometheusUrl });
     const run = (metric: 'request-success-rate' | 'request-duration', target: string) => {
-      const model = templateModel({ name: 'podinfo', namespace: ns.name, target }, '30s', {});
+      const model = templateModel({ name: 'podinfo', namespace: ns.name, target }, '2m', {});
       return prometheus.runQuery(renderTemplate(builtinQuery('istio', metric), model, `builtin ${metric}`));
     };
     const canaryRate = await run('request-success-rate', 'podinfo');
     const primaryRate = await run('request-success-rate', 'podinfo-primary');
     expect(primaryRate).toBe(100);
     // ERROR_RATE=0.5 on the canary: about half its answers are 500s, at random. The query must
-    // agree with the canary's own counters (all this file's traffic lies inside its 30 s window);
+    // agree with the canary's own counters (all this file's traffic lies inside the 2-minute window);
     // both series share their scrapes, so rate()'s extrapolation cancels out of the ratio.
     const canaryAnswers = (...labels: string[]) =>
       exported([pair.runtime.metricsUrl], 'istio_requests_total', [
