@@ -41,7 +41,8 @@ class FakeStore implements ChatStore {
     return event;
   }
   async mark(event: EventRef) {
-    return this.marks.get(event.name);
+    const mark = this.marks.get(event.name);
+    return mark && { mark, createdAt: this.pending.get(event.name)?.createdAt ?? 0 };
   }
   async setMark(event: EventRef, mark: ChatMark) {
     if (this.failPatch) throw new Error('apiserver down');
