@@ -33,6 +33,8 @@ export interface SlackApiAnswer {
 export interface SlackApiEmulation {
   readonly token: string;
   readonly messages: SlackApiMessage[];
+  /** How many conversations.history calls were answered (a controller looking a message up). */
+  readonly lookups: number;
   handle(request: SlackApiRequest): SlackApiAnswer;
 }
 
@@ -121,7 +123,10 @@ export function createSlackApiEmulation(options: { token: string }): SlackApiEmu
     };
   }
 
+  let lookups = 0;
+
   function history(request: SlackApiRequest): SlackApiAnswer {
+    lookups += 1;
     const params = parameters(request);
     if (!params.channel) return slackError('channel_not_found');
     const limit = Math.min(Math.max(Number(params.limit ?? 100) || 100, 1), MAX_LIMIT);
@@ -172,6 +177,9 @@ export function createSlackApiEmulation(options: { token: string }): SlackApiEmu
   return {
     token: options.token,
     messages,
+    get lookups() {
+      return lookups;
+    },
     handle(request) {
       const method = new URL(request.path, 'http://slack.invalid').pathname.replace(/^\//, '');
       if (method !== 'chat.postMessage' && method !== 'conversations.history') {
