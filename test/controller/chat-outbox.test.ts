@@ -10,7 +10,7 @@ import { CHAT_LABEL } from '../../src/notify/outbox.ts';
 import { createSlackNotifier } from '../../src/notify/slack.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
 import { createSlackApiEmulation } from '../../bench/chaos/slack-api.ts';
-import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { slackApiHandler, startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { useNamespace } from '../support/kube.ts';
 import { applyAsUser, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
@@ -157,17 +157,7 @@ const release = (name: string) =>
 
 describe('chat messages across a kill', () => {
   beforeAll(async () => {
-    receiver = await startReceiver((request, response) => {
-      if (!request.path.startsWith('/api/')) return void response.writeHead(200).end('ok');
-      const answer = slackApi.handle({
-        path: request.path.slice('/api'.length),
-        headers: request.headers,
-        body: request.body,
-      });
-      response
-        .writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' })
-        .end(answer.body);
-    });
+    receiver = await startReceiver(slackApiHandler(slackApi));
   });
   afterEach(async () => {
     for (const controller of running.splice(0)) await controller.stop();

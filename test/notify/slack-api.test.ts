@@ -4,7 +4,7 @@ import { apply } from '../../src/kube/client.ts';
 import { kubeNotifierResolver, Notifications } from '../../src/notify/dispatcher.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
-import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { slackApiHandler, startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { useNamespace } from '../support/kube.ts';
 
 // Slack's Web API mode from an AlertProvider on the real apiserver: the bot token from its
@@ -39,16 +39,7 @@ async function provider(name: string, spec: Record<string, unknown>, secret: Rec
 
 describe('Slack Web API AlertProvider', () => {
   beforeAll(async () => {
-    receiver = await startReceiver((request, response) => {
-      const answer = slackApi.handle({
-        path: request.path.replace(/^\/api/, ''),
-        headers: request.headers,
-        body: request.body,
-      });
-      response
-        .writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' })
-        .end(answer.body);
-    });
+    receiver = await startReceiver(slackApiHandler(slackApi));
   });
   afterAll(async () => {
     await receiver?.close();
