@@ -147,6 +147,8 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     repeated_side_effects: repeated.length,
     repeated_calls_raw: repeatedRaw.length,
     skipped_steps: skipped.length,
+    // Pending chat messages the restarted controllers looked up in Slack before posting.
+    slack_lookups: fleet.receiver.slackApi.lookups,
     unclean_exits: supervisor.uncleanExits.length,
     controller_down_s_avg: kills ? downMs / kills / 1000 : 0,
     duration_s: (Date.now() - started) / 1000,

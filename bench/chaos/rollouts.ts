@@ -22,7 +22,7 @@ import {
   skippedChatMessages,
   skippedSteps,
 } from './invariants.ts';
-import { startReceiver, type Receiver } from './receiver.ts';
+import { RECEIVER_SLACK_CHANNEL, RECEIVER_SLACK_TOKEN, startReceiver, type Receiver } from './receiver.ts';
 
 // What the kill, failover and outage scenarios share: a namespace of canaries of known outcome,
 // the recording receiver, the invariant checker, and rounds of releases (every Deployment gets a
@@ -281,7 +281,13 @@ export async function startScenario(
     timing: { interval: options.interval, progressDeadlineSeconds: options.progressDeadlineSeconds ?? 300 },
     progress,
     startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events`, SLACK_URL: `${receiver.url}/slack` });
+      // Slack through its Web API, so a message a kill left pending is looked up, not repeated.
+      supervisor.setEnv({
+        EVENT_WEBHOOK_URL: `${receiver.url}/events`,
+        SLACK_URL: `${receiver.url}/api/chat.postMessage`,
+        SLACK_TOKEN: RECEIVER_SLACK_TOKEN,
+        SLACK_CHANNEL: RECEIVER_SLACK_CHANNEL,
+      });
       await options.start(supervisor, namespace);
     },
   });

@@ -75,7 +75,7 @@ function notifiersOf(
     return globalNotifiers(flags, deps);
   } catch (error) {
     throw new StartupError(
-      `${error instanceof Error ? error.message : String(error)}; fix --slack-url or --msteams-url (or SLACK_URL, MSTEAMS_URL)`,
+      `${error instanceof Error ? error.message : String(error)}; fix --slack-url, --slack-token, --slack-channel or --msteams-url (or SLACK_URL, SLACK_TOKEN, SLACK_CHANNEL, MSTEAMS_URL)`,
       { cause: error },
     );
   }
