@@ -191,6 +191,9 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
     backendRefs,
     ...(timeouts ? { timeouts } : {}),
   });
+  /** The rule that splits by the routes' weights (and mirrors, when asked). */
+  const weightedRule = (name: string, ruleMatches: JsonObject[]) =>
+    rule(name, ruleMatches, weightedBackends(canary, routes), specFilters(canary, { mirror }));
 
   if (routes.match) {
     // Within the route's own matches (or match-everything), so every rule keeps a path.
@@ -199,25 +202,13 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
       matches,
     );
     return [
-      rule(
-        GATEWAY_RULES.abMatch,
-        abMatches,
-        weightedBackends(canary, routes),
-        specFilters(canary, { mirror }),
-      ),
+      weightedRule(GATEWAY_RULES.abMatch, abMatches),
       rule(GATEWAY_RULES.abDefault, matches, [backendRef(canary, primary, 100)], specFilters(canary)),
     ];
   }
   const cookie = sessionCookie(canary);
   if (!cookie) {
-    return [
-      rule(
-        GATEWAY_RULES.weighted,
-        matches,
-        weightedBackends(canary, routes),
-        specFilters(canary, { mirror }),
-      ),
-    ];
+    return [weightedRule(GATEWAY_RULES.weighted, matches)];
   }
   const cookieMatch = [
     { headers: [{ type: 'RegularExpression', name: 'Cookie', value: cookieRegex(cookie) }] },
