@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, startDetached } from '../../src/dev/process.ts';
-import { forwardRequest } from '../../test/support/forward.ts';
+import { forwardRequest } from '../../test/support/loopback.ts';
 
 // Faults the outage scenario injects: a control-plane process of the local harness killed and
 // started again with the same command line (its pid recorded again so `sluice dev down` stops

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CanaryObject } from '../../src/controller/reconciler.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
-import { forwardRequest } from '../support/forward.ts';
+import { forwardRequest } from '../support/loopback.ts';
 import { eventually, writeKubeconfig } from '../support/kube.ts';
 import { virtualServiceWeights, type SluiceProcess } from '../support/sluice.ts';
 import { useScene } from '../support/scene.ts';
