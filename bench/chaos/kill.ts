@@ -86,13 +86,8 @@ async function restart(supervisor: ControllerSupervisor): Promise<Replica> {
 export async function killRun(env: ChaosEnv, options: KillOptions, progress: Progress): Promise<KillRun> {
   const random = new Random(options.seed);
   let replica: Replica | undefined;
-  const scenario = await startScenario(env, progress, {
-    name: 'kill',
-    canaries: options.canaries,
-    interval: options.interval,
-    start: async (supervisor) => {
-      replica = await supervisor.start('kill');
-    },
+  const scenario = await startScenario(env, progress, 'kill', options, async (supervisor) => {
+    replica = await supervisor.start('kill');
   });
   const { supervisor, fleet } = scenario;
   const started = Date.now();

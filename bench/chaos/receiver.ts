@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_HEADER } from '../../src/hooks/idempotency.ts';
+import { listenOnLoopback } from '../../test/support/loopback.ts';
 import { createSlackApiEmulation, type SlackApiEmulation } from './slack-api.ts';
 
 // The chaos scenarios' one receiver on loopback for everything the controller sends out:
@@ -188,10 +188,9 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     })().catch(() => response.destroy());
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     slackApi,
     calls,
     misbehave(kind, behaviour) {
@@ -201,11 +200,9 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         hanging.clear();
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const response of hanging) response.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const response of hanging) response.destroy();
+      return close();
+    },
   };
 }
