@@ -5,6 +5,7 @@ import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 import { annotateAs } from './support.ts';
+import { PODINFO_SERVICE, abTesting, INSIDERS } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -42,8 +43,7 @@ describe('gatewayapi router', () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'gatewayapi:v1',
       service: {
-        port: 9898,
-        targetPort: 'http',
+        ...PODINFO_SERVICE,
         hosts: ['podinfo.example.com'],
         gatewayRefs: [{ name: 'public', namespace: 'gateways', sectionName: 'https' }],
         match: [{ uri: { prefix: '/api' } }],
@@ -51,12 +51,7 @@ describe('gatewayapi router', () => {
         headers: { request: { set: { 'x-sluice': 'on' } } },
         rewrite: { uri: '/v2', type: 'ReplacePrefixMatch' },
       },
-      analysis: {
-        interval: '10s',
-        iterations: 3,
-        match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
-        mirrorWeight: 20,
-      },
+      analysis: { ...abTesting(3, INSIDERS), mirrorWeight: 20 },
     });
     const { route, rules } = await httpRoute();
     expect(route.spec.parentRefs).toEqual([
