@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { silentProgress, type Progress } from '../../src/dev/progress.ts';
+import { silentProgress } from '../../src/dev/progress.ts';
 import { startChaosEnv, type ChaosEnv } from '../../bench/chaos/env.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -15,38 +15,17 @@ export const CLEAN_RUN = {
   unclean_exits: 0,
 } as const;
 
-/** A scenario of bench/chaos: `npm run chaos -- <name>` runs the same function. */
-type Scenario<O, F> = (
-  env: ChaosEnv,
-  options: O,
-  progress: Progress,
-) => Promise<{ failures: string[]; figures: F }>;
-
-export interface Chaos {
-  env: ChaosEnv;
-  /** The figures of `scenario` run with `options` on this env; it found no failure. */
-  run<O, F>(scenario: Scenario<O, F>, options: O): Promise<F>;
-  /** The same, and every invariant held (CLEAN_RUN). */
-  clean<O, F>(scenario: Scenario<O, F>, options: O): Promise<F>;
+export function useChaosEnv(name: string): { env: ChaosEnv } {
+  const holder = { env: undefined as unknown as ChaosEnv };
+  beforeAll(async () => {
+    holder.env = await startChaosEnv({ name, progress: silentProgress, cluster: testEnv() });
+  });
+  afterAll(async () => holder.env?.stop());
+  return holder;
 }
 
-export function useChaosEnv(name: string): Chaos {
-  const chaos: Chaos = {
-    env: undefined as unknown as ChaosEnv,
-    async run(scenario, options) {
-      const run = await scenario(chaos.env, options, silentProgress);
-      expect(run.failures).toEqual([]);
-      return run.figures;
-    },
-    async clean(scenario, options) {
-      const figures = await chaos.run(scenario, options);
-      expect(figures).toMatchObject(CLEAN_RUN);
-      return figures;
-    },
-  };
-  beforeAll(async () => {
-    chaos.env = await startChaosEnv({ name, progress: silentProgress, cluster: testEnv() });
-  });
-  afterAll(async () => chaos.env?.stop());
-  return chaos;
+/** A rollout scenario's run found no failure, and every invariant held. */
+export function expectClean(run: { failures: string[]; figures: Record<string, unknown> }): void {
+  expect(run.failures).toEqual([]);
+  expect(run.figures).toMatchObject(CLEAN_RUN);
 }
