@@ -4,7 +4,7 @@ import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { APP, exists, promote, read } from './support.ts';
 import { release, bootstrapped, weightedRoutes } from './support.ts';
-import { PODINFO_SERVICE, abTesting, INSIDERS } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The contour router against the real apiserver with Contour's CRDs (from its Go module).
 
@@ -27,7 +27,8 @@ describe('contour router', () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'contour',
       service: {
-        ...PODINFO_SERVICE,
+        port: 9898,
+        targetPort: 'http',
         hosts: ['podinfo.example.com'],
         timeout: '15s',
         retries: { attempts: 3, perTryTimeout: '5s', retryOn: '5xx,connect-failure' },

@@ -5,7 +5,7 @@ import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 import { annotateAs } from './support.ts';
-import { PODINFO_SERVICE, abTesting, INSIDERS } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -43,7 +43,8 @@ describe('gatewayapi router', () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'gatewayapi:v1',
       service: {
-        ...PODINFO_SERVICE,
+        port: 9898,
+        targetPort: 'http',
         hosts: ['podinfo.example.com'],
         gatewayRefs: [{ name: 'public', namespace: 'gateways', sectionName: 'https' }],
         match: [{ uri: { prefix: '/api' } }],

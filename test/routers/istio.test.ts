@@ -4,7 +4,7 @@ import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 import { annotateAs } from './support.ts';
-import { PODINFO_SERVICE, abTesting, INSIDERS } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.
@@ -37,7 +37,8 @@ describe('istio router', () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'istio',
       service: {
-        ...PODINFO_SERVICE,
+        port: 9898,
+        targetPort: 'http',
         hosts: ['podinfo.example.com'],
         gateways: ['public-gateway.istio-system.svc.cluster.local'],
         match: [{ uri: { prefix: '/api' } }],

@@ -3,7 +3,6 @@ import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router
 import { eventually, useNamespace } from '../support/kube.ts';
 import { APP, exists, promote, read, release, bootstrapped, revertUntilDone } from './support.ts';
 import { weightedRoutes } from './support.ts';
-import { PODINFO_SERVICE } from './support.ts';
 
 // The kubernetes provider: blue/green by switching the apex Service's selector, no mesh.
 
@@ -26,7 +25,8 @@ describe('kubernetes router', () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'kubernetes',
       service: {
-        ...PODINFO_SERVICE,
+        port: 9898,
+        targetPort: 'http',
         portDiscovery: true,
         apex: { labels: { tier: 'web' }, annotations: { 'example.com/apex': 'yes' } },
         canary: { labels: { track: 'canary' } },

@@ -3,7 +3,7 @@ import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router
 import { useNamespace } from '../support/kube.ts';
 import { APP, bootstrapped, exists, read } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
-import { PODINFO_SERVICE, abTesting } from './support.ts';
+import { abTesting } from './support.ts';
 
 // The smi router against the real apiserver with the SMI TrafficSplit CRD (v1alpha1-3).
 
@@ -20,7 +20,7 @@ describe('smi router', () => {
   it('runs a rollout through a TrafficSplit (smi:v1alpha3); mirror and A/B are refused, naming the provider', async () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'smi:v1alpha3:osm',
-      service: { ...PODINFO_SERVICE, hosts: ['podinfo.shop.svc.cluster.local'] },
+      service: { port: 9898, targetPort: 'http', hosts: ['podinfo.shop.svc.cluster.local'] },
       analysis: {
         ...abTesting(2, { headers: { 'x-canary': { exact: '1' } } }),
         stepWeight: 10,

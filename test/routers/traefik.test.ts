@@ -3,7 +3,7 @@ import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { APP, exists, read } from './support.ts';
-import { PODINFO_SERVICE, bootstrapped } from './support.ts';
+import { bootstrapped } from './support.ts';
 
 // The traefik router against the real apiserver with Traefik's CRDs (from its Go module).
 
@@ -21,7 +21,7 @@ describe('traefik router', () => {
   it('splits by weight, mirrors through a mirroring service, refuses A/B, and keeps fields others set on its services', async () => {
     const { canary, sluice } = await bootstrapped(ns, {
       provider: 'traefik',
-      service: PODINFO_SERVICE,
+      service: { port: 9898, targetPort: 'http' },
       analysis: { interval: '10s', stepWeight: 10, maxWeight: 60, mirror: true, mirrorWeight: 25 },
     });
     expect((await spec()).weighted?.services).toEqual([

@@ -15,8 +15,6 @@ import { eventually } from '../support/kube.ts';
 
 export const APP = 'podinfo';
 export const PORT = 9898;
-/** spec.service for podinfo: its port, to the container port named http. */
-export const PODINFO_SERVICE = { port: PORT, targetPort: 'http' };
 
 export interface DeploymentOptions {
   name?: string;
@@ -93,7 +91,7 @@ export function canaryFor(namespace: string, spec: Partial<CanaryInput['spec']> 
     metadata: { name, namespace, uid: `uid-${name}-${namespace}` },
     spec: {
       targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APP },
-      service: PODINFO_SERVICE,
+      service: { port: PORT, targetPort: 'http' },
       analysis: { interval: '10s', stepWeight: 10, maxWeight: 50 },
       ...spec,
     },
