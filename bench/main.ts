@@ -373,7 +373,12 @@ export function buildProgram(): Command {
       ),
       windowMs: flag('--window <ms>', "the batcher's window", 250, positiveInt),
       scrapeS: flag('--scrape-interval <seconds>', "Prometheus' scrape interval", 5, positiveInt),
-      warmupS: flag('--warmup <seconds>', "time to fill the metrics' window before measuring", 65, positiveInt),
+      warmupS: flag(
+        '--warmup <seconds>',
+        "time to fill the metrics' window before measuring",
+        65,
+        positiveInt,
+      ),
       keep: flag('--keep', 'leave Prometheus running afterwards', false),
     },
     runPromq,

@@ -238,10 +238,11 @@ async function measure(
 
 async function startPrometheus(dir: string, scrapeS: number): Promise<{ pid: number; address: string }> {
   let bins = binaryPaths();
-  if (!(await exists(bins.prometheus))) bins = await ensureBinaries({
-    step: (title, work) => work(() => undefined).finally(() => process.stderr.write(`${title}\n`)),
-    info: (message) => process.stderr.write(`${message}\n`),
-  });
+  if (!(await exists(bins.prometheus)))
+    bins = await ensureBinaries({
+      step: (title, work) => work(() => undefined).finally(() => process.stderr.write(`${title}\n`)),
+      info: (message) => process.stderr.write(`${message}\n`),
+    });
   const targets = join(dir, 'targets');
   await mkdir(targets, { recursive: true });
   const config = join(dir, 'prometheus.yml');
@@ -285,7 +286,15 @@ async function seriesCount(address: string, promql: string): Promise<number> {
   return Number(body.data?.result?.[0]?.value[1] ?? 0);
 }
 
-const MEDIAN_KEYS = ['queries', 'wallMs', 'queriesPerS', 'promCpuS', 'responseBytes', 'controllerCpuMs', 'mismatches'] as const;
+const MEDIAN_KEYS = [
+  'queries',
+  'wallMs',
+  'queriesPerS',
+  'promCpuS',
+  'responseBytes',
+  'controllerCpuMs',
+  'mismatches',
+] as const;
 
 function medianOf(runs: readonly ModeFigures[], mode: PromqMode): ModeFigures {
   const mine = runs.filter((run) => run.mode === mode);
@@ -411,7 +420,16 @@ export async function promqRun(options: PromqOptions, progress: Progress): Promi
 
 /** The table: one row per mode. */
 export function promqTable(title: string, result: PromqResult): string {
-  const header = ['mode', 'queries', 'wall ms', 'queries/s', 'prom CPU s', 'bytes', 'ctl CPU ms', 'mismatches'];
+  const header = [
+    'mode',
+    'queries',
+    'wall ms',
+    'queries/s',
+    'prom CPU s',
+    'bytes',
+    'ctl CPU ms',
+    'mismatches',
+  ];
   const fmt = (n: number) => (Number.isFinite(n) ? String(Math.round(n * 1000) / 1000) : 'na');
   const body = result.modes.map((m) => [
     m.mode,
@@ -425,6 +443,8 @@ export function promqTable(title: string, result: PromqResult): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ');
   return [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -42,7 +42,9 @@ describe('batchPlace', () => {
       expect(batchPlace(provider, 'request-success-rate', undefined, model), provider).toBeUndefined();
     }
     // `=~"cart.v2"` also matches cartXv2: the canary's own query, not an exact label.
-    expect(batchPlace('istio', 'request-duration', undefined, { ...model, target: 'cart.v2' })).toBeUndefined();
+    expect(
+      batchPlace('istio', 'request-duration', undefined, { ...model, target: 'cart.v2' }),
+    ).toBeUndefined();
   });
 });
 
@@ -126,9 +128,7 @@ function fakePrometheus(table: Table, asked: { own: string[]; batched: string[] 
       const series = answer(query);
       return series.length
         ? Promise.resolve(series)
-        : Promise.reject(
-            new MetricError('noData', { provider: 'prometheus', query, message: 'no values' }),
-          );
+        : Promise.reject(new MetricError('noData', { provider: 'prometheus', query, message: 'no values' }));
     },
   };
 }
@@ -180,12 +180,14 @@ describe('batched built-in checks', () => {
     canary('shop', 'gone'), // no series at all
   ];
 
-  it("gives every canary exactly the verdict of its own query, with one query per metric", async () => {
+  it('gives every canary exactly the verdict of its own query, with one query per metric', async () => {
     const asked = { own: [] as string[], batched: [] as string[] };
     const prometheus = fakePrometheus(table, asked);
     const own = await Promise.all(canaries.map((c) => runAnalysis(CHECKS, depsOf(c, prometheus))));
     const batcher = createQueryBatcher({ windowMs: 20 });
-    const batched = await Promise.all(canaries.map((c) => runAnalysis(CHECKS, depsOf(c, prometheus, batcher))));
+    const batched = await Promise.all(
+      canaries.map((c) => runAnalysis(CHECKS, depsOf(c, prometheus, batcher))),
+    );
     expect(batched).toEqual(own);
     expect(asked.own).toHaveLength(canaries.length * CHECKS.length);
     expect(asked.batched).toHaveLength(2);
@@ -218,7 +220,10 @@ describe('batched built-in checks', () => {
       runAnalysis(rate, depsOf(canary('shop', 'failing'), prometheus, batcher)),
       runAnalysis(rate, depsOf(canary('shop', 'half'), prometheus, batcher)),
       runAnalysis([{ ...rate[0]!, interval: '2m' }], depsOf(canary('shop', 'idle'), prometheus, batcher)),
-      runAnalysis(rate, depsOf(canary('pay', 'healthy', { metricsServer: 'http://other:9090' }), prometheus, batcher)),
+      runAnalysis(
+        rate,
+        depsOf(canary('pay', 'healthy', { metricsServer: 'http://other:9090' }), prometheus, batcher),
+      ),
       runAnalysis(rate, depsOf(canary('shop', 'gone'), prometheus, batcher, 1_700_000_000_000)),
     ]);
     expect(asked.own).toEqual([]);
@@ -234,11 +239,14 @@ describe('batched built-in checks', () => {
     const batcher = createQueryBatcher({ windowMs: 5 });
     const inline: MetricCheck = {
       name: 'custom',
-      query: 'sum(rate(istio_requests_total{destination_workload_namespace="shop", destination_workload=~"healthy"}[1m]))',
+      query:
+        'sum(rate(istio_requests_total{destination_workload_namespace="shop", destination_workload=~"healthy"}[1m]))',
       thresholdRange: { min: 1 },
     };
     await runAnalysis([inline], depsOf(canary('shop', 'healthy'), prometheus, batcher));
-    await runAnalysis(CHECKS, depsOf(canary('shop', 'healthy.v2'), prometheus, batcher)).catch(() => undefined);
+    await runAnalysis(CHECKS, depsOf(canary('shop', 'healthy.v2'), prometheus, batcher)).catch(
+      () => undefined,
+    );
     expect(asked.batched).toEqual([]);
     expect(asked.own).toHaveLength(3);
   });
@@ -250,7 +258,12 @@ describe('batched built-in checks', () => {
       runQuery: () => Promise.reject(new Error('unexpected own query')),
       runSeriesQuery: (query) =>
         Promise.reject(
-          new MetricError('http', { provider: 'prometheus', query, message: 'answered HTTP 503', status: 503 }),
+          new MetricError('http', {
+            provider: 'prometheus',
+            query,
+            message: 'answered HTTP 503',
+            status: 503,
+          }),
         ),
     };
     const batcher = createQueryBatcher({ windowMs: 5 });

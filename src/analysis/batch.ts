@@ -108,7 +108,9 @@ export function batchedQuery(
     undefined,
   );
   const label = `batched built-in ${shape.metric} (${shape.set})`;
-  let query = oneLine(renderTemplate(builtinQuery(provider, shape.metric, shape.protocol), model, label, 'promql'));
+  let query = oneLine(
+    renderTemplate(builtinQuery(provider, shape.metric, shape.protocol), model, label, 'promql'),
+  );
   const alternatives = (values: Iterable<string>) => [...new Set(values)].sort().join('|');
   query = replaceAll(
     query,
@@ -140,10 +142,7 @@ export function batchedQuery(
  * The answer split by member: each member's values (none: no data). A series without both
  * labels, or for a workload that is not a member, is left out.
  */
-export function splitBatch(
-  shape: BatchShape,
-  series: readonly LabelledValue[],
-): Map<string, number[]> {
+export function splitBatch(shape: BatchShape, series: readonly LabelledValue[]): Map<string, number[]> {
   const labels = labelsOf(shape.set);
   const split = new Map<string, number[]>();
   for (const one of series) {
@@ -245,9 +244,17 @@ export function createQueryBatcher(options: QueryBatcherOptions): QueryBatcher {
     } catch (error) {
       if (!(isMetricError(error) && error.kind === 'noData')) failure = error;
     }
-    if (failure !== undefined) {
-      logger.debug({ query, members: members.length, error: String(failure) }, 'batched query failed');
-    }
+    logger.debug(
+      {
+        metric: batch.shape.metric,
+        set: batch.shape.set,
+        interval: batch.shape.interval,
+        members: members.length,
+        checks: batch.waiters.length,
+        ...(failure === undefined ? { series: series.length } : { error: String(failure) }),
+      },
+      'batched metric query',
+    );
     const split = splitBatch(batch.shape, series);
     for (const waiter of batch.waiters) {
       if (failure === undefined) {
