@@ -19,7 +19,6 @@ import { freePort, killAllSync, startDetached, stopAll, waitFor } from '../src/d
 import type { Progress } from '../src/dev/progress.ts';
 import { BenchExporter } from './exporter.ts';
 import { parsePrometheusText, sumOf } from './prom-text.ts';
-import { sampleProcess } from './proc.ts';
 import type { Figures } from './report.ts';
 
 // `npm run bench -- promq --canaries 1000`: one interval's built-in checks (success rate and

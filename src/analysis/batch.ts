@@ -231,9 +231,8 @@ export function createQueryBatcher(options: QueryBatcherOptions): QueryBatcher {
     const runSeries = batch.provider.runSeriesQuery?.bind(batch.provider);
     let series: readonly LabelledValue[] = [];
     let failure: unknown;
-    let query = '';
     try {
-      query = batchedQuery(batch.shape, members);
+      const query = batchedQuery(batch.shape, members);
       stats.queries += 1;
       stats.checks += batch.waiters.length;
       if (!runSeries) throw new Error('the provider cannot return labelled series');
