@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   batchedQuery,
   batchPlace,
@@ -200,6 +200,23 @@ describe('batched built-in checks', () => {
     ]);
     expect(batched[1]?.checks[0]).toMatchObject({ passed: false, value: 0 });
     expect(batched[2]?.checks[0]).toMatchObject({ passed: false, error: 'notANumber' });
+  });
+
+  it('sends a batch once no check has joined it for quietMs, without waiting out the window', async () => {
+    vi.useFakeTimers();
+    try {
+      const asked = { own: [] as string[], batched: [] as string[] };
+      const prometheus = fakePrometheus(table, asked);
+      const batcher = createQueryBatcher({ windowMs: 60_000, quietMs: 10 });
+      const results = Promise.all(canaries.map((c) => runAnalysis(CHECKS, depsOf(c, prometheus, batcher))));
+      await vi.advanceTimersByTimeAsync(5);
+      expect(asked.batched).toEqual([]);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(asked.batched).toHaveLength(2);
+      expect((await results).map((result) => result.checks.length)).toEqual(canaries.map(() => 2));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers canaries with no series anywhere as no data', async () => {

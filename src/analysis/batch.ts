@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../log.ts';
 import {
   BUILTIN_QUERY_SETS,
@@ -191,8 +190,14 @@ export interface QueryBatcher {
 }
 
 export interface QueryBatcherOptions {
-  /** How long the first check of a batch waits for others (ms). */
+  /** How long the first check of a batch waits for others at most (ms). */
   windowMs: number;
+  /**
+   * A batch goes out sooner when no check has joined it for this long (ms; default a tenth
+   * of the window, at least 1): canaries due at one tick join within milliseconds, and a
+   * batch the controller's concurrency has already filled should not wait out the window.
+   */
+  quietMs?: number;
   /** Members per query at most (the regex of targets grows with them); default 1000. */
   maxMembers?: number;
   logger?: Logger;
@@ -214,11 +219,15 @@ interface Pending {
   /** The instant the batch is evaluated at (replay), or now. */
   at: number | undefined;
   flushed: boolean;
+  /** Ends the window; `quiet` is reset by each check that joins. */
+  window: NodeJS.Timeout | undefined;
+  quiet: NodeJS.Timeout | undefined;
 }
 
 export function createQueryBatcher(options: QueryBatcherOptions): QueryBatcher {
   const logger = options.logger ?? silentLogger;
   const maxMembers = options.maxMembers ?? 1000;
+  const quietMs = options.quietMs ?? Math.max(1, Math.round(options.windowMs / 10));
   const pending = new Map<string, Pending>();
   const stats: BatchStats = { queries: 0, checks: 0 };
 
@@ -226,6 +235,8 @@ export function createQueryBatcher(options: QueryBatcherOptions): QueryBatcher {
     // Flushed once: when full, or when its window ends.
     if (batch.flushed) return;
     batch.flushed = true;
+    clearTimeout(batch.window);
+    clearTimeout(batch.quiet);
     if (pending.get(key) === batch) pending.delete(key);
     const members = [...batch.members.values()];
     const runSeries = batch.provider.runSeriesQuery?.bind(batch.provider);
@@ -287,11 +298,24 @@ export function createQueryBatcher(options: QueryBatcherOptions): QueryBatcher {
       const key = `${request.address}\u0000${shapeKey(shape)}\u0000${at ?? 'now'}`;
       let batch = pending.get(key);
       if (!batch) {
-        batch = { shape, provider, waiters: [], members: new Map(), timeoutMs: 0, at, flushed: false };
+        batch = {
+          shape,
+          provider,
+          waiters: [],
+          members: new Map(),
+          timeoutMs: 0,
+          at,
+          flushed: false,
+          window: undefined,
+          quiet: undefined,
+        };
         const opened = batch;
         pending.set(key, opened);
-        void delay(options.windowMs).then(() => flush(key, opened));
+        opened.window = setTimeout(() => void flush(key, opened), options.windowMs);
       }
+      const joined = batch;
+      clearTimeout(joined.quiet);
+      joined.quiet = setTimeout(() => void flush(key, joined), Math.min(quietMs, options.windowMs));
       batch.timeoutMs = Math.max(batch.timeoutMs, queryOptions?.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
       batch.members.set(memberKey(member.namespace, member.target), member);
       const signal = queryOptions?.signal;
