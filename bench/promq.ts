@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -15,11 +15,12 @@ import { createPrometheusProvider } from '../src/analysis/providers/prometheus.t
 import { templateModel } from '../src/analysis/template.ts';
 import type { CanaryContext, MetricCheck } from '../src/analysis/types.ts';
 import { binaryPaths, ensureBinaries, exists } from '../src/dev/binaries.ts';
-import { freePort, killAllSync, startDetached, stopAll, waitFor } from '../src/dev/process.ts';
+import { startPrometheus as startClusterPrometheus } from '../src/dev/cluster.ts';
+import { freePort, killAllSync, stopAll, waitFor } from '../src/dev/process.ts';
 import type { Progress } from '../src/dev/progress.ts';
 import { BenchExporter } from './exporter.ts';
 import { parsePrometheusText, sumOf } from './prom-text.ts';
-import type { Figures } from './report.ts';
+import { formatNumber, textTable, type Figures } from './report.ts';
 
 // `npm run bench -- promq --canaries 1000`: one interval's built-in checks (success rate and
 // p99 latency) for N canaries against a real Prometheus scraping one loopback exporter that
@@ -237,40 +238,14 @@ async function measure(
 
 async function startPrometheus(dir: string, scrapeS: number): Promise<{ pid: number; address: string }> {
   let bins = binaryPaths();
-  if (!(await exists(bins.prometheus)))
+  if (!(await exists(bins.prometheus))) {
     bins = await ensureBinaries({
       step: (title, work) => work(() => undefined).finally(() => process.stderr.write(`${title}\n`)),
       info: (message) => process.stderr.write(`${message}\n`),
     });
-  const targets = join(dir, 'targets');
-  await mkdir(targets, { recursive: true });
-  const config = join(dir, 'prometheus.yml');
-  await writeFile(
-    config,
-    [
-      'global:',
-      `  scrape_interval: ${scrapeS}s`,
-      `  scrape_timeout: ${scrapeS}s`,
-      'scrape_configs:',
-      '  - job_name: promq',
-      '    file_sd_configs:',
-      `      - files: ['${targets}/*.json']`,
-      '        refresh_interval: 1s',
-      '',
-    ].join('\n'),
-  );
+  }
   const port = await freePort();
-  const pid = startDetached(
-    bins.prometheus,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=1h',
-      '--log.level=warn',
-    ],
-    join(dir, 'prometheus.log'),
-  );
+  const pid = await startClusterPrometheus(bins, dir, port, join(dir, 'prometheus.log'), scrapeS);
   const address = `http://127.0.0.1:${port}`;
   await waitFor('prometheus ready', async () => (await fetch(`${address}/-/ready`)).ok, {
     timeoutMs: 60_000,
@@ -324,7 +299,7 @@ export async function promqRun(options: PromqOptions, progress: Progress): Promi
     }
     // Every answer of app-0 is a 5xx: 0 %, a failed check with a value (not no data).
     exporter.setErrorRatio('promq-0', 'app-0', 1);
-    await exporter.start(join(dir, 'targets'));
+    await exporter.start(join(dir, 'prometheus', 'targets'));
     const want = (options.canaries - 1) * 2;
     await progress.step(
       `${options.canaries - 1} workloads scraped every ${options.scrapeS}s, ${options.warmupS}s to fill the ${options.interval} window`,
@@ -429,7 +404,7 @@ export function promqTable(title: string, result: PromqResult): string {
     'ctl CPU ms',
     'mismatches',
   ];
-  const fmt = (n: number) => (Number.isFinite(n) ? String(Math.round(n * 1000) / 1000) : 'na');
+  const fmt = formatNumber;
   const body = result.modes.map((m) => [
     m.mode,
     fmt(m.queries),
@@ -440,10 +415,5 @@ export function promqTable(title: string, result: PromqResult): string {
     fmt(Math.round(m.controllerCpuMs)),
     fmt(m.mismatches),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ');
-  return [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return textTable(title, header, body);
 }
