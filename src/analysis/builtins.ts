@@ -20,6 +20,12 @@ export interface BuiltinQuerySet {
   queries: Record<BuiltinMetric, string>;
   /** The success rate of gRPC calls (spec.service.protocol: grpc), by their gRPC status. */
   grpc?: { requires: string; 'request-success-rate': string };
+  /**
+   * The labels that carry `{{ namespace }}` and `{{ target }}` as whole values, for sets whose
+   * checks can share one query split by label (batch.ts); unset where the target sits inside a
+   * longer regex (cluster, route and pod names).
+   */
+  batchBy?: { namespace: string; target: string };
 }
 
 /**
@@ -103,6 +109,7 @@ const envoyUpstreamQueries = (cluster: string) =>
 export const BUILTIN_QUERY_SETS = {
   istio: {
     providers: ['istio'],
+    batchBy: { namespace: 'destination_workload_namespace', target: 'destination_workload' },
     requires:
       'istio_requests_total and istio_request_duration_milliseconds_bucket from the sidecars (reporter="destination")',
     queries: counterAndHistogram({
@@ -123,6 +130,7 @@ export const BUILTIN_QUERY_SETS = {
   },
   linkerd: {
     providers: ['linkerd', 'smi', 'smi:v1alpha1', 'smi:v1alpha2', 'smi:v1alpha3'],
+    batchBy: { namespace: 'namespace', target: 'deployment' },
     requires: 'response_total and response_latency_ms_bucket from the Linkerd proxies (direction="inbound")',
     queries: counterAndHistogram({
       requests: 'response_total',

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
+import { createQueryBatcher } from '../analysis/batch.ts';
 import { shardLeaseName, shardNameProblem } from '../controller/shard.ts';
 import { kubeSecretReader } from '../hooks/webhook.ts';
 import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
@@ -56,6 +57,7 @@ const controllerFlags = z.object({
     .max(1024, 'must be at most 1024'),
   resync: duration(1000),
   stepEvents: z.boolean().optional(),
+  metricBatchWindow: duration(0).refine((ms) => ms <= 5000, 'must be at most 5s'),
   allowedUrlHosts: z.string().optional(),
   dashboardAddress: z.string().optional(),
   dashboardReadOnly: z.boolean().optional(),
@@ -160,6 +162,14 @@ export function registerController(program: Command): void {
     )
     .addOption(
       new Option(
+        '--metric-batch-window <duration>',
+        "built-in Istio and Linkerd checks of canaries due within this window share one Prometheus query per metric, split by workload; 0 runs each canary's own queries",
+      )
+        .default('250ms')
+        .env('METRIC_BATCH_WINDOW'),
+    )
+    .addOption(
+      new Option(
         '--dashboard-address <host:port>',
         'serve the web dashboard there (off by default); its buttons need a user token allowed to patch the Canary',
       ).env('DASHBOARD_ADDRESS'),
@@ -243,6 +253,9 @@ export function registerController(program: Command): void {
       webhookDeps: { readSecret: kubeSecretReader(kube), logger: log, ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
       resyncMs: flags.resync,
+      ...(flags.metricBatchWindow > 0
+        ? { analysis: { batcher: createQueryBatcher({ windowMs: flags.metricBatchWindow, logger: log }) } }
+        : {}),
       leaderElection: {
         enabled: flags.leaderElect,
         namespace: flags.leaderElectionNamespace,
