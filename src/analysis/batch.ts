@@ -20,7 +20,7 @@ import {
 } from './providers/provider.ts';
 import { renderTemplate, templateModel, type TemplateModel } from './template.ts';
 
-// Batched built-in queries (docs/decisions/00xx-batched-builtin-queries.md): the checks of one
+// Batched built-in queries (docs/decisions/0028-batched-builtin-queries.md): the checks of one
 // built-in metric, provider set, protocol and interval against one Prometheus that fall due
 // within a short window are answered by one query grouped `by (namespace label, target label)`,
 // and the answer is split by those labels. Each canary gets exactly what its own query gives:
