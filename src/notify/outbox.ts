@@ -3,7 +3,7 @@ import { apiErrorMessage, isNotFound, mergePatch, type Kube } from '../kube/clie
 import { silentLogger, type Logger } from '../log.ts';
 import type { DispatchReport, Notifications } from './dispatcher.ts';
 import { DEFAULT_EVENT_WINDOW_MS } from './events.ts';
-import { severitySchema, type Notification } from './notifier.ts';
+import { notificationFieldsSchema, severitySchema, type Notification } from './notifier.ts';
 import type { CanaryAlert } from './providers.ts';
 
 // The chat outbox (docs/decisions/0026-side-effects-once.md): an announcement that chat must
@@ -33,15 +33,7 @@ const MAX_EVENT_MESSAGE = 1024;
 const ChatNote = z.object({
   severity: severitySchema,
   phase: z.string(),
-  fields: z.object({
-    weight: z.number().optional(),
-    failedChecks: z.number().optional(),
-    threshold: z.number().optional(),
-    target: z.string().optional(),
-    cluster: z.string().optional(),
-    deploymentId: z.string().optional(),
-    commitSha: z.string().optional(),
-  }),
+  fields: notificationFieldsSchema,
   message: z.string().optional(),
 });
 
