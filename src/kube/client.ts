@@ -1,18 +1,15 @@
-import {
+import type {
   AppsV1Api,
   AutoscalingV2Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
+  KubernetesObject,
   NetworkingV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubernetesObject,
-  type RequestContext,
+  RequestContext,
 } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, wholeLibrary } from './library.ts';
 import { WireObjectApi } from './wire.ts';
 
 /** Every write Sluice makes is attributed to this field manager. */
@@ -89,18 +86,52 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
 
 export function connect(kc: KubeConfig): Kube {
   reuseConnections(kc);
+  // The generated API clients are made at their first use: the first one loads the whole
+  // library (src/kube/library.ts), which a controller that has not needed one does not carry.
+  let objects: KubernetesObjectApi | undefined;
+  let core: CoreV1Api | undefined;
+  let apps: AppsV1Api | undefined;
+  let autoscaling: AutoscalingV2Api | undefined;
+  let networking: NetworkingV1Api | undefined;
+  let custom: CustomObjectsApi | undefined;
+  let coordination: CoordinationV1Api | undefined;
+  let events: EventsV1Api | undefined;
   return {
     kc,
-    objects: KubernetesObjectApi.makeApiClient(kc),
     wire: WireObjectApi.fromConfig(kc),
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    autoscaling: kc.makeApiClient(AutoscalingV2Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    events: kc.makeApiClient(EventsV1Api),
+    get objects() {
+      return (objects ??= KubernetesObjectApi.makeApiClient(kc));
+    },
+    get core() {
+      return (core ??= kc.makeApiClient(wholeLibrary().CoreV1Api));
+    },
+    get apps() {
+      return (apps ??= kc.makeApiClient(wholeLibrary().AppsV1Api));
+    },
+    get autoscaling() {
+      return (autoscaling ??= kc.makeApiClient(wholeLibrary().AutoscalingV2Api));
+    },
+    get networking() {
+      return (networking ??= kc.makeApiClient(wholeLibrary().NetworkingV1Api));
+    },
+    get custom() {
+      return (custom ??= kc.makeApiClient(wholeLibrary().CustomObjectsApi));
+    },
+    get coordination() {
+      return (coordination ??= kc.makeApiClient(wholeLibrary().CoordinationV1Api));
+    },
+    get events() {
+      return (events ??= kc.makeApiClient(wholeLibrary().EventsV1Api));
+    },
   };
+}
+
+/**
+ * The same client with another wire client (a read-through cache in front of it). Not a
+ * spread: spreading would call every getter of `connect` and load the whole library.
+ */
+export function withWire(kube: Kube, wire: WireObjectApi): Kube {
+  return Object.create(kube, { wire: { value: wire, enumerable: true } }) as Kube;
 }
 
 /** Header options for the generated clients' patch methods, which default to JSON Patch. */
