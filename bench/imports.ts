@@ -123,7 +123,12 @@ export function importRows(entry: string): ImportRow[] {
     { name: 'all of the above', imports: dependencies },
     { name: 'sluice: kube/client.js', imports: [own('kube/client.js')] },
     { name: 'sluice: controller/controller.js', imports: [own('controller/controller.js')] },
-    { name: 'sluice: cli/main.js (sluice controller)', imports: [own('cli/main.js')] },
+    { name: 'sluice: cli/main.js, no library hooks', imports: [own('cli/main.js')] },
+    // What bin/sluice.js loads: the module hooks first (src/kube/library-hooks.ts), then the CLI.
+    {
+      name: 'sluice: bin/sluice.js (sluice controller)',
+      imports: [own('kube/library-hooks.js'), own('cli/main.js')],
+    },
   ];
 }
 
