@@ -88,42 +88,22 @@ export function connect(kc: KubeConfig): Kube {
   reuseConnections(kc);
   // The generated API clients are made at their first use: the first one loads the whole
   // library (src/kube/library.ts), which a controller that has not needed one does not carry.
-  let objects: KubernetesObjectApi | undefined;
-  let core: CoreV1Api | undefined;
-  let apps: AppsV1Api | undefined;
-  let autoscaling: AutoscalingV2Api | undefined;
-  let networking: NetworkingV1Api | undefined;
-  let custom: CustomObjectsApi | undefined;
-  let coordination: CoordinationV1Api | undefined;
-  let events: EventsV1Api | undefined;
-  return {
-    kc,
-    wire: WireObjectApi.fromConfig(kc),
-    get objects() {
-      return (objects ??= KubernetesObjectApi.makeApiClient(kc));
-    },
-    get core() {
-      return (core ??= kc.makeApiClient(wholeLibrary().CoreV1Api));
-    },
-    get apps() {
-      return (apps ??= kc.makeApiClient(wholeLibrary().AppsV1Api));
-    },
-    get autoscaling() {
-      return (autoscaling ??= kc.makeApiClient(wholeLibrary().AutoscalingV2Api));
-    },
-    get networking() {
-      return (networking ??= kc.makeApiClient(wholeLibrary().NetworkingV1Api));
-    },
-    get custom() {
-      return (custom ??= kc.makeApiClient(wholeLibrary().CustomObjectsApi));
-    },
-    get coordination() {
-      return (coordination ??= kc.makeApiClient(wholeLibrary().CoordinationV1Api));
-    },
-    get events() {
-      return (events ??= kc.makeApiClient(wholeLibrary().EventsV1Api));
-    },
-  };
+  const generated = {
+    objects: () => KubernetesObjectApi.makeApiClient(kc),
+    core: () => kc.makeApiClient(wholeLibrary().CoreV1Api),
+    apps: () => kc.makeApiClient(wholeLibrary().AppsV1Api),
+    autoscaling: () => kc.makeApiClient(wholeLibrary().AutoscalingV2Api),
+    networking: () => kc.makeApiClient(wholeLibrary().NetworkingV1Api),
+    custom: () => kc.makeApiClient(wholeLibrary().CustomObjectsApi),
+    coordination: () => kc.makeApiClient(wholeLibrary().CoordinationV1Api),
+    events: () => kc.makeApiClient(wholeLibrary().EventsV1Api),
+  } satisfies { [K in Exclude<keyof Kube, 'kc' | 'wire'>]: () => Kube[K] };
+  const kube = { kc, wire: WireObjectApi.fromConfig(kc) };
+  for (const [name, make] of Object.entries(generated)) {
+    let client: unknown;
+    Object.defineProperty(kube, name, { enumerable: true, get: () => (client ??= make()) });
+  }
+  return kube as Kube;
 }
 
 /**
@@ -131,7 +111,8 @@ export function connect(kc: KubeConfig): Kube {
  * spread: spreading would call every getter of `connect` and load the whole library.
  */
 export function withWire(kube: Kube, wire: WireObjectApi): Kube {
-  return Object.create(kube, { wire: { value: wire, enumerable: true } }) as Kube;
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(kube)) as Kube;
+  return Object.defineProperty(copy, 'wire', { value: wire, enumerable: true });
 }
 
 /** Header options for the generated clients' patch methods, which default to JSON Patch. */
