@@ -27,6 +27,27 @@ export default tseslint.config(
     },
   },
   {
+    // The package root loads every generated API class and model (about 60 MB at start-up):
+    // values come from src/kube/library.ts (decision 00xx-client-node-subset); types may stay.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'src/dev/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message:
+                'Import values from src/kube/library.ts: the package root loads all of client-node at start-up.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     ...layer(['src/**/*.ts'], [NO_DEV]),
     ignores: ['**/*.test.ts', 'src/cli/**', 'src/dev/**'],
   },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
-import got from 'got';
+import { loadGot } from '../got.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
 import { decodeSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
@@ -63,6 +63,7 @@ const BODY_SNIPPET_CHARS = 500;
  * holds one socket of its own and queues nothing behind it.
  */
 export const gotTransport: WebhookTransport = async (request) => {
+  const got = await loadGot();
   const response = await got.post(request.url, {
     body: request.body,
     headers: { 'content-type': 'application/json', 'user-agent': 'sluice-webhook', ...request.headers },

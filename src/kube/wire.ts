@@ -1,12 +1,5 @@
-import {
-  ApiException,
-  HttpMethod,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubeConfig,
-  type KubernetesObject,
-  type RequestContext,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, RequestContext } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, KubernetesObjectApi, PatchStrategy } from './library.ts';
 
 export interface ListOptions {
   /**

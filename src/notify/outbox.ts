@@ -154,7 +154,7 @@ function safeJson(text: string): unknown {
 }
 
 /** Chat marks on the Events themselves: a get, a merge patch of the label, a list by label selector. */
-export function kubeChatStore(kube: Pick<Kube, 'core'>): ChatStore {
+export function kubeChatStore(kube: Pick<Kube, 'core' | 'wire'>): ChatStore {
   return {
     async mark(event) {
       try {
@@ -175,11 +175,10 @@ export function kubeChatStore(kube: Pick<Kube, 'core'>): ChatStore {
     },
     async listPending(namespace) {
       const labelSelector = `${CHAT_LABEL}=pending`;
-      const list =
-        namespace === undefined
-          ? await kube.core.listEventForAllNamespaces({ labelSelector })
-          : await kube.core.listNamespacedEvent({ namespace, labelSelector });
-      return list.items.map(readPending).filter((p): p is PendingChat => p !== undefined);
+      // Plain JSON: this list runs at every start, and the generated Events client would load
+      // all of client-node's generated APIs (src/kube/library.ts).
+      const items = await kube.wire.listObjects('v1', 'Event', namespace, labelSelector);
+      return items.map(readPending).filter((p): p is PendingChat => p !== undefined);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, wholeLibrary } from '../../kube/library.ts';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { parseAnswer } from './http.ts';
@@ -118,7 +118,7 @@ function clientConfig(config: ExternalMetricsConfig): KubeConfig {
 }
 
 export function createExternalMetricsProvider(config: ExternalMetricsConfig): MetricProvider {
-  const api = clientConfig(config).makeApiClient(CustomObjectsApi);
+  const api = clientConfig(config).makeApiClient(wholeLibrary().CustomObjectsApi);
 
   async function list(query: ExternalMetricsQuery, text: string): Promise<unknown> {
     try {

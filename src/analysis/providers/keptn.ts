@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { wholeLibrary } from '../../kube/library.ts';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS, MetricError, toMetricValue } from './provider.ts';
@@ -63,7 +64,7 @@ export interface KeptnConfig {
 
 export function createKeptnProvider(config: KeptnConfig): MetricProvider {
   if (!config.cluster) throw new Error('keptn provider: no Kubernetes API to read Keptn objects from');
-  const api = config.cluster.makeApiClient(CustomObjectsApi);
+  const api = config.cluster.makeApiClient(wholeLibrary().CustomObjectsApi);
   const pollMs = config.pollMs ?? POLL_MS;
 
   async function keptnMetric(
