@@ -28,7 +28,7 @@ export default tseslint.config(
   },
   {
     // The package root loads every generated API class and model (about 60 MB at start-up):
-    // values come from src/kube/library.ts (decision 00xx-client-node-subset); types may stay.
+    // values come from src/kube/library.ts (decision 0029-client-node-subset); types may stay.
     files: ['src/**/*.ts'],
     ignores: ['**/*.test.ts', 'src/dev/**'],
     rules: {

@@ -6,7 +6,7 @@ import type * as ClientNode from '@kubernetes/client-node';
 // and model of every API group (about 1050 modules, 18 MB of source V8 keeps in the heap);
 // the controller talks to the apiserver through WireObjectApi and needs few of them. The
 // package has no "exports" map, so these paths are the package's own files (decision
-// 00xx-client-node-subset). Type-only imports from the root cost nothing and stay as they are.
+// 0029-client-node-subset). Type-only imports from the root cost nothing and stay as they are.
 
 export { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 export { Watch } from '@kubernetes/client-node/dist/watch.js';

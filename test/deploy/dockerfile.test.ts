@@ -174,7 +174,7 @@ describe('Dockerfile', () => {
   it('starts the compiled CLI the image contains', async () => {
     const entry = await readFile(join(REPO, 'bin/sluice.js'), 'utf8');
     // The module hooks that keep client-node's generated APIs out of start-up come first
-    // (decision 00xx-client-node-subset), then the CLI, imported once they are in place.
+    // (decision 0029-client-node-subset), then the CLI, imported once they are in place.
     expect(entry.indexOf("import '../dist/kube/library-hooks.js';")).toBeGreaterThan(-1);
     expect(entry.indexOf("await import('../dist/cli/main.js')")).toBeGreaterThan(
       entry.indexOf("import '../dist/kube/library-hooks.js';"),
