@@ -14,6 +14,10 @@ const NO_DEV = {
   message: 'src/dev is development tooling: only src/cli loads it (lazily, see src/cli/dev-stack.ts).',
 };
 
+const GENERATED_CLIENTS = '/^(core|apps|autoscaling|networking|custom|coordination|events)$/';
+const GENERATED_MESSAGE =
+  'Use kube.wire (src/kube/wire.ts: readResource, createResource, mergePatchResource, …): the generated API clients load all of client-node (decision 0029-client-node-subset).';
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.sluice/', 'coverage/'] },
   js.configs.recommended,
@@ -45,7 +49,25 @@ export default tseslint.config(
           ],
         },
       ],
+      // The generated clients on Kube load the whole library at their first use (about 27 MB
+      // for the rest of the process): run-time calls go through kube.wire (WireObjectApi).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `MemberExpression[property.name=${GENERATED_CLIENTS}]:matches([object.name='kube'], [object.property.name='kube'])`,
+          message: GENERATED_MESSAGE,
+        },
+        {
+          selector: "CallExpression[callee.name='wholeLibrary']",
+          message: GENERATED_MESSAGE,
+        },
+      ],
     },
+  },
+  {
+    // Where the generated clients are made, on demand.
+    files: ['src/kube/client.ts', 'src/kube/library.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     ...layer(['src/**/*.ts'], [NO_DEV]),

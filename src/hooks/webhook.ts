@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
 import { loadGot } from '../got.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
-import { decodeSecretData } from '../analysis/providers/secret.ts';
+import { decodeSecretData, readSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { redact } from '../redact.ts';
@@ -447,7 +447,6 @@ export function canaryChecksum(status: {
 }
 
 /** WebhookDeps.readSecret from the Kubernetes API: a Secret's decoded data. */
-export function kubeSecretReader(kube: Pick<Kube, 'core'>): NonNullable<WebhookDeps['readSecret']> {
-  return async (namespace, name) =>
-    decodeSecretData(await kube.core.readNamespacedSecret({ name, namespace }));
+export function kubeSecretReader(kube: Pick<Kube, 'wire'>): NonNullable<WebhookDeps['readSecret']> {
+  return async (namespace, name) => decodeSecretData(await readSecretData(kube, namespace, name));
 }

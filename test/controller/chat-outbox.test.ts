@@ -63,7 +63,7 @@ async function generation(
         return (...args: unknown[]) => (dead ? Promise.reject(new Error('killed')) : bound(...args));
       },
     });
-  const wire = failWhenDead(ns.kube.wire, ['mergePatchObject']) as WireObjectApi;
+  const wire = failWhenDead(ns.kube.wire, ['mergePatchObject', 'mergePatchResource']) as WireObjectApi;
   const core = failWhenDead(ns.kube.core, ['patchNamespacedEvent']) as CoreV1Api;
   const kube = { ...ns.kube, wire, core };
   class Chat extends Notifications {
