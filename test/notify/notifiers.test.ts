@@ -314,6 +314,10 @@ describe('AlertProviders from the API', () => {
     expect(log).toContain(
       `alertprovider ${ns.name}/no-address: a Slack token posts with the Web API (chat.postMessage), which needs a channel`,
     );
+    // A spec.secretRef naming a Secret that is not there says which.
+    expect(log).toContain(
+      `alertprovider ${ns.name}/no-secret: spec.secretRef: secret ${ns.name}/no-secret-secret not found`,
+    );
     expect(log).toContain(`alertprovider ${ns.name}/missing not found`);
     expect(log).toContain('connection refused');
     // …and never with what would let someone post in its place.
