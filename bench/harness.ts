@@ -42,7 +42,7 @@ export const CONTROLLER_USER: Record<ControllerKind, string> = {
  * apiserver then does not serve. Sluice's CRDs (CEL rules) and server-side apply are the same
  * at 1.33.
  */
-const BENCH_EMULATED_VERSION = ['--emulated-version=1.33'];
+export const BENCH_EMULATED_VERSION = ['--emulated-version=1.33'];
 export const BENCH_APISERVER_ARGS = [
   ...BENCH_EMULATED_VERSION,
   '--feature-gates=MultiCIDRServiceAllocator=false',

@@ -2,8 +2,9 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
+import { allocatorArgs, clusterIpRun, type Allocator, type ClusterIpOptions } from './clusterip.ts';
 import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
-import { flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
+import { flag, INTERVAL, KEEP, nonNegativeInt, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleNodes, idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -22,7 +23,7 @@ import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
 import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|startup|judge> [flags]`: each benchmark but `judge`
+// `npm run bench -- <scale|rollback-latency|idle|startup|judge|clusterip> [flags]`: each benchmark but `judge`
 // brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
 // stderr, a table and — as the very last line on stdout — one line of key=value figures, and
 // writes the full result as JSON under bench/results/.
@@ -241,6 +242,22 @@ const runStartup = (flags: CommonFlags & StartupOptions) =>
     {},
   );
 
+async function runClusterIp(flags: ClusterIpOptions): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const figures = await clusterIpRun(flags, progress);
+  const title = `clusterip: ${flags.services} Services with the ${flags.allocator} allocator, ${flags.deployments} Deployments applied beside them (load1 at start: ${host.loadAtStart.join(' ')})`;
+  print(table(title, rowsOf(figures)));
+  print();
+  await saveResult(progress, 'clusterip', started, host, {
+    flags,
+    apiserverArgs: allocatorArgs(flags.allocator),
+    figures,
+  });
+  print(keyValueLine('clusterip', { allocator: flags.allocator, n: flags.services }, figures));
+}
+
 async function runJudge(flags: { trials: number; seed: number; scenarios: Scenario[] }): Promise<void> {
   const progress = consoleProgress();
   const started = new Date();
@@ -336,6 +353,27 @@ export function buildProgram(): Command {
       idleS: flag('--idle <seconds>', 'idle time after ready, measured', 30, positiveInt),
     },
     runStartup,
+  );
+  withFlags(
+    program
+      .command('clusterip')
+      .description('the control plane creating ClusterIP Services, alone or beside a bootstrap'),
+    {
+      services: flag('--services <n>', 'how many ClusterIP Services', 1500, positiveInt),
+      deployments: flag(
+        '--deployments <n>',
+        'Deployments applied beside them, 32 at once',
+        4000,
+        nonNegativeInt,
+      ),
+      concurrency: flag('--concurrency <n>', 'Services applied at once', 32, positiveInt),
+      allocator: {
+        ...flag<Allocator>('--allocator <name>', 'the ClusterIP allocator', 'bitmap'),
+        choices: ['bitmap', 'ipaddress'],
+      },
+      keep: KEEP,
+    },
+    runClusterIp,
   );
   program
     .command('judge')
