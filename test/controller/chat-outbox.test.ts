@@ -162,8 +162,10 @@ describe('chat messages across a kill', () => {
       .toBe(1);
     expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
     expect(slackSaid(name, 'initialization done')).toBe(1);
-    const marks = await chatMarks(name);
-    expect([...marks.values()]).toEqual(['sent', 'sent', 'sent']);
+    // The mark follows the post (at least once): wait for it rather than race it.
+    await expect
+      .poll(async () => [...(await chatMarks(name)).values()], { timeout: 30_000, interval: 250 })
+      .toEqual(['sent', 'sent', 'sent']);
   }, 300_000);
 
   it('sends a message once when the controller dies after the status write and before the post', async () => {

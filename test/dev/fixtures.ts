@@ -118,12 +118,18 @@ export async function expectCanaryShare(
 }
 
 /** A metric's samples (lines containing `contains`), summed over the given /metrics pages. */
-export async function exported(metricsUrls: string[], metric: string, contains = ''): Promise<number> {
+export async function exported(
+  metricsUrls: string[],
+  metric: string,
+  contains: string | string[] = '',
+): Promise<number> {
+  const parts = [contains].flat();
   let sum = 0;
   for (const url of metricsUrls) {
     const text = await (await fetch(url)).text();
     for (const line of text.split('\n')) {
-      if (line.startsWith(`${metric}{`) && line.includes(contains)) sum += Number(line.split(' ').at(-1));
+      if (line.startsWith(`${metric}{`) && parts.every((part) => line.includes(part)))
+        sum += Number(line.split(' ').at(-1));
     }
   }
   return sum;
