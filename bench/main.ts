@@ -19,11 +19,12 @@ import {
   writeResult,
   type Figures,
 } from './report.ts';
+import { promqRun, promqTable, type PromqOptions } from './promq.ts';
 import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.ts';
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
 import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|startup|judge|clusterip> [flags]`: each benchmark but `judge`
+// `npm run bench -- <scale|rollback-latency|idle|startup|judge|promq|clusterip> [flags]`: each benchmark but `judge`
 // brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
 // stderr, a table and — as the very last line on stdout — one line of key=value figures, and
 // writes the full result as JSON under bench/results/.
@@ -285,6 +286,23 @@ async function runJudge(flags: { trials: number; seed: number; scenarios: Scenar
   for (const line of [...lines].sort((a) => (a.includes('scenario=target') ? 1 : -1))) print(line);
 }
 
+async function runPromq(flags: PromqOptions): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const result = await promqRun(flags, progress);
+  const load = (await loadAverage())[0] ?? Number.NaN;
+  print(
+    promqTable(
+      `promq: one ${flags.interval} interval's built-in checks (success rate, p99) for ${flags.canaries} canaries, own queries at concurrency ${flags.concurrency} vs batched (median of ${flags.rounds} round(s); load1 after: ${load})`,
+      result,
+    ),
+  );
+  print();
+  await saveResult(progress, 'promq', started, host, { flags, result });
+  print(keyValueLine('promq', { n: flags.canaries }, result.figures));
+}
+
 export function buildProgram(): Command {
   const program = new Command('bench').description('Sluice benchmarks on the local control plane');
   withFlags(
@@ -353,6 +371,34 @@ export function buildProgram(): Command {
       idleS: flag('--idle <seconds>', 'idle time after ready, measured', 30, positiveInt),
     },
     runStartup,
+  );
+  withFlags(
+    program
+      .command('promq')
+      .description(
+        "one interval's built-in Prometheus checks for N canaries: each canary's own queries vs one batched query per metric",
+      ),
+    {
+      canaries: flag('--canaries <n>', 'how many (the last one has no series: no data)', 1000, positiveInt),
+      rounds: flag('--rounds <n>', 'repeat each mode (medians are reported)', 3, positiveInt),
+      interval: flag('--interval <duration>', "the metrics' interval ([range])", '1m'),
+      concurrency: flag(
+        '--concurrency <n>',
+        'canaries analysed at once (the controller reconciles 32)',
+        32,
+        positiveInt,
+      ),
+      windowMs: flag('--window <ms>', "the batcher's window", 250, positiveInt),
+      scrapeS: flag('--scrape-interval <seconds>', "Prometheus' scrape interval", 5, positiveInt),
+      warmupS: flag(
+        '--warmup <seconds>',
+        "time to fill the metrics' window before measuring",
+        65,
+        positiveInt,
+      ),
+      keep: flag('--keep', 'leave Prometheus running afterwards', false),
+    },
+    runPromq,
   );
   withFlags(
     program

@@ -74,8 +74,13 @@ export function table(title: string, rows: readonly TableRow[]): string {
     }
     return cells;
   });
+  return textTable(title, header, body);
+}
+
+/** Columns padded to their widest cell: the first left-aligned, the others right-aligned. */
+export function textTable(title: string, header: readonly string[], body: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? '').length)));
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
       .join('  ');

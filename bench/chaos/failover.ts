@@ -65,16 +65,11 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
   const kubeconfigs = await addAdmins(env.cluster.stateDir, REPLICA_USERS);
   const replicas = new Map<Slot, Replica>();
   let supervisor: ControllerSupervisor | undefined;
-  let leaseNamespace = '';
   const start = async (slot: Slot) => {
     if (!supervisor) throw new Error('failover: no supervisor yet');
-    const replica = await supervisor.start(
-      `replica-${slot}`,
-      ['--kubeconfig', kubeconfigs[slot], '--leader-election-namespace', leaseNamespace],
-      {
-        POD_NAME: `replica-${slot}`,
-      },
-    );
+    const replica = await supervisor.start(`replica-${slot}`, ['--kubeconfig', kubeconfigs[slot]], {
+      POD_NAME: `replica-${slot}`,
+    });
     replicas.set(slot, replica);
   };
   const holders: { at: number; holder: string }[] = [];
@@ -85,28 +80,21 @@ export async function failoverRun(env: ChaosEnv, options: FailoverOptions, progr
 
   // Who holds the Lease, as its watch delivered it (started with the replicas).
   let leaseWatch: Informer<KubernetesObject> | undefined;
-  const scenario = await startScenario(env, progress, {
-    name: 'failover',
-    canaries: options.canaries,
-    interval: options.interval,
-    args: ['--lease-duration', options.leaseDuration],
-    start: async (started, namespace) => {
-      supervisor = started;
-      leaseNamespace = namespace;
-      leaseWatch = new Informer<KubernetesObject>(
-        env.kube,
-        collectionPath('coordination.k8s.io', 'v1', 'leases', namespace),
-        silentLogger,
-        (event, object) => {
-          if (event === 'delete') return;
-          const holder = LeaseSpec.parse(object).spec?.holderIdentity ?? '';
-          if (holders.at(-1)?.holder !== holder) holders.push({ at: Date.now(), holder });
-        },
-      );
-      await leaseWatch.start();
-      await start('a');
-      await start('b');
-    },
+  const scenario = await startScenario(env, progress, 'failover', options, async (started, namespace) => {
+    supervisor = started;
+    leaseWatch = new Informer<KubernetesObject>(
+      env.kube,
+      collectionPath('coordination.k8s.io', 'v1', 'leases', namespace),
+      silentLogger,
+      (event, object) => {
+        if (event === 'delete') return;
+        const holder = LeaseSpec.parse(object).spec?.holderIdentity ?? '';
+        if (holders.at(-1)?.holder !== holder) holders.push({ at: Date.now(), holder });
+      },
+    );
+    await leaseWatch.start();
+    await start('a');
+    await start('b');
   });
   const { fleet } = scenario;
   const control = scenario.supervisor;

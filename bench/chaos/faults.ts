@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, startDetached } from '../../src/dev/process.ts';
+import { forwardRequest } from '../../test/support/loopback.ts';
 
 // Faults the outage scenario injects: a control-plane process of the local harness killed and
 // started again with the same command line (its pid recorded again so `sluice dev down` stops
@@ -57,28 +58,12 @@ export async function startPrometheusProxy(upstream: string, slowMs = 4000): Pro
   let behaviour: PrometheusBehaviour = 'ok';
   const answered = new Map<PrometheusBehaviour, number>();
   const target = new URL(upstream);
-  const forward = (request: IncomingMessage, response: ServerResponse, body: Buffer) => {
-    const upstreamRequest = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: request.method,
-        path: request.url,
-        headers: { ...request.headers, host: target.host },
-      },
-      (upstreamResponse) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        upstreamResponse.pipe(response);
-      },
-    );
-    upstreamRequest.on('error', () => response.destroy());
-    upstreamRequest.end(body);
-  };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const now = behaviour;
+      const forward = () => forwardRequest(target, request, response, { body: Buffer.concat(chunks) });
       answered.set(now, (answered.get(now) ?? 0) + 1);
       const vector = (value: string) =>
         JSON.stringify({
@@ -104,10 +89,10 @@ export async function startPrometheusProxy(upstream: string, slowMs = 4000): Pro
           response.writeHead(200, { 'content-type': 'application/json' }).end(vector(''));
           return;
         case 'slow':
-          setTimeout(() => forward(request, response, Buffer.concat(chunks)), slowMs);
+          setTimeout(forward, slowMs);
           return;
         default:
-          forward(request, response, Buffer.concat(chunks));
+          forward();
       }
     });
   });

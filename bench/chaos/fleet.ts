@@ -1,4 +1,5 @@
 import { appDeployment } from '../fixtures.ts';
+import { canaryObject } from '../../test/support/canaries.ts';
 
 // The chaos scenarios' workloads: a mix of releases whose outcome is known in advance.
 // - healthy: weighted canary, good metrics, a tracked ConfigMap → Succeeded;
@@ -84,18 +85,16 @@ export function canary(namespace: string, workload: Workload, receiverUrl: strin
     kind === 'ab'
       ? { iterations: 3, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] }
       : { stepWeight: 20, maxWeight: 60 };
-  return {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Canary',
-    metadata: { name, namespace },
-    spec: {
+  return canaryObject(
+    namespace,
+    {
       provider: 'istio',
-      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
       progressDeadlineSeconds: timing.progressDeadlineSeconds,
       service: { port: 9898, targetPort: 9898 },
       analysis: { interval: timing.interval, threshold: 2, ...strategy, metrics, webhooks },
     },
-  };
+    name,
+  );
 }
 
 /** The route steps a successful rollout of this kind must have announced, in order. */

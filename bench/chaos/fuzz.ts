@@ -8,6 +8,7 @@ import type { Replica } from './controller.ts';
 import type { ChaosEnv } from './env.ts';
 import { namesField } from './fuzz-names.ts';
 import { CEL_BOMBS, fuzzCases, type FuzzCase } from './fuzz-cases.ts';
+import { canaryObject } from '../../test/support/canaries.ts';
 import { deployment } from './fleet.ts';
 import { startScenario } from './rollouts.ts';
 
@@ -84,14 +85,15 @@ async function create(
 export async function fuzzRun(env: ChaosEnv, options: FuzzOptions, progress: Progress) {
   let replica: Replica | undefined;
   // The healthy canary; two with a CEL bomb in their template come later: real targets, real rollouts.
-  const scenario = await startScenario(env, progress, {
-    name: 'fuzz',
-    canaries: 1,
-    interval: options.interval,
-    start: async (supervisor) => {
+  const scenario = await startScenario(
+    env,
+    progress,
+    'fuzz',
+    { canaries: 1, interval: options.interval },
+    async (supervisor) => {
       replica = await supervisor.start('fuzz');
     },
-  });
+  );
   const { namespace, supervisor, fleet } = scenario;
   const healthy = fleet.workloads[0]!.name;
   const results: CaseResult[] = [];
@@ -251,23 +253,22 @@ async function celBombs(
       },
     });
     await asUser(deployment(namespace, { name, kind: 'ab' }, 0));
-    await asUser({
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name, namespace },
-      spec: {
-        provider: 'istio',
-        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-        service: { port: 9898 },
-        analysis: {
-          interval: '10s',
-          threshold: 1,
-          stepWeight: 50,
-          maxWeight: 50,
-          metrics: [{ name: 'bomb', templateRef: { name } }],
+    await asUser(
+      canaryObject(
+        namespace,
+        {
+          provider: 'istio',
+          analysis: {
+            interval: '10s',
+            threshold: 1,
+            stepWeight: 50,
+            maxWeight: 50,
+            metrics: [{ name: 'bomb', templateRef: { name } }],
+          },
         },
-      },
-    });
+        name,
+      ),
+    );
   }
   setTimeout(() => {
     for (const name of names)

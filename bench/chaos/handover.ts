@@ -118,26 +118,19 @@ export async function handoverRun(env: ChaosEnv, options: HandoverOptions, progr
   const random = new Random(options.seed);
   const kubeconfigs = await addAdmins(env.cluster.stateDir, SHARD_USERS);
   const replicas = new Map<Owner, Replica>();
-  const scenario = await startScenario(env, progress, {
-    name: 'handover',
-    canaries: options.canaries,
-    interval: options.interval,
-    args: ['--lease-duration', options.leaseDuration],
-    start: async (supervisor, namespace) => {
-      const common = ['--leader-election-namespace', namespace];
-      replicas.set(
-        'a',
-        await supervisor.start('shard-a', ['--kubeconfig', kubeconfigs.a, ...common, '--shard', 'a'], {
-          POD_NAME: 'shard-a',
-        }),
-      );
-      replicas.set(
-        'unsharded',
-        await supervisor.start('unsharded', ['--kubeconfig', kubeconfigs.unsharded, ...common], {
-          POD_NAME: 'unsharded',
-        }),
-      );
-    },
+  const scenario = await startScenario(env, progress, 'handover', options, async (supervisor) => {
+    replicas.set(
+      'a',
+      await supervisor.start('shard-a', ['--kubeconfig', kubeconfigs.a, '--shard', 'a'], {
+        POD_NAME: 'shard-a',
+      }),
+    );
+    replicas.set(
+      'unsharded',
+      await supervisor.start('unsharded', ['--kubeconfig', kubeconfigs.unsharded], {
+        POD_NAME: 'unsharded',
+      }),
+    );
   });
   const { fleet, namespace } = scenario;
   // Every Canary starts without the label: the unsharded replica's.

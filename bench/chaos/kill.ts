@@ -86,13 +86,8 @@ async function restart(supervisor: ControllerSupervisor): Promise<Replica> {
 export async function killRun(env: ChaosEnv, options: KillOptions, progress: Progress): Promise<KillRun> {
   const random = new Random(options.seed);
   let replica: Replica | undefined;
-  const scenario = await startScenario(env, progress, {
-    name: 'kill',
-    canaries: options.canaries,
-    interval: options.interval,
-    start: async (supervisor) => {
-      replica = await supervisor.start('kill');
-    },
+  const scenario = await startScenario(env, progress, 'kill', options, async (supervisor) => {
+    replica = await supervisor.start('kill');
   });
   const { supervisor, fleet } = scenario;
   const started = Date.now();
@@ -147,6 +142,8 @@ export async function killRun(env: ChaosEnv, options: KillOptions, progress: Pro
     repeated_side_effects: repeated.length,
     repeated_calls_raw: repeatedRaw.length,
     skipped_steps: skipped.length,
+    // Pending chat messages the restarted controllers looked up in Slack before posting.
+    slack_lookups: fleet.receiver.slackApi.lookups,
     unclean_exits: supervisor.uncleanExits.length,
     controller_down_s_avg: kills ? downMs / kills / 1000 : 0,
     duration_s: (Date.now() - started) / 1000,

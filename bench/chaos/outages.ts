@@ -73,17 +73,16 @@ export async function outagesRun(env: ChaosEnv, options: OutageOptions, progress
   const faults = FAULTS.filter((f) => (options.only ? options.only.includes(f.name) : env.owned || !f.owned));
   const proxy = await startPrometheusProxy(env.cluster.prometheusUrl);
   let replica: Replica | undefined;
-  const scenario = await startScenario(env, progress, {
-    name: 'outages',
+  const scenario = await startScenario(
+    env,
+    progress,
+    'outages',
     // healthy-000 and bad-001.
-    canaries: 2,
-    interval: options.interval,
-    progressDeadlineSeconds: 600,
-    prometheusUrl: proxy.url,
-    start: async (supervisor) => {
+    { canaries: 2, interval: options.interval, progressDeadlineSeconds: 600, prometheusUrl: proxy.url },
+    async (supervisor) => {
       replica = await supervisor.start('outages');
     },
-  });
+  );
   const { supervisor, fleet } = scenario;
   const healthy = fleet.workloads[0]!.name;
   const results: FaultResult[] = [];

@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_HEADER } from '../../src/hooks/idempotency.ts';
+import { listenOnLoopback } from '../../test/support/loopback.ts';
+import { createSlackApiEmulation, type SlackApiEmulation } from './slack-api.ts';
 
 // The chaos scenarios' one receiver on loopback for everything the controller sends out:
 // the canaries' webhooks (/hook/<type>/<namespace>/<name>), the confirm-promotion gate
 // (/gate/<namespace>/<name>, opens a while after its first call for a revision), the global
-// event webhook (/events) and the global Slack webhook (/slack). It records every call so the
+// event webhook (/events), the global Slack webhook (/slack) and Slack's Web API (/api:
+// chat.postMessage and conversations.history, slack-api.ts). It records every call (a message
+// posted through the Web API as a Slack call; history reads are no side effect) so the
 // invariant checker can count side effects, and can be told to misbehave (down, hang, 500,
 // garbage) per kind of call, for the outage scenario.
 
@@ -42,8 +45,14 @@ export interface ReceivedCall {
 /** How the receiver answers one kind of call. `down` closes the connection unanswered. */
 export type Behaviour = 'ok' | 'down' | 'hang' | 'error' | 'garbage';
 
+/** The bot token and channel ID the receiver's Slack Web API takes. */
+export const RECEIVER_SLACK_TOKEN = 'xoxb-chaos-receiver';
+export const RECEIVER_SLACK_CHANNEL = 'C0CHAOS0001';
+
 export interface Receiver {
   url: string;
+  /** Slack's Web API behind `${url}/api` (chat.postMessage's URL: `${url}/api/chat.postMessage`). */
+  slackApi: SlackApiEmulation;
   calls: ReceivedCall[];
   /** Changes how calls of one kind are answered from now on. */
   misbehave(kind: CallKind, behaviour: Behaviour): void;
@@ -79,11 +88,13 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const gateFirstCall = new Map<string, number>();
   const hanging = new Set<ServerResponse>();
   const gateDelay = options.gateOpensAfterMs ?? 8000;
+  const slackApi = createSlackApiEmulation({ token: RECEIVER_SLACK_TOKEN });
 
   const server = createServer((request, response) => {
     void (async () => {
       const body = await readBody(request);
-      const [, head = '', ...rest] = (request.url ?? '/').split('?')[0]!.split('/');
+      const path = request.url ?? '/';
+      const [, head = '', ...rest] = path.split('?')[0]!.split('/');
       const kind: CallKind | undefined =
         head === 'hook'
           ? 'hook'
@@ -91,7 +102,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
             ? 'gate'
             : head === 'events'
               ? 'event'
-              : head === 'slack'
+              : head === 'slack' || head === 'api'
                 ? 'slack'
                 : undefined;
       if (!kind) {
@@ -105,7 +116,18 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       }
       const json = parseJson(body);
       let call: ReceivedCall | undefined;
-      if (kind === 'slack') {
+      let answer: { status: number; body: string } | undefined;
+      if (head === 'api') {
+        // Answered after the behaviour below, so a hang or 500 stores nothing: as Slack down.
+        if (behaviour === 'ok') {
+          const api = slackApi.handle({ path: path.slice('/api'.length), headers: request.headers, body });
+          answer = api;
+          if (api.posted) {
+            const text = api.posted.headline;
+            call = { at: Date.now(), kind, what: 'slack', namespace: '', name: '', checksum: '', text };
+          }
+        }
+      } else if (kind === 'slack') {
         const slack = SlackPayload.safeParse(json);
         const text = slack.success ? (slack.data.blocks?.[0]?.text?.text ?? slack.data.text ?? '') : '';
         call = { at: Date.now(), kind, what: 'slack', namespace: '', name: '', checksum: '', text };
@@ -147,6 +169,12 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
           return;
         default:
       }
+      if (answer) {
+        response
+          .writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' })
+          .end(answer.body);
+        return;
+      }
       if (kind === 'gate' && call) {
         const key = `${call.namespace}/${call.name}/${call.checksum}`;
         const first = gateFirstCall.get(key) ?? call.at;
@@ -160,10 +188,10 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     })().catch(() => response.destroy());
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    slackApi,
     calls,
     misbehave(kind, behaviour) {
       behaviours.set(kind, behaviour);
@@ -172,11 +200,9 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         hanging.clear();
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const response of hanging) response.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const response of hanging) response.destroy();
+      return close();
+    },
   };
 }

@@ -22,7 +22,7 @@ import {
   skippedChatMessages,
   skippedSteps,
 } from './invariants.ts';
-import { startReceiver, type Receiver } from './receiver.ts';
+import { RECEIVER_SLACK_CHANNEL, RECEIVER_SLACK_TOKEN, startReceiver, type Receiver } from './receiver.ts';
 
 // What the kill, failover and outage scenarios share: a namespace of canaries of known outcome,
 // the recording receiver, the invariant checker, and rounds of releases (every Deployment gets a
@@ -247,6 +247,16 @@ export interface Scenario {
   stop(): Promise<void>;
 }
 
+export interface ScenarioOptions {
+  canaries: number;
+  interval: string;
+  progressDeadlineSeconds?: number;
+  /** --metrics-server (default: the control plane's Prometheus). */
+  prometheusUrl?: string;
+  /** The replicas elect a leader with this lease, in the scenario's namespace (default: --no-leader-elect). */
+  leaseDuration?: string;
+}
+
 /**
  * A scenario's namespace, controller supervisor (the controller's events and Slack messages go
  * to the fleet's receiver) and rollout fleet; `start` starts the replicas once the objects exist.
@@ -254,26 +264,21 @@ export interface Scenario {
 export async function startScenario(
   env: ChaosEnv,
   progress: Progress,
-  options: {
-    name: string;
-    canaries: number;
-    interval: string;
-    progressDeadlineSeconds?: number;
-    /** --metrics-server (default: the control plane's Prometheus). */
-    prometheusUrl?: string;
-    /** Controller flags besides the defaults (default: --no-leader-elect). */
-    args?: string[];
-    start: (supervisor: ControllerSupervisor, namespace: string) => Promise<void>;
-  },
+  name: string,
+  options: ScenarioOptions,
+  start: (supervisor: ControllerSupervisor, namespace: string) => Promise<void>,
 ): Promise<Scenario> {
-  const namespace = `chaos-${options.name}-${suffix()}`;
+  const namespace = `chaos-${name}-${suffix()}`;
   await createNamespace(env.kube, namespace);
+  const election = options.leaseDuration
+    ? ['--lease-duration', options.leaseDuration, '--leader-election-namespace', namespace]
+    : ['--no-leader-elect'];
   const supervisor = new ControllerSupervisor({
     kubeconfig: env.cluster.kubeconfig,
     prometheusUrl: options.prometheusUrl ?? env.cluster.prometheusUrl,
     namespace,
     logDir: env.logDir,
-    args: ['--step-events', '--mesh-provider', 'istio', ...(options.args ?? ['--no-leader-elect'])],
+    args: ['--step-events', '--mesh-provider', 'istio', ...election],
   });
   const fleet = await startRolloutFleet(env, {
     namespace,
@@ -281,8 +286,14 @@ export async function startScenario(
     timing: { interval: options.interval, progressDeadlineSeconds: options.progressDeadlineSeconds ?? 300 },
     progress,
     startController: async (receiver) => {
-      supervisor.setEnv({ EVENT_WEBHOOK_URL: `${receiver.url}/events`, SLACK_URL: `${receiver.url}/slack` });
-      await options.start(supervisor, namespace);
+      // Slack through its Web API, so a message a kill left pending is looked up, not repeated.
+      supervisor.setEnv({
+        EVENT_WEBHOOK_URL: `${receiver.url}/events`,
+        SLACK_URL: `${receiver.url}/api/chat.postMessage`,
+        SLACK_TOKEN: RECEIVER_SLACK_TOKEN,
+        SLACK_CHANNEL: RECEIVER_SLACK_CHANNEL,
+      });
+      await start(supervisor, namespace);
     },
   });
   return {

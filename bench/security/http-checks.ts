@@ -1,6 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { MemoryGateStore } from '../../src/loadtester/gates.ts';
 import { Loadtester } from '../../src/loadtester/server.ts';
 import { postJson } from '../../src/notify/http.ts';
 import { hookPayload } from '../../test/support/canaries.ts';
+import { listenOnLoopback, type Listening } from '../../test/support/loopback.ts';
 
 // Issue 16 §5 checks that need only loopback HTTP, no control plane: the URL allowlist
 // (hosts, redirects, DNS answers), the load tester's bearer token, and no shell from a
@@ -26,11 +26,8 @@ export interface CheckReport {
   failures: string[];
 }
 
-interface Local {
-  url: string;
-  port: number;
+interface Local extends Listening {
   hits: string[];
-  close(): Promise<void>;
 }
 
 /** A loopback server recording each request path; `handle` answers it. */
@@ -41,18 +38,7 @@ async function local(handle: (request: IncomingMessage, response: ServerResponse
     request.resume();
     request.on('end', () => handle(request, response));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), hits };
 }
 
 /**

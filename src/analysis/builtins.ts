@@ -20,6 +20,12 @@ export interface BuiltinQuerySet {
   queries: Record<BuiltinMetric, string>;
   /** The success rate of gRPC calls (spec.service.protocol: grpc), by their gRPC status. */
   grpc?: { requires: string; 'request-success-rate': string };
+  /**
+   * The labels that carry `{{ namespace }}` and `{{ target }}` as whole values, for sets whose
+   * checks can share one query split by label (batch.ts); unset where the target sits inside a
+   * longer regex (cluster, route and pod names).
+   */
+  batchBy?: { namespace: string; target: string };
 }
 
 /**
@@ -32,48 +38,70 @@ export const GRPC_SERVER_ERRORS = {
   codes: '2|4|12|13|14|15',
 } as const;
 
+/** Label matchers, one a line, at `indent` spaces. */
+const matchers = (labels: readonly string[], indent: number) =>
+  labels.map((label) => `${' '.repeat(indent)}${label}`).join(',\n');
+
 /**
- * Success rate and p99 from a request counter and a duration histogram, both selected by one
- * label matcher (`selector`): `notServerError` matches the answers that count as successes,
- * and a histogram in seconds is turned into milliseconds.
+ * The success rate in percent from the request counter `requests`: the series the `selector`
+ * matchers pick that `notServerError` also matches, over all of them.
  */
-function counterAndHistogram(series: {
-  requests: string;
-  buckets: string;
-  selector: string;
-  notServerError: string;
-  seconds: boolean;
-}): Record<BuiltinMetric, string> {
-  const { requests, buckets, selector, notServerError } = series;
-  return {
-    'request-success-rate': `
+function successRate(requests: string, selector: readonly string[], notServerError: string): string {
+  return `
 (
   sum(rate(${requests}{
-    ${selector},
-    ${notServerError}
+${matchers([...selector, notServerError], 4)}
   }[{{ interval }}]))
   or vector(0)
 )
 /
 sum(rate(${requests}{
-  ${selector}
+${matchers(selector, 2)}
 }[{{ interval }}]))
-* 100`,
-    'request-duration': `
+* 100`;
+}
+
+/** The p99 in milliseconds from the duration histogram `buckets` (`seconds`: it counts seconds). */
+function p99(buckets: string, selector: readonly string[], seconds: boolean): string {
+  return `
 histogram_quantile(0.99,
   sum by (le) (rate(${buckets}{
-    ${selector}
+${matchers(selector, 4)}
   }[{{ interval }}]))
-)${series.seconds ? '\n* 1000' : ''}`,
+)${seconds ? '\n* 1000' : ''}`;
+}
+
+/** Success rate and p99 from a request counter and a duration histogram that `selector` picks alike. */
+function counterAndHistogram(series: {
+  requests: string;
+  buckets: string;
+  selector: readonly string[];
+  notServerError: string;
+  seconds: boolean;
+}): Record<BuiltinMetric, string> {
+  const { requests, buckets, selector, notServerError, seconds } = series;
+  return {
+    'request-success-rate': successRate(requests, selector, notServerError),
+    'request-duration': p99(buckets, selector, seconds),
   };
 }
+
+/** Istio's sidecar metrics of the target's pods, as the destination reports them. */
+const ISTIO_DESTINATION = [
+  'reporter="destination"',
+  'destination_workload_namespace="{{ namespace }}"',
+  'destination_workload=~"{{ target }}"',
+];
+/** The target's pods, by the labels Prometheus' Kubernetes discovery attaches. */
+const TARGET_PODS = ['namespace="{{ namespace }}"', 'pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"'];
+const APISIX_CANARY_ROUTE = 'route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"';
 
 /** The Envoy-based gateways (Contour, Kuma, Gloo): the upstream cluster(s) named by `cluster` (a regex). */
 const envoyUpstreamQueries = (cluster: string) =>
   counterAndHistogram({
     requests: 'envoy_cluster_upstream_rq',
     buckets: 'envoy_cluster_upstream_rq_time_bucket',
-    selector: `envoy_cluster_name=~"${cluster}"`,
+    selector: [`envoy_cluster_name=~"${cluster}"`],
     notServerError: 'envoy_response_code!~"5.*"',
     seconds: false,
   });
@@ -81,121 +109,48 @@ const envoyUpstreamQueries = (cluster: string) =>
 export const BUILTIN_QUERY_SETS = {
   istio: {
     providers: ['istio'],
+    batchBy: { namespace: 'destination_workload_namespace', target: 'destination_workload' },
     requires:
       'istio_requests_total and istio_request_duration_milliseconds_bucket from the sidecars (reporter="destination")',
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(istio_requests_total{
-    reporter="destination",
-    destination_workload_namespace="{{ namespace }}",
-    destination_workload=~"{{ target }}",
-    response_code!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(istio_requests_total{
-  reporter="destination",
-  destination_workload_namespace="{{ namespace }}",
-  destination_workload=~"{{ target }}"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(istio_request_duration_milliseconds_bucket{
-    reporter="destination",
-    destination_workload_namespace="{{ namespace }}",
-    destination_workload=~"{{ target }}"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: counterAndHistogram({
+      requests: 'istio_requests_total',
+      buckets: 'istio_request_duration_milliseconds_bucket',
+      selector: ISTIO_DESTINATION,
+      notServerError: 'response_code!~"5.*"',
+      seconds: false,
+    }),
     grpc: {
       requires: 'istio_requests_total with grpc_response_status from the sidecars (reporter="destination")',
-      'request-success-rate': `
-(
-  sum(rate(istio_requests_total{
-    reporter="destination",
-    destination_workload_namespace="{{ namespace }}",
-    destination_workload=~"{{ target }}",
-    request_protocol="grpc",
-    grpc_response_status!~"${GRPC_SERVER_ERRORS.codes}"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(istio_requests_total{
-  reporter="destination",
-  destination_workload_namespace="{{ namespace }}",
-  destination_workload=~"{{ target }}",
-  request_protocol="grpc"
-}[{{ interval }}]))
-* 100`,
+      'request-success-rate': successRate(
+        'istio_requests_total',
+        [...ISTIO_DESTINATION, 'request_protocol="grpc"'],
+        `grpc_response_status!~"${GRPC_SERVER_ERRORS.codes}"`,
+      ),
     },
   },
   linkerd: {
     providers: ['linkerd', 'smi', 'smi:v1alpha1', 'smi:v1alpha2', 'smi:v1alpha3'],
+    batchBy: { namespace: 'namespace', target: 'deployment' },
     requires: 'response_total and response_latency_ms_bucket from the Linkerd proxies (direction="inbound")',
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(response_total{
-    namespace="{{ namespace }}",
-    deployment=~"{{ target }}",
-    classification!="failure",
-    direction="inbound"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(response_total{
-  namespace="{{ namespace }}",
-  deployment=~"{{ target }}",
-  direction="inbound"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(response_latency_ms_bucket{
-    namespace="{{ namespace }}",
-    deployment=~"{{ target }}",
-    direction="inbound"
-  }[{{ interval }}]))
-)`,
-    },
+    queries: counterAndHistogram({
+      requests: 'response_total',
+      buckets: 'response_latency_ms_bucket',
+      selector: ['namespace="{{ namespace }}"', 'deployment=~"{{ target }}"', 'direction="inbound"'],
+      notServerError: 'classification!="failure"',
+      seconds: false,
+    }),
   },
   nginx: {
     providers: ['nginx'],
     requires:
       'nginx_ingress_controller_requests and nginx_ingress_controller_response_duration_seconds_bucket from ingress-nginx (canary traffic has canary!="")',
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(nginx_ingress_controller_requests{
-    namespace="{{ namespace }}",
-    ingress="{{ ingress }}",
-    canary!="",
-    status!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(nginx_ingress_controller_requests{
-  namespace="{{ namespace }}",
-  ingress="{{ ingress }}",
-  canary!=""
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(nginx_ingress_controller_response_duration_seconds_bucket{
-    namespace="{{ namespace }}",
-    ingress="{{ ingress }}",
-    canary!=""
-  }[{{ interval }}]))
-)
-* 1000`,
-    },
+    queries: counterAndHistogram({
+      requests: 'nginx_ingress_controller_requests',
+      buckets: 'nginx_ingress_controller_response_duration_seconds_bucket',
+      selector: ['namespace="{{ namespace }}"', 'ingress="{{ ingress }}"', 'canary!=""'],
+      notServerError: 'status!~"5.*"',
+      seconds: true,
+    }),
   },
   contour: {
     providers: ['contour'],
@@ -210,7 +165,7 @@ histogram_quantile(0.99,
     queries: counterAndHistogram({
       requests: 'traefik_service_requests_total',
       buckets: 'traefik_service_request_duration_seconds_bucket',
-      selector: 'service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"',
+      selector: ['service=~"{{ namespace }}-{{ service }}-canary-[0-9a-zA-Z-]+@kubernetescrd"'],
       notServerError: 'code!~"5.."',
       seconds: true,
     }),
@@ -228,26 +183,8 @@ histogram_quantile(0.99,
     requires:
       "apisix_http_status and apisix_http_latency_bucket from APISIX's prometheus plugin (route <namespace>_<route>-<service>-canary_<rule>)",
     queries: {
-      'request-success-rate': `
-(
-  sum(rate(apisix_http_status{
-    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+",
-    code!~"5.."
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(apisix_http_status{
-  route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(apisix_http_latency_bucket{
-    type="request",
-    route=~"{{ namespace }}_{{ route }}-{{ service }}-canary_.+"
-  }[{{ interval }}]))
-)`,
+      'request-success-rate': successRate('apisix_http_status', [APISIX_CANARY_ROUTE], 'code!~"5.."'),
+      'request-duration': p99('apisix_http_latency_bucket', ['type="request"', APISIX_CANARY_ROUTE], false),
     },
   },
   gloo: {
@@ -265,8 +202,9 @@ histogram_quantile(0.99,
     queries: counterAndHistogram({
       requests: 'skipper_serve_route_duration_seconds_count',
       buckets: 'skipper_serve_route_duration_seconds_bucket',
-      selector:
+      selector: [
         'route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"',
+      ],
       notServerError: 'code!~"5.."',
       seconds: true,
     }),
@@ -278,49 +216,21 @@ histogram_quantile(0.99,
     providers: ['kubernetes', 'gatewayapi', 'gatewayapi:v1'],
     requires:
       "the app's own http_request_duration_seconds histogram with a status label, scraped with namespace and pod labels",
-    queries: {
-      'request-success-rate': `
-(
-  sum(rate(http_request_duration_seconds_count{
-    namespace="{{ namespace }}",
-    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",
-    status!~"5.*"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(http_request_duration_seconds_count{
-  namespace="{{ namespace }}",
-  pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
-}[{{ interval }}]))
-* 100`,
-      'request-duration': `
-histogram_quantile(0.99,
-  sum by (le) (rate(http_request_duration_seconds_bucket{
-    namespace="{{ namespace }}",
-    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
-  }[{{ interval }}]))
-)
-* 1000`,
-    },
+    queries: counterAndHistogram({
+      requests: 'http_request_duration_seconds_count',
+      buckets: 'http_request_duration_seconds_bucket',
+      selector: TARGET_PODS,
+      notServerError: 'status!~"5.*"',
+      seconds: true,
+    }),
     grpc: {
       requires:
         "the app's own grpc_server_handled_total{grpc_code} (go-grpc-prometheus and most gRPC middlewares), scraped with namespace and pod labels",
-      'request-success-rate': `
-(
-  sum(rate(grpc_server_handled_total{
-    namespace="{{ namespace }}",
-    pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",
-    grpc_code!~"${GRPC_SERVER_ERRORS.names}"
-  }[{{ interval }}]))
-  or vector(0)
-)
-/
-sum(rate(grpc_server_handled_total{
-  namespace="{{ namespace }}",
-  pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
-}[{{ interval }}]))
-* 100`,
+      'request-success-rate': successRate(
+        'grpc_server_handled_total',
+        TARGET_PODS,
+        `grpc_code!~"${GRPC_SERVER_ERRORS.names}"`,
+      ),
     },
   },
 } as const satisfies Record<string, BuiltinQuerySet>;

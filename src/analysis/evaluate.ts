@@ -1,6 +1,7 @@
 import { durationMs } from '../api/duration.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { basicAuthForm, redact } from '../redact.ts';
+import { batchPlace, type QueryBatcher } from './batch.ts';
 import { builtinQuery, isBuiltinMetric } from './builtins.ts';
 import { CelConditionError, evaluateCondition } from './cel.ts';
 import { createProvider as defaultCreateProvider, type ProviderRequest } from './providers/factory.ts';
@@ -233,6 +234,11 @@ export interface AnalysisDeps {
   cluster?: ProviderRequest['cluster'];
   /** Per-query timeout, default 10 s. */
   queryTimeoutMs?: number;
+  /**
+   * Answers built-in checks of many canaries with one query per metric (batch.ts); unset, each
+   * check runs its own query. Inline queries and MetricTemplates always run their own.
+   */
+  batcher?: QueryBatcher;
   /** Aborts every query of the step (controller shutdown). */
   signal?: AbortSignal;
   now?: () => number;
@@ -376,7 +382,23 @@ async function prepare(check: MetricCheck, deps: AnalysisDeps, secrets: string[]
       `built-in ${check.name} (${provider})`,
       'promql',
     );
-    return { query, provider: prometheus(), check };
+    const place = deps.batcher && batchPlace(canary.provider, check.name, canary.protocol, model);
+    if (!deps.batcher || !place) return { query, provider: prometheus(), check };
+    const { batcher } = deps;
+    const own = prometheus();
+    const batched: MetricProvider = {
+      type: own.type,
+      isOnline: (options) => own.isOnline(options),
+      runQuery: (text, options) =>
+        batcher.run({
+          ...place,
+          query: text,
+          address: canary.metricsServer ?? '',
+          provider: own,
+          ...(options ? { options } : {}),
+        }),
+    };
+    return { query, provider: batched, check };
   }
   throw new Error(
     'has no templateRef or query, and is not a built-in metric (request-success-rate, request-duration)',

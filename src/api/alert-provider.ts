@@ -20,7 +20,7 @@ export type AlertProviderType = (typeof ALERT_PROVIDER_TYPES)[number];
 
 /** What each type sends, in words (docs and schema descriptions). */
 export const ALERT_PROVIDERS = {
-  slack: { sends: 'a Slack incoming-webhook message' },
+  slack: { sends: 'a Slack message: incoming webhook, or the Web API (chat.postMessage) with a bot token' },
   msteams: { sends: 'a Microsoft Teams Workflows (Adaptive Card) message' },
   discord: { sends: 'a Discord webhook message' },
   googlechat: { sends: 'a Google Chat card' },
@@ -36,13 +36,16 @@ export const AlertProviderSpec = withRules(
   z.object({
     type: z.enum(ALERT_PROVIDER_TYPES).describe(`Where notifications go: ${ALERT_PROVIDER_TYPES.join(', ')}`),
     secretRef: LocalObjectReference.optional().describe(
-      'Secret whose "address" key holds the webhook URL (and optional "token")',
+      'Secret whose "address" key holds the webhook URL (and optional "token"; slack: a "token" alone posts with the Web API)',
     ),
     address: z
       .string()
       .optional()
       .describe('Webhook URL in clear text; accepted for Flagger compatibility, prefer secretRef'),
-    channel: z.string().optional().describe('Channel to post to, where the provider supports it'),
+    channel: z
+      .string()
+      .optional()
+      .describe("Channel to post to, where the provider supports it (Slack's Web API: the channel ID)"),
     username: z.string().optional().describe('Name the messages are posted as'),
     proxy: z
       .string()

@@ -17,6 +17,11 @@ function canary(analysis: Record<string, unknown>, spec: Record<string, unknown>
   return canaryObject('test', { analysis, ...spec });
 }
 
+/** A Canary named x with exactly this spec, nothing filled in. */
+function canaryWithSpec(spec: Record<string, unknown>) {
+  return { apiVersion: 'sluice.dev/v1alpha1', kind: 'Canary', metadata: { name: 'x' }, spec };
+}
+
 function parsed(analysis: Record<string, unknown>, spec: Record<string, unknown> = {}) {
   const result = parseCanary(canary(analysis, spec));
   if (!result.ok) throw new Error(`expected a valid Canary: ${JSON.stringify(result.issues)}`);
@@ -306,25 +311,17 @@ describe('cross-field rules', () => {
   });
 
   it('requires targetRef, service.port and analysis', () => {
-    const result = parseCanary({
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'x' },
-      spec: {},
-    });
+    const result = parseCanary(canaryWithSpec({}));
     expect(result.ok ? [] : result.issues).toEqual([
       { path: 'spec.targetRef', message: 'is required' },
       { path: 'spec.analysis', message: 'is required' },
     ]);
-    const withoutService = parseCanary({
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'x' },
-      spec: {
+    const withoutService = parseCanary(
+      canaryWithSpec({
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
         analysis: { stepWeight: 10 },
-      },
-    });
+      }),
+    );
     expect(withoutService.ok ? [] : withoutService.issues).toEqual([
       {
         path: 'spec.service',
@@ -335,16 +332,11 @@ describe('cross-field rules', () => {
   });
 
   it('takes a knative Canary without spec.service, as Flagger writes one, and only that', () => {
-    const knative = {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Canary',
-      metadata: { name: 'x' },
-      spec: {
-        provider: 'knative',
-        targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'x' },
-        analysis: { stepWeight: 10 },
-      },
-    };
+    const knative = canaryWithSpec({
+      provider: 'knative',
+      targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'x' },
+      analysis: { stepWeight: 10 },
+    });
     const result = parseCanary(knative);
     expect(result.ok, JSON.stringify(result)).toBe(true);
     if (result.ok) expect(result.canary.spec.service.name).toBeUndefined();
@@ -363,12 +355,7 @@ describe('cross-field rules', () => {
       targetRef: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'x' },
     };
     const issues = (spec: Record<string, unknown>) => {
-      const result = parseCanary({
-        apiVersion: 'sluice.dev/v1alpha1',
-        kind: 'Canary',
-        metadata: { name: 'x' },
-        spec: { ...knative, analysis: { stepWeight: 10 }, ...spec },
-      });
+      const result = parseCanary(canaryWithSpec({ ...knative, analysis: { stepWeight: 10 }, ...spec }));
       return result.ok ? [] : result.issues;
     };
     expect(

@@ -23,13 +23,15 @@ export interface MetricProviderKind {
   region?: true;
 }
 
-const token = (use: string, required = false): SecretKey => ({ key: 'token', use, required });
+const requiredKey = (key: string, use: string): SecretKey => ({ key, use, required: true });
+const optionalKey = (key: string, use: string): SecretKey => ({ key, use, required: false });
+const token = (use: string) => optionalKey('token', use);
 
 /** The HTTP authentication Prometheus and the web provider read: a bearer token, basic auth, extra headers. */
 const httpAuthKeys = (headerUse: string): SecretKey[] => [
   token('`Authorization: Bearer`'),
-  { key: 'username', use: 'basic auth, with `password`', required: false },
-  { key: 'password', use: 'basic auth, with `username`', required: false },
+  optionalKey('username', 'basic auth, with `password`'),
+  optionalKey('password', 'basic auth, with `username`'),
   { key: 'header.<Name>', use: headerUse, required: false },
 ];
 
@@ -45,8 +47,8 @@ export const METRIC_PROVIDERS = {
     address: 'default `https://api.datadoghq.com`',
     secret: 'required',
     keys: [
-      { key: 'datadog_api_key', use: '`DD-API-KEY`', required: true },
-      { key: 'datadog_application_key', use: '`DD-APPLICATION-KEY`', required: true },
+      requiredKey('datadog_api_key', '`DD-API-KEY`'),
+      requiredKey('datadog_application_key', '`DD-APPLICATION-KEY`'),
     ],
   },
   web: {
@@ -60,13 +62,12 @@ export const METRIC_PROVIDERS = {
     address: 'default `https://monitoring.<region>.amazonaws.com`',
     secret: 'optional',
     keys: [
-      {
-        key: 'aws_access_key_id',
-        use: "the access key (without a Secret: the controller's own AWS identity)",
-        required: true,
-      },
-      { key: 'aws_secret_access_key', use: 'its secret', required: true },
-      { key: 'aws_session_token', use: 'for temporary credentials', required: false },
+      requiredKey(
+        'aws_access_key_id',
+        "the access key (without a Secret: the controller's own AWS identity)",
+      ),
+      requiredKey('aws_secret_access_key', 'its secret'),
+      optionalKey('aws_session_token', 'for temporary credentials'),
     ],
     region: true,
   },
@@ -76,33 +77,22 @@ export const METRIC_PROVIDERS = {
       'default `https://insights-api.newrelic.com` (query key) or `https://api.newrelic.com` (NerdGraph)',
     secret: 'required',
     keys: [
-      { key: 'newrelic_account_id', use: 'the account to query', required: true },
-      {
-        key: 'newrelic_query_key',
-        use: 'Insights query key (`X-Query-Key`), as in Flagger',
-        required: false,
-      },
-      {
-        key: 'newrelic_api_key',
-        use: 'user API key (`API-Key`): NerdGraph instead of Insights',
-        required: false,
-      },
+      requiredKey('newrelic_account_id', 'the account to query'),
+      optionalKey('newrelic_query_key', 'Insights query key (`X-Query-Key`), as in Flagger'),
+      optionalKey('newrelic_api_key', 'user API key (`API-Key`): NerdGraph instead of Insights'),
     ],
   },
   dynatrace: {
     query: 'a Dynatrace metric selector (`GET /api/v2/metrics/query`)',
     address: 'required: the environment URL, e.g. `https://abc12345.live.dynatrace.com`',
     secret: 'required',
-    keys: [{ key: 'dynatrace_token', use: '`Authorization: Api-Token`', required: true }],
+    keys: [requiredKey('dynatrace_token', '`Authorization: Api-Token`')],
   },
   graphite: {
     query: 'render API parameters, e.g. `target=…` (`GET /render?…&format=json`)',
     address: 'required: graphite-web base URL',
     secret: 'optional',
-    keys: [
-      { key: 'username', use: 'basic auth', required: false },
-      { key: 'password', use: 'basic auth', required: false },
-    ],
+    keys: [optionalKey('username', 'basic auth'), optionalKey('password', 'basic auth')],
   },
   influxdb: {
     query:
@@ -111,10 +101,10 @@ export const METRIC_PROVIDERS = {
     secret: 'optional',
     keys: [
       token('`Authorization: Token` (InfluxDB 2.x and 1.8)'),
-      { key: 'org', use: 'the organisation (Flux on 2.x)', required: false },
-      { key: 'db', use: 'the database (InfluxQL)', required: false },
-      { key: 'username', use: 'InfluxDB 1.x user (InfluxQL), with `password`', required: false },
-      { key: 'password', use: 'its password', required: false },
+      optionalKey('org', 'the organisation (Flux on 2.x)'),
+      optionalKey('db', 'the database (InfluxQL)'),
+      optionalKey('username', 'InfluxDB 1.x user (InfluxQL), with `password`'),
+      optionalKey('password', 'its password'),
     ],
   },
   stackdriver: {
@@ -122,19 +112,18 @@ export const METRIC_PROVIDERS = {
     address: 'default `https://monitoring.googleapis.com`',
     secret: 'required',
     keys: [
-      { key: 'project', use: 'the Google Cloud project id', required: true },
-      {
-        key: 'serviceAccountKey',
-        use: "a service-account key (JSON); without it, the controller's own identity (Workload Identity)",
-        required: false,
-      },
+      requiredKey('project', 'the Google Cloud project id'),
+      optionalKey(
+        'serviceAccountKey',
+        "a service-account key (JSON); without it, the controller's own identity (Workload Identity)",
+      ),
     ],
   },
   splunk: {
     query: 'a SignalFlow program (Splunk Observability / SignalFx, `POST /v2/signalflow/execute`)',
     address: 'required: `https://api.<realm>.signalfx.com` (or `https://stream.<realm>…`)',
     secret: 'required',
-    keys: [{ key: 'sf_token_key', use: '`X-SF-Token`', required: true }],
+    keys: [requiredKey('sf_token_key', '`X-SF-Token`')],
   },
   keptn: {
     query: '`keptnmetric/<namespace>/<name>` or `analysis/<namespace>/<definition>/<timeframe>/<k=v;…>`',

@@ -124,7 +124,7 @@ async function press(
 ): Promise<string> {
   const canary = { namespace: value.namespace, name: value.name };
   const title = `${canary.name}.${canary.namespace}`;
-  const command = async (verb: Command) => requestCommand(deps, canary, verb, actor, 'Slack');
+  const command = async (verb: Command) => requestCommand(deps, canary, verb, { actor, via: 'Slack' });
   switch (button) {
     case 'rollback':
       await command('abort');
@@ -147,7 +147,7 @@ async function press(
         }
         await command('promote');
       }
-      await recordGateAnswer(deps, canary, value.gate, open, actor, 'Slack');
+      await recordGateAnswer(deps, canary, { gate: value.gate, open }, { actor, via: 'Slack' });
       if (!open) await command('abort');
       return `${mention} ${PAST[button]} the ${value.gate} gate of ${title}${open ? '' : ' and rolled it back'}`;
     }

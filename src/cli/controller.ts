@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
 import { parseProvider, unsupportedProviderMessage } from '../api/providers.ts';
 import { startController } from '../controller/controller.ts';
+import { createQueryBatcher } from '../analysis/batch.ts';
 import { shardLeaseName, shardNameProblem } from '../controller/shard.ts';
 import { kubeSecretReader } from '../hooks/webhook.ts';
 import { checkUrl, parseUrlPolicy, URL_POLICY_FLAG, type UrlPolicy } from '../hooks/url-policy.ts';
@@ -56,6 +57,7 @@ const controllerFlags = z.object({
     .max(1024, 'must be at most 1024'),
   resync: duration(1000),
   stepEvents: z.boolean().optional(),
+  metricBatchWindow: duration(0).refine((ms) => ms <= 5000, 'must be at most 5s'),
   allowedUrlHosts: z.string().optional(),
   dashboardAddress: z.string().optional(),
   dashboardReadOnly: z.boolean().optional(),
@@ -75,7 +77,7 @@ function notifiersOf(
     return globalNotifiers(flags, deps);
   } catch (error) {
     throw new StartupError(
-      `${error instanceof Error ? error.message : String(error)}; fix --slack-url or --msteams-url (or SLACK_URL, MSTEAMS_URL)`,
+      `${error instanceof Error ? error.message : String(error)}; fix --slack-url, --slack-token, --slack-channel or --msteams-url (or SLACK_URL, SLACK_TOKEN, SLACK_CHANNEL, MSTEAMS_URL)`,
       { cause: error },
     );
   }
@@ -157,6 +159,14 @@ export function registerController(program: Command): void {
         '--step-events',
         'also record each routine step (weight, iteration, pause) as a Kubernetes Event; status always shows it',
       ).env('STEP_EVENTS'),
+    )
+    .addOption(
+      new Option(
+        '--metric-batch-window <duration>',
+        "built-in Istio and Linkerd checks of canaries due within this window share one Prometheus query per metric, split by workload; 0 runs each canary's own queries",
+      )
+        .default('250ms')
+        .env('METRIC_BATCH_WINDOW'),
     )
     .addOption(
       new Option(
@@ -243,6 +253,9 @@ export function registerController(program: Command): void {
       webhookDeps: { readSecret: kubeSecretReader(kube), logger: log, ...(urlPolicy ? { urlPolicy } : {}) },
       concurrency: flags.concurrency,
       resyncMs: flags.resync,
+      ...(flags.metricBatchWindow > 0
+        ? { analysis: { batcher: createQueryBatcher({ windowMs: flags.metricBatchWindow, logger: log }) } }
+        : {}),
       leaderElection: {
         enabled: flags.leaderElect,
         namespace: flags.leaderElectionNamespace,

@@ -15,11 +15,11 @@ export function registerDev(program: Command): void {
     .description(
       'Local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and Prometheus on loopback',
     );
+  /** A subcommand about the local control plane whose state is in --dir. */
+  const onCluster = (name: string, description: string) =>
+    dev.command(name).description(description).option('--dir <path>', 'state directory', DEFAULT_DEV_DIR);
 
-  dev
-    .command('up')
-    .description('build (first run only) and start the local control plane; safe to run twice')
-    .option('--dir <path>', 'state directory', DEFAULT_DEV_DIR)
+  onCluster('up', 'build (first run only) and start the local control plane; safe to run twice')
     .option('--nodes <n>', 'simulated kwok nodes', (v) => Number.parseInt(v, 10), 2)
     .action(async (options: { dir: string; nodes: number }) => {
       const { up, exportLines } = await cluster();
@@ -29,11 +29,8 @@ export function registerDev(program: Command): void {
       process.stdout.write(`${exportLines(result)}\n`);
     });
 
-  dev
-    .command('env')
-    .description('print the export lines for a running local control plane')
-    .option('--dir <path>', 'state directory', DEFAULT_DEV_DIR)
-    .action(async (options: { dir: string }) => {
+  onCluster('env', 'print the export lines for a running local control plane').action(
+    async (options: { dir: string }) => {
       const { env, exportLines } = await cluster();
       const result = await env(options.dir);
       if (!result) {
@@ -44,16 +41,15 @@ export function registerDev(program: Command): void {
         return;
       }
       process.stdout.write(`${exportLines(result)}\n`);
-    });
+    },
+  );
 
-  dev
-    .command('down')
-    .description('stop every process of the local control plane and remove its state')
-    .option('--dir <path>', 'state directory', DEFAULT_DEV_DIR)
-    .action(async (options: { dir: string }) => {
+  onCluster('down', 'stop every process of the local control plane and remove its state').action(
+    async (options: { dir: string }) => {
       const { stopped } = await (await cluster()).down(options.dir);
       process.stderr.write(`stopped ${stopped} processes, removed ${options.dir}\n`);
-    });
+    },
+  );
 
   dev
     .command('build')

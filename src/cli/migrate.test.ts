@@ -169,6 +169,24 @@ spec: {type: rocket, address: "https://rocket.test/hooks/x"}
     ]);
   });
 
+  it('keeps a Flagger Slack provider with a bot token (Sluice posts with the Web API)', () => {
+    const { output, reports } = migrate(`
+apiVersion: flagger.app/v1beta1
+kind: AlertProvider
+metadata: {name: slack-bot, namespace: test}
+spec: {type: slack, channel: C0123456789, username: flagger, secretRef: {name: slack-bot}}
+`);
+    const [bot] = documents(output);
+    expect(parseAlertProvider(bot).ok).toBe(true);
+    expect((bot as { spec: unknown }).spec).toEqual({
+      type: 'slack',
+      channel: 'C0123456789',
+      username: 'flagger',
+      secretRef: { name: 'slack-bot' },
+    });
+    expect(reports).toEqual([]);
+  });
+
   it('refuses a metric provider type Flagger would silently query Prometheus for, and flags keptn case', () => {
     const template = (type: string, query: string) =>
       `apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: m, namespace: test}\nspec: {provider: {type: ${type}}, query: "${query}"}\n`;

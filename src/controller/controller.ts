@@ -79,7 +79,7 @@ export interface ControllerOptions {
    */
   onFatal?: (error: Error) => void;
   webhookDeps?: WebhookDeps;
-  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
+  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs' | 'batcher'>;
   metrics?: ControllerMetrics;
 }
 

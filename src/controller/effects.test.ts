@@ -199,7 +199,8 @@ class EventsWithMarks extends RecordedEvents implements ChatStore {
     return outcome;
   }
   async mark(event: { name: string }) {
-    return this.marks.get(event.name);
+    const mark = this.marks.get(event.name);
+    return mark && { mark, createdAt: 0 };
   }
   async setMark(event: { name: string }, mark: ChatMark) {
     this.marks.set(event.name, mark);

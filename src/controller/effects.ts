@@ -154,7 +154,7 @@ export interface EffectDeps {
   clusterName?: string;
   metricsServer?: string;
   webhookDeps?: WebhookDeps;
-  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs'>;
+  analysis?: Pick<AnalysisDeps, 'createProvider' | 'queryTimeoutMs' | 'batcher'>;
   signal?: AbortSignal;
 }
 

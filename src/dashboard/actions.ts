@@ -23,28 +23,38 @@ const subject = (canary: CanaryRef) => ({ apiVersion: 'sluice.dev/v1alpha1', kin
 export type Via = 'dashboard' | 'Slack';
 const FROM: Record<Via, string> = { dashboard: 'from the dashboard', Slack: 'from Slack' };
 
+/** Who pressed, and where. */
+export interface Presser {
+  actor: string;
+  via: Via;
+}
+
+/** An Event on the Canary that says what a person did, from where, and who. */
+async function recordPress(
+  deps: Pick<ActionDeps, 'events'>,
+  canary: CanaryRef,
+  reason: string,
+  what: string,
+  { actor, via }: Presser,
+): Promise<void> {
+  await deps.events.record(subject(canary), 'Normal', reason, `${what} ${FROM[via]} by ${actor}`, { actor });
+}
+
 /** Issues a command as the CLI does and records who asked; returns the command id. */
 export async function requestCommand(
   deps: ActionDeps,
   canary: CanaryRef,
   command: Command,
-  actor: string,
-  via: Via,
+  by: Presser,
 ): Promise<string> {
   const id = await sendCommand(
     deps.kube,
     canary.namespace,
     canary.name,
     command,
-    `sluice-${via.toLowerCase()}`,
+    `sluice-${by.via.toLowerCase()}`,
   );
-  await deps.events.record(
-    subject(canary),
-    'Normal',
-    'CommandRequested',
-    `${command} requested ${FROM[via]} by ${actor}`,
-    { actor },
-  );
+  await recordPress(deps, canary, 'CommandRequested', `${command} requested`, by);
   return id;
 }
 
@@ -52,16 +62,15 @@ export async function requestCommand(
 export async function recordGateAnswer(
   deps: Pick<ActionDeps, 'events'>,
   canary: CanaryRef,
-  gate: string,
-  open: boolean,
-  actor: string,
-  via: Via,
+  answer: { gate: string; open: boolean },
+  by: Presser,
 ): Promise<void> {
-  await deps.events.record(
-    subject(canary),
-    'Normal',
+  const { gate, open } = answer;
+  await recordPress(
+    deps,
+    canary,
     open ? 'GateOpened' : 'GateClosed',
-    `${gate} gate ${open ? 'opened' : 'closed'} ${FROM[via]} by ${actor}`,
-    { actor },
+    `${gate} gate ${open ? 'opened' : 'closed'}`,
+    by,
   );
 }

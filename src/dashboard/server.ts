@@ -225,7 +225,10 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
     if (!allowed.allowed) return sendError(response, options.readOnly ? 405 : 403, allowed.reason);
     const actor = allowed.user ?? identity ?? 'the dashboard user';
     try {
-      const id = await requestCommand({ kube, events }, { namespace, name }, verb, actor, 'dashboard');
+      const id = await requestCommand({ kube, events }, { namespace, name }, verb, {
+        actor,
+        via: 'dashboard',
+      });
       send(response, 202, { id, message: `${verb} requested for canary ${namespace}/${name} by ${actor}` });
     } catch (error) {
       const status = statusCode(error);

@@ -1,4 +1,5 @@
 import { collectionPath, Informer, type InformerEvent } from '../controller/informers.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { CanarySummary, StreamMessage, TimelineEntry } from './api.ts';
@@ -16,6 +17,9 @@ export interface StoreDeps {
   now?: () => number;
 }
 
+/** An object as a list or watch of its kind carries it. */
+type Listed<T> = T & { apiVersion?: string; kind?: string };
+
 /**
  * Everything the dashboard shows, fed by watches (Canaries and their Events), never by
  * polling: the informers' caches, the history seen since start, and the subscribers of
@@ -23,8 +27,8 @@ export interface StoreDeps {
  */
 export class DashboardStore {
   readonly #deps: StoreDeps;
-  readonly #canaries: Informer<WatchedCanary & { apiVersion?: string; kind?: string }>[];
-  readonly #events: Informer<WatchedEvent & { apiVersion?: string; kind?: string }>[];
+  readonly #canaries: Informer<Listed<WatchedCanary>>[];
+  readonly #events: Informer<Listed<WatchedEvent>>[];
   readonly #summaries = new Map<string, string>();
   readonly #listeners = new Set<(message: StreamMessage) => void>();
   readonly history: History;
@@ -34,27 +38,22 @@ export class DashboardStore {
     const now = deps.now ?? Date.now;
     this.history = new History(now());
     const scopes = deps.namespaces?.length ? deps.namespaces : [undefined];
-    this.#canaries = scopes.map(
-      (ns) =>
-        new Informer<WatchedCanary>(
-          deps.kube,
-          collectionPath('sluice.dev', 'v1alpha1', 'canaries', ns),
-          deps.log,
-          (e, o) => this.#onCanary(e, o),
-        ),
+    /** One informer of `group/version/plural` per watched namespace (or one for all). */
+    const inEachScope = <T extends KubernetesObject>(
+      [group, version, plural]: [string, string, string],
+      onEvent: (event: InformerEvent, object: T) => void,
+      options?: { fieldSelector: string },
+    ) =>
+      scopes.map(
+        (ns) =>
+          new Informer<T>(deps.kube, collectionPath(group, version, plural, ns), deps.log, onEvent, options),
+      );
+    this.#canaries = inEachScope<Listed<WatchedCanary>>(['sluice.dev', 'v1alpha1', 'canaries'], (e, o) =>
+      this.#onCanary(e, o),
     );
-    this.#events = scopes.map(
-      (ns) =>
-        new Informer<WatchedEvent>(
-          deps.kube,
-          collectionPath('', 'v1', 'events', ns),
-          deps.log,
-          (_e, o) => this.#onEvent(o),
-          {
-            fieldSelector: CANARY_EVENTS,
-          },
-        ),
-    );
+    this.#events = inEachScope<Listed<WatchedEvent>>(['', 'v1', 'events'], (_e, o) => this.#onEvent(o), {
+      fieldSelector: CANARY_EVENTS,
+    });
   }
 
   /**

@@ -469,11 +469,13 @@ function controllerManagerArgs(kubeconfig: string, pki: Pki, port: number): stri
   ];
 }
 
-async function startPrometheus(
-  bins: Binaries,
+/** Prometheus on loopback scraping `<stateDir>/prometheus/targets/*.json`; also the promq bench's. */
+export async function startPrometheus(
+  bins: Pick<Binaries, 'prometheus'>,
   stateDir: string,
   port: number,
   logFile: string,
+  scrapeIntervalS = 1,
 ): Promise<number> {
   const dir = join(stateDir, 'prometheus');
   const targets = join(dir, 'targets');
@@ -484,8 +486,8 @@ async function startPrometheus(
     [
       '# Written by the Sluice dev harness. Scrape targets come from targets/*.json (file_sd).',
       'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
+      `  scrape_interval: ${scrapeIntervalS}s`,
+      `  scrape_timeout: ${scrapeIntervalS}s`,
       '  evaluation_interval: 1s',
       'scrape_configs:',
       '  - job_name: sluice-dev',

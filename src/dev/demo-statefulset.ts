@@ -15,18 +15,26 @@ export const STS_STEP_REPLICAS = [1, 2] as const;
 
 /** The demo app as a StatefulSet; a release changes the image tag and, for a bad one, the env. */
 export function demoStatefulSet(version: string, env: Record<string, string> = {}) {
+  // Kept in Git: the partition counts pods (docs/routing.md#statefulset-targets).
+  return demoWorkload('StatefulSet', version, env, {
+    replicas: STS_REPLICAS,
+    serviceName: APP,
+    podManagementPolicy: 'Parallel',
+  });
+}
+
+/** The demo app as a `kind` of apps/v1 in the demo namespace, its pods from demoPodTemplate. */
+export function demoWorkload(
+  kind: 'Deployment' | 'StatefulSet',
+  version: string,
+  env: Record<string, string>,
+  spec: Record<string, unknown> = {},
+) {
   return {
     apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
+    kind,
     metadata: { name: APP, namespace: NAMESPACE, labels: { app: APP } },
-    spec: {
-      // Kept in Git: the partition counts pods (docs/routing.md#statefulset-targets).
-      replicas: STS_REPLICAS,
-      serviceName: APP,
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: { app: APP } },
-      template: demoPodTemplate(version, env),
-    },
+    spec: { ...spec, selector: { matchLabels: { app: APP } }, template: demoPodTemplate(version, env) },
   };
 }
 

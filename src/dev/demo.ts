@@ -8,7 +8,7 @@ import type { Progress } from './progress.ts';
 import {
   deployDemoStatefulSet,
   demoHooks,
-  demoPodTemplate,
+  demoWorkload,
   demoStatefulSet,
   STS_REPLICAS,
   STS_STEP_REPLICAS,
@@ -63,16 +63,8 @@ interface CanaryStatusView {
 
 /** The demo app's Deployment; a release changes the image tag and, for a bad one, the env. */
 export function demoDeployment(version: string, env: Record<string, string> = {}) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: APP, namespace: NAMESPACE, labels: { app: APP } },
-    spec: {
-      // No replicas here: Sluice scales the idle canary to zero without fighting Git.
-      selector: { matchLabels: { app: APP } },
-      template: demoPodTemplate(version, env),
-    },
-  };
+  // No replicas here: Sluice scales the idle canary to zero without fighting Git.
+  return demoWorkload('Deployment', version, env);
 }
 
 /**

@@ -22,32 +22,29 @@ const headersPolicy = z
   .looseObject({ set: z.array(headerValues).optional(), remove: z.array(z.string()).optional() })
   .optional();
 
+/** What a header or a query parameter condition may ask of the named value. */
+const valueMatch = {
+  name: z.string(),
+  exact: z.string().optional(),
+  regex: z.string().optional(),
+  contains: z.string().optional(),
+  present: z.boolean().optional(),
+};
+
 const condition = z.looseObject({
   prefix: z.string().optional(),
   exact: z.string().optional(),
   regex: z.string().optional(),
   header: z
     .looseObject({
-      name: z.string(),
-      exact: z.string().optional(),
-      regex: z.string().optional(),
-      contains: z.string().optional(),
-      present: z.boolean().optional(),
+      ...valueMatch,
       notpresent: z.boolean().optional(),
       notexact: z.string().optional(),
       notcontains: z.string().optional(),
     })
     .optional(),
   queryParameter: z
-    .looseObject({
-      name: z.string(),
-      exact: z.string().optional(),
-      prefix: z.string().optional(),
-      suffix: z.string().optional(),
-      regex: z.string().optional(),
-      contains: z.string().optional(),
-      present: z.boolean().optional(),
-    })
+    .looseObject({ ...valueMatch, prefix: z.string().optional(), suffix: z.string().optional() })
     .optional(),
 });
 type Condition = z.infer<typeof condition>;

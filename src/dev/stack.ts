@@ -146,92 +146,68 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
     const slack = options.slack ? await startSlackReceiver() : undefined;
     if (slack) stops.push(() => slack.stop());
 
-    let loadtester: SluiceChild | undefined;
-    let loadtesterUrl: string | undefined;
-    if (options.loadtester) {
+    /** Starts `sluice <command>` on a free loopback port, logging into logDir, ready once `readyPath` answers. */
+    const startSluice = async (command: string, readyPath: string, args: string[]) => {
       const port = await freePort();
-      loadtester = await spawnSluice({
-        name: 'loadtester',
-        args: [
-          'loadtester',
-          '--port',
-          String(port),
+      const child = await spawnSluice({
+        name: command,
+        args: [command, '--port', String(port), ...args],
+        logDir,
+        port,
+        readyPath,
+      });
+      stops.push(() => child.stop());
+      return { child, url: `http://127.0.0.1:${port}` };
+    };
+
+    const startedLoadtester = options.loadtester
+      ? await startSluice('loadtester', '/healthz', [
           '--host',
           '127.0.0.1',
           '--kubeconfig',
           env.kubeconfig,
           '--gate-namespace',
           namespace,
-        ],
-        logDir,
-        port,
-        readyPath: '/healthz',
-      });
-      loadtesterUrl = `http://127.0.0.1:${port}`;
-      stops.push(() => loadtester!.stop());
-    }
+        ])
+      : undefined;
 
-    const port = await freePort();
-    const controller = await spawnSluice({
-      name: 'controller',
-      args: [
-        'controller',
-        '--kubeconfig',
-        env.kubeconfig,
-        '-n',
-        namespace,
-        '--no-leader-elect',
-        '--metrics-server',
-        env.prometheusUrl,
-        '--port',
-        String(port),
-        '--cluster-name',
-        'local',
-        // Every step as an Event too: the demo's event log tells the whole rollout.
-        '--step-events',
-        ...(slack ? ['--slack-url', slack.url] : []),
-        ...(options.controllerArgs ?? []),
-      ],
-      logDir,
-      port,
-      readyPath: '/readyz',
-    });
-    stops.push(() => controller.stop());
+    const { child: controller } = await startSluice('controller', '/readyz', [
+      '--kubeconfig',
+      env.kubeconfig,
+      '-n',
+      namespace,
+      '--no-leader-elect',
+      '--metrics-server',
+      env.prometheusUrl,
+      '--cluster-name',
+      'local',
+      // Every step as an Event too: the demo's event log tells the whole rollout.
+      '--step-events',
+      ...(slack ? ['--slack-url', slack.url] : []),
+      ...(options.controllerArgs ?? []),
+    ]);
 
-    let dashboardUrl: string | undefined;
-    if (options.dashboard) {
-      const dashboardPort = await freePort();
-      const dashboard = await spawnSluice({
-        name: 'dashboard',
-        args: [
-          'dashboard',
+    const dashboard = options.dashboard
+      ? await startSluice('dashboard', '/healthz', [
           '--kubeconfig',
           env.kubeconfig,
           '-n',
           namespace,
-          '--port',
-          String(dashboardPort),
           '--address',
           '127.0.0.1',
           '--prometheus',
           env.prometheusUrl,
-        ],
-        logDir,
-        port: dashboardPort,
-        readyPath: '/healthz',
-      });
-      dashboardUrl = `http://127.0.0.1:${dashboardPort}/`;
-      stops.push(() => dashboard.stop());
-    }
+        ])
+      : undefined;
     return {
       kube,
       namespace,
       runtime,
       controller,
-      loadtester,
-      loadtesterUrl,
+      loadtester: startedLoadtester?.child,
+      loadtesterUrl: startedLoadtester?.url,
       slack,
-      dashboardUrl,
+      dashboardUrl: dashboard && `${dashboard.url}/`,
       logDir,
       stop,
     };

@@ -23,6 +23,13 @@ import { collectionPath, Informer } from '../controller/informers.ts';
 import type { Kube } from '../kube/client.ts';
 import { statusCode } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
+import {
+  HTTP_PROXIES,
+  HTTP_ROUTES,
+  TRAEFIK_SERVICES,
+  VIRTUAL_SERVICES,
+  type CachedResource,
+} from '../routers/factory.ts';
 import type { PodProcess, ProcessRegistry } from './registry.ts';
 import { httpProxySchema, type HttpProxy } from './routing-contour.ts';
 import { traefikServiceSchema, type TraefikService } from './routing-traefik.ts';
@@ -73,9 +80,17 @@ interface SliceEndpoints {
 
 type Watched = { metadata?: { name?: string; namespace?: string } };
 
+/** A resource the proxies watch, and what each change of one of its objects does. */
+interface Watch {
+  group: string;
+  version: string;
+  plural: string;
+  onEvent: (event: string, object: Watched) => void;
+}
+
 /**
- * Watches Services, EndpointSlices, VirtualServices and HTTPRoutes (in one namespace or
- * all) and keeps them parsed for the proxies. A routing kind whose CRD is not installed is
+ * Watches Services, EndpointSlices, VirtualServices, HTTPRoutes, HTTPProxies and
+ * TraefikServices (in one namespace or all) and keeps them parsed for the proxies. A routing kind whose CRD is not installed is
  * simply absent.
  */
 export class ClusterRoutes {
@@ -98,9 +113,10 @@ export class ClusterRoutes {
 
   async start(): Promise<void> {
     const keyOf = (object: Watched) => `${object.metadata?.namespace}/${object.metadata?.name}`;
-    const parsed =
-      <T>(schema: z.ZodType<T>, into: Map<string, T>, what: string) =>
-      (event: string, object: Watched) => {
+    /** Watches a routing resource the routers write, keeping its objects parsed by `schema` in `into`. */
+    const parsed = <T>(resource: CachedResource, schema: z.ZodType<T>, into: Map<string, T>): Watch => ({
+      ...resource,
+      onEvent: (event, object) => {
         if (event === 'delete') return void into.delete(keyOf(object));
         const result = schema.safeParse(object);
         if (result.success) into.set(keyOf(object), result.data);
@@ -108,16 +124,12 @@ export class ClusterRoutes {
           into.delete(keyOf(object));
           this.#log.warn(
             { object: keyOf(object), issues: result.error.issues },
-            `${what} not understood; ignoring it`,
+            `${resource.kind} not understood; ignoring it`,
           );
         }
-      };
-    const watches: {
-      group: string;
-      version: string;
-      plural: string;
-      onEvent: (event: string, object: Watched) => void;
-    }[] = [
+      },
+    });
+    const watches: Watch[] = [
       {
         group: '',
         version: 'v1',
@@ -155,30 +167,10 @@ export class ClusterRoutes {
           });
         },
       },
-      {
-        group: 'networking.istio.io',
-        version: 'v1',
-        plural: 'virtualservices',
-        onEvent: parsed(virtualServiceSchema, this.#virtualServices, 'VirtualService'),
-      },
-      {
-        group: 'gateway.networking.k8s.io',
-        version: 'v1',
-        plural: 'httproutes',
-        onEvent: parsed(httpRouteSchema, this.#httpRoutes, 'HTTPRoute'),
-      },
-      {
-        group: 'projectcontour.io',
-        version: 'v1',
-        plural: 'httpproxies',
-        onEvent: parsed(httpProxySchema, this.#httpProxies, 'HTTPProxy'),
-      },
-      {
-        group: 'traefik.io',
-        version: 'v1alpha1',
-        plural: 'traefikservices',
-        onEvent: parsed(traefikServiceSchema, this.#traefikServices, 'TraefikService'),
-      },
+      parsed(VIRTUAL_SERVICES, virtualServiceSchema, this.#virtualServices),
+      parsed(HTTP_ROUTES, httpRouteSchema, this.#httpRoutes),
+      parsed(HTTP_PROXIES, httpProxySchema, this.#httpProxies),
+      parsed(TRAEFIK_SERVICES, traefikServiceSchema, this.#traefikServices),
     ];
     await Promise.all(
       watches.map(async ({ group, version, plural, onEvent }) => {

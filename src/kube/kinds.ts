@@ -119,78 +119,65 @@ export const WorkloadCondition = z.looseObject({
 });
 export type WorkloadCondition = z.output<typeof WorkloadCondition>;
 
-export const Deployment = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.literal('Deployment'),
-  metadata: Metadata,
-  spec: z.looseObject({
-    replicas: z.int().optional(),
-    selector: LabelSelector,
-    template: PodTemplate,
-  }),
-  status: z
-    .looseObject({
-      observedGeneration: z.int().optional(),
-      replicas: z.int().optional(),
-      updatedReplicas: z.int().optional(),
-      readyReplicas: z.int().optional(),
-      availableReplicas: z.int().optional(),
-      unavailableReplicas: z.int().optional(),
-      conditions: z.array(WorkloadCondition).optional(),
-    })
-    .optional(),
-});
+type Counts<K extends string> = Record<K, z.ZodOptional<z.ZodInt>>;
+
+/** Counts a status reports: whole numbers, each optional. */
+function counts<K extends string>(...names: K[]): Counts<K> {
+  return Object.fromEntries(names.map((name) => [name, z.int().optional()])) as Counts<K>;
+}
+
+/** A workload kind: a selector and a pod template in its spec (and `spec`'s fields), `status`'s fields. */
+function workloadKind<K extends string, Spec extends z.ZodRawShape, Status extends z.ZodRawShape>(
+  kind: K,
+  spec: Spec,
+  status: Status,
+) {
+  return z.looseObject({
+    apiVersion: z.string(),
+    kind: z.literal(kind),
+    metadata: Metadata,
+    spec: z.looseObject({ selector: LabelSelector, template: PodTemplate, ...spec }),
+    status: z.looseObject({ observedGeneration: z.int().optional(), ...status }).optional(),
+  });
+}
+
+export const Deployment = workloadKind(
+  'Deployment',
+  { replicas: z.int().optional() },
+  {
+    ...counts('replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'),
+    conditions: z.array(WorkloadCondition).optional(),
+  },
+);
 export type Deployment = z.output<typeof Deployment>;
 
-export const DaemonSet = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.literal('DaemonSet'),
-  metadata: Metadata,
-  spec: z.looseObject({
-    selector: LabelSelector,
-    template: PodTemplate,
-  }),
-  status: z
-    .looseObject({
-      observedGeneration: z.int().optional(),
-      desiredNumberScheduled: z.int().optional(),
-      currentNumberScheduled: z.int().optional(),
-      updatedNumberScheduled: z.int().optional(),
-      numberReady: z.int().optional(),
-      numberAvailable: z.int().optional(),
-      numberUnavailable: z.int().optional(),
-    })
-    .optional(),
-});
+export const DaemonSet = workloadKind(
+  'DaemonSet',
+  {},
+  {
+    ...counts('desiredNumberScheduled', 'currentNumberScheduled', 'updatedNumberScheduled'),
+    ...counts('numberReady', 'numberAvailable', 'numberUnavailable'),
+  },
+);
 export type DaemonSet = z.output<typeof DaemonSet>;
 
-export const StatefulSet = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.literal('StatefulSet'),
-  metadata: Metadata,
-  spec: z.looseObject({
+export const StatefulSet = workloadKind(
+  'StatefulSet',
+  {
     replicas: z.int().optional(),
-    selector: LabelSelector,
-    template: PodTemplate,
     updateStrategy: z
       .looseObject({
         type: z.string().optional(),
         rollingUpdate: z.looseObject({ partition: z.int().optional() }).optional(),
       })
       .optional(),
-  }),
-  status: z
-    .looseObject({
-      observedGeneration: z.int().optional(),
-      replicas: z.int().optional(),
-      readyReplicas: z.int().optional(),
-      currentReplicas: z.int().optional(),
-      updatedReplicas: z.int().optional(),
-      currentRevision: z.string().optional(),
-      updateRevision: z.string().optional(),
-    })
-    .optional(),
-});
+  },
+  {
+    ...counts('replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas'),
+    currentRevision: z.string().optional(),
+    updateRevision: z.string().optional(),
+  },
+);
 export type StatefulSet = z.output<typeof StatefulSet>;
 
 export type Workload = Deployment | DaemonSet;

@@ -19,12 +19,26 @@ export interface NotificationsDeps {
 }
 
 export interface DispatchReport {
+  /** Delivered: posted now, or found already posted (`found`). */
   sent: string[];
+  /** Providers that had the message already (a replay after a kill), so it was not posted again. */
+  found?: string[];
   /** `refused`: --allowed-url-hosts refused the provider's URL (field and host, never the URL). */
   failed: Array<{ provider: string; error: string; refused?: { field: string; host: string } }>;
 }
 
 export const DEFAULT_NOTIFY_DEADLINE_MS = 15_000;
+
+/** How the chat outbox hands a message over (src/notify/outbox.ts). */
+export interface Delivery {
+  /** The key its Event holds it under: carried in the message where the provider can. */
+  key: string;
+  /**
+   * Set when the message may have been posted already (its Event was found pending): the
+   * creation time of its Event (ms). A notifier that can look (findPosted) is asked first.
+   */
+  postedSince?: number;
+}
 
 /** The default resolver: AlertProvider from the API, URL and token from its Secret. */
 export function kubeNotifierResolver(
@@ -41,6 +55,18 @@ export function kubeNotifierResolver(
     }
     return createNotifier(resolved.type, resolved.config, deps);
   };
+}
+
+/**
+ * Posts, unless the message may be there already and the notifier finds it (exactly once
+ * where the provider can be asked; at least once where it cannot). True when found.
+ */
+async function post(notifier: Notifier, notification: Notification, delivery: Delivery | undefined) {
+  if (delivery?.postedSince !== undefined && notifier.findPosted) {
+    if (await notifier.findPosted(delivery.key, delivery.postedSince)) return true;
+  }
+  await notifier.post(notification, delivery ? { key: delivery.key } : undefined);
+  return false;
 }
 
 class DeadlineError extends Error {}
@@ -68,6 +94,7 @@ export class Notifications {
   async notify(
     alerts: readonly CanaryAlert[] | undefined,
     notification: Notification,
+    delivery?: Delivery,
   ): Promise<DispatchReport> {
     const logger = this.#deps.logger ?? silentLogger;
     const deadlineMs = this.#deps.deadlineMs ?? DEFAULT_NOTIFY_DEADLINE_MS;
@@ -78,11 +105,12 @@ export class Notifications {
     await Promise.all(
       targets.map(async (target) => {
         try {
-          await withDeadline(
-            target.notifier().then((notifier) => notifier.post(notification)),
+          const found = await withDeadline(
+            target.notifier().then((notifier) => post(notifier, notification, delivery)),
             deadlineMs,
           );
           report.sent.push(target.label);
+          if (found) (report.found ??= []).push(target.label);
         } catch (error) {
           // NotifyError and AlertProviderError messages never carry URLs or tokens.
           const message = error instanceof Error ? error.message : String(error);

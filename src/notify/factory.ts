@@ -6,7 +6,7 @@ import { createGenericNotifier } from './generic.ts';
 import { createGoogleChatNotifier } from './googlechat.ts';
 import { createMSTeamsNotifier } from './msteams.ts';
 import type { Notifier } from './notifier.ts';
-import { createSlackNotifier } from './slack.ts';
+import { createSlackNotifier, createSlackWebhookNotifier } from './slack.ts';
 
 /** AlertProvider `type` values: the API's one list (src/api/alert-provider.ts). */
 export const PROVIDER_TYPES = ALERT_PROVIDER_TYPES;
@@ -15,10 +15,10 @@ export type ProviderType = AlertProviderType;
 
 type NotifierFactory = (config: NotifierConfig, deps: NotifierDeps) => Notifier;
 
-/** One notifier per type; the compiler checks every type has one. Rocket.Chat takes Slack's format. */
+/** One notifier per type; the compiler checks every type has one. Rocket.Chat takes Slack's webhook format. */
 export const NOTIFIERS = {
   slack: createSlackNotifier,
-  rocket: createSlackNotifier,
+  rocket: createSlackWebhookNotifier,
   msteams: createMSTeamsNotifier,
   discord: createDiscordNotifier,
   googlechat: createGoogleChatNotifier,

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { NotifierDeps } from './config.ts';
 import { createNotifier } from './factory.ts';
 import type { Notifier } from './notifier.ts';
+import { SLACK_POST_MESSAGE_URL } from './slack-api.ts';
 
 /** The controller's global notification settings (Flagger's flag and variable names). */
 export interface GlobalNotifyOptions {
@@ -26,13 +27,24 @@ export interface GlobalNotifyOptions {
 export function addNotificationOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--slack-url <url>', 'Slack incoming webhook URL for every canary').env('SLACK_URL'),
+      new Option(
+        '--slack-url <url>',
+        "Slack incoming webhook URL for every canary, or the Web API's chat.postMessage URL with --slack-token",
+      ).env('SLACK_URL'),
     )
     .addOption(
-      new Option('--slack-token <token>', 'Slack bot token sent as a Bearer token').env('SLACK_TOKEN'),
+      new Option(
+        '--slack-token <token>',
+        "Slack bot token: alone, or with --slack-url set to a chat.postMessage URL, posts with Slack's Web API to --slack-channel; with a webhook --slack-url, sent as a Bearer token",
+      ).env('SLACK_TOKEN'),
     )
     .addOption(new Option('--slack-user <name>', 'Slack user name').env('SLACK_USER'))
-    .addOption(new Option('--slack-channel <channel>', 'Slack channel').env('SLACK_CHANNEL'))
+    .addOption(
+      new Option(
+        '--slack-channel <channel>',
+        'Slack channel (its ID, e.g. C0123456789, with --slack-token)',
+      ).env('SLACK_CHANNEL'),
+    )
     .addOption(
       new Option('--msteams-url <url>', 'Microsoft Teams Workflows webhook URL for every canary').env(
         'MSTEAMS_URL',
@@ -51,13 +63,15 @@ export function addNotificationOptions(command: Command): Command {
 /** The global notifiers: Slack and Teams may both be set (Flagger kept only one). */
 export function globalNotifiers(options: GlobalNotifyOptions, deps: NotifierDeps = {}): Notifier[] {
   const notifiers: Notifier[] = [];
-  if (options.slackUrl) {
+  // A token alone posts to Slack's Web API (chat.postMessage in the channel).
+  const slackUrl = options.slackUrl ?? (options.slackToken ? SLACK_POST_MESSAGE_URL : undefined);
+  if (slackUrl) {
     notifiers.push(
       createNotifier(
         'slack',
         {
           name: 'global slack',
-          url: options.slackUrl,
+          url: slackUrl,
           ...(options.slackToken ? { token: options.slackToken } : {}),
           ...(options.slackUser ? { username: options.slackUser } : {}),
           ...(options.slackChannel ? { channel: options.slackChannel } : {}),

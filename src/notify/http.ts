@@ -72,6 +72,19 @@ type Attempt = { ok: true; status: number; body: string } | { ok: false; error: 
 
 /** POSTs JSON; 2xx is success (Teams Workflows answer 202, Discord 204). */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<void> {
+  await postForAnswer(url, JSON.stringify(payload), 'application/json', options);
+}
+
+/**
+ * POSTs a body of `contentType` and returns the 2xx answer's body (an API's answer to read,
+ * src/notify/slack-api.ts); retries and errors as postJson's.
+ */
+export async function postForAnswer(
+  url: string,
+  body: string,
+  contentType: string,
+  options: PostOptions,
+): Promise<string> {
   const transport = options.transport ?? gotNotifyTransport;
   const timeoutMs = options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
   const secrets = [url, options.token];
@@ -84,11 +97,10 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
     throw error;
   }
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': contentType,
     'user-agent': 'sluice-notifier',
   };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const body = JSON.stringify(payload);
   const backoff = options.backoff ?? { initialDelayMs: 500, maxDelayMs: 2_000 };
   const policy = retry(
     handleWhenResult((value) => {
@@ -133,4 +145,5 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
       last.status,
     );
   }
+  return last.body;
 }

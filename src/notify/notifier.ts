@@ -33,11 +33,23 @@ export interface NotificationFields {
   commitSha?: string;
 }
 
+/** What the chat outbox adds to a post (src/notify/outbox.ts). */
+export interface PostContext {
+  /** The key its Event holds the message under, carried in the message where the provider can. */
+  key: string;
+}
+
 export interface Notifier {
   /** The provider's name for logs (never its URL: URLs are secrets). */
   readonly name: string;
   /** Posts one message; rejects with a NotifyError when the provider does not accept it. */
-  post(notification: Notification): Promise<void>;
+  post(notification: Notification, context?: PostContext): Promise<void>;
+  /**
+   * Optional: whether a message posted with `key` since `since` (ms) is in the chat. Only a
+   * notifier that can ask its provider has it (Slack's Web API mode); the outbox asks before
+   * posting a message it found pending, so a replay after a kill does not repeat it.
+   */
+  findPosted?(key: string, since: number): Promise<boolean>;
 }
 
 /** `name.namespace`, the way Flagger and its users name a canary in messages. */

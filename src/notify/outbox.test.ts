@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DispatchReport } from './dispatcher.ts';
-import type { Notification } from './notifier.ts';
+import { Notifications, type DispatchReport } from './dispatcher.ts';
+import type { Notification, Notifier, PostContext } from './notifier.ts';
 import {
   CHAT_ANNOTATION,
   CHAT_LABEL,
@@ -41,7 +41,8 @@ class FakeStore implements ChatStore {
     return event;
   }
   async mark(event: EventRef) {
-    return this.marks.get(event.name);
+    const mark = this.marks.get(event.name);
+    return mark && { mark, createdAt: this.pending.get(event.name)?.createdAt ?? 0 };
   }
   async setMark(event: EventRef, mark: ChatMark) {
     if (this.failPatch) throw new Error('apiserver down');
@@ -176,5 +177,125 @@ describe('chat outbox', () => {
     await outbox.deliver(event, undefined, notification('promotion completed'), { resume: true });
     expect(told).toEqual(['promotion completed']);
     expect(store.marks.get('podinfo.k1')).toBe('pending');
+  });
+});
+
+/** A chat that remembers what was posted under which key; `canLook` gives it findPosted. */
+function keyedChat(name: string, canLook: boolean) {
+  const posted: Array<{ message: string; key: string | undefined }> = [];
+  const looked: Array<{ key: string; since: number }> = [];
+  const notifier: Notifier = {
+    name,
+    post: async (n: Notification, context?: PostContext) => {
+      posted.push({ message: n.message, key: context?.key });
+    },
+    ...(canLook
+      ? {
+          findPosted: async (key: string, since: number) => {
+            looked.push({ key, since });
+            return posted.some((p) => p.key === key);
+          },
+        }
+      : {}),
+  };
+  return { notifier, posted, looked };
+}
+
+describe('chat outbox with a chat that can be asked (exactly once)', () => {
+  const outboxFor = (store: FakeStore, ...notifiers: Notifier[]) =>
+    new ChatOutbox({
+      store,
+      notifications: new Notifications({
+        resolve: async () => Promise.reject(new Error('no alert providers here')),
+        global: notifiers,
+      }),
+    });
+
+  it('posts a new announcement under its Event’s key without asking first', async () => {
+    const store = new FakeStore();
+    const slack = keyedChat('slack', true);
+    const event = store.add('podinfo.k1', 'promotion completed', 5_000);
+    await outboxFor(store, slack.notifier).deliver(event, undefined, notification('promotion completed'));
+    expect(slack.posted).toEqual([{ message: 'promotion completed', key: 'shop/podinfo.k1' }]);
+    expect(slack.looked).toEqual([]);
+    expect(store.marks.get('podinfo.k1')).toBe('sent');
+  });
+
+  it('found pending after a kill and already in the chat: marked sent, not posted again', async () => {
+    const store = new FakeStore();
+    const slack = keyedChat('slack', true);
+    const event = store.add('podinfo.k1', 'promotion completed', 5_000);
+    // The controller that died posted it and was killed before the `sent` mark.
+    await slack.notifier.post(notification('promotion completed'), { key: 'shop/podinfo.k1' });
+    const report = await outboxFor(store, slack.notifier).deliver(
+      event,
+      undefined,
+      notification('promotion completed'),
+      { resume: true },
+    );
+    expect(report).toEqual({ sent: ['slack'], found: ['slack'], failed: [] });
+    expect(slack.looked).toEqual([{ key: 'shop/podinfo.k1', since: 5_000 }]);
+    expect(slack.posted).toHaveLength(1);
+    expect(store.marks.get('podinfo.k1')).toBe('sent');
+  });
+
+  it('found pending and not in the chat: asked, then posted once', async () => {
+    const store = new FakeStore();
+    const slack = keyedChat('slack', true);
+    const event = store.add('podinfo.k1', 'promotion completed', 5_000);
+    await outboxFor(store, slack.notifier).deliver(event, undefined, notification('promotion completed'), {
+      resume: true,
+    });
+    expect(slack.looked).toHaveLength(1);
+    expect(slack.posted).toEqual([{ message: 'promotion completed', key: 'shop/podinfo.k1' }]);
+    expect(store.marks.get('podinfo.k1')).toBe('sent');
+  });
+
+  it('the takeover sweep asks too; a webhook, which cannot be asked, is posted again (at least once)', async () => {
+    const now = 1_000_000_000;
+    const store = new FakeStore();
+    const slack = keyedChat('slack', true);
+    const hook = keyedChat('webhook', false);
+    const event = store.add('podinfo.k1', 'promotion completed', now - 30_000);
+    await slack.notifier.post(notification('promotion completed'), { key: 'shop/podinfo.k1' });
+    await hook.notifier.post(notification('promotion completed'), { key: 'shop/podinfo.k1' });
+    const outbox = new ChatOutbox({
+      store,
+      now: () => now,
+      notifications: new Notifications({
+        resolve: async () => Promise.reject(new Error('no alert providers here')),
+        global: [slack.notifier, hook.notifier],
+      }),
+    });
+    expect(await outbox.sweep(['shop'], async () => held)).toEqual({ sent: 1, givenUp: 0, left: 0 });
+    expect(slack.looked).toEqual([{ key: 'shop/podinfo.k1', since: now - 30_000 }]);
+    expect(slack.posted).toHaveLength(1);
+    expect(hook.posted).toHaveLength(2);
+    expect(store.marks.get(event.name)).toBe('sent');
+  });
+
+  it('does not post when the lookup fails: the provider is reported failed, rather than risk a repeat', async () => {
+    const store = new FakeStore();
+    const posted: string[] = [];
+    const broken: Notifier = {
+      name: 'slack',
+      post: async (n) => void posted.push(n.message),
+      findPosted: async () =>
+        Promise.reject(new Error('conversations.history answered ok: false (ratelimited)')),
+    };
+    const event = store.add('podinfo.k1', 'promotion completed', 5_000);
+    const report = await outboxFor(store, broken).deliver(
+      event,
+      undefined,
+      notification('promotion completed'),
+      {
+        resume: true,
+      },
+    );
+    expect(report?.failed).toEqual([
+      { provider: 'slack', error: 'conversations.history answered ok: false (ratelimited)' },
+    ]);
+    expect(posted).toEqual([]);
+    expect(store.marks.get('podinfo.k1')).toBe('failed');
   });
 });

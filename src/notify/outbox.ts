@@ -10,8 +10,10 @@ import type { CanaryAlert } from './providers.ts';
 // hear is recorded as a keyed Event labelled `sluice.dev/chat: pending`, carrying what the
 // message needs besides the Event's own words. Whoever sends it marks it `sent` (or `failed`
 // when every provider refused it); a controller that takes over lists what is still pending
-// and sends it. Chat takes no idempotency key, so this is at least once: a kill between the
-// post and the mark's patch repeats one message.
+// and sends it. Chat takes no idempotency key, so a kill between the post and the mark's patch
+// could repeat one message: where the notifier can look up what it posted (Slack's Web API,
+// findPosted), a message found pending is looked for first and only marked sent when it is
+// there (exactly once); elsewhere it is posted again (at least once).
 
 /** The label that says where an announcement's chat message stands. */
 export const CHAT_LABEL = 'sluice.dev/chat';
@@ -73,10 +75,21 @@ export interface PendingChat {
   notification: Notification | { unreadable: string };
 }
 
+/** An Event's mark and when the Event was created (ms). */
+export interface ChatRecord {
+  mark: ChatMark;
+  createdAt: number;
+}
+
+/** The key a message is posted under (in Slack's message metadata): its Event's namespace/name. */
+export function chatKey(event: EventRef): string {
+  return `${event.namespace}/${event.name}`;
+}
+
 /** Where chat marks are kept: the Events (kubeChatStore), or a fake in unit tests. */
 export interface ChatStore {
   /** The Event's mark, or undefined when the Event is gone or has none. */
-  mark(event: EventRef): Promise<ChatMark | undefined>;
+  mark(event: EventRef): Promise<ChatRecord | undefined>;
   setMark(event: EventRef, mark: ChatMark): Promise<void>;
   /** Pending chat Events on Canaries, in one namespace or (undefined) all. */
   listPending(namespace: string | undefined): Promise<PendingChat[]>;
@@ -113,8 +126,7 @@ function readPending(raw: unknown): PendingChat | undefined {
     name: involvedObject.name,
     ...(involvedObject.uid ? { uid: involvedObject.uid } : {}),
   };
-  const created = parsed.data.firstTimestamp ?? metadata.creationTimestamp;
-  const createdAt = created === undefined ? 0 : new Date(created).getTime();
+  const createdAt = createdAtOf(parsed.data);
   const annotation = metadata.annotations?.[CHAT_ANNOTATION];
   let notification: PendingChat['notification'];
   const note = annotation === undefined ? undefined : ChatNote.safeParse(safeJson(annotation));
@@ -132,6 +144,15 @@ function readPending(raw: unknown): PendingChat | undefined {
   return { event: { namespace: metadata.namespace, name: metadata.name }, canary, createdAt, notification };
 }
 
+/** When an Event was created (ms), 0 when it does not say. */
+function createdAtOf(event: {
+  firstTimestamp?: string | Date | undefined;
+  metadata?: { creationTimestamp?: string | Date | undefined } | undefined;
+}): number {
+  const created = event.firstTimestamp ?? event.metadata?.creationTimestamp;
+  return created === undefined ? 0 : new Date(created).getTime();
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -147,7 +168,8 @@ export function kubeChatStore(kube: Pick<Kube, 'core'>): ChatStore {
       try {
         const found = await kube.core.readNamespacedEvent(event);
         const mark = found.metadata?.labels?.[CHAT_LABEL];
-        return mark !== undefined && MARKS.has(mark) ? (mark as ChatMark) : undefined;
+        if (mark === undefined || !MARKS.has(mark)) return undefined;
+        return { mark: mark as ChatMark, createdAt: createdAtOf(found) };
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -245,9 +267,9 @@ export class ChatOutbox {
     const logger = this.#deps.logger ?? silentLogger;
     if (!this.#claim(event)) return undefined;
     if (options.resume) {
-      let mark: ChatMark | undefined;
+      let record: ChatRecord | undefined;
       try {
-        mark = await this.#deps.store.mark(event);
+        record = await this.#deps.store.mark(event);
       } catch (error) {
         // Unknown: leave it pending for the next takeover rather than risk a second message.
         logger.warn(
@@ -257,21 +279,34 @@ export class ChatOutbox {
         this.#owned.delete(`${event.namespace}/${event.name}`);
         return undefined;
       }
-      if (mark !== 'pending') return undefined;
+      if (record?.mark !== 'pending') return undefined;
       logger.info(
         { event: event.name, message: notification.message },
         'chat message owed since a restart: sending it',
       );
+      // It may have been posted just before the kill: a notifier that can look, looks first.
+      return this.#send(event, alerts, notification, record.createdAt);
     }
     return this.#send(event, alerts, notification);
   }
 
+  /** `postedSince`: the message was found pending and may be posted already (its Event's creation). */
   async #send(
     event: EventRef,
     alerts: readonly CanaryAlert[] | undefined,
     notification: Notification,
+    postedSince?: number,
   ): Promise<DispatchReport> {
-    const report = await this.#deps.notifications.notify(alerts, notification);
+    const report = await this.#deps.notifications.notify(alerts, notification, {
+      key: chatKey(event),
+      ...(postedSince !== undefined ? { postedSince } : {}),
+    });
+    if (report.found?.length) {
+      (this.#deps.logger ?? silentLogger).info(
+        { event: event.name, found: report.found },
+        'chat message found already posted; marked sent, not posted again',
+      );
+    }
     const mark: ChatMark = report.sent.length === 0 && report.failed.length > 0 ? 'failed' : 'sent';
     await this.#mark(event, mark);
     return report;
@@ -356,7 +391,7 @@ export class ChatOutbox {
         'chat message owed since a restart: sending it',
       );
       report.sent += 1;
-      sends.push(this.#send(pending.event, holder.alerts, pending.notification));
+      sends.push(this.#send(pending.event, holder.alerts, pending.notification, pending.createdAt));
     }
     await Promise.all(sends);
     return report;

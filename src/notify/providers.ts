@@ -3,6 +3,7 @@ import { GROUP, VERSION } from '../api/common.ts';
 import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';
 import type { NotifierConfig } from './config.ts';
 import type { ProviderType } from './factory.ts';
+import { SLACK_POST_MESSAGE_URL } from './slack-api.ts';
 
 // AlertProvider and Canary alerts come from the API (src/api), in Flagger's names.
 export { CanaryAlert } from '../api/canary.ts';
@@ -26,7 +27,8 @@ export interface ResolvedProvider {
 
 /**
  * Turns an AlertProvider into a notifier config: URL and token from its Secret (keys
- * `address` and `token`, Flagger's), else the clear-text `spec.address`.
+ * `address` and `token`, Flagger's; a slack token alone means Slack's Web API), else the
+ * clear-text `spec.address`.
  */
 export async function resolveAlertProvider(
   kube: Pick<Kube, 'core'>,
@@ -67,13 +69,16 @@ export async function resolveAlertProvider(
     const text = value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8').trim();
     return text || undefined;
   };
-  const url = decode(ALERT_SECRET_KEYS.address);
+  const token = decode(ALERT_SECRET_KEYS.token);
+  // Slack with a bot token and no address posts to Slack's Web API (slack-api.ts).
+  const url =
+    decode(ALERT_SECRET_KEYS.address) ??
+    (token && provider.spec.type === 'slack' ? SLACK_POST_MESSAGE_URL : undefined);
   if (!url) {
     throw new AlertProviderError(
       `${label}: secret ${namespace}/${ref.name} has no key "${ALERT_SECRET_KEYS.address}" (the webhook URL)`,
     );
   }
-  const token = decode(ALERT_SECRET_KEYS.token);
   return withProxy(
     { type: provider.spec.type, config: { ...base, url, ...(token ? { token } : {}) } },
     decode(ALERT_SECRET_KEYS.proxy) ?? provider.spec.proxy,

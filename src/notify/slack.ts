@@ -1,10 +1,12 @@
 import { actionsFor } from '../chatops/buttons.ts';
+import { createSlackApiNotifier, isWebApiUrl } from './slack-api.ts';
 import { postJson } from './http.ts';
 import { checkedUrl, type NotifierConfig, type NotifierDeps } from './config.ts';
 import { canaryTitle, displayFields, headline, SEVERITY_COLOURS, escapeHtml } from './notifier.ts';
 import type { Notification, Notifier } from './notifier.ts';
 
-// Slack incoming webhook: the headline as a section block, a coloured attachment (colour
+// Slack: an incoming webhook, or the Web API's chat.postMessage with a bot token (slack-api.ts),
+// the same message either way. The headline as a section block, a coloured attachment (colour
 // by severity) whose blocks hold the fields. Slack wants &, <, > escaped in mrkdwn.
 
 /** Slack allows at most 10 fields in one section block. */
@@ -48,7 +50,8 @@ export function slackPayload(
   };
 }
 
-export function createSlackNotifier(config: NotifierConfig, deps: NotifierDeps = {}): Notifier {
+/** An incoming webhook (Rocket.Chat's too): the message POSTed to the URL, a token as Bearer. */
+export function createSlackWebhookNotifier(config: NotifierConfig, deps: NotifierDeps = {}): Notifier {
   const url = checkedUrl(config);
   return {
     name: config.name,
@@ -59,4 +62,24 @@ export function createSlackNotifier(config: NotifierConfig, deps: NotifierDeps =
         ...deps,
       }),
   };
+}
+
+/**
+ * Slack: the Web API (slack-api.ts) when the address is chat.postMessage's (a token alone
+ * gets Slack's), else the incoming webhook as before.
+ */
+export function createSlackNotifier(config: NotifierConfig, deps: NotifierDeps = {}): Notifier {
+  const url = checkedUrl(config);
+  if (!isWebApiUrl(url)) return createSlackWebhookNotifier(config, deps);
+  if (!config.token) {
+    throw new Error(
+      `notifier ${config.name}: the address is the Web API's chat.postMessage, which needs a bot token: set key "token" in the Secret (--slack-token for the global notifier)`,
+    );
+  }
+  return createSlackApiNotifier(
+    { ...config, token: config.token },
+    url,
+    (notification) => slackPayload(notification, config),
+    deps,
+  );
 }

@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import { describe, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
@@ -115,8 +115,7 @@ export function apisixRouteObject(
 
 export function routesFromApisixRoute(canary: Canary, route: JsonObject): Routes | undefined {
   const rules = (route.spec as { http?: Http[] } | undefined)?.http ?? [];
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const first = rules.find((rule) => (rule.backends ?? []).some((b) => b.serviceName === canarySvc));
   if (!first) return undefined;
   const weightOf = (name: string) => first.backends?.find((b) => b.serviceName === name)?.weight ?? 0;

@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import type { Canary, CanarySpec } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import {
   DEFAULT_PROVIDER,
@@ -45,137 +45,89 @@ export interface RoutingFeature {
   asked(canary: Canary): string[];
 }
 
-const present = (entries: [string, unknown][]): string[] =>
-  entries
-    .filter(([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0))
-    .map(([field]) => field);
+/** A field of the spec, as the docs and the issues name it. */
+type SpecField =
+  | `spec.${keyof CanarySpec & string}`
+  | `spec.service.${keyof CanarySpec['service'] & string}`
+  | `spec.analysis.${keyof CanarySpec['analysis'] & string}`;
+
+function valueAt(canary: Canary, field: SpecField): unknown {
+  let at: unknown = canary;
+  for (const key of field.split('.'))
+    at = at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+  return at;
+}
+
+/** The fields of `canary` that are set (an empty list is not). */
+const present = (canary: Canary, fields: readonly SpecField[]): string[] =>
+  fields.filter((field) => {
+    const value = valueAt(canary, field);
+    return value !== undefined && !(Array.isArray(value) && value.length === 0);
+  });
+
+/** A feature that any of `fields` asks for by being set. */
+const askedBySetting = (title: string, verb: string, ...fields: SpecField[]): RoutingFeature => ({
+  title,
+  verb,
+  fields,
+  asked: (canary) => present(canary, fields),
+});
 
 export const ROUTING_FEATURES = {
-  weights: {
-    title: 'Weights',
-    verb: 'split traffic by weight',
-    fields: [
-      'spec.analysis.stepWeight',
-      'spec.analysis.stepWeights',
-      'spec.analysis.maxWeight',
-      'spec.analysis.stepWeightPromotion',
-    ],
-    asked: ({ spec: { analysis: a } }) =>
-      present([
-        ['spec.analysis.stepWeight', a.stepWeight],
-        ['spec.analysis.stepWeights', a.stepWeights],
-        ['spec.analysis.maxWeight', a.maxWeight],
-        ['spec.analysis.stepWeightPromotion', a.stepWeightPromotion],
-      ]),
-  },
-  steps: {
-    title: 'Steps',
-    verb: 'follow explicit steps',
-    fields: ['spec.analysis.steps'],
-    asked: ({ spec }) => present([['spec.analysis.steps', spec.analysis.steps]]),
-  },
-  abMatch: {
-    title: 'A/B match',
-    verb: 'route by request match (A/B testing)',
-    fields: ['spec.analysis.match'],
-    asked: ({ spec }) => present([['spec.analysis.match', spec.analysis.match]]),
-  },
+  weights: askedBySetting(
+    'Weights',
+    'split traffic by weight',
+    'spec.analysis.stepWeight',
+    'spec.analysis.stepWeights',
+    'spec.analysis.maxWeight',
+    'spec.analysis.stepWeightPromotion',
+  ),
+  steps: askedBySetting('Steps', 'follow explicit steps', 'spec.analysis.steps'),
+  abMatch: askedBySetting('A/B match', 'route by request match (A/B testing)', 'spec.analysis.match'),
   mirror: {
     title: 'Mirror',
     verb: 'mirror traffic to the canary',
     fields: ['spec.analysis.mirror', 'spec.analysis.mirrorWeight'],
-    asked: ({ spec: { analysis: a } }) =>
-      a.mirror
-        ? present([
-            ['spec.analysis.mirror', a.mirror],
-            ['spec.analysis.mirrorWeight', a.mirrorWeight],
-          ])
+    asked: (canary) =>
+      canary.spec.analysis.mirror
+        ? present(canary, ['spec.analysis.mirror', 'spec.analysis.mirrorWeight'])
         : [],
   },
-  sessionAffinity: {
-    title: 'Session affinity',
-    verb: 'keep users on the canary by cookie',
-    fields: ['spec.analysis.sessionAffinity'],
-    asked: ({ spec }) => present([['spec.analysis.sessionAffinity', spec.analysis.sessionAffinity]]),
-  },
-  routeMatch: {
-    title: 'Route match',
-    verb: 'limit the route to matching requests',
-    fields: ['spec.service.match'],
-    asked: ({ spec }) => present([['spec.service.match', spec.service.match]]),
-  },
-  cors: {
-    title: 'CORS',
-    verb: 'apply a CORS policy',
-    fields: ['spec.service.corsPolicy'],
-    asked: ({ spec }) => present([['spec.service.corsPolicy', spec.service.corsPolicy]]),
-  },
-  retries: {
-    title: 'Retries',
-    verb: 'retry requests',
-    fields: ['spec.service.retries'],
-    asked: ({ spec }) => present([['spec.service.retries', spec.service.retries]]),
-  },
-  timeout: {
-    title: 'Timeout',
-    verb: 'time requests out',
-    fields: ['spec.service.timeout'],
-    asked: ({ spec }) => present([['spec.service.timeout', spec.service.timeout]]),
-  },
-  rewrite: {
-    title: 'Rewrite',
-    verb: 'rewrite the path or host',
-    fields: ['spec.service.rewrite'],
-    asked: ({ spec }) => present([['spec.service.rewrite', spec.service.rewrite]]),
-  },
-  headers: {
-    title: 'Headers',
-    verb: 'change request or response headers',
-    fields: ['spec.service.headers'],
-    asked: ({ spec }) => present([['spec.service.headers', spec.service.headers]]),
-  },
-  requestMirrors: {
-    title: 'Request mirrors',
-    verb: 'mirror requests to other Services',
-    fields: ['spec.service.mirror'],
-    asked: ({ spec }) => present([['spec.service.mirror', spec.service.mirror]]),
-  },
-  hosts: {
-    title: 'Hosts',
-    verb: 'route by host name',
-    fields: ['spec.service.hosts'],
-    asked: ({ spec }) => present([['spec.service.hosts', spec.service.hosts]]),
-  },
-  gateways: {
-    title: 'Istio gateways',
-    verb: 'bind the route to Istio gateways',
-    fields: ['spec.service.gateways'],
-    asked: ({ spec }) => present([['spec.service.gateways', spec.service.gateways]]),
-  },
-  gatewayRefs: {
-    title: 'Gateway API parents',
-    verb: 'attach the route to Gateway API Gateways',
-    fields: ['spec.service.gatewayRefs'],
-    asked: ({ spec }) => present([['spec.service.gatewayRefs', spec.service.gatewayRefs]]),
-  },
+  sessionAffinity: askedBySetting(
+    'Session affinity',
+    'keep users on the canary by cookie',
+    'spec.analysis.sessionAffinity',
+  ),
+  routeMatch: askedBySetting('Route match', 'limit the route to matching requests', 'spec.service.match'),
+  cors: askedBySetting('CORS', 'apply a CORS policy', 'spec.service.corsPolicy'),
+  retries: askedBySetting('Retries', 'retry requests', 'spec.service.retries'),
+  timeout: askedBySetting('Timeout', 'time requests out', 'spec.service.timeout'),
+  rewrite: askedBySetting('Rewrite', 'rewrite the path or host', 'spec.service.rewrite'),
+  headers: askedBySetting('Headers', 'change request or response headers', 'spec.service.headers'),
+  requestMirrors: askedBySetting(
+    'Request mirrors',
+    'mirror requests to other Services',
+    'spec.service.mirror',
+  ),
+  hosts: askedBySetting('Hosts', 'route by host name', 'spec.service.hosts'),
+  gateways: askedBySetting('Istio gateways', 'bind the route to Istio gateways', 'spec.service.gateways'),
+  gatewayRefs: askedBySetting(
+    'Gateway API parents',
+    'attach the route to Gateway API Gateways',
+    'spec.service.gatewayRefs',
+  ),
   delegation: {
     title: 'Delegation',
     verb: 'write a delegate VirtualService',
     fields: ['spec.service.delegation'],
     asked: ({ spec }) => (spec.service.delegation ? ['spec.service.delegation'] : []),
   },
-  trafficPolicy: {
-    title: 'Traffic policy',
-    verb: 'apply a DestinationRule traffic policy',
-    fields: ['spec.service.trafficPolicy'],
-    asked: ({ spec }) => present([['spec.service.trafficPolicy', spec.service.trafficPolicy]]),
-  },
-  ingressRef: {
-    title: 'Ingress',
-    verb: 'route through an Ingress',
-    fields: ['spec.ingressRef'],
-    asked: ({ spec }) => present([['spec.ingressRef', spec.ingressRef]]),
-  },
+  trafficPolicy: askedBySetting(
+    'Traffic policy',
+    'apply a DestinationRule traffic policy',
+    'spec.service.trafficPolicy',
+  ),
+  ingressRef: askedBySetting('Ingress', 'route through an Ingress', 'spec.ingressRef'),
   protocol: {
     title: 'gRPC / TCP routes',
     verb: 'write a gRPC or TCP route',
@@ -185,12 +137,7 @@ export const ROUTING_FEATURES = {
         ? ['spec.service.protocol']
         : [],
   },
-  routeRef: {
-    title: 'APISIX route',
-    verb: 'route through an ApisixRoute',
-    fields: ['spec.routeRef'],
-    asked: ({ spec }) => present([['spec.routeRef', spec.routeRef]]),
-  },
+  routeRef: askedBySetting('APISIX route', 'route through an ApisixRoute', 'spec.routeRef'),
 } as const satisfies Record<string, RoutingFeature>;
 
 export type RoutingFeatureName = keyof typeof ROUTING_FEATURES;

@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryRef } from '../kube/meta.ts';
 import type { DesiredObject } from '../kube/objects.ts';
@@ -143,8 +143,7 @@ export function httpProxyObject(
 
 /** The routes a live HTTPProxy holds, or undefined when none of its routes sends to Sluice's Services. */
 export function routesFromHttpProxy(canary: Canary, proxy: JsonObject): Routes | undefined {
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const own = routesOf(proxy).filter((route) => isSluiceRoute(route, new Set([primary, canarySvc])));
   if (!own.length) return undefined;
   const weighted = own.find((route) => (route.services ?? []).some((s) => s.name === canarySvc)) ?? own[0]!;

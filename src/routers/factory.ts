@@ -46,34 +46,26 @@ export interface RouterRegistration {
   caches: readonly CachedResource[];
 }
 
-const group = (apiVersion: string) => apiVersion.split('/')[0]!;
-const version = (apiVersion: string) => apiVersion.split('/')[1]!;
-const cache = (apiVersion: string, plural: string, kind: string): CachedResource => ({
-  group: group(apiVersion),
-  version: version(apiVersion),
-  plural,
-  kind,
-});
-const HTTP_ROUTES = cache(GATEWAY_API_VERSION, 'httproutes', 'HTTPRoute');
+const cache = (apiVersion: string, plural: string, kind: string): CachedResource => {
+  const [group = '', version = ''] = apiVersion.split('/');
+  return { group, version, plural, kind };
+};
+export const VIRTUAL_SERVICES = cache(ISTIO_API_VERSION, 'virtualservices', 'VirtualService');
+export const HTTP_ROUTES = cache(GATEWAY_API_VERSION, 'httproutes', 'HTTPRoute');
 /** spec.service.protocol grpc and tcp: the same router writes these instead. */
 const GATEWAY_ROUTES = [
   HTTP_ROUTES,
   cache(GATEWAY_API_VERSION, 'grpcroutes', 'GRPCRoute'),
   cache(GATEWAY_API_VERSION, 'tcproutes', 'TCPRoute'),
 ];
+export const HTTP_PROXIES = cache(CONTOUR_API_VERSION, 'httpproxies', 'HTTPProxy');
+export const TRAEFIK_SERVICES = cache(TRAEFIK_API_VERSION, 'traefikservices', 'TraefikService');
+const MESH_HTTP_ROUTES = cache(KUMA_API_VERSION, 'meshhttproutes', 'MeshHTTPRoute');
+const APISIX_ROUTES = cache(APISIX_API_VERSION, 'apisixroutes', 'ApisixRoute');
+const KNATIVE_SERVICES = cache(KNATIVE_API_VERSION, 'services', 'Service');
 
 export const ROUTERS = {
-  istio: {
-    create: (deps) => istioRouter(deps),
-    caches: [
-      {
-        group: group(ISTIO_API_VERSION),
-        version: version(ISTIO_API_VERSION),
-        plural: 'virtualservices',
-        kind: 'VirtualService',
-      },
-    ],
-  },
+  istio: { create: (deps) => istioRouter(deps), caches: [VIRTUAL_SERVICES] },
   gatewayapi: { create: (deps) => gatewayApiRouter(deps), caches: GATEWAY_ROUTES },
   smi: {
     create: (deps, parsed) => smiRouter(deps, parsed.kind === 'smi' ? parsed.version : 'v1alpha2'),
@@ -81,28 +73,13 @@ export const ROUTERS = {
   },
   nginx: { create: (deps) => nginxRouter(deps), caches: [] },
   kubernetes: { create: (deps) => kubernetesRouter(deps), caches: [] },
-  contour: {
-    create: (deps) => contourRouter(deps),
-    caches: [cache(CONTOUR_API_VERSION, 'httpproxies', 'HTTPProxy')],
-  },
-  traefik: {
-    create: (deps) => traefikRouter(deps),
-    caches: [cache(TRAEFIK_API_VERSION, 'traefikservices', 'TraefikService')],
-  },
-  kuma: {
-    create: (deps) => kumaRouter(deps),
-    caches: [cache(KUMA_API_VERSION, 'meshhttproutes', 'MeshHTTPRoute')],
-  },
-  apisix: {
-    create: (deps) => apisixRouter(deps),
-    caches: [cache(APISIX_API_VERSION, 'apisixroutes', 'ApisixRoute')],
-  },
+  contour: { create: (deps) => contourRouter(deps), caches: [HTTP_PROXIES] },
+  traefik: { create: (deps) => traefikRouter(deps), caches: [TRAEFIK_SERVICES] },
+  kuma: { create: (deps) => kumaRouter(deps), caches: [MESH_HTTP_ROUTES] },
+  apisix: { create: (deps) => apisixRouter(deps), caches: [APISIX_ROUTES] },
   gloo: { create: (deps) => gatewayApiRouter(deps, 'gloo'), caches: GATEWAY_ROUTES },
   skipper: { create: (deps) => skipperRouter(deps), caches: [] },
-  knative: {
-    create: (deps) => knativeRouter(deps),
-    caches: [cache(KNATIVE_API_VERSION, 'services', 'Service')],
-  },
+  knative: { create: (deps) => knativeRouter(deps), caches: [KNATIVE_SERVICES] },
   linkerd: { create: (deps) => gatewayApiRouter(deps, 'linkerd'), caches: [HTTP_ROUTES] },
 } as const satisfies Record<RouterKind, RouterRegistration>;
 

@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
@@ -163,8 +163,7 @@ function parentRefs(canary: Canary): JsonObject[] {
 export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObject[] {
   const service = canary.spec.service;
   const ref = canaryRef(canary);
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const serviceMatches = gatewayMatches(service.match, 'spec.service.match');
   const matches = serviceMatches.length ? serviceMatches : [structuredClone(MATCH_EVERYTHING)];
   const timeouts = service.timeout
@@ -192,6 +191,9 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
     backendRefs,
     ...(timeouts ? { timeouts } : {}),
   });
+  /** The rule that splits by the routes' weights (and mirrors, when asked). */
+  const weightedRule = (name: string, ruleMatches: JsonObject[]) =>
+    rule(name, ruleMatches, weightedBackends(canary, routes), specFilters(canary, { mirror }));
 
   if (routes.match) {
     // Within the route's own matches (or match-everything), so every rule keeps a path.
@@ -200,25 +202,13 @@ export function gatewayRules(canary: Canary, routes: SetRoutesOptions): JsonObje
       matches,
     );
     return [
-      rule(
-        GATEWAY_RULES.abMatch,
-        abMatches,
-        weightedBackends(canary, routes),
-        specFilters(canary, { mirror }),
-      ),
+      weightedRule(GATEWAY_RULES.abMatch, abMatches),
       rule(GATEWAY_RULES.abDefault, matches, [backendRef(canary, primary, 100)], specFilters(canary)),
     ];
   }
   const cookie = sessionCookie(canary);
   if (!cookie) {
-    return [
-      rule(
-        GATEWAY_RULES.weighted,
-        matches,
-        weightedBackends(canary, routes),
-        specFilters(canary, { mirror }),
-      ),
-    ];
+    return [weightedRule(GATEWAY_RULES.weighted, matches)];
   }
   const cookieMatch = [
     { headers: [{ type: 'RegularExpression', name: 'Cookie', value: cookieRegex(cookie) }] },
@@ -412,8 +402,7 @@ export function tcpRules(canary: Canary, routes: SetRoutesOptions): JsonObject[]
 /** The routes a live HTTPRoute holds, or undefined when Sluice's rule is not there. */
 export function routesFromHttpRoute(canary: Canary, route: JsonObject): Routes | undefined {
   const rules = rulesOf(route);
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const abMatch = rules.find((rule) => rule.name === GATEWAY_RULES.abMatch);
   const weighted = abMatch ?? rules.find((rule) => rule.name === GATEWAY_RULES.weighted);
   if (!weighted) return undefined;

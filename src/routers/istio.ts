@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
@@ -89,8 +89,7 @@ function istioRoutesForPort(canary: Canary, routes: SetRoutesOptions, port: numb
     ...(routes.match ? istioMatchIssues(canary.spec.analysis.match, 'spec.analysis.match') : []),
   ];
   if (issue) throw new MatchNotSupportedError(issue.path, issue.message);
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const base = baseRoute(canary);
   const mirrorWeight = routes.mirrorWeight ?? canary.spec.analysis.mirrorWeight;
   const mirror = routes.mirror
@@ -233,8 +232,7 @@ export function routesFromVirtualService(canary: Canary, vs: JsonObject): Routes
   const abMatch = http.find((route) => route.name === ISTIO_ROUTES.abMatch);
   const weighted = abMatch ?? http.find((route) => route.name === ISTIO_ROUTES.weighted);
   if (!weighted) return undefined;
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const destinations = (weighted.route as Destination[] | undefined) ?? [];
   const weightOf = (host: string) => destinations.find((d) => d.destination?.host === host)?.weight ?? 0;
   const mirror = weighted.mirror as { host?: string } | undefined;

@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryNamespace, canaryRef, copiedMetadata } from '../kube/meta.ts';
 import type { DesiredObject, ObjectRef } from '../kube/objects.ts';
@@ -6,7 +6,6 @@ import { canaryIngressName, ingressBeside, readIngressRef } from './nginx.ts';
 import { annotationsOf } from './owned.ts';
 import { RouterConfigError } from './router.ts';
 import type { Router, RouterDeps, Routes, SetRoutesOptions } from './router.ts';
-import { serviceName } from './services.ts';
 import { singleObjectRouter } from './single-object.ts';
 
 // Skipper: a canary Ingress `<ingress>-canary`, a copy of spec.ingressRef in which every
@@ -38,9 +37,7 @@ export function skipperIngressObject(
   routes: Routes,
   live: JsonObject | undefined,
 ): DesiredObject {
-  const apex = serviceName(canary, 'apex');
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { apex, primary, canary: canarySvc } = serviceNames(canary.spec);
   const spec = structuredClone((source.spec as JsonObject | undefined) ?? {});
   let found = false;
   for (const rule of (spec.rules as { http?: { paths?: Path[] } }[] | undefined) ?? []) {
@@ -88,8 +85,7 @@ export function routesFromSkipperIngress(canary: Canary, ingress: JsonObject): R
     return undefined;
   }
   const weightOf = (name: string) => (typeof weights[name] === 'number' ? weights[name] : 0);
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   if (!(primary in weights) && !(canarySvc in weights)) return undefined;
   return { primaryWeight: weightOf(primary), canaryWeight: weightOf(canarySvc), mirror: false, match: false };
 }

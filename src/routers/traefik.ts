@@ -1,4 +1,4 @@
-import type { Canary } from '../api/canary.ts';
+import { serviceNames, type Canary } from '../api/canary.ts';
 import type { JsonObject } from '../kube/kinds.ts';
 import { canaryRef } from '../kube/meta.ts';
 import type { DesiredObject } from '../kube/objects.ts';
@@ -56,8 +56,7 @@ export function traefikServiceObject(
   routes: SetRoutesOptions,
   live: JsonObject | undefined,
 ): DesiredObject {
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   if (routes.mirror && routes.canaryWeight > 0) {
     throw new RouterConfigError(
       canaryRef(canary),
@@ -112,8 +111,7 @@ export function routesFromTraefikService(canary: Canary, object: JsonObject): Ro
     (object.spec as { weighted?: { services?: { name?: string; weight?: number }[] } } | undefined)?.weighted
       ?.services ?? [];
   const find = (name: string) => services.find((candidate) => candidate.name === name);
-  const primary = serviceName(canary, 'primary');
-  const canarySvc = serviceName(canary, 'canary');
+  const { primary, canary: canarySvc } = serviceNames(canary.spec);
   const mirror = find(mirrorName(canary));
   if (!find(primary) && !find(canarySvc) && !mirror) return undefined;
   // Traefik's default weight is 1.

@@ -17,9 +17,9 @@ async function analysisReplicas(
   context: WorkloadContext<Deployment>,
   primary: Deployment | undefined,
 ): Promise<number> {
-  const { canary, deps, namespace } = context;
+  const { canary, deps } = context;
   if (canary.spec.autoscalerRef) {
-    const hpa = await readTargetHpa(deps.kube, canary, namespace);
+    const hpa = await readTargetHpa(deps.kube, canary);
     return Math.max(1, hpa.spec.minReplicas ?? 1);
   }
   return Math.max(1, primary?.spec.replicas ?? 1);

@@ -1,7 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Kube } from '../kube/client.ts';
 import { HorizontalPodAutoscaler, parseWire, type OwnerReference } from '../kube/kinds.ts';
-import { CANARY_ANNOTATION, canaryRef, copiedMetadata, primaryName } from '../kube/meta.ts';
+import { CANARY_ANNOTATION, canaryNamespace, canaryRef, copiedMetadata, primaryName } from '../kube/meta.ts';
 import { applyIfChanged, getObject, type DesiredObject } from '../kube/objects.ts';
 
 // With spec.autoscalerRef the primary gets its own HPA, a copy of the target's that
@@ -54,8 +54,8 @@ export function primaryHpaObject(
 export async function readTargetHpa(
   kube: Pick<Kube, 'wire'>,
   canary: Canary,
-  namespace: string,
 ): Promise<HorizontalPodAutoscaler> {
+  const namespace = canaryNamespace(canary);
   const ref = canary.spec.autoscalerRef;
   if (!ref) throw new Error(`Canary ${canaryRef(canary)}: spec.autoscalerRef is not set`);
   if (ref.kind !== 'HorizontalPodAutoscaler') {
@@ -85,10 +85,9 @@ export async function readTargetHpa(
 export async function reconcilePrimaryHpa(
   kube: Pick<Kube, 'wire'>,
   canary: Canary,
-  namespace: string,
   owner: OwnerReference,
 ): Promise<{ written: boolean }> {
-  const target = await readTargetHpa(kube, canary, namespace);
+  const target = await readTargetHpa(kube, canary);
   const { written } = await applyIfChanged(kube, primaryHpaObject(target, canary, owner));
   return { written };
 }

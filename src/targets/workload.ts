@@ -189,7 +189,7 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     const primaryOwner = ownerReference(live);
     if (!owner) writes += await syncPrimaryConfigs(deps.kube, namespace, canary, configs, primaryOwner);
     if (canary.spec.autoscalerRef && kind.kind === 'Deployment') {
-      if ((await reconcilePrimaryHpa(deps.kube, canary, namespace, primaryOwner)).written) writes += 1;
+      if ((await reconcilePrimaryHpa(deps.kube, canary, primaryOwner)).written) writes += 1;
     }
     const message = writes
       ? `${kind.kind} ${namespace}/${primaryName(canary)} now runs revision ${revision.revision}`

@@ -43,16 +43,24 @@ const PROPERTY = ['src/routers/match.property.test.ts'];
 const SERVICES = ['src/routers/services.test.ts'];
 const HPA = ['test/targets/hpa.test.ts'];
 
-/** Refused at admission: a metric whose templateRef has `ref` besides its name. */
-const refusedTemplateRef = (ref: Record<string, string>): FieldCoverage => ({
-  refused: 'admission',
-  sample: { analysis: { stepWeight: 10, metrics: [{ name: 'x', templateRef: { name: 'x', ...ref } }] } },
-});
-/** Refused at admission: an alert whose providerRef has `ref` besides its name. */
-const refusedProviderRef = (ref: Record<string, string>): FieldCoverage => ({
-  refused: 'admission',
-  sample: { analysis: { stepWeight: 10, alerts: [{ name: 'x', providerRef: { name: 'x', ...ref } }] } },
-});
+/**
+ * The four fields of a reference `field` to another object: its name and namespace tested in
+ * `test` (the name's test mentions the reference), any other apiVersion or kind refused at
+ * admission — `sample(ref)` is the Canary spec holding the reference with `ref` besides its name.
+ */
+function reference(
+  field: string,
+  test: string,
+  sample: (ref: Record<string, string>) => Record<string, unknown>,
+  refused: { apiVersion: string; kind: string },
+): Record<string, FieldCoverage> {
+  return {
+    [`${field}.name`]: { tested: [test], mentions: field.slice(field.lastIndexOf('.') + 1) },
+    [`${field}.namespace`]: { tested: [test], mentions: 'namespace' },
+    [`${field}.apiVersion`]: { refused: 'admission', sample: sample({ apiVersion: refused.apiVersion }) },
+    [`${field}.kind`]: { refused: 'admission', sample: sample({ kind: refused.kind }) },
+  };
+}
 
 const MIRRORS = { istio: ISTIO, gatewayapi: GATEWAY, contour: CONTOUR, traefik: TRAEFIK, gloo: GW_PROVIDERS };
 
@@ -111,7 +119,7 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
     tested: ['test/api/canary-crd.test.ts', 'src/routers/services.test.ts'],
     mentions: 'http',
   },
-  'spec.service.targetPort': { tested: ['test/routers/istio.test.ts'] },
+  'spec.service.targetPort': { tested: ['test/routers/kubernetes.test.ts'] },
   'spec.service.appProtocol': { tested: SERVICES },
   'spec.service.protocol': { tested: ['test/routers/gatewayapi-grpc-tcp.test.ts'] },
   'spec.service.portDiscovery': { tested: SERVICES },
@@ -217,16 +225,12 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   'spec.analysis.metrics[].threshold': { tested: ['src/analysis/evaluate.test.ts'] },
   'spec.analysis.metrics[].thresholdRange': { tested: ['src/analysis/evaluate.test.ts'] },
   'spec.analysis.metrics[].query': { tested: ['test/analysis/prometheus.test.ts'] },
-  'spec.analysis.metrics[].templateRef.name': {
-    tested: ['test/analysis/prometheus.test.ts'],
-    mentions: 'templateRef',
-  },
-  'spec.analysis.metrics[].templateRef.namespace': {
-    tested: ['test/analysis/prometheus.test.ts'],
-    mentions: 'namespace',
-  },
-  'spec.analysis.metrics[].templateRef.apiVersion': refusedTemplateRef({ apiVersion: 'flagger.app/v1beta1' }),
-  'spec.analysis.metrics[].templateRef.kind': refusedTemplateRef({ kind: 'ConfigMap' }),
+  ...reference(
+    'spec.analysis.metrics[].templateRef',
+    'test/analysis/prometheus.test.ts',
+    (ref) => ({ analysis: { stepWeight: 10, metrics: [{ name: 'x', templateRef: { name: 'x', ...ref } }] } }),
+    { apiVersion: 'flagger.app/v1beta1', kind: 'ConfigMap' },
+  ),
   'spec.analysis.metrics[].templateVariables': { tested: ['test/analysis/http-providers.test.ts'] },
   'spec.analysis.metrics[].successCondition': { tested: ['src/analysis/evaluate.test.ts'] },
   'spec.analysis.metrics[].failureCondition': { tested: ['src/analysis/evaluate.test.ts'] },
@@ -260,16 +264,12 @@ export const CANARY_FIELDS: Record<string, FieldCoverage> = {
   },
   'spec.analysis.alerts[].name': { tested: ['test/notify/notifiers.test.ts'], mentions: 'alerts' },
   'spec.analysis.alerts[].severity': { tested: ['test/notify/notifiers.test.ts'] },
-  'spec.analysis.alerts[].providerRef.name': {
-    tested: ['test/notify/notifiers.test.ts'],
-    mentions: 'providerRef',
-  },
-  'spec.analysis.alerts[].providerRef.namespace': {
-    tested: ['test/notify/notifiers.test.ts'],
-    mentions: 'namespace',
-  },
-  'spec.analysis.alerts[].providerRef.apiVersion': refusedProviderRef({ apiVersion: 'v1' }),
-  'spec.analysis.alerts[].providerRef.kind': refusedProviderRef({ kind: 'Secret' }),
+  ...reference(
+    'spec.analysis.alerts[].providerRef',
+    'test/notify/notifiers.test.ts',
+    (ref) => ({ analysis: { stepWeight: 10, alerts: [{ name: 'x', providerRef: { name: 'x', ...ref } }] } }),
+    { apiVersion: 'v1', kind: 'Secret' },
+  ),
   'spec.progressDeadlineSeconds': { tested: ['src/machine/machine.test.ts'] },
   'spec.skipAnalysis': { tested: ['src/machine/machine.test.ts'] },
   'spec.suspend': { tested: ['src/machine/machine.test.ts'] },

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { silentProgress } from '../../src/dev/progress.ts';
 import { startChaosEnv, type ChaosEnv } from '../../bench/chaos/env.ts';
 import { testEnv } from '../support/env.ts';
@@ -6,7 +6,7 @@ import { testEnv } from '../support/env.ts';
 // The chaos scenarios (bench/chaos) on the suite's control plane, in small, seeded slices:
 // never the faults that kill the shared control plane's own processes.
 
-/** The figures of a run in which every invariant held. */
+/** The figures of a run in which every invariant held: the zero counts of issue 16's targets. */
 export const CLEAN_RUN = {
   wrong_outcomes: 0,
   violations: 0,
@@ -24,5 +24,8 @@ export function useChaosEnv(name: string): { env: ChaosEnv } {
   return holder;
 }
 
-/** What every rollout scenario's figures must show: the zero counts of issue 16's targets. */
-export const HELD = CLEAN_RUN;
+/** A rollout scenario's run found no failure, and every invariant held. */
+export function expectClean(run: { failures: string[]; figures: Record<string, unknown> }): void {
+  expect(run.failures).toEqual([]);
+  expect(run.figures).toMatchObject(CLEAN_RUN);
+}

@@ -3,13 +3,14 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
 import type { WireObjectApi } from '../../src/kube/wire.ts';
 import { createLogger } from '../../src/log.ts';
-import { Notifications, type DispatchReport } from '../../src/notify/dispatcher.ts';
+import { Notifications, type Delivery, type DispatchReport } from '../../src/notify/dispatcher.ts';
 import { EventRecorder } from '../../src/notify/events.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import { CHAT_LABEL } from '../../src/notify/outbox.ts';
 import { createSlackNotifier } from '../../src/notify/slack.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
-import { startReceiver, type Receiver } from '../hooks/receiver.ts';
+import { createSlackApiEmulation } from '../../bench/chaos/slack-api.ts';
+import { slackApiHandler, startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { canaryObject } from '../support/canaries.ts';
 import { useNamespace } from '../support/kube.ts';
 import { applyAsUser, podinfoDeployment, waitForPhase } from '../support/sluice.ts';
@@ -18,10 +19,14 @@ import { applyAsUser, podinfoDeployment, waitForPhase } from '../support/sluice.
 // "dies" at a chosen moment (from then on its status writes and Event patches fail, and it is
 // stopped), and the next one, with nothing in memory, sends what the first owed, once:
 // (1) killed after an announcement's Event and before its chat post, (2) killed after the
-// status write that records the step and before the post. Slack messages are counted at a
-// real HTTP receiver.
+// status write that records the step and before the post, (3) killed after the post and before
+// the `sent` mark, with Slack's Web API (a stand-in on loopback), where the next controller looks
+// the message up instead of posting it again. Slack messages are counted at a real HTTP receiver.
 
 const ns = useNamespace('ctl-chat');
+const SLACK_TOKEN = 'xoxb-test-outbox';
+const SLACK_CHANNEL = 'C0OUTBOX001';
+const slackApi = createSlackApiEmulation({ token: SLACK_TOKEN });
 let receiver: Receiver;
 const running: RunningController[] = [];
 
@@ -40,6 +45,10 @@ async function generation(
     dieAtChat?: RegExp;
     /** Holds the chat post of a message matching this, unsent, until released (window 2). */
     holdChat?: RegExp;
+    /** Dies once the chat post of a message matching this is done, before its mark (window 3). */
+    dieAfterChat?: RegExp;
+    /** Posts with Slack's Web API (the receiver's /api) instead of the incoming webhook (/slack). */
+    webApi?: boolean;
   } = {},
 ): Promise<Generation> {
   let dead = false;
@@ -61,7 +70,13 @@ async function generation(
     override async notify(
       alerts: readonly CanaryAlert[] | undefined,
       notification: Notification,
+      delivery?: Delivery,
     ): Promise<DispatchReport> {
+      if (options.dieAfterChat?.test(notification.message)) {
+        const report = await super.notify(alerts, notification, delivery);
+        dead = true;
+        return report;
+      }
       if (options.dieAtChat?.test(notification.message)) {
         dead = true;
         return { sent: [], failed: [] };
@@ -70,7 +85,7 @@ async function generation(
         await new Promise<void>((resolve) => (release = resolve));
         return { sent: [], failed: [] };
       }
-      return super.notify(alerts, notification);
+      return super.notify(alerts, notification, delivery);
     }
   }
   const controller = await startController({
@@ -80,7 +95,18 @@ async function generation(
     events: new EventRecorder({ kube }),
     notifications: new Chat({
       resolve: async () => Promise.reject(new Error('no alert providers in this test')),
-      global: [createSlackNotifier({ name: 'global slack', url: `${receiver.url}/slack` })],
+      global: [
+        createSlackNotifier(
+          options.webApi
+            ? {
+                name: 'global slack',
+                url: `${receiver.url}/api/chat.postMessage`,
+                token: SLACK_TOKEN,
+                channel: SLACK_CHANNEL,
+              }
+            : { name: 'global slack', url: `${receiver.url}/slack` },
+        ),
+      ],
     }),
   });
   running.push(controller);
@@ -92,6 +118,10 @@ const slackSaid = (name: string, message: string) =>
   receiver
     .json('/slack')
     .filter((body) => (body as { text?: string }).text === `${name}.${ns.name}: ${message}`).length;
+
+/** How many messages Slack's Web API took saying `message` about canary `name`. */
+const slackApiSaid = (name: string, message: string) =>
+  slackApi.messages.filter((m) => m.text === `${name}.${ns.name}: ${message}`).length;
 
 async function stop(controller: RunningController): Promise<void> {
   await controller.stop();
@@ -127,7 +157,7 @@ const release = (name: string) =>
 
 describe('chat messages across a kill', () => {
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startReceiver(slackApiHandler(slackApi));
   });
   afterEach(async () => {
     for (const controller of running.splice(0)) await controller.stop();
@@ -202,5 +232,42 @@ describe('chat messages across a kill', () => {
     expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
     expect(slackSaid(name, 'initialization done')).toBe(1);
     expect(slackSaid(name, 'promotion completed')).toBe(1);
+  }, 300_000);
+
+  it('with Slack’s Web API, sends a message once when the controller dies after the post and before its mark', async () => {
+    const name = 'window-three';
+    const first = await generation({ webApi: true, dieAfterChat: /^new revision detected/ });
+    await canary(name);
+    await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
+    await release(name);
+    // Posted (with its key as metadata), but the Event still says pending: the repeat window.
+    await expect
+      .poll(() => slackApiSaid(name, 'new revision detected, starting canary analysis'), {
+        timeout: 120_000,
+        interval: 250,
+      })
+      .toBe(1);
+    expect((await chatMarks(name)).get('new revision detected, starting canary analysis')).toBe('pending');
+    await stop(first.controller);
+
+    // The next controller finds it pending, asks Slack, finds it there: marked sent, not posted.
+    await generation({ webApi: true });
+    await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
+    await expect
+      .poll(() => slackApiSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
+      .toBe(1);
+    await expect
+      .poll(async () => (await chatMarks(name)).get('new revision detected, starting canary analysis'), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toBe('sent');
+    expect(slackApiSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
+    expect(slackApiSaid(name, 'initialization done')).toBe(1);
+    const keys = slackApi.messages
+      .filter((m) => m.text.startsWith(`${name}.`))
+      .map((m) => m.metadata?.event_payload.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.every((key) => typeof key === 'string' && key.startsWith(`${ns.name}/${name}.`))).toBe(true);
   }, 300_000);
 });

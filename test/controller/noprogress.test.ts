@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { CanaryObject } from '../../src/controller/reconciler.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { testEnv } from '../support/env.ts';
+import { forwardRequest } from '../support/loopback.ts';
 import { eventually, writeKubeconfig } from '../support/kube.ts';
 import { virtualServiceWeights, type SluiceProcess } from '../support/sluice.ts';
 import { useScene } from '../support/scene.ts';
@@ -70,22 +70,7 @@ async function startApiProxy(): Promise<string> {
       );
       return;
     }
-    const forward = httpsRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: request.method,
-        path: request.url,
-        headers: { ...request.headers, host: upstream.host },
-        ...tls,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forward.on('error', () => response.destroy());
-    request.pipe(forward);
+    forwardRequest(upstream, request, response, { tls });
   });
   await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
   const port = (proxy.address() as AddressInfo).port;

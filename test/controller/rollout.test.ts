@@ -49,6 +49,8 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     expect(metrics).toMatch(
       /sluice_canary_lead_time_seconds_count\{namespace="[^"]+",strategy="canary",source="detection"\} 1/,
     );
+    // The built-in checks went through the batcher, on by default (--metric-batch-window).
+    expect(await controller.log()).toMatch(/"metric":"request-success-rate".*"msg":"batched metric query"/);
   });
 
   it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {

@@ -407,6 +407,7 @@ describe('Helm chart (deploy/chart)', () => {
       leaseDuration: all.controller.leaseDuration,
       concurrency: all.controller.concurrency,
       resync: all.controller.resync,
+      metricBatchWindow: '500ms',
       stepEvents: true,
       allowedUrlHosts: 'cluster-local,hooks.slack.com,*.webhook.office.com,events.example.com',
       slackUrl: 'https://hooks.slack.com/services/T000/B000/XXXX',

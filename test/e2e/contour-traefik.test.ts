@@ -11,12 +11,14 @@ import {
   canaryShare,
   demoCanary,
   demoDeployment,
+  DURATION,
   expectInOrder,
   IMAGE,
   load,
   primaryContainer,
   Recorder,
   startStack,
+  SUCCESS_RATE,
   waitForBootstrap,
   waitForOutcome,
 } from './support.ts';
@@ -65,10 +67,7 @@ describe.each(SCENARIOS.map((scenario, i) => [...scenario, i] as const))(
           threshold: 2,
           stepWeight: 50,
           maxWeight: 50,
-          metrics: [
-            { name: 'request-success-rate', interval: '20s', thresholdRange: { min: 99 } },
-            { name: 'request-duration', interval: '20s', thresholdRange: { max: 500 } },
-          ],
+          metrics: [SUCCESS_RATE, DURATION],
         },
       });
       await apply(ns.kube, demoDeployment(namespace, '1.0.0'));

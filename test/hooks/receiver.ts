@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SlackApiEmulation } from '../../bench/chaos/slack-api.ts';
 
 /** One request a receiver got. */
 export interface Received {
@@ -74,3 +75,16 @@ export async function startReceiver(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Serves Slack's Web API stand-in (bench/chaos/slack-api.ts) under /api; anything else gets 200 OK. */
+export function slackApiHandler(api: SlackApiEmulation): Handler {
+  return (request, response) => {
+    if (!request.path.startsWith('/api/')) return ok(request, response);
+    const answer = api.handle({
+      path: request.path.slice('/api'.length),
+      headers: request.headers,
+      body: request.body,
+    });
+    response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(answer.body);
+  };
+}

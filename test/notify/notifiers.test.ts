@@ -300,8 +300,9 @@ describe('AlertProviders from the API', () => {
     expect(log).toContain('global slack');
     expect(log).toContain('answered 500');
     expect(log).toContain(`alertprovider ${ns.name}/hostile`);
+    // A token with no address is Slack's Web API, which needs a channel.
     expect(log).toContain(
-      `alertprovider ${ns.name}/no-address: secret ${ns.name}/no-address-url has no key \\"address\\"`,
+      `alertprovider ${ns.name}/no-address: a Slack token posts with the Web API (chat.postMessage), which needs a channel`,
     );
     expect(log).toContain(`alertprovider ${ns.name}/missing not found`);
     expect(log).toContain('connection refused');

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, promote, read } from './support.ts';
-import { release, sluiceFor, bootstrapped, weightedRoutes } from './support.ts';
+import { APP, exists, promote, read } from './support.ts';
+import { release, bootstrapped, weightedRoutes } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The contour router against the real apiserver with Contour's CRDs (from its Go module).
 
@@ -23,8 +24,7 @@ const weights = (route: Route | undefined) =>
 
 describe('contour router', () => {
   it('bootstraps, shifts weights, mirrors, routes A/B by header, promotes and finalizes', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'contour',
       service: {
         port: 9898,
@@ -34,16 +34,9 @@ describe('contour router', () => {
         retries: { attempts: 3, perTryTimeout: '5s', retryOn: '5xx,connect-failure' },
         headers: { request: { set: { 'x-via': 'sluice' } } },
       },
-      analysis: {
-        interval: '10s',
-        iterations: 3,
-        mirror: true,
-        mirrorWeight: 50,
-      },
+      analysis: { interval: '10s', iterations: 3, mirror: true, mirrorWeight: 50 },
     });
-    const sluice = sluiceFor(canary, ns.kube);
     expect(sluice.router.provider).toBe('contour');
-    await bootstrap(canary, sluice);
 
     const first = await proxy();
     let routes = first.routes;
@@ -98,14 +91,9 @@ describe('contour router', () => {
       {
         provider: 'contour',
         service: { port: 8080, match: [{ uri: { prefix: '/cart' } }] },
-        analysis: {
-          interval: '10s',
-          iterations: 3,
-          match: [
-            { headers: { 'x-canary': { exact: 'insider' } } },
-            { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } },
-          ],
-        },
+        analysis: abTesting(3, INSIDERS, {
+          headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } },
+        }),
       },
       { app: 'cart' },
     );

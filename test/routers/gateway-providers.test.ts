@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
 import { read, bootstrapped, AB_ROUTES } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // gloo (Gloo Gateway) and linkerd (2.12+, through Gateway API) write the same HTTPRoute as
 // gatewayapi, checked here against the Gateway API CRDs: Linkerd's attaches to the Service.
@@ -20,11 +21,7 @@ describe('HTTPRoute through gloo and linkerd', () => {
           port: 8080,
           gatewayRefs: [{ group: 'core', kind: 'Service', name: 'orders', port: 8080 }],
         },
-        analysis: {
-          interval: '10s',
-          iterations: 2,
-          match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
-        },
+        analysis: abTesting(2, INSIDERS),
       },
       { app: 'orders' },
     );

@@ -3,6 +3,7 @@ import { checkCapabilities } from '../../src/routers/capabilities.ts';
 import { PRIMARY_ONLY } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
 import { canaryFor, read, bootstrapped } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // spec.service.protocol grpc and tcp: the gatewayapi router writes a GRPCRoute or a TCPRoute
 // (both gateway.networking.k8s.io/v1 in the pinned module's standard channel) instead of an
@@ -30,14 +31,10 @@ describe('gatewayapi router with spec.service.protocol', () => {
           gatewayRefs: [{ name: 'edge' }],
           match: [{ headers: { 'x-tenant': { exact: 'shop' } } }],
         },
-        analysis: {
-          interval: '10s',
-          iterations: 2,
-          match: [
-            { headers: { 'x-canary': { exact: 'insider' } } },
-            { uri: { exact: '/helloworld.Greeter/SayHello' }, headers: { 'x-beta': { prefix: 'y' } } },
-          ],
-        },
+        analysis: abTesting(2, INSIDERS, {
+          uri: { exact: '/helloworld.Greeter/SayHello' },
+          headers: { 'x-beta': { prefix: 'y' } },
+        }),
       },
       { app: 'greeter' },
     );

@@ -5,6 +5,7 @@ import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 import { annotateAs } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The gatewayapi router against the real apiserver with the Gateway API v1 standard CRDs.
 
@@ -51,12 +52,7 @@ describe('gatewayapi router', () => {
         headers: { request: { set: { 'x-sluice': 'on' } } },
         rewrite: { uri: '/v2', type: 'ReplacePrefixMatch' },
       },
-      analysis: {
-        interval: '10s',
-        iterations: 3,
-        match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
-        mirrorWeight: 20,
-      },
+      analysis: { ...abTesting(3, INSIDERS), mirrorWeight: 20 },
     });
     const { route, rules } = await httpRoute();
     expect(route.spec.parentRefs).toEqual([

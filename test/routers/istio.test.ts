@@ -4,6 +4,7 @@ import { useNamespace } from '../support/kube.ts';
 import { APP, canaryFor, exists, promote, read, release, sluiceFor, bootstrapped } from './support.ts';
 import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes, AB_ROUTES } from './support.ts';
 import { annotateAs } from './support.ts';
+import { abTesting, INSIDERS } from './support.ts';
 
 // The istio router against the real apiserver with the upstream Istio CRDs: every object
 // Sluice writes is validated by the networking.istio.io/v1 schema.
@@ -53,12 +54,7 @@ describe('istio router', () => {
         trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } },
         apex: { annotations: { 'example.com/apex': 'yes' }, labels: { tier: 'frontend' } },
       },
-      analysis: {
-        interval: '10s',
-        iterations: 5,
-        match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
-        mirrorWeight: 25,
-      },
+      analysis: { ...abTesting(5, INSIDERS), mirrorWeight: 25 },
     });
     const { vs, http } = await virtualService();
     expect(vs.spec.hosts).toEqual(['podinfo.example.com', APP]);

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
+import { APP, canaryFor, exists, read, sluiceFor } from './support.ts';
 import { promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
 import { AB_ROUTES, podinfoIngressRules } from './support.ts';
+import { abTesting, bootstrapped } from './support.ts';
 
 // The nginx router against the real apiserver: a canary Ingress copied from spec.ingressRef.
 
@@ -37,23 +38,16 @@ async function canaryIngress() {
 
 describe('nginx router', () => {
   it('runs a rollout through a canary Ingress: weights, A/B by header and cookie; mirror is refused', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
     await applyObject(ns.kube, ingress(ns.name), { fieldManager: 'kubectl' });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'nginx',
       ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'podinfo' },
-      analysis: {
-        interval: '10s',
-        iterations: 2,
-        match: [
-          { headers: { 'x-canary': { regex: '^(insider|beta)$' } } },
-          { headers: { cookie: { exact: 'canary' } } },
-        ],
-      },
+      analysis: abTesting(
+        2,
+        { headers: { 'x-canary': { regex: '^(insider|beta)$' } } },
+        { headers: { cookie: { exact: 'canary' } } },
+      ),
     });
-    const sluice = sluiceFor(canary, ns.kube);
-
-    await bootstrap(canary, sluice);
     const created = await canaryIngress();
     const paths = (
       created.spec.rules as { http: { paths: { backend: { service: { name: string } } }[] } }[]

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { useNamespace } from '../support/kube.ts';
-import { applyDeployment, bootstrap, canaryFor, read, sluiceFor, podinfoIngressRules } from './support.ts';
+import { read, podinfoIngressRules } from './support.ts';
+import { bootstrapped } from './support.ts';
 
 // The skipper router against the real apiserver: a canary Ingress with backend weights.
 
@@ -10,7 +11,6 @@ const ns = useNamespace('routers-skipper');
 
 describe('skipper router', () => {
   it('writes a canary Ingress to both Services with backend weights; the team’s Ingress is only read', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 1 });
     await applyObject(
       ns.kube,
       {
@@ -27,14 +27,16 @@ describe('skipper router', () => {
       },
       { fieldManager: 'kubectl' },
     );
-    const canary = canaryFor(ns.name, {
-      provider: 'skipper',
-      ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
-      service: { port: 9898 },
-      analysis: { interval: '10s', stepWeight: 20, maxWeight: 60 },
-    });
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
+    const { canary, sluice } = await bootstrapped(
+      ns,
+      {
+        provider: 'skipper',
+        ingressRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web' },
+        service: { port: 9898 },
+        analysis: { interval: '10s', stepWeight: 20, maxWeight: 60 },
+      },
+      { deployment: { replicas: 1 } },
+    );
 
     const canaryIngress = async () => read(ns.kube, 'networking.k8s.io/v1', 'Ingress', ns.name, 'web-canary');
     let ingress = await canaryIngress();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, bootstrapped, canaryFor, exists, read } from './support.ts';
-import { sluiceFor, expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
+import { APP, bootstrapped, exists, read } from './support.ts';
+import { expectWeightSteps, promoteRelease, revertUntilDone, weightedRoutes } from './support.ts';
+import { abTesting } from './support.ts';
 
 // The smi router against the real apiserver with the SMI TrafficSplit CRD (v1alpha1-3).
 
@@ -21,11 +22,9 @@ describe('smi router', () => {
       provider: 'smi:v1alpha3:osm',
       service: { port: 9898, targetPort: 'http', hosts: ['podinfo.shop.svc.cluster.local'] },
       analysis: {
-        interval: '10s',
+        ...abTesting(2, { headers: { 'x-canary': { exact: '1' } } }),
         stepWeight: 10,
         maxWeight: 50,
-        match: [{ headers: { 'x-canary': { exact: '1' } } }],
-        iterations: 2,
       },
     });
     expect(sluice.router.provider).toBe('smi:v1alpha3');
@@ -59,14 +58,7 @@ describe('smi router', () => {
       ['linkerd', 'v1alpha2', 'orders'],
       ['smi:v1alpha1', 'v1alpha1', 'billing'],
     ] as const) {
-      await applyDeployment(ns.kube, ns.name, { name, replicas: 1 });
-      const canary = canaryFor(
-        ns.name,
-        { provider, targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, service: { port: 8080 } },
-        name,
-      );
-      const sluice = sluiceFor(canary, ns.kube);
-      await bootstrap(canary, sluice);
+      const { canary, sluice } = await bootstrapped(ns, { provider, service: { port: 8080 } }, { app: name });
       await sluice.router.setRoutes(canary, weightedRoutes(20));
       const split = await read(ns.kube, `split.smi-spec.io/${version}`, 'TrafficSplit', ns.name, name);
       expect(split.apiVersion).toBe(`split.smi-spec.io/${version}`);

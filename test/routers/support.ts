@@ -1,6 +1,5 @@
 import { expect } from 'vitest';
-import type { CanaryInput } from '../../src/api/canary.ts';
-import type { Canary } from '../../src/api/canary.ts';
+import type { Canary, CanaryInput, HTTPMatchRequest } from '../../src/api/canary.ts';
 import type { JsonObject } from '../../src/kube/kinds.ts';
 import { applyObject } from '../../src/kube/objects.ts';
 import { PRIMARY_ONLY, type Routes } from '../../src/routers/router.ts';
@@ -36,6 +35,14 @@ export const AB_ROUTES: Readonly<Routes> = {
   mirror: false,
   match: true,
 };
+
+/** The requests most router tests send to the canary for A/B testing: the insiders'. */
+export const INSIDERS: HTTPMatchRequest = { headers: { 'x-canary': { exact: 'insider' } } };
+
+/** spec.analysis for A/B testing: `iterations` checks 10 s apart, the requests matching `match` on the canary. */
+export function abTesting(iterations: number, ...match: HTTPMatchRequest[]) {
+  return { interval: '10s', iterations, match };
+}
 
 /** The team's Ingress rules: podinfo.example.com, every path to the apex Service on 9898. */
 export function podinfoIngressRules(): JsonObject[] {

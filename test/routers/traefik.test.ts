@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { revertOnDeletion } from '../../src/routers/revert.ts';
 import { PRIMARY_ONLY, RoutingNotSupportedError } from '../../src/routers/router.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { APP, applyDeployment, bootstrap, canaryFor, exists, read, sluiceFor } from './support.ts';
+import { APP, exists, read } from './support.ts';
+import { bootstrapped } from './support.ts';
 
 // The traefik router against the real apiserver with Traefik's CRDs (from its Go module).
 
@@ -18,14 +19,11 @@ async function spec(name = APP) {
 
 describe('traefik router', () => {
   it('splits by weight, mirrors through a mirroring service, refuses A/B, and keeps fields others set on its services', async () => {
-    await applyDeployment(ns.kube, ns.name, { replicas: 2 });
-    const canary = canaryFor(ns.name, {
+    const { canary, sluice } = await bootstrapped(ns, {
       provider: 'traefik',
       service: { port: 9898, targetPort: 'http' },
       analysis: { interval: '10s', stepWeight: 10, maxWeight: 60, mirror: true, mirrorWeight: 25 },
     });
-    const sluice = sluiceFor(canary, ns.kube);
-    await bootstrap(canary, sluice);
     expect((await spec()).weighted?.services).toEqual([
       { name: 'podinfo-primary', port: 9898, weight: 100 },
       { name: 'podinfo-canary', port: 9898, weight: 0 },

@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { checkQueryEscaping } from '../../bench/security/escaping.ts';
 import {
   checkControllerSpawnsNothing,
@@ -9,6 +8,7 @@ import {
   checkUrlAllowlist,
 } from '../../bench/security/http-checks.ts';
 import { freePort } from '../../src/dev/process.ts';
+import { listenOnLoopback } from './loopback.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { readCanary } from '../../src/controller/reconciler.ts';
 import { rbacMismatch } from '../deploy/access.ts';
@@ -96,18 +96,15 @@ export async function startEchoServer(): Promise<EchoServer> {
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     hits,
     seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const response of hanging) response.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const response of hanging) response.destroy();
+      return close();
+    },
   };
 }
 
