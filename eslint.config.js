@@ -14,6 +14,10 @@ const NO_DEV = {
   message: 'src/dev is development tooling: only src/cli loads it (lazily, see src/cli/dev-stack.ts).',
 };
 
+const GENERATED_CLIENTS = '/^(core|apps|autoscaling|networking|custom|coordination|events)$/';
+const GENERATED_MESSAGE =
+  'Use kube.wire (src/kube/wire.ts: readResource, createResource, mergePatchResource, …): the generated API clients load all of client-node (decision 0029-client-node-subset).';
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.sluice/', 'coverage/'] },
   js.configs.recommended,
@@ -25,6 +29,45 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // The package root loads every generated API class and model (about 60 MB at start-up):
+    // values come from src/kube/library.ts (decision 0029-client-node-subset); types may stay.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'src/dev/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message:
+                'Import values from src/kube/library.ts: the package root loads all of client-node at start-up.',
+            },
+          ],
+        },
+      ],
+      // The generated clients on Kube load the whole library at their first use (about 27 MB
+      // for the rest of the process): run-time calls go through kube.wire (WireObjectApi).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `MemberExpression[property.name=${GENERATED_CLIENTS}]:matches([object.name='kube'], [object.property.name='kube'])`,
+          message: GENERATED_MESSAGE,
+        },
+        {
+          selector: "CallExpression[callee.name='wholeLibrary']",
+          message: GENERATED_MESSAGE,
+        },
+      ],
+    },
+  },
+  {
+    // Where the generated clients are made, on demand.
+    files: ['src/kube/client.ts', 'src/kube/library.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     ...layer(['src/**/*.ts'], [NO_DEV]),

@@ -3,11 +3,12 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
 import { allocatorArgs, clusterIpRun, type Allocator, type ClusterIpOptions } from './clusterip.ts';
-import { CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
+import { buildSluice, CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
 import { flag, INTERVAL, KEEP, nonNegativeInt, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleNodes, idleRun, type IdleOptions, type IdleRun } from './idle.ts';
+import { importRows, importsTable, measureImports } from './imports.ts';
 import { figureRows, keyFigures, runJudgeBench, type Scenario } from './judge.ts';
 import { loadAverage } from './proc.ts';
 import {
@@ -24,7 +25,8 @@ import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
 import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|startup|judge|promq|clusterip> [flags]`: each benchmark but `judge`
+// `npm run bench -- <scale|rollback-latency|idle|startup|imports|judge|promq|clusterip> [flags]`: each benchmark but
+// `imports`, `judge` and `promq`
 // brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
 // stderr, a table and — as the very last line on stdout — one line of key=value figures, and
 // writes the full result as JSON under bench/results/.
@@ -259,6 +261,42 @@ async function runClusterIp(flags: ClusterIpOptions): Promise<void> {
   print(keyValueLine('clusterip', { allocator: flags.allocator, n: flags.services }, figures));
 }
 
+async function runImports(flags: { rounds: number }): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const entry = await buildSluice(progress);
+  const rows = [];
+  for (const row of importRows(entry)) {
+    const figures = await progress.step(`importing ${row.name}`, () =>
+      measureImports(process.cwd(), row, flags.rounds),
+    );
+    rows.push({ ...row, figures });
+  }
+  print(
+    `imports: a fresh Node process per row, flags ${controllerNodeFlags().join(' ')} (median of ${flags.rounds})`,
+  );
+  print(importsTable(rows));
+  print();
+  await saveResult(progress, 'imports', started, host, { flags, rows });
+  const bare = rows[0]?.figures;
+  const cli = rows.at(-1)?.figures;
+  if (bare && cli) {
+    print(
+      keyValueLine(
+        'imports',
+        {},
+        {
+          rss_bare_mb: bare.rss_mb,
+          rss_cli_mb: cli.rss_mb,
+          heap_cli_mb: cli.heap_used_mb,
+          modules_cli: cli.modules,
+        },
+      ),
+    );
+  }
+}
+
 async function runJudge(flags: { trials: number; seed: number; scenarios: Scenario[] }): Promise<void> {
   const progress = consoleProgress();
   const started = new Date();
@@ -371,6 +409,15 @@ export function buildProgram(): Command {
       idleS: flag('--idle <seconds>', 'idle time after ready, measured', 30, positiveInt),
     },
     runStartup,
+  );
+  withFlags(
+    program
+      .command('imports')
+      .description(
+        "what importing each dependency and Sluice's own modules costs a fresh process (no cluster)",
+      ),
+    { rounds: flag('--rounds <n>', 'processes per row (medians are reported)', 3, positiveInt) },
+    runImports,
   );
   withFlags(
     program

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, KubeConfig } from './kube/library.ts';
 import { apiErrorMessage, statusCode, type Kube } from './kube/client.ts';
 
 // What the long-running commands (controller, load tester) share at start-up: a failure is

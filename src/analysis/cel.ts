@@ -1,4 +1,5 @@
-import { CelScalar, celEnv, isCelError, listType, parse, plan } from '@bufbuild/cel';
+import type { CelEnv, parse } from '@bufbuild/cel';
+import { celLibrary } from '../api/cel-library.ts';
 
 // Metric conditions in CEL (docs/decisions/0004-cel-conditions.md). Variables:
 //   result  — the value: a double for a single series, a list of doubles for several
@@ -9,7 +10,13 @@ import { CelScalar, celEnv, isCelError, listType, parse, plan } from '@bufbuild/
 
 export const CEL_VARIABLES = ['result', 'results'] as const;
 
-const env = celEnv({ variables: { result: CelScalar.DYN, results: listType(CelScalar.DOUBLE) } });
+let env: CelEnv | undefined;
+/** The environment of the variables above, made with the library at its first use. */
+function celEnvironment(): CelEnv {
+  const { celEnv, CelScalar, listType } = celLibrary();
+  env ??= celEnv({ variables: { result: CelScalar.DYN, results: listType(CelScalar.DOUBLE) } });
+  return env;
+}
 
 export class CelConditionError extends Error {
   readonly expression: string;
@@ -20,7 +27,7 @@ export class CelConditionError extends Error {
   }
 }
 
-const planFor = (parsed: ReturnType<typeof parse>) => plan(env, parsed);
+const planFor = (parsed: ReturnType<typeof parse>) => celLibrary().plan(celEnvironment(), parsed);
 type Program = ReturnType<typeof planFor>;
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -49,7 +56,7 @@ function problemsIn(expr: Expr | undefined, bound: ReadonlySet<string>, problems
       const { function: name, target, args } = kind.value;
       // Operators (`_>=_`, `@in`, `!_`) and the logic the planner handles itself.
       const isOperator = /^[_@!-]/.test(name);
-      if (!isOperator && !env.funcs.find(name)) problems.push(`unknown function "${name}"`);
+      if (!isOperator && !celEnvironment().funcs.find(name)) problems.push(`unknown function "${name}"`);
       problemsIn(target, bound, problems);
       for (const arg of args) problemsIn(arg, bound, problems);
       return;
@@ -128,7 +135,7 @@ export function celCost(expr: Expr | undefined): { steps: number; macros: number
 function compile(expression: string): Program | CelConditionError {
   let parsed;
   try {
-    parsed = parse(expression);
+    parsed = celLibrary().parse(expression);
   } catch (error) {
     return new CelConditionError(
       expression,
@@ -154,7 +161,7 @@ function compile(expression: string): Program | CelConditionError {
   // A dry run on a typical value catches expressions that can never be a condition
   // (`result + 1`); data-dependent failures (an index out of range) are left for real data.
   const sample = program({ result: 1.0, results: [1.0] });
-  if (!isCelError(sample) && typeof sample !== 'boolean') {
+  if (!celLibrary().isCelError(sample) && typeof sample !== 'boolean') {
     return new CelConditionError(
       expression,
       `CEL expression "${expression}" must evaluate to true or false, e.g. "result >= 0.95"`,
@@ -188,7 +195,7 @@ export function evaluateCondition(expression: string, value: number | number[]):
   if (entry instanceof CelConditionError) throw entry;
   const results = Array.isArray(value) ? value : [value];
   const outcome = entry({ result: value, results });
-  if (isCelError(outcome)) {
+  if (celLibrary().isCelError(outcome)) {
     const shape = Array.isArray(value) ? `a list of ${value.length} values` : 'a number';
     throw new CelConditionError(
       expression,

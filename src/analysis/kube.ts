@@ -18,18 +18,15 @@ export function toMetricTemplate(object: unknown, label: string): MetricTemplate
 }
 
 export async function readMetricTemplate(
-  kube: Pick<Kube, 'custom'>,
+  kube: Pick<Kube, 'wire'>,
   ref: TemplateRef,
 ): Promise<MetricTemplate | undefined> {
   const label = `MetricTemplate ${ref.namespace}/${ref.name}`;
   try {
-    const object: unknown = await kube.custom.getNamespacedCustomObject({
-      group: 'sluice.dev',
-      version: 'v1alpha1',
-      namespace: ref.namespace,
-      plural: 'metrictemplates',
-      name: ref.name,
-    });
+    const object: unknown = await kube.wire.readResource(
+      { group: 'sluice.dev', version: 'v1alpha1', namespace: ref.namespace, plural: 'metrictemplates' },
+      ref.name,
+    );
     return toMetricTemplate(object, label);
   } catch (error) {
     if (isNotFound(error)) return undefined;
@@ -39,7 +36,7 @@ export async function readMetricTemplate(
 
 /** getTemplate and getCredentials backed by the Kubernetes API, and the API for keptn/externalmetrics. */
 export function kubeLookups(
-  kube: Pick<Kube, 'custom' | 'core' | 'kc'>,
+  kube: Pick<Kube, 'wire' | 'kc'>,
 ): Pick<AnalysisDeps, 'getTemplate' | 'getCredentials' | 'cluster'> {
   return {
     cluster: kube.kc,

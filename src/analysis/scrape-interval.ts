@@ -1,4 +1,4 @@
-import got from 'got';
+import { loadGot } from '../got.ts';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../api/duration.ts';
@@ -23,6 +23,7 @@ const answerSchema = z.object({
 /** The global scrape_interval of the Prometheus at `address`, in milliseconds. */
 export async function fetchScrapeIntervalMs(address: string, timeoutMs = 5000): Promise<number> {
   const base = address.endsWith('/') ? address : `${address}/`;
+  const got = await loadGot();
   const body: unknown = await got(new URL('api/v1/status/config', base), {
     timeout: { request: timeoutMs },
     retry: { limit: 0 },

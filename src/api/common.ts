@@ -1,6 +1,6 @@
-import { parse as parseCel } from '@bufbuild/cel';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { celLibrary } from './cel-library.ts';
 
 export const GROUP = 'sluice.dev';
 export const VERSION = 'v1alpha1';
@@ -146,7 +146,7 @@ export function customResource<Kind extends string, Spec extends z.ZodType, Stat
 /** The syntax error in a CEL expression, or undefined when it parses. */
 export function celSyntaxError(expression: string): string | undefined {
   try {
-    parseCel(expression);
+    celLibrary().parse(expression);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message.replace(/^<input>:/, 'at ') : String(error);

@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import {

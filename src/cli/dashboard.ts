@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import { Option, type Command } from 'commander';
 import { collectionPath } from '../controller/informers.ts';
 import { apiErrorMessage, connect, loadKubeConfig, type Kube } from '../kube/client.ts';

@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import type { CanaryStatus } from '../api/status.ts';
 import type { Kube } from '../kube/client.ts';
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import { KNATIVE_GROUP } from '../api/canary.ts';
 import { parseCanary } from '../api/validate.ts';
 import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';

@@ -1,4 +1,5 @@
-import { HttpMethod, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { HttpMethod, ListWatch, Watch } from '../kube/library.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { slimForCache } from '../kube/slim.ts';

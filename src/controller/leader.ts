@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorMessage, isConflict, isNotFound, statusCode, type Kube } from '../kube/client.ts';
 import { StartupError } from '../startup.ts';

@@ -12,7 +12,7 @@ import {
   type ValidationIssue,
 } from '../api/validate.ts';
 import { validateMetricChecks } from '../analysis/validate.ts';
-import { apiErrorMessage, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, withWire, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { canWaitSince, stepAll, type StepResult } from '../machine/driver.ts';
 import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
@@ -161,7 +161,7 @@ export class CanaryReconciler {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.cachedKube = deps.cache
-      ? { ...deps.kube, wire: readThroughWire(deps.kube.wire, deps.cache) }
+      ? withWire(deps.kube, readThroughWire(deps.kube.wire, deps.cache))
       : deps.kube;
     this.status = new StatusWriter(deps);
     this.effects = new EffectRunner(deps);

@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import { GROUP, VERSION } from '../api/common.ts';
 import { apiErrorMessage, isNotFound, statusCode, type Kube } from '../kube/client.ts';
 import { checkApiServer, StartupError } from '../startup.ts';

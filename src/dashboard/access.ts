@@ -1,4 +1,4 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '../kube/library.ts';
 import { z } from 'zod';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import type { Access } from './api.ts';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
-import got from 'got';
+import { loadGot } from '../got.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
-import { decodeSecretData } from '../analysis/providers/secret.ts';
+import { decodeSecretData, readSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, type Kube } from '../kube/client.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { redact } from '../redact.ts';
@@ -63,6 +63,7 @@ const BODY_SNIPPET_CHARS = 500;
  * holds one socket of its own and queues nothing behind it.
  */
 export const gotTransport: WebhookTransport = async (request) => {
+  const got = await loadGot();
   const response = await got.post(request.url, {
     body: request.body,
     headers: { 'content-type': 'application/json', 'user-agent': 'sluice-webhook', ...request.headers },
@@ -446,7 +447,6 @@ export function canaryChecksum(status: {
 }
 
 /** WebhookDeps.readSecret from the Kubernetes API: a Secret's decoded data. */
-export function kubeSecretReader(kube: Pick<Kube, 'core'>): NonNullable<WebhookDeps['readSecret']> {
-  return async (namespace, name) =>
-    decodeSecretData(await kube.core.readNamespacedSecret({ name, namespace }));
+export function kubeSecretReader(kube: Pick<Kube, 'wire'>): NonNullable<WebhookDeps['readSecret']> {
+  return async (namespace, name) => decodeSecretData(await readSecretData(kube, namespace, name));
 }

@@ -1,6 +1,6 @@
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { reuseConnections } from './client.ts';
+import { connect, reuseConnections, withWire } from './client.ts';
 
 // No network: an undici Agent connects only when a request is sent through it. client-node
 // makes an Agent only when there are TLS options, hence the (dummy) CA and client certificates.
@@ -54,5 +54,33 @@ describe('reuseConnections', () => {
     expect(viewer.headers.Authorization).toBe('Bearer viewer-token');
     kc.setCurrentContext('admin');
     expect((await dispatcherOf(kc)).dispatcher).toBe(admin.dispatcher);
+  });
+});
+
+describe('connect', () => {
+  it('makes each generated client once, at its first use, and keeps it through withWire', () => {
+    const kube = connect(kubeConfig());
+    expect(Object.keys(kube).sort()).toEqual(
+      [
+        'apps',
+        'autoscaling',
+        'coordination',
+        'core',
+        'custom',
+        'events',
+        'kc',
+        'networking',
+        'objects',
+        'wire',
+      ].sort(),
+    );
+    expect(kube.core).toBeInstanceOf(CoreV1Api);
+    expect(kube.core).toBe(kube.core);
+    const other = connect(kubeConfig()).wire;
+    const cached = withWire(kube, other);
+    expect(cached.wire).toBe(other);
+    expect(cached.core).toBe(kube.core);
+    expect(kube.wire).not.toBe(other);
+    expect(Object.keys(cached).sort()).toEqual(Object.keys(kube).sort());
   });
 });

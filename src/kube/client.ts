@@ -1,18 +1,15 @@
-import {
+import type {
   AppsV1Api,
   AutoscalingV2Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
+  KubernetesObject,
   NetworkingV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubernetesObject,
-  type RequestContext,
+  RequestContext,
 } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, wholeLibrary } from './library.ts';
 import { WireObjectApi } from './wire.ts';
 
 /** Every write Sluice makes is attributed to this field manager. */
@@ -89,18 +86,33 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
 
 export function connect(kc: KubeConfig): Kube {
   reuseConnections(kc);
-  return {
-    kc,
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    wire: WireObjectApi.fromConfig(kc),
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    autoscaling: kc.makeApiClient(AutoscalingV2Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    events: kc.makeApiClient(EventsV1Api),
-  };
+  // The generated API clients are made at their first use: the first one loads the whole
+  // library (src/kube/library.ts), which a controller that has not needed one does not carry.
+  const generated = {
+    objects: () => KubernetesObjectApi.makeApiClient(kc),
+    core: () => kc.makeApiClient(wholeLibrary().CoreV1Api),
+    apps: () => kc.makeApiClient(wholeLibrary().AppsV1Api),
+    autoscaling: () => kc.makeApiClient(wholeLibrary().AutoscalingV2Api),
+    networking: () => kc.makeApiClient(wholeLibrary().NetworkingV1Api),
+    custom: () => kc.makeApiClient(wholeLibrary().CustomObjectsApi),
+    coordination: () => kc.makeApiClient(wholeLibrary().CoordinationV1Api),
+    events: () => kc.makeApiClient(wholeLibrary().EventsV1Api),
+  } satisfies { [K in Exclude<keyof Kube, 'kc' | 'wire'>]: () => Kube[K] };
+  const kube = { kc, wire: WireObjectApi.fromConfig(kc) };
+  for (const [name, make] of Object.entries(generated)) {
+    let client: unknown;
+    Object.defineProperty(kube, name, { enumerable: true, get: () => (client ??= make()) });
+  }
+  return kube as Kube;
+}
+
+/**
+ * The same client with another wire client (a read-through cache in front of it). Not a
+ * spread: spreading would call every getter of `connect` and load the whole library.
+ */
+export function withWire(kube: Kube, wire: WireObjectApi): Kube {
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(kube)) as Kube;
+  return Object.defineProperty(copy, 'wire', { value: wire, enumerable: true });
 }
 
 /** Header options for the generated clients' patch methods, which default to JSON Patch. */

@@ -1,12 +1,5 @@
-import {
-  ApiException,
-  HttpMethod,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubeConfig,
-  type KubernetesObject,
-  type RequestContext,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, RequestContext } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, KubernetesObjectApi, PatchStrategy } from './library.ts';
 
 export interface ListOptions {
   /**
@@ -16,6 +9,32 @@ export interface ListOptions {
    * etcd instead: 54 s a pod list at 10 000 canaries in one namespace, then a timeout.
    */
   fromCache?: boolean;
+}
+
+/**
+ * A namespaced resource by its REST coordinates: no discovery needed, and no generated API
+ * class (CoreV1Api, CustomObjectsApi, …) loaded for it (decision 0029-client-node-subset).
+ */
+export interface ResourceRef {
+  /** The API group; '' or absent for the core group (`/api/v1`). */
+  group?: string;
+  version: string;
+  /** The resource's plural name as in its URL: `secrets`, `events`, `metrictemplates`. */
+  plural: string;
+  namespace: string;
+}
+
+/** A namespaced resource of the core group (`/api/v1`): `secrets`, `configmaps`, `events`. */
+export function coreResource(plural: string, namespace: string): ResourceRef {
+  return { version: 'v1', plural, namespace };
+}
+
+/** The REST path of a namespaced resource's collection, or of one object with `name`. */
+export function resourcePath(ref: ResourceRef, name?: string): string {
+  const version = encodeURIComponent(ref.version);
+  const root = ref.group ? `/apis/${encodeURIComponent(ref.group)}/${version}` : `/api/${version}`;
+  const collection = `${root}/namespaces/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.plural)}`;
+  return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
 }
 
 /**
@@ -106,6 +125,50 @@ export class WireObjectApi extends KubernetesObjectApi {
       contentType: PatchStrategy.MergePatch,
       query: { fieldManager: options.fieldManager },
     });
+  }
+
+  /** Reads one object by its REST coordinates, as the apiserver sends it (never from a cache). */
+  async readResource<T>(ref: ResourceRef, name: string): Promise<T> {
+    return this.request<T>(HttpMethod.GET, resourcePath(ref, name));
+  }
+
+  /** Creates an object in the collection at `ref`. */
+  async createResource<T>(ref: ResourceRef, body: unknown, options: { dryRun?: boolean } = {}): Promise<T> {
+    return this.request<T>(HttpMethod.POST, resourcePath(ref), {
+      body,
+      query: { dryRun: options.dryRun ? 'All' : undefined },
+    });
+  }
+
+  /** A JSON merge patch of one object by its REST coordinates (content type set explicitly). */
+  async mergePatchResource<T>(
+    ref: ResourceRef,
+    name: string,
+    patch: unknown,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, resourcePath(ref, name), {
+      body: patch,
+      contentType: PatchStrategy.MergePatch,
+      query: { dryRun: options.dryRun ? 'All' : undefined },
+    });
+  }
+
+  /** Lists a namespaced collection by its REST coordinates; the list as the apiserver sends it. */
+  async listResource<T>(ref: ResourceRef, options: { labelSelector?: string } = {}): Promise<T> {
+    return this.request<T>(HttpMethod.GET, resourcePath(ref), {
+      query: { labelSelector: options.labelSelector },
+    });
+  }
+
+  /** Deletes one object by its REST coordinates (the apiserver's default propagation). */
+  async deleteResource(ref: ResourceRef, name: string): Promise<void> {
+    await this.request(HttpMethod.DELETE, resourcePath(ref, name));
+  }
+
+  /** The discovery document of an API group version (`/apis/<group>/<version>`). */
+  async apiResources(group: string, version: string): Promise<unknown> {
+    return this.request(HttpMethod.GET, `/apis/${group}/${version}`);
   }
 
   async deleteObject(ref: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { apiErrorMessage, isConflict, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { z } from 'zod';
+import { apiErrorMessage, isConflict, isNotFound, type Kube } from '../kube/client.ts';
+import { coreResource, type ResourceRef } from '../kube/wire.ts';
 import { rootMessage } from '../startup.ts';
 
 /** Manual gates (`/gate/*`) and rollback gates (`/rollback/*`), per canary. */
@@ -55,6 +57,9 @@ export class GateStoreError extends Error {
 const OPEN = 'open';
 const CLOSED = 'closed';
 
+/** What a gate's read needs of its ConfigMap. */
+const ConfigMapData = z.object({ data: z.record(z.string(), z.string()).optional() });
+
 /**
  * Gate state in one ConfigMap in the load tester's namespace, one key per gate, so an
  * opened gate survives a restart and a person can read it with kubectl. Writes are
@@ -62,12 +67,14 @@ const CLOSED = 'closed';
  * other. Reads go to the apiserver every time, so a `kubectl edit` counts at once.
  */
 export class ConfigMapGateStore implements GateStore {
-  readonly #kube: Pick<Kube, 'core'>;
+  readonly #kube: Pick<Kube, 'wire'>;
+  readonly #configMaps: ResourceRef;
   readonly #namespace: string;
   readonly #name: string;
 
-  constructor(options: { kube: Pick<Kube, 'core'>; namespace: string; name: string }) {
+  constructor(options: { kube: Pick<Kube, 'wire'>; namespace: string; name: string }) {
     this.#kube = options.kube;
+    this.#configMaps = coreResource('configmaps', options.namespace);
     this.#namespace = options.namespace;
     this.#name = options.name;
   }
@@ -84,27 +91,25 @@ export class ConfigMapGateStore implements GateStore {
   async check(): Promise<void> {
     let exists = true;
     try {
-      await this.#kube.core.readNamespacedConfigMap({ name: this.#name, namespace: this.#namespace });
+      await this.#kube.wire.readResource(this.#configMaps, this.#name);
     } catch (error) {
       if (!isNotFound(error)) throw new GateStoreError(`reading ${this.location}: ${rootMessage(error)}`);
       exists = false;
     }
     try {
       if (exists) {
-        await this.#kube.core.patchNamespacedConfigMap(
-          { name: this.#name, namespace: this.#namespace, body: { data: {} }, dryRun: 'All' },
-          mergePatch,
+        await this.#kube.wire.mergePatchResource(
+          this.#configMaps,
+          this.#name,
+          { data: {} },
+          { dryRun: true },
         );
       } else {
-        await this.#kube.core.createNamespacedConfigMap({
-          namespace: this.#namespace,
-          body: {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: this.#name, namespace: this.#namespace },
-          },
-          dryRun: 'All',
-        });
+        await this.#kube.wire.createResource(
+          this.#configMaps,
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.#name, namespace: this.#namespace } },
+          { dryRun: true },
+        );
       }
     } catch (error) {
       throw new GateStoreError(
@@ -115,10 +120,7 @@ export class ConfigMapGateStore implements GateStore {
 
   async isOpen(key: string): Promise<boolean> {
     try {
-      const configMap = await this.#kube.core.readNamespacedConfigMap({
-        name: this.#name,
-        namespace: this.#namespace,
-      });
+      const configMap = ConfigMapData.parse(await this.#kube.wire.readResource(this.#configMaps, this.#name));
       return configMap.data?.[key] === OPEN;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -131,10 +133,7 @@ export class ConfigMapGateStore implements GateStore {
     // A create can race another writer's create: then the patch wins on the second try.
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        await this.#kube.core.patchNamespacedConfigMap(
-          { name: this.#name, namespace: this.#namespace, body: { data: { [key]: value } } },
-          mergePatch,
-        );
+        await this.#kube.wire.mergePatchResource(this.#configMaps, this.#name, { data: { [key]: value } });
         return;
       } catch (error) {
         if (!isNotFound(error)) {
@@ -142,21 +141,18 @@ export class ConfigMapGateStore implements GateStore {
         }
       }
       try {
-        await this.#kube.core.createNamespacedConfigMap({
-          namespace: this.#namespace,
-          body: {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: {
-              name: this.#name,
-              namespace: this.#namespace,
-              labels: {
-                'app.kubernetes.io/name': 'sluice-loadtester',
-                'app.kubernetes.io/component': 'gates',
-              },
+        await this.#kube.wire.createResource(this.#configMaps, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: this.#name,
+            namespace: this.#namespace,
+            labels: {
+              'app.kubernetes.io/name': 'sluice-loadtester',
+              'app.kubernetes.io/component': 'gates',
             },
-            data: { [key]: value },
           },
+          data: { [key]: value },
         });
         return;
       } catch (error) {

@@ -47,6 +47,8 @@ function withPlan(sim: Simulation, analysis: object, spec: Spec = {}): void {
 }
 
 const METRICS = [{ name: 'request-success-rate', thresholdRange: { min: 99 } }];
+/** A canary stepping `stepWeight` % at a time, checked on METRICS; `more` adds to or overrides that. */
+const stepping = (stepWeight: number, more: object = {}) => ({ stepWeight, metrics: METRICS, ...more });
 const hook = (type: string) => ({ name: `${type}-hook`, type, url: `http://hooks.test/${type}` });
 const ALL_HOOKS = HOOK_TYPES.map(hook);
 const DONE: Phase[] = ['Succeeded', 'Failed'];
@@ -60,6 +62,11 @@ const afterBootstrap = (...phases: (Phase | Phase[])[]): Phase[] => [
 ];
 const PROMOTED = afterBootstrap('Progressing', PROMOTION);
 const ROLLED_BACK = afterBootstrap('Progressing', 'Failed');
+/** Rolled back from a first step of 20 %: the phases and the routes. */
+const ROLLED_BACK_FROM_20: Pick<Scenario, 'phases' | 'routes'> = {
+  phases: ROLLED_BACK,
+  routes: ['0', '20', '0'],
+};
 /** Analysed, held at the promotion gate, then rolled back. */
 const GATE_FAILED: Phase[] = ['Progressing', 'WaitingPromotion', 'Failed'];
 
@@ -72,15 +79,46 @@ function start(sim: Simulation): void {
 /** One step to 100 % with metrics, and a confirm-promotion gate that says no (a fresh world each time). */
 function heldForPromotion(): Pick<Scenario, 'analysis' | 'world'> {
   return {
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    analysis: stepping(100, { webhooks: [hook('confirm-promotion')] }),
     world: { hooks: { 'confirm-promotion': false } },
   };
 }
 
-/** start(), then ticks until the canary waits for promotion. */
-function startUntilWaitingPromotion(sim: Simulation): void {
+/** heldForPromotion(), and a run that starts it, ticks until it waits for promotion, then does `next`. */
+function fromPromotionGate(next: (sim: Simulation) => void): Pick<Scenario, 'analysis' | 'world' | 'run'> {
+  return {
+    ...heldForPromotion(),
+    run: (sim) => {
+      startUntil(sim, 'WaitingPromotion');
+      next(sim);
+    },
+  };
+}
+
+/** start(), then ticks until the canary is in `phase`. */
+function startUntil(sim: Simulation, phase: Phase): void {
   start(sim);
-  sim.tickUntil(['WaitingPromotion']);
+  sim.tickUntil([phase]);
+}
+
+/** start(), then one tick: the canary is at its first step. */
+function atFirstStep(sim: Simulation): void {
+  start(sim);
+  sim.tick();
+}
+
+/** A scenario's `analysis`, and a run that starts it, goes to its first step, and then does `next`. */
+function fromFirstStep(
+  analysis: object,
+  next: (sim: Simulation) => void,
+): Pick<Scenario, 'analysis' | 'run'> {
+  return {
+    analysis,
+    run: (sim) => {
+      atFirstStep(sim);
+      next(sim);
+    },
+  };
 }
 
 function runToEnd(sim: Simulation): void {
@@ -121,7 +159,7 @@ const scenarios: Scenario[] = [
   // ---- Strategies ----
   {
     name: 'weighted canary by stepWeight/maxWeight promotes after the analysis at maxWeight',
-    analysis: { stepWeight: 20, maxWeight: 60, metrics: METRICS },
+    analysis: stepping(20, { maxWeight: 60 }),
     phases: PROMOTED,
     routes: ['0', '20', '40', '60', '0'],
     promoted: ['rev-1', 'rev-2'],
@@ -197,8 +235,7 @@ const scenarios: Scenario[] = [
       metrics: METRICS,
     },
     run: (sim) => {
-      start(sim);
-      sim.tick();
+      atFirstStep(sim);
       sim.tick();
       sim.tick();
       sim.observe({ type: 'MANUAL', command: 'promote' });
@@ -210,7 +247,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'stepWeightPromotion moves traffic back to the primary gradually',
-    analysis: { stepWeight: 25, maxWeight: 50, stepWeightPromotion: 20, metrics: METRICS },
+    analysis: stepping(25, { maxWeight: 50, stepWeightPromotion: 20 }),
     phases: PROMOTED,
     routes: ['0', '25', '50', '30', '10', '0'],
     events: ['advance primary weight 70', 'advance primary weight 90', 'promotion completed'],
@@ -247,7 +284,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'canary with a mirror step mirrors before shifting weight',
-    analysis: { stepWeight: 50, mirror: true, metrics: METRICS },
+    analysis: stepping(50, { mirror: true }),
     phases: PROMOTED,
     routes: ['0', '0m', '50', '100', '0'],
   },
@@ -263,7 +300,7 @@ const scenarios: Scenario[] = [
   // ---- Webhooks at their points ----
   {
     name: 'the webhook types are called at their points',
-    analysis: { stepWeight: 50, metrics: METRICS, webhooks: ALL_HOOKS },
+    analysis: stepping(50, { webhooks: ALL_HOOKS }),
     phases: afterBootstrap('Waiting', 'Progressing', 'WaitingPromotion', PROMOTION),
     routes: ['0', '50', '100', '0'],
     hooks: [
@@ -283,7 +320,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'confirm-rollout holds the canary in Waiting (not scaled up) until it passes',
-    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
+    analysis: stepping(50, { webhooks: [hook('confirm-rollout')] }),
     world: { hooks: { 'confirm-rollout': false } },
     run: (sim) => {
       start(sim);
@@ -322,8 +359,7 @@ const scenarios: Scenario[] = [
       sim.tick();
       sim.tick();
     },
-    phases: ROLLED_BACK,
-    routes: ['0', '20', '0'],
+    ...ROLLED_BACK_FROM_20,
     events: [
       'waiting for approval: confirm-traffic-increase',
       'halt advancement: failed checks 1/2',
@@ -332,7 +368,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'confirm-promotion holds in WaitingPromotion; a failing check there still rolls back',
-    analysis: { stepWeight: 50, threshold: 2, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    analysis: stepping(50, { threshold: 2, webhooks: [hook('confirm-promotion')] }),
     world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
       start(sim);
@@ -398,15 +434,11 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a decisive regression found by a look rolls back at once, between steps, saying why',
-    analysis: { stepWeight: 20, threshold: 5, checkEvery: '10s', judge: {} },
     world: { looks: [null, null, 'judge: errors: canary 2.5 % vs primary 0.5 %: regression (increase)'] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep({ stepWeight: 20, threshold: 5, checkEvery: '10s', judge: {} }, (sim) => {
       for (let i = 0; i < 3; i++) sim.tick(10_000);
-    },
-    phases: ROLLED_BACK,
-    routes: ['0', '20', '0'],
+    }),
+    ...ROLLED_BACK_FROM_20,
     events: [
       'rolling back: fast-fail check between steps: judge: errors: canary 2.5 % vs primary 0.5 %: regression (increase)',
     ],
@@ -430,43 +462,37 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a critical regression at a round rolls back at once, whatever the threshold',
-    analysis: { stepWeight: 20, threshold: 5, judge: {} },
     world: { analysis: ['failed'], analysisRollback: 'judge: errors: regression (increase)' },
-    run: (sim) => {
-      start(sim);
+    ...fromFirstStep({ stepWeight: 20, threshold: 5, judge: {} }, (sim) => {
       sim.tick();
-      sim.tick();
-    },
+    }),
     phases: ROLLED_BACK,
     events: ['rolling back: judge: errors: regression (increase)'],
   },
   {
     name: 'a look answered after the analysis ended is only confirmed; a look found nothing stays quiet',
-    analysis: { stepWeight: 20, checkEvery: '10s', metrics: [{ ...METRICS[0], failFast: true }] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
-      sim.now += 10_000;
-      sim.send({ type: 'TICK' }); // a look asked, not answered yet
-      const look = sim.last!.effects.find((e) => e.kind === 'runLook')!;
-      sim.observe({ type: 'MANUAL', command: 'promote' });
-      expect(sim.last!.effects.some((e) => e.kind === 'runLook')).toBe(false);
-      sim.observe({ type: 'LOOK_RESULT', effectId: look.id, rollback: 'too late' });
-      expect(sim.phase).toBe('Promoting');
-      sim.tickUntil(DONE);
-    },
+    ...fromFirstStep(
+      { stepWeight: 20, checkEvery: '10s', metrics: [{ ...METRICS[0], failFast: true }] },
+      (sim) => {
+        sim.now += 10_000;
+        sim.send({ type: 'TICK' }); // a look asked, not answered yet
+        const look = sim.last!.effects.find((e) => e.kind === 'runLook')!;
+        sim.observe({ type: 'MANUAL', command: 'promote' });
+        expect(sim.last!.effects.some((e) => e.kind === 'runLook')).toBe(false);
+        sim.observe({ type: 'LOOK_RESULT', effectId: look.id, rollback: 'too late' });
+        expect(sim.phase).toBe('Promoting');
+        sim.tickUntil(DONE);
+      },
+    ),
     phases: PROMOTED,
   },
   {
     name: 'a rollback webhook answering 2xx rolls back while progressing',
-    analysis: { stepWeight: 20, metrics: METRICS, webhooks: [hook('rollback'), hook('post-rollout')] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20, { webhooks: [hook('rollback'), hook('post-rollout')] }), (sim) => {
       sim.tick();
       sim.world.hooks.rollback = true;
       sim.tick();
-    },
+    }),
     phases: ROLLED_BACK,
     routes: ['0', '20', '40', '0'],
     hooks: ['rollback', 'rollback', 'rollback', 'post-rollout'],
@@ -484,7 +510,7 @@ const scenarios: Scenario[] = [
     analysis: { stepWeight: 100, webhooks: [hook('rollback'), hook('confirm-promotion')] },
     world: { hooks: { 'confirm-promotion': false } },
     run: (sim) => {
-      startUntilWaitingPromotion(sim);
+      startUntil(sim, 'WaitingPromotion');
       sim.tick();
       sim.world.hooks.rollback = true;
       sim.tick();
@@ -493,13 +519,10 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a failing pre-rollout webhook counts as a failed check',
-    analysis: { stepWeight: 50, threshold: 2, webhooks: [hook('pre-rollout')] },
     world: { hooks: { 'pre-rollout': false } },
-    run: (sim) => {
-      start(sim);
+    ...fromFirstStep({ stepWeight: 50, threshold: 2, webhooks: [hook('pre-rollout')] }, (sim) => {
       sim.tick();
-      sim.tick();
-    },
+    }),
     phases: ROLLED_BACK,
     routes: ['0', '0'],
     events: [
@@ -518,7 +541,7 @@ const scenarios: Scenario[] = [
   // ---- Checks and thresholds ----
   {
     name: 'failed checks below the threshold halt; at the threshold the canary rolls back (no data counts)',
-    analysis: { stepWeight: 20, threshold: 3, metrics: METRICS },
+    analysis: stepping(20, { threshold: 3 }),
     world: { analysis: ['passed', 'failed', 'passed', 'noData', 'failed'] },
     phases: ROLLED_BACK,
     routes: ['0', '20', '40', '60', '0'],
@@ -547,7 +570,7 @@ const scenarios: Scenario[] = [
   // ---- Progress deadline ----
   {
     name: 'a canary that never becomes ready is rolled back after progressDeadlineSeconds',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     spec: { progressDeadlineSeconds: 300 },
     world: { canary: 'notReady' },
     run: (sim) => {
@@ -563,7 +586,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a crash-looping canary (ready now and then) still runs out of its deadline',
-    analysis: { stepWeight: 10, metrics: METRICS },
+    analysis: stepping(10),
     spec: { progressDeadlineSeconds: 240 },
     run: (sim) => {
       start(sim);
@@ -580,47 +603,40 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a deadline reported by Kubernetes rolls back at once',
-    analysis: { stepWeight: 10, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(10), (sim) => {
       sim.observe({ type: 'READINESS', canary: 'deadlineExceeded' });
-    },
+    }),
     phases: ROLLED_BACK,
   },
   {
     name: 'a canary stuck at confirm-promotion that stops being ready is rolled back',
-    ...heldForPromotion(),
     // The deadline counts every not-ready moment since scale-up: 60s to start + 120s now.
     spec: { progressDeadlineSeconds: 180 },
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.world.canary = 'notReady';
       sim.tick();
       sim.tick();
       expect(sim.phase).toBe('WaitingPromotion');
       sim.now += 60_000;
       sim.observe({ type: 'READINESS', canary: 'notReady' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED),
   },
   {
     name: 'a canary that is not ready at a WaitingPromotion tick past its deadline is rolled back',
-    ...heldForPromotion(),
     spec: { progressDeadlineSeconds: 180 },
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.world.canary = 'notReady';
       sim.tick(); // not ready from now on: waits for the canary
       expect(sim.last!.status.message).toBe('waiting for the canary to become ready');
       sim.now += 120_000;
       sim.observe({ type: 'TICK' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED),
   },
   {
     name: 'a rollout whose primary has no ready pod waits before any traffic moves, says so once, and goes on when it is ready',
-    analysis: { stepWeight: 20, maxWeight: 40, metrics: METRICS },
+    analysis: stepping(20, { maxWeight: 40 }),
     spec: { progressDeadlineSeconds: 600 },
     run: (sim) => {
       sim.initialize('rev-1');
@@ -651,7 +667,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a rollout whose primary stays not ready past the progress deadline rolls back, saying why',
-    analysis: { stepWeight: 20, metrics: METRICS },
+    analysis: stepping(20),
     spec: { progressDeadlineSeconds: 120 },
     run: (sim) => {
       start(sim);
@@ -668,8 +684,7 @@ const scenarios: Scenario[] = [
       sim.now += 70_000;
       sim.observe({ type: 'READINESS', primary: 'notReady' });
     },
-    phases: ROLLED_BACK,
-    routes: ['0', '20', '0'],
+    ...ROLLED_BACK_FROM_20,
     events: [
       'waiting for the primary to become ready before moving traffic: pod podinfo-primary-x NotReady',
       'rolling back: primary not ready within the progress deadline (120s): pod podinfo-primary-x NotReady',
@@ -677,11 +692,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a round that passes after the primary went not ready moves no traffic; a tick past the deadline rolls back',
-    analysis: { stepWeight: 20, metrics: METRICS },
     spec: { progressDeadlineSeconds: 120 },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.now += 60_000;
       sim.send({ type: 'READINESS', canary: 'ready', primary: 'ready' });
       const asked = sim.send({ type: 'TICK' }).effects.find((e) => e.kind === 'runAnalysis')!;
@@ -691,16 +703,14 @@ const scenarios: Scenario[] = [
       expect(sim.last!.status.message).toBe('waiting for the primary to become ready before moving traffic');
       sim.now += 130_000;
       sim.observe({ type: 'TICK' });
-    },
+    }),
     phases: ROLLED_BACK,
     events: ['rolling back: primary not ready within the progress deadline (120s)'],
   },
   {
     name: 'a canary held for promotion does not go on while the primary is not ready, and rolls back past the deadline',
-    ...heldForPromotion(),
     spec: { progressDeadlineSeconds: 180 },
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.now += 60_000;
       sim.send({ type: 'READINESS', canary: 'ready', primary: 'ready' });
       sim.send({ type: 'TICK' });
@@ -713,31 +723,28 @@ const scenarios: Scenario[] = [
       expect(sim.phase).toBe('WaitingPromotion');
       sim.now += 130_000;
       sim.observe({ type: 'READINESS', primary: 'notReady' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED),
     events: ['rolling back: primary not ready within the progress deadline (180s)'],
   },
   {
     name: 'a canary held for promotion whose primary is not ready at a tick past the deadline rolls back',
-    ...heldForPromotion(),
     spec: { progressDeadlineSeconds: 180 },
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.world.primary = 'notReady';
       sim.tick();
       sim.now += 200_000;
       sim.observe({ type: 'TICK' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED),
     events: ['rolling back: primary not ready within the progress deadline (180s)'],
   },
   {
     name: 'a primary that never becomes ready after promotion is rolled back (Promoting)',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     spec: { progressDeadlineSeconds: 120 },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['Promoting']);
+      startUntil(sim, 'Promoting');
       sim.world.primary = 'notReady';
       sim.now += 1000;
       sim.observe({ type: 'TICK' }); // early: nothing to do
@@ -763,22 +770,20 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a primary reported past its deadline while promoting is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['Promoting']);
+      startUntil(sim, 'Promoting');
       sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
     },
     phases: afterBootstrap('Progressing', 'Promoting', 'Failed'),
   },
   {
     name: 'a primary that stops being ready while finalising is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     // 60s to roll out after the promote, then 70s not ready: 130s > 120s.
     spec: { progressDeadlineSeconds: 120 },
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['Promoting']);
+      startUntil(sim, 'Promoting');
       sim.world.confirmEffects = false;
       sim.tick();
       expect(sim.phase).toBe('Finalising');
@@ -792,10 +797,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a primary reported past its deadline while finalising is rolled back',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['Promoting']);
+      startUntil(sim, 'Promoting');
       sim.world.confirmEffects = false;
       sim.tick();
       sim.observe({ type: 'READINESS', primary: 'deadlineExceeded' });
@@ -806,11 +810,8 @@ const scenarios: Scenario[] = [
   // ---- Revisions ----
   {
     name: 'a new revision mid-analysis resets and restarts the analysis',
-    analysis: { stepWeight: 25, threshold: 3, metrics: METRICS },
     world: { analysis: ['passed', 'failed', 'passed'] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(25, { threshold: 3 }), (sim) => {
       sim.tick();
       sim.tick();
       expect(sim.last!.status).toMatchObject({ canaryWeight: 50, failedChecks: 1 });
@@ -822,7 +823,7 @@ const scenarios: Scenario[] = [
         lastAppliedSpec: 'rev-3',
       });
       sim.tickUntil(DONE);
-    },
+    }),
     phases: PROMOTED,
     routes: ['0', '25', '50', '0', '25', '50', '75', '100', '0'],
     promoted: ['rev-1', 'rev-3'],
@@ -830,17 +831,15 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a new revision while waiting for promotion restarts the analysis',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
-    },
+    }),
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
     status: { lastAppliedSpec: 'rev-3', canaryWeight: 0 },
   },
   {
     name: 'a revision equal to the last promoted one is not a rollout',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     run: (sim) => {
       sim.initialize('rev-1');
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
@@ -851,14 +850,11 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'reverting the target to the last promoted revision mid-analysis cancels the rollout',
-    analysis: { stepWeight: 20, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.tick();
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
       sim.tick();
-    },
+    }),
     phases: afterBootstrap('Progressing', 'Succeeded'),
     routes: ['0', '20', '40', '0'],
     promoted: ['rev-1'],
@@ -881,16 +877,14 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'reverting while waiting for promotion cancels',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.observe({ type: 'REVISION', revision: 'rev-1' });
-    },
+    }),
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Succeeded'),
   },
   {
     name: 'a new revision before the promote is carried out restarts; after it, it waits for Succeeded',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     run: (sim) => {
       start(sim);
       sim.world.holdEffects = ['promote'];
@@ -911,7 +905,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a revert before the promote is carried out cancels the rollout',
-    analysis: { stepWeight: 100, metrics: METRICS },
+    analysis: stepping(100),
     run: (sim) => {
       start(sim);
       sim.world.holdEffects = ['promote'];
@@ -925,7 +919,7 @@ const scenarios: Scenario[] = [
   // ---- skipAnalysis, suspend, spec changes ----
   {
     name: 'skipAnalysis promotes directly once the canary is ready',
-    analysis: { stepWeight: 10, metrics: METRICS, webhooks: [hook('rollout')] },
+    analysis: stepping(10, { webhooks: [hook('rollout')] }),
     spec: { skipAnalysis: true },
     phases: PROMOTED,
     routes: ['0'],
@@ -937,36 +931,27 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'skipAnalysis set while waiting for promotion promotes',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
-      withPlan(
-        sim,
-        { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
-        { skipAnalysis: true },
-      );
+    ...fromPromotionGate((sim) => {
+      withPlan(sim, stepping(100, { webhooks: [hook('confirm-promotion')] }), { skipAnalysis: true });
       sim.tickUntil(DONE);
-    },
+    }),
     phases: afterBootstrap('Progressing', 'WaitingPromotion', PROMOTION),
   },
   {
     name: 'suspend freezes the analysis and its clocks; resuming continues where it stopped',
-    analysis: { stepWeight: 20, metrics: METRICS },
     spec: { progressDeadlineSeconds: 120 },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.tick();
       expect(sim.last!.status.canaryWeight).toBe(40);
-      withPlan(sim, { stepWeight: 20, metrics: METRICS }, { progressDeadlineSeconds: 120, suspend: true });
+      withPlan(sim, stepping(20), { progressDeadlineSeconds: 120, suspend: true });
       sim.world.canary = 'notReady';
       for (let i = 0; i < 10; i++) sim.tick();
       expect(sim.last!.status).toMatchObject({ phase: 'Progressing', canaryWeight: 40 });
       expect(sim.last!.wakeAt).toBeNull();
       sim.world.canary = 'ready';
-      withPlan(sim, { stepWeight: 20, metrics: METRICS }, { progressDeadlineSeconds: 120 });
+      withPlan(sim, stepping(20), { progressDeadlineSeconds: 120 });
       sim.tickUntil(DONE);
-    },
+    }),
     phases: PROMOTED,
     routes: ['0', '20', '40', '60', '80', '100', '0'],
     events: ['canary suspended: analysis frozen', 'canary resumed', 'advance canary weight 60'],
@@ -991,10 +976,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'changing the steps mid-analysis restarts it; other changes are taken as they come',
-    analysis: { stepWeight: 25, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(25), (sim) => {
       sim.tick();
       withPlan(sim, { stepWeight: 25, threshold: 3, metrics: METRICS });
       sim.tick();
@@ -1002,29 +984,24 @@ const scenarios: Scenario[] = [
       withPlan(sim, { stepWeight: 50, threshold: 3, metrics: METRICS });
       sim.tick();
       sim.tickUntil(DONE);
-    },
+    }),
     phases: PROMOTED,
     routes: ['0', '25', '50', '75', '0', '50', '100', '0'],
     events: ['analysis steps changed, restarting canary analysis'],
   },
   {
     name: 'changing the steps while waiting for promotion restarts the analysis',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
-      withPlan(sim, { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] });
+    ...fromPromotionGate((sim) => {
+      withPlan(sim, stepping(50, { webhooks: [hook('confirm-promotion')] }));
       sim.tick();
-    },
+    }),
     phases: afterBootstrap('Progressing', 'WaitingPromotion', 'Progressing'),
   },
 
   // ---- Commands ----
   {
     name: 'a failed canary whose target is reverted to the primary revision in Git is healthy again',
-    analysis: { stepWeight: 20, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.tick();
       expect(sim.phase).toBe('Failed');
@@ -1035,7 +1012,7 @@ const scenarios: Scenario[] = [
         failedChecks: 0,
         lastPromotedSpec: 'rev-1',
       });
-    },
+    }),
     phases: afterBootstrap('Progressing', 'Failed', 'Succeeded'),
     promoted: ['rev-1'],
     events: [
@@ -1045,24 +1022,18 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'effects that keep failing for the progress deadline roll a progressing canary back, saying why',
-    analysis: { stepWeight: 20, metrics: METRICS },
     spec: { progressDeadlineSeconds: 300 },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.observe({ type: 'NO_PROGRESS', reason: 'could not setRoutes: 503' });
-    },
-    phases: ROLLED_BACK,
-    routes: ['0', '20', '0'],
+    }),
+    ...ROLLED_BACK_FROM_20,
     events: ['rolling back: no progress within the progress deadline (300s): could not setRoutes: 503'],
   },
   {
     name: 'effects that keep failing roll a canary waiting for promotion back too',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.observe({ type: 'NO_PROGRESS', reason: 'could not scaleCanary: 500' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED),
     events: [
       'waiting for approval: confirm-promotion',
@@ -1071,7 +1042,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a route write that is not confirmed holds the step: no later weight, no round, no promotion',
-    analysis: { stepWeight: 50, maxWeight: 100, metrics: METRICS },
+    analysis: stepping(50, { maxWeight: 100 }),
     run: (sim) => {
       start(sim);
       sim.world.holdEffects = ['setRoutes'];
@@ -1092,7 +1063,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'the last route write of the program unconfirmed: no promotion (nor confirm-promotion gate) until it is',
-    analysis: { stepWeight: 100, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    analysis: stepping(100, { webhooks: [hook('confirm-promotion')] }),
     run: (sim) => {
       start(sim);
       sim.world.holdEffects = ['setRoutes'];
@@ -1108,10 +1079,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'promotion steps wait for each route write; writes that keep failing roll back',
-    analysis: { stepWeight: 50, maxWeight: 50, stepWeightPromotion: 20, metrics: METRICS },
+    analysis: stepping(50, { maxWeight: 50, stepWeightPromotion: 20 }),
     run: (sim) => {
-      start(sim);
-      sim.tickUntil(['Promoting']);
+      startUntil(sim, 'Promoting');
       sim.tick(); // primary weight 70 asked for
       sim.world.holdEffects = ['setRoutes'];
       sim.tick(); // primary weight 90 asked for, never confirmed
@@ -1126,10 +1096,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'manual abort rolls back and stays Failed until a new revision',
-    analysis: { stepWeight: 20, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(20), (sim) => {
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.tick();
       sim.observe({ type: 'REVISION', revision: 'rev-2' });
@@ -1138,14 +1105,14 @@ const scenarios: Scenario[] = [
       expect(sim.phase).toBe('Failed');
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(DONE);
-    },
+    }),
     phases: afterBootstrap('Progressing', 'Failed', 'Progressing', PROMOTION),
     promoted: ['rev-1', 'rev-3'],
     events: ['rolling back: aborted by command', 'promote ignored: the canary is Failed'],
   },
   {
     name: 'retry restarts a Failed canary for the same revision',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     world: { analysis: ['passed', 'failed'] },
     run: (sim) => {
       runToEnd(sim);
@@ -1182,23 +1149,18 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'abort while waiting for promotion, and while promoting',
-    ...heldForPromotion(),
-    run: (sim) => {
-      startUntilWaitingPromotion(sim);
+    ...fromPromotionGate((sim) => {
       sim.observe({ type: 'MANUAL', command: 'abort' });
       sim.observe({ type: 'REVISION', revision: 'rev-3' });
       sim.tickUntil(['WaitingPromotion']);
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.observe({ type: 'MANUAL', command: 'abort' });
-    },
+    }),
     phases: afterBootstrap(GATE_FAILED, 'Progressing', 'WaitingPromotion', 'Promoting', 'Failed'),
   },
   {
     name: 'pause holds the weight while checks go on; resume continues',
-    analysis: { stepWeight: 25, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(25), (sim) => {
       sim.observe({ type: 'MANUAL', command: 'pause' });
       sim.observe({ type: 'MANUAL', command: 'pause' });
       sim.tick();
@@ -1208,7 +1170,7 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'MANUAL', command: 'resume' });
       sim.observe({ type: 'MANUAL', command: 'resume' });
       sim.tickUntil(DONE);
-    },
+    }),
     phases: PROMOTED,
     routes: ['0', '25', '50', '75', '100', '0'],
     check: (sim) =>
@@ -1252,7 +1214,7 @@ const scenarios: Scenario[] = [
   // ---- What the driver reports for the DORA metrics (§8 of issue 13) ----
   {
     name: 'a retry is a rollout started: rollbacks never outnumber rollouts; time to restore ends at the route write',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     world: { analysis: ['failed', 'failed', 'passed'] },
     run: (sim) => {
       start(sim);
@@ -1272,11 +1234,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a new revision restarting an analysis is a rollout started; a revision waiting for approval is not',
-    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
     world: { hooks: { 'confirm-rollout': false } },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(50, { webhooks: [hook('confirm-rollout')] }), (sim) => {
       sim.observe({ type: 'REVISION', revision: 'rev-3' }); // still waiting: the same rollout
       sim.world.hooks['confirm-rollout'] = true;
       sim.tick();
@@ -1284,13 +1243,13 @@ const scenarios: Scenario[] = [
       sim.observe({ type: 'REVISION', revision: 'rev-4' }); // restarts the analysis
       sim.tickUntil(DONE);
       expect(sim.dora()).toMatchObject({ started: 2, promoted: 1, rolledBack: 0 });
-    },
+    }),
     phases: afterBootstrap('Waiting', 'Progressing', PROMOTION),
   },
   // ---- Inconclusive analyses (§9 of issue 13) ----
   {
     name: 'an inconclusive analysis holds the step, counts no failure, notifies once and pauses at the default limit 1; promote ends it',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     world: { analysis: ['inconclusive'] },
     run: (sim) => {
       start(sim);
@@ -1318,7 +1277,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'inconclusiveLimit 3: a passing round ends the streak; three in a row pause; resume goes on',
-    analysis: { stepWeight: 25, inconclusiveLimit: 3, metrics: METRICS },
+    analysis: stepping(25, { inconclusiveLimit: 3 }),
     world: {
       analysis: [
         'inconclusive',
@@ -1362,7 +1321,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'inconclusive while waiting for promotion pauses too; abort rolls back and the next rollout is not paused',
-    analysis: { stepWeight: 50, maxWeight: 50, metrics: METRICS, webhooks: [hook('confirm-promotion')] },
+    analysis: stepping(50, { maxWeight: 50, webhooks: [hook('confirm-promotion')] }),
     world: { analysis: ['passed', 'inconclusive', 'passed'], hooks: { 'confirm-promotion': false } },
     run: (sim) => {
       start(sim);
@@ -1383,33 +1342,27 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a failed check ends an inconclusive streak',
-    analysis: { stepWeight: 50, threshold: 3, inconclusiveLimit: 2, metrics: METRICS },
     world: { analysis: ['inconclusive', 'failed', 'inconclusive', 'passed'] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(50, { threshold: 3, inconclusiveLimit: 2 }), (sim) => {
       sim.tick(); // inconclusive 1/2
       sim.tick(); // failed: the streak ends
       expect(sim.snapshot!.context.inconclusiveRounds).toBe(0);
       sim.tick(); // inconclusive 1/2 again: not paused
       expect(sim.snapshot!.context.paused).toBe(false);
       sim.tickUntil(DONE);
-    },
+    }),
     phases: PROMOTED,
     status: { failedChecks: 1 },
   },
   {
     name: 'manual promote mid-analysis skips the remaining steps (and ends a pause)',
-    analysis: { stepWeight: 10, metrics: METRICS },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(10), (sim) => {
       sim.tick();
       sim.observe({ type: 'MANUAL', command: 'pause' });
       sim.observe({ type: 'MANUAL', command: 'promote' });
       sim.tickUntil(DONE);
       expect(sim.snapshot!.context.paused).toBe(false);
-    },
+    }),
     phases: PROMOTED,
     routes: ['0', '10', '20', '0'],
   },
@@ -1443,7 +1396,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'early ticks and answers to requests nobody waits for change nothing',
-    analysis: { stepWeight: 50, metrics: METRICS },
+    analysis: stepping(50),
     run: (sim) => {
       start(sim);
       sim.now += 1000;
@@ -1462,10 +1415,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a tick while the checks are still unanswered waits for them',
-    analysis: { stepWeight: 50, metrics: METRICS, webhooks: [hook('confirm-rollout')] },
-    run: (sim) => {
-      start(sim);
-      sim.tick();
+    ...fromFirstStep(stepping(50, { webhooks: [hook('confirm-rollout')] }), (sim) => {
       // Answers lost: the next ticks neither advance nor ask again.
       sim.send({ type: 'READINESS', canary: 'ready' });
       sim.now += 60_000;
@@ -1476,7 +1426,7 @@ const scenarios: Scenario[] = [
       expect(sim.last!.effects.filter((e) => e.kind === 'runAnalysis')).toEqual(pending);
       sim.settle();
       sim.tickUntil(DONE);
-    },
+    }),
     phases: afterBootstrap('Waiting', 'Progressing', PROMOTION),
     check: () => {
       // While Waiting, a tick with the gate still unanswered does not ask it twice.

@@ -41,10 +41,7 @@ export interface Delivery {
 }
 
 /** The default resolver: AlertProvider from the API, URL and token from its Secret. */
-export function kubeNotifierResolver(
-  kube: Pick<Kube, 'core' | 'custom'>,
-  deps: NotifierDeps = {},
-): ResolveNotifier {
+export function kubeNotifierResolver(kube: Pick<Kube, 'wire'>, deps: NotifierDeps = {}): ResolveNotifier {
   return async (ref) => {
     const provider = await getAlertProvider(kube, ref);
     const resolved = await resolveAlertProvider(kube, provider, ref.namespace);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { keyedEventName } from '../hooks/idempotency.ts';
-import { apiErrorMessage, isAlreadyExists, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, isAlreadyExists, isNotFound, type Kube } from '../kube/client.ts';
+import { coreResource } from '../kube/wire.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 /** The object an Event is about (the Canary). */
@@ -15,7 +16,8 @@ export interface EventSubject {
 }
 
 export interface EventRecorderDeps {
-  kube: Pick<Kube, 'core'>;
+  /** Plain JSON: the generated Events client would load all of client-node's generated APIs. */
+  kube: Pick<Kube, 'wire'>;
   now?: () => Date;
   logger?: Logger;
   /** `source.component` / `reportingComponent`, what kubectl shows in the From column. */
@@ -153,14 +155,10 @@ export class EventRecorder {
       // before its status write announced it again ("new revision detected" told chat twice).
       if (idempotencyKey === undefined && series && now.getTime() - series.lastSeen <= windowMs) {
         try {
-          await kube.core.patchNamespacedEvent(
-            {
-              name: series.eventName,
-              namespace: subject.namespace,
-              body: { count: series.count + 1, lastTimestamp: now },
-            },
-            mergePatch,
-          );
+          await kube.wire.mergePatchResource(coreResource('events', subject.namespace), series.eventName, {
+            count: series.count + 1,
+            lastTimestamp: now,
+          });
           series.count += 1;
           series.lastSeen = now.getTime();
           return made('counted');
@@ -174,10 +172,10 @@ export class EventRecorder {
           ? keyedEventName(subject.name, idempotencyKey)
           : `${subject.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
       try {
-        await kube.core.createNamespacedEvent({
-          namespace: subject.namespace,
-          body: this.#event(eventName, subject, type, reason, message, now, meta),
-        });
+        await kube.wire.createResource(
+          coreResource('events', subject.namespace),
+          this.#event(eventName, subject, type, reason, message, now, meta),
+        );
       } catch (error) {
         // The announcement's Event exists: a controller before a restart made it.
         if (idempotencyKey !== undefined && isAlreadyExists(error)) return made('exists');

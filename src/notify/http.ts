@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
-import got from 'got';
+import { loadGot } from '../got.ts';
 import { describeNetworkError, redact } from '../hooks/webhook.ts';
 import {
   checkUrl,
@@ -24,6 +24,7 @@ export interface NotifyRequest {
 export type NotifyTransport = (request: NotifyRequest) => Promise<{ status: number; body: string }>;
 
 export const gotNotifyTransport: NotifyTransport = async (request) => {
+  const got = await loadGot();
   const response = await got.post(request.url, {
     body: request.body,
     headers: request.headers,

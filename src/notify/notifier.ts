@@ -18,20 +18,22 @@ export interface Notification {
   fields: NotificationFields;
 }
 
-export interface NotificationFields {
+/** The fields a message shows beside its line (also read back from a chat Event's annotation). */
+export const notificationFieldsSchema = z.object({
   /** Canary traffic weight in percent. */
-  weight?: number;
-  failedChecks?: number;
+  weight: z.number().optional(),
+  failedChecks: z.number().optional(),
   /** The failed-checks threshold, shown as "2/5" next to failedChecks. */
-  threshold?: number;
+  threshold: z.number().optional(),
   /** The target workload, e.g. "Deployment/podinfo.test". */
-  target?: string;
+  target: z.string().optional(),
   /** The cluster name from the controller's --cluster-name. */
-  cluster?: string;
+  cluster: z.string().optional(),
   /** The release's dora.metrics/deployment-id and commit-sha annotations. */
-  deploymentId?: string;
-  commitSha?: string;
-}
+  deploymentId: z.string().optional(),
+  commitSha: z.string().optional(),
+});
+export type NotificationFields = z.infer<typeof notificationFieldsSchema>;
 
 /** What the chat outbox adds to a post (src/notify/outbox.ts). */
 export interface PostContext {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { apiErrorMessage, isNotFound, mergePatch, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';
+import { coreResource } from '../kube/wire.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { DispatchReport, Notifications } from './dispatcher.ts';
 import { DEFAULT_EVENT_WINDOW_MS } from './events.ts';
-import { severitySchema, type Notification } from './notifier.ts';
+import { notificationFieldsSchema, severitySchema, type Notification } from './notifier.ts';
 import type { CanaryAlert } from './providers.ts';
 
 // The chat outbox (docs/decisions/0026-side-effects-once.md): an announcement that chat must
@@ -33,15 +34,7 @@ const MAX_EVENT_MESSAGE = 1024;
 const ChatNote = z.object({
   severity: severitySchema,
   phase: z.string(),
-  fields: z.object({
-    weight: z.number().optional(),
-    failedChecks: z.number().optional(),
-    threshold: z.number().optional(),
-    target: z.string().optional(),
-    cluster: z.string().optional(),
-    deploymentId: z.string().optional(),
-    commitSha: z.string().optional(),
-  }),
+  fields: notificationFieldsSchema,
   message: z.string().optional(),
 });
 
@@ -114,6 +107,9 @@ const CoreEvent = z.object({
   firstTimestamp: z.union([z.string(), z.date()]).optional(),
 });
 
+/** What a chat mark's read needs of an Event. */
+const MarkedEvent = CoreEvent.pick({ metadata: true, firstTimestamp: true });
+
 const MARKS = new Set<string>(['pending', 'sent', 'failed', 'given-up']);
 
 function readPending(raw: unknown): PendingChat | undefined {
@@ -161,12 +157,18 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Chat marks on the Events themselves: a get, a merge patch of the label, a list by label selector. */
-export function kubeChatStore(kube: Pick<Kube, 'core'>): ChatStore {
+/**
+ * Chat marks on the Events themselves: a get, a merge patch of the label, a list by label
+ * selector. Plain JSON: the generated Events client would load all of client-node's
+ * generated APIs (src/kube/library.ts).
+ */
+export function kubeChatStore(kube: Pick<Kube, 'wire'>): ChatStore {
   return {
     async mark(event) {
       try {
-        const found = await kube.core.readNamespacedEvent(event);
+        const found = MarkedEvent.parse(
+          await kube.wire.readResource(coreResource('events', event.namespace), event.name),
+        );
         const mark = found.metadata?.labels?.[CHAT_LABEL];
         if (mark === undefined || !MARKS.has(mark)) return undefined;
         return { mark: mark as ChatMark, createdAt: createdAtOf(found) };
@@ -176,18 +178,14 @@ export function kubeChatStore(kube: Pick<Kube, 'core'>): ChatStore {
       }
     },
     async setMark(event, mark) {
-      await kube.core.patchNamespacedEvent(
-        { ...event, body: { metadata: { labels: { [CHAT_LABEL]: mark } } } },
-        mergePatch,
-      );
+      await kube.wire.mergePatchResource(coreResource('events', event.namespace), event.name, {
+        metadata: { labels: { [CHAT_LABEL]: mark } },
+      });
     },
     async listPending(namespace) {
       const labelSelector = `${CHAT_LABEL}=pending`;
-      const list =
-        namespace === undefined
-          ? await kube.core.listEventForAllNamespaces({ labelSelector })
-          : await kube.core.listNamespacedEvent({ namespace, labelSelector });
-      return list.items.map(readPending).filter((p): p is PendingChat => p !== undefined);
+      const items = await kube.wire.listObjects('v1', 'Event', namespace, labelSelector);
+      return items.map(readPending).filter((p): p is PendingChat => p !== undefined);
     },
   };
 }

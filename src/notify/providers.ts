@@ -1,5 +1,6 @@
 import { ALERT_SECRET_KEYS, AlertProvider } from '../api/alert-provider.ts';
 import { GROUP, VERSION } from '../api/common.ts';
+import { readSecretData } from '../analysis/providers/secret.ts';
 import { apiErrorMessage, isNotFound, type Kube } from '../kube/client.ts';
 import type { NotifierConfig } from './config.ts';
 import type { ProviderType } from './factory.ts';
@@ -31,7 +32,7 @@ export interface ResolvedProvider {
  * clear-text `spec.address`.
  */
 export async function resolveAlertProvider(
-  kube: Pick<Kube, 'core'>,
+  kube: Pick<Kube, 'wire'>,
   provider: AlertProvider,
   defaultNamespace = 'default',
 ): Promise<ResolvedProvider> {
@@ -54,7 +55,7 @@ export async function resolveAlertProvider(
   }
   let data: Record<string, string>;
   try {
-    const secret = await kube.core.readNamespacedSecret({ name: ref.name, namespace });
+    const secret = await readSecretData(kube, namespace, ref.name);
     data = secret.data ?? {};
   } catch (error) {
     if (isNotFound(error)) {
@@ -91,19 +92,16 @@ function withProxy(resolved: ResolvedProvider, proxy: string | undefined): Resol
 
 /** Reads and validates an AlertProvider. */
 export async function getAlertProvider(
-  kube: Pick<Kube, 'custom'>,
+  kube: Pick<Kube, 'wire'>,
   ref: { name: string; namespace: string },
 ): Promise<AlertProvider> {
   const label = `alertprovider ${ref.namespace}/${ref.name}`;
   let object: unknown;
   try {
-    object = await kube.custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ref.namespace,
-      plural: ALERT_PROVIDER_PLURAL,
-      name: ref.name,
-    });
+    object = await kube.wire.readResource(
+      { group: GROUP, version: VERSION, namespace: ref.namespace, plural: ALERT_PROVIDER_PLURAL },
+      ref.name,
+    );
   } catch (error) {
     if (isNotFound(error)) throw new AlertProviderError(`${label} not found`);
     throw new AlertProviderError(`${label}: ${apiErrorMessage(error)}`);

@@ -1,4 +1,4 @@
-import { HttpMethod, PatchStrategy } from '@kubernetes/client-node';
+import { HttpMethod, PatchStrategy } from '../kube/library.ts';
 import type { z } from 'zod';
 import type { Canary } from '../api/canary.ts';
 import { readRelease } from '../api/release.ts';

@@ -63,7 +63,7 @@ async function generation(
         return (...args: unknown[]) => (dead ? Promise.reject(new Error('killed')) : bound(...args));
       },
     });
-  const wire = failWhenDead(ns.kube.wire, ['mergePatchObject']) as WireObjectApi;
+  const wire = failWhenDead(ns.kube.wire, ['mergePatchObject', 'mergePatchResource']) as WireObjectApi;
   const core = failWhenDead(ns.kube.core, ['patchNamespacedEvent']) as CoreV1Api;
   const kube = { ...ns.kube, wire, core };
   class Chat extends Notifications {
@@ -128,6 +128,16 @@ async function stop(controller: RunningController): Promise<void> {
   running.splice(running.indexOf(controller), 1);
 }
 
+/** Waits until `count()` (a number of Slack messages) is `expected`. */
+const eventuallySaid = (count: () => number, expected: number, timeout = 30_000) =>
+  expect.poll(count, { timeout, interval: 250 }).toBe(expected);
+
+/** Waits until the Event of `message` about canary `name` is marked `mark`. */
+const eventuallyMarked = (name: string, message: string, mark: string) =>
+  expect
+    .poll(async () => (await chatMarks(name)).get(message), { timeout: 30_000, interval: 250 })
+    .toBe(mark);
+
 async function chatMarks(name: string): Promise<Map<string, string>> {
   const list = await ns.kube.core.listNamespacedEvent({ namespace: ns.name, labelSelector: CHAT_LABEL });
   return new Map(
@@ -187,9 +197,7 @@ describe('chat messages across a kill', () => {
     // The next controller replays the step, finds the Event pending, sends it and marks it.
     await generation();
     await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
-    await expect
-      .poll(() => slackSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
-      .toBe(1);
+    await eventuallySaid(() => slackSaid(name, 'promotion completed'), 1);
     expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
     expect(slackSaid(name, 'initialization done')).toBe(1);
     // The mark follows the post (at least once): wait for it rather than race it.
@@ -206,12 +214,7 @@ describe('chat messages across a kill', () => {
     await release(name);
     // The step is recorded done in status; its message waits, unsent, on its Event.
     await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
-    await expect
-      .poll(async () => (await chatMarks(name)).get('promotion completed'), {
-        timeout: 30_000,
-        interval: 250,
-      })
-      .toBe('pending');
+    await eventuallyMarked(name, 'promotion completed', 'pending');
     first.die();
     first.release();
     await stop(first.controller);
@@ -219,15 +222,8 @@ describe('chat messages across a kill', () => {
 
     // The next controller's start finds the pending Event (the Canary's effects are all done).
     await generation();
-    await expect
-      .poll(() => slackSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
-      .toBe(1);
-    await expect
-      .poll(async () => (await chatMarks(name)).get('promotion completed'), {
-        timeout: 30_000,
-        interval: 250,
-      })
-      .toBe('sent');
+    await eventuallySaid(() => slackSaid(name, 'promotion completed'), 1);
+    await eventuallyMarked(name, 'promotion completed', 'sent');
     // One message per announcement: nothing was told twice.
     expect(slackSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
     expect(slackSaid(name, 'initialization done')).toBe(1);
@@ -241,27 +237,19 @@ describe('chat messages across a kill', () => {
     await waitForPhase(ns.kube, ns.name, 'Initialized', { name });
     await release(name);
     // Posted (with its key as metadata), but the Event still says pending: the repeat window.
-    await expect
-      .poll(() => slackApiSaid(name, 'new revision detected, starting canary analysis'), {
-        timeout: 120_000,
-        interval: 250,
-      })
-      .toBe(1);
+    await eventuallySaid(
+      () => slackApiSaid(name, 'new revision detected, starting canary analysis'),
+      1,
+      120_000,
+    );
     expect((await chatMarks(name)).get('new revision detected, starting canary analysis')).toBe('pending');
     await stop(first.controller);
 
     // The next controller finds it pending, asks Slack, finds it there: marked sent, not posted.
     await generation({ webApi: true });
     await waitForPhase(ns.kube, ns.name, 'Succeeded', { name, timeoutMs: 150_000 });
-    await expect
-      .poll(() => slackApiSaid(name, 'promotion completed'), { timeout: 30_000, interval: 250 })
-      .toBe(1);
-    await expect
-      .poll(async () => (await chatMarks(name)).get('new revision detected, starting canary analysis'), {
-        timeout: 30_000,
-        interval: 250,
-      })
-      .toBe('sent');
+    await eventuallySaid(() => slackApiSaid(name, 'promotion completed'), 1);
+    await eventuallyMarked(name, 'new revision detected, starting canary analysis', 'sent');
     expect(slackApiSaid(name, 'new revision detected, starting canary analysis')).toBe(1);
     expect(slackApiSaid(name, 'initialization done')).toBe(1);
     const keys = slackApi.messages

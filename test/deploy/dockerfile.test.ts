@@ -173,7 +173,13 @@ describe('Dockerfile', () => {
 
   it('starts the compiled CLI the image contains', async () => {
     const entry = await readFile(join(REPO, 'bin/sluice.js'), 'utf8');
-    expect(entry).toContain("from '../dist/cli/main.js'");
+    // The module hooks that keep client-node's generated APIs out of start-up come first
+    // (decision 0029-client-node-subset), then the CLI, imported once they are in place.
+    expect(entry.indexOf("import '../dist/kube/library-hooks.js';")).toBeGreaterThan(-1);
+    expect(entry.indexOf("await import('../dist/cli/main.js')")).toBeGreaterThan(
+      entry.indexOf("import '../dist/kube/library-hooks.js';"),
+    );
+    await readFile(join(REPO, 'src/kube/library-hooks.ts'));
     const config = z
       .object({ compilerOptions: z.object({ rootDir: z.string(), outDir: z.string() }) })
       .parse(JSON.parse(await readFile(join(REPO, 'tsconfig.build.json'), 'utf8')));

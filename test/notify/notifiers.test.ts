@@ -3,13 +3,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canaryWebhookSchema } from '../../src/hooks/types.ts';
 import { callWebhook } from '../../src/hooks/webhook.ts';
-import { apply } from '../../src/kube/client.ts';
 import { kubeNotifierResolver, Notifications } from '../../src/notify/dispatcher.ts';
 import { createNotifier, type ProviderType } from '../../src/notify/factory.ts';
 import { globalNotifiers } from '../../src/notify/global.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
 import { useNamespace } from '../support/kube.ts';
+import { createAlertProvider } from './alert-providers.ts';
 import { freePort } from '../../src/dev/process.ts';
 import { sleep, startReceiver, type Receiver } from '../hooks/receiver.ts';
 
@@ -181,26 +181,26 @@ describe('provider formats over HTTP', () => {
   });
 });
 
-async function createProvider(name: string, type: string, secret: Record<string, string> | undefined) {
-  if (secret) {
-    await ns.kube.core.createNamespacedSecret({
-      namespace: ns.name,
-      body: { metadata: { name: `${name}-url`, namespace: ns.name }, stringData: secret },
-    });
-  }
-  await apply(ns.kube, {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'AlertProvider',
-    metadata: { name, namespace: ns.name },
-    spec: { type, secretRef: { name: `${name}-url` } },
-  });
-}
-
 describe('AlertProviders from the API', () => {
   it('resolve URL and token from their Secret and honour each alert’s severity', async () => {
-    await createProvider('all', 'slack', { address: `${receiver.url}/ap/all`, token: 'tok-all' });
-    await createProvider('errors', 'msteams', { address: `${receiver.url}/teams/ap/errors` });
-    await createProvider('warnings', 'generic', { address: `${receiver.url}/ap/warnings` });
+    await createAlertProvider(
+      ns,
+      'all',
+      { type: 'slack' },
+      { address: `${receiver.url}/ap/all`, token: 'tok-all' },
+    );
+    await createAlertProvider(
+      ns,
+      'errors',
+      { type: 'msteams' },
+      { address: `${receiver.url}/teams/ap/errors` },
+    );
+    await createAlertProvider(
+      ns,
+      'warnings',
+      { type: 'generic' },
+      { address: `${receiver.url}/ap/warnings` },
+    );
     const notifications = new Notifications({ resolve: kubeNotifierResolver(ns.kube), global: [] });
     const alerts: CanaryAlert[] = [
       { name: 'all', severity: 'info', providerRef: { name: 'all' } },
@@ -244,13 +244,23 @@ describe('AlertProviders from the API', () => {
       }),
     );
     const refusedPort = await freePort();
-    await createProvider('hostile', 'slack', {
-      address: `${receiver.url}/echo-500/SECRETPATH3`,
-      token: 'sk-SECRET-5',
-    });
-    await createProvider('hung', 'discord', { address: `${receiver.url}/hang/SECRETPATH4` });
-    await createProvider('no-address', 'slack', { token: 'sk-SECRET-5' });
-    await createProvider('no-secret', 'slack', undefined);
+    await createAlertProvider(
+      ns,
+      'hostile',
+      { type: 'slack' },
+      {
+        address: `${receiver.url}/echo-500/SECRETPATH3`,
+        token: 'sk-SECRET-5',
+      },
+    );
+    await createAlertProvider(
+      ns,
+      'hung',
+      { type: 'discord' },
+      { address: `${receiver.url}/hang/SECRETPATH4` },
+    );
+    await createAlertProvider(ns, 'no-address', { type: 'slack' }, { token: 'sk-SECRET-5' });
+    await createAlertProvider(ns, 'no-secret', { type: 'slack' }, undefined);
 
     const global = new Notifications({
       logger,

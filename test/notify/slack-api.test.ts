@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackApiEmulation } from '../../bench/chaos/slack-api.ts';
-import { apply } from '../../src/kube/client.ts';
 import { kubeNotifierResolver, Notifications } from '../../src/notify/dispatcher.ts';
 import type { Notification } from '../../src/notify/notifier.ts';
 import type { CanaryAlert } from '../../src/notify/providers.ts';
 import { slackApiHandler, startReceiver, type Receiver } from '../hooks/receiver.ts';
 import { useNamespace } from '../support/kube.ts';
+import { createAlertProvider } from './alert-providers.ts';
 
 // Slack's Web API mode from an AlertProvider on the real apiserver: the bot token from its
 // Secret, the channel from the spec, the address naming a stand-in of chat.postMessage on
@@ -24,19 +24,6 @@ const notification = (namespace: string): Notification => ({
   fields: {},
 });
 
-async function provider(name: string, spec: Record<string, unknown>, secret: Record<string, string>) {
-  await ns.kube.core.createNamespacedSecret({
-    namespace: ns.name,
-    body: { metadata: { name: `${name}-bot`, namespace: ns.name }, stringData: secret },
-  });
-  await apply(ns.kube, {
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'AlertProvider',
-    metadata: { name, namespace: ns.name },
-    spec: { type: 'slack', secretRef: { name: `${name}-bot` }, ...spec },
-  });
-}
-
 describe('Slack Web API AlertProvider', () => {
   beforeAll(async () => {
     receiver = await startReceiver(slackApiHandler(slackApi));
@@ -46,12 +33,18 @@ describe('Slack Web API AlertProvider', () => {
   });
 
   it('posts with the token and channel, and a replay finds the message instead of posting it again', async () => {
-    await provider(
+    await createAlertProvider(
+      ns,
       'bot',
-      { channel: 'C0PROVIDER1' },
+      { type: 'slack', channel: 'C0PROVIDER1' },
       { token: TOKEN, address: `${receiver.url}/api/chat.postMessage` },
     );
-    await provider('no-channel', {}, { token: TOKEN, address: `${receiver.url}/api/chat.postMessage` });
+    await createAlertProvider(
+      ns,
+      'no-channel',
+      { type: 'slack' },
+      { token: TOKEN, address: `${receiver.url}/api/chat.postMessage` },
+    );
     const notifications = new Notifications({ resolve: kubeNotifierResolver(ns.kube) });
     const alerts: CanaryAlert[] = [{ name: 'team', severity: 'info', providerRef: { name: 'bot' } }];
     const since = Date.now();

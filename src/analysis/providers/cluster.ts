@@ -1,5 +1,5 @@
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { apiErrorMessage, statusCode } from '../../kube/client.ts';
+import type { WireObjectApi } from '../../kube/wire.ts';
 import { MetricError, type OnlineStatus } from './provider.ts';
 
 // What the providers that read from the Kubernetes API share (keptn, externalmetrics).
@@ -36,12 +36,12 @@ export function kubeMetricError(error: unknown, provider: string, query: string,
 
 /** Online when the API group is served: its discovery document answers. */
 export async function apiGroupOnline(
-  api: CustomObjectsApi,
+  api: Pick<WireObjectApi, 'apiResources'>,
   target: { group: string; version: string; provider: string },
 ): Promise<OnlineStatus> {
   const query = `GET /apis/${target.group}/${target.version}`;
   try {
-    await api.getAPIResources({ group: target.group, version: target.version });
+    await api.apiResources(target.group, target.version);
     return { online: true };
   } catch (error) {
     return {

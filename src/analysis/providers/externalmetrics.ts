@@ -1,4 +1,5 @@
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../kube/library.ts';
+import { WireObjectApi } from '../../kube/wire.ts';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { parseAnswer } from './http.ts';
@@ -118,17 +119,15 @@ function clientConfig(config: ExternalMetricsConfig): KubeConfig {
 }
 
 export function createExternalMetricsProvider(config: ExternalMetricsConfig): MetricProvider {
-  const api = clientConfig(config).makeApiClient(CustomObjectsApi);
+  // Plain JSON: the generated CustomObjectsApi would load all of client-node's generated APIs.
+  const api = WireObjectApi.fromConfig(clientConfig(config));
 
   async function list(query: ExternalMetricsQuery, text: string): Promise<unknown> {
     try {
-      return await api.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: query.namespace,
-        plural: query.metric,
-        ...(query.labelSelector ? { labelSelector: query.labelSelector } : {}),
-      });
+      return await api.listResource(
+        { group: GROUP, version: VERSION, namespace: query.namespace, plural: query.metric },
+        query.labelSelector ? { labelSelector: query.labelSelector } : {},
+      );
     } catch (error) {
       throw kubeMetricError(
         error,

@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import got from 'got';
+import { loadGot } from '../../got.ts';
 import type { z } from 'zod';
 import { MetricError, excerpt, querySignal, type OnlineStatus, type QueryOptions } from './provider.ts';
 
@@ -37,6 +37,7 @@ export async function httpCall(
 ): Promise<HttpAnswer> {
   const { signal, timeoutMs } = querySignal(options);
   try {
+    const got = await loadGot();
     const response = await got(call.url, {
       method: call.method ?? 'GET',
       headers: call.headers,

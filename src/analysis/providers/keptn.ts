@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { WireObjectApi } from '../../kube/wire.ts';
 import { z } from 'zod';
 import { apiGroupOnline, kubeMetricError } from './cluster.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS, MetricError, toMetricValue } from './provider.ts';
@@ -63,7 +64,8 @@ export interface KeptnConfig {
 
 export function createKeptnProvider(config: KeptnConfig): MetricProvider {
   if (!config.cluster) throw new Error('keptn provider: no Kubernetes API to read Keptn objects from');
-  const api = config.cluster.makeApiClient(CustomObjectsApi);
+  // Plain JSON: the generated CustomObjectsApi would load all of client-node's generated APIs.
+  const api = WireObjectApi.fromConfig(config.cluster);
   const pollMs = config.pollMs ?? POLL_MS;
 
   async function keptnMetric(
@@ -73,13 +75,10 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
     const what = `KeptnMetric ${query.namespace}/${query.name}`;
     let object: unknown;
     try {
-      object = await api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: query.namespace,
-        plural: 'keptnmetrics',
-        name: query.name,
-      });
+      object = await api.readResource(
+        { group: GROUP, version: VERSION, namespace: query.namespace, plural: 'keptnmetrics' },
+        query.name,
+      );
     } catch (error) {
       throw kubeMetricError(error, 'keptn', text, what);
     }
@@ -112,21 +111,18 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
     const deadline = Date.now() + (options?.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) - pollMs;
     const target = { group: GROUP, version: VERSION, namespace: query.namespace, plural: 'analyses' };
     try {
-      await api.createNamespacedCustomObject({
-        ...target,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'Analysis',
-          metadata: {
-            name,
-            namespace: query.namespace,
-            labels: { 'app.kubernetes.io/managed-by': 'sluice' },
-          },
-          spec: {
-            analysisDefinition: { name: query.name },
-            timeframe: { recent: query.timeframe },
-            args: query.args,
-          },
+      await api.createResource(target, {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Analysis',
+        metadata: {
+          name,
+          namespace: query.namespace,
+          labels: { 'app.kubernetes.io/managed-by': 'sluice' },
+        },
+        spec: {
+          analysisDefinition: { name: query.name },
+          timeframe: { recent: query.timeframe },
+          args: query.args,
         },
       });
     } catch (error) {
@@ -144,7 +140,7 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
         await new Promise((resolve) => setTimeout(resolve, pollMs));
         let object: unknown;
         try {
-          object = await api.getNamespacedCustomObject({ ...target, name });
+          object = await api.readResource(target, name);
         } catch (error) {
           throw kubeMetricError(error, 'keptn', text, what);
         }
@@ -152,7 +148,7 @@ export function createKeptnProvider(config: KeptnConfig): MetricProvider {
         if (status?.state === 'Completed' && status.pass !== undefined) return status.pass ? 1 : 0;
       }
     } finally {
-      await api.deleteNamespacedCustomObject({ ...target, name }).catch(() => undefined);
+      await api.deleteResource(target, name).catch(() => undefined);
     }
   }
 

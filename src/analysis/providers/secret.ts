@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { Kube } from '../../kube/client.ts';
 import { apiErrorMessage, isNotFound } from '../../kube/client.ts';
+import { coreResource } from '../../kube/wire.ts';
 import type { ProviderCredentials } from './provider.ts';
 
 // A MetricTemplate's `spec.provider.secretRef` names a Secret in the template's namespace.
@@ -82,6 +84,28 @@ export function credentialsFromSecretData(data: Record<string, string>, secret: 
   return credentials;
 }
 
+const SecretData = z.object({
+  data: z.record(z.string(), z.string()).optional(),
+  stringData: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * Reads a Secret's `data` and `stringData` as plain JSON: the generated CoreV1Api would load
+ * all of client-node's generated APIs into the controller (decision 0029-client-node-subset).
+ */
+export async function readSecretData(
+  kube: Pick<Kube, 'wire'>,
+  namespace: string,
+  name: string,
+): Promise<z.infer<typeof SecretData>> {
+  const secret = await kube.wire.readResource(coreResource('secrets', namespace), name);
+  const parsed = SecretData.safeParse(secret);
+  if (!parsed.success) {
+    throw new Error(`Secret ${namespace}/${name}: data is not a map of strings`);
+  }
+  return parsed.data;
+}
+
 /** Decodes a Secret's base64 `data` (and plain `stringData`, for objects not yet stored). */
 export function decodeSecretData(secret: {
   data?: Record<string, string>;
@@ -96,14 +120,14 @@ export function decodeSecretData(secret: {
 
 /** Reads the Secret a MetricTemplate references and returns the credentials in it. */
 export async function resolveProviderSecret(
-  kube: Pick<Kube, 'core'>,
+  kube: Pick<Kube, 'wire'>,
   namespace: string,
   secretRef: { name: string },
 ): Promise<ProviderCredentials> {
   const label = `${namespace}/${secretRef.name}`;
   let secret;
   try {
-    secret = await kube.core.readNamespacedSecret({ name: secretRef.name, namespace });
+    secret = await readSecretData(kube, namespace, secretRef.name);
   } catch (error) {
     if (isNotFound(error))
       throw new Error(`Secret ${label} (provider.secretRef) not found`, { cause: error });

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import got from 'got';
+import { loadGot } from '../../got.ts';
 import { z } from 'zod';
 import { httpAddress, httpStatusError, jsonCall, probe, errorDetail } from './http.ts';
 import type { HttpProviderConfig } from './http.ts';
@@ -108,6 +108,7 @@ export function createSplunkProvider(config: SplunkConfig): MetricProvider {
     const { signal, timeoutMs } = querySignal(options);
     const result = new SignalFlowResult();
     const parser = createParser({ onEvent: (event) => result.add(event) });
+    const got = await loadGot();
     const request = got.stream.post(url, {
       searchParams: { start: String(stop - lookbackMs), stop: String(stop), immediate: 'true' },
       headers: { 'X-SF-Token': config.token, 'Content-Type': 'text/plain', Accept: 'text/event-stream' },
