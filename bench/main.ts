@@ -2,8 +2,9 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { consoleProgress, type Progress } from '../src/dev/progress.ts';
+import { allocatorArgs, clusterIpRun, type Allocator, type ClusterIpOptions } from './clusterip.ts';
 import { buildSluice, CONTAINER_ENV, controllerNodeFlags } from './controllers.ts';
-import { flag, INTERVAL, KEEP, positiveInt, withFlags } from './flags.ts';
+import { flag, INTERVAL, KEEP, nonNegativeInt, positiveInt, withFlags } from './flags.ts';
 import type { ControllerKind } from './fixtures.ts';
 import { startBenchEnv, type BenchEnv } from './harness.ts';
 import { idleNodes, idleRun, type IdleOptions, type IdleRun } from './idle.ts';
@@ -24,7 +25,7 @@ import { rollbackRun, type RollbackOptions, type RollbackRun } from './rollback.
 import { scaleRun, type ScaleOptions, type ScaleRun } from './scale.ts';
 import { startupRun, type StartupOptions, type StartupRun } from './startup.ts';
 
-// `npm run bench -- <scale|rollback-latency|idle|startup|imports|judge|promq> [flags]`: each benchmark but
+// `npm run bench -- <scale|rollback-latency|idle|startup|imports|judge|promq|clusterip> [flags]`: each benchmark but
 // `imports`, `judge` and `promq`
 // brings up its own local control plane in .sluice/bench-<name>; every one prints progress on
 // stderr, a table and — as the very last line on stdout — one line of key=value figures, and
@@ -244,6 +245,22 @@ const runStartup = (flags: CommonFlags & StartupOptions) =>
     {},
   );
 
+async function runClusterIp(flags: ClusterIpOptions): Promise<void> {
+  const progress = consoleProgress();
+  const started = new Date();
+  const host = await machine();
+  const figures = await clusterIpRun(flags, progress);
+  const title = `clusterip: ${flags.services} Services with the ${flags.allocator} allocator, ${flags.deployments} Deployments applied beside them (load1 at start: ${host.loadAtStart.join(' ')})`;
+  print(table(title, rowsOf(figures)));
+  print();
+  await saveResult(progress, 'clusterip', started, host, {
+    flags,
+    apiserverArgs: allocatorArgs(flags.allocator),
+    figures,
+  });
+  print(keyValueLine('clusterip', { allocator: flags.allocator, n: flags.services }, figures));
+}
+
 async function runImports(flags: { rounds: number }): Promise<void> {
   const progress = consoleProgress();
   const started = new Date();
@@ -429,6 +446,27 @@ export function buildProgram(): Command {
       keep: flag('--keep', 'leave Prometheus running afterwards', false),
     },
     runPromq,
+  );
+  withFlags(
+    program
+      .command('clusterip')
+      .description('the control plane creating ClusterIP Services, alone or beside a bootstrap'),
+    {
+      services: flag('--services <n>', 'how many ClusterIP Services', 1500, positiveInt),
+      deployments: flag(
+        '--deployments <n>',
+        'Deployments applied beside them, 32 at once',
+        4000,
+        nonNegativeInt,
+      ),
+      concurrency: flag('--concurrency <n>', 'Services applied at once', 32, positiveInt),
+      allocator: {
+        ...flag<Allocator>('--allocator <name>', 'the ClusterIP allocator', 'bitmap'),
+        choices: ['bitmap', 'ipaddress'],
+      },
+      keep: KEEP,
+    },
+    runClusterIp,
   );
   program
     .command('judge')
