@@ -18,7 +18,7 @@ import { workloadFingerprint } from './fingerprint.ts';
 import { Informer, collectionPath, type InformerEvent } from './informers.ts';
 import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
-import { WorkQueue } from './queue.ts';
+import { WorkQueue, type Lane } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
 import { routingCaches } from '../routers/factory.ts';
 import { CanaryReconciler, canaryKey, readCanary, type CanaryObject } from './reconciler.ts';
@@ -93,24 +93,40 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-type Indexed = Map<string, Set<string>>;
-
 /** `podinfo.test`, the way every log line names a canary (as Flagger's do). */
 function display(key: string): string {
   const [namespace, name] = key.split('/');
   return `${name}.${namespace}`;
 }
 
-function addIndex(index: Indexed, key: string, canary: string): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(canary);
-}
+/**
+ * Which canaries track an object (`namespace/name`), and the other way round, so that
+ * re-indexing a canary after each reconcile costs its own entries, not a scan of all.
+ */
+class TrackIndex {
+  private readonly byObject = new Map<string, Set<string>>();
+  private readonly byCanary = new Map<string, Set<string>>();
 
-function removeFromIndex(index: Indexed, canary: string): void {
-  for (const [key, set] of index) {
-    set.delete(canary);
-    if (set.size === 0) index.delete(key);
+  get(object: string): ReadonlySet<string> | undefined {
+    return this.byObject.get(object);
+  }
+
+  add(object: string, canary: string): void {
+    let canaries = this.byObject.get(object);
+    if (!canaries) this.byObject.set(object, (canaries = new Set()));
+    canaries.add(canary);
+    let objects = this.byCanary.get(canary);
+    if (!objects) this.byCanary.set(canary, (objects = new Set()));
+    objects.add(object);
+  }
+
+  remove(canary: string): void {
+    for (const object of this.byCanary.get(canary) ?? []) {
+      const canaries = this.byObject.get(object);
+      canaries?.delete(canary);
+      if (canaries?.size === 0) this.byObject.delete(object);
+    }
+    this.byCanary.delete(canary);
   }
 }
 
@@ -123,12 +139,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const metrics = options.metrics ?? createMetrics();
   if (options.shard !== undefined) metrics.registry.setDefaultLabels({ shard: options.shard });
   const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
-  let leading = !options.leaderElection?.enabled;
+  // Without leader election this replica leads once its informers have synced: a reconcile
+  // before then would miss the cache and ask the apiserver for what the lists are bringing.
+  let leading = false;
   let stopping = false;
 
   // What each canary watches, so a Deployment or ConfigMap event wakes the right canaries.
-  const workloads: Indexed = new Map();
-  const configs: Indexed = new Map();
+  const workloads = new TrackIndex();
+  const configs = new TrackIndex();
   /** generation + metadata a canary was last queued for: status-only updates are skipped. */
   const seen = new Map<string, string>();
   /** Informers by `apiVersion/kind`: targets, primaries and their configs are read from them. */
@@ -172,6 +190,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       } finally {
         metrics.reconcileDuration.observe((performance.now() - started) / 1000);
         metrics.queueDepth.set(queue.depth);
+        metrics.resyncDepth.set(queue.backgroundDepth);
       }
     },
     {
@@ -185,10 +204,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
     },
   );
-  const enqueue = (key: string, why = 'requeue') => {
+  const enqueue = (key: string, why = 'requeue', lane: Lane = 'foreground') => {
     if (!leading || stopping) return;
-    log.debug({ canary: display(key), why }, 'queued');
-    queue.add(key);
+    log.debug({ canary: display(key), why, ...(lane === 'background' ? { lane } : {}) }, 'queued');
+    queue.add(key, lane);
   };
 
   const scheduler = new TickScheduler((key, scheduledAt) => {
@@ -245,11 +264,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     schedule: (key, at) => (at === null ? scheduler.cancel(key) : scheduler.schedule(key, at)),
     onTracked: (key, tracked) => {
       const [namespace] = key.split('/') as [string];
-      removeFromIndex(workloads, key);
-      removeFromIndex(configs, key);
-      addIndex(workloads, `${namespace}/${tracked.target}`, key);
-      addIndex(workloads, `${namespace}/${tracked.target}-primary`, key);
-      for (const config of tracked.configs) addIndex(configs, `${namespace}/${config}`, key);
+      workloads.remove(key);
+      configs.remove(key);
+      workloads.add(`${namespace}/${tracked.target}`, key);
+      workloads.add(`${namespace}/${tracked.target}-primary`, key);
+      for (const config of tracked.configs) configs.add(`${namespace}/${config}`, key);
     },
   });
 
@@ -257,8 +276,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const key = canaryKey(object.metadata.namespace, object.metadata.name);
     if (event === 'delete') {
       seen.delete(key);
-      removeFromIndex(workloads, key);
-      removeFromIndex(configs, key);
+      workloads.remove(key);
+      configs.remove(key);
       // Deleted or relabelled to another shard: a last reconcile, after any in flight, forgets it
       // and hands it over (reconciler.ts: gone).
       if (leading && !stopping) enqueue(key, 'canary gone');
@@ -361,7 +380,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         const onEvent = group === KNATIVE_GROUP && kind === 'Service' ? onWorkload : () => undefined;
         const informer = new Informer<KubernetesObject>(kube, path, log, onEvent);
         routing.push(informer);
-        addToCache(`${group}/${version}/${kind}`, informer);
+        addToCache(`${group ? `${group}/` : ''}${version}/${kind}`, informer);
         void informer.start();
       }
     }
@@ -395,13 +414,21 @@ export async function startController(options: ControllerOptions): Promise<Runni
   );
   await startRoutingCaches();
 
-  const enqueueAll = () => {
+  // Every canary: in the foreground at start-up and on winning the lease (status is the
+  // truth then), in the background lane for the periodic resync (queue.ts).
+  const enqueueAll = (lane: Lane = 'foreground') => {
     for (const informer of canaryInformers) {
       for (const canary of informer.list())
-        enqueue(canaryKey(canary.metadata.namespace, canary.metadata.name));
+        enqueue(
+          canaryKey(canary.metadata.namespace, canary.metadata.name),
+          lane === 'background' ? 'resync' : 'start',
+          lane,
+        );
     }
+    metrics.queueDepth.set(queue.depth);
+    metrics.resyncDepth.set(queue.backgroundDepth);
   };
-  const resync = setInterval(enqueueAll, options.resyncMs ?? 5 * 60_000);
+  const resync = setInterval(() => enqueueAll('background'), options.resyncMs ?? 5 * 60_000);
   resync.unref();
 
   const stop = async () => {
@@ -463,6 +490,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       throw error;
     }
   } else {
+    leading = true;
     metrics.leader.set(1);
     enqueueAll();
     sweepChat();

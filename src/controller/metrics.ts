@@ -123,6 +123,11 @@ export function createMetrics(registry = new Registry()) {
       help: 'Canaries waiting for a reconcile',
       registers: [registry],
     }),
+    resyncDepth: new Gauge({
+      name: 'sluice_workqueue_resync_depth',
+      help: 'Of those, canaries waiting for their periodic resync (served while no other reconcile waits)',
+      registers: [registry],
+    }),
     apiWrites: new Counter({
       name: 'sluice_api_writes_total',
       help: 'Writes to the Kubernetes API by kind of write',

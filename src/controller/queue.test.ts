@@ -101,4 +101,95 @@ describe('WorkQueue backoff', () => {
     await queue.idle();
     expect(calls).toBe(2);
   });
+
+  describe('lanes', () => {
+    /** A queue with one worker that holds each key until released, recording the order. */
+    function held() {
+      const order: string[] = [];
+      const releases: (() => void)[] = [];
+      const queue = new WorkQueue(
+        async (key) => {
+          order.push(key);
+          await new Promise<void>((resolve) => releases.push(resolve));
+        },
+        { concurrency: 1 },
+      );
+      const releaseAll = async () => {
+        while (releases.length || queue.depth || queue.active) {
+          releases.shift()?.();
+          await tick();
+        }
+      };
+      return { queue, order, releaseAll };
+    }
+
+    it('serves the background lane only while no foreground key waits', async () => {
+      const { queue, order, releaseAll } = held();
+      for (const key of ['r1', 'r2', 'r3']) queue.add(key, 'background');
+      queue.add('event1');
+      queue.add('event2');
+      expect(queue.depth).toBe(4); // r1 runs: the queue was empty when it came
+      expect(queue.backgroundDepth).toBe(2);
+      await releaseAll();
+      expect(order).toEqual(['r1', 'event1', 'event2', 'r2', 'r3']);
+      expect(queue.backgroundDepth).toBe(0);
+    });
+
+    it('moves a background key forward when a foreground add comes for it, and runs it once', async () => {
+      const { queue, order, releaseAll } = held();
+      queue.add('busy');
+      for (const key of ['r1', 'r2', 'r3']) queue.add(key, 'background');
+      queue.add('r3');
+      queue.add('r3', 'background'); // already waiting in front: stays there
+      expect(queue.depth).toBe(3);
+      expect(queue.backgroundDepth).toBe(2);
+      await releaseAll();
+      expect(order).toEqual(['busy', 'r3', 'r1', 'r2']);
+    });
+
+    it('folds a resync into the reconcile under way, but re-runs a key an event comes for', async () => {
+      const { queue, order, releaseAll } = held();
+      queue.add('a');
+      await tick();
+      queue.add('a', 'background');
+      expect(queue.depth).toBe(0);
+      queue.add('a');
+      await releaseAll();
+      expect(order).toEqual(['a', 'a']);
+    });
+
+    it('keeps a background key queued again after it ran, and counts it once', async () => {
+      const { queue, order, releaseAll } = held();
+      queue.add('busy');
+      queue.add('r', 'background');
+      queue.add('r'); // forward: the background entry is now stale
+      await releaseAll();
+      queue.add('busy2');
+      queue.add('r', 'background');
+      expect(queue.backgroundDepth).toBe(1);
+      await releaseAll();
+      expect(order).toEqual(['busy', 'r', 'busy2', 'r']);
+      expect(queue.depth).toBe(0);
+      expect(queue.backgroundDepth).toBe(0);
+    });
+
+    it('keeps order across a deep queue (10 000 keys in each lane)', async () => {
+      const seen: string[] = [];
+      const queue = new WorkQueue(
+        async (key) => {
+          seen.push(key);
+        },
+        { concurrency: 8 },
+      );
+      for (let i = 0; i < 10_000; i += 1) queue.add(`bg${i}`, 'background');
+      for (let i = 0; i < 10_000; i += 1) queue.add(`fg${i}`);
+      await queue.idle();
+      expect(seen).toHaveLength(20_000);
+      // The first 8 background keys started before any foreground key came.
+      const firstForeground = seen.findIndex((key) => key.startsWith('fg'));
+      expect(firstForeground).toBe(8);
+      expect(seen.slice(8, 10_008).every((key) => key.startsWith('fg'))).toBe(true);
+      expect(seen.slice(10_008)).toEqual(Array.from({ length: 9992 }, (_, i) => `bg${i + 8}`));
+    });
+  });
 });
