@@ -21,6 +21,9 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** Phases with no rollout under way: the canary waits for a new revision (or a command). */
+export const RESTING_PHASES: ReadonlySet<Phase> = new Set(['Initialized', 'Succeeded', 'Failed']);
+
 /** Condition types Sluice maintains, read by kstatus (Flux) and Argo CD. */
 export const CONDITION_TYPES = { Ready: 'Ready', Stalled: 'Stalled', Reconciling: 'Reconciling' } as const;
 

@@ -1,7 +1,13 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
 import { commandResult } from '../api/commands.ts';
-import type { CanaryStatus, HandledCommand, NoProgress } from '../api/status.ts';
+import {
+  RESTING_PHASES,
+  type CanaryStatus,
+  type HandledCommand,
+  type NoProgress,
+  type Phase,
+} from '../api/status.ts';
 import { INVALID_SPEC_REASON } from '../api/conditions.ts';
 import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
 import {
@@ -340,7 +346,7 @@ export class CanaryReconciler {
     }
     let workload: { target: Target; router: Router };
     try {
-      workload = this.workload(run, canary, true);
+      workload = this.workload(run, canary, true, RESTING_PHASES.has(run.object.status?.phase as Phase));
     } catch (error) {
       if (!isFieldError(error)) throw error;
       return { issues: [fieldIssue(error)] };
@@ -363,7 +369,12 @@ export class CanaryReconciler {
     }
   }
 
-  private workload(run: Run, canary: Canary, withPodChecks: boolean): { target: Target; router: Router } {
+  private workload(
+    run: Run,
+    canary: Canary,
+    withPodChecks: boolean,
+    atRest = false,
+  ): { target: Target; router: Router } {
     return (this.deps.workloadFor ?? defaultWorkloads)(canary, {
       kube: this.cachedKube,
       targetDeps: {
@@ -372,6 +383,7 @@ export class CanaryReconciler {
         events: this.deps.events,
         logger: run.log,
         ...(withPodChecks ? { podChecks: this.podChecks } : {}),
+        ...(atRest ? { atRest } : {}),
       },
       routerOptions: this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     });

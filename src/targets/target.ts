@@ -32,6 +32,13 @@ export interface TargetDeps {
   gitopsManagers?: readonly string[];
   /** Healthy pod checks to reuse while a ready workload's status stands (see pod-checks.ts). */
   podChecks?: PodChecks;
+  /**
+   * No rollout is under way (the canary rests: Initialized, Succeeded, Failed). A workload
+   * whose status says ready is then taken at its word without listing its pods: a resync or
+   * a cold start over ten thousand resting canaries lists none. Where the status says
+   * otherwise the pods are still read, to tell a failing workload from a slow one.
+   */
+  atRest?: boolean;
 }
 
 export interface PromoteResult {

@@ -249,7 +249,7 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
       resourceVersion: workload.metadata.resourceVersion,
     };
     const checks = deps.podChecks;
-    if (checks?.fresh(key, options.now)) {
+    if (deps.atRest || checks?.fresh(key, options.now)) {
       const report = kind.readiness(workload, [], options);
       if (report.state === 'ready') return report;
     }

@@ -70,8 +70,10 @@ export const NEEDED: Access[] = [
   // Events: an announcement's chat message waits on its Event (labelled sluice.dev/chat) until sent.
   ...each(['get', 'list', 'create', 'patch'], { resource: 'events' }),
   ...routing.flatMap(([group, resource]) => each(['get', 'create', 'patch', 'delete'], { group, resource })),
-  // The routing objects read at every step come from informers.
+  // The routing objects read at every step (and the Services and DestinationRules each bootstrap reads) come from informers.
+  ...each(['list', 'watch'], { resource: 'services', namespace: '' }),
   ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'virtualservices', namespace: '' }),
+  ...each(['list', 'watch'], { group: 'networking.istio.io', resource: 'destinationrules', namespace: '' }),
   ...each(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: '' }),
   ...CACHED_ROUTING.flatMap(([group, resource]) =>
     each(['list', 'watch'], { group, resource, namespace: '' }),

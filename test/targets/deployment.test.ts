@@ -162,6 +162,34 @@ describe('Deployment target', () => {
     expect(podLists()).toBe(beforeMove + 1);
   });
 
+  it('at rest, takes a ready status at its word (no pod list) and still reads the pods of a failing primary', async () => {
+    await applyDeployment(ns.kube, ns.name, { name: 'resting', replicas: 1 });
+    const canary = kubernetesCanaryFor(ns.name, 'resting');
+    await bootstrap(canary, sluiceFor(canary, ns.kube));
+    const { wire, counts } = countingWire(ns.kube.wire, 'listObjects', (args) => String(args[1]));
+    const podLists = () => counts.get('Pod') ?? 0;
+    const resting = sluiceFor(canary, { wire }, { podChecks: new PodChecks(), atRest: true });
+    for (let i = 0; i < 3; i += 1) expect((await resting.target.readiness(canary)).primary.state).toBe('ready');
+    expect(podLists()).toBe(0);
+
+    // The primary's pods start failing (kwok's pod-container-running-failed stage): its status
+    // stops saying ready, and the pods say why.
+    await ns.kube.wire.mergePatchObject(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'resting-primary', namespace: ns.name } },
+      {
+        spec: {
+          template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } } },
+        },
+      },
+    );
+    const report = await eventually('primary deadlineExceeded', async () => {
+      const { primary } = await resting.target.readiness(canary);
+      return primary.state === 'deadlineExceeded' ? primary : undefined;
+    });
+    expect(report.message).toMatch(/pod resting-primary-[a-z0-9-]+ failed: container app exited with code 1/);
+    expect(podLists()).toBeGreaterThan(0);
+  });
+
   it("reads the pods from the apiserver's watch cache, not with a consistent read", async () => {
     // At 10 000 canaries in one namespace a consistent pod list waited for the lagging watch
     // cache, then read all 20 000 pods from etcd: 54 s each, and timeouts.
