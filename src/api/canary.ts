@@ -875,7 +875,9 @@ export const CanarySpec = withRules(
       .int()
       .min(1)
       .default(DEFAULT_PROGRESS_DEADLINE_SECONDS)
-      .describe('Seconds a canary may take to become ready before it is rolled back'),
+      .describe(
+        'Seconds a canary may take to become ready before it is rolled back (and a new primary at bootstrap before the Canary reports Stalled)',
+      ),
     skipAnalysis: z.boolean().optional().describe('Promote new revisions without analysis'),
     suspend: z.boolean().optional().describe('Ignore changes and pause any analysis in progress'),
     revertOnDeletion: z

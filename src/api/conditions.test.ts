@@ -92,6 +92,19 @@ describe('conditionsForPhase (kstatus mapping)', () => {
     });
   });
 
+  it('marks a phase that is not itself stalled Stalled when asked (a bootstrap past its deadline)', () => {
+    const conditions = conditionsForPhase(undefined, {
+      phase: 'Initializing',
+      reason: 'PrimaryNotReady',
+      stalled: true,
+      message: 'primary not ready within the progress deadline (600s)',
+      now: t0,
+    });
+    expect(getCondition(conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'PrimaryNotReady' });
+    expect(getCondition(conditions, 'Reconciling')?.status).toBe('False');
+    expect(getCondition(conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'PrimaryNotReady' });
+  });
+
   it('keeps Ready transition time while the canary moves between in-progress phases', () => {
     const progressing = conditionsForPhase(undefined, { phase: 'Progressing', now: t0 });
     const promoting = conditionsForPhase(progressing, { phase: 'Promoting', now: t1 });

@@ -101,6 +101,8 @@ export interface PhaseConditionsInput {
   message?: string;
   /** A more precise reason than the phase's own, while the phase holds (AnalysisInconclusive). */
   reason?: string;
+  /** Stalled although the phase is not (a bootstrap whose primary missed its deadline). */
+  stalled?: boolean;
   now: Date;
 }
 
@@ -109,7 +111,11 @@ export function conditionsForPhase(
   previous: readonly Condition[] | undefined,
   input: PhaseConditionsInput,
 ): Condition[] {
-  const mapping = { ...PHASE_CONDITIONS[input.phase], ...(input.reason ? { reason: input.reason } : {}) };
+  const mapping = {
+    ...PHASE_CONDITIONS[input.phase],
+    ...(input.reason ? { reason: input.reason } : {}),
+    ...(input.stalled ? { stalled: true, reconciling: false } : {}),
+  };
   const message = input.message ?? `Canary is ${input.phase}`;
   // Stalled and Reconciling carry the phase's reason and message while they are True.
   const flag = (on: boolean, offReason: string) =>

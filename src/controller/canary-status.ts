@@ -5,6 +5,7 @@ import type { ValidationIssue } from '../api/validate.ts';
 import { apiErrorMessage } from '../kube/client.ts';
 import type { StepResult } from '../machine/driver.ts';
 import { waitingForPrimary } from '../machine/clocks.ts';
+import { initializationStalled } from '../machine/transitions.ts';
 import { INCONCLUSIVE } from '../machine/round.ts';
 import type { EffectFailure } from './effect-runner.ts';
 
@@ -57,6 +58,7 @@ export function rolloutStatus(input: RolloutStatusInput): CanaryStatus {
       ...(generation !== undefined ? { generation } : {}),
       ...(result.snapshot.context.gateWaiting === INCONCLUSIVE ? { reason: 'AnalysisInconclusive' } : {}),
       ...(waitingForPrimary(result.snapshot.context) ? { reason: 'PrimaryNotReady' } : {}),
+      ...(initializationStalled(result.snapshot.context) ? { reason: 'PrimaryNotReady', stalled: true } : {}),
       message: retrying ? `${message}; retrying after error: ${retrying}` : message,
       now: new Date(now),
     }),

@@ -236,7 +236,9 @@ export class CanaryReconciler {
         ? this.nextInitialisingLook(key, seen.now, prepared.plan.intervalMs)
         : null;
     if (initialising === null) this.initialisingLooks.delete(key);
-    this.deps.schedule(key, carried.result.wakeAt ?? initialising);
+    // An initialising canary wakes for the next look or its bootstrap deadline, whichever is first.
+    const wakes = [carried.result.wakeAt, initialising].filter((at): at is number => at !== null);
+    this.deps.schedule(key, wakes.length > 0 ? Math.min(...wakes) : null);
     if (carried.failure) throw carried.failure.error;
   }
 

@@ -7,7 +7,7 @@ import { FieldMessageError } from '../api/validate.ts';
 import { canaryMachine } from './machine.ts';
 import { deadlineAt } from './clocks.ts';
 import { planKey, type Plan } from './plan.ts';
-import type { RolloutEnd } from './transitions.ts';
+import { initializationStalled, type RolloutEnd } from './transitions.ts';
 import { Context, type Effect, type Observation, type Phase } from './types.ts';
 
 // The driver is the machine's whole surface for the controller: persisted snapshot in,
@@ -299,6 +299,11 @@ function iso(ms: number): string {
 function deadlines(context: Context, plan: Plan): Record<string, number> {
   if (context.suspendedAt !== null) return {};
   const result: Record<string, number> = {};
+  // A bootstrap's primary: when it runs out, the canary says it is stalled (transitions.ts).
+  if (context.phase === 'Initializing' && !initializationStalled(context)) {
+    const at = deadlineAt(context.primary, plan.progressDeadlineMs);
+    if (at !== null) result.primaryReady = at;
+  }
   if (context.phase === 'Progressing' || context.phase === 'WaitingPromotion') {
     const at = deadlineAt(context.canary, plan.progressDeadlineMs);
     if (at !== null) result.canaryReady = at;

@@ -1395,6 +1395,61 @@ const scenarios: Scenario[] = [
     status: { lastPromotedSpec: 'rev-1b' },
   },
   {
+    name: 'a primary that misses its deadline stalls the bootstrap, which still finishes when it turns ready',
+    analysis: { stepWeight: 50 },
+    spec: { progressDeadlineSeconds: 60 },
+    world: { primary: 'notReady' },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      expect(sim.last!.status.deadlines?.primaryReady).toBe(new Date(sim.now + 60_000).toISOString());
+      sim.now += 59_000;
+      sim.observe({ type: 'READINESS', primary: 'notReady', primaryMessage: '0 of 1 replicas available' });
+      expect(sim.last!.status.message).toBe('creating the primary from the target');
+      sim.now += 1000;
+      sim.observe({ type: 'READINESS', primary: 'notReady', primaryMessage: '0 of 1 replicas available' });
+      expect(sim.phase).toBe('Initializing');
+      expect(sim.last!.status.message).toBe(
+        'primary not ready within the progress deadline (60s): 0 of 1 replicas available; the bootstrap goes on when it is',
+      );
+      // Said once; no deadline is left to wake for.
+      expect(sim.last!.status.deadlines).toBeUndefined();
+      sim.now += 30_000;
+      sim.observe({ type: 'READINESS', primary: 'notReady', primaryMessage: 'pod p-1 is Pending' });
+      expect(sim.last!.status.message).toMatch(/\(60s\): pod p-1 is Pending;/);
+      sim.observe({ type: 'READINESS', primary: 'ready' });
+    },
+    phases: afterBootstrap(),
+    events: [
+      'primary not ready within the progress deadline (60s): 0 of 1 replicas available; the bootstrap goes on when it is',
+      'initialization done',
+    ],
+    check: (sim) => {
+      expect(sim.events().filter((message) => message.startsWith('primary not ready'))).toHaveLength(1);
+      expect(sim.notifications()).toContain(
+        'primary not ready within the progress deadline (60s): 0 of 1 replicas available; the bootstrap goes on when it is',
+      );
+    },
+  },
+  {
+    name: 'a primary found failing stalls the bootstrap at once',
+    analysis: { stepWeight: 50 },
+    world: { primary: 'notReady' },
+    run: (sim) => {
+      sim.initialize('rev-1');
+      sim.now += 5000;
+      sim.observe({
+        type: 'READINESS',
+        primary: 'deadlineExceeded',
+        primaryMessage: 'pod p-1 failed: container app exited with code 1',
+      });
+      expect(sim.phase).toBe('Initializing');
+      expect(sim.last!.status.message).toMatch(
+        /^primary not ready within the progress deadline \(600s\): pod p-1 failed/,
+      );
+    },
+    phases: ['Initializing'],
+  },
+  {
     name: 'early ticks and answers to requests nobody waits for change nothing',
     analysis: stepping(50),
     run: (sim) => {

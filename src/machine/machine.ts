@@ -36,6 +36,7 @@ import {
   freeze,
   ignoreCommand,
   initializePrimary,
+  watchInitialization,
   pause,
   primaryInitialized,
   primaryRestored,
@@ -291,6 +292,9 @@ export const canaryMachine = setup({
     observeReadiness: edit((d, e) => {
       if (e.type === 'READINESS') observeReadiness(d, e, e.now);
     }),
+    watchInitialization: edit((d, e) => {
+      if (e.type === 'READINESS') watchInitialization(d, e.plan, e.now, e);
+    }),
     initializePrimary: edit((d, e) => {
       if (e.type === 'REVISION') initializePrimary(d, e.revision);
     }),
@@ -383,7 +387,7 @@ export const canaryMachine = setup({
           entry: phase('Initializing'),
           on: {
             REVISION: { guard: 'revisionChanged', actions: 'initializePrimary' },
-            READINESS: { actions: 'observeReadiness' },
+            READINESS: { actions: ['observeReadiness', 'watchInitialization'] },
           },
           always: {
             guard: 'primaryInitialized',

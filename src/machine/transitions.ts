@@ -1,9 +1,9 @@
 import { isPrimaryOnly, PRIMARY_ONLY } from '../api/routes.ts';
-import { freshTrack, promotePending, restartedTrack } from './clocks.ts';
+import { freshTrack, promotePending, restartedTrack, unreadyFor } from './clocks.ts';
 import { hasHook, programKey, type Plan } from './plan.ts';
 import { currentRevision, drop, enqueue, runWebhooks, say, sayStep, setRoutes } from './queue.ts';
 import { cancelLook, cancelRound, INCONCLUSIVE } from './round.ts';
-import type { Context } from './types.ts';
+import type { Context, Readiness } from './types.ts';
 
 // The bodies of the machine's transitions between phases: starting a rollout, promoting,
 // and the one way every rollout ends (endRollout). Operations on a draft of the context.
@@ -263,6 +263,36 @@ export function initializePrimary(d: Context, revision: string): void {
   enqueue(d, { kind: 'promote', revision });
   d.primary = freshTrack();
   d.message = 'creating the primary from the target';
+}
+
+/** The status message (condition Stalled, reason PrimaryNotReady) of a bootstrap whose primary missed its deadline. */
+export const PRIMARY_INIT_STALLED = 'primary not ready within the progress deadline';
+
+/** Initializing, and the primary missed its deadline: Stalled, still waiting. */
+export function initializationStalled(d: Context): boolean {
+  return d.phase === 'Initializing' && d.message.startsWith(PRIMARY_INIT_STALLED);
+}
+
+/**
+ * Initializing: the primary gets progressDeadlineSeconds of not being ready, or less when it
+ * is found failing. Then the canary says so (a Warning Event, the status message with why,
+ * condition Stalled) and goes on waiting: there is nothing to roll back to, and a primary
+ * that turns ready later still finishes the bootstrap.
+ */
+export function watchInitialization(
+  d: Context,
+  plan: Plan,
+  now: number,
+  event: { primary?: Readiness; primaryMessage?: string },
+): void {
+  if (d.revision === null || d.primary.ready || promotePending(d) || d.primary.since === null) return;
+  const failing = event.primary === 'deadlineExceeded';
+  if (!failing && unreadyFor(d.primary, now) < plan.progressDeadlineMs) return;
+  const seconds = Math.round(plan.progressDeadlineMs / 1000);
+  const why = event.primaryMessage ? `: ${event.primaryMessage}` : '';
+  const message = `${PRIMARY_INIT_STALLED} (${seconds}s)${why}; the bootstrap goes on when it is`;
+  if (initializationStalled(d)) d.message = message;
+  else say(d, 'Warning', 'PrimaryNotReady', message, 'error');
 }
 
 export function primaryInitialized(d: Context): boolean {
