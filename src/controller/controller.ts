@@ -17,7 +17,7 @@ import { Coalescer } from './coalesce.ts';
 import { workloadFingerprint } from './fingerprint.ts';
 import { Informer, collectionPath, type InformerEvent } from './informers.ts';
 import { LeaderElector } from './leader.ts';
-import { createMetrics, type ControllerMetrics } from './metrics.ts';
+import { createMetrics, registerBatchMetrics, type ControllerMetrics } from './metrics.ts';
 import { WorkQueue, type Lane } from './queue.ts';
 import type { CacheLookup } from './read-cache.ts';
 import { routingCaches } from '../routers/factory.ts';
@@ -138,6 +138,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const { kube, log } = options;
   const metrics = options.metrics ?? createMetrics();
   if (options.shard !== undefined) metrics.registry.setDefaultLabels({ shard: options.shard });
+  const batcher = options.analysis?.batcher;
+  if (batcher) registerBatchMetrics(metrics.registry, () => batcher.stats());
   const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
   // Without leader election this replica leads once its informers have synced: a reconcile
   // before then would miss the cache and ask the apiserver for what the lists are bringing.

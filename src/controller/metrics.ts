@@ -143,3 +143,34 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type ControllerMetrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The batcher's figures (decision 0028): batched built-in queries sent to Prometheus and the
+ * canaries' checks they answered, read from its counts at each scrape.
+ */
+export function registerBatchMetrics(
+  registry: Registry,
+  stats: () => { queries: number; checks: number },
+): void {
+  if (registry.getSingleMetric('sluice_metric_batch_queries_total')) return; // a registry reused
+  const counter = (name: string, help: string, read: (s: { queries: number; checks: number }) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read(stats()));
+      },
+    });
+  counter(
+    'sluice_metric_batch_queries_total',
+    'Batched built-in metric queries sent to Prometheus',
+    (s) => s.queries,
+  );
+  counter(
+    'sluice_metric_batch_checks_total',
+    'Canary metric checks answered by batched queries (checks ÷ queries: canaries per query)',
+    (s) => s.checks,
+  );
+}

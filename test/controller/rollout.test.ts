@@ -51,6 +51,10 @@ describe('sluice controller: a full promotion and a full rollback', () => {
     );
     // The built-in checks went through the batcher, on by default (--metric-batch-window).
     expect(await controller.log()).toMatch(/"metric":"request-success-rate".*"msg":"batched metric query"/);
+    const batches = Number(/^sluice_metric_batch_queries_total (\d+)$/m.exec(metrics)?.[1]);
+    const checks = Number(/^sluice_metric_batch_checks_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(batches).toBeGreaterThan(0);
+    expect(checks).toBeGreaterThanOrEqual(batches);
   });
 
   it('rolls back a release whose error rate is too high; status --watch exits 1', async () => {
