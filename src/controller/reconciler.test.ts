@@ -10,7 +10,7 @@ import { apiError, canaryObject, fakeWorld } from '../../test/support/fakes.ts';
 import type { CanaryObject } from './canary-object.ts';
 import { FINALIZER } from './deletion.ts';
 import { createMetrics } from './metrics.ts';
-import { CanaryReconciler, type ReconcilerDeps } from './reconciler.ts';
+import { CanaryReconciler, podReadsFor, type ReconcilerDeps } from './reconciler.ts';
 
 // The reconcile pipeline against in-memory fakes: Canaries in a map behind the Kube wire
 // client, a target and a router that record their calls. The same paths against a real
@@ -692,6 +692,33 @@ function markDeleted(store: ReturnType<typeof fakeWorld>['store'], at: number): 
   const object = store.get('shop', 'podinfo')!;
   store.put({ ...object, metadata: { ...object.metadata, deletionTimestamp: new Date(at).toISOString() } });
 }
+
+describe('podReadsFor', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z');
+  it('reads no pod in a bootstrap until its deadline, then as checks need them', () => {
+    expect(podReadsFor(undefined, now)).toBe('never');
+    expect(podReadsFor({ phase: 'Initializing' }, now)).toBe('never');
+    expect(
+      podReadsFor({ phase: 'Initializing', deadlines: { primaryReady: '2026-12-07T12:00:01Z' } }, now),
+    ).toBe('never');
+    expect(
+      podReadsFor({ phase: 'Initializing', deadlines: { primaryReady: '2026-12-07T12:00:00Z' } }, now),
+    ).toBe('checked');
+    expect(
+      podReadsFor(
+        { phase: 'Initializing', message: 'primary not ready within the progress deadline (600s): …' },
+        now,
+      ),
+    ).toBe('checked');
+  });
+
+  it('takes a resting canary’s ready workloads at their word, and checks them during a rollout', () => {
+    for (const phase of ['Initialized', 'Succeeded', 'Failed'] as const)
+      expect(podReadsFor({ phase }, now)).toBe('unlessReady');
+    for (const phase of ['Progressing', 'WaitingPromotion', 'Promoting', 'Finalising', 'Waiting'] as const)
+      expect(podReadsFor({ phase }, now)).toBe('checked');
+  });
+});
 
 describe('CanaryReconciler across shards', () => {
   /** A reconciler of shard `shard` whose informer lists the Canary while `listed.value` holds. */

@@ -1,13 +1,7 @@
 import type { Canary } from '../api/canary.ts';
 import type { Release } from '../api/release.ts';
 import { commandResult } from '../api/commands.ts';
-import {
-  RESTING_PHASES,
-  type CanaryStatus,
-  type HandledCommand,
-  type NoProgress,
-  type Phase,
-} from '../api/status.ts';
+import { RESTING_PHASES, type CanaryStatus, type HandledCommand, type NoProgress } from '../api/status.ts';
 import { INVALID_SPEC_REASON } from '../api/conditions.ts';
 import { PRIMARY_ONLY, sameRoutes } from '../api/routes.ts';
 import {
@@ -23,6 +17,7 @@ import type { Logger } from '../log.ts';
 import { canWaitSince, stepAll, type StepResult } from '../machine/driver.ts';
 import { PlanError, planFromSpec, type Plan } from '../machine/plan.ts';
 import type { Observation } from '../machine/types.ts';
+import { PRIMARY_INIT_STALLED } from '../machine/transitions.ts';
 import type { EventSubject } from '../notify/events.ts';
 import { routerFor, type RouterFactoryOptions } from '../routers/factory.ts';
 import { RoutesNotFoundError, type Router } from '../routers/router.ts';
@@ -30,7 +25,7 @@ import { sessionAffinityStatus } from '../routers/session.ts';
 import { targetFor } from '../targets/factory.ts';
 import { podStepsOf } from '../targets/statefulset.ts';
 import { PodChecks } from '../targets/pod-checks.ts';
-import type { Target, TargetDeps } from '../targets/target.ts';
+import type { PodReads, Target, TargetDeps } from '../targets/target.ts';
 import { API_VERSION, type CanaryObject } from './canary-object.ts';
 import { problemStatus, rolloutStatus, stalledStatus } from './canary-status.ts';
 import { finalizeDeletion, keepFinalizer } from './deletion.ts';
@@ -71,6 +66,21 @@ export interface ReconcilerDeps extends EffectDeps {
   analysisWaitMs?: number;
   /** The target and router a Canary names (default: the factories in targets/ and routers/). */
   workloadFor?: WorkloadFactory;
+}
+
+/**
+ * How much a reconcile reads the workloads' pods (TargetDeps.podReads), from the status it
+ * starts from: none while a bootstrap's deadline has not passed, none for a ready workload
+ * of a resting canary, as checks need them during a rollout.
+ */
+export function podReadsFor(status: CanaryStatus | undefined, now: number): PodReads {
+  const phase = status?.phase;
+  if (phase !== undefined && RESTING_PHASES.has(phase)) return 'unlessReady';
+  if (phase !== undefined && phase !== 'Initializing') return 'checked';
+  // Past the deadline (or stalled, when it is gone from the status) the pods say why.
+  if (status?.message?.startsWith(PRIMARY_INIT_STALLED)) return 'checked';
+  const deadline = Date.parse(status?.deadlines?.primaryReady ?? '');
+  return Number.isFinite(deadline) && deadline <= now ? 'checked' : 'never';
 }
 
 /** The longest wait between two looks at an initialising Canary's primary (nextInitialisingLook). */
@@ -348,7 +358,7 @@ export class CanaryReconciler {
     }
     let workload: { target: Target; router: Router };
     try {
-      workload = this.workload(run, canary, true, RESTING_PHASES.has(run.object.status?.phase as Phase));
+      workload = this.workload(run, canary, true, podReadsFor(run.object.status, this.now()));
     } catch (error) {
       if (!isFieldError(error)) throw error;
       return { issues: [fieldIssue(error)] };
@@ -375,7 +385,7 @@ export class CanaryReconciler {
     run: Run,
     canary: Canary,
     withPodChecks: boolean,
-    atRest = false,
+    podReads: PodReads = 'checked',
   ): { target: Target; router: Router } {
     return (this.deps.workloadFor ?? defaultWorkloads)(canary, {
       kube: this.cachedKube,
@@ -385,7 +395,7 @@ export class CanaryReconciler {
         events: this.deps.events,
         logger: run.log,
         ...(withPodChecks ? { podChecks: this.podChecks } : {}),
-        ...(atRest ? { atRest } : {}),
+        ...(podReads === 'checked' ? {} : { podReads }),
       },
       routerOptions: this.deps.defaultProvider ? { defaultProvider: this.deps.defaultProvider } : {},
     });

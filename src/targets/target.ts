@@ -33,13 +33,20 @@ export interface TargetDeps {
   /** Healthy pod checks to reuse while a ready workload's status stands (see pod-checks.ts). */
   podChecks?: PodChecks;
   /**
-   * No rollout is under way (the canary rests: Initialized, Succeeded, Failed). A workload
-   * whose status says ready is then taken at its word without listing its pods: a resync or
-   * a cold start over ten thousand resting canaries lists none. Where the status says
-   * otherwise the pods are still read, to tell a failing workload from a slow one.
+   * How much the pods are read, besides the workload's status (default `checked`: where they
+   * can matter, unless a recent healthy check stands):
+   * - `unlessReady`: the canary rests (Initialized, Succeeded, Failed): a status that says
+   *   ready is taken at its word; the pods tell a failing workload from a slow one otherwise.
+   *   A resync or a cold start over ten thousand resting canaries lists none.
+   * - `never`: a bootstrap before its deadline: the status alone says how far the primary
+   *   is. At ten thousand bootstrapping canaries a pod list at each look (a scan of every pod
+   *   in the namespace) took the apiserver from the controllers that create those pods.
    */
-  atRest?: boolean;
+  podReads?: PodReads;
 }
+
+/** See TargetDeps.podReads. */
+export type PodReads = 'checked' | 'unlessReady' | 'never';
 
 export interface PromoteResult {
   /** False when the target moved on to another revision than the one asked for: nothing was written. */

@@ -240,7 +240,8 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
     options: ReadinessOptions,
     listPods: () => Promise<z.output<typeof Pod>[]>,
   ): Promise<ReadinessReport> {
-    if (kind.podsMatter?.(workload) === false) return kind.readiness(workload, [], options);
+    if (kind.podsMatter?.(workload) === false || deps.podReads === 'never')
+      return kind.readiness(workload, [], options);
     const key = {
       kind: kind.kind,
       namespace: workload.metadata.namespace ?? '',
@@ -249,7 +250,7 @@ export function workloadTarget<W extends WorkloadObject>(kind: WorkloadKind<W>, 
       resourceVersion: workload.metadata.resourceVersion,
     };
     const checks = deps.podChecks;
-    if (deps.atRest || checks?.fresh(key, options.now)) {
+    if (deps.podReads === 'unlessReady' || checks?.fresh(key, options.now)) {
       const report = kind.readiness(workload, [], options);
       if (report.state === 'ready') return report;
     }

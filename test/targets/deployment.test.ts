@@ -162,20 +162,25 @@ describe('Deployment target', () => {
     expect(podLists()).toBe(beforeMove + 1);
   });
 
-  it('at rest, takes a ready status at its word (no pod list) and still reads the pods of a failing primary', async () => {
+  it('at rest, takes a ready status at its word (no pod list) and still reads the pods of a failing primary; a bootstrap reads none', async () => {
     await applyDeployment(ns.kube, ns.name, { name: 'resting', replicas: 1 });
     const canary = kubernetesCanaryFor(ns.name, 'resting');
     await bootstrap(canary, sluiceFor(canary, ns.kube));
     const { wire, counts } = countingWire(ns.kube.wire, 'listObjects', (args) => String(args[1]));
     const podLists = () => counts.get('Pod') ?? 0;
-    const resting = sluiceFor(canary, { wire }, { podChecks: new PodChecks(), atRest: true });
-    for (let i = 0; i < 3; i += 1) expect((await resting.target.readiness(canary)).primary.state).toBe('ready');
+    const resting = sluiceFor(canary, { wire }, { podChecks: new PodChecks(), podReads: 'unlessReady' });
+    for (let i = 0; i < 3; i += 1)
+      expect((await resting.target.readiness(canary)).primary.state).toBe('ready');
     expect(podLists()).toBe(0);
 
     // The primary's pods start failing (kwok's pod-container-running-failed stage): its status
     // stops saying ready, and the pods say why.
     await ns.kube.wire.mergePatchObject(
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'resting-primary', namespace: ns.name } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'resting-primary', namespace: ns.name },
+      },
       {
         spec: {
           template: { metadata: { labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' } } },
@@ -188,6 +193,14 @@ describe('Deployment target', () => {
     });
     expect(report.message).toMatch(/pod resting-primary-[a-z0-9-]+ failed: container app exited with code 1/);
     expect(podLists()).toBeGreaterThan(0);
+
+    // A bootstrap before its deadline reads the status alone: no pod listed, so no failing pod named.
+    const listed = podLists();
+    const bootstrapping = sluiceFor(canary, { wire }, { podChecks: new PodChecks(), podReads: 'never' });
+    const { primary } = await bootstrapping.target.readiness(canary);
+    expect(primary.state).not.toBe('deadlineExceeded');
+    expect(primary.message).not.toMatch(/failed: container/);
+    expect(podLists()).toBe(listed);
   });
 
   it("reads the pods from the apiserver's watch cache, not with a consistent read", async () => {
