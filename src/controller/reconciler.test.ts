@@ -695,7 +695,7 @@ function markDeleted(store: ReturnType<typeof fakeWorld>['store'], at: number): 
 
 describe('podReadsFor', () => {
   const now = Date.parse('2026-12-07T12:00:00Z');
-  it('reads no pod in a bootstrap until its deadline, then as checks need them', () => {
+  it('reads no pod in a bootstrap but at the look that finds its deadline passed', () => {
     expect(podReadsFor(undefined, now)).toBe('never');
     expect(podReadsFor({ phase: 'Initializing' }, now)).toBe('never');
     expect(
@@ -709,7 +709,7 @@ describe('podReadsFor', () => {
         { phase: 'Initializing', message: 'primary not ready within the progress deadline (600s): …' },
         now,
       ),
-    ).toBe('checked');
+    ).toBe('never');
   });
 
   it('takes a resting canary’s ready workloads at their word, and checks them during a rollout', () => {

@@ -70,15 +70,16 @@ export interface ReconcilerDeps extends EffectDeps {
 
 /**
  * How much a reconcile reads the workloads' pods (TargetDeps.podReads), from the status it
- * starts from: none while a bootstrap's deadline has not passed, none for a ready workload
- * of a resting canary, as checks need them during a rollout.
+ * starts from: none in a bootstrap but at the look that finds its deadline passed, none for
+ * a ready workload of a resting canary, as checks need them during a rollout.
  */
 export function podReadsFor(status: CanaryStatus | undefined, now: number): PodReads {
   const phase = status?.phase;
   if (phase !== undefined && RESTING_PHASES.has(phase)) return 'unlessReady';
   if (phase !== undefined && phase !== 'Initializing') return 'checked';
-  // Past the deadline (or stalled, when it is gone from the status) the pods say why.
-  if (status?.message?.startsWith(PRIMARY_INIT_STALLED)) return 'checked';
+  // The look that finds the deadline passed reads the pods to say why, once: a stalled
+  // bootstrap keeps that message, and thousands of them would list pods at every look.
+  if (status?.message?.startsWith(PRIMARY_INIT_STALLED)) return 'never';
   const deadline = Date.parse(status?.deadlines?.primaryReady ?? '');
   return Number.isFinite(deadline) && deadline <= now ? 'checked' : 'never';
 }

@@ -1414,8 +1414,9 @@ const scenarios: Scenario[] = [
       // Said once; no deadline is left to wake for.
       expect(sim.last!.status.deadlines).toBeUndefined();
       sim.now += 30_000;
-      sim.observe({ type: 'READINESS', primary: 'notReady', primaryMessage: 'pod p-1 is Pending' });
-      expect(sim.last!.status.message).toMatch(/\(60s\): pod p-1 is Pending;/);
+      // The why of the deadline stays: later looks read the status alone.
+      sim.observe({ type: 'READINESS', primary: 'notReady', primaryMessage: '1 of 1 replicas updated' });
+      expect(sim.last!.status.message).toMatch(/\(60s\): 0 of 1 replicas available;/);
       sim.observe({ type: 'READINESS', primary: 'ready' });
     },
     phases: afterBootstrap(),

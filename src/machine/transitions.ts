@@ -277,7 +277,8 @@ export function initializationStalled(d: Context): boolean {
  * Initializing: the primary gets progressDeadlineSeconds of not being ready, or less when it
  * is found failing. Then the canary says so (a Warning Event, the status message with why,
  * condition Stalled) and goes on waiting: there is nothing to roll back to, and a primary
- * that turns ready later still finishes the bootstrap.
+ * that turns ready later still finishes the bootstrap. The message keeps the why of the
+ * deadline: the controller reads the pods for that one look only (podReadsFor).
  */
 export function watchInitialization(
   d: Context,
@@ -286,13 +287,14 @@ export function watchInitialization(
   event: { primary?: Readiness; primaryMessage?: string },
 ): void {
   if (d.revision === null || d.primary.ready || promotePending(d) || d.primary.since === null) return;
+  // Said once, with the why read at the deadline (the pods then; the status alone after).
+  if (initializationStalled(d)) return;
   const failing = event.primary === 'deadlineExceeded';
   if (!failing && unreadyFor(d.primary, now) < plan.progressDeadlineMs) return;
   const seconds = Math.round(plan.progressDeadlineMs / 1000);
   const why = event.primaryMessage ? `: ${event.primaryMessage}` : '';
   const message = `${PRIMARY_INIT_STALLED} (${seconds}s)${why}; the bootstrap goes on when it is`;
-  if (initializationStalled(d)) d.message = message;
-  else say(d, 'Warning', 'PrimaryNotReady', message, 'error');
+  say(d, 'Warning', 'PrimaryNotReady', message, 'error');
 }
 
 export function primaryInitialized(d: Context): boolean {
