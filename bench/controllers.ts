@@ -172,7 +172,21 @@ async function spawnController(
   child.stderr.pipe(out);
   const exited = new Promise<void>((done) => child.on('exit', () => done()));
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  let watched = false;
+  // A controller that dies mid-run (out of heap, a crash) says so with the end of its log,
+  // before the bench fails on its missing process and removes the log with the cluster.
+  child.on('exit', (code, signal) => {
+    if (!watched) return;
+    void readFile(logFile, 'utf8').then(
+      (text) =>
+        process.stderr.write(
+          `\n${kind} (pid ${child.pid}) exited during the run (${signal ?? `exit code ${code}`}); the end of its log:\n${text.slice(-3000)}\n`,
+        ),
+      () => undefined,
+    );
+  });
   const stop = async () => {
+    watched = false;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
@@ -186,7 +200,10 @@ async function spawnController(
     const ok = await fetch(`http://127.0.0.1:${port}${healthPath}`, { signal: AbortSignal.timeout(2000) })
       .then((r) => r.ok)
       .catch(() => false);
-    if (ok) break;
+    if (ok) {
+      watched = true;
+      break;
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`${kind} not healthy on port ${port} after 60s; log: ${logFile}`);

@@ -153,7 +153,7 @@ export function registerController(program: Command): void {
       new Option('--lease-duration <duration>', 'how long a dead leader holds the lease').default('15s'),
     )
     .addOption(new Option('--concurrency <n>', 'canaries reconciled at once').default(32).argParser(number))
-    .addOption(new Option('--resync <duration>', 'reconcile every canary at least this often').default('5m'))
+    .addOption(new Option('--resync <duration>', 'reconcile every canary this often, after all other work (events, ticks, retries come first)').default('5m'))
     .addOption(
       new Option(
         '--step-events',

@@ -55,7 +55,7 @@ export interface ControllerOptions {
   stepEvents?: boolean;
   /** Reconciles of different canaries running at once. */
   concurrency?: number;
-  /** Every canary is reconciled at least this often, events or not. */
+  /** Every canary is reconciled this often, events or not, in the queue's background lane (after all other work). */
   resyncMs?: number;
   /** Workload and config events of one canary within this window cost one more reconcile, not one each. */
   coalesceMs?: number;

@@ -1,17 +1,79 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { bulkhead } from 'cockatiel';
 import { HttpMethod, ListWatch, Watch } from '../kube/library.ts';
 import type { Logger } from '../log.ts';
-import { apiErrorMessage, type Kube } from '../kube/client.ts';
+import { apiErrorMessage, statusCode, type Kube } from '../kube/client.ts';
 import { slimForCache } from '../kube/slim.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
+
+/**
+ * Objects one list request asks for (client-go's pager asks the same). A list of 20 000
+ * Deployments taken whole is a response of about 100 MB parsed at once beside the cache it
+ * replaces: at 10 000 canaries the relist after an apiserver restart took the controller past
+ * its heap (docs/performance.md). In pages, each is slimmed before the next is asked for.
+ */
+export const LIST_PAGE_SIZE = 500;
+
+/**
+ * The process' informers list one at a time. A list ends beside the cache it replaces (the
+ * library swaps the objects in when it has them all), and after an apiserver restart every
+ * informer relists at once: in turn, the extra memory is one collection's, not the whole
+ * cache's again. A list is bounded by the apiserver's own request timeout (60 s by default).
+ */
+const oneListAtATime = bulkhead(1, Number.POSITIVE_INFINITY);
+
+interface ListPage<T> {
+  items?: T[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+/**
+ * A whole collection, asked for `pageSize` objects at a time and slimmed page by page. All
+ * pages are one snapshot (the apiserver's continue token carries its resourceVersion). A token
+ * outlives its snapshot only until etcd compacts it (410 Gone, minutes): the list then starts
+ * over once, and after a second expiry is taken whole.
+ */
+export async function listInPages<T extends KubernetesObject>(
+  kube: Kube,
+  path: string,
+  query: { fieldSelector?: string | undefined; labelSelector?: string | undefined },
+  pageSize = LIST_PAGE_SIZE,
+): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
+  let items: T[] = [];
+  let token: string | undefined;
+  let limit: number | undefined = pageSize;
+  let expired = 0;
+  for (;;) {
+    let page: ListPage<T>;
+    try {
+      page = await kube.wire.request<ListPage<T>>(HttpMethod.GET, path, {
+        query: { ...query, limit: limit === undefined ? undefined : String(limit), continue: token },
+      });
+    } catch (error) {
+      if (token === undefined || statusCode(error) !== 410) throw error;
+      expired += 1;
+      items = [];
+      token = undefined;
+      if (expired > 1) limit = undefined;
+      continue;
+    }
+    for (const item of page.items ?? []) items.push(slimForCache(item));
+    token = page.metadata?.continue || undefined;
+    if (token === undefined) {
+      const resourceVersion = page.metadata?.resourceVersion;
+      return { items, metadata: resourceVersion === undefined ? {} : { resourceVersion } };
+    }
+  }
+}
 
 /**
  * A cached list+watch of one resource (cluster-wide or in one namespace), built on the
  * library's ListWatch with plain-JSON lists. The library already reconnects after a
  * timeout (30 s without data counts as a stalled watch) and relists on 410 Gone; on any
  * other error it stops, so this wrapper restarts it with backoff. `synced` turns true after
- * the first list. Every object is slimmed (src/kube/slim.ts) before it is cached.
+ * the first list. Lists go in pages (listInPages), and every object is slimmed
+ * (src/kube/slim.ts) before it is cached.
  */
 export class Informer<T extends KubernetesObject> {
   private listWatch: ListWatch<T> | undefined;
@@ -28,13 +90,14 @@ export class Informer<T extends KubernetesObject> {
   private readonly onEvent: (event: InformerEvent, object: T) => void;
   private readonly fieldSelector: string | undefined;
   private readonly labelSelector: string | undefined;
+  private readonly pageSize: number;
 
   constructor(
     kube: Kube,
     path: string,
     log: Logger,
     onEvent: (event: InformerEvent, object: T) => void,
-    options: { fieldSelector?: string; labelSelector?: string } = {},
+    options: { fieldSelector?: string; labelSelector?: string; pageSize?: number } = {},
   ) {
     this.kube = kube;
     this.path = path;
@@ -43,6 +106,7 @@ export class Informer<T extends KubernetesObject> {
     this.fieldSelector = options.fieldSelector;
     // An object relabelled out of the selector arrives as a delete (the apiserver's watch does that).
     this.labelSelector = options.labelSelector;
+    this.pageSize = options.pageSize ?? LIST_PAGE_SIZE;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
   }
 
@@ -54,14 +118,15 @@ export class Informer<T extends KubernetesObject> {
 
   private run(): void {
     if (this.stopped) return;
-    const listFn = async () => {
-      const list = await this.kube.wire.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
-        HttpMethod.GET,
-        this.path,
-        { query: { fieldSelector: this.fieldSelector, labelSelector: this.labelSelector } },
-      );
-      return { ...list, items: (list.items ?? []).map(slimForCache) } as never;
-    };
+    const listFn = () =>
+      oneListAtATime.execute(() =>
+        listInPages<T>(
+          this.kube,
+          this.path,
+          { fieldSelector: this.fieldSelector, labelSelector: this.labelSelector },
+          this.pageSize,
+        ),
+      ) as never;
     const listWatch = new ListWatch<T>(
       this.path,
       new SlimmingWatch(this.kube.kc),
