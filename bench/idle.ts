@@ -198,6 +198,13 @@ async function firstStep(env: BenchEnv, fleet: Fleet): Promise<Figures> {
   );
   const progressing = first((s) => s.phase === 'Progressing');
   const weighted = first((s) => s.weight > 0);
+  if (weighted === undefined) {
+    // Say where it waited (the status' own words), or the run's log cannot tell why.
+    const said = timeline()
+      .filter((state) => state.at >= since)
+      .map((state) => `+${state.at - since} ms ${state.phase}: ${state.message ?? ''}`);
+    env.progress.info(`${name} had no weight 120 s after its new revision; its status since:\n${said.join('\n')}`);
+  }
   return {
     first_step_ms: progressing === undefined ? Number.NaN : progressing - since,
     first_weight_ms: weighted === undefined ? Number.NaN : weighted - since,
