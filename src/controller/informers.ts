@@ -43,20 +43,18 @@ export async function listInPages<T extends KubernetesObject>(
 ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
   let items: T[] = [];
   let token: string | undefined;
-  let limit: number | undefined = pageSize;
   let expired = 0;
   for (;;) {
     let page: ListPage<T>;
     try {
       page = await kube.wire.request<ListPage<T>>(HttpMethod.GET, path, {
-        query: { ...query, limit: limit === undefined ? undefined : String(limit), continue: token },
+        query: { ...query, limit: expired > 1 ? undefined : String(pageSize), continue: token },
       });
     } catch (error) {
       if (token === undefined || statusCode(error) !== 410) throw error;
       expired += 1;
       items = [];
       token = undefined;
-      if (expired > 1) limit = undefined;
       continue;
     }
     for (const item of page.items ?? []) items.push(slimForCache(item));

@@ -4,7 +4,7 @@ import { Informer, collectionPath, listInPages } from '../../src/controller/info
 import type { Kube } from '../../src/kube/client.ts';
 import { ApiException } from '../../src/kube/library.ts';
 import { silentLogger } from '../../src/log.ts';
-import { eventually, useNamespace } from '../support/kube.ts';
+import { eventually, spyingWire, useNamespace } from '../support/kube.ts';
 
 // An informer lists its collection in pages (src/controller/informers.ts, LIST_PAGE_SIZE): a
 // relist of tens of thousands of objects taken whole parsed ~100 MB beside the cache at once.
@@ -14,18 +14,7 @@ const ns = useNamespace('informer-pages');
 /** The kube client with every request's query recorded. */
 function recording(kube: Kube): { kube: Kube; queries: Record<string, string | undefined>[] } {
   const queries: Record<string, string | undefined>[] = [];
-  const wire = new Proxy(kube.wire, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      const bound = (value as (...args: unknown[]) => unknown).bind(target);
-      if (property !== 'request') return bound;
-      return (...args: Parameters<Kube['wire']['request']>) => {
-        queries.push({ ...args[2]?.query });
-        return bound(...args);
-      };
-    },
-  });
+  const wire = spyingWire(kube.wire, 'request', (args) => queries.push({ ...args[2]?.query }));
   return { kube: { ...kube, wire }, queries };
 }
 
@@ -51,9 +40,12 @@ describe('an informer over a collection larger than a page', () => {
     );
     await informer.start();
     try {
-      expect(informer.list().map((o) => o.metadata?.name).sort()).toEqual(
-        [0, 1, 2, 3, 4, 5, 6].map((i) => `page-${i}`),
-      );
+      expect(
+        informer
+          .list()
+          .map((o) => o.metadata?.name)
+          .sort(),
+      ).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page-${i}`));
       // Three pages (3 + 3 + 1), each but the first continuing the one before.
       expect(queries.map((q) => [q.limit, q.continue === undefined ? 'first' : 'continued'])).toEqual([
         ['3', 'first'],
@@ -84,7 +76,11 @@ describe('listInPages when a continue token expires (410 Gone)', () => {
     const requests: Record<string, string | undefined>[] = [];
     let left = expiries;
     let snapshot = 100;
-    const request = (_method: unknown, _path: string, options: { query?: Record<string, string | undefined> }) => {
+    const request = (
+      _method: unknown,
+      _path: string,
+      options: { query?: Record<string, string | undefined> },
+    ) => {
       const query = options.query ?? {};
       requests.push(query);
       if (query.continue !== undefined && left > 0) {

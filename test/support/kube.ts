@@ -119,6 +119,28 @@ export async function eventually<T>(
   }
 }
 
+type SpiedMethod = 'getObject' | 'listObjects' | 'request';
+
+/** The same wire client, telling `seen` the arguments of each call of `method` before making it. */
+export function spyingWire<M extends SpiedMethod>(
+  wire: WireObjectApi,
+  method: M,
+  seen: (args: Parameters<WireObjectApi[M]>) => void,
+): WireObjectApi {
+  return new Proxy(wire, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      if (property !== method) return bound;
+      return (...args: Parameters<WireObjectApi[M]>) => {
+        seen(args);
+        return bound(...args);
+      };
+    },
+  });
+}
+
 /**
  * The same wire client, counting the calls of `method` that reach the apiserver, by a key
  * taken from their arguments (a kind, say). Reads served from an informer never get here.
@@ -129,18 +151,9 @@ export function countingWire<M extends 'getObject' | 'listObjects'>(
   keyOf: (args: Parameters<WireObjectApi[M]>) => string,
 ): { wire: WireObjectApi; counts: Map<string, number> } {
   const counts = new Map<string, number>();
-  const counted = new Proxy(wire, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      const bound = (value as (...args: unknown[]) => unknown).bind(target);
-      if (property !== method) return bound;
-      return (...args: Parameters<WireObjectApi[M]>) => {
-        const key = keyOf(args);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        return bound(...args);
-      };
-    },
+  const counted = spyingWire(wire, method, (args) => {
+    const key = keyOf(args);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   });
   return { wire: counted, counts };
 }
